@@ -1,11 +1,10 @@
 module github.com/oktasso/oktasso
 
-go 1.25.0
+go 1.26.0
 
 require (
-	github.com/coreos/go-oidc/v3 v3.21.0 // indirect
-	github.com/go-jose/go-jose/v4 v4.1.8 // indirect
-	github.com/gorilla/securecookie v1.1.2 // indirect
-	github.com/gorilla/sessions v1.4.0 // indirect
-	golang.org/x/oauth2 v0.37.0 // indirect
+	github.com/coreos/go-oidc/v3 v3.21.0
+	github.com/go-jose/go-jose/v4 v4.1.8
+	github.com/gorilla/securecookie v1.1.2
+	golang.org/x/oauth2 v0.37.0
 )

@@ -1,0 +1,125 @@
+package oktasso
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// Routes served by Auth.Handler, relative to the base URL.
+const (
+	LoginPath          = "/auth/login"
+	CallbackPath       = "/auth/callback"
+	LogoutPath         = "/auth/logout"
+	LogoutCallbackPath = "/auth/logout/callback"
+)
+
+// Auth is an OpenID Connect relying party: it serves the sign-in, callback
+// and sign-out routes and guards application routes. Create it with New. An
+// Auth is safe for concurrent use.
+type Auth struct {
+	cfg      Config
+	provider *Provider
+	cookies  *cookies
+	used     *usedStates
+}
+
+// New validates cfg, reporting every problem at once, and returns an Auth.
+// It does not wait for the provider: discovery starts in the background and
+// is retried on demand, so the application starts while Okta is
+// unreachable (guarded routes answer 503 until it is back).
+func New(ctx context.Context, cfg Config) (*Auth, error) {
+	c, err := cfg.normalize(nil)
+	if err != nil {
+		return nil, err
+	}
+	p, err := NewProvider(c.Issuer, c.HTTPClient, c.Now, c.Logger)
+	if err != nil {
+		return nil, err
+	}
+	secure := strings.HasPrefix(c.BaseURL, "https://")
+	ck, err := newCookies(secure, c.SessionKeys, c.SessionMaxAge)
+	if err != nil {
+		return nil, err
+	}
+	if len(c.SessionKeys) == 0 {
+		c.Logger.Warn("oktasso: no session keys configured; using a random key, so sessions end when the process restarts and are not shared between instances (set " + EnvSessionKeys + ")")
+	}
+	if !secure && !isLoopback(hostOf(c.BaseURL)) {
+		c.Logger.Warn("oktasso: base URL is http on a non-loopback host; cookies are not Secure", "base_url", c.BaseURL)
+	}
+	a := &Auth{cfg: c, provider: p, cookies: ck, used: newUsedStates(4096)}
+	go p.discover(context.WithoutCancel(ctx))
+	return a, nil
+}
+
+func hostOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
+}
+
+// Provider returns the provider connection.
+func (a *Auth) Provider() *Provider { return a.provider }
+
+// Config returns the effective configuration, defaults filled in.
+func (a *Auth) Config() Config { return a.cfg }
+
+// RedirectURL is the sign-in redirect URI to register in Okta.
+func (a *Auth) RedirectURL() string { return a.cfg.BaseURL + CallbackPath }
+
+// PostLogoutRedirectURL is the sign-out redirect URI to register in Okta.
+func (a *Auth) PostLogoutRedirectURL() string { return a.cfg.BaseURL + LogoutCallbackPath }
+
+// LoginURL returns the absolute URL that starts a sign-in and comes back to
+// returnTo (a same-origin path; anything else becomes "/").
+func (a *Auth) LoginURL(returnTo string) string {
+	return a.cfg.BaseURL + LoginPath + "?" + url.Values{"return_to": {safePath(returnTo)}}.Encode()
+}
+
+// Handler serves the sign-in and sign-out routes under /auth/. Mount it with
+// mux.Handle("/auth/", auth.Handler()).
+func (a *Auth) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+LoginPath, a.handleLogin)
+	mux.HandleFunc("GET "+CallbackPath, a.handleCallback)
+	mux.HandleFunc("GET "+CallbackPath+"/{purpose}", a.handleCallback)
+	mux.HandleFunc("GET "+LogoutPath, a.handleLogoutPage)
+	mux.HandleFunc("POST "+LogoutPath, a.handleLogout)
+	mux.HandleFunc("GET "+LogoutCallbackPath, a.handleLogoutCallback)
+	return mux
+}
+
+// oauth2Config builds the OAuth 2.0 client for the discovered endpoints.
+func (a *Auth) oauth2Config(d *discovered) *oauth2.Config {
+	style := oauth2.AuthStyleInHeader
+	if a.cfg.ClientAuth == ClientSecretPost || a.cfg.ClientSecret == "" {
+		style = oauth2.AuthStyleInParams
+	}
+	return &oauth2.Config{
+		ClientID:     a.cfg.ClientID,
+		ClientSecret: string(a.cfg.ClientSecret),
+		RedirectURL:  a.RedirectURL(),
+		Scopes:       a.cfg.Scopes,
+		Endpoint: oauth2.Endpoint{
+			AuthURL:   d.meta.AuthorizationEndpoint,
+			TokenURL:  d.meta.TokenEndpoint,
+			AuthStyle: style,
+		},
+	}
+}
+
+// now is the configured clock.
+func (a *Auth) now() time.Time { return a.cfg.Now() }
+
+// redirect sends the browser to a same-origin path, as an absolute URL on
+// the configured base URL: request headers never choose the host.
+func (a *Auth) redirect(w http.ResponseWriter, r *http.Request, path string, code int) {
+	http.Redirect(w, r, a.cfg.BaseURL+safePath(path), code)
+}

@@ -1,0 +1,247 @@
+package oktasso
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// Limits on callback parameters; real values are far shorter.
+const (
+	maxStateLen = 256
+	maxCodeLen  = 2048
+	maxErrorLen = 1024
+)
+
+// handleCallback serves GET /auth/callback: the provider's answer to a
+// sign-in started by StartLogin. Everything about the request is checked
+// before the token endpoint is called.
+func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
+	noStore(w)
+	q := r.URL.Query()
+	state, code := q.Get("state"), q.Get("code")
+	if state == "" || len(state) > maxStateLen || len(code) > maxCodeLen || len(q.Get("error_description")) > maxErrorLen {
+		a.fail(w, r, http.StatusBadRequest, fmt.Errorf("%w: missing or oversized parameters", ErrInvalidCallback), pageBadCallback)
+		return
+	}
+	name := a.flowCookieName(state)
+	ck, err := r.Cookie(name)
+	var f flow
+	if err != nil || a.cookies.open(a.cookies.flow, name, ck.Value, &f) != nil ||
+		subtle.ConstantTimeCompare([]byte(f.State), []byte(state)) != 1 ||
+		a.now().Sub(time.Unix(f.Created, 0)) > flowTTL {
+		a.fail(w, r, http.StatusBadRequest, fmt.Errorf("%w: no pending sign-in for this state", ErrInvalidCallback), pageBadCallback)
+		return
+	}
+	// The flow is consumed whatever happens next: a replayed callback finds
+	// neither the cookie nor an unused state.
+	a.cookies.set(w, name, "", -1)
+	if !a.used.add(state, time.Unix(f.Created, 0).Add(flowTTL), a.now()) {
+		a.fail(w, r, http.StatusBadRequest, fmt.Errorf("%w: state already used", ErrInvalidCallback), pageBadCallback)
+		return
+	}
+
+	if e := q.Get("error"); e != "" {
+		oe := &Error{Code: e, Description: q.Get("error_description")}
+		a.cfg.Logger.Info("oktasso: sign-in refused by the provider", "error", oe.Code, "description", oe.Description)
+		status := http.StatusBadRequest
+		if e == "access_denied" {
+			status = http.StatusForbidden
+		}
+		a.fail(w, r, status, oe, pageProviderError)
+		return
+	}
+	d, err := a.provider.discover(r.Context())
+	if err != nil {
+		a.unavailable(w, r, err)
+		return
+	}
+	if iss, ok := q["iss"]; ok {
+		if len(iss) != 1 || iss[0] != a.provider.issuer {
+			a.fail(w, r, http.StatusBadRequest, fmt.Errorf("%w: iss parameter is not the issuer (RFC 9207)", ErrInvalidCallback), pageBadCallback)
+			return
+		}
+	} else if d.meta.IssParameterSupported {
+		a.fail(w, r, http.StatusBadRequest, fmt.Errorf("%w: iss parameter missing though the provider sends it (RFC 9207)", ErrInvalidCallback), pageBadCallback)
+		return
+	}
+	if code == "" {
+		a.fail(w, r, http.StatusBadRequest, fmt.Errorf("%w: no code", ErrInvalidCallback), pageBadCallback)
+		return
+	}
+
+	u, rawID, err := a.exchange(r.Context(), d, &f, code)
+	if err != nil {
+		a.loginFailed(w, r, err)
+		return
+	}
+	if err := a.admit(r.Context(), u); err != nil {
+		a.loginFailed(w, r, err)
+		return
+	}
+	now := a.now()
+	s := sessionFor(u, rawID, now, a.cfg.SessionMaxAge)
+	if err := a.cookies.writeSession(w, s, now); err != nil {
+		// Without the raw ID token the session still works; sign-out then
+		// ends only the local session.
+		s.IDToken = ""
+		if err2 := a.cookies.writeSession(w, s, now); err2 != nil {
+			a.fail(w, r, http.StatusInternalServerError, err2, pageLoginFailed)
+			return
+		}
+		a.cfg.Logger.Warn("oktasso: session too large to keep the ID token; sign-out will not end the Okta session", "subject", u.Subject, "groups", len(u.Groups))
+	}
+	a.cfg.Logger.Info("oktasso: signed in", "subject", u.Subject, "issuer", u.Issuer, "internal", u.Internal)
+	a.redirect(w, r, f.ReturnTo, http.StatusFound)
+}
+
+// exchange redeems the code with the PKCE verifier, verifies the ID token and
+// reads userinfo, and returns the user and the raw ID token.
+func (a *Auth) exchange(ctx context.Context, d *discovered, f *flow, code string) (*User, string, error) {
+	octx := context.WithValue(ctx, oauth2.HTTPClient, a.cfg.HTTPClient)
+	tok, err := a.oauth2Config(d).Exchange(octx, code, oauth2.VerifierOption(f.Verifier))
+	if err != nil {
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) {
+			return nil, "", &tokenError{&Error{Code: re.ErrorCode, Description: re.ErrorDescription}, re.Response.StatusCode}
+		}
+		return nil, "", fmt.Errorf("%w: token endpoint: %w", ErrProviderUnavailable, err)
+	}
+	rawID, _ := tok.Extra("id_token").(string)
+	if rawID == "" {
+		return nil, "", fmt.Errorf("%w: the token response has no id_token (is the openid scope granted?)", ErrInvalidToken)
+	}
+	c, err := a.provider.verifyIDToken(ctx, d, rawID, verifyRequest{
+		clientID: a.cfg.ClientID, nonce: f.Nonce, accessToken: tok.AccessToken, maxAge: time.Duration(f.MaxAge) * time.Second,
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	u := &User{
+		Issuer: a.provider.issuer, Subject: c.Subject, Email: c.Email, EmailVerified: bool(c.EmailVerified),
+		Name: c.Name, Username: c.PreferredUsername, Groups: c.Groups, SessionID: c.SessionID,
+	}
+	if c.AuthTime != 0 {
+		u.AuthTime = time.Unix(c.AuthTime, 0)
+	}
+	if d.meta.UserInfoEndpoint != "" && tok.AccessToken != "" {
+		ui, err := a.provider.userInfo(ctx, d, tok.AccessToken, c.Subject)
+		if err != nil {
+			return nil, "", err
+		}
+		mergeUserInfo(u, ui)
+	}
+	return u, rawID, nil
+}
+
+// mergeUserInfo fills what the ID token left out; the ID token wins.
+func mergeUserInfo(u *User, ui *idClaims) {
+	if u.Email == "" && ui.Email != "" {
+		u.Email, u.EmailVerified = ui.Email, bool(ui.EmailVerified)
+	}
+	if u.Name == "" {
+		u.Name = ui.Name
+	}
+	if u.Username == "" {
+		u.Username = ui.PreferredUsername
+	}
+	if len(u.Groups) == 0 {
+		u.Groups = ui.Groups
+	}
+}
+
+// admit applies the configured policy and the application's OnLogin hook.
+func (a *Auth) admit(ctx context.Context, u *User) error {
+	u.Internal = slices.ContainsFunc(a.cfg.WorkspaceGroups, u.InGroup)
+	if !a.emailAllowed(u) {
+		return &Error{Code: "access_denied", Description: "Your account's email domain is not allowed to sign in to this application."}
+	}
+	if a.cfg.OnLogin != nil {
+		if err := a.cfg.OnLogin(ctx, u); err != nil {
+			return fmt.Errorf("oktasso: OnLogin: %w", err)
+		}
+	}
+	return nil
+}
+
+func (a *Auth) emailAllowed(u *User) bool {
+	if len(a.cfg.AllowedEmailDomains) == 0 {
+		return true
+	}
+	return u.EmailVerified && slices.Contains(a.cfg.AllowedEmailDomains, u.EmailDomain())
+}
+
+// tokenError is an error answer from the token endpoint.
+type tokenError struct {
+	oauth  *Error
+	status int
+}
+
+func (e *tokenError) Error() string { return e.oauth.Error() }
+func (e *tokenError) Unwrap() error { return e.oauth }
+
+// loginFailed maps a failed exchange, verification or refusal to a page.
+func (a *Auth) loginFailed(w http.ResponseWriter, r *http.Request, err error) {
+	var te *tokenError
+	var oe *Error
+	switch {
+	case errors.As(err, &te) && te.oauth.Code == "invalid_client":
+		a.cfg.Logger.Error("oktasso: the provider refused the client credentials; check OKTA_CLIENT_ID and OKTA_CLIENT_SECRET", "error", te.oauth.Code, "description", te.oauth.Description)
+		a.fail(w, r, http.StatusBadGateway, err, pageMisconfigured)
+	case errors.As(err, &te):
+		a.cfg.Logger.Warn("oktasso: code exchange failed", "error", te.oauth.Code, "description", te.oauth.Description)
+		a.fail(w, r, http.StatusBadRequest, err, pageLoginExpired)
+	case errors.Is(err, ErrProviderUnavailable):
+		a.cfg.Logger.Warn("oktasso: sign-in failed: provider unavailable", "err", err.Error())
+		a.fail(w, r, http.StatusBadGateway, err, pageUnavailable)
+	case errors.Is(err, ErrInvalidToken):
+		a.cfg.Logger.Warn("oktasso: sign-in failed: token rejected", "err", err.Error())
+		a.fail(w, r, http.StatusBadRequest, err, pageBadToken)
+	case errors.As(err, &oe):
+		a.cfg.Logger.Info("oktasso: sign-in refused", "error", oe.Code)
+		a.fail(w, r, http.StatusForbidden, err, pageRefused)
+	case errors.Is(err, ErrAccessDenied):
+		a.cfg.Logger.Info("oktasso: sign-in refused by the application")
+		a.fail(w, r, http.StatusForbidden, err, pageRefused)
+	default:
+		a.cfg.Logger.Error("oktasso: sign-in failed", "err", err.Error())
+		a.fail(w, r, http.StatusInternalServerError, err, pageLoginFailed)
+	}
+}
+
+// usedStates remembers consumed states until their flows would have expired,
+// so a replayed callback is refused even if its flow cookie was kept.
+type usedStates struct {
+	mu  sync.Mutex
+	max int
+	m   map[string]time.Time
+}
+
+func newUsedStates(max int) *usedStates {
+	return &usedStates{max: max, m: make(map[string]time.Time)}
+}
+
+// add records state and reports whether it was new.
+func (u *usedStates) add(state string, until, now time.Time) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if _, ok := u.m[state]; ok {
+		return false
+	}
+	if len(u.m) >= u.max {
+		for k, t := range u.m {
+			if t.Before(now) || len(u.m) >= u.max {
+				delete(u.m, k)
+			}
+		}
+	}
+	u.m[state] = until
+	return true
+}

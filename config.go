@@ -1,0 +1,353 @@
+package oktasso
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Defaults for optional Config fields.
+const (
+	DefaultBaseURL            = "http://localhost:8080"
+	DefaultSessionIdleTimeout = 8 * time.Hour
+	DefaultSessionMaxAge      = 24 * time.Hour
+	DefaultHTTPTimeout        = 10 * time.Second
+	DefaultMaxPendingLogins   = 5
+	minSessionKeyLen          = 32
+)
+
+// Environment variables read by ConfigFromEnv.
+const (
+	EnvDomain              = "OKTA_DOMAIN"
+	EnvAuthServerID        = "OKTA_AUTH_SERVER_ID"
+	EnvIssuer              = "OKTA_ISSUER"
+	EnvClientID            = "OKTA_CLIENT_ID"
+	EnvClientSecret        = "OKTA_CLIENT_SECRET"
+	EnvCLIIssuer           = "OKTA_OAUTH2_ISSUER"
+	EnvCLIClientID         = "OKTA_OAUTH2_CLIENT_ID"
+	EnvCLIClientSecret     = "OKTA_OAUTH2_CLIENT_SECRET"
+	EnvClientAuth          = "OKTA_CLIENT_AUTH_METHOD"
+	EnvBaseURL             = "OKTASSO_BASE_URL"
+	EnvScopes              = "OKTASSO_SCOPES"
+	EnvSessionKeys         = "OKTASSO_SESSION_KEYS"
+	EnvSessionIdleTimeout  = "OKTASSO_SESSION_IDLE_TIMEOUT"
+	EnvSessionMaxAge       = "OKTASSO_SESSION_MAX_AGE"
+	EnvEnforceWorkspace    = "OKTASSO_ENFORCE_WORKSPACE"
+	EnvEnforceWebApp       = "OKTASSO_ENFORCE_WEBAPP"
+	EnvWorkspaceGroups     = "OKTASSO_WORKSPACE_GROUPS"
+	EnvWebAppGroups        = "OKTASSO_WEBAPP_GROUPS"
+	EnvAllowedEmailDomains = "OKTASSO_ALLOWED_EMAIL_DOMAINS"
+)
+
+// envNames maps Config field names to the variables that set them, so that
+// validation of an environment-built Config names the variable to fix.
+var envNames = map[string]string{
+	"Issuer":              EnvIssuer + " (or " + EnvDomain + ")",
+	"Domain":              EnvDomain,
+	"AuthServerID":        EnvAuthServerID,
+	"ClientID":            EnvClientID,
+	"ClientSecret":        EnvClientSecret,
+	"ClientAuth":          EnvClientAuth,
+	"BaseURL":             EnvBaseURL,
+	"SessionKeys":         EnvSessionKeys,
+	"SessionIdleTimeout":  EnvSessionIdleTimeout,
+	"SessionMaxAge":       EnvSessionMaxAge,
+	"AllowedEmailDomains": EnvAllowedEmailDomains,
+	"PostLogoutPath":      "PostLogoutPath",
+	"MaxPendingLogins":    "MaxPendingLogins",
+}
+
+// ConfigFromEnv builds a Config from the process environment (see the
+// README's table). It reports every problem at once, each naming the
+// variable and what to do.
+func ConfigFromEnv() (Config, error) { return configFromLookup(os.LookupEnv) }
+
+func configFromLookup(lookup func(string) (string, bool)) (Config, error) {
+	get := func(names ...string) string {
+		for _, n := range names {
+			if v, ok := lookup(n); ok && strings.TrimSpace(v) != "" {
+				return strings.TrimSpace(v)
+			}
+		}
+		return ""
+	}
+	var c Config
+	var errs []error
+	c.Issuer = get(EnvIssuer, EnvCLIIssuer)
+	c.Domain = get(EnvDomain)
+	c.AuthServerID = get(EnvAuthServerID)
+	c.ClientID = get(EnvClientID, EnvCLIClientID)
+	c.ClientSecret = Secret(get(EnvClientSecret, EnvCLIClientSecret))
+	c.ClientAuth = ClientAuthMethod(get(EnvClientAuth))
+	c.BaseURL = get(EnvBaseURL)
+	c.Scopes = splitList(get(EnvScopes), " ,")
+	c.WorkspaceGroups = splitList(get(EnvWorkspaceGroups), ",")
+	c.WebAppGroups = splitList(get(EnvWebAppGroups), ",")
+	c.AllowedEmailDomains = splitList(get(EnvAllowedEmailDomains), ",")
+
+	for i, k := range splitList(get(EnvSessionKeys), ",") {
+		b, err := decodeKey(k)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("oktasso: %s: key %d is not base64; make one with `openssl rand -base64 32`", EnvSessionKeys, i+1))
+			continue
+		}
+		c.SessionKeys = append(c.SessionKeys, Secret(b))
+	}
+	for _, d := range []struct {
+		name string
+		dst  *time.Duration
+	}{{EnvSessionIdleTimeout, &c.SessionIdleTimeout}, {EnvSessionMaxAge, &c.SessionMaxAge}} {
+		if v := get(d.name); v != "" {
+			t, err := time.ParseDuration(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("oktasso: %s: %q is not a Go duration; write e.g. 8h or 30m", d.name, v))
+				continue
+			}
+			*d.dst = t
+		}
+	}
+	for _, b := range []struct {
+		name string
+		skip *bool
+	}{{EnvEnforceWorkspace, &c.SkipEnforceWorkspace}, {EnvEnforceWebApp, &c.SkipEnforceWebApp}} {
+		if v := get(b.name); v != "" {
+			on, err := strconv.ParseBool(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("oktasso: %s: %q is not a boolean; write true or false", b.name, v))
+				continue
+			}
+			*b.skip = !on
+		}
+	}
+	if _, err := c.normalize(envNames); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return c, errors.Join(errs...)
+	}
+	return c, nil
+}
+
+// decodeKey accepts standard or URL-safe base64, padded or not.
+func decodeKey(s string) ([]byte, error) {
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil {
+			return b, nil
+		}
+	}
+	return nil, errors.New("not base64")
+}
+
+func splitList(s, seps string) []string {
+	var out []string
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return strings.ContainsRune(seps, r) }) {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// normalize validates c, fills defaults and returns the result. names maps
+// field names to what the user set (environment variable names); nil means
+// the field names themselves. Every problem is reported.
+func (c Config) normalize(names map[string]string) (Config, error) {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		name := field
+		if n, ok := names[field]; ok {
+			name = n
+		}
+		errs = append(errs, fmt.Errorf("oktasso: %s: "+format, append([]any{name}, args...)...))
+	}
+
+	if c.Issuer == "" {
+		if c.Domain == "" {
+			bad("Issuer", "no issuer; set %s to your Okta domain, e.g. dev-123.okta.com", EnvDomain)
+		} else if iss, err := issuerFromDomain(c.Domain, c.AuthServerID); err != nil {
+			bad("Domain", "%s", err.Error())
+		} else {
+			c.Issuer = iss
+		}
+	} else {
+		c.Issuer = strings.TrimRight(c.Issuer, "/")
+	}
+	if c.Issuer != "" {
+		if err := checkIssuer(c.Issuer); err != nil {
+			bad("Issuer", "%s", err.Error())
+		}
+	}
+	if c.ClientID == "" {
+		bad("ClientID", "is empty; copy the Client ID from the Okta application's General tab")
+	}
+	switch c.ClientAuth {
+	case "":
+		c.ClientAuth = ClientSecretBasic
+	case ClientSecretBasic, ClientSecretPost:
+	default:
+		bad("ClientAuth", "%q is not supported; use client_secret_basic or client_secret_post", string(c.ClientAuth))
+	}
+
+	if c.BaseURL == "" {
+		c.BaseURL = DefaultBaseURL
+	}
+	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		bad("BaseURL", "%q is not an http(s) URL without query; write the app's external URL, e.g. https://app.example.com", c.BaseURL)
+	}
+
+	for i, k := range c.SessionKeys {
+		if len(k) < minSessionKeyLen {
+			bad("SessionKeys", "key %d has %d bytes, want at least %d; make one with `openssl rand -base64 32`", i+1, len(k), minSessionKeyLen)
+		}
+	}
+	if c.SessionIdleTimeout == 0 {
+		c.SessionIdleTimeout = DefaultSessionIdleTimeout
+	}
+	if c.SessionMaxAge == 0 {
+		c.SessionMaxAge = DefaultSessionMaxAge
+	}
+	if c.SessionIdleTimeout < time.Minute {
+		bad("SessionIdleTimeout", "%v is too short; use at least 1m", c.SessionIdleTimeout)
+	}
+	if c.SessionMaxAge < time.Minute {
+		bad("SessionMaxAge", "%v is too short; use at least 1m", c.SessionMaxAge)
+	}
+	if c.SessionIdleTimeout > c.SessionMaxAge {
+		c.SessionIdleTimeout = c.SessionMaxAge
+	}
+
+	domains := make([]string, 0, len(c.AllowedEmailDomains))
+	for _, d := range c.AllowedEmailDomains {
+		d = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(d), "@"))
+		if d == "" || strings.ContainsAny(d, "@/ *") || !strings.Contains(d, ".") {
+			bad("AllowedEmailDomains", "%q is not a domain; write e.g. example.com", d)
+			continue
+		}
+		domains = append(domains, d)
+	}
+	c.AllowedEmailDomains = domains
+
+	if c.PostLogoutPath == "" {
+		c.PostLogoutPath = "/"
+	}
+	if safePath(c.PostLogoutPath) != c.PostLogoutPath {
+		bad("PostLogoutPath", "%q is not a same-origin path; write e.g. /", c.PostLogoutPath)
+	}
+	if c.MaxPendingLogins == 0 {
+		c.MaxPendingLogins = DefaultMaxPendingLogins
+	}
+	if c.MaxPendingLogins < 1 || c.MaxPendingLogins > 20 {
+		bad("MaxPendingLogins", "%d is out of range 1..20", c.MaxPendingLogins)
+	}
+
+	scopes := []string{"openid"}
+	if len(c.Scopes) == 0 {
+		c.Scopes = []string{"profile", "email"}
+		if len(c.WorkspaceGroups) > 0 || len(c.WebAppGroups) > 0 {
+			c.Scopes = append(c.Scopes, "groups")
+		}
+	}
+	for _, s := range c.Scopes {
+		if !slices.Contains(scopes, s) {
+			scopes = append(scopes, s)
+		}
+	}
+	c.Scopes = scopes
+
+	if c.HTTPClient == nil {
+		c.HTTPClient = &http.Client{Timeout: DefaultHTTPTimeout}
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c, errors.Join(errs...)
+}
+
+// issuerFromDomain derives the issuer from an Okta domain as people paste
+// it: "dev-123.okta.com", "https://dev-123.okta.com/", the admin console's
+// "dev-123-admin.okta.com", or a URL that already ends in "/oauth2/{id}".
+func issuerFromDomain(domain, authServerID string) (string, error) {
+	scheme := "https"
+	d := strings.TrimSpace(domain)
+	if rest, ok := strings.CutPrefix(d, "https://"); ok {
+		d = rest
+	} else if rest, ok := strings.CutPrefix(d, "http://"); ok {
+		d, scheme = rest, "http"
+	}
+	d = strings.TrimRight(d, "/")
+	host, path, _ := strings.Cut(d, "/")
+	if path != "" {
+		id, ok := strings.CutPrefix(path, "oauth2/")
+		id = strings.TrimSuffix(id, "/v1")
+		if !ok || id == "" || strings.Contains(id, "/") {
+			return "", fmt.Errorf("%q has a path; write just the domain, e.g. dev-123.okta.com", domain)
+		}
+		if authServerID != "" && authServerID != id {
+			return "", fmt.Errorf("%q names authorization server %q but %s is %q; keep one", domain, id, EnvAuthServerID, authServerID)
+		}
+		authServerID = id
+	}
+	if host == "" || strings.ContainsAny(host, "?#@ ") {
+		return "", fmt.Errorf("%q is not a domain; write e.g. dev-123.okta.com", domain)
+	}
+	// The admin console's host is not the issuer: dev-123-admin.okta.com → dev-123.okta.com.
+	if label, rest, ok := strings.Cut(host, "."); ok && strings.HasSuffix(label, "-admin") && isOktaHost(rest) {
+		host = strings.TrimSuffix(label, "-admin") + "." + rest
+	}
+	iss := scheme + "://" + host
+	if authServerID != "" {
+		if strings.ContainsAny(authServerID, "/?#% ") {
+			return "", fmt.Errorf("authorization server id %q is not valid; write e.g. default", authServerID)
+		}
+		iss += "/oauth2/" + authServerID
+	}
+	return iss, nil
+}
+
+func isOktaHost(h string) bool {
+	for _, s := range []string{"okta.com", "oktapreview.com", "okta-emea.com", "okta-gov.com", "okta.mil"} {
+		if h == s {
+			return true
+		}
+	}
+	return false
+}
+
+// checkIssuer accepts https URLs, and http only on loopback hosts.
+func checkIssuer(iss string) error {
+	u, err := url.Parse(iss)
+	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Errorf("%q is not an issuer URL; write e.g. https://dev-123.okta.com", iss)
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if isLoopback(u.Hostname()) {
+			return nil
+		}
+		return fmt.Errorf("%q uses http; only loopback issuers may, use https", iss)
+	}
+	return fmt.Errorf("%q must use https", iss)
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

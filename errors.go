@@ -1,0 +1,55 @@
+package oktasso
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Sentinel errors. Compare with errors.Is.
+var (
+	// ErrProviderUnavailable means the identity provider could not be
+	// reached or its discovery document was unusable; guarded routes answer
+	// 503 with Retry-After until it recovers.
+	ErrProviderUnavailable = errors.New("oktasso: identity provider unavailable")
+	// ErrAccessDenied means the user signed in but may not enter.
+	ErrAccessDenied = errors.New("oktasso: access denied")
+	// ErrInvalidCallback means the sign-in response was not one this app
+	// started, was replayed, or was malformed.
+	ErrInvalidCallback = errors.New("oktasso: invalid sign-in response")
+	// ErrInvalidToken means a token failed verification.
+	ErrInvalidToken = errors.New("oktasso: invalid token")
+)
+
+// Error is an OAuth 2.0 / OpenID Connect error, from the provider (the error
+// and error_description of an authorization or token response) or from
+// Config.OnLogin refusing a sign-in. Description is shown to the user,
+// escaped; keep it free of secrets.
+type Error struct {
+	Code        string // e.g. "access_denied", "invalid_grant"
+	Description string // human-readable, may be empty
+}
+
+func (e *Error) Error() string {
+	if e.Description == "" {
+		return "oktasso: " + e.Code
+	}
+	return fmt.Sprintf("oktasso: %s: %s", e.Code, e.Description)
+}
+
+// Is makes an access_denied Error match ErrAccessDenied.
+func (e *Error) Is(target error) bool {
+	return target == ErrAccessDenied && e.Code == "access_denied"
+}
+
+// unavailableError carries when to try again.
+type unavailableError struct {
+	retryAfter time.Duration
+	cause      error
+}
+
+func (e *unavailableError) Error() string {
+	return fmt.Sprintf("oktasso: identity provider unavailable (retry in %v): %v", e.retryAfter.Round(time.Second), e.cause)
+}
+
+func (e *unavailableError) Unwrap() []error { return []error{ErrProviderUnavailable, e.cause} }

@@ -1,0 +1,187 @@
+package oktasso
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// flow is one sign-in in progress, kept in its own short-lived encrypted
+// cookie named after its state, so two tabs signing in at once do not
+// overwrite each other.
+type flow struct {
+	State    string `json:"s"`
+	Nonce    string `json:"n"`
+	Verifier string `json:"v"`
+	ReturnTo string `json:"r"`
+	MaxAge   int64  `json:"m,omitempty"` // seconds; >0 when max_age was sent
+	Created  int64  `json:"c"`
+}
+
+// LoginOption changes one sign-in request. Options are made by Prompt,
+// LoginHint and MaxAge.
+type LoginOption interface{ applyLogin(*loginParams) }
+
+type loginParams struct {
+	prompt, loginHint string
+	maxAge            time.Duration
+	hasMaxAge         bool
+}
+
+type loginOptionFunc func(*loginParams)
+
+func (f loginOptionFunc) applyLogin(p *loginParams) { f(p) }
+
+// Prompt sets the prompt parameter: "login" forces the user to sign in
+// again, "none" fails unless they already have a provider session,
+// "consent" asks for consent again.
+func Prompt(p string) LoginOption { return loginOptionFunc(func(lp *loginParams) { lp.prompt = p }) }
+
+// LoginHint pre-fills the provider's sign-in form with a username.
+func LoginHint(h string) LoginOption {
+	return loginOptionFunc(func(lp *loginParams) { lp.loginHint = h })
+}
+
+// MaxAge asks the provider to re-authenticate the user when their last
+// authentication is older than d; the callback then requires auth_time.
+func MaxAge(d time.Duration) LoginOption {
+	return loginOptionFunc(func(lp *loginParams) { lp.maxAge, lp.hasMaxAge = d, true })
+}
+
+// handleLogin serves GET /auth/login?return_to=/path[&prompt=login][&login_hint=…][&max_age=N].
+func (a *Auth) handleLogin(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var opts []LoginOption
+	switch p := q.Get("prompt"); p {
+	case "login", "none", "consent":
+		opts = append(opts, Prompt(p))
+	}
+	if h := q.Get("login_hint"); h != "" && len(h) <= 256 && printable(h) {
+		opts = append(opts, LoginHint(h))
+	}
+	if s := q.Get("max_age"); s != "" {
+		if n, err := strconv.Atoi(s); err == nil && n >= 0 && n <= 366*24*3600 {
+			opts = append(opts, MaxAge(time.Duration(n)*time.Second))
+		}
+	}
+	a.StartLogin(w, r, q.Get("return_to"), opts...)
+}
+
+func printable(s string) bool {
+	for _, c := range s {
+		if c < ' ' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// StartLogin starts a sign-in that comes back to returnTo (a same-origin
+// path; anything else becomes "/"): it stores a fresh state, nonce and PKCE
+// verifier in a per-flow cookie and redirects to the authorization
+// endpoint. While the provider is unreachable it answers 503 with
+// Retry-After.
+func (a *Auth) StartLogin(w http.ResponseWriter, r *http.Request, returnTo string, opts ...LoginOption) {
+	var lp loginParams
+	for _, o := range opts {
+		o.applyLogin(&lp)
+	}
+	d, err := a.provider.discover(r.Context())
+	if err != nil {
+		a.unavailable(w, r, err)
+		return
+	}
+	now := a.now()
+	f := flow{
+		State:    randomString(32),
+		Nonce:    randomString(32),
+		Verifier: oauth2.GenerateVerifier(),
+		ReturnTo: safePath(returnTo),
+		Created:  now.Unix(),
+	}
+	authOpts := []oauth2.AuthCodeOption{
+		oauth2.SetAuthURLParam("nonce", f.Nonce),
+		oauth2.S256ChallengeOption(f.Verifier),
+	}
+	if lp.prompt != "" {
+		authOpts = append(authOpts, oauth2.SetAuthURLParam("prompt", lp.prompt))
+	}
+	if lp.loginHint != "" {
+		authOpts = append(authOpts, oauth2.SetAuthURLParam("login_hint", lp.loginHint))
+	}
+	if lp.hasMaxAge {
+		f.MaxAge = max(int64(lp.maxAge/time.Second), 0)
+		authOpts = append(authOpts, oauth2.SetAuthURLParam("max_age", strconv.FormatInt(f.MaxAge, 10)))
+	}
+
+	a.evictFlows(w, r)
+	name := a.flowCookieName(f.State)
+	v, err := a.cookies.seal(a.cookies.flow, name, &f)
+	if err != nil {
+		a.fail(w, r, http.StatusInternalServerError, err, pageLoginFailed)
+		return
+	}
+	a.cookies.set(w, name, v, flowTTL)
+	noStore(w)
+	http.Redirect(w, r, a.oauth2Config(d).AuthCodeURL(f.State, authOpts...), http.StatusFound)
+}
+
+// flowCookieName names a flow's cookie after a digest of its state, so the
+// callback finds it from the state parameter alone.
+func (a *Auth) flowCookieName(state string) string {
+	sum := sha256.Sum256([]byte(state))
+	return a.cookies.prefix + "-flow-" + base64.RawURLEncoding.EncodeToString(sum[:12])
+}
+
+func (a *Auth) isFlowCookie(name string) bool {
+	return strings.HasPrefix(name, a.cookies.prefix+"-flow-")
+}
+
+// evictFlows keeps the browser's pending sign-ins under MaxPendingLogins
+// (counting the one being started): unreadable flow cookies go first, then
+// the oldest.
+func (a *Auth) evictFlows(w http.ResponseWriter, r *http.Request) {
+	type pending struct {
+		name    string
+		created int64
+	}
+	var flows []pending
+	seen := map[string]bool{}
+	for _, ck := range r.Cookies() {
+		if !a.isFlowCookie(ck.Name) || seen[ck.Name] {
+			continue
+		}
+		seen[ck.Name] = true
+		var f flow
+		if err := a.cookies.open(a.cookies.flow, ck.Name, ck.Value, &f); err != nil {
+			a.cookies.set(w, ck.Name, "", -1)
+			continue
+		}
+		flows = append(flows, pending{ck.Name, f.Created})
+	}
+	sort.Slice(flows, func(i, j int) bool { return flows[i].created < flows[j].created })
+	for len(flows) >= a.cfg.MaxPendingLogins {
+		a.cookies.set(w, flows[0].name, "", -1)
+		flows = flows[1:]
+	}
+}
+
+func randomString(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func noStore(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	h.Set("Referrer-Policy", "no-referrer")
+}

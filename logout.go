@@ -1,0 +1,109 @@
+package oktasso
+
+import (
+	"crypto/subtle"
+	"net/http"
+	"net/url"
+)
+
+// logoutState is the short-lived cookie that ties Okta's post-logout
+// redirect to the sign-out this browser started.
+type logoutState struct {
+	State   string `json:"s"`
+	Created int64  `json:"c"`
+}
+
+func (a *Auth) logoutCookieName() string { return a.cookies.prefix + "-logout" }
+
+// handleLogoutPage serves GET /auth/logout: a confirmation page whose button
+// POSTs the sign-out, so a link or an image cannot sign anyone out.
+func (a *Auth) handleLogoutPage(w http.ResponseWriter, r *http.Request) {
+	p := a.pageFor(pageLogoutConfirm, nil, a.currentUser(w, r))
+	p.LogoutForm = a.cfg.BaseURL + LogoutPath
+	a.render(w, http.StatusOK, p)
+}
+
+// handleLogout serves POST /auth/logout: it refuses cross-site requests,
+// ends the local session, then sends the browser to the provider's
+// end_session_endpoint with id_token_hint, the registered
+// post_logout_redirect_uri and a state.
+func (a *Auth) handleLogout(w http.ResponseWriter, r *http.Request) {
+	if !a.sameOrigin(r) {
+		a.fail(w, r, http.StatusForbidden, ErrAccessDenied, pageCrossSite)
+		return
+	}
+	now := a.now()
+	ck, _ := r.Cookie(a.cookies.sessionName())
+	var s session
+	hasSession := ck != nil && a.cookies.open(a.cookies.session, ck.Name, ck.Value, &s) == nil
+	a.cookies.clearSession(w)
+	noStore(w)
+	if hasSession {
+		a.cfg.Logger.Info("oktasso: signed out", "subject", s.Subject)
+	}
+	// Only a session this app issued (expired or not) gives an ID token;
+	// without one, or while the provider is unknown, sign-out is local.
+	d := a.provider.cached()
+	if !hasSession || s.IDToken == "" || d == nil || d.meta.EndSessionEndpoint == "" {
+		a.redirect(w, r, a.cfg.PostLogoutPath, http.StatusSeeOther)
+		return
+	}
+	ls := logoutState{State: randomString(24), Created: now.Unix()}
+	v, err := a.cookies.seal(a.cookies.flow, a.logoutCookieName(), &ls)
+	if err != nil {
+		a.redirect(w, r, a.cfg.PostLogoutPath, http.StatusSeeOther)
+		return
+	}
+	a.cookies.set(w, a.logoutCookieName(), v, flowTTL)
+	u, err := url.Parse(d.meta.EndSessionEndpoint)
+	if err != nil {
+		a.redirect(w, r, a.cfg.PostLogoutPath, http.StatusSeeOther)
+		return
+	}
+	q := u.Query()
+	q.Set("id_token_hint", s.IDToken)
+	q.Set("post_logout_redirect_uri", a.PostLogoutRedirectURL())
+	q.Set("state", ls.State)
+	u.RawQuery = q.Encode()
+	http.Redirect(w, r, u.String(), http.StatusSeeOther)
+}
+
+// handleLogoutCallback serves GET /auth/logout/callback, where the provider
+// sends the browser after ending its session. The state must match this
+// browser's sign-out; either way the browser stays on this site.
+func (a *Auth) handleLogoutCallback(w http.ResponseWriter, r *http.Request) {
+	noStore(w)
+	state := r.URL.Query().Get("state")
+	ck, err := r.Cookie(a.logoutCookieName())
+	var ls logoutState
+	ok := err == nil && state != "" && len(state) <= maxStateLen &&
+		a.cookies.open(a.cookies.flow, ck.Name, ck.Value, &ls) == nil &&
+		subtle.ConstantTimeCompare([]byte(ls.State), []byte(state)) == 1
+	a.cookies.set(w, a.logoutCookieName(), "", -1)
+	if !ok {
+		p := a.pageFor(pageSignedOut, nil, nil)
+		p.Hint = "The sign-out confirmation from Okta could not be matched to this browser; you are signed out of this application all the same."
+		a.render(w, http.StatusBadRequest, p)
+		return
+	}
+	a.redirect(w, r, a.cfg.PostLogoutPath, http.StatusSeeOther)
+}
+
+// sameOrigin refuses cross-site state-changing requests: Sec-Fetch-Site
+// must say same-origin (or none: typed by the user), or else Origin must be
+// the base URL's origin. A request with neither header is refused.
+func (a *Auth) sameOrigin(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "same-origin", "none":
+		return true
+	case "":
+	default:
+		return false
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return false
+	}
+	base, err := url.Parse(a.cfg.BaseURL)
+	return err == nil && origin == base.Scheme+"://"+base.Host
+}

@@ -1,0 +1,226 @@
+// Package oktasso adds "Sign in with Okta" to a Go web service.
+//
+// It is an OpenID Connect relying party built for Okta (any standards-compliant
+// OpenID provider works too): discovery, the authorize redirect with state,
+// nonce and PKCE, the callback with code exchange and ID-token verification, an
+// encrypted cookie session, route guards for a Workspace scope (internal
+// members only) and a WebApp scope (external users allowed), and logout.
+//
+// Typical wiring:
+//
+//	cfg, err := oktasso.ConfigFromEnv()
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	auth, err := oktasso.New(ctx, cfg)
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	mux := http.NewServeMux()
+//	mux.Handle("/auth/", auth.Handler())
+//	mux.Handle("/workspace", auth.Workspace(workspaceHandler))
+//	mux.Handle("/webapp", auth.WebApp(webappHandler))
+//
+// Handlers read the signed-in user with [UserFrom].
+//
+// The package oktatest provides a fake Okta org for tests and offline
+// development.
+package oktasso
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Config configures an [Auth]. Build it by hand or with [ConfigFromEnv].
+// The zero value of every optional field is safe and documented.
+type Config struct {
+	// Issuer is the authorization server's issuer URL, compared exactly with
+	// the discovered one, e.g. "https://dev-123.okta.com" (org authorization
+	// server) or "https://dev-123.okta.com/oauth2/default" (custom). When
+	// empty it is derived from Domain and AuthServerID.
+	Issuer string
+	// Domain is the Okta domain, e.g. "dev-123.okta.com". A pasted URL such
+	// as "https://dev-123.okta.com/" is normalised. Used only when Issuer is
+	// empty.
+	Domain string
+	// AuthServerID selects a custom authorization server ("default" or an
+	// "aus…" id). Empty means the org authorization server. Used only when
+	// Issuer is empty.
+	AuthServerID string
+
+	// ClientID is the Okta application's client ID. Required.
+	ClientID string
+	// ClientSecret is the application's client secret. Empty means a public
+	// client that authenticates with PKCE only.
+	ClientSecret Secret
+	// ClientAuth is how the client secret is sent to the token endpoint.
+	// Default ClientSecretBasic.
+	ClientAuth ClientAuthMethod
+
+	// BaseURL is the application's external URL, e.g. "https://app.example.com".
+	// The redirect URI is BaseURL+"/auth/callback" and every Location header
+	// derives from it, never from request headers. Default
+	// "http://localhost:8080". With https, cookies are Secure and use the
+	// "__Host-" prefix.
+	BaseURL string
+
+	// Scopes requested at sign-in. Default openid, profile, email, plus
+	// groups when WorkspaceGroups or WebAppGroups are set. openid is always
+	// added.
+	Scopes []string
+
+	// SessionKeys are the secrets that protect cookies, newest first: the
+	// first encrypts, all decrypt, so keys can be rotated without signing
+	// everyone out. Each must be at least 32 bytes. Empty means a random key
+	// per process (sessions end at restart and are not shared between
+	// instances), with a warning in the log.
+	SessionKeys []Secret
+	// SessionIdleTimeout ends a session after this long without a request.
+	// Default 8 hours.
+	SessionIdleTimeout time.Duration
+	// SessionMaxAge ends a session this long after sign-in, however active.
+	// Default 24 hours.
+	SessionMaxAge time.Duration
+
+	// SkipEnforceWorkspace turns off SSO enforcement on the Workspace scope:
+	// anonymous requests pass (the app then authenticates them its own way)
+	// and a signed-in user is put in the request context only when the
+	// workspace would admit them. Default false (enforced).
+	SkipEnforceWorkspace bool
+	// SkipEnforceWebApp does the same for the WebApp scope. Default false.
+	SkipEnforceWebApp bool
+
+	// WorkspaceGroups lists Okta groups whose members are internal
+	// (workspace) members. Empty means nobody is internal unless OnLogin
+	// marks them so.
+	WorkspaceGroups []string
+	// WebAppGroups, when set, limits the WebApp scope to members of any of
+	// these groups. Empty means any signed-in user the other rules allow.
+	WebAppGroups []string
+	// AllowedEmailDomains, when set, admits only users whose verified email
+	// is exactly in one of these domains (no subdomains). Empty means any.
+	AllowedEmailDomains []string
+
+	// OnLogin runs after a verified sign-in, before the session is issued.
+	// It may provision or update a local account linked by (Issuer,
+	// Subject), set User.LocalID, set User.Internal, or refuse the sign-in by
+	// returning an error: an [*Error] shows its Description to the user, an
+	// error wrapping [ErrAccessDenied] shows a generic refusal (403), any
+	// other error is a server error (500). Default nil.
+	OnLogin func(ctx context.Context, u *User) error
+
+	// PostLogoutPath is where the browser lands after sign-out; a same-origin
+	// path. Default "/".
+	PostLogoutPath string
+	// MaxPendingLogins caps the sign-in flows one browser may have in
+	// progress (one per tab); the oldest is dropped. Default 5.
+	MaxPendingLogins int
+
+	// HTTPClient makes every call to the identity provider. Default: a
+	// client with a 10 second timeout. Responses are always size-limited.
+	HTTPClient *http.Client
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// Logger receives structured events. Tokens and secrets are never
+	// logged. Default slog.Default().
+	Logger *slog.Logger
+	// ErrorHandler renders every error page (4xx and 5xx) shown to a
+	// browser. Default: the built-in HTML page. It must not show
+	// err.Error() to the user.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, status int, err error)
+}
+
+// ClientAuthMethod is how the client authenticates at the token endpoint.
+type ClientAuthMethod string
+
+// Client authentication methods.
+const (
+	// ClientSecretBasic sends the secret in an HTTP Basic Authorization header.
+	ClientSecretBasic ClientAuthMethod = "client_secret_basic"
+	// ClientSecretPost sends the secret in the form body.
+	ClientSecretPost ClientAuthMethod = "client_secret_post"
+)
+
+// Secret is a string that redacts itself when printed, marshalled or logged,
+// so a stray %v or log line never leaks it. Convert explicitly with
+// string(s) where the value is really needed.
+type Secret string
+
+const redacted = "[redacted]"
+
+// String returns a redaction marker, or "" for an empty secret.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return redacted
+}
+
+// GoString redacts the secret for %#v.
+func (s Secret) GoString() string { return `oktasso.Secret("` + s.String() + `")` }
+
+// MarshalJSON redacts the secret.
+func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + s.String() + `"`), nil }
+
+// MarshalText redacts the secret.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// LogValue redacts the secret in log/slog output.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// User is the signed-in person, as verified at sign-in. Handlers read it with
+// [UserFrom]. A User in a request context must be treated as read-only.
+type User struct {
+	// Issuer and Subject identify the user for good: link local accounts by
+	// this pair, never by email alone. For Okta, Subject is the user id
+	// ("00u…").
+	Issuer  string `json:"iss"`
+	Subject string `json:"sub"`
+	// Email and EmailVerified come from the email scope.
+	Email         string `json:"email,omitempty"`
+	EmailVerified bool   `json:"email_verified,omitempty"`
+	// Name is the display name; Username is preferred_username (the Okta login).
+	Name     string `json:"name,omitempty"`
+	Username string `json:"preferred_username,omitempty"`
+	// Groups are the names in the groups claim (or userinfo), if any.
+	Groups []string `json:"groups,omitempty"`
+	// Internal is true for workspace members; false for external users.
+	Internal bool `json:"internal,omitempty"`
+	// LocalID is the application's own account id, set by Config.OnLogin.
+	LocalID string `json:"local_id,omitempty"`
+	// AuthTime is when the user last authenticated at the identity provider.
+	AuthTime time.Time `json:"auth_time"`
+	// SessionID is the identity provider's session id (sid), if sent.
+	SessionID string `json:"sid,omitempty"`
+}
+
+// InGroup reports whether the user is in the named group.
+func (u *User) InGroup(name string) bool { return slices.Contains(u.Groups, name) }
+
+// EmailDomain returns the lower-cased domain of the user's email, or "".
+func (u *User) EmailDomain() string {
+	i := strings.LastIndexByte(u.Email, '@')
+	if i < 0 {
+		return ""
+	}
+	return strings.ToLower(u.Email[i+1:])
+}
+
+type userKey struct{}
+
+// UserFrom returns the signed-in user that a guard put in ctx, or nil.
+func UserFrom(ctx context.Context) *User {
+	u, _ := ctx.Value(userKey{}).(*User)
+	return u
+}
+
+// WithUser returns a copy of ctx carrying u. Guards call it; tests of
+// handlers can too.
+func WithUser(ctx context.Context, u *User) context.Context {
+	return context.WithValue(ctx, userKey{}, u)
+}

@@ -1,0 +1,156 @@
+package oktasso
+
+import (
+	"errors"
+	"html/template"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// pageKind selects what a person is told on an error or status page. The
+// text never includes err.Error(): only fixed sentences and, escaped, the
+// provider's error description or the user's own email.
+type pageKind int
+
+const (
+	pageBadCallback pageKind = iota
+	pageProviderError
+	pageLoginExpired
+	pageMisconfigured
+	pageUnavailable
+	pageBadToken
+	pageRefused
+	pageLoginFailed
+	pageNotMember
+	pageNotAllowed
+	pageCrossSite
+	pageLogoutConfirm
+	pageSignedOut
+)
+
+type pageText struct{ title, message, hint string }
+
+var pageTexts = map[pageKind]pageText{
+	pageBadCallback:   {"Sign-in could not be completed", "This sign-in response does not match a sign-in started in this browser, or it was already used or has expired.", "Start again from the application."},
+	pageProviderError: {"Sign-in was refused", "Okta did not complete the sign-in.", "If this keeps happening, ask your Okta administrator for help."},
+	pageLoginExpired:  {"Sign-in expired", "The sign-in took too long or was already used.", "Start again from the application."},
+	pageMisconfigured: {"Sign-in is not set up correctly", "Okta refused this application's credentials.", "Tell the application's administrator: the Okta client ID or secret is wrong."},
+	pageUnavailable:   {"Okta is not reachable", "The application cannot reach Okta right now.", "Try again in a moment."},
+	pageBadToken:      {"Sign-in could not be verified", "The answer from Okta did not pass the application's security checks.", "Start again; if it keeps happening, tell the application's administrator."},
+	pageRefused:       {"Access denied", "This application does not allow your account to sign in.", "Ask the application's administrator for access."},
+	pageLoginFailed:   {"Sign-in failed", "Something went wrong on our side while signing you in.", "Try again in a moment."},
+	pageNotMember:     {"Workspace members only", "You are signed in, but the workspace is only for internal members and your account is an external one.", "Ask a workspace administrator to add you, or sign in with your member account."},
+	pageNotAllowed:    {"Access denied", "You are signed in, but your account is not allowed to use this application.", "Ask the application's administrator for access."},
+	pageCrossSite:     {"Request refused", "This request did not come from this application's own pages.", "Use the application's own sign-out button."},
+	pageLogoutConfirm: {"Sign out", "Do you want to sign out?", ""},
+	pageSignedOut:     {"Signed out", "You are signed out of this application.", ""},
+}
+
+// providerHints explains the provider's error codes to the person who sees them.
+var providerHints = map[string]string{
+	"access_denied":    "Ask your Okta administrator to assign you to this application.",
+	"login_required":   "Sign in to Okta first, then try again.",
+	"invalid_scope":    "Tell the application's administrator: the requested scopes are not allowed in Okta.",
+	"consent_required": "Grant the application access when Okta asks, then try again.",
+}
+
+type pageData struct {
+	Status     int
+	Title      string
+	Message    string
+	Detail     string // the provider's or the application's description, escaped
+	Hint       string
+	Account    string // the signed-in user's email or name, escaped
+	HomeURL    string
+	LoginURL   string
+	LogoutForm string // action of the sign-out form, on the confirm page
+}
+
+var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}}</title>
+<style>
+body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;background:#f5f6f8;color:#1d1d21}
+main{max-width:32rem;margin:4rem auto;padding:2rem;background:#fff;border:1px solid #d7d9de;border-radius:8px}
+h1{font-size:1.4rem;margin:0 0 1rem}
+p{margin:.5rem 0}.detail{color:#333;background:#f0f1f4;padding:.5rem .75rem;border-radius:4px}
+a,button{font:inherit;color:#fff;background:#1a5fb4;border:0;border-radius:4px;padding:.5rem 1rem;text-decoration:none;display:inline-block;margin-top:1rem;cursor:pointer}
+a.secondary{background:none;color:#1a5fb4;text-decoration:underline}
+a:focus,button:focus{outline:3px solid #f5a623;outline-offset:2px}
+</style></head>
+<body><main>
+<h1>{{.Title}}</h1>
+<p>{{.Message}}</p>
+{{with .Account}}<p>Signed in as <strong>{{.}}</strong>.</p>{{end}}
+{{with .Detail}}<p class="detail">{{.}}</p>{{end}}
+{{with .Hint}}<p>{{.}}</p>{{end}}
+{{if .LogoutForm}}<form method="post" action="{{.LogoutForm}}"><button type="submit">Sign out</button></form>
+<a class="secondary" href="{{.HomeURL}}">Cancel</a>
+{{else}}{{with .LoginURL}}<a href="{{.}}">Sign in again</a> {{end}}<a class="secondary" href="{{.HomeURL}}">Go to the home page</a>{{end}}
+</main></body></html>
+`))
+
+// securityHeaders are set on every page oktasso renders.
+func securityHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+	noStore(w)
+}
+
+// fail answers a browser with an error page (or the configured
+// ErrorHandler). err is for the handler and the logs, never for the page.
+func (a *Auth) fail(w http.ResponseWriter, r *http.Request, status int, err error, kind pageKind) {
+	if a.cfg.ErrorHandler != nil {
+		noStore(w)
+		a.cfg.ErrorHandler(w, r, status, err)
+		return
+	}
+	a.render(w, status, a.pageFor(kind, err, UserFrom(r.Context())))
+}
+
+func (a *Auth) pageFor(kind pageKind, err error, u *User) pageData {
+	t := pageTexts[kind]
+	p := pageData{Title: t.title, Message: t.message, Hint: t.hint, HomeURL: a.cfg.BaseURL + "/"}
+	var oe *Error
+	if err != nil && errors.As(err, &oe) && (kind == pageProviderError || kind == pageRefused) {
+		p.Detail = oe.Description
+		if h, ok := providerHints[oe.Code]; ok && kind == pageProviderError {
+			p.Hint = h
+		}
+	}
+	switch kind {
+	case pageBadCallback, pageLoginExpired, pageBadToken, pageProviderError:
+		p.LoginURL = a.cfg.BaseURL + LoginPath
+	}
+	if u != nil {
+		p.Account = u.Email
+		if p.Account == "" {
+			p.Account = u.Name
+		}
+	}
+	return p
+}
+
+func (a *Auth) render(w http.ResponseWriter, status int, p pageData) {
+	p.Status = status
+	securityHeaders(w)
+	w.WriteHeader(status)
+	if err := pageTemplate.Execute(w, p); err != nil {
+		a.cfg.Logger.Error("oktasso: rendering a page failed", "err", err.Error())
+	}
+}
+
+// unavailable answers 503 with Retry-After while the provider is down.
+func (a *Auth) unavailable(w http.ResponseWriter, r *http.Request, err error) {
+	secs := int((retryAfter(err) + time.Second - 1) / time.Second)
+	w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+	if isAPI(r) {
+		writeJSONError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the identity provider is unreachable; retry later", "")
+		return
+	}
+	a.fail(w, r, http.StatusServiceUnavailable, err, pageUnavailable)
+}

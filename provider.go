@@ -1,0 +1,262 @@
+package oktasso
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+)
+
+// Limits on what is read from the identity provider.
+const (
+	maxDiscoveryBytes = 512 << 10
+	maxJWKSBytes      = 512 << 10
+	maxUserInfoBytes  = 256 << 10
+	minRetryBackoff   = time.Second
+	maxRetryBackoff   = time.Minute
+)
+
+// Metadata is the part of the provider's discovery document that oktasso uses.
+type Metadata struct {
+	Issuer                string   `json:"issuer"`
+	AuthorizationEndpoint string   `json:"authorization_endpoint"`
+	TokenEndpoint         string   `json:"token_endpoint"`
+	UserInfoEndpoint      string   `json:"userinfo_endpoint"`
+	JWKSURI               string   `json:"jwks_uri"`
+	EndSessionEndpoint    string   `json:"end_session_endpoint"`
+	RevocationEndpoint    string   `json:"revocation_endpoint"`
+	IntrospectionEndpoint string   `json:"introspection_endpoint"`
+	CodeChallengeMethods  []string `json:"code_challenge_methods_supported"`
+	SigningAlgs           []string `json:"id_token_signing_alg_values_supported"`
+	// IssParameterSupported is RFC 9207's
+	// authorization_response_iss_parameter_supported: when true, callbacks
+	// without an iss parameter are refused.
+	IssParameterSupported bool `json:"authorization_response_iss_parameter_supported"`
+}
+
+// Provider is the connection to one OpenID provider: discovery, keys and ID
+// token verification. Discovery is lazy: it runs on first use, and after a
+// failure is retried with exponential backoff, so an application starts
+// while its provider is unreachable. A Provider is safe for concurrent use.
+type Provider struct {
+	issuer string
+	client *http.Client
+	now    func() time.Time
+	log    *slog.Logger
+
+	ready atomic.Pointer[discovered]
+
+	mu       sync.Mutex
+	inflight chan struct{} // closed when the running discovery ends
+	lastErr  error
+	nextTry  time.Time
+	backoff  time.Duration
+}
+
+// discovered is what a successful discovery yields; immutable.
+type discovered struct {
+	meta     Metadata
+	keys     *keySet
+	verifier *oidc.IDTokenVerifier
+	clientID string
+}
+
+// NewProvider returns a Provider for issuer. It does no I/O. client and now
+// may be nil for the defaults (10 s timeout, time.Now).
+func NewProvider(issuer string, client *http.Client, now func() time.Time, logger *slog.Logger) (*Provider, error) {
+	if err := checkIssuer(issuer); err != nil {
+		return nil, fmt.Errorf("oktasso: %w", err)
+	}
+	if client == nil {
+		client = &http.Client{Timeout: DefaultHTTPTimeout}
+	}
+	if now == nil {
+		now = time.Now
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &Provider{issuer: issuer, client: client, now: now, log: logger}, nil
+}
+
+// Issuer returns the configured issuer.
+func (p *Provider) Issuer() string { return p.issuer }
+
+// Metadata returns the discovery document, discovering it first if needed.
+// While the provider is unreachable it returns an error wrapping
+// ErrProviderUnavailable without waiting for the backoff to pass.
+func (p *Provider) Metadata(ctx context.Context) (*Metadata, error) {
+	d, err := p.discover(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &d.meta, nil
+}
+
+// cached returns the discovered state without any I/O, or nil.
+func (p *Provider) cached() *discovered { return p.ready.Load() }
+
+// retryAfter reports how long until the next discovery attempt.
+func retryAfter(err error) time.Duration {
+	var u *unavailableError
+	if errors.As(err, &u) && u.retryAfter > 0 {
+		return u.retryAfter
+	}
+	return minRetryBackoff
+}
+
+func (p *Provider) discover(ctx context.Context) (*discovered, error) {
+	if d := p.ready.Load(); d != nil {
+		return d, nil
+	}
+	p.mu.Lock()
+	if d := p.ready.Load(); d != nil {
+		p.mu.Unlock()
+		return d, nil
+	}
+	wait := p.inflight
+	if wait == nil {
+		if now := p.now(); now.Before(p.nextTry) {
+			err := &unavailableError{retryAfter: p.nextTry.Sub(now), cause: p.lastErr}
+			p.mu.Unlock()
+			return nil, err
+		}
+		wait = make(chan struct{})
+		p.inflight = wait
+		// The fetch is detached from the caller's context so one cancelled
+		// request does not fail discovery for everyone; the HTTP client's
+		// timeout bounds it.
+		go p.runDiscovery(context.WithoutCancel(ctx), wait)
+	}
+	p.mu.Unlock()
+
+	select {
+	case <-ctx.Done():
+		return nil, &unavailableError{retryAfter: minRetryBackoff, cause: ctx.Err()}
+	case <-wait:
+	}
+	if d := p.ready.Load(); d != nil {
+		return d, nil
+	}
+	p.mu.Lock()
+	err := &unavailableError{retryAfter: max(p.nextTry.Sub(p.now()), minRetryBackoff), cause: p.lastErr}
+	p.mu.Unlock()
+	return nil, err
+}
+
+func (p *Provider) runDiscovery(ctx context.Context, done chan struct{}) {
+	meta, err := p.fetchMetadata(ctx)
+	var d *discovered
+	if err == nil {
+		ks := newKeySet(meta.JWKSURI, p.client, p.now, p.log)
+		d = &discovered{meta: *meta, keys: ks}
+	}
+	p.mu.Lock()
+	if err != nil {
+		p.backoff = min(max(p.backoff*2, minRetryBackoff), maxRetryBackoff)
+		p.nextTry = p.now().Add(p.backoff)
+		p.lastErr = err
+		p.log.Warn("oktasso: discovery failed", "issuer", p.issuer, "err", err.Error(), "retry_in", p.backoff.String())
+	} else {
+		p.backoff, p.lastErr = 0, nil
+		p.ready.Store(d)
+		p.log.Info("oktasso: discovery succeeded", "issuer", p.issuer)
+	}
+	p.inflight = nil
+	p.mu.Unlock()
+	close(done)
+}
+
+func (p *Provider) fetchMetadata(ctx context.Context) (*Metadata, error) {
+	u := p.issuer + "/.well-known/openid-configuration"
+	body, err := getJSON(ctx, p.client, u, maxDiscoveryBytes)
+	if err != nil {
+		return nil, fmt.Errorf("discovery: %w", err)
+	}
+	var m Metadata
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, fmt.Errorf("discovery: %s is not a discovery document: %w", u, err)
+	}
+	if m.Issuer != p.issuer {
+		return nil, fmt.Errorf("discovery: issuer %q does not equal the configured %q exactly; fix the configured issuer", m.Issuer, p.issuer)
+	}
+	for name, ep := range map[string]string{"authorization_endpoint": m.AuthorizationEndpoint, "token_endpoint": m.TokenEndpoint, "jwks_uri": m.JWKSURI} {
+		if ep == "" {
+			return nil, fmt.Errorf("discovery: %s is missing", name)
+		}
+	}
+	for name, ep := range map[string]string{
+		"authorization_endpoint": m.AuthorizationEndpoint, "token_endpoint": m.TokenEndpoint,
+		"jwks_uri": m.JWKSURI, "userinfo_endpoint": m.UserInfoEndpoint, "end_session_endpoint": m.EndSessionEndpoint,
+	} {
+		if ep == "" {
+			continue
+		}
+		if err := p.checkEndpoint(ep); err != nil {
+			return nil, fmt.Errorf("discovery: %s: %w", name, err)
+		}
+	}
+	if len(m.CodeChallengeMethods) > 0 && !slices.Contains(m.CodeChallengeMethods, "S256") {
+		return nil, errors.New("discovery: the provider does not support PKCE S256")
+	}
+	return &m, nil
+}
+
+// checkEndpoint refuses endpoints that would downgrade transport security:
+// https always, http only when the issuer itself is an http loopback URL.
+func (p *Provider) checkEndpoint(ep string) error {
+	u, err := url.Parse(ep)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("%q is not a URL", ep)
+	}
+	if u.Scheme == "https" || (u.Scheme == "http" && strings.HasPrefix(p.issuer, "http://") && isLoopback(u.Hostname())) {
+		return nil
+	}
+	return fmt.Errorf("%q must use https", ep)
+}
+
+// getJSON fetches a JSON document with a read limit and clear errors for the
+// usual misconfigurations (an HTML login page, a 404).
+func getJSON(ctx context.Context, client *http.Client, u string, limit int64) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	return readJSONBody(resp, u, limit)
+}
+
+func readJSONBody(resp *http.Response, u string, limit int64) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", u, err)
+	}
+	if int64(len(body)) > limit {
+		return nil, fmt.Errorf("%s: response larger than %d bytes", u, limit)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s: HTTP %d", u, resp.StatusCode)
+	}
+	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	if mt == "text/html" {
+		return nil, fmt.Errorf("%s: got an HTML page, not JSON; check the issuer or domain", u)
+	}
+	return body, nil
+}

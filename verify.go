@@ -1,0 +1,153 @@
+package oktasso
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+)
+
+// clockSkew is the leeway for iat in the future and auth_time with max_age.
+const clockSkew = 2 * time.Minute
+
+// idClaims are the ID token and userinfo claims oktasso reads.
+type idClaims struct {
+	Subject           string     `json:"sub"`
+	AuthorizedParty   string     `json:"azp"`
+	AuthTime          int64      `json:"auth_time"`
+	IssuedAt          int64      `json:"iat"`
+	Email             string     `json:"email"`
+	EmailVerified     flexBool   `json:"email_verified"`
+	Name              string     `json:"name"`
+	PreferredUsername string     `json:"preferred_username"`
+	Groups            stringList `json:"groups"`
+	SessionID         string     `json:"sid"`
+	Nonce             string     `json:"nonce"`
+}
+
+// flexBool accepts true/false and "true"/"false" (some providers send strings).
+type flexBool bool
+
+func (b *flexBool) UnmarshalJSON(p []byte) error {
+	p = bytes.Trim(p, `"`)
+	v, err := strconv.ParseBool(string(p))
+	if err != nil {
+		return fmt.Errorf("email_verified: %q is not a boolean", p)
+	}
+	*b = flexBool(v)
+	return nil
+}
+
+// stringList accepts a JSON array of strings or a single string.
+type stringList []string
+
+func (l *stringList) UnmarshalJSON(p []byte) error {
+	if len(p) > 0 && p[0] == '"' {
+		var s string
+		if err := json.Unmarshal(p, &s); err != nil {
+			return err
+		}
+		*l = []string{s}
+		return nil
+	}
+	var v []string
+	if err := json.Unmarshal(p, &v); err != nil {
+		return errors.New("groups: not a list of strings")
+	}
+	*l = v
+	return nil
+}
+
+// verifyRequest is what the callback knows when it checks an ID token.
+type verifyRequest struct {
+	clientID    string
+	nonce       string
+	accessToken string        // checked against at_hash when both are present
+	maxAge      time.Duration // >0 when max_age was sent: auth_time is then required
+}
+
+// verifyIDToken checks an ID token against OpenID Connect Core 3.1.3.7:
+// signature by a discovered RS256 key (never none, never HMAC), iss, aud,
+// azp, exp, iat, nonce (constant time), at_hash and auth_time.
+func (p *Provider) verifyIDToken(ctx context.Context, d *discovered, raw string, vr verifyRequest) (*idClaims, error) {
+	v := oidc.NewVerifier(p.issuer, d.keys, &oidc.Config{
+		ClientID:             vr.clientID,
+		SupportedSigningAlgs: []string{string(signingAlgs[0])},
+		Now:                  p.now,
+	})
+	tok, err := v.Verify(ctx, raw)
+	if err != nil {
+		if errors.Is(err, ErrProviderUnavailable) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+	}
+	var c idClaims
+	if err := tok.Claims(&c); err != nil {
+		return nil, fmt.Errorf("%w: claims: %w", ErrInvalidToken, err)
+	}
+	now := p.now()
+	switch {
+	case c.Subject == "":
+		return nil, fmt.Errorf("%w: no sub", ErrInvalidToken)
+	case len(tok.Audience) > 1 && c.AuthorizedParty == "":
+		return nil, fmt.Errorf("%w: several audiences and no azp", ErrInvalidToken)
+	case c.AuthorizedParty != "" && c.AuthorizedParty != vr.clientID:
+		return nil, fmt.Errorf("%w: azp %q is not this client", ErrInvalidToken, c.AuthorizedParty)
+	case c.IssuedAt == 0:
+		return nil, fmt.Errorf("%w: no iat", ErrInvalidToken)
+	case time.Unix(c.IssuedAt, 0).After(now.Add(clockSkew)):
+		return nil, fmt.Errorf("%w: iat is in the future", ErrInvalidToken)
+	case vr.nonce == "" || subtle.ConstantTimeCompare([]byte(c.Nonce), []byte(vr.nonce)) != 1:
+		return nil, fmt.Errorf("%w: nonce does not match", ErrInvalidToken)
+	}
+	if tok.AccessTokenHash != "" && vr.accessToken != "" {
+		if err := tok.VerifyAccessToken(vr.accessToken); err != nil {
+			return nil, fmt.Errorf("%w: at_hash does not match the access token", ErrInvalidToken)
+		}
+	}
+	if vr.maxAge > 0 {
+		if c.AuthTime == 0 {
+			return nil, fmt.Errorf("%w: max_age was asked but auth_time is missing", ErrInvalidToken)
+		}
+		if now.Sub(time.Unix(c.AuthTime, 0)) > vr.maxAge+clockSkew {
+			return nil, fmt.Errorf("%w: authentication is older than max_age", ErrInvalidToken)
+		}
+	}
+	return &c, nil
+}
+
+// userInfo fetches the userinfo claims with the access token and checks that
+// they describe the same subject as the ID token.
+func (p *Provider) userInfo(ctx context.Context, d *discovered, accessToken, subject string) (*idClaims, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, d.meta.UserInfoEndpoint, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+accessToken)
+	req.Header.Set("Accept", "application/json")
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("userinfo: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := readJSONBody(resp, "userinfo", maxUserInfoBytes)
+	if err != nil {
+		return nil, err
+	}
+	var c idClaims
+	if err := json.Unmarshal(body, &c); err != nil {
+		return nil, fmt.Errorf("userinfo: %w", err)
+	}
+	if c.Subject != subject {
+		return nil, fmt.Errorf("%w: userinfo sub differs from the ID token's", ErrInvalidToken)
+	}
+	return &c, nil
+}
