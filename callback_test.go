@@ -1,0 +1,377 @@
+package oktasso
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/oktasso/oktasso/oktatest"
+)
+
+func TestLoginHappyPath(t *testing.T) {
+	h := newHarness(t, nil)
+	b := h.browser()
+	r := h.login(b, alice, "/workspace?tab=2")
+	if r.status != http.StatusFound || r.location != h.app.URL+"/workspace?tab=2" {
+		t.Fatalf("callback = %d to %q; want 302 to %s/workspace?tab=2", r.status, r.location, h.app.URL)
+	}
+	for _, hdr := range []struct{ name, want string }{{"Cache-Control", "no-store"}, {"Referrer-Policy", "no-referrer"}} {
+		if got := r.header.Get(hdr.name); got != hdr.want {
+			t.Errorf("callback %s = %q; want %q", hdr.name, got, hdr.want)
+		}
+	}
+	if strings.Contains(r.location, "code=") || strings.Contains(r.location, "state=") {
+		t.Errorf("landing URL %q carries code or state", r.location)
+	}
+	if got := b.get(h.app.URL + "/workspace").body; got != "user:"+alice {
+		t.Errorf("GET /workspace after sign-in = %q; want user:%s", got, alice)
+	}
+	for _, c := range b.client.Jar.Cookies(mustURL(t, h.app.URL)) {
+		if h.auth.isFlowCookie(c.Name) {
+			t.Errorf("flow cookie %s still set after the callback", c.Name)
+		}
+	}
+}
+
+func mustURL(t testing.TB, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func TestLoginRequestParameters(t *testing.T) {
+	h := newHarness(t, nil)
+	b := h.browser()
+	r := b.get(h.app.URL + LoginPath + "?return_to=/x&prompt=login&login_hint=alice%40example.com&max_age=60")
+	u := mustURL(t, r.location)
+	q := u.Query()
+	if u.Path != "/oauth2/v1/authorize" {
+		t.Errorf("authorize path = %q; want Okta's org server /oauth2/v1/authorize", u.Path)
+	}
+	checks := map[string]string{
+		"client_id": testClientID, "response_type": "code", "redirect_uri": h.app.URL + CallbackPath,
+		"code_challenge_method": "S256", "prompt": "login", "login_hint": alice, "max_age": "60",
+		"scope": "openid profile email groups",
+	}
+	for k, want := range checks {
+		if got := q.Get(k); got != want {
+			t.Errorf("authorize %s = %q; want %q", k, got, want)
+		}
+	}
+	for _, k := range []string{"state", "nonce", "code_challenge"} {
+		if len(q.Get(k)) < 43 {
+			t.Errorf("authorize %s = %q; want ≥ 256 bits of randomness", k, q.Get(k))
+		}
+	}
+	if q.Get("state") == q.Get("nonce") {
+		t.Error("state equals nonce")
+	}
+}
+
+// TestIDTokenRules runs the sign-in with one ID-token defect at a time:
+// each must end in a 4xx page, without a session.
+func TestIDTokenRules(t *testing.T) {
+	h := newHarness(t, nil)
+	tests := []struct {
+		name   string
+		mutate func(*oktatest.Token)
+		ok     bool
+	}{
+		{"valid token", func(*oktatest.Token) {}, true},
+		{"iss of another issuer", func(tk *oktatest.Token) { tk.Claims["iss"] = "https://evil.okta.com" }, false},
+		{"iss with trailing slash", func(tk *oktatest.Token) { tk.Claims["iss"] = h.fake.Issuer() + "/" }, false},
+		{"aud of another client", func(tk *oktatest.Token) { tk.Claims["aud"] = "0oaother" }, false},
+		{"several audiences, no azp", func(tk *oktatest.Token) { tk.Claims["aud"] = []string{testClientID, "0oaother"} }, false},
+		{"several audiences, azp ours", func(tk *oktatest.Token) {
+			tk.Claims["aud"] = []string{testClientID, "0oaother"}
+			tk.Claims["azp"] = testClientID
+		}, true},
+		{"azp of another client", func(tk *oktatest.Token) { tk.Claims["azp"] = "0oaother" }, false},
+		{"expired", func(tk *oktatest.Token) { tk.Claims["exp"] = h.clock.Now().Add(-time.Minute).Unix() }, false},
+		{"iat in the future", func(tk *oktatest.Token) { tk.Claims["iat"] = h.clock.Now().Add(time.Hour).Unix() }, false},
+		{"no iat", func(tk *oktatest.Token) { delete(tk.Claims, "iat") }, false},
+		{"no sub", func(tk *oktatest.Token) { delete(tk.Claims, "sub") }, false},
+		{"nonce of another flow", func(tk *oktatest.Token) { tk.Claims["nonce"] = "x" + tk.Claims["nonce"].(string)[1:] }, false},
+		{"no nonce", func(tk *oktatest.Token) { delete(tk.Claims, "nonce") }, false},
+		{"at_hash wrong", func(tk *oktatest.Token) { tk.Claims["at_hash"] = "AAAAAAAAAAAAAAAAAAAAAA" }, false},
+		{"signed by an unknown key", func(tk *oktatest.Token) { tk.Sign = oktatest.SignUnknownKey }, false},
+		{"signed by another key with our kid", func(tk *oktatest.Token) { tk.Sign = oktatest.SignWrongKeySameKid }, false},
+		{"alg none", func(tk *oktatest.Token) { tk.Sign = oktatest.SignNone }, false},
+		{"alg NONE", func(tk *oktatest.Token) { tk.Sign = oktatest.SignNone; tk.Header["alg"] = "NONE" }, false},
+		{"HS256 keyed with the public key", func(tk *oktatest.Token) { tk.Sign = oktatest.SignHS256PublicKey }, false},
+		{"signature corrupted", func(tk *oktatest.Token) { tk.Sign = oktatest.SignCorrupt }, false},
+		{"no kid, JWKS has several keys", func(tk *oktatest.Token) { delete(tk.Header, "kid") }, false},
+		{"jku header ignored", func(tk *oktatest.Token) { tk.Header["jku"] = "https://evil.example/keys" }, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h.fake.MutateIDToken(tt.mutate)
+			defer h.fake.MutateIDToken(nil)
+			b := h.browser()
+			r := h.login(b, alice, "/workspace")
+			if tt.ok {
+				if r.status != http.StatusFound || h.sessionCookie(b) == nil {
+					t.Fatalf("callback = %d %.200s; want 302 with a session", r.status, r.body)
+				}
+				return
+			}
+			if r.status != http.StatusBadRequest || !strings.Contains(r.body, "could not be verified") {
+				t.Errorf("callback = %d %.300s; want 400 'could not be verified'", r.status, r.body)
+			}
+			if h.sessionCookie(b) != nil {
+				t.Error("a session was issued for a rejected token")
+			}
+		})
+	}
+}
+
+func TestMaxAgeRequiresAuthTime(t *testing.T) {
+	h := newHarness(t, nil)
+	h.fake.MutateIDToken(func(tk *oktatest.Token) { delete(tk.Claims, "auth_time") })
+	b := h.browser()
+	h.fake.AutoLogin(alice)
+	r := b.get(h.app.URL + LoginPath + "?max_age=300")
+	r = b.get(b.get(r.location).location)
+	if r.status != http.StatusBadRequest {
+		t.Errorf("callback with max_age and no auth_time = %d; want 400", r.status)
+	}
+}
+
+func TestUserInfoSubjectMismatch(t *testing.T) {
+	h := newHarness(t, nil)
+	h.fake.MutateUserInfo(func(c map[string]any) { c["sub"] = "00uSomeoneElse" })
+	b := h.browser()
+	if r := h.login(b, alice, "/"); r.status != http.StatusBadRequest || h.sessionCookie(b) != nil {
+		t.Errorf("callback with userinfo for another sub = %d, session=%v; want 400 and no session", r.status, h.sessionCookie(b) != nil)
+	}
+}
+
+func TestCallbackRejectedBeforeTokenCall(t *testing.T) {
+	h := newHarness(t, nil)
+	tests := []struct {
+		name string
+		// callback turns a genuine callback URL into the one visited.
+		callback func(b *browser, genuine string) string
+		want     int
+	}{
+		{"no state", func(_ *browser, g string) string { return dropParam(g, "state") }, http.StatusBadRequest},
+		{"state of no flow", func(_ *browser, g string) string { return setParam(g, "state", "forged") }, http.StatusBadRequest},
+		{"oversized state", func(_ *browser, g string) string { return setParam(g, "state", strings.Repeat("s", 5000)) }, http.StatusBadRequest},
+		{"flow cookie from another browser", func(_ *browser, g string) string { return g }, http.StatusBadRequest},
+		{"iss parameter wrong", func(_ *browser, g string) string { return setParam(g, "iss", "https://evil.example") }, http.StatusBadRequest},
+		{"iss parameter twice", func(_ *browser, g string) string { return g + "&iss=a&iss=b" }, http.StatusBadRequest},
+		{"no code", func(_ *browser, g string) string { return dropParam(g, "code") }, http.StatusBadRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := h.browser()
+			genuine := h.authorize(b, alice, "/")
+			visitor := b
+			if strings.HasPrefix(tt.name, "flow cookie") {
+				visitor = h.browser()
+			}
+			before := h.fake.TokenRequests()
+			r := visitor.get(tt.callback(b, genuine))
+			if r.status != tt.want {
+				t.Errorf("callback = %d %.200s; want %d", r.status, r.body, tt.want)
+			}
+			if n := h.fake.TokenRequests() - before; n != 0 {
+				t.Errorf("token endpoint called %d times; want 0", n)
+			}
+			if h.sessionCookie(visitor) != nil {
+				t.Error("session issued")
+			}
+		})
+	}
+}
+
+func TestCallbackReplay(t *testing.T) {
+	h := newHarness(t, nil)
+	b := h.browser()
+	genuine := h.authorize(b, alice, "/")
+	// Keep the flow cookie as an attacker would, then use the callback once.
+	jarCopy := b.client.Jar.Cookies(mustURL(t, h.app.URL))
+	if r := b.get(genuine); r.status != http.StatusFound {
+		t.Fatalf("first callback = %d; want 302", r.status)
+	}
+	before := h.fake.TokenRequests()
+	for _, replayer := range []*browser{b, h.browser()} {
+		replayer.client.Jar.SetCookies(mustURL(t, h.app.URL), jarCopy)
+		if r := replayer.get(genuine); r.status != http.StatusBadRequest {
+			t.Errorf("replayed callback = %d; want 400", r.status)
+		}
+	}
+	if n := h.fake.TokenRequests() - before; n != 0 {
+		t.Errorf("replays reached the token endpoint %d times; want 0", n)
+	}
+}
+
+func TestIssParameter(t *testing.T) {
+	t.Run("correct iss accepted", func(t *testing.T) {
+		h := newHarness(t, nil)
+		b := h.browser()
+		if r := b.get(setParam(h.authorize(b, alice, "/"), "iss", h.fake.Issuer())); r.status != http.StatusFound {
+			t.Errorf("callback with the right iss = %d; want 302", r.status)
+		}
+	})
+	t.Run("absent while metadata advertises it", func(t *testing.T) {
+		h := newHarness(t, nil)
+		h.fake.MutateDiscovery(func(d map[string]any) { d["authorization_response_iss_parameter_supported"] = true })
+		b := h.browser()
+		before := h.fake.TokenRequests()
+		if r := b.get(h.authorize(b, alice, "/")); r.status != http.StatusBadRequest {
+			t.Errorf("callback without iss = %d; want 400", r.status)
+		}
+		if h.fake.TokenRequests() != before {
+			t.Error("token endpoint called")
+		}
+	})
+}
+
+func TestProviderErrorPage(t *testing.T) {
+	h := newHarness(t, nil)
+	b := h.browser()
+	genuine := h.authorize(b, alice, "/")
+	u := mustURL(t, genuine)
+	q := url.Values{"state": {u.Query().Get("state")}, "error": {"access_denied"},
+		"error_description": {`User is not assigned to the client application.<script>alert(1)</script>`}}
+	r := b.get(h.app.URL + CallbackPath + "?" + q.Encode())
+	if r.status != http.StatusForbidden {
+		t.Fatalf("access_denied callback = %d; want 403", r.status)
+	}
+	for _, want := range []string{"User is not assigned to the client application.", "&lt;script&gt;", "Ask your Okta administrator to assign you"} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("error page lacks %q:\n%s", want, r.body)
+		}
+	}
+	if strings.Contains(r.body, "<script>") {
+		t.Error("error page shows unescaped markup")
+	}
+	if r.header.Get("Cache-Control") != "no-store" || r.header.Get("Referrer-Policy") != "no-referrer" {
+		t.Errorf("error page headers = %v; want no-store and no-referrer", r.header)
+	}
+}
+
+func TestUnassignedUser(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.ClientID = bobOnlyClientID })
+	b := h.browser()
+	r := h.login(b, alice, "/")
+	if r.status != http.StatusForbidden || !strings.Contains(r.body, "not assigned") || !strings.Contains(r.body, "administrator") {
+		t.Errorf("unassigned user's callback = %d %.300s; want 403 saying not assigned, ask the administrator", r.status, r.body)
+	}
+	if h.sessionCookie(b) != nil {
+		t.Error("session issued to an unassigned user")
+	}
+}
+
+func TestReturnToOpenRedirects(t *testing.T) {
+	h := newHarness(t, nil)
+	for _, rt := range []string{"//evil.com", "/\\evil.com", "https://evil.com", "%2F%2Fevil.com", "/%2F%2Fevil.com", " //evil.com", "/\t/evil.com", "\\/evil.com", "http:/\\evil.com"} {
+		t.Run(rt, func(t *testing.T) {
+			b := h.browser()
+			r := h.login(b, alice, rt)
+			if r.location != h.app.URL+"/" {
+				t.Errorf("return_to=%q landed on %q; want %s/", rt, r.location, h.app.URL)
+			}
+		})
+	}
+}
+
+func TestTwoTabsAndPendingCap(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.MaxPendingLogins = 3 })
+	b := h.browser()
+	first := h.authorize(b, alice, "/one")
+	second := h.authorize(b, alice, "/two")
+	// Finish in reverse order: both succeed.
+	if r := b.get(second); r.location != h.app.URL+"/two" {
+		t.Fatalf("second tab = %d to %q; want /two", r.status, r.location)
+	}
+	if r := b.get(first); r.location != h.app.URL+"/one" {
+		t.Fatalf("first tab = %d to %q; want /one", r.status, r.location)
+	}
+	// Five pending flows with a cap of three: the two oldest are dropped.
+	var cbs []string
+	for i := 0; i < 5; i++ {
+		cbs = append(cbs, h.authorize(b, alice, "/"))
+	}
+	n := 0
+	for _, c := range b.client.Jar.Cookies(mustURL(t, h.app.URL)) {
+		if h.auth.isFlowCookie(c.Name) {
+			n++
+		}
+	}
+	if n != 3 {
+		t.Errorf("pending flow cookies = %d; want 3", n)
+	}
+	if r := b.get(cbs[0]); r.status != http.StatusBadRequest {
+		t.Errorf("evicted flow's callback = %d; want 400", r.status)
+	}
+	if r := b.get(cbs[4]); r.status != http.StatusFound {
+		t.Errorf("newest flow's callback = %d; want 302", r.status)
+	}
+}
+
+func TestOnLoginHook(t *testing.T) {
+	tests := []struct {
+		name       string
+		hook       func(context.Context, *User) error
+		status     int
+		bodyHas    string
+		bodyHasNot string
+		workspace  int // status of GET /workspace afterwards
+	}{
+		{"provisions and promotes", func(_ context.Context, u *User) error {
+			if u.Issuer == "" || !strings.HasPrefix(u.Subject, "00u") || u.Email != bob || u.Internal {
+				return fmt.Errorf("hook got %+v", u)
+			}
+			u.LocalID, u.Internal = "acct-42", true
+			return nil
+		}, http.StatusFound, "", "", http.StatusOK},
+		{"refuses with a reason", func(context.Context, *User) error {
+			return &Error{Code: "access_denied", Description: "Your trial has ended."}
+		}, http.StatusForbidden, "Your trial has ended.", "", http.StatusFound},
+		{"refuses generically", func(context.Context, *User) error {
+			return fmt.Errorf("not in members table: %w", ErrAccessDenied)
+		}, http.StatusForbidden, "Access denied", "members table", http.StatusFound},
+		{"fails", func(context.Context, *User) error {
+			return errors.New("database is down at 10.0.0.5")
+		}, http.StatusInternalServerError, "Sign-in failed", "10.0.0.5", http.StatusFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, func(c *Config) { c.OnLogin = tt.hook })
+			b := h.browser()
+			r := h.login(b, bob, "/workspace")
+			if r.status != tt.status || !strings.Contains(r.body, tt.bodyHas) || (tt.bodyHasNot != "" && strings.Contains(r.body, tt.bodyHasNot)) {
+				t.Errorf("callback = %d %.300s; want %d with %q and without %q", r.status, r.body, tt.status, tt.bodyHas, tt.bodyHasNot)
+			}
+			if got := b.get(h.app.URL + "/workspace").status; got != tt.workspace {
+				t.Errorf("GET /workspace afterwards = %d; want %d", got, tt.workspace)
+			}
+		})
+	}
+}
+
+func setParam(raw, k, v string) string {
+	u, _ := url.Parse(raw)
+	q := u.Query()
+	q.Set(k, v)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func dropParam(raw, k string) string {
+	u, _ := url.Parse(raw)
+	q := u.Query()
+	q.Del(k)
+	u.RawQuery = q.Encode()
+	return u.String()
+}

@@ -1,0 +1,174 @@
+package oktasso
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+)
+
+func lookupFrom(env map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+}
+
+var testKey = base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
+
+func TestConfigFromEnvIssuer(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"org server", map[string]string{"OKTA_DOMAIN": "dev-123.okta.com"}, "https://dev-123.okta.com"},
+		{"pasted URL", map[string]string{"OKTA_DOMAIN": " https://dev-123.okta.com/ "}, "https://dev-123.okta.com"},
+		{"admin console host", map[string]string{"OKTA_DOMAIN": "dev-123-admin.okta.com"}, "https://dev-123.okta.com"},
+		{"custom server", map[string]string{"OKTA_DOMAIN": "dev-123.okta.com", "OKTA_AUTH_SERVER_ID": "default"}, "https://dev-123.okta.com/oauth2/default"},
+		{"pasted custom issuer as domain", map[string]string{"OKTA_DOMAIN": "https://dev-123.okta.com/oauth2/aus1a2b3/"}, "https://dev-123.okta.com/oauth2/aus1a2b3"},
+		{"issuer wins", map[string]string{"OKTA_DOMAIN": "a.okta.com", "OKTA_ISSUER": "https://login.example.com/oauth2/default/"}, "https://login.example.com/oauth2/default"},
+		{"CLI alias", map[string]string{"OKTA_OAUTH2_ISSUER": "https://dev-9.okta.com/oauth2/default"}, "https://dev-9.okta.com/oauth2/default"},
+		{"loopback http", map[string]string{"OKTA_DOMAIN": "http://127.0.0.1:9999"}, "http://127.0.0.1:9999"},
+		{"custom domain", map[string]string{"OKTA_DOMAIN": "login.example.com"}, "https://login.example.com"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.env["OKTA_CLIENT_ID"] = "0oa1"
+			c, err := configFromLookup(lookupFrom(tt.env))
+			if err != nil {
+				t.Fatalf("configFromLookup(%v) error = %v", tt.env, err)
+			}
+			n, err := c.normalize(nil)
+			if err != nil {
+				t.Fatalf("normalize error = %v", err)
+			}
+			if n.Issuer != tt.want {
+				t.Errorf("issuer = %q; want %q", n.Issuer, tt.want)
+			}
+		})
+	}
+}
+
+func TestConfigFromEnvValues(t *testing.T) {
+	c, err := configFromLookup(lookupFrom(map[string]string{
+		"OKTA_DOMAIN":                   "dev-1.okta.com",
+		"OKTA_OAUTH2_CLIENT_ID":         "0oaCLI",
+		"OKTA_OAUTH2_CLIENT_SECRET":     "s3cret",
+		"OKTASSO_BASE_URL":              "https://app.example.com/",
+		"OKTASSO_SESSION_KEYS":          testKey + "," + testKey,
+		"OKTASSO_SESSION_IDLE_TIMEOUT":  "30m",
+		"OKTASSO_SESSION_MAX_AGE":       "12h",
+		"OKTASSO_ENFORCE_WORKSPACE":     "false",
+		"OKTASSO_WORKSPACE_GROUPS":      "Admins, Staff",
+		"OKTASSO_ALLOWED_EMAIL_DOMAINS": "Example.com,@corp.example",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := c.normalize(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"ClientID", n.ClientID, "0oaCLI"},
+		{"ClientSecret", string(n.ClientSecret), "s3cret"},
+		{"BaseURL", n.BaseURL, "https://app.example.com"},
+		{"keys", len(n.SessionKeys), 2},
+		{"idle", n.SessionIdleTimeout, 30 * time.Minute},
+		{"max", n.SessionMaxAge, 12 * time.Hour},
+		{"SkipEnforceWorkspace", n.SkipEnforceWorkspace, true},
+		{"SkipEnforceWebApp", n.SkipEnforceWebApp, false},
+		{"groups", strings.Join(n.WorkspaceGroups, "|"), "Admins|Staff"},
+		{"domains", strings.Join(n.AllowedEmailDomains, "|"), "example.com|corp.example"},
+		{"scopes", strings.Join(n.Scopes, " "), "openid profile email groups"},
+		{"ClientAuth", n.ClientAuth, ClientSecretBasic},
+	}
+	for _, c := range checks {
+		if fmt.Sprint(c.got) != fmt.Sprint(c.want) {
+			t.Errorf("%s = %v; want %v", c.name, c.got, c.want)
+		}
+	}
+}
+
+func TestConfigFromEnvReportsEveryProblem(t *testing.T) {
+	_, err := configFromLookup(lookupFrom(map[string]string{
+		"OKTA_DOMAIN":                   "http://dev-1.okta.com",
+		"OKTASSO_BASE_URL":              "ftp://x",
+		"OKTASSO_SESSION_KEYS":          "c2hvcnQ=,!!notbase64",
+		"OKTASSO_SESSION_IDLE_TIMEOUT":  "forever",
+		"OKTASSO_ENFORCE_WEBAPP":        "maybe",
+		"OKTASSO_ALLOWED_EMAIL_DOMAINS": "*.example.com",
+	}))
+	if err == nil {
+		t.Fatal("configFromLookup = nil error; want errors")
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		"OKTA_ISSUER (or OKTA_DOMAIN)", // http on a non-loopback host
+		"OKTA_CLIENT_ID",
+		"OKTASSO_BASE_URL",
+		"OKTASSO_SESSION_KEYS: key 2 is not base64",
+		"OKTASSO_SESSION_KEYS: key 1 has 5 bytes",
+		"OKTASSO_SESSION_IDLE_TIMEOUT",
+		"OKTASSO_ENFORCE_WEBAPP",
+		"OKTASSO_ALLOWED_EMAIL_DOMAINS",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error does not mention %q:\n%s", want, msg)
+		}
+	}
+}
+
+func TestNormalizeRejects(t *testing.T) {
+	base := Config{Issuer: "https://dev-1.okta.com", ClientID: "0oa1"}
+	tests := []struct {
+		name string
+		edit func(*Config)
+		want string
+	}{
+		{"http issuer", func(c *Config) { c.Issuer = "http://dev-1.okta.com" }, "only loopback"},
+		{"issuer with query", func(c *Config) { c.Issuer = "https://dev-1.okta.com?x=1" }, "not an issuer URL"},
+		{"no client", func(c *Config) { c.ClientID = "" }, "ClientID"},
+		{"short key", func(c *Config) { c.SessionKeys = []Secret{"short"} }, "SessionKeys"},
+		{"bad auth", func(c *Config) { c.ClientAuth = "private_key_jwt" }, "ClientAuth"},
+		{"off-site logout", func(c *Config) { c.PostLogoutPath = "//evil.com" }, "PostLogoutPath"},
+		{"domain with path", func(c *Config) { c.Issuer = ""; c.Domain = "dev-1.okta.com/app/x" }, "has a path"},
+		{"conflicting server", func(c *Config) { c.Issuer = ""; c.Domain = "dev-1.okta.com/oauth2/a"; c.AuthServerID = "b" }, "keep one"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := base
+			tt.edit(&c)
+			_, err := c.normalize(nil)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("normalize() error = %v; want one containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestSecretRedacts(t *testing.T) {
+	s := Secret("hunter2-very-secret")
+	var logs bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("x", "secret", s)
+	slog.New(slog.NewTextHandler(&logs, nil)).Info("x", "secret", s)
+	js, _ := json.Marshal(struct{ S Secret }{s})
+	outs := []string{fmt.Sprint(s), fmt.Sprintf("%v %s %q %#v %+v", s, s, s, s, s), string(js), logs.String(),
+		fmt.Sprintf("%v", Config{ClientSecret: s, SessionKeys: []Secret{s}})}
+	for _, out := range outs {
+		if strings.Contains(out, "hunter2") {
+			t.Errorf("secret leaked in %q", out)
+		}
+		if !strings.Contains(out, "redacted") {
+			t.Errorf("output %q has no redaction marker", out)
+		}
+	}
+	if string(s) != "hunter2-very-secret" {
+		t.Errorf("string(s) = %q; want the raw value", string(s))
+	}
+}

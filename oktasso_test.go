@@ -1,0 +1,203 @@
+package oktasso
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/oktasso/oktasso/oktatest"
+)
+
+const (
+	testClientID    = "0oatestclient"
+	bobOnlyClientID = "0oabobonly" // only bob is assigned to it
+)
+
+// harness is an application using oktasso against a fake Okta org.
+type harness struct {
+	t     testing.TB
+	fake  *oktatest.Server
+	app   *httptest.Server
+	auth  *Auth
+	clock *fakeClock
+}
+
+// newHarness starts a fake Okta with the demo users and an application
+// whose Config is edited by edit (may be nil). The application serves "/",
+// "/workspace" and "/webapp" and echoes the signed-in user's email.
+func newHarness(t testing.TB, edit func(*Config)) *harness {
+	t.Helper()
+	h := &harness{t: t, clock: &fakeClock{t: time.Now()}}
+	h.fake = oktatest.NewUnstartedServer()
+	h.fake.Now = h.clock.Now
+	h.fake.Start()
+	t.Cleanup(h.fake.Close)
+	h.fake.AddDemoUsers()
+
+	h.app = httptest.NewUnstartedServer(nil)
+	base := "http://" + h.app.Listener.Addr().String()
+	h.fake.AddClient(oktatest.Client{
+		ID: testClientID, Secret: "test-secret",
+		RedirectURIs:           []string{base + CallbackPath},
+		PostLogoutRedirectURIs: []string{base + LogoutCallbackPath},
+	})
+	h.fake.AddClient(oktatest.Client{
+		ID: bobOnlyClientID, Secret: "test-secret", AssignedUsers: []string{bob},
+		RedirectURIs: []string{base + CallbackPath},
+	})
+	cfg := Config{
+		Issuer:          h.fake.Issuer(),
+		ClientID:        testClientID,
+		ClientSecret:    "test-secret",
+		BaseURL:         base,
+		SessionKeys:     []Secret{key1},
+		WorkspaceGroups: []string{"Workspace Members"},
+		HTTPClient:      h.fake.Client(),
+		Now:             h.clock.Now,
+		Logger:          quietLogger(),
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
+	a, err := New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.auth = a
+	show := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u := UserFrom(r.Context()); u != nil {
+			io.WriteString(w, "user:"+u.Email)
+			return
+		}
+		io.WriteString(w, "anonymous")
+	})
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", a.Handler())
+	mux.Handle("/workspace", a.Workspace(show))
+	mux.Handle("/webapp", a.WebApp(show))
+	mux.Handle("/{$}", a.Identify(show))
+	h.app.Config.Handler = mux
+	h.app.Start()
+	t.Cleanup(h.app.Close)
+	return h
+}
+
+// browser is a cookie-keeping client that does not follow redirects, so
+// tests can look at every hop.
+type browser struct {
+	t      testing.TB
+	client *http.Client
+	origin string // Origin header for POSTs
+}
+
+func (h *harness) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: h.t, origin: h.app.URL, client: &http.Client{
+		Jar:           jar,
+		Timeout:       10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+type result struct {
+	status   int
+	location string
+	body     string
+	header   http.Header
+	url      string
+}
+
+func (b *browser) do(req *http.Request) result {
+	b.t.Helper()
+	resp, err := b.client.Do(req)
+	if err != nil {
+		b.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return result{status: resp.StatusCode, location: resp.Header.Get("Location"), body: string(body), header: resp.Header, url: req.URL.String()}
+}
+
+func (b *browser) get(u string, hdr ...string) result {
+	b.t.Helper()
+	req, err := http.NewRequest("GET", u, nil)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	return b.do(req)
+}
+
+func (b *browser) post(u string, form url.Values) result {
+	b.t.Helper()
+	req, _ := http.NewRequest("POST", u, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if b.origin != "" {
+		req.Header.Set("Origin", b.origin)
+	}
+	return b.do(req)
+}
+
+// follow GETs u and follows redirects (up to 10), returning the last answer.
+func (b *browser) follow(u string) result {
+	b.t.Helper()
+	r := b.get(u)
+	for i := 0; i < 10 && r.location != ""; i++ {
+		next, err := url.Parse(r.url)
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		loc, err := next.Parse(r.location)
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		r = b.get(loc.String())
+	}
+	return r
+}
+
+// authorize starts a sign-in at the app and lets the fake answer it, and
+// returns the callback URL the fake sends the browser to (not yet visited).
+func (h *harness) authorize(b *browser, login, returnTo string) string {
+	h.t.Helper()
+	h.fake.AutoLogin(login)
+	r := b.get(h.app.URL + LoginPath + "?return_to=" + url.QueryEscape(returnTo))
+	if r.status != http.StatusFound {
+		h.t.Fatalf("GET /auth/login = %d %s; want 302", r.status, r.body)
+	}
+	r = b.get(r.location)
+	if r.status != http.StatusFound || !strings.HasPrefix(r.location, h.app.URL+CallbackPath) {
+		h.t.Fatalf("authorize = %d to %q; want 302 to the callback", r.status, r.location)
+	}
+	return r.location
+}
+
+// login signs user in and returns the callback's answer.
+func (h *harness) login(b *browser, login, returnTo string) result {
+	h.t.Helper()
+	return b.get(h.authorize(b, login, returnTo))
+}
+
+var (
+	alice = "alice@example.com"
+	bob   = "bob@partner.example"
+)
+
+// sessionCookie returns the app's session cookie held by b, or nil.
+func (h *harness) sessionCookie(b *browser) *http.Cookie {
+	u, _ := url.Parse(h.app.URL)
+	for _, c := range b.client.Jar.Cookies(u) {
+		if c.Name == h.auth.cookies.sessionName() {
+			return c
+		}
+	}
+	return nil
+}
