@@ -120,16 +120,16 @@ func (a *Auth) requireLogin(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
 		returnTo = r.URL.RequestURI()
 	}
+	// Send the client to sign in only when the provider can take it;
+	// otherwise say so with 503 and Retry-After.
+	if _, err := a.provider.discover(r.Context()); err != nil {
+		a.unavailable(w, r, err)
+		return
+	}
 	loginURL := a.LoginURL(returnTo)
 	if isAPI(r) {
 		w.Header().Set("WWW-Authenticate", `OIDC realm="oktasso", login_url="`+loginURL+`"`)
 		writeJSONError(w, http.StatusUnauthorized, "login_required", "sign in required", loginURL)
-		return
-	}
-	// Send the browser to sign in only when the provider can take it;
-	// otherwise say so with 503 and Retry-After.
-	if _, err := a.provider.discover(r.Context()); err != nil {
-		a.unavailable(w, r, err)
 		return
 	}
 	noStore(w)

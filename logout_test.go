@@ -1,0 +1,130 @@
+package oktasso
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestLogoutRoundTrip(t *testing.T) {
+	h := newHarness(t, nil)
+	b := h.browser()
+	h.login(b, alice, "/")
+	idToken := h.sessionIDToken(t, b)
+
+	r := b.post(h.app.URL+LogoutPath, nil)
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("POST /auth/logout = %d %.200s; want 303", r.status, r.body)
+	}
+	end := mustURL(t, r.location)
+	q := end.Query()
+	if end.Path != "/oauth2/v1/logout" || q.Get("id_token_hint") != idToken || q.Get("post_logout_redirect_uri") != h.app.URL+LogoutCallbackPath || len(q.Get("state")) < 20 {
+		t.Fatalf("end-session redirect = %s; want Okta's logout with id_token_hint, post_logout_redirect_uri and state", r.location)
+	}
+	if h.sessionCookie(b) != nil {
+		t.Error("session cookie kept after POST /auth/logout")
+	}
+	// Okta ends its session and comes back with the state.
+	r = b.get(r.location)
+	if r.status != http.StatusFound || !strings.HasPrefix(r.location, h.app.URL+LogoutCallbackPath) {
+		t.Fatalf("Okta logout = %d to %q; want 302 to the post-logout callback", r.status, r.location)
+	}
+	r = b.get(r.location)
+	if r.status != http.StatusSeeOther || r.location != h.app.URL+"/" {
+		t.Errorf("post-logout callback = %d to %q; want 303 to %s/", r.status, r.location, h.app.URL)
+	}
+	if r := b.get(h.app.URL + "/workspace"); r.status != http.StatusFound {
+		t.Errorf("GET /workspace after sign-out = %d; want 302 to sign in", r.status)
+	}
+	// Okta's session is over too: the next sign-in shows the form.
+	h.fake.AutoLogin("")
+	r = b.get(h.app.URL + LoginPath)
+	if r = b.get(r.location); r.status != http.StatusFound || strings.HasPrefix(r.location, h.app.URL) {
+		t.Errorf("authorize after sign-out = %d to %q; want the fake's sign-in form, not a silent sign-in", r.status, r.location)
+	}
+}
+
+// sessionIDToken reads the raw ID token kept in b's session.
+func (h *harness) sessionIDToken(t *testing.T, b *browser) string {
+	t.Helper()
+	ck := h.sessionCookie(b)
+	if ck == nil {
+		t.Fatal("no session cookie")
+	}
+	var s session
+	if err := h.auth.cookies.open(h.auth.cookies.session, ck.Name, ck.Value, &s); err != nil || s.IDToken == "" {
+		t.Fatalf("session = %+v, %v; want one with an ID token", s, err)
+	}
+	return s.IDToken
+}
+
+func TestLogoutRefusesCrossSite(t *testing.T) {
+	h := newHarness(t, nil)
+	tests := []struct {
+		name string
+		hdr  map[string]string
+		ok   bool
+	}{
+		{"same origin", map[string]string{"Origin": "APP"}, true},
+		{"fetch metadata same-origin", map[string]string{"Sec-Fetch-Site": "same-origin"}, true},
+		{"other origin", map[string]string{"Origin": "https://evil.example"}, false},
+		{"same-site subdomain", map[string]string{"Sec-Fetch-Site": "same-site", "Origin": "APP"}, false},
+		{"cross-site fetch metadata", map[string]string{"Sec-Fetch-Site": "cross-site"}, false},
+		{"null origin", map[string]string{"Origin": "null"}, false},
+		{"no origin at all", map[string]string{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := h.browser()
+			b.origin = ""
+			h.login(b, alice, "/")
+			req, _ := http.NewRequest("POST", h.app.URL+LogoutPath, nil)
+			for k, v := range tt.hdr {
+				req.Header.Set(k, strings.ReplaceAll(v, "APP", h.app.URL))
+			}
+			r := b.do(req)
+			if tt.ok != (r.status == http.StatusSeeOther) || (!tt.ok && r.status != http.StatusForbidden) {
+				t.Fatalf("POST /auth/logout = %d; want ok=%v (303) or 403", r.status, tt.ok)
+			}
+			signedIn := b.get(h.app.URL+"/workspace").status == http.StatusOK
+			if signedIn == tt.ok {
+				t.Errorf("signed in after logout attempt = %v; want %v", signedIn, !tt.ok)
+			}
+		})
+	}
+}
+
+func TestLogoutCallbackChecksState(t *testing.T) {
+	h := newHarness(t, nil)
+	b := h.browser()
+	h.login(b, alice, "/")
+	r := b.post(h.app.URL+LogoutPath, nil)
+	for _, state := range []string{"", "forged", strings.Repeat("x", 1000)} {
+		u := h.app.URL + LogoutCallbackPath + "?" + url.Values{"state": {state}}.Encode()
+		got := h.browser().get(u)
+		if got.status != http.StatusBadRequest || got.location != "" {
+			t.Errorf("post-logout callback with state %.10q = %d to %q; want 400 and no redirect", state, got.status, got.location)
+		}
+	}
+	real := mustURL(t, r.location).Query().Get("state")
+	if got := b.get(h.app.URL + LogoutCallbackPath + "?state=" + url.QueryEscape(real)); got.location != h.app.URL+"/" {
+		t.Errorf("post-logout callback with the right state = %d to %q; want %s/", got.status, got.location, h.app.URL)
+	}
+}
+
+func TestLogoutWithoutSessionIsLocal(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.PostLogoutPath = "/bye" })
+	r := h.browser().post(h.app.URL+LogoutPath, nil)
+	if r.status != http.StatusSeeOther || r.location != h.app.URL+"/bye" {
+		t.Errorf("POST /auth/logout without a session = %d to %q; want 303 to /bye", r.status, r.location)
+	}
+}
+
+func TestLogoutConfirmPage(t *testing.T) {
+	h := newHarness(t, nil)
+	r := h.browser().get(h.app.URL + LogoutPath)
+	if r.status != http.StatusOK || !strings.Contains(r.body, `method="post"`) || !strings.Contains(r.body, `action="`+h.app.URL+LogoutPath+`"`) {
+		t.Errorf("GET /auth/logout = %d %.400s; want a confirmation form that POSTs", r.status, r.body)
+	}
+}

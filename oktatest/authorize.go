@@ -1,0 +1,269 @@
+package oktatest
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// codeLifetime is how long an authorization code may be redeemed.
+const codeLifetime = 5 * time.Minute
+
+// authRequest is a validated authorize request.
+type authRequest struct {
+	as          *authServer
+	client      *clientRec
+	redirectURI string
+	state       string
+	nonce       string
+	challenge   string
+	loginHint   string
+	scopes      []string
+	prompt      []string
+	maxAge      int // -1 when absent
+}
+
+// authError is a failed authorize request: either a page shown to the user
+// (page true) or an error sent back to the redirect URI.
+type authError struct {
+	page        bool
+	code, desc  string
+	redirectURI string
+	state       string
+}
+
+// ssoSession is the fake's own browser session.
+type ssoSession struct {
+	userID   string
+	authTime time.Time
+}
+
+// authCode is an issued authorization code.
+type authCode struct {
+	req      *authRequest
+	userID   string
+	authTime time.Time
+	expires  time.Time
+}
+
+// parseAuthorize validates an authorize request for authorization server
+// as. Errors before the redirect URI is trusted are pages.
+func (s *Server) parseAuthorize(as *authServer, q url.Values) (*authRequest, *authError) {
+	for _, p := range []string{"client_id", "redirect_uri", "state", "response_type", "scope", "nonce", "code_challenge", "code_challenge_method", "prompt", "max_age"} {
+		if len(q[p]) > 1 {
+			return nil, &authError{page: true, code: "invalid_request", desc: "The '" + p + "' parameter was repeated."}
+		}
+	}
+	s.mu.Lock()
+	client := s.clients[q.Get("client_id")]
+	s.mu.Unlock()
+	if client == nil {
+		return nil, &authError{page: true, code: "invalid_client", desc: "The 'client_id' parameter is missing or invalid."}
+	}
+	req := &authRequest{
+		as:          as,
+		client:      client,
+		redirectURI: q.Get("redirect_uri"),
+		state:       q.Get("state"),
+		nonce:       q.Get("nonce"),
+		challenge:   q.Get("code_challenge"),
+		loginHint:   q.Get("login_hint"),
+		scopes:      strings.Fields(q.Get("scope")),
+		prompt:      strings.Fields(q.Get("prompt")),
+		maxAge:      -1,
+	}
+	if !slices.Contains(client.RedirectURIs, req.redirectURI) {
+		return nil, &authError{page: true, code: "invalid_request", desc: "The 'redirect_uri' parameter must be a Login redirect URI in the client app settings."}
+	}
+	fail := func(code, desc string) (*authRequest, *authError) {
+		return nil, &authError{code: code, desc: desc, redirectURI: req.redirectURI, state: req.state}
+	}
+	if rt := q.Get("response_type"); rt != "code" {
+		if rt == "" {
+			return fail("invalid_request", "The 'response_type' parameter is missing.")
+		}
+		return fail("unsupported_response_type", "The response type is not supported by the authorization server. Configured response types: [code].")
+	}
+	if rm := q.Get("response_mode"); rm != "" && rm != "query" {
+		return fail("unsupported_response_mode", "The response mode '"+rm+"' is not supported by oktatest. Supported: [query].")
+	}
+	if req.state == "" {
+		return fail("invalid_request", "The authorization request is missing the 'state' parameter.")
+	}
+	if !slices.Contains(req.scopes, "openid") {
+		return fail("invalid_scope", "The authorization request must include the 'openid' scope.")
+	}
+	for _, sc := range req.scopes {
+		if !slices.Contains(scopesSupported, sc) {
+			return fail("invalid_scope", "One or more scopes are not configured for the authorization server resource.")
+		}
+	}
+	method := q.Get("code_challenge_method")
+	switch {
+	case req.challenge == "" && method != "":
+		return fail("invalid_request", "The 'code_challenge' parameter is missing.")
+	case req.challenge != "" && method != "S256":
+		return fail("invalid_request", "The 'code_challenge_method' parameter must be 'S256'.")
+	case req.challenge != "" && !validChallenge(req.challenge):
+		return fail("invalid_request", "The 'code_challenge' parameter must be 43 base64url characters.")
+	case req.challenge == "" && client.AuthMethod == "none":
+		return fail("invalid_request", "PKCE code challenge is required when the token endpoint authentication method is 'NONE'.")
+	}
+	for _, p := range req.prompt {
+		if p != "none" && p != "login" && p != "consent" {
+			return fail("invalid_request", "The 'prompt' parameter value '"+p+"' is not supported.")
+		}
+	}
+	if slices.Contains(req.prompt, "none") && len(req.prompt) > 1 {
+		return fail("invalid_request", "The 'prompt' value 'none' cannot be combined with other values.")
+	}
+	if ma := q.Get("max_age"); ma != "" {
+		n, err := strconv.Atoi(ma)
+		if err != nil || n < 0 {
+			return fail("invalid_request", "The 'max_age' parameter must be a non-negative integer.")
+		}
+		req.maxAge = n
+	}
+	return req, nil
+}
+
+// validChallenge reports whether c looks like an S256 code challenge.
+func validChallenge(c string) bool {
+	if len(c) != 43 {
+		return false
+	}
+	_, err := b64.DecodeString(c)
+	return err == nil
+}
+
+// handleAuthorize serves GET {as}/v1/authorize.
+func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request, as *authServer) {
+	req, aerr := s.parseAuthorize(as, r.URL.Query())
+	if aerr != nil {
+		s.authorizeError(w, r, aerr)
+		return
+	}
+	sess := s.session(r)
+	if sess != nil && req.needsLogin(sess, s.now()) {
+		sess = nil
+	}
+	if sess == nil && slices.Contains(req.prompt, "none") {
+		s.authorizeError(w, r, &authError{code: "login_required", desc: "The client specified not to prompt, but the user is not logged in.", redirectURI: req.redirectURI, state: req.state})
+		return
+	}
+	if sess == nil {
+		s.mu.Lock()
+		auto := s.userByLoginLocked(s.autoLogin)
+		if auto != nil && auto.Status != "ACTIVE" {
+			auto = nil
+		}
+		s.mu.Unlock()
+		if auto == nil {
+			http.Redirect(w, r, s.URL+SignInPath+"?fromURI="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)
+			return
+		}
+		sess = s.startSession(w, auto.ID)
+	}
+	s.completeAuthorize(w, r, req, sess)
+}
+
+// needsLogin reports whether the request demands a fresh sign-in despite
+// the session: prompt=login, or max_age exceeded.
+func (req *authRequest) needsLogin(sess *ssoSession, now time.Time) bool {
+	if slices.Contains(req.prompt, "login") {
+		return true
+	}
+	return req.maxAge >= 0 && now.Sub(sess.authTime) > time.Duration(req.maxAge)*time.Second
+}
+
+// completeAuthorize issues a code for the signed-in user and redirects back
+// to the client, or sends access_denied if the user is not assigned.
+func (s *Server) completeAuthorize(w http.ResponseWriter, r *http.Request, req *authRequest, sess *ssoSession) {
+	s.mu.Lock()
+	u := s.users[sess.userID]
+	if u == nil || !req.client.assigned(u.Login) {
+		s.mu.Unlock()
+		s.authorizeError(w, r, &authError{code: "access_denied", desc: "User is not assigned to the client application.", redirectURI: req.redirectURI, state: req.state})
+		return
+	}
+	code := randomToken()
+	now := s.now()
+	s.codes[code] = &authCode{req: req, userID: u.ID, authTime: sess.authTime, expires: now.Add(codeLifetime)}
+	for c, ac := range s.codes {
+		if now.After(ac.expires) {
+			delete(s.codes, c)
+		}
+	}
+	s.mu.Unlock()
+	http.Redirect(w, r, withQuery(req.redirectURI, url.Values{"code": {code}, "state": {req.state}}), http.StatusFound)
+}
+
+// authorizeError shows an error page or redirects the error to the client.
+func (s *Server) authorizeError(w http.ResponseWriter, r *http.Request, e *authError) {
+	if e.page {
+		renderError(w, http.StatusBadRequest, e.code, e.desc)
+		return
+	}
+	v := url.Values{"error": {e.code}, "error_description": {e.desc}}
+	if e.state != "" {
+		v.Set("state", e.state)
+	}
+	http.Redirect(w, r, withQuery(e.redirectURI, v), http.StatusFound)
+}
+
+// withQuery adds v to the query of the URL u.
+func withQuery(u string, v url.Values) string {
+	sep := "?"
+	if strings.Contains(u, "?") {
+		sep = "&"
+	}
+	return u + sep + v.Encode()
+}
+
+// sessionCookie is the name of this server's SSO session cookie. Cookies
+// ignore ports, so the name carries the server instance.
+func (s *Server) sessionCookie() string {
+	return "oktatest_sso_" + s.instance
+}
+
+// session returns the browser's SSO session with an ACTIVE user, or nil.
+func (s *Server) session(r *http.Request) *ssoSession {
+	c, err := r.Cookie(s.sessionCookie())
+	if err != nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess := s.sessions[c.Value]
+	if sess == nil {
+		return nil
+	}
+	if u := s.users[sess.userID]; u == nil || u.Status != "ACTIVE" {
+		return nil
+	}
+	return sess
+}
+
+// startSession creates an SSO session for the user and sets its cookie.
+func (s *Server) startSession(w http.ResponseWriter, userID string) *ssoSession {
+	id := randomToken()
+	sess := &ssoSession{userID: userID, authTime: s.now()}
+	s.mu.Lock()
+	s.sessions[id] = sess
+	s.mu.Unlock()
+	http.SetCookie(w, &http.Cookie{Name: s.sessionCookie(), Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	return sess
+}
+
+// endSession deletes the browser's SSO session and its cookie.
+func (s *Server) endSession(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(s.sessionCookie()); err == nil {
+		s.mu.Lock()
+		delete(s.sessions, c.Value)
+		s.mu.Unlock()
+	}
+	http.SetCookie(w, &http.Cookie{Name: s.sessionCookie(), Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+}

@@ -1,0 +1,33 @@
+// Package oktatest provides a fake Okta org for tests and offline
+// development, shaped like net/http/httptest.
+//
+// It is NOT for production: keys are shared between servers in the same
+// process, passwords are kept in clear, nothing is persisted and the
+// sign-in form offers no protection against guessing.
+//
+// A [Server] serves the org authorization server (issuer [Server.URL]) and
+// any number of custom authorization servers (issuer URL+"/oauth2/{id}";
+// "default" always exists) with Okta's endpoint layout and response shapes:
+// discovery, JWKS with a published next key, authorize with a sign-in form
+// and an SSO session, token (authorization_code with PKCE, refresh_token,
+// client_credentials), userinfo, logout, revoke and introspect.
+//
+//	srv := oktatest.NewServer()
+//	defer srv.Close()
+//	srv.AddClient(oktatest.Client{
+//		ID:           "app",
+//		Secret:       "app-secret",
+//		RedirectURIs: []string{"http://127.0.0.1:8080/auth/callback"},
+//	})
+//	srv.AddDemoUsers()
+//	// point the relying party at srv.CustomIssuer("default") or srv.Issuer().
+//
+// Fault injection for negative tests: [Server.MutateIDToken] (claims, headers
+// and broken signatures, see [SignMode]), [Server.MutateUserInfo],
+// [Server.MutateDiscovery], [Server.SetDown], [Server.Rotate] and
+// [Server.TokenRequests].
+//
+// Like httptest, the package panics on misuse (an unknown authorization
+// server, a duplicate client, calling Start twice). Untrusted HTTP input never
+// panics: it gets Okta's error responses.
+package oktatest

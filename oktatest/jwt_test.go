@@ -1,0 +1,133 @@
+package oktatest
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+)
+
+func TestMutateIDTokenSignModes(t *testing.T) {
+	s := newTestServer(t)
+	s.AutoLogin("alice@example.com")
+	tests := []struct {
+		name    string
+		mutate  func(*Token)
+		wantErr bool
+		check   func(t *testing.T, raw string)
+	}{
+		{name: "SignNormal", mutate: func(tok *Token) { tok.Sign = SignNormal }},
+		{name: "extra claim", mutate: func(tok *Token) { tok.Claims["extra"] = "x" }, check: func(t *testing.T, raw string) {
+			if jwtClaims(t, raw)["extra"] != "x" {
+				t.Error("mutation lost")
+			}
+		}},
+		{name: "SignUnknownKey", mutate: func(tok *Token) { tok.Sign = SignUnknownKey }, wantErr: true},
+		{name: "SignWrongKeySameKid", mutate: func(tok *Token) { tok.Sign = SignWrongKeySameKid }, wantErr: true, check: func(t *testing.T, raw string) {
+			if !publishedKid(s, "default", jwtHeader(t, raw)["kid"]) {
+				t.Error("kid is not the published one")
+			}
+		}},
+		{name: "SignNone", mutate: func(tok *Token) { tok.Sign = SignNone }, wantErr: true, check: func(t *testing.T, raw string) {
+			if jwtHeader(t, raw)["alg"] != "none" || !strings.HasSuffix(raw, ".") {
+				t.Errorf("alg none token = %q", raw)
+			}
+		}},
+		{name: "SignHS256PublicKey", mutate: func(tok *Token) { tok.Sign = SignHS256PublicKey }, wantErr: true, check: func(t *testing.T, raw string) {
+			if jwtHeader(t, raw)["alg"] != "HS256" {
+				t.Error("alg is not HS256")
+			}
+		}},
+		{name: "SignCorrupt", mutate: func(tok *Token) { tok.Sign = SignCorrupt }, wantErr: true},
+		{name: "wrong audience", mutate: func(tok *Token) { tok.Claims["aud"] = "someone-else" }, wantErr: true},
+		{name: "wrong issuer", mutate: func(tok *Token) { tok.Claims["iss"] = "https://evil.example" }, wantErr: true},
+		{name: "expired", mutate: func(tok *Token) { tok.Claims["exp"] = time.Now().Add(-time.Hour).Unix() }, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s.MutateIDToken(tt.mutate)
+			defer s.MutateIDToken(nil)
+			f := newFlow(t, s, s.CustomIssuer("default"))
+			raw := rawIDToken(t, f.login(t, s, newBrowser(t, s)))
+			_, err := f.verifier.Verify(f.ctx, raw)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("go-oidc Verify = %v; want error %v", err, tt.wantErr)
+			}
+			if tt.check != nil {
+				tt.check(t, raw)
+			}
+		})
+	}
+}
+
+// publishedKid reports whether kid is in the JWKS of authorization server id.
+func publishedKid(s *Server, id string, kid any) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	as := s.org
+	if id != "" {
+		as = s.custom[id]
+	}
+	for _, k := range as.published() {
+		if k.kid == kid {
+			return true
+		}
+	}
+	return false
+}
+
+func TestRotate(t *testing.T) {
+	s := newTestServer(t)
+	s.AutoLogin("alice@example.com")
+	for _, id := range []string{"", "default"} {
+		t.Run("as="+id, func(t *testing.T) {
+			issuer := s.Issuer()
+			if id != "" {
+				issuer = s.CustomIssuer(id)
+			}
+			f := newFlow(t, s, issuer)
+			browser := newBrowser(t, s)
+			old := rawIDToken(t, f.login(t, s, browser))
+			oldKid := jwtHeader(t, old)["kid"]
+
+			s.mu.Lock()
+			as := s.org
+			if id != "" {
+				as = s.custom[id]
+			}
+			nextKid := as.next.kid
+			s.mu.Unlock()
+			s.Rotate(id)
+
+			fresh := rawIDToken(t, f.login(t, s, browser))
+			if got := jwtHeader(t, fresh)["kid"]; got != nextKid || got == oldKid {
+				t.Fatalf("kid after Rotate = %v; want the pre-published next kid %v", got, nextKid)
+			}
+			// The verifier's cached key set has only seen the old keys; an
+			// unknown kid makes go-oidc refetch.
+			for name, raw := range map[string]string{"old": old, "new": fresh} {
+				if _, err := f.verifier.Verify(f.ctx, raw); err != nil {
+					t.Errorf("Verify(%s token) after one Rotate = %v", name, err)
+				}
+			}
+			s.Rotate(id)
+			// A fresh verifier sees the current JWKS, which no longer has
+			// the old key.
+			var disco struct {
+				JWKSURI string `json:"jwks_uri"`
+			}
+			if err := f.provider.Claims(&disco); err != nil {
+				t.Fatal(err)
+			}
+			ks := oidc.NewRemoteKeySet(f.ctx, disco.JWKSURI)
+			v := oidc.NewVerifier(issuer, ks, &oidc.Config{ClientID: "web"})
+			if _, err := v.Verify(f.ctx, old); err == nil {
+				t.Error("old token still verifies after its key was unpublished")
+			}
+			if _, err := v.Verify(f.ctx, fresh); err != nil {
+				t.Errorf("previous key's token after second Rotate = %v; want still valid", err)
+			}
+		})
+	}
+}

@@ -1,0 +1,160 @@
+package oktatest
+
+import (
+	"crypto/subtle"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// formTokenLifetime bounds how long a rendered sign-in form may be posted.
+const formTokenLifetime = 15 * time.Minute
+
+// formToken is the per-render anti-forgery token of a sign-in form, bound to
+// the authorize request the form continues.
+type formToken struct {
+	fromURI string
+	expires time.Time
+}
+
+// resolveFromURI validates the authorize request carried by the sign-in
+// form: it must be the path of a known authorize endpoint with a query that
+// passes authorize validation in full.
+func (s *Server) resolveFromURI(fromURI string) (*authRequest, *authError) {
+	bad := &authError{page: true, code: "invalid_request", desc: "The sign-in request is missing or invalid. Start again from the application."}
+	u, err := url.Parse(fromURI)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.Opaque != "" {
+		return nil, bad
+	}
+	var as *authServer
+	switch rest, ok := strings.CutPrefix(u.Path, "/oauth2/"); {
+	case !ok:
+	case rest == "v1/authorize":
+		as = s.org
+	case strings.HasSuffix(rest, "/v1/authorize"):
+		as = s.lookupAuthServer(strings.TrimSuffix(rest, "/v1/authorize"))
+	}
+	if as == nil {
+		return nil, bad
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return nil, bad
+	}
+	req, aerr := s.parseAuthorize(as, q)
+	if aerr != nil {
+		aerr.page = true
+		return nil, aerr
+	}
+	return req, nil
+}
+
+// handleSignInForm serves GET SignInPath?fromURI=….
+func (s *Server) handleSignInForm(w http.ResponseWriter, r *http.Request) {
+	fromURI := r.URL.Query().Get("fromURI")
+	req, aerr := s.resolveFromURI(fromURI)
+	if aerr != nil {
+		s.authorizeError(w, r, aerr)
+		return
+	}
+	s.renderSignIn(w, http.StatusOK, fromURI, req.loginHint, "")
+}
+
+// handleSignIn serves POST SignInPath: checks the form's origin and token,
+// the credentials, then starts an SSO session and continues the authorize
+// request.
+func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		renderError(w, http.StatusBadRequest, "invalid_request", "The sign-in form could not be read.")
+		return
+	}
+	if !s.sameOrigin(r) {
+		renderError(w, http.StatusForbidden, "access_denied", "Cross-origin sign-in requests are refused.")
+		return
+	}
+	fromURI := r.PostForm.Get("fromURI")
+	req, aerr := s.resolveFromURI(fromURI)
+	if aerr != nil {
+		s.authorizeError(w, r, aerr)
+		return
+	}
+	login := strings.TrimSpace(r.PostForm.Get("username"))
+	if !s.consumeFormToken(r.PostForm.Get("token"), fromURI) {
+		s.renderSignIn(w, http.StatusForbidden, fromURI, login, "This sign-in form has expired. Please sign in again.")
+		return
+	}
+	s.mu.Lock()
+	u := s.userByLoginLocked(login)
+	ok := u != nil && u.Status == "ACTIVE" && u.Password != "" &&
+		subtle.ConstantTimeCompare([]byte(u.Password), []byte(r.PostForm.Get("password"))) == 1
+	var userID string
+	if ok {
+		userID = u.ID
+	}
+	s.mu.Unlock()
+	if !ok {
+		s.renderSignIn(w, http.StatusUnauthorized, fromURI, login, "Unable to sign in: the username or password is wrong, or the account is not active.")
+		return
+	}
+	sess := s.startSession(w, userID)
+	s.completeAuthorize(w, r, req, sess)
+}
+
+// sameOrigin reports whether a form POST comes from this server's own
+// pages, judged by the Origin and Sec-Fetch-Site headers browsers send.
+// Requests without either header (non-browser clients) pass; they still
+// need a valid form token.
+func (s *Server) sameOrigin(r *http.Request) bool {
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
+		return false
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return strings.EqualFold(origin, s.URL)
+}
+
+// newFormToken records and returns a token for one rendering of the form.
+func (s *Server) newFormToken(fromURI string) string {
+	tok := randomToken()
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for t, ft := range s.formTokens {
+		if now.After(ft.expires) {
+			delete(s.formTokens, t)
+		}
+	}
+	s.formTokens[tok] = formToken{fromURI: fromURI, expires: now.Add(formTokenLifetime)}
+	return tok
+}
+
+// consumeFormToken reports whether tok was rendered for fromURI and has not
+// expired, and makes it unusable.
+func (s *Server) consumeFormToken(tok, fromURI string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ft, ok := s.formTokens[tok]
+	delete(s.formTokens, tok)
+	return ok && ft.fromURI == fromURI && !s.now().After(ft.expires)
+}
+
+// renderSignIn renders the sign-in form with a fresh token.
+func (s *Server) renderSignIn(w http.ResponseWriter, status int, fromURI, login, msg string) {
+	s.mu.Lock()
+	demo := append([]User(nil), s.demo...)
+	s.mu.Unlock()
+	renderPage(w, status, "signin", signInData{
+		Action:   SignInPath,
+		FromURI:  fromURI,
+		Token:    s.newFormToken(fromURI),
+		Username: login,
+		Error:    msg,
+		Demo:     demo,
+	})
+}

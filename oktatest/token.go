@@ -1,0 +1,340 @@
+package oktatest
+
+import (
+	"crypto/subtle"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+)
+
+// tokenLifetime is the lifetime of access and ID tokens, Okta's default.
+const tokenLifetime = time.Hour
+
+// grant is what an access or refresh token stands for.
+type grant struct {
+	as       *authServer
+	clientID string
+	userID   string // empty for client_credentials
+	scopes   []string
+	authTime time.Time
+	expires  time.Time // zero for refresh tokens
+	revoked  bool
+}
+
+// oauthError is a JSON error of the token, revoke and introspect endpoints.
+type oauthError struct {
+	status     int
+	code, desc string
+}
+
+// write sends the error as Okta does.
+func (e *oauthError) write(w http.ResponseWriter) {
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, e.status, map[string]string{"error": e.code, "error_description": e.desc})
+}
+
+func invalidClient(desc string) *oauthError {
+	return &oauthError{http.StatusUnauthorized, "invalid_client", desc}
+}
+
+func invalidGrant(desc string) *oauthError {
+	return &oauthError{http.StatusBadRequest, "invalid_grant", desc}
+}
+
+func invalidRequest(desc string) *oauthError {
+	return &oauthError{http.StatusBadRequest, "invalid_request", desc}
+}
+
+// parsePostForm reads a form-encoded POST body.
+func parsePostForm(w http.ResponseWriter, r *http.Request) *oauthError {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	ct := r.Header.Get("Content-Type")
+	if !strings.HasPrefix(strings.ToLower(ct), "application/x-www-form-urlencoded") {
+		return invalidRequest("The request must be form-encoded (application/x-www-form-urlencoded).")
+	}
+	if err := r.ParseForm(); err != nil {
+		return invalidRequest("The request body could not be parsed.")
+	}
+	return nil
+}
+
+// authenticateClient authenticates the client of a token, revoke or
+// introspect request with exactly the method the client is registered for.
+func (s *Server) authenticateClient(r *http.Request) (*clientRec, *oauthError) {
+	form := r.PostForm
+	if form.Get("client_assertion") != "" || form.Get("client_assertion_type") != "" {
+		return nil, invalidClient("oktatest does not support client_secret_jwt or private_key_jwt client authentication.")
+	}
+	id, secret, basic := r.BasicAuth()
+	method := "none"
+	switch {
+	case basic && form.Has("client_secret"):
+		return nil, invalidRequest("Cannot supply multiple client credentials. Use one of the following: credentials in the Authorization header, credentials in the post body, or a client_assertion in the post body.")
+	case basic:
+		var err1, err2 error
+		id, err1 = url.QueryUnescape(id)
+		secret, err2 = url.QueryUnescape(secret)
+		if err1 != nil || err2 != nil {
+			return nil, invalidClient("The client credentials in the Authorization header are not form-urlencoded correctly.")
+		}
+		if fid := form.Get("client_id"); fid != "" && fid != id {
+			return nil, invalidRequest("The 'client_id' parameter does not match the authenticated client.")
+		}
+		method = "client_secret_basic"
+	case form.Has("client_secret"):
+		id, secret = form.Get("client_id"), form.Get("client_secret")
+		method = "client_secret_post"
+	default:
+		id = form.Get("client_id")
+	}
+	if id == "" {
+		return nil, invalidClient("No client credentials found.")
+	}
+	s.mu.Lock()
+	c := s.clients[id]
+	s.mu.Unlock()
+	if c == nil {
+		return nil, invalidClient("Invalid value for 'client_id' parameter.")
+	}
+	if c.AuthMethod != method {
+		return nil, invalidClient("Client authentication failed: the client is registered for " + c.AuthMethod + ", the request used " + method + ".")
+	}
+	if method != "none" && subtle.ConstantTimeCompare([]byte(secret), []byte(c.Secret)) != 1 {
+		return nil, invalidClient("The client secret supplied for a confidential client is invalid.")
+	}
+	return c, nil
+}
+
+// handleToken serves POST {as}/v1/token.
+func (s *Server) handleToken(w http.ResponseWriter, r *http.Request, as *authServer) {
+	s.mu.Lock()
+	s.tokenRequests++
+	s.mu.Unlock()
+	if e := parsePostForm(w, r); e != nil {
+		e.write(w)
+		return
+	}
+	client, e := s.authenticateClient(r)
+	if e != nil {
+		if e.status == http.StatusUnauthorized && r.Header.Get("Authorization") != "" {
+			w.Header().Set("WWW-Authenticate", `Basic realm="oktatest"`)
+		}
+		e.write(w)
+		return
+	}
+	var resp map[string]any
+	switch gt := r.PostForm.Get("grant_type"); gt {
+	case "authorization_code":
+		resp, e = s.exchangeCode(r.PostForm, as, client)
+	case "refresh_token":
+		resp, e = s.refresh(r.PostForm, as, client)
+	case "client_credentials":
+		resp, e = s.clientCredentials(r.PostForm, as, client)
+	case "":
+		e = invalidRequest("The 'grant_type' parameter is missing.")
+	default:
+		e = &oauthError{http.StatusBadRequest, "unsupported_grant_type", "The grant type '" + gt + "' is not supported by the authorization server."}
+	}
+	if e != nil {
+		e.write(w)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// exchangeCode redeems an authorization code (single use).
+func (s *Server) exchangeCode(form url.Values, as *authServer, client *clientRec) (map[string]any, *oauthError) {
+	now := s.now()
+	s.mu.Lock()
+	ac := s.codes[form.Get("code")]
+	delete(s.codes, form.Get("code"))
+	s.mu.Unlock()
+	if ac == nil || ac.req.as != as || ac.req.client.ID != client.ID || now.After(ac.expires) {
+		return nil, invalidGrant("The authorization code is invalid or has expired.")
+	}
+	if form.Get("redirect_uri") != ac.req.redirectURI {
+		return nil, invalidGrant("The 'redirect_uri' does not match the redirection URI used in the authorization request.")
+	}
+	verifier := form.Get("code_verifier")
+	if (ac.req.challenge == "") != (verifier == "") || (verifier != "" && s256(verifier) != ac.req.challenge) {
+		return nil, invalidGrant("PKCE verification failed.")
+	}
+	return s.issue(as, client, ac.userID, ac.req.scopes, ac.authTime, ac.req.nonce, "")
+}
+
+// refresh redeems a refresh token, which stays valid.
+func (s *Server) refresh(form url.Values, as *authServer, client *clientRec) (map[string]any, *oauthError) {
+	rt := form.Get("refresh_token")
+	s.mu.Lock()
+	g := s.refreshTokens[rt]
+	var user *userRec
+	if g != nil {
+		user = s.users[g.userID]
+	}
+	s.mu.Unlock()
+	if g == nil || g.revoked || g.as != as || g.clientID != client.ID || user == nil || user.Status != "ACTIVE" {
+		return nil, invalidGrant("The refresh token is invalid or expired.")
+	}
+	scopes := g.scopes
+	if sc := form.Get("scope"); sc != "" {
+		scopes = strings.Fields(sc)
+		for _, x := range scopes {
+			if !slices.Contains(g.scopes, x) {
+				return nil, &oauthError{http.StatusBadRequest, "invalid_scope", "The requested scope is invalid, unknown, or malformed."}
+			}
+		}
+	}
+	return s.issue(as, client, g.userID, scopes, g.authTime, "", rt)
+}
+
+// clientCredentials issues an access token to a confidential client itself.
+func (s *Server) clientCredentials(form url.Values, as *authServer, client *clientRec) (map[string]any, *oauthError) {
+	if client.AuthMethod == "none" {
+		return nil, &oauthError{http.StatusBadRequest, "unauthorized_client", "The client is not authorized to use the provided grant type. Configured grant types: [authorization_code]."}
+	}
+	scopes := strings.Fields(form.Get("scope"))
+	for _, sc := range scopes {
+		if slices.Contains(scopesSupported, sc) {
+			return nil, &oauthError{http.StatusBadRequest, "invalid_scope", "The requested scope '" + sc + "' cannot be used with the client_credentials grant."}
+		}
+	}
+	return s.issue(as, client, "", scopes, time.Time{}, "", "")
+}
+
+// issue mints an access token, an ID token when the scopes include openid,
+// and a refresh token when they include offline_access (reusing
+// refreshToken when set), and returns the token response.
+func (s *Server) issue(as *authServer, client *clientRec, userID string, scopes []string, authTime time.Time, nonce, refreshToken string) (map[string]any, *oauthError) {
+	now := s.now()
+	s.mu.Lock()
+	u := s.URL
+	key := as.cur
+	var user User
+	var updated int64
+	if rec := s.users[userID]; rec != nil {
+		user, updated = rec.User, rec.updated
+	}
+	mutate := s.mutateIDToken
+	s.mu.Unlock()
+
+	at := map[string]any{
+		"ver": 1,
+		"jti": "AT." + randomID("", 43),
+		"iss": as.issuer(u),
+		"aud": as.accessAudience(u),
+		"iat": now.Unix(),
+		"exp": now.Add(tokenLifetime).Unix(),
+		"cid": client.ID,
+		"scp": scopes,
+	}
+	if userID != "" {
+		at["uid"] = userID
+		at["sub"] = user.Login
+		at["auth_time"] = authTime.Unix()
+	} else {
+		at["sub"] = client.ID
+	}
+	accessToken := signJWT(key, at)
+	resp := map[string]any{
+		"token_type":   "Bearer",
+		"expires_in":   int(tokenLifetime / time.Second),
+		"access_token": accessToken,
+		"scope":        strings.Join(scopes, " "),
+	}
+	g := &grant{as: as, clientID: client.ID, userID: userID, scopes: scopes, authTime: authTime}
+	if userID != "" && slices.Contains(scopes, "openid") {
+		idToken := &Token{
+			Header: map[string]any{"alg": "RS256", "kid": key.kid, "typ": "JWT"},
+			Claims: s.idClaims(as, u, client.ID, user, updated, scopes, now, authTime, nonce, accessToken),
+		}
+		if mutate != nil {
+			mutate(idToken)
+		}
+		var rogue signingKey
+		if idToken.Sign == SignUnknownKey || idToken.Sign == SignWrongKeySameKid {
+			rogue = s.rogueKey()
+		}
+		resp["id_token"] = signToken(idToken, key, rogue)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ag := *g
+	ag.expires = now.Add(tokenLifetime)
+	s.accessTokens[accessToken] = &ag
+	for t, x := range s.accessTokens {
+		if now.After(x.expires) {
+			delete(s.accessTokens, t)
+		}
+	}
+	if userID != "" && slices.Contains(scopes, "offline_access") {
+		if refreshToken == "" {
+			refreshToken = randomToken()
+			s.refreshTokens[refreshToken] = g
+		}
+		resp["refresh_token"] = refreshToken
+	}
+	return resp, nil
+}
+
+// idClaims returns the claims of an ID token, as Okta issues them.
+func (s *Server) idClaims(as *authServer, u, clientID string, user User, updated int64, scopes []string, now, authTime time.Time, nonce, accessToken string) map[string]any {
+	c := map[string]any{
+		"ver":       1,
+		"sub":       user.ID,
+		"iss":       as.issuer(u),
+		"aud":       clientID,
+		"iat":       now.Unix(),
+		"exp":       now.Add(tokenLifetime).Unix(),
+		"jti":       "ID." + randomID("", 43),
+		"amr":       []string{"pwd"},
+		"idp":       s.orgID,
+		"auth_time": authTime.Unix(),
+	}
+	if nonce != "" {
+		c["nonce"] = nonce
+	}
+	if accessToken != "" {
+		c["at_hash"] = atHash(accessToken)
+	}
+	for k, v := range scopeClaims(user, updated, scopes) {
+		c[k] = v
+	}
+	return c
+}
+
+// scopeClaims returns the profile, email and groups claims of a user that
+// the scopes grant.
+func scopeClaims(user User, updated int64, scopes []string) map[string]any {
+	c := map[string]any{}
+	if slices.Contains(scopes, "profile") {
+		c["name"] = strings.TrimSpace(user.FirstName + " " + user.LastName)
+		c["preferred_username"] = user.Login
+		c["given_name"] = user.FirstName
+		c["family_name"] = user.LastName
+		c["locale"] = "en-US"
+		c["zoneinfo"] = "America/Los_Angeles"
+		c["updated_at"] = updated
+	}
+	if slices.Contains(scopes, "email") {
+		c["email"] = user.Email
+		c["email_verified"] = true
+	}
+	if slices.Contains(scopes, "groups") {
+		c["groups"] = (&userRec{User: user}).groups()
+	}
+	return c
+}
+
+// MutateIDToken makes fn edit every ID token before it is signed, until
+// called again with nil. fn receives the header, every claim (ver, sub, iss,
+// aud, iat, exp, jti, amr, idp, auth_time, nonce, at_hash and the scope
+// claims) and the signing mode; it is called without locks held.
+func (s *Server) MutateIDToken(fn func(*Token)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mutateIDToken = fn
+}

@@ -1,0 +1,332 @@
+package oktatest
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+func TestCodeFlowWithGoOIDC(t *testing.T) {
+	s := newTestServer(t)
+	s.AddAuthServer("aus1", "api://custom")
+	alice := s.AddUser(User{Login: "dana@example.com", Password: "pw", FirstName: "Dana", LastName: "Scully", Groups: []string{"X-Files"}})
+	tests := []struct {
+		name     string
+		issuer   string
+		audience string
+	}{
+		{"org", s.Issuer(), s.URL},
+		{"default", s.CustomIssuer("default"), "api://default"},
+		{"custom", s.CustomIssuer("aus1"), "api://custom"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFlow(t, s, tt.issuer)
+			browser := newBrowser(t, s)
+			verifier := oauth2.GenerateVerifier()
+			q := signIn(t, s, browser, f.config.AuthCodeURL("st-9", oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("nonce", "n-9")), "dana@example.com", "pw")
+			if q.Get("state") != "st-9" || q.Has("iss") {
+				t.Fatalf("callback query = %v; want state st-9 and no iss", q)
+			}
+			before := s.TokenRequests()
+			tok, err := f.config.Exchange(f.ctx, q.Get("code"), oauth2.VerifierOption(verifier))
+			if err != nil {
+				t.Fatalf("Exchange = %v", err)
+			}
+			if got := s.TokenRequests() - before; got != 1 {
+				t.Errorf("TokenRequests grew by %d; want 1", got)
+			}
+			if tok.TokenType != "Bearer" || tok.Expiry.IsZero() {
+				t.Errorf("token = %+v; want Bearer with expiry", tok)
+			}
+			if got := tok.Extra("scope"); got != "openid profile email groups" {
+				t.Errorf("scope = %v; want %q", got, "openid profile email groups")
+			}
+			idt, err := f.verifier.Verify(f.ctx, rawIDToken(t, tok))
+			if err != nil {
+				t.Fatalf("Verify(id_token) = %v", err)
+			}
+			if idt.Subject != alice.ID || idt.Nonce != "n-9" || idt.Issuer != tt.issuer {
+				t.Errorf("id token sub/nonce/iss = %q/%q/%q; want %q/n-9/%q", idt.Subject, idt.Nonce, idt.Issuer, alice.ID, tt.issuer)
+			}
+			if err := idt.VerifyAccessToken(tok.AccessToken); err != nil {
+				t.Errorf("VerifyAccessToken = %v (at_hash)", err)
+			}
+			var c struct {
+				Ver               int      `json:"ver"`
+				JTI               string   `json:"jti"`
+				AMR               []string `json:"amr"`
+				IDP               string   `json:"idp"`
+				AuthTime          int64    `json:"auth_time"`
+				Name              string   `json:"name"`
+				PreferredUsername string   `json:"preferred_username"`
+				Email             string   `json:"email"`
+				EmailVerified     bool     `json:"email_verified"`
+				Groups            []string `json:"groups"`
+				Locale            string   `json:"locale"`
+				UpdatedAt         int64    `json:"updated_at"`
+			}
+			if err := idt.Claims(&c); err != nil {
+				t.Fatal(err)
+			}
+			if c.Ver != 1 || !strings.HasPrefix(c.JTI, "ID.") || !slices.Equal(c.AMR, []string{"pwd"}) ||
+				!strings.HasPrefix(c.IDP, "00o") || c.AuthTime == 0 || c.UpdatedAt == 0 || c.Locale == "" {
+				t.Errorf("Okta claims = %+v", c)
+			}
+			if c.Name != "Dana Scully" || c.PreferredUsername != "dana@example.com" || c.Email != "dana@example.com" || !c.EmailVerified {
+				t.Errorf("profile/email claims = %+v", c)
+			}
+			if !slices.Equal(c.Groups, []string{"Everyone", "X-Files"}) {
+				t.Errorf("groups = %v; want [Everyone X-Files]", c.Groups)
+			}
+			at := jwtClaims(t, tok.AccessToken)
+			if at["aud"] != tt.audience || at["iss"] != tt.issuer || at["sub"] != "dana@example.com" ||
+				at["uid"] != alice.ID || at["cid"] != "web" || !strings.HasPrefix(at["jti"].(string), "AT.") {
+				t.Errorf("access token claims = %v", at)
+			}
+			info, err := f.provider.UserInfo(f.ctx, oauth2.StaticTokenSource(tok))
+			if err != nil {
+				t.Fatalf("UserInfo = %v", err)
+			}
+			if info.Subject != alice.ID || info.Email != "dana@example.com" {
+				t.Errorf("userinfo = %+v", info)
+			}
+			// The SSO session makes a second authorize silent.
+			f.login(t, s, browser)
+		})
+	}
+}
+
+func TestClientAuthMethods(t *testing.T) {
+	s := newTestServer(t)
+	s.AutoLogin("alice@example.com")
+	tests := []struct {
+		name, clientID, secret string
+		style                  oauth2.AuthStyle
+		wantErr                string
+	}{
+		{"basic", "web", "web-secret", oauth2.AuthStyleInHeader, ""},
+		{"basic autodetect", "web", "web-secret", oauth2.AuthStyleAutoDetect, ""},
+		{"post with reserved chars", "post", "post secret&=", oauth2.AuthStyleInParams, ""},
+		{"public", "spa", "", oauth2.AuthStyleInParams, ""},
+		{"basic client using post", "web", "web-secret", oauth2.AuthStyleInParams, "invalid_client"},
+		{"post client using basic", "post", "post secret&=", oauth2.AuthStyleInHeader, "invalid_client"},
+		{"wrong secret", "web", "nope", oauth2.AuthStyleInHeader, "invalid_client"},
+		{"unknown client", "ghost", "x", oauth2.AuthStyleInHeader, "invalid_client"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFlow(t, s, s.CustomIssuer("default"))
+			f.config.ClientID, f.config.ClientSecret = tt.clientID, tt.secret
+			f.config.Endpoint.AuthStyle = tt.style
+			verifier := oauth2.GenerateVerifier()
+			// Authorize as a client the server knows, so that code lookup is
+			// not what fails.
+			authCfg := f.config
+			if tt.clientID == "ghost" {
+				authCfg.ClientID = "web"
+			}
+			resp, body := get(t, newBrowser(t, s), authCfg.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier)))
+			q := appRedirect(t, resp, body)
+			_, err := f.config.Exchange(f.ctx, q.Get("code"), oauth2.VerifierOption(verifier))
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("Exchange = %v; want success", err)
+				}
+				return
+			}
+			re, ok := err.(*oauth2.RetrieveError)
+			if !ok || re.ErrorCode != tt.wantErr || re.Response.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("Exchange error = %v; want %s with 401", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// tokenError posts to the default server's token endpoint and decodes an
+// error answer.
+func tokenCall(t *testing.T, s *Server, form url.Values, basic bool) (int, map[string]any, http.Header) {
+	t.Helper()
+	h := http.Header{}
+	if basic {
+		h.Set("Authorization", "Basic "+b64std("web:web-secret"))
+	}
+	resp, body := postForm(t, s.Client(), s.CustomIssuer("default")+"/v1/token", form, h)
+	var m map[string]any
+	if err := json.Unmarshal([]byte(body), &m); err != nil {
+		t.Fatalf("token response %q: %v", body, err)
+	}
+	return resp.StatusCode, m, resp.Header
+}
+
+func TestTokenErrors(t *testing.T) {
+	s := newTestServer(t)
+	s.AutoLogin("alice@example.com")
+	browser := newBrowser(t, s)
+	code := func(t *testing.T) (string, string) {
+		verifier, challenge := pkce()
+		resp, body := get(t, browser, authURL(s, "default", map[string]string{"code_challenge": challenge}))
+		return appRedirect(t, resp, body).Get("code"), verifier
+	}
+	tests := []struct {
+		name        string
+		form        func(code, verifier string) url.Values
+		basic       bool
+		status      int
+		wantErr     string
+		wantDesc    string
+		redeemTwice bool
+	}{
+		{"success", func(c, v string) url.Values {
+			return url.Values{"grant_type": {"authorization_code"}, "code": {c}, "code_verifier": {v}, "redirect_uri": {webRedirect}}
+		}, true, 200, "", "", false},
+		{"reused code", func(c, v string) url.Values {
+			return url.Values{"grant_type": {"authorization_code"}, "code": {c}, "code_verifier": {v}, "redirect_uri": {webRedirect}}
+		}, true, 400, "invalid_grant", "", true},
+		{"bad verifier", func(c, v string) url.Values {
+			return url.Values{"grant_type": {"authorization_code"}, "code": {c}, "code_verifier": {v + "x"}, "redirect_uri": {webRedirect}}
+		}, true, 400, "invalid_grant", "PKCE verification failed.", false},
+		{"missing verifier", func(c, v string) url.Values {
+			return url.Values{"grant_type": {"authorization_code"}, "code": {c}, "redirect_uri": {webRedirect}}
+		}, true, 400, "invalid_grant", "PKCE verification failed.", false},
+		{"redirect_uri mismatch", func(c, v string) url.Values {
+			return url.Values{"grant_type": {"authorization_code"}, "code": {c}, "code_verifier": {v}, "redirect_uri": {webRedirect + "x"}}
+		}, true, 400, "invalid_grant", "", false},
+		{"unknown code", func(c, v string) url.Values {
+			return url.Values{"grant_type": {"authorization_code"}, "code": {"nope"}, "code_verifier": {v}, "redirect_uri": {webRedirect}}
+		}, true, 400, "invalid_grant", "", false},
+		{"wrong secret", func(c, v string) url.Values {
+			return url.Values{"grant_type": {"authorization_code"}, "code": {c}, "code_verifier": {v}, "redirect_uri": {webRedirect}, "client_id": {"web"}, "client_secret": {"nope"}}
+		}, false, 401, "invalid_client", "", false},
+		{"no client auth", func(c, v string) url.Values {
+			return url.Values{"grant_type": {"authorization_code"}, "code": {c}}
+		}, false, 401, "invalid_client", "", false},
+		{"unsupported grant", func(c, v string) url.Values {
+			return url.Values{"grant_type": {"password"}, "username": {"alice@example.com"}}
+		}, true, 400, "unsupported_grant_type", "", false},
+		{"refresh without offline_access", func(c, v string) url.Values {
+			return url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"nope"}}
+		}, true, 400, "invalid_grant", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, v := code(t)
+			form := tt.form(c, v)
+			if tt.redeemTwice {
+				if st, m, _ := tokenCall(t, s, form, tt.basic); st != 200 {
+					t.Fatalf("first redemption = %d %v", st, m)
+				}
+			}
+			status, m, h := tokenCall(t, s, form, tt.basic)
+			if status != tt.status || (tt.wantErr != "" && m["error"] != tt.wantErr) {
+				t.Fatalf("token = %d %v; want %d %s", status, m, tt.status, tt.wantErr)
+			}
+			if tt.wantDesc != "" && m["error_description"] != tt.wantDesc {
+				t.Errorf("error_description = %q; want %q", m["error_description"], tt.wantDesc)
+			}
+			if h.Get("Cache-Control") != "no-store" {
+				t.Errorf("Cache-Control = %q; want no-store", h.Get("Cache-Control"))
+			}
+			if tt.status == 200 {
+				for _, k := range []string{"access_token", "id_token", "token_type", "expires_in", "scope"} {
+					if _, ok := m[k]; !ok {
+						t.Errorf("token response lacks %q: %v", k, m)
+					}
+				}
+				if _, ok := m["refresh_token"]; ok {
+					t.Errorf("refresh_token issued without offline_access")
+				}
+			}
+		})
+	}
+}
+
+func TestCodeExpires(t *testing.T) {
+	now := time.Now()
+	clock := make(chan time.Time, 1)
+	clock <- now
+	s := NewUnstartedServer()
+	s.Now = func() time.Time { t := <-clock; clock <- t; return t }
+	s.Start()
+	defer s.Close()
+	s.AddClient(Client{ID: "web", Secret: "web-secret", RedirectURIs: []string{webRedirect}})
+	s.AddDemoUsers()
+	s.AutoLogin("alice@example.com")
+	verifier, challenge := pkce()
+	resp, body := get(t, newBrowser(t, s), authURL(s, "default", map[string]string{"code_challenge": challenge}))
+	c := appRedirect(t, resp, body).Get("code")
+	<-clock
+	clock <- now.Add(codeLifetime + time.Second)
+	status, m, _ := tokenCall(t, s, url.Values{"grant_type": {"authorization_code"}, "code": {c}, "code_verifier": {verifier}, "redirect_uri": {webRedirect}}, true)
+	if status != 400 || m["error"] != "invalid_grant" {
+		t.Errorf("expired code = %d %v; want 400 invalid_grant", status, m)
+	}
+}
+
+func TestRefreshToken(t *testing.T) {
+	s := newTestServer(t)
+	s.AutoLogin("alice@example.com")
+	f := newFlow(t, s, s.CustomIssuer("default"))
+	f.config.Scopes = append(f.config.Scopes, "offline_access")
+	tok := f.login(t, s, newBrowser(t, s))
+	if tok.RefreshToken == "" {
+		t.Fatal("no refresh_token with offline_access")
+	}
+	tok.Expiry = time.Now().Add(-time.Minute) // force a refresh
+	fresh, err := f.config.TokenSource(f.ctx, tok).Token()
+	if err != nil {
+		t.Fatalf("refresh = %v", err)
+	}
+	if fresh.AccessToken == tok.AccessToken {
+		t.Error("refresh returned the same access token")
+	}
+	if _, err := f.verifier.Verify(f.ctx, rawIDToken(t, fresh)); err != nil {
+		t.Errorf("Verify(refreshed id_token) = %v", err)
+	}
+}
+
+func TestClientCredentials(t *testing.T) {
+	s := newTestServer(t)
+	status, m, _ := tokenCall(t, s, url.Values{"grant_type": {"client_credentials"}, "scope": {"api:read"}}, true)
+	if status != 200 {
+		t.Fatalf("client_credentials = %d %v", status, m)
+	}
+	at := jwtClaims(t, m["access_token"].(string))
+	if at["sub"] != "web" || at["cid"] != "web" || at["uid"] != nil || m["id_token"] != nil {
+		t.Errorf("client_credentials token = %v, claims %v; want sub == cid, no uid, no id_token", m, at)
+	}
+	status, m, _ = tokenCall(t, s, url.Values{"grant_type": {"client_credentials"}, "scope": {"openid"}}, true)
+	if status != 400 || m["error"] != "invalid_scope" {
+		t.Errorf("client_credentials with openid = %d %v; want invalid_scope", status, m)
+	}
+}
+
+func TestRevokeAndIntrospect(t *testing.T) {
+	s := newTestServer(t)
+	s.AutoLogin("alice@example.com")
+	f := newFlow(t, s, s.CustomIssuer("default"))
+	tok := f.login(t, s, newBrowser(t, s))
+	h := http.Header{"Authorization": {"Basic " + b64std("web:web-secret")}}
+	introspect := func() map[string]any {
+		_, body := postForm(t, s.Client(), s.CustomIssuer("default")+"/v1/introspect", url.Values{"token": {tok.AccessToken}}, h)
+		var m map[string]any
+		json.Unmarshal([]byte(body), &m)
+		return m
+	}
+	if m := introspect(); m["active"] != true || m["username"] != "alice@example.com" {
+		t.Errorf("introspect = %v; want active", m)
+	}
+	resp, _ := postForm(t, s.Client(), s.CustomIssuer("default")+"/v1/revoke", url.Values{"token": {tok.AccessToken}}, h)
+	if resp.StatusCode != 200 {
+		t.Errorf("revoke = %d; want 200", resp.StatusCode)
+	}
+	if m := introspect(); m["active"] != false {
+		t.Errorf("introspect after revoke = %v; want inactive", m)
+	}
+}
