@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -374,4 +375,37 @@ func dropParam(raw, k string) string {
 	q.Del(k)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// FuzzCallback sends arbitrary query strings to the callback, with a real
+// pending flow in the browser: no input may cause a 5xx or a session.
+func FuzzCallback(f *testing.F) {
+	h := newHarness(f, nil)
+	b := h.browser()
+	genuine := mustURL(f, h.authorize(b, alice, "/"))
+	state := genuine.Query().Get("state")
+	f.Add("state=" + state + "&code=forged")
+	f.Add("state=" + state + "&error=access_denied&error_description=%3Cb%3Ex")
+	f.Add("state=" + state + "&iss=https%3A%2F%2Fevil&code=x")
+	f.Add("state=&code=")
+	f.Add("%zz&state=" + state)
+	f.Add("state=" + state + "&state=other&code=x")
+	flowCookies := b.client.Jar.Cookies(mustURL(f, h.app.URL))
+	f.Fuzz(func(t *testing.T, rawQuery string) {
+		req := httptest.NewRequest("GET", "/auth/callback", nil)
+		req.URL.RawQuery = rawQuery
+		for _, c := range flowCookies {
+			req.AddCookie(c)
+		}
+		rec := httptest.NewRecorder()
+		h.auth.Handler().ServeHTTP(rec, req)
+		if rec.Code >= 500 && rec.Code != http.StatusBadGateway {
+			t.Fatalf("callback?%s = %d; want 4xx", rawQuery, rec.Code)
+		}
+		for _, c := range rec.Result().Cookies() {
+			if c.Name == h.auth.cookies.sessionName() && c.MaxAge >= 0 {
+				t.Fatalf("callback?%s issued a session", rawQuery)
+			}
+		}
+	})
 }

@@ -69,9 +69,12 @@ var envNames = map[string]string{
 // ConfigFromEnv builds a Config from the process environment (see the
 // README's table). It reports every problem at once, each naming the
 // variable and what to do.
-func ConfigFromEnv() (Config, error) { return configFromLookup(os.LookupEnv) }
+func ConfigFromEnv() (Config, error) { return ConfigFromLookup(os.LookupEnv) }
 
-func configFromLookup(lookup func(string) (string, bool)) (Config, error) {
+// ConfigFromLookup is ConfigFromEnv reading variables through lookup (with
+// os.LookupEnv's contract), for programs and tests that inject their
+// environment.
+func ConfigFromLookup(lookup func(string) (string, bool)) (Config, error) {
 	get := func(names ...string) string {
 		for _, n := range names {
 			if v, ok := lookup(n); ok && strings.TrimSpace(v) != "" {

@@ -36,9 +36,9 @@ func TestConfigFromEnvIssuer(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.env["OKTA_CLIENT_ID"] = "0oa1"
-			c, err := configFromLookup(lookupFrom(tt.env))
+			c, err := ConfigFromLookup(lookupFrom(tt.env))
 			if err != nil {
-				t.Fatalf("configFromLookup(%v) error = %v", tt.env, err)
+				t.Fatalf("ConfigFromLookup(%v) error = %v", tt.env, err)
 			}
 			n, err := c.normalize(nil)
 			if err != nil {
@@ -52,7 +52,7 @@ func TestConfigFromEnvIssuer(t *testing.T) {
 }
 
 func TestConfigFromEnvValues(t *testing.T) {
-	c, err := configFromLookup(lookupFrom(map[string]string{
+	c, err := ConfigFromLookup(lookupFrom(map[string]string{
 		"OKTA_DOMAIN":                   "dev-1.okta.com",
 		"OKTA_OAUTH2_CLIENT_ID":         "0oaCLI",
 		"OKTA_OAUTH2_CLIENT_SECRET":     "s3cret",
@@ -96,7 +96,7 @@ func TestConfigFromEnvValues(t *testing.T) {
 }
 
 func TestConfigFromEnvReportsEveryProblem(t *testing.T) {
-	_, err := configFromLookup(lookupFrom(map[string]string{
+	_, err := ConfigFromLookup(lookupFrom(map[string]string{
 		"OKTA_DOMAIN":                   "http://dev-1.okta.com",
 		"OKTASSO_BASE_URL":              "ftp://x",
 		"OKTASSO_SESSION_KEYS":          "c2hvcnQ=,!!notbase64",
@@ -105,7 +105,7 @@ func TestConfigFromEnvReportsEveryProblem(t *testing.T) {
 		"OKTASSO_ALLOWED_EMAIL_DOMAINS": "*.example.com",
 	}))
 	if err == nil {
-		t.Fatal("configFromLookup = nil error; want errors")
+		t.Fatal("ConfigFromLookup = nil error; want errors")
 	}
 	msg := err.Error()
 	for _, want := range []string{

@@ -142,7 +142,6 @@ func (a *Auth) forbidden(w http.ResponseWriter, r *http.Request, u *User, kind p
 		writeJSONError(w, http.StatusForbidden, "access_denied", pageTexts[kind].message, "")
 		return
 	}
-	securityHeaders(w)
 	a.render(w, http.StatusForbidden, a.pageFor(kind, nil, u))
 }
 

@@ -128,3 +128,14 @@ func TestLogoutConfirmPage(t *testing.T) {
 		t.Errorf("GET /auth/logout = %d %.400s; want a confirmation form that POSTs", r.status, r.body)
 	}
 }
+
+func TestLogoutPageAllowsFormToReachOkta(t *testing.T) {
+	h := newHarness(t, nil)
+	csp := h.browser().get(h.app.URL + LogoutPath).header.Get("Content-Security-Policy")
+	if !strings.Contains(csp, "form-action 'self' "+h.app.URL+" "+h.fake.URL) {
+		t.Errorf("logout page CSP = %q; want form-action allowing the app and the issuer's origin (the POST is redirected there)", csp)
+	}
+	if csp := h.browser().get(h.app.URL + CallbackPath).header.Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self';") {
+		t.Errorf("error page CSP = %q; want form-action 'self' only", csp)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 )
@@ -91,13 +92,19 @@ a:focus,button:focus{outline:3px solid #f5a623;outline-offset:2px}
 </main></body></html>
 `))
 
-// securityHeaders are set on every page oktasso renders.
-func securityHeaders(w http.ResponseWriter) {
+// securityHeaders are set on every page oktasso renders. formTargets are
+// extra origins a form on the page may reach, redirects included: Chrome
+// and Safari apply form-action to the redirect chain after a submit.
+func securityHeaders(w http.ResponseWriter, formTargets ...string) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+	formAction := "'self'"
+	for _, t := range formTargets {
+		formAction += " " + t
+	}
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action "+formAction+"; frame-ancestors 'none'")
 	noStore(w)
 }
 
@@ -137,7 +144,13 @@ func (a *Auth) pageFor(kind pageKind, err error, u *User) pageData {
 
 func (a *Auth) render(w http.ResponseWriter, status int, p pageData) {
 	p.Status = status
-	securityHeaders(w)
+	if p.LogoutForm != "" {
+		// The sign-out form's POST is redirected to the provider's
+		// end_session_endpoint and back to this app.
+		securityHeaders(w, a.cfg.BaseURL, originOf(a.provider.issuer))
+	} else {
+		securityHeaders(w)
+	}
 	w.WriteHeader(status)
 	if err := pageTemplate.Execute(w, p); err != nil {
 		a.cfg.Logger.Error("oktasso: rendering a page failed", "err", err.Error())
@@ -153,4 +166,13 @@ func (a *Auth) unavailable(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	a.fail(w, r, http.StatusServiceUnavailable, err, pageUnavailable)
+}
+
+// originOf returns scheme://host of a URL, or "" when it has none.
+func originOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }

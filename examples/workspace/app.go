@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+
+	"github.com/oktasso/oktasso"
+)
+
+// appConfig is everything newApp needs.
+type appConfig struct {
+	// OIDC configures sign-in with Okta. Its OnLogin is replaced by the
+	// account store's hook.
+	OIDC oktasso.Config
+	// Accounts is the local account store. nil means a new, empty one.
+	Accounts *accountStore
+}
+
+// app serves the example's own pages.
+type app struct {
+	accounts *accountStore
+	log      *slog.Logger
+	csp      string
+}
+
+// newApp builds the application's handler and its oktasso.Auth. It does not
+// listen and does not wait for Okta: discovery runs in the background, and
+// guarded pages answer 503 until Okta is reachable.
+//
+// Routes:
+//
+//	GET /healthz     "ok", no session needed
+//	GET /            landing page: sign-in button, or who is signed in
+//	GET /workspace   admin console, internal members only (auth.Workspace)
+//	GET /webapp      end-user app, any signed-in user (auth.WebApp)
+//	    /auth/…      sign-in, callback and sign-out (auth.Handler)
+func newApp(ctx context.Context, cfg appConfig) (http.Handler, *oktasso.Auth, error) {
+	accounts := cfg.Accounts
+	if accounts == nil {
+		accounts = newAccountStore(cfg.OIDC.Now)
+	}
+	oc := cfg.OIDC
+	oc.OnLogin = accounts.Login
+	auth, err := oktasso.New(ctx, oc)
+	if err != nil {
+		return nil, nil, err
+	}
+	eff := auth.Config()
+	a := &app{accounts: accounts, log: eff.Logger, csp: contentSecurityPolicy(eff.Issuer)}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", a.healthz)
+	mux.Handle("GET /{$}", auth.Identify(http.HandlerFunc(a.home)))
+	mux.Handle("GET /workspace", auth.Workspace(http.HandlerFunc(a.workspace)))
+	mux.Handle("GET /webapp", auth.WebApp(http.HandlerFunc(a.webapp)))
+	mux.Handle("/auth/", auth.Handler())
+	return mux, auth, nil
+}
+
+// contentSecurityPolicy allows no scripts and no third-party content. The
+// sign-out form posts to this origin, which redirects to Okta's sign-out
+// endpoint; browsers check form-action on that redirect too, so the
+// issuer's origin is allowed as a form target.
+func contentSecurityPolicy(issuer string) string {
+	formAction := "'self'"
+	if u, err := url.Parse(issuer); err == nil && u.Host != "" {
+		formAction += " " + u.Scheme + "://" + u.Host
+	}
+	return "default-src 'none'; style-src 'unsafe-inline'; form-action " + formAction + "; frame-ancestors 'none'; base-uri 'none'"
+}
+
+func (a *app) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write([]byte("ok"))
+}
+
+// home is the landing page. auth.Identify puts the user in the context when
+// someone is signed in; the page works for both.
+func (a *app) home(w http.ResponseWriter, r *http.Request) {
+	a.render(w, r, "home", pageData{Title: "Home", User: oktasso.UserFrom(r.Context())})
+}
+
+// workspace is the admin console: auth.Workspace admitted only an internal
+// member, so the user is never nil here.
+func (a *app) workspace(w http.ResponseWriter, r *http.Request) {
+	u := oktasso.UserFrom(r.Context())
+	a.render(w, r, "workspace", pageData{Title: "Workspace", User: u, Accounts: a.accounts.List()})
+}
+
+// webapp is an end-user app: auth.WebApp admitted any signed-in user,
+// internal or external.
+func (a *app) webapp(w http.ResponseWriter, r *http.Request) {
+	a.render(w, r, "webapp", pageData{Title: "Web app", User: oktasso.UserFrom(r.Context())})
+}

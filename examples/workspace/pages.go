@@ -1,0 +1,152 @@
+package main
+
+import (
+	"bytes"
+	"html/template"
+	"net/http"
+	"time"
+
+	"github.com/oktasso/oktasso"
+)
+
+// pageData fills every page.
+type pageData struct {
+	Title    string
+	User     *oktasso.User // nil when nobody is signed in
+	Accounts []account     // the workspace page only
+}
+
+var funcs = template.FuncMap{
+	// when formats a time for people; the zero time is "unknown".
+	"when": func(t time.Time) string {
+		if t.IsZero() {
+			return "unknown"
+		}
+		return t.UTC().Format("2006-01-02 15:04:05 UTC")
+	},
+	// iso formats a time for the datetime attribute.
+	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+}
+
+// layout is shared by every page; each page defines "content".
+const layout = `{{define "layout"}}<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}} · oktasso example</title>
+<style>
+body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:#f5f6f8;color:#1d1d21}
+header{background:#fff;border-bottom:1px solid #c9ccd1}
+header div,main{max-width:48rem;margin:0 auto;padding:1rem 1.5rem}
+header div{display:flex;align-items:center;gap:1.5rem;flex-wrap:wrap}
+header form{margin-left:auto}
+main{background:#fff;border:1px solid #c9ccd1;border-radius:8px;margin-top:2rem}
+h1{font-size:1.5rem;margin:0 0 1rem}h2{font-size:1.15rem;margin:2rem 0 .5rem}
+a{color:#0b4f9e}
+.brand{font-weight:700;color:#1d1d21;text-decoration:none}
+.button,button{display:inline-block;font:inherit;font-weight:600;color:#fff;background:#0b57d0;border:0;border-radius:4px;padding:.55rem 1.1rem;text-decoration:none;cursor:pointer}
+.button:hover,button:hover{background:#0842a0}
+a:focus-visible,button:focus-visible{outline:3px solid #1d1d21;outline-offset:2px}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:.35rem 1.25rem;margin:0}
+dt{font-weight:600}dd{margin:0;overflow-wrap:anywhere}
+table{border-collapse:collapse;width:100%;font-size:.9rem}
+caption{text-align:left;color:#44474e;padding-bottom:.5rem}
+th,td{text-align:left;padding:.35rem .6rem .35rem 0;border-bottom:1px solid #dcdfe4;vertical-align:top}
+code{font-size:.875rem;overflow-wrap:anywhere}
+.tag{display:inline-block;padding:0 .5rem;border-radius:1rem;background:#e8eefb;color:#0b3d91;font-size:.875rem}
+.note{color:#44474e;font-size:.9rem}
+.scroll{overflow-x:auto}
+</style>
+</head>
+<body>
+<header><div>
+<a class="brand" href="/">oktasso example</a>
+<nav aria-label="Main"><a href="/workspace">Workspace</a> · <a href="/webapp">Web app</a></nav>
+{{if .User}}{{template "signout"}}{{end}}
+</div></header>
+<main id="main">
+{{template "content" .}}
+</main>
+</body>
+</html>
+{{end}}
+{{define "signout"}}<form method="post" action="/auth/logout"><button type="submit">Sign out</button></form>{{end}}
+{{define "user"}}<dl>
+<dt>Name</dt><dd>{{with .Name}}{{.}}{{else}}<span class="note">not shared</span>{{end}}</dd>
+<dt>Email</dt><dd>{{with .Email}}{{.}}{{else}}<span class="note">not shared</span>{{end}}{{if .EmailVerified}} <span class="tag">verified</span>{{end}}</dd>
+<dt>Okta username</dt><dd>{{.Username}}</dd>
+<dt>Subject</dt><dd><code>{{.Subject}}</code></dd>
+<dt>Issuer</dt><dd><code>{{.Issuer}}</code></dd>
+<dt>Groups</dt><dd>{{range $i, $g := .Groups}}{{if $i}}, {{end}}{{$g}}{{else}}<span class="note">none</span>{{end}}</dd>
+<dt>Membership</dt><dd>{{if .Internal}}Internal (workspace member){{else}}External{{end}}</dd>
+<dt>Signed in at Okta</dt><dd>{{if .AuthTime.IsZero}}unknown{{else}}<time datetime="{{iso .AuthTime}}">{{when .AuthTime}}</time>{{end}}</dd>
+<dt>Local account</dt><dd><code>{{.LocalID}}</code></dd>
+</dl>{{end}}
+`
+
+var pages = map[string]*template.Template{
+	"home": page(`{{define "content"}}<h1>Oktasso example</h1>
+{{with .User}}<p>You are signed in as <strong>{{with .Name}}{{.}}{{else}}{{.Email}}{{end}}</strong>{{with .Email}} ({{.}}){{end}},
+{{if .Internal}}a workspace member{{else}}an external user{{end}}.</p>
+<ul>
+<li><a href="/workspace">Open the workspace</a>{{if not .Internal}} <span class="note">(workspace members only)</span>{{end}}</li>
+<li><a href="/webapp">Open the web app</a></li>
+</ul>
+{{else}}<p>This application signs people in with Okta. Workspace members can open the workspace;
+everyone who may sign in can open the web app.</p>
+<p><a class="button" href="/auth/login?return_to=/workspace">Sign in with Okta</a></p>
+{{end}}{{end}}`),
+
+	"workspace": page(`{{define "content"}}<h1>Workspace</h1>
+<p>Only internal members reach this page.</p>
+<section aria-labelledby="you">
+<h2 id="you">Signed in</h2>
+{{template "user" .User}}
+</section>
+<section aria-labelledby="accounts">
+<h2 id="accounts">Local accounts</h2>
+<div class="scroll">
+<table>
+<caption>Accounts this application created on each person's first sign-in, linked by issuer and subject.</caption>
+<thead><tr><th scope="col">Account</th><th scope="col">Name</th><th scope="col">Email</th><th scope="col">Subject</th><th scope="col">Created</th><th scope="col">Last sign-in</th><th scope="col">Sign-ins</th></tr></thead>
+<tbody>
+{{range .Accounts}}<tr><td><code>{{.ID}}</code></td><td>{{.Name}}</td><td>{{.Email}}</td><td><code>{{.Subject}}</code></td><td><time datetime="{{iso .Created}}">{{when .Created}}</time></td><td><time datetime="{{iso .LastLogin}}">{{when .LastLogin}}</time></td><td>{{.Logins}}</td></tr>
+{{else}}<tr><td colspan="7">No accounts yet.</td></tr>
+{{end}}</tbody>
+</table>
+</div>
+</section>{{end}}`),
+
+	"webapp": page(`{{define "content"}}<h1>Web app</h1>
+<p>Every signed-in user the policy allows reaches this page, internal or external.</p>
+<section aria-labelledby="you">
+<h2 id="you">Signed in</h2>
+{{template "user" .User}}
+</section>{{end}}`),
+}
+
+var base = template.Must(template.New("base").Funcs(funcs).Parse(layout))
+
+func page(content string) *template.Template {
+	return template.Must(template.Must(base.Clone()).Parse(content))
+}
+
+// render writes a page with security headers. Private pages are never
+// cached: they show who is signed in.
+func (a *app) render(w http.ResponseWriter, r *http.Request, name string, data pageData) {
+	var buf bytes.Buffer
+	if err := pages[name].ExecuteTemplate(&buf, "layout", data); err != nil {
+		a.log.ErrorContext(r.Context(), "workspace: rendering a page failed", "page", name, "err", err.Error())
+		http.Error(w, "Something went wrong on our side.", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", a.csp)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Cache-Control", "no-store")
+	buf.WriteTo(w)
+}
