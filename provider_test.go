@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -151,5 +152,54 @@ func TestDiscoveryTimeout(t *testing.T) {
 	_, err := p.Metadata(context.Background())
 	if !errors.Is(err, ErrProviderUnavailable) || time.Since(start) > 5*time.Second {
 		t.Errorf("Metadata against a hanging server = %v after %v; want ErrProviderUnavailable bounded by the client timeout", err, time.Since(start))
+	}
+}
+
+// TestOktaDocuments serves discovery documents and a JWKS shaped like
+// Okta's (testdata/) and checks the endpoint layout of both kinds of
+// authorization server: the org server's endpoints are under /oauth2/v1,
+// not issuer+"/v1".
+func TestOktaDocuments(t *testing.T) {
+	jwks, err := os.ReadFile("testdata/okta-jwks.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, skipped, err := parseJWKS(jwks)
+	if err != nil || len(keys) != 2 || skipped != 0 {
+		t.Errorf("parseJWKS(okta-jwks.json) = %d keys, %d skipped, %v; want 2, 0, nil", len(keys), skipped, err)
+	}
+	tests := []struct {
+		file, path, wantAuthorize string
+	}{
+		{"testdata/okta-org-discovery.json", "", "/oauth2/v1/authorize"},
+		{"testdata/okta-default-discovery.json", "/oauth2/default", "/oauth2/default/v1/authorize"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			raw, err := os.ReadFile(tt.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewUnstartedServer(nil)
+			base := "http://" + srv.Listener.Addr().String()
+			doc := strings.ReplaceAll(string(raw), "https://dev-123.okta.com", base)
+			srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path != tt.path+"/.well-known/openid-configuration" {
+					http.NotFound(w, r)
+					return
+				}
+				jsonDoc(doc)(w, r)
+			})
+			srv.Start()
+			defer srv.Close()
+			p, _ := NewProvider(base+tt.path, srv.Client(), nil, quietLogger())
+			m, err := p.Metadata(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.AuthorizationEndpoint != base+tt.wantAuthorize || m.EndSessionEndpoint == "" || m.IssParameterSupported {
+				t.Errorf("metadata = %+v; want authorize at %s, an end_session_endpoint, no RFC 9207 iss", m, tt.wantAuthorize)
+			}
+		})
 	}
 }
