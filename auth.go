@@ -42,7 +42,7 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 		return nil, err
 	}
 	secure := strings.HasPrefix(c.BaseURL, "https://")
-	ck, err := newCookies(secure, c.SessionKeys, c.SessionMaxAge)
+	ck, err := newCookies(secure, c.SessionKeys, c.SessionMaxAge, c.Issuer+" "+c.ClientID)
 	if err != nil {
 		return nil, err
 	}

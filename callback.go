@@ -18,6 +18,8 @@ const (
 	maxStateLen = 256
 	maxCodeLen  = 2048
 	maxErrorLen = 1024
+	// maxErrorCodeLen bounds the error code; real ones are short ASCII words.
+	maxErrorCodeLen = 64
 )
 
 // handleCallback serves GET /auth/callback: the provider's answer to a
@@ -27,7 +29,7 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 	noStore(w)
 	q := r.URL.Query()
 	state, code := q.Get("state"), q.Get("code")
-	if state == "" || len(state) > maxStateLen || len(code) > maxCodeLen || len(q.Get("error_description")) > maxErrorLen {
+	if state == "" || len(state) > maxStateLen || len(code) > maxCodeLen || len(q.Get("error_description")) > maxErrorLen || len(q.Get("error")) > maxErrorCodeLen {
 		a.fail(w, r, http.StatusBadRequest, fmt.Errorf("%w: missing or oversized parameters", ErrInvalidCallback), pageBadCallback)
 		return
 	}
@@ -48,16 +50,6 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	if e := q.Get("error"); e != "" {
-		oe := &Error{Code: e, Description: q.Get("error_description")}
-		a.cfg.Logger.Info("oktasso: sign-in refused by the provider", "error", oe.Code, "description", oe.Description)
-		status := http.StatusBadRequest
-		if e == "access_denied" {
-			status = http.StatusForbidden
-		}
-		a.fail(w, r, status, oe, pageProviderError)
-		return
-	}
 	d, err := a.provider.discover(r.Context())
 	if err != nil {
 		a.unavailable(w, r, err)
@@ -70,6 +62,16 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 		}
 	} else if d.meta.IssParameterSupported {
 		a.fail(w, r, http.StatusBadRequest, fmt.Errorf("%w: iss parameter missing though the provider sends it (RFC 9207)", ErrInvalidCallback), pageBadCallback)
+		return
+	}
+	if e := q.Get("error"); e != "" {
+		oe := &Error{Code: e, Description: q.Get("error_description")}
+		a.cfg.Logger.Info("oktasso: sign-in refused by the provider", "error", oe.Code, "description", oe.Description)
+		status := http.StatusBadRequest
+		if e == "access_denied" {
+			status = http.StatusForbidden
+		}
+		a.fail(w, r, status, oe, pageProviderError)
 		return
 	}
 	if code == "" {
@@ -86,20 +88,44 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 		a.loginFailed(w, r, err)
 		return
 	}
-	now := a.now()
-	s := sessionFor(u, rawID, now, a.cfg.SessionMaxAge)
-	if err := a.cookies.writeSession(w, s, now); err != nil {
-		// Without the raw ID token the session still works; sign-out then
-		// ends only the local session.
-		s.IDToken = ""
-		if err2 := a.cookies.writeSession(w, s, now); err2 != nil {
-			a.fail(w, r, http.StatusInternalServerError, err2, pageLoginFailed)
-			return
-		}
-		a.cfg.Logger.Warn("oktasso: session too large to keep the ID token; sign-out will not end the Okta session", "subject", u.Subject, "groups", len(u.Groups))
+	if err := a.issueSession(w, u, rawID); err != nil {
+		a.fail(w, r, http.StatusInternalServerError, err, pageLoginFailed)
+		return
 	}
 	a.cfg.Logger.Info("oktasso: signed in", "subject", u.Subject, "issuer", u.Issuer, "internal", u.Internal)
 	a.redirect(w, r, f.ReturnTo, http.StatusFound)
+}
+
+// issueSession writes a new session for u. A session too large for one
+// cookie first loses the raw ID token (sign-out then ends only the local
+// session), then the groups no policy of this app names; each step is
+// logged with the claim that bloats it.
+func (a *Auth) issueSession(w http.ResponseWriter, u *User, rawID string) error {
+	now := a.now()
+	s := sessionFor(u, rawID, now, a.cfg.SessionMaxAge)
+	err := a.cookies.writeSession(w, s, now)
+	if err == nil {
+		return nil
+	}
+	if s.IDToken != "" {
+		s.IDToken = ""
+		if err = a.cookies.writeSession(w, s, now); err == nil {
+			a.cfg.Logger.Warn("oktasso: session too large to keep the ID token; sign-out will not end the Okta session", "subject", u.Subject, "groups", len(u.Groups))
+			return nil
+		}
+	}
+	var kept []string
+	for _, g := range s.Groups {
+		if slices.Contains(a.cfg.WorkspaceGroups, g) || slices.Contains(a.cfg.WebAppGroups, g) {
+			kept = append(kept, g)
+		}
+	}
+	a.cfg.Logger.Warn("oktasso: the groups claim makes the session too large; keeping only the groups this app's policy names (filter the groups claim in Okta)", "subject", u.Subject, "groups", len(s.Groups), "kept", len(kept))
+	s.Groups = kept
+	if err = a.cookies.writeSession(w, s, now); err != nil {
+		a.cfg.Logger.Error("oktasso: session too large even without the ID token and extra groups", "subject", u.Subject, "err", err.Error())
+	}
+	return err
 }
 
 // exchange redeems the code with the PKCE verifier, verifies the ID token and
@@ -109,7 +135,7 @@ func (a *Auth) exchange(ctx context.Context, d *discovered, f *flow, code string
 	tok, err := a.oauth2Config(d).Exchange(octx, code, oauth2.VerifierOption(f.Verifier))
 	if err != nil {
 		var re *oauth2.RetrieveError
-		if errors.As(err, &re) {
+		if errors.As(err, &re) && re.ErrorCode != "" && re.Response.StatusCode < 500 {
 			return nil, "", &tokenError{&Error{Code: re.ErrorCode, Description: re.ErrorDescription}, re.Response.StatusCode}
 		}
 		return nil, "", fmt.Errorf("%w: token endpoint: %w", ErrProviderUnavailable, err)
@@ -119,7 +145,8 @@ func (a *Auth) exchange(ctx context.Context, d *discovered, f *flow, code string
 		return nil, "", fmt.Errorf("%w: the token response has no id_token (is the openid scope granted?)", ErrInvalidToken)
 	}
 	c, err := a.provider.verifyIDToken(ctx, d, rawID, verifyRequest{
-		clientID: a.cfg.ClientID, nonce: f.Nonce, accessToken: tok.AccessToken, maxAge: time.Duration(f.MaxAge) * time.Second,
+		clientID: a.cfg.ClientID, nonce: f.Nonce, accessToken: tok.AccessToken,
+		maxAge: time.Duration(f.MaxAge) * time.Second, checkMaxAge: f.HasMaxAge,
 	})
 	if err != nil {
 		return nil, "", err

@@ -226,6 +226,7 @@ func TestIssParameter(t *testing.T) {
 	t.Run("absent while metadata advertises it", func(t *testing.T) {
 		h := newHarness(t, nil)
 		h.fake.MutateDiscovery(func(d map[string]any) { d["authorization_response_iss_parameter_supported"] = true })
+		h.restart()
 		b := h.browser()
 		before := h.fake.TokenRequests()
 		if r := b.get(h.authorize(b, alice, "/")); r.status != http.StatusBadRequest {
@@ -408,4 +409,106 @@ func FuzzCallback(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Regression tests for the findings of the security review.
+
+func TestMaxAgeZeroIsEnforced(t *testing.T) {
+	h := newHarness(t, nil)
+	for _, tt := range []struct {
+		maxAge string
+		age    time.Duration
+		ok     bool
+	}{
+		{"0", 20 * time.Hour, false},
+		{"60", 20 * time.Hour, false},
+		{"0", 0, true},
+		{"86400", 20 * time.Hour, true},
+	} {
+		t.Run(tt.maxAge+"/"+tt.age.String(), func(t *testing.T) {
+			h.fake.MutateIDToken(func(tk *oktatest.Token) { tk.Claims["auth_time"] = h.clock.Now().Add(-tt.age).Unix() })
+			defer h.fake.MutateIDToken(nil)
+			b := h.browser()
+			h.fake.AutoLogin(alice)
+			r := b.get(h.app.URL + LoginPath + "?max_age=" + tt.maxAge)
+			r = b.get(b.get(r.location).location)
+			if got := r.status == http.StatusFound; got != tt.ok {
+				t.Errorf("max_age=%s with auth %v old: callback = %d; want admitted=%v", tt.maxAge, tt.age, r.status, tt.ok)
+			}
+		})
+	}
+}
+
+func TestLongReturnToIsNotAnError(t *testing.T) {
+	h := newHarness(t, nil)
+	for _, rt := range []string{"/" + strings.Repeat("a", 2047), "/" + strings.Repeat("<", 700), "/" + strings.Repeat("é", 600)} {
+		b := h.browser()
+		r := h.login(b, alice, rt)
+		// Either the path itself (it fits in the flow cookie) or "/" (it
+		// does not); never an error.
+		if r.status != http.StatusFound || (r.location != h.app.URL+"/" && r.location != h.app.URL+rt && mustURL(t, r.location).Path != rt) {
+			t.Errorf("sign-in with a %d-byte return_to = %d to %.60q; want 302 to it or to /", len(rt), r.status, r.location)
+		}
+		if len(rt) == 2048 && r.location != h.app.URL+"/" {
+			t.Errorf("a 2048-byte return_to (too long for the flow cookie) landed on %.60q; want /", r.location)
+		}
+	}
+	// A guarded deep link with a long query leads to sign-in, not a 500.
+	b := h.browser()
+	r := b.get(h.app.URL + "/workspace?q=" + strings.Repeat("x", 3000))
+	if r.status != http.StatusFound {
+		t.Fatalf("deep link = %d; want 302", r.status)
+	}
+	if r = b.get(r.location); r.status != http.StatusFound {
+		t.Errorf("/auth/login for a long deep link = %d; want 302 to Okta", r.status)
+	}
+}
+
+func TestManyGroupsStillSignIn(t *testing.T) {
+	var groups []string
+	for i := 0; i < 100; i++ {
+		groups = append(groups, fmt.Sprintf("department-%03d-with-a-long-name", i))
+	}
+	h := newHarness(t, func(c *Config) { c.WebAppGroups = []string{"department-042-with-a-long-name"} })
+	h.fake.AddUser(oktatest.User{Login: "many@example.com", Password: "p", Groups: append(groups, "Workspace Members")})
+	b := h.browser()
+	if r := h.login(b, "many@example.com", "/webapp"); r.status != http.StatusFound {
+		t.Fatalf("sign-in with 101 groups = %d %.200s; want 302", r.status, r.body)
+	}
+	for _, path := range []string{"/workspace", "/webapp"} {
+		if r := b.get(h.app.URL + path); r.status != http.StatusOK {
+			t.Errorf("GET %s with trimmed groups = %d; want 200 (policy groups kept)", path, r.status)
+		}
+	}
+}
+
+func TestIssCheckedBeforeErrorResponse(t *testing.T) {
+	h := newHarness(t, nil)
+	b := h.browser()
+	state := mustURL(t, h.authorize(b, alice, "/")).Query().Get("state")
+	q := url.Values{"state": {state}, "error": {"access_denied"}, "error_description": {"Call the evil helpdesk"}, "iss": {"https://evil.example"}}
+	r := b.get(h.app.URL + CallbackPath + "?" + q.Encode())
+	if r.status != http.StatusBadRequest || strings.Contains(r.body, "evil helpdesk") {
+		t.Errorf("error response with a foreign iss = %d, shows description=%v; want 400 without it", r.status, strings.Contains(r.body, "evil helpdesk"))
+	}
+}
+
+func TestOversizedErrorCode(t *testing.T) {
+	h := newHarness(t, nil)
+	b := h.browser()
+	state := mustURL(t, h.authorize(b, alice, "/")).Query().Get("state")
+	r := b.get(h.app.URL + CallbackPath + "?" + url.Values{"state": {state}, "error": {strings.Repeat("e", 100)}}.Encode())
+	if r.status != http.StatusBadRequest || strings.Contains(r.body, "eeee") {
+		t.Errorf("callback with a 100-byte error code = %d; want 400 without echoing it", r.status)
+	}
+}
+
+func TestProviderDownMidSignIn(t *testing.T) {
+	h := newHarness(t, nil)
+	b := h.browser()
+	cb := h.authorize(b, alice, "/")
+	h.fake.SetDown(true)
+	if r := b.get(cb); r.status != http.StatusBadGateway || !strings.Contains(r.body, "not reachable") {
+		t.Errorf("callback while Okta is down = %d %.200s; want 502 'not reachable'", r.status, r.body)
+	}
 }

@@ -41,7 +41,7 @@ func (a *Auth) WebApp(next http.Handler) http.Handler { return a.guard(WebAppSco
 // when someone is signed in.
 func (a *Auth) Identify(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if u := a.currentUser(w, r); u != nil {
+		if u := a.currentUser(w, r); u != nil && a.emailAllowed(u) {
 			r = r.WithContext(WithUser(r.Context(), u))
 		}
 		next.ServeHTTP(w, r)
@@ -73,6 +73,9 @@ func (a *Auth) guard(scope Scope, next http.Handler) http.Handler {
 			a.forbidden(w, r, u, kind)
 			return
 		}
+		// What a signed-in user sees is theirs: keep shared caches out
+		// unless the handler says otherwise.
+		w.Header().Set("Cache-Control", "private")
 		next.ServeHTTP(w, r.WithContext(WithUser(r.Context(), u)))
 	})
 }
@@ -102,7 +105,7 @@ func (a *Auth) allowed(scope Scope, u *User) (pageKind, bool) {
 func (a *Auth) currentUser(w http.ResponseWriter, r *http.Request) *User {
 	now := a.now()
 	s := a.cookies.readSession(r, now, a.cfg.SessionIdleTimeout)
-	if s == nil {
+	if s == nil || s.Issuer != a.provider.issuer {
 		return nil
 	}
 	if refresh := a.cfg.SessionIdleTimeout / 20; now.Sub(time.Unix(s.Seen, 0)) >= max(refresh, time.Second) {

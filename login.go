@@ -17,12 +17,13 @@ import (
 // cookie named after its state, so two tabs signing in at once do not
 // overwrite each other.
 type flow struct {
-	State    string `json:"s"`
-	Nonce    string `json:"n"`
-	Verifier string `json:"v"`
-	ReturnTo string `json:"r"`
-	MaxAge   int64  `json:"m,omitempty"` // seconds; >0 when max_age was sent
-	Created  int64  `json:"c"`
+	State     string `json:"s"`
+	Nonce     string `json:"n"`
+	Verifier  string `json:"v"`
+	ReturnTo  string `json:"r"`
+	MaxAge    int64  `json:"m"` // seconds; meaningful when HasMaxAge
+	HasMaxAge bool   `json:"h,omitempty"`
+	Created   int64  `json:"c"`
 }
 
 // LoginOption changes one sign-in request. Options are made by Prompt,
@@ -117,13 +118,18 @@ func (a *Auth) StartLogin(w http.ResponseWriter, r *http.Request, returnTo strin
 		authOpts = append(authOpts, oauth2.SetAuthURLParam("login_hint", lp.loginHint))
 	}
 	if lp.hasMaxAge {
-		f.MaxAge = max(int64(lp.maxAge/time.Second), 0)
+		f.MaxAge, f.HasMaxAge = max(int64(lp.maxAge/time.Second), 0), true
 		authOpts = append(authOpts, oauth2.SetAuthURLParam("max_age", strconv.FormatInt(f.MaxAge, 10)))
 	}
 
 	a.evictFlows(w, r)
 	name := a.flowCookieName(f.State)
 	v, err := a.cookies.seal(a.cookies.flow, name, &f)
+	if err != nil && f.ReturnTo != "/" {
+		// A return_to too long for the cookie is dropped, not an error.
+		f.ReturnTo = "/"
+		v, err = a.cookies.seal(a.cookies.flow, name, &f)
+	}
 	if err != nil {
 		a.fail(w, r, http.StatusInternalServerError, err, pageLoginFailed)
 		return

@@ -43,8 +43,11 @@ func (a *Auth) handleLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	// Only a session this app issued (expired or not) gives an ID token;
 	// without one, or while the provider is unknown, sign-out is local.
-	d := a.provider.cached()
-	if !hasSession || s.IDToken == "" || d == nil || d.meta.EndSessionEndpoint == "" {
+	var d *discovered
+	if hasSession && s.IDToken != "" {
+		d, _ = a.provider.discover(r.Context())
+	}
+	if d == nil || d.meta.EndSessionEndpoint == "" {
 		a.redirect(w, r, a.cfg.PostLogoutPath, http.StatusSeeOther)
 		return
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,6 +27,9 @@ type harness struct {
 	app   *httptest.Server
 	auth  *Auth
 	clock *fakeClock
+	cfg   Config
+	// handler is what the app serves; restart swaps it while the server runs.
+	handler atomic.Pointer[*http.ServeMux]
 }
 
 // newHarness starts a fake Okta with the demo users and an application
@@ -65,9 +69,22 @@ func newHarness(t testing.TB, edit func(*Config)) *harness {
 	if edit != nil {
 		edit(&cfg)
 	}
-	a, err := New(context.Background(), cfg)
+	h.cfg = cfg
+	h.app.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*h.handler.Load()).ServeHTTP(w, r) })
+	h.restart()
+	h.app.Start()
+	t.Cleanup(h.app.Close)
+	return h
+}
+
+// restart replaces the application's Auth with a new one made from the same
+// Config, so a test can change the fake (discovery, outages) before the new
+// Auth first discovers it.
+func (h *harness) restart() {
+	h.t.Helper()
+	a, err := New(context.Background(), h.cfg)
 	if err != nil {
-		t.Fatal(err)
+		h.t.Fatal(err)
 	}
 	h.auth = a
 	show := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -82,10 +99,7 @@ func newHarness(t testing.TB, edit func(*Config)) *harness {
 	mux.Handle("/workspace", a.Workspace(show))
 	mux.Handle("/webapp", a.WebApp(show))
 	mux.Handle("/{$}", a.Identify(show))
-	h.app.Config.Handler = mux
-	h.app.Start()
-	t.Cleanup(h.app.Close)
-	return h
+	h.handler.Store(&mux)
 }
 
 // browser is a cookie-keeping client that does not follow redirects, so

@@ -157,6 +157,9 @@ func (p *Provider) discover(ctx context.Context) (*discovered, error) {
 }
 
 func (p *Provider) runDiscovery(ctx context.Context, done chan struct{}) {
+	// A deadline of its own, in case the injected client has no timeout.
+	ctx, cancel := context.WithTimeout(ctx, DefaultHTTPTimeout)
+	defer cancel()
 	meta, err := p.fetchMetadata(ctx)
 	var d *discovered
 	if err == nil {

@@ -13,20 +13,10 @@ import (
 )
 
 func TestProviderOutageAndRecovery(t *testing.T) {
-	var h *harness
-	h = newHarness(t, nil)
+	h := newHarness(t, nil)
 	// A fresh Auth whose first discovery meets an outage.
 	h.fake.SetDown(true)
-	cfg := h.auth.cfg
-	a, err := New(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.auth = a
-	mux := http.NewServeMux()
-	mux.Handle("/auth/", a.Handler())
-	mux.Handle("/workspace", a.Workspace(http.NotFoundHandler()))
-	h.app.Config.Handler = mux
+	h.restart()
 
 	b := h.browser()
 	for _, path := range []string{"/workspace", LoginPath} {

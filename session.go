@@ -1,6 +1,7 @@
 package oktasso
 
 import (
+	"bytes"
 	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
@@ -86,7 +87,10 @@ const flowTTL = 10 * time.Minute
 
 // newCookies derives a MAC key and an encryption key from each secret
 // (HKDF-SHA256); the first secret encrypts, all decrypt.
-func newCookies(secure bool, secrets []Secret, sessionMaxAge time.Duration) (*cookies, error) {
+//
+// context (the issuer and client ID) goes into the key derivation, so
+// sessions of another app or tenant sharing the same secrets never decode.
+func newCookies(secure bool, secrets []Secret, sessionMaxAge time.Duration, context string) (*cookies, error) {
 	if len(secrets) == 0 {
 		k := make([]byte, 32)
 		rand.Read(k)
@@ -97,11 +101,11 @@ func newCookies(secure bool, secrets []Secret, sessionMaxAge time.Duration) (*co
 		c.prefix = "__Host-oktasso"
 	}
 	for _, s := range secrets {
-		mac, err := hkdf.Key(sha256.New, []byte(s), nil, "oktasso cookie mac v1", 32)
+		mac, err := hkdf.Key(sha256.New, []byte(s), nil, "oktasso cookie mac v1 "+context, 32)
 		if err != nil {
 			return nil, err
 		}
-		enc, err := hkdf.Key(sha256.New, []byte(s), nil, "oktasso cookie enc v1", 32)
+		enc, err := hkdf.Key(sha256.New, []byte(s), nil, "oktasso cookie enc v1 "+context, 32)
 		if err != nil {
 			return nil, err
 		}
@@ -135,11 +139,13 @@ func (c *cookies) set(w http.ResponseWriter, name, value string, maxAge time.Dur
 }
 
 func (c *cookies) seal(codecs []securecookie.Codec, name string, v any) (string, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		return "", err
 	}
-	return securecookie.EncodeMulti(name, b, codecs...)
+	return securecookie.EncodeMulti(name, bytes.TrimSuffix(buf.Bytes(), []byte("\n")), codecs...)
 }
 
 // open authenticates, decrypts and decodes a cookie value into v. Any

@@ -15,7 +15,7 @@ var (
 
 func testCookies(t testing.TB, secure bool, keys ...Secret) *cookies {
 	t.Helper()
-	c, err := newCookies(secure, keys, 24*time.Hour)
+	c, err := newCookies(secure, keys, 24*time.Hour, "https://dev-1.okta.com 0oa1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,4 +189,21 @@ func FuzzSessionCookie(f *testing.F) {
 			t.Fatalf("readSession accepted a value it did not seal: %q", v)
 		}
 	})
+}
+
+func TestSessionBoundToIssuerAndClient(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	mk := func(context string) *cookies {
+		c, err := newCookies(false, []Secret{key1}, 24*time.Hour, context)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	a := mk("https://dev-1.okta.com 0oaA")
+	for _, other := range []string{"https://dev-1.okta.com 0oaB", "https://dev-2.okta.com 0oaA"} {
+		if roundTrip(t, a, mk(other), testSession(now), now, now, time.Hour) != nil {
+			t.Errorf("a session of %q decoded for %q with the same keys", "https://dev-1.okta.com 0oaA", other)
+		}
+	}
 }

@@ -70,13 +70,19 @@ type verifyRequest struct {
 	clientID    string
 	nonce       string
 	accessToken string        // checked against at_hash when both are present
-	maxAge      time.Duration // >0 when max_age was sent: auth_time is then required
+	maxAge      time.Duration // with checkMaxAge: auth_time is then required
+	checkMaxAge bool          // max_age was sent (0 included: "authenticate now")
 }
 
 // verifyIDToken checks an ID token against OpenID Connect Core 3.1.3.7:
 // signature by a discovered RS256 key (never none, never HMAC), iss, aud,
 // azp, exp, iat, nonce (constant time), at_hash and auth_time.
 func (p *Provider) verifyIDToken(ctx context.Context, d *discovered, raw string, vr verifyRequest) (*idClaims, error) {
+	// Make sure keys can be had before verifying: go-oidc flattens key-set
+	// errors into text, which would report an outage as a bad token.
+	if _, err := d.keys.get(ctx, false); err != nil {
+		return nil, err
+	}
 	v := oidc.NewVerifier(p.issuer, d.keys, &oidc.Config{
 		ClientID:             vr.clientID,
 		SupportedSigningAlgs: []string{string(signingAlgs[0])},
@@ -113,7 +119,7 @@ func (p *Provider) verifyIDToken(ctx context.Context, d *discovered, raw string,
 			return nil, fmt.Errorf("%w: at_hash does not match the access token", ErrInvalidToken)
 		}
 	}
-	if vr.maxAge > 0 {
+	if vr.checkMaxAge {
 		if c.AuthTime == 0 {
 			return nil, fmt.Errorf("%w: max_age was asked but auth_time is missing", ErrInvalidToken)
 		}
@@ -135,16 +141,16 @@ func (p *Provider) userInfo(ctx context.Context, d *discovered, accessToken, sub
 	req.Header.Set("Accept", "application/json")
 	resp, err := p.client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("userinfo: %w", err)
+		return nil, fmt.Errorf("%w: userinfo: %w", ErrProviderUnavailable, err)
 	}
 	defer resp.Body.Close()
 	body, err := readJSONBody(resp, "userinfo", maxUserInfoBytes)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
 	}
 	var c idClaims
 	if err := json.Unmarshal(body, &c); err != nil {
-		return nil, fmt.Errorf("userinfo: %w", err)
+		return nil, fmt.Errorf("%w: userinfo is not JSON claims: %w", ErrProviderUnavailable, err)
 	}
 	if c.Subject != subject {
 		return nil, fmt.Errorf("%w: userinfo sub differs from the ID token's", ErrInvalidToken)
