@@ -31,6 +31,7 @@ func benchAuth(b *testing.B) (*Auth, *http.Request, *session) {
 	}
 	now := time.Now()
 	s := testSession(now)
+	s.Issuer = fake.Issuer()
 	s.IDToken = benchIDToken
 	rec := httptest.NewRecorder()
 	if err := a.cookies.writeSession(rec, s, now); err != nil {
