@@ -1,0 +1,137 @@
+package oktasso
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/oktasso/oktasso/oktatest"
+)
+
+func TestLoginRequestParameters(t *testing.T) {
+	h := newHarness(t, nil)
+	b := h.browser()
+	r := b.get(h.app.URL + LoginPath + "?return_to=/x&prompt=login&login_hint=alice%40example.com&max_age=60")
+	u := mustURL(t, r.location)
+	q := u.Query()
+	if u.Path != "/oauth2/v1/authorize" {
+		t.Errorf("authorize path = %q; want Okta's org server /oauth2/v1/authorize", u.Path)
+	}
+	checks := map[string]string{
+		"client_id": testClientID, "response_type": "code", "redirect_uri": h.app.URL + CallbackPath,
+		"code_challenge_method": "S256", "prompt": "login", "login_hint": alice, "max_age": "60",
+		"scope": "openid profile email groups",
+	}
+	for k, want := range checks {
+		if got := q.Get(k); got != want {
+			t.Errorf("authorize %s = %q; want %q", k, got, want)
+		}
+	}
+	for _, k := range []string{"state", "nonce", "code_challenge"} {
+		if len(q.Get(k)) < 43 {
+			t.Errorf("authorize %s = %q; want ≥ 256 bits of randomness", k, q.Get(k))
+		}
+	}
+	if q.Get("state") == q.Get("nonce") {
+		t.Error("state equals nonce")
+	}
+}
+
+func TestTwoTabsAndPendingCap(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.MaxPendingLogins = 3 })
+	b := h.browser()
+	first := h.authorize(b, alice, "/one")
+	second := h.authorize(b, alice, "/two")
+	// Finish in reverse order: both succeed.
+	if r := b.get(second); r.location != h.app.URL+"/two" {
+		t.Fatalf("second tab = %d to %q; want /two", r.status, r.location)
+	}
+	if r := b.get(first); r.location != h.app.URL+"/one" {
+		t.Fatalf("first tab = %d to %q; want /one", r.status, r.location)
+	}
+	// Five pending flows with a cap of three: the two oldest are dropped.
+	var cbs []string
+	for i := 0; i < 5; i++ {
+		cbs = append(cbs, h.authorize(b, alice, "/"))
+	}
+	n := 0
+	for _, c := range b.client.Jar.Cookies(mustURL(t, h.app.URL)) {
+		if h.auth.isFlowCookie(c.Name) {
+			n++
+		}
+	}
+	if n != 3 {
+		t.Errorf("pending flow cookies = %d; want 3", n)
+	}
+	if r := b.get(cbs[0]); r.status != http.StatusBadRequest {
+		t.Errorf("evicted flow's callback = %d; want 400", r.status)
+	}
+	if r := b.get(cbs[4]); r.status != http.StatusFound {
+		t.Errorf("newest flow's callback = %d; want 302", r.status)
+	}
+}
+
+func TestReturnToOpenRedirects(t *testing.T) {
+	h := newHarness(t, nil)
+	for _, rt := range []string{"//evil.com", "/\\evil.com", "https://evil.com", "%2F%2Fevil.com", "/%2F%2Fevil.com", " //evil.com", "/\t/evil.com", "\\/evil.com", "http:/\\evil.com"} {
+		t.Run(rt, func(t *testing.T) {
+			b := h.browser()
+			r := h.login(b, alice, rt)
+			if r.location != h.app.URL+"/" {
+				t.Errorf("return_to=%q landed on %q; want %s/", rt, r.location, h.app.URL)
+			}
+		})
+	}
+}
+
+func TestLongReturnToIsNotAnError(t *testing.T) {
+	h := newHarness(t, nil)
+	for _, rt := range []string{"/" + strings.Repeat("a", 2047), "/" + strings.Repeat("<", 700), "/" + strings.Repeat("é", 600)} {
+		b := h.browser()
+		r := h.login(b, alice, rt)
+		// Either the path itself (it fits in the flow cookie) or "/" (it
+		// does not); never an error.
+		if r.status != http.StatusFound || (r.location != h.app.URL+"/" && r.location != h.app.URL+rt && mustURL(t, r.location).Path != rt) {
+			t.Errorf("sign-in with a %d-byte return_to = %d to %.60q; want 302 to it or to /", len(rt), r.status, r.location)
+		}
+		if len(rt) == 2048 && r.location != h.app.URL+"/" {
+			t.Errorf("a 2048-byte return_to (too long for the flow cookie) landed on %.60q; want /", r.location)
+		}
+	}
+	// A guarded deep link with a long query leads to sign-in, not a 500.
+	b := h.browser()
+	r := b.get(h.app.URL + "/workspace?q=" + strings.Repeat("x", 3000))
+	if r.status != http.StatusFound {
+		t.Fatalf("deep link = %d; want 302", r.status)
+	}
+	if r = b.get(r.location); r.status != http.StatusFound {
+		t.Errorf("/auth/login for a long deep link = %d; want 302 to Okta", r.status)
+	}
+}
+
+func TestMaxAgeZeroIsEnforced(t *testing.T) {
+	h := newHarness(t, nil)
+	for _, tt := range []struct {
+		maxAge string
+		age    time.Duration
+		ok     bool
+	}{
+		{"0", 20 * time.Hour, false},
+		{"60", 20 * time.Hour, false},
+		{"0", 0, true},
+		{"86400", 20 * time.Hour, true},
+	} {
+		t.Run(tt.maxAge+"/"+tt.age.String(), func(t *testing.T) {
+			h.fake.MutateIDToken(func(tk *oktatest.Token) { tk.Claims["auth_time"] = h.clock.Now().Add(-tt.age).Unix() })
+			defer h.fake.MutateIDToken(nil)
+			b := h.browser()
+			h.fake.AutoLogin(alice)
+			r := b.get(h.app.URL + LoginPath + "?max_age=" + tt.maxAge)
+			r = b.get(b.get(r.location).location)
+			if got := r.status == http.StatusFound; got != tt.ok {
+				t.Errorf("max_age=%s with auth %v old: callback = %d; want admitted=%v", tt.maxAge, tt.age, r.status, tt.ok)
+			}
+		})
+	}
+}
