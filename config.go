@@ -256,7 +256,10 @@ func (c Config) normalize(names map[string]string) (Config, error) {
 	scopes := []string{"openid"}
 	if len(c.Scopes) == 0 {
 		c.Scopes = []string{"profile", "email"}
-		if len(c.WorkspaceGroups) > 0 || len(c.WebAppGroups) > 0 {
+		// The org authorization server has a groups scope; custom servers
+		// answer invalid_scope unless an admin defined one, and put groups
+		// in a claim instead.
+		if (len(c.WorkspaceGroups) > 0 || len(c.WebAppGroups) > 0) && !strings.Contains(c.Issuer, "/oauth2/") {
 			c.Scopes = append(c.Scopes, "groups")
 		}
 	}

@@ -124,6 +124,27 @@ func TestConfigFromEnvReportsEveryProblem(t *testing.T) {
 	}
 }
 
+func TestDefaultScopes(t *testing.T) {
+	tests := []struct {
+		issuer string
+		groups []string
+		want   string
+	}{
+		{"https://dev-1.okta.com", nil, "openid profile email"},
+		{"https://dev-1.okta.com", []string{"Admins"}, "openid profile email groups"},
+		{"https://dev-1.okta.com/oauth2/default", []string{"Admins"}, "openid profile email"},
+	}
+	for _, tt := range tests {
+		c, err := Config{Issuer: tt.issuer, ClientID: "0oa1", WorkspaceGroups: tt.groups}.normalize(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(c.Scopes, " "); got != tt.want {
+			t.Errorf("scopes for %s with groups %v = %q; want %q", tt.issuer, tt.groups, got, tt.want)
+		}
+	}
+}
+
 func TestNormalizeRejects(t *testing.T) {
 	base := Config{Issuer: "https://dev-1.okta.com", ClientID: "0oa1"}
 	tests := []struct {

@@ -70,8 +70,9 @@ type Config struct {
 	BaseURL string
 
 	// Scopes requested at sign-in. Default openid, profile, email, plus
-	// groups when WorkspaceGroups or WebAppGroups are set. openid is always
-	// added.
+	// groups when WorkspaceGroups or WebAppGroups are set and the issuer is
+	// the org authorization server (custom servers carry groups in a claim
+	// and refuse an undefined groups scope). openid is always added.
 	Scopes []string
 
 	// SessionKeys are the secrets that protect cookies, newest first: the
