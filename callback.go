@@ -79,12 +79,13 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	u, rawID, err := a.exchange(r.Context(), d, &f, code)
+	u, tok, err := a.exchange(r.Context(), d, &f, code)
 	if err != nil {
 		a.loginFailed(w, r, err)
 		return
 	}
-	if err := a.admit(r.Context(), u); err != nil {
+	rawID, _ := tok.Extra("id_token").(string)
+	if err := a.admit(context.WithValue(r.Context(), tokenKey{}, tok), u); err != nil {
 		a.loginFailed(w, r, err)
 		return
 	}
@@ -129,43 +130,48 @@ func (a *Auth) issueSession(w http.ResponseWriter, u *User, rawID string) error 
 }
 
 // exchange redeems the code with the PKCE verifier, verifies the ID token and
-// reads userinfo, and returns the user and the raw ID token.
-func (a *Auth) exchange(ctx context.Context, d *discovered, f *flow, code string) (*User, string, error) {
+// reads userinfo, and returns the user and the token response.
+func (a *Auth) exchange(ctx context.Context, d *discovered, f *flow, code string) (*User, *oauth2.Token, error) {
 	octx := context.WithValue(ctx, oauth2.HTTPClient, a.cfg.HTTPClient)
 	tok, err := a.oauth2Config(d).Exchange(octx, code, oauth2.VerifierOption(f.Verifier))
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && re.ErrorCode != "" && re.Response.StatusCode < 500 {
-			return nil, "", &tokenError{&Error{Code: re.ErrorCode, Description: re.ErrorDescription}, re.Response.StatusCode}
+			return nil, nil, &tokenError{&Error{Code: re.ErrorCode, Description: re.ErrorDescription}, re.Response.StatusCode}
 		}
-		return nil, "", fmt.Errorf("%w: token endpoint: %w", ErrProviderUnavailable, err)
+		return nil, nil, fmt.Errorf("%w: token endpoint: %w", ErrProviderUnavailable, err)
 	}
 	rawID, _ := tok.Extra("id_token").(string)
 	if rawID == "" {
-		return nil, "", fmt.Errorf("%w: the token response has no id_token (is the openid scope granted?)", ErrInvalidToken)
+		return nil, nil, fmt.Errorf("%w: the token response has no id_token (is the openid scope granted?)", ErrInvalidToken)
 	}
-	c, err := a.provider.verifyIDToken(ctx, d, rawID, verifyRequest{
+	c, claims, err := a.provider.verifyIDToken(ctx, d, rawID, verifyRequest{
 		clientID: a.cfg.ClientID, nonce: f.Nonce, accessToken: tok.AccessToken,
 		maxAge: time.Duration(f.MaxAge) * time.Second, checkMaxAge: f.HasMaxAge,
 	})
 	if err != nil {
-		return nil, "", err
+		return nil, nil, err
 	}
 	u := &User{
 		Issuer: a.provider.issuer, Subject: c.Subject, Email: c.Email, EmailVerified: bool(c.EmailVerified),
-		Name: c.Name, Username: c.PreferredUsername, Groups: c.Groups, SessionID: c.SessionID,
+		Name: c.Name, Username: c.PreferredUsername, Groups: c.Groups, SessionID: c.SessionID, Claims: claims,
 	}
 	if c.AuthTime != 0 {
 		u.AuthTime = time.Unix(c.AuthTime, 0)
 	}
 	if d.meta.UserInfoEndpoint != "" && tok.AccessToken != "" {
-		ui, err := a.provider.userInfo(ctx, d, tok.AccessToken, c.Subject)
+		ui, uiClaims, err := a.provider.userInfo(ctx, d, tok.AccessToken, c.Subject)
 		if err != nil {
-			return nil, "", err
+			return nil, nil, err
 		}
 		mergeUserInfo(u, ui)
+		for k, v := range uiClaims {
+			if _, ok := u.Claims[k]; !ok {
+				u.Claims[k] = v
+			}
+		}
 	}
-	return u, rawID, nil
+	return u, tok, nil
 }
 
 // mergeUserInfo fills what the ID token left out; the ID token wins.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/oktasso/oktasso/oktatest"
+	"golang.org/x/oauth2"
 )
 
 func TestLoginHappyPath(t *testing.T) {
@@ -383,5 +384,36 @@ func TestProviderDownMidSignIn(t *testing.T) {
 	h.fake.SetDown(true)
 	if r := b.get(cb); r.status != http.StatusBadGateway || !strings.Contains(r.body, "not reachable") {
 		t.Errorf("callback while Okta is down = %d %.200s; want 502 'not reachable'", r.status, r.body)
+	}
+}
+
+func TestOnLoginSeesClaimsAndTokens(t *testing.T) {
+	var got *User
+	var tok *oauth2.Token
+	h := newHarness(t, func(c *Config) {
+		c.OnLogin = func(ctx context.Context, u *User) error {
+			got, tok = u, TokenFromContext(ctx)
+			return nil
+		}
+	})
+	h.fake.MutateIDToken(func(tk *oktatest.Token) { tk.Claims["tenant"] = "acme" })
+	b := h.browser()
+	if r := h.login(b, alice, "/"); r.status != http.StatusFound {
+		t.Fatalf("sign-in = %d", r.status)
+	}
+	if got == nil || got.Claims["tenant"] != "acme" || got.Claims["ver"] == nil || got.Claims["idp"] == nil || got.Claims["sub"] != got.Subject {
+		t.Errorf("OnLogin claims = %v; want every ID-token claim, custom ones included", got.Claims)
+	}
+	if tok == nil || tok.AccessToken == "" || tok.Extra("id_token") == nil {
+		t.Errorf("TokenFromContext in OnLogin = %v; want the token response", tok)
+	}
+	if TokenFromContext(context.Background()) != nil {
+		t.Error("TokenFromContext outside sign-in is not nil")
+	}
+	// Claims are not kept in the session.
+	var s session
+	ck := h.sessionCookie(b)
+	if err := h.auth.cookies.open(h.auth.cookies.session, ck.Name, ck.Value, &s); err != nil || s.user().Claims != nil {
+		t.Errorf("session user claims = %v, %v; want none kept", s.user().Claims, err)
 	}
 }

@@ -34,6 +34,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"golang.org/x/oauth2"
 )
 
 // Config configures an [Auth]. Build it by hand or with [ConfigFromEnv].
@@ -198,6 +200,11 @@ type User struct {
 	AuthTime time.Time `json:"auth_time"`
 	// SessionID is the identity provider's session id (sid), if sent.
 	SessionID string `json:"sid,omitempty"`
+	// Claims holds every verified ID-token claim, with userinfo claims
+	// filling the gaps (custom claims included). It is set only during
+	// sign-in, for Config.OnLogin, and is not kept in the session: copy
+	// what you need into your own store.
+	Claims map[string]any `json:"-"`
 }
 
 // InGroup reports whether the user is in the named group.
@@ -213,6 +220,18 @@ func (u *User) EmailDomain() string {
 }
 
 type userKey struct{}
+
+type tokenKey struct{}
+
+// TokenFromContext returns the token response of the sign-in in progress
+// (access token, refresh token when granted, and the raw ID token as
+// tok.Extra("id_token")). It is set only in the context passed to
+// Config.OnLogin, for an application that calls an API at first sign-in;
+// tokens are never logged nor kept in the session by oktasso.
+func TokenFromContext(ctx context.Context) *oauth2.Token {
+	t, _ := ctx.Value(tokenKey{}).(*oauth2.Token)
+	return t
+}
 
 // UserFrom returns the signed-in user that a guard put in ctx, or nil.
 func UserFrom(ctx context.Context) *User {

@@ -77,11 +77,11 @@ type verifyRequest struct {
 // verifyIDToken checks an ID token against OpenID Connect Core 3.1.3.7:
 // signature by a discovered RS256 key (never none, never HMAC), iss, aud,
 // azp, exp, iat, nonce (constant time), at_hash and auth_time.
-func (p *Provider) verifyIDToken(ctx context.Context, d *discovered, raw string, vr verifyRequest) (*idClaims, error) {
+func (p *Provider) verifyIDToken(ctx context.Context, d *discovered, raw string, vr verifyRequest) (*idClaims, map[string]any, error) {
 	// Make sure keys can be had before verifying: go-oidc flattens key-set
 	// errors into text, which would report an outage as a bad token.
 	if _, err := d.keys.get(ctx, false); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	v := oidc.NewVerifier(p.issuer, d.keys, &oidc.Config{
 		ClientID:             vr.clientID,
@@ -91,69 +91,77 @@ func (p *Provider) verifyIDToken(ctx context.Context, d *discovered, raw string,
 	tok, err := v.Verify(ctx, raw)
 	if err != nil {
 		if errors.Is(err, ErrProviderUnavailable) {
-			return nil, err
+			return nil, nil, err
 		}
-		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+		return nil, nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
 	var c idClaims
+	all := map[string]any{}
 	if err := tok.Claims(&c); err != nil {
-		return nil, fmt.Errorf("%w: claims: %w", ErrInvalidToken, err)
+		return nil, nil, fmt.Errorf("%w: claims: %w", ErrInvalidToken, err)
+	}
+	if err := tok.Claims(&all); err != nil {
+		return nil, nil, fmt.Errorf("%w: claims: %w", ErrInvalidToken, err)
 	}
 	now := p.now()
 	switch {
 	case c.Subject == "":
-		return nil, fmt.Errorf("%w: no sub", ErrInvalidToken)
+		return nil, nil, fmt.Errorf("%w: no sub", ErrInvalidToken)
 	case len(tok.Audience) > 1 && c.AuthorizedParty == "":
-		return nil, fmt.Errorf("%w: several audiences and no azp", ErrInvalidToken)
+		return nil, nil, fmt.Errorf("%w: several audiences and no azp", ErrInvalidToken)
 	case c.AuthorizedParty != "" && c.AuthorizedParty != vr.clientID:
-		return nil, fmt.Errorf("%w: azp %q is not this client", ErrInvalidToken, c.AuthorizedParty)
+		return nil, nil, fmt.Errorf("%w: azp %q is not this client", ErrInvalidToken, c.AuthorizedParty)
 	case c.IssuedAt == 0:
-		return nil, fmt.Errorf("%w: no iat", ErrInvalidToken)
+		return nil, nil, fmt.Errorf("%w: no iat", ErrInvalidToken)
 	case time.Unix(c.IssuedAt, 0).After(now.Add(clockSkew)):
-		return nil, fmt.Errorf("%w: iat is in the future", ErrInvalidToken)
+		return nil, nil, fmt.Errorf("%w: iat is in the future", ErrInvalidToken)
 	case vr.nonce == "" || subtle.ConstantTimeCompare([]byte(c.Nonce), []byte(vr.nonce)) != 1:
-		return nil, fmt.Errorf("%w: nonce does not match", ErrInvalidToken)
+		return nil, nil, fmt.Errorf("%w: nonce does not match", ErrInvalidToken)
 	}
 	if tok.AccessTokenHash != "" && vr.accessToken != "" {
 		if err := tok.VerifyAccessToken(vr.accessToken); err != nil {
-			return nil, fmt.Errorf("%w: at_hash does not match the access token", ErrInvalidToken)
+			return nil, nil, fmt.Errorf("%w: at_hash does not match the access token", ErrInvalidToken)
 		}
 	}
 	if vr.checkMaxAge {
 		if c.AuthTime == 0 {
-			return nil, fmt.Errorf("%w: max_age was asked but auth_time is missing", ErrInvalidToken)
+			return nil, nil, fmt.Errorf("%w: max_age was asked but auth_time is missing", ErrInvalidToken)
 		}
 		if now.Sub(time.Unix(c.AuthTime, 0)) > vr.maxAge+clockSkew {
-			return nil, fmt.Errorf("%w: authentication is older than max_age", ErrInvalidToken)
+			return nil, nil, fmt.Errorf("%w: authentication is older than max_age", ErrInvalidToken)
 		}
 	}
-	return &c, nil
+	return &c, all, nil
 }
 
 // userInfo fetches the userinfo claims with the access token and checks that
 // they describe the same subject as the ID token.
-func (p *Provider) userInfo(ctx context.Context, d *discovered, accessToken, subject string) (*idClaims, error) {
+func (p *Provider) userInfo(ctx context.Context, d *discovered, accessToken, subject string) (*idClaims, map[string]any, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, d.meta.UserInfoEndpoint, nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+accessToken)
 	req.Header.Set("Accept", "application/json")
 	resp, err := p.client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("%w: userinfo: %w", ErrProviderUnavailable, err)
+		return nil, nil, fmt.Errorf("%w: userinfo: %w", ErrProviderUnavailable, err)
 	}
 	defer resp.Body.Close()
 	body, err := readJSONBody(resp, "userinfo", maxUserInfoBytes)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
+		return nil, nil, fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
 	}
 	var c idClaims
+	all := map[string]any{}
 	if err := json.Unmarshal(body, &c); err != nil {
-		return nil, fmt.Errorf("%w: userinfo is not JSON claims: %w", ErrProviderUnavailable, err)
+		return nil, nil, fmt.Errorf("%w: userinfo is not JSON claims: %w", ErrProviderUnavailable, err)
+	}
+	if err := json.Unmarshal(body, &all); err != nil {
+		return nil, nil, fmt.Errorf("%w: userinfo is not JSON claims: %w", ErrProviderUnavailable, err)
 	}
 	if c.Subject != subject {
-		return nil, fmt.Errorf("%w: userinfo sub differs from the ID token's", ErrInvalidToken)
+		return nil, nil, fmt.Errorf("%w: userinfo sub differs from the ID token's", ErrInvalidToken)
 	}
-	return &c, nil
+	return &c, all, nil
 }
