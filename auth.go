@@ -13,6 +13,7 @@ import (
 // Routes served by Auth.Handler, relative to the base URL.
 const (
 	LoginPath          = "/auth/login"
+	InitiateLoginPath  = "/auth/initiate-login"
 	CallbackPath       = "/auth/callback"
 	LogoutPath         = "/auth/logout"
 	LogoutCallbackPath = "/auth/logout/callback"
@@ -74,6 +75,10 @@ func (a *Auth) Config() Config { return a.cfg }
 // RedirectURL is the sign-in redirect URI to register in Okta.
 func (a *Auth) RedirectURL() string { return a.cfg.BaseURL + CallbackPath }
 
+// InitiateLoginURL is the "Initiate login URI" to register in Okta, so the
+// app's tile on the Okta dashboard signs people in.
+func (a *Auth) InitiateLoginURL() string { return a.cfg.BaseURL + InitiateLoginPath }
+
 // PostLogoutRedirectURL is the sign-out redirect URI to register in Okta.
 func (a *Auth) PostLogoutRedirectURL() string { return a.cfg.BaseURL + LogoutCallbackPath }
 
@@ -88,6 +93,7 @@ func (a *Auth) LoginURL(returnTo string) string {
 func (a *Auth) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+LoginPath, a.handleLogin)
+	mux.HandleFunc("GET "+InitiateLoginPath, a.handleInitiateLogin)
 	mux.HandleFunc("GET "+CallbackPath, a.handleCallback)
 	mux.HandleFunc("GET "+CallbackPath+"/{purpose}", a.handleCallback)
 	mux.HandleFunc("GET "+LogoutPath, a.handleLogoutPage)

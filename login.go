@@ -4,7 +4,9 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -73,6 +75,42 @@ func (a *Auth) handleLogin(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	a.StartLogin(w, r, q.Get("return_to"), opts...)
+}
+
+// handleInitiateLogin serves GET /auth/initiate-login?iss=…[&login_hint=…]
+// [&target_link_uri=…], the OpenID Connect third-party initiated login that
+// Okta's dashboard tiles use. It only starts a sign-in, and only for our own
+// issuer (or its origin, which Okta sends for the org): it never completes
+// one, so it cannot be used to sign a browser in to an attacker's account.
+func (a *Auth) handleInitiateLogin(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	iss := q.Get("iss")
+	if iss == "" || (iss != a.provider.issuer && iss != originOf(a.provider.issuer)) {
+		noStore(w)
+		a.fail(w, r, http.StatusBadRequest, fmt.Errorf("%w: initiate-login from issuer %q", ErrInvalidCallback, iss), pageForeignIssuer)
+		return
+	}
+	var opts []LoginOption
+	if h := q.Get("login_hint"); h != "" && len(h) <= 256 && printable(h) {
+		opts = append(opts, LoginHint(h))
+	}
+	a.StartLogin(w, r, a.localTarget(q.Get("target_link_uri")), opts...)
+}
+
+// localTarget turns a target_link_uri (absolute on our base URL, or a path)
+// into a same-origin path; anything else becomes "/".
+func (a *Auth) localTarget(t string) string {
+	if t == "" {
+		return "/"
+	}
+	if strings.HasPrefix(t, "/") {
+		return safePath(t)
+	}
+	u, err := url.Parse(t)
+	if err != nil || originOf(t) != originOf(a.cfg.BaseURL) || u.User != nil {
+		return "/"
+	}
+	return safePath(u.RequestURI())
 }
 
 func printable(s string) bool {

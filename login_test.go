@@ -2,6 +2,7 @@ package oktasso
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -131,6 +132,48 @@ func TestMaxAgeZeroIsEnforced(t *testing.T) {
 			r = b.get(b.get(r.location).location)
 			if got := r.status == http.StatusFound; got != tt.ok {
 				t.Errorf("max_age=%s with auth %v old: callback = %d; want admitted=%v", tt.maxAge, tt.age, r.status, tt.ok)
+			}
+		})
+	}
+}
+
+func TestInitiateLogin(t *testing.T) {
+	h := newHarness(t, nil)
+	tests := []struct {
+		name, query string
+		status      int
+		landing     string // where the completed sign-in lands, for 302s
+	}{
+		{"okta dashboard tile", "iss=" + url.QueryEscape(h.fake.Issuer()), http.StatusFound, "/"},
+		{"with a target", "iss=" + url.QueryEscape(h.fake.Issuer()) + "&target_link_uri=" + url.QueryEscape(h.app.URL+"/webapp?x=1"), http.StatusFound, "/webapp?x=1"},
+		{"target as a path", "iss=" + url.QueryEscape(h.fake.Issuer()) + "&target_link_uri=%2Fworkspace", http.StatusFound, "/workspace"},
+		{"off-site target", "iss=" + url.QueryEscape(h.fake.Issuer()) + "&target_link_uri=" + url.QueryEscape("https://evil.example/x"), http.StatusFound, "/"},
+		{"target with userinfo", "iss=" + url.QueryEscape(h.fake.Issuer()) + "&target_link_uri=" + url.QueryEscape(strings.Replace(h.app.URL, "://", "://u@", 1)+"/x"), http.StatusFound, "/"},
+		{"foreign issuer", "iss=" + url.QueryEscape("https://evil.okta.com"), http.StatusBadRequest, ""},
+		{"issuer with a path suffix", "iss=" + url.QueryEscape(h.fake.Issuer()+"/oauth2/evil"), http.StatusBadRequest, ""},
+		{"no issuer", "", http.StatusBadRequest, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := h.browser()
+			h.fake.AutoLogin(alice)
+			r := b.get(h.app.URL + InitiateLoginPath + "?" + tt.query)
+			if r.status != tt.status {
+				t.Fatalf("GET %s?%s = %d; want %d", InitiateLoginPath, tt.query, r.status, tt.status)
+			}
+			if tt.status != http.StatusFound {
+				if h.sessionCookie(b) != nil {
+					t.Error("refused initiate-login left a session")
+				}
+				return
+			}
+			// It only starts a sign-in: nothing is signed in until Okta answers.
+			if h.sessionCookie(b) != nil {
+				t.Fatal("initiate-login issued a session by itself")
+			}
+			r = b.get(b.get(r.location).location)
+			if r.location != h.app.URL+tt.landing {
+				t.Errorf("sign-in landed on %q; want %s", r.location, h.app.URL+tt.landing)
 			}
 		})
 	}

@@ -28,6 +28,7 @@ const (
 	pageCrossSite
 	pageLogoutConfirm
 	pageSignedOut
+	pageForeignIssuer
 )
 
 type pageText struct{ title, message, hint string }
@@ -46,6 +47,7 @@ var pageTexts = map[pageKind]pageText{
 	pageCrossSite:     {"Request refused", "This request did not come from this application's own pages.", "Use the application's own sign-out button."},
 	pageLogoutConfirm: {"Sign out", "Do you want to sign out?", ""},
 	pageSignedOut:     {"Signed out", "You are signed out of this application.", ""},
+	pageForeignIssuer: {"Sign-in link not recognised", "This sign-in link does not come from the Okta organization this application uses.", "Open the application from your own Okta dashboard, or sign in from the application."},
 }
 
 // providerHints explains the provider's error codes to the person who sees them.
