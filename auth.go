@@ -2,6 +2,7 @@ package oktasso
 
 import (
 	"context"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strings"
@@ -27,6 +28,7 @@ type Auth struct {
 	provider *Provider
 	cookies  *cookies
 	used     *usedStates
+	pages    *template.Template
 }
 
 // New validates cfg, reporting every problem at once, and returns an Auth.
@@ -53,7 +55,10 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 	if !secure && !isLoopback(hostOf(c.BaseURL)) {
 		c.Logger.Warn("oktasso: base URL is http on a non-loopback host; cookies are not Secure", "base_url", c.BaseURL)
 	}
-	a := &Auth{cfg: c, provider: p, cookies: ck, used: newUsedStates(4096)}
+	a := &Auth{cfg: c, provider: p, cookies: ck, used: newUsedStates(4096), pages: c.Pages}
+	if a.pages == nil {
+		a.pages = builtinPages
+	}
 	go p.discover(context.WithoutCancel(ctx))
 	return a, nil
 }

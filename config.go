@@ -270,6 +270,9 @@ func (c Config) normalize(names map[string]string) (Config, error) {
 	}
 	c.Scopes = scopes
 
+	if c.Pages != nil && c.Pages.Lookup(PageTemplate) == nil {
+		bad("Pages", "does not define %q; start from oktasso.DefaultPages()", PageTemplate)
+	}
 	if c.HTTPClient == nil {
 		c.HTTPClient = &http.Client{Timeout: DefaultHTTPTimeout}
 	}

@@ -19,7 +19,7 @@ func (a *Auth) logoutCookieName() string { return a.cookies.prefix + "-logout" }
 // POSTs the sign-out, so a link or an image cannot sign anyone out.
 func (a *Auth) handleLogoutPage(w http.ResponseWriter, r *http.Request) {
 	p := a.pageFor(pageLogoutConfirm, nil, a.currentUser(w, r))
-	p.LogoutForm = a.cfg.BaseURL + LogoutPath
+	p.LogoutAction = a.cfg.BaseURL + LogoutPath
 	a.render(w, http.StatusOK, p)
 }
 

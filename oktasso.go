@@ -29,6 +29,7 @@ package oktasso
 
 import (
 	"context"
+	"html/template"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -136,6 +137,11 @@ type Config struct {
 	// browser. Default: the built-in HTML page. It must not show
 	// err.Error() to the user.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, status int, err error)
+	// Pages restyles the pages oktasso renders (errors, refusals, the
+	// sign-out confirmation) and the login button: start from
+	// DefaultPages() and redefine its templates. It must define
+	// PageTemplate, which is executed with a Page. Default DefaultPages().
+	Pages *template.Template
 }
 
 // ClientAuthMethod is how the client authenticates at the token endpoint.

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -58,22 +59,53 @@ var providerHints = map[string]string{
 	"consent_required": "Grant the application access when Okta asks, then try again.",
 }
 
-type pageData struct {
-	Status     int
-	Title      string
-	Message    string
-	Detail     string // the provider's or the application's description, escaped
-	Hint       string
-	Account    string // the signed-in user's email or name, escaped
-	HomeURL    string
-	LoginURL   string
-	LogoutForm string // action of the sign-out form, on the confirm page
+// Page is what every page oktasso renders is made from: a sign-in error, a
+// refusal, the sign-out confirmation. Restyle the pages by setting
+// Config.Pages; every text is plain and escaped by html/template.
+type Page struct {
+	Status       int    // the HTTP status
+	Kind         string // a stable name for the situation, e.g. "not_member", "bad_callback", "logout_confirm"
+	Title        string
+	Message      string // what happened
+	Detail       string // the provider's or the application's description, when there is one
+	Hint         string // what the person can do
+	Account      string // the signed-in user's email or name, when known
+	HomeURL      string
+	LoginURL     string // set when signing in again helps
+	LogoutAction string // on the sign-out confirmation: where its form POSTs
 }
 
-var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}}</title>
-<style>
+// pageData is the historical name used inside the package.
+type pageData = Page
+
+// kindNames are the stable Page.Kind values.
+var kindNames = map[pageKind]string{
+	pageBadCallback: "bad_callback", pageProviderError: "provider_error", pageLoginExpired: "login_expired",
+	pageMisconfigured: "misconfigured", pageUnavailable: "unavailable", pageBadToken: "bad_token",
+	pageRefused: "refused", pageLoginFailed: "login_failed", pageNotMember: "not_member",
+	pageNotAllowed: "not_allowed", pageCrossSite: "cross_site", pageLogoutConfirm: "logout_confirm",
+	pageSignedOut: "signed_out", pageForeignIssuer: "foreign_issuer",
+}
+
+// The templates in a page set. DefaultPages defines all three; a custom set
+// must define PageTemplate and may leave out the others.
+const (
+	// PageTemplate renders a whole page from a Page.
+	PageTemplate = "oktasso-page"
+	// StyleTemplate is the CSS of the default page.
+	StyleTemplate = "oktasso-style"
+	// LoginButtonTemplate renders the "Sign in with Okta" button from a
+	// LoginButtonData, for an application's own pages (Auth.LoginButton).
+	LoginButtonTemplate = "oktasso-login-button"
+)
+
+// LoginButtonData is what LoginButtonTemplate renders.
+type LoginButtonData struct {
+	URL   string // the sign-in URL
+	Label string // "Sign in with Okta"
+}
+
+const defaultPages = `{{define "oktasso-style"}}
 body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;background:#f5f6f8;color:#1d1d21}
 main{max-width:32rem;margin:4rem auto;padding:2rem;background:#fff;border:1px solid #d7d9de;border-radius:8px}
 h1{font-size:1.4rem;margin:0 0 1rem}
@@ -81,18 +113,32 @@ p{margin:.5rem 0}.detail{color:#333;background:#f0f1f4;padding:.5rem .75rem;bord
 a,button{font:inherit;color:#fff;background:#1a5fb4;border:0;border-radius:4px;padding:.5rem 1rem;text-decoration:none;display:inline-block;margin-top:1rem;cursor:pointer}
 a.secondary{background:none;color:#1a5fb4;text-decoration:underline}
 a:focus,button:focus{outline:3px solid #f5a623;outline-offset:2px}
-</style></head>
+{{end}}
+{{define "oktasso-page"}}<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}}</title>
+<style>{{template "oktasso-style"}}</style></head>
 <body><main>
 <h1>{{.Title}}</h1>
 <p>{{.Message}}</p>
 {{with .Account}}<p>Signed in as <strong>{{.}}</strong>.</p>{{end}}
 {{with .Detail}}<p class="detail">{{.}}</p>{{end}}
 {{with .Hint}}<p>{{.}}</p>{{end}}
-{{if .LogoutForm}}<form method="post" action="{{.LogoutForm}}"><button type="submit">Sign out</button></form>
+{{if .LogoutAction}}<form method="post" action="{{.LogoutAction}}"><button type="submit">Sign out</button></form>
 <a class="secondary" href="{{.HomeURL}}">Cancel</a>
 {{else}}{{with .LoginURL}}<a href="{{.}}">Sign in again</a> {{end}}<a class="secondary" href="{{.HomeURL}}">Go to the home page</a>{{end}}
 </main></body></html>
-`))
+{{end}}
+{{define "oktasso-login-button"}}<a class="oktasso-login-button" href="{{.URL}}" style="display:inline-flex;align-items:center;gap:.5rem;font:600 16px/1.5 system-ui,sans-serif;color:#fff;background:#1662dd;border-radius:6px;padding:.6rem 1.2rem;text-decoration:none"><svg aria-hidden="true" width="18" height="18" viewBox="0 0 18 18"><circle cx="9" cy="9" r="7" fill="none" stroke="#fff" stroke-width="3"/></svg>{{.Label}}</a>{{end}}`
+
+// DefaultPages returns a fresh copy of oktasso's page templates. Start a
+// restyle from it: redefine StyleTemplate, or PageTemplate, or the button,
+// and set the result as Config.Pages.
+func DefaultPages() *template.Template {
+	return template.Must(template.New("oktasso").Parse(defaultPages))
+}
+
+var builtinPages = DefaultPages()
 
 // securityHeaders are set on every page oktasso renders. formTargets are
 // extra origins a form on the page may reach, redirects included: Chrome
@@ -123,7 +169,7 @@ func (a *Auth) fail(w http.ResponseWriter, r *http.Request, status int, err erro
 
 func (a *Auth) pageFor(kind pageKind, err error, u *User) pageData {
 	t := pageTexts[kind]
-	p := pageData{Title: t.title, Message: t.message, Hint: t.hint, HomeURL: a.cfg.BaseURL + "/"}
+	p := pageData{Kind: kindNames[kind], Title: t.title, Message: t.message, Hint: t.hint, HomeURL: a.cfg.BaseURL + "/"}
 	var oe *Error
 	if err != nil && errors.As(err, &oe) && (kind == pageProviderError || kind == pageRefused) {
 		p.Detail = oe.Description
@@ -146,7 +192,7 @@ func (a *Auth) pageFor(kind pageKind, err error, u *User) pageData {
 
 func (a *Auth) render(w http.ResponseWriter, status int, p pageData) {
 	p.Status = status
-	if p.LogoutForm != "" {
+	if p.LogoutAction != "" {
 		// The sign-out form's POST is redirected to the provider's
 		// end_session_endpoint and back to this app.
 		securityHeaders(w, a.cfg.BaseURL, originOf(a.provider.issuer))
@@ -154,7 +200,7 @@ func (a *Auth) render(w http.ResponseWriter, status int, p pageData) {
 		securityHeaders(w)
 	}
 	w.WriteHeader(status)
-	if err := pageTemplate.Execute(w, p); err != nil {
+	if err := a.pages.ExecuteTemplate(w, PageTemplate, p); err != nil {
 		a.cfg.Logger.Error("oktasso: rendering a page failed", "err", err.Error())
 	}
 }
@@ -177,4 +223,20 @@ func originOf(raw string) string {
 		return ""
 	}
 	return u.Scheme + "://" + u.Host
+}
+
+// LoginButton renders the "Sign in with Okta" button (LoginButtonTemplate of
+// Config.Pages, or the default) linking to a sign-in that returns to
+// returnTo, for the application's own templates.
+func (a *Auth) LoginButton(returnTo string) template.HTML {
+	t := a.pages.Lookup(LoginButtonTemplate)
+	if t == nil {
+		t = builtinPages.Lookup(LoginButtonTemplate)
+	}
+	var b strings.Builder
+	if err := t.Execute(&b, LoginButtonData{URL: a.LoginURL(returnTo), Label: "Sign in with Okta"}); err != nil {
+		a.cfg.Logger.Error("oktasso: rendering the login button failed", "err", err.Error())
+		return ""
+	}
+	return template.HTML(b.String())
 }

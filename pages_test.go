@@ -1,7 +1,9 @@
 package oktasso
 
 import (
+	"context"
 	"errors"
+	"html/template"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -9,7 +11,7 @@ import (
 )
 
 func TestPagesNeverShowErrorText(t *testing.T) {
-	a := &Auth{cfg: Config{BaseURL: "https://app.example.com", Logger: quietLogger()}, provider: &Provider{issuer: "https://dev-1.okta.com"}}
+	a := &Auth{cfg: Config{BaseURL: "https://app.example.com", Logger: quietLogger()}, provider: &Provider{issuer: "https://dev-1.okta.com"}, pages: builtinPages}
 	secretErr := errors.New("token eyJhbGciOiJSUzI1NiJ9.secret at 10.0.0.5")
 	for kind := range pageTexts {
 		rec := httptest.NewRecorder()
@@ -30,7 +32,7 @@ func TestPagesNeverShowErrorText(t *testing.T) {
 }
 
 func TestPageEscapesProviderText(t *testing.T) {
-	a := &Auth{cfg: Config{BaseURL: "https://app.example.com", Logger: quietLogger()}, provider: &Provider{issuer: "https://dev-1.okta.com"}}
+	a := &Auth{cfg: Config{BaseURL: "https://app.example.com", Logger: quietLogger()}, provider: &Provider{issuer: "https://dev-1.okta.com"}, pages: builtinPages}
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequest("GET", "/", nil)
 	req = req.WithContext(WithUser(req.Context(), &User{Email: `"><img src=x onerror=alert(1)>@example.com`}))
@@ -56,5 +58,40 @@ func TestCustomErrorHandler(t *testing.T) {
 	r := h.browser().get(h.app.URL + CallbackPath + "?state=nope&code=x")
 	if r.status != http.StatusBadRequest || gotStatus != http.StatusBadRequest || !errors.Is(gotErr, ErrInvalidCallback) {
 		t.Errorf("custom handler got %d, %v (response %d); want 400 and ErrInvalidCallback", gotStatus, gotErr, r.status)
+	}
+}
+
+func TestRestyledPages(t *testing.T) {
+	pages := DefaultPages()
+	template.Must(pages.New(PageTemplate).Parse(`<p data-kind="{{.Kind}}">{{.Title}}|{{.Detail}}</p>`))
+	template.Must(pages.New(LoginButtonTemplate).Parse(`<button-okta href="{{.URL}}">{{.Label}}</button-okta>`))
+	h := newHarness(t, func(c *Config) { c.Pages = pages })
+	b := h.browser()
+	h.login(b, bob, "/")
+	r := b.get(h.app.URL + "/workspace")
+	if r.status != http.StatusForbidden || r.body != `<p data-kind="not_member">Workspace members only|</p>` {
+		t.Errorf("restyled 403 = %d %q; want the custom template with kind not_member", r.status, r.body)
+	}
+	btn := string(h.auth.LoginButton("/webapp"))
+	if btn != `<button-okta href="`+h.app.URL+`/auth/login?return_to=%2Fwebapp">Sign in with Okta</button-okta>` {
+		t.Errorf("LoginButton = %q; want the custom button with the sign-in URL", btn)
+	}
+}
+
+func TestDefaultLoginButton(t *testing.T) {
+	h := newHarness(t, nil)
+	btn := string(h.auth.LoginButton("https://evil.example/"))
+	if !strings.Contains(btn, `href="`+h.app.URL+`/auth/login?return_to=%2f"`) && !strings.Contains(btn, `href="`+h.app.URL+`/auth/login?return_to=%2F"`) {
+		t.Errorf("LoginButton(off-site) = %q; want a sign-in URL returning to /", btn)
+	}
+	if !strings.Contains(btn, ">Sign in with Okta</a>") {
+		t.Errorf("LoginButton = %q; want a link labelled Sign in with Okta", btn)
+	}
+}
+
+func TestPagesMustDefinePage(t *testing.T) {
+	_, err := New(context.Background(), Config{Issuer: "https://dev-1.okta.com", ClientID: "x", Pages: template.New("empty")})
+	if err == nil || !strings.Contains(err.Error(), PageTemplate) {
+		t.Errorf("New with a page set lacking %s = %v; want an error naming it", PageTemplate, err)
 	}
 }
