@@ -160,6 +160,11 @@ func splitList(s, seps string) []string {
 	return out
 }
 
+// Normalize validates c and returns it as New would run it: the issuer
+// derived from Domain and AuthServerID, defaults filled in. It does no I/O.
+// Every problem is reported, joined.
+func (c Config) Normalize() (Config, error) { return c.normalize(nil) }
+
 // normalize validates c, fills defaults and returns the result. names maps
 // field names to what the user set (environment variable names); nil means
 // the field names themselves. Every problem is reported.

@@ -14,8 +14,12 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 )
 
-// clockSkew is the leeway for iat in the future and auth_time with max_age.
-const clockSkew = 2 * time.Minute
+// ClockSkew is the leeway oktasso allows between its clock and the
+// provider's: for iat in the future, auth_time with max_age and session
+// timestamps. A clock further off makes sign-ins fail.
+const ClockSkew = 2 * time.Minute
+
+const clockSkew = ClockSkew
 
 // idClaims are the ID token and userinfo claims oktasso reads.
 type idClaims struct {
