@@ -145,7 +145,10 @@ func (a *Auth) forbidden(w http.ResponseWriter, r *http.Request, u *User, kind p
 		writeJSONError(w, http.StatusForbidden, "access_denied", pageTexts[kind].message, "")
 		return
 	}
-	a.render(w, http.StatusForbidden, a.pageFor(kind, nil, u))
+	p := a.pageFor(kind, nil, u)
+	// Offer to sign out, so the person can sign in with another account.
+	p.LogoutAction = a.cfg.BaseURL + LogoutPath
+	a.render(w, http.StatusForbidden, p)
 }
 
 // isAPI tells API clients (JSON, XHR, fetch) from browser navigations, so

@@ -18,7 +18,13 @@ func (a *Auth) logoutCookieName() string { return a.cookies.prefix + "-logout" }
 // handleLogoutPage serves GET /auth/logout: a confirmation page whose button
 // POSTs the sign-out, so a link or an image cannot sign anyone out.
 func (a *Auth) handleLogoutPage(w http.ResponseWriter, r *http.Request) {
-	p := a.pageFor(pageLogoutConfirm, nil, a.currentUser(w, r))
+	u := a.currentUser(w, r)
+	if u == nil {
+		// Nobody to sign out: say so rather than ask.
+		a.render(w, http.StatusOK, a.pageFor(pageSignedOut, nil, nil))
+		return
+	}
+	p := a.pageFor(pageLogoutConfirm, nil, u)
 	p.LogoutAction = a.cfg.BaseURL + LogoutPath
 	a.render(w, http.StatusOK, p)
 }

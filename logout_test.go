@@ -123,9 +123,27 @@ func TestLogoutWithoutSessionIsLocal(t *testing.T) {
 
 func TestLogoutConfirmPage(t *testing.T) {
 	h := newHarness(t, nil)
-	r := h.browser().get(h.app.URL + LogoutPath)
-	if r.status != http.StatusOK || !strings.Contains(r.body, `method="post"`) || !strings.Contains(r.body, `action="`+h.app.URL+LogoutPath+`"`) {
-		t.Errorf("GET /auth/logout = %d %.400s; want a confirmation form that POSTs", r.status, r.body)
+	b := h.browser()
+	if r := b.get(h.app.URL + LogoutPath); r.status != http.StatusOK || strings.Contains(r.body, `method="post"`) || !strings.Contains(r.body, "You are signed out") {
+		t.Errorf("GET /auth/logout without a session = %d %.400s; want a signed-out page without a form", r.status, r.body)
+	}
+	h.login(b, alice, "/")
+	r := b.get(h.app.URL + LogoutPath)
+	if r.status != http.StatusOK || !strings.Contains(r.body, `method="post"`) || !strings.Contains(r.body, `action="`+h.app.URL+LogoutPath+`"`) || !strings.Contains(r.body, alice) {
+		t.Errorf("GET /auth/logout = %d %.400s; want a confirmation form that POSTs, naming the account", r.status, r.body)
+	}
+}
+
+func TestRefusalPageOffersSignOut(t *testing.T) {
+	h := newHarness(t, nil)
+	b := h.browser()
+	h.login(b, bob, "/")
+	r := b.get(h.app.URL + "/workspace")
+	if r.status != http.StatusForbidden || !strings.Contains(r.body, `action="`+h.app.URL+LogoutPath+`"`) {
+		t.Errorf("403 for an external user = %d %.300s; want a sign-out form to switch accounts", r.status, r.body)
+	}
+	if csp := r.header.Get("Content-Security-Policy"); !strings.Contains(csp, h.fake.URL) {
+		t.Errorf("403 page CSP = %q; want form-action allowing the issuer (the sign-out POST is redirected there)", csp)
 	}
 }
 

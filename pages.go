@@ -110,9 +110,10 @@ body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;backgr
 main{max-width:32rem;margin:4rem auto;padding:2rem;background:#fff;border:1px solid #d7d9de;border-radius:8px}
 h1{font-size:1.4rem;margin:0 0 1rem}
 p{margin:.5rem 0}.detail{color:#333;background:#f0f1f4;padding:.5rem .75rem;border-radius:4px}
-a,button{font:inherit;color:#fff;background:#1a5fb4;border:0;border-radius:4px;padding:.5rem 1rem;text-decoration:none;display:inline-block;margin-top:1rem;cursor:pointer}
-a.secondary{background:none;color:#1a5fb4;text-decoration:underline}
-a:focus,button:focus{outline:3px solid #f5a623;outline-offset:2px}
+a,button{font:inherit;color:#fff;background:#1a5fb4;border:0;border-radius:4px;padding:.5rem 1rem;text-decoration:none;display:inline-block;margin:1rem 1rem 0 0;cursor:pointer}
+a.secondary{background:none;color:#1a5fb4;text-decoration:underline;padding:.5rem 0}
+form{display:inline}
+a:focus,button:focus{outline:3px solid #1d1d21;outline-offset:2px}
 {{end}}
 {{define "oktasso-page"}}<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -124,9 +125,9 @@ a:focus,button:focus{outline:3px solid #f5a623;outline-offset:2px}
 {{with .Account}}<p>Signed in as <strong>{{.}}</strong>.</p>{{end}}
 {{with .Detail}}<p class="detail">{{.}}</p>{{end}}
 {{with .Hint}}<p>{{.}}</p>{{end}}
-{{if .LogoutAction}}<form method="post" action="{{.LogoutAction}}"><button type="submit">Sign out</button></form>
-<a class="secondary" href="{{.HomeURL}}">Cancel</a>
-{{else}}{{with .LoginURL}}<a href="{{.}}">Sign in again</a> {{end}}<a class="secondary" href="{{.HomeURL}}">Go to the home page</a>{{end}}
+<div>{{with .LoginURL}}<a href="{{.}}">Sign in again</a>{{end}}
+{{- if .LogoutAction}}<form method="post" action="{{.LogoutAction}}"><button type="submit">Sign out</button></form>{{end}}
+{{- if eq .Kind "logout_confirm"}}<a class="secondary" href="{{.HomeURL}}">Cancel</a>{{else}}<a class="secondary" href="{{.HomeURL}}">Go to the home page</a>{{end}}</div>
 </main></body></html>
 {{end}}
 {{define "oktasso-login-button"}}<a class="oktasso-login-button" href="{{.URL}}" style="display:inline-flex;align-items:center;gap:.5rem;font:600 16px/1.5 system-ui,sans-serif;color:#fff;background:#1662dd;border-radius:6px;padding:.6rem 1.2rem;text-decoration:none"><svg aria-hidden="true" width="18" height="18" viewBox="0 0 18 18"><circle cx="9" cy="9" r="7" fill="none" stroke="#fff" stroke-width="3"/></svg>{{.Label}}</a>{{end}}`

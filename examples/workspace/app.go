@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"html/template"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -20,9 +21,10 @@ type appConfig struct {
 
 // app serves the example's own pages.
 type app struct {
-	accounts *accountStore
-	log      *slog.Logger
-	csp      string
+	accounts    *accountStore
+	log         *slog.Logger
+	csp         string
+	loginButton template.HTML // oktasso's "Sign in with Okta" button, back to /workspace
 }
 
 // newApp builds the application's handler and its oktasso.Auth. It does not
@@ -48,7 +50,12 @@ func newApp(ctx context.Context, cfg appConfig) (http.Handler, *oktasso.Auth, er
 		return nil, nil, err
 	}
 	eff := auth.Config()
-	a := &app{accounts: accounts, log: eff.Logger, csp: contentSecurityPolicy(eff.Issuer)}
+	a := &app{
+		accounts:    accounts,
+		log:         eff.Logger,
+		csp:         contentSecurityPolicy(eff.Issuer),
+		loginButton: auth.LoginButton("/workspace"),
+	}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", a.healthz)
@@ -80,7 +87,7 @@ func (a *app) healthz(w http.ResponseWriter, r *http.Request) {
 // home is the landing page. auth.Identify puts the user in the context when
 // someone is signed in; the page works for both.
 func (a *app) home(w http.ResponseWriter, r *http.Request) {
-	a.render(w, r, "home", pageData{Title: "Home", User: oktasso.UserFrom(r.Context())})
+	a.render(w, r, "home", pageData{Title: "Home", User: oktasso.UserFrom(r.Context()), LoginButton: a.loginButton})
 }
 
 // workspace is the admin console: auth.Workspace admitted only an internal

@@ -189,7 +189,7 @@ func TestAnonymous(t *testing.T) {
 		wantBody   string // substring, when wantLogin is false
 	}{
 		{name: "healthz", path: "/healthz", wantStatus: http.StatusOK, wantBody: "ok"},
-		{name: "landing page", path: "/", wantStatus: http.StatusOK, wantBody: `href="/auth/login?return_to=/workspace">Sign in with Okta</a>`},
+		{name: "landing page", path: "/", wantStatus: http.StatusOK, wantBody: `class="oktasso-login-button" href="` + e.auth.LoginURL("/workspace") + `"`},
 		{name: "workspace", path: "/workspace", wantStatus: http.StatusFound, wantLogin: true},
 		{name: "webapp", path: "/webapp", wantStatus: http.StatusFound, wantLogin: true},
 		{name: "query kept", path: "/workspace?tab=users", wantStatus: http.StatusFound, wantLogin: true},

@@ -11,9 +11,10 @@ import (
 
 // pageData fills every page.
 type pageData struct {
-	Title    string
-	User     *oktasso.User // nil when nobody is signed in
-	Accounts []account     // the workspace page only
+	Title       string
+	User        *oktasso.User // nil when nobody is signed in
+	Accounts    []account     // the workspace page only
+	LoginButton template.HTML // the landing page only, when nobody is signed in
 }
 
 var funcs = template.FuncMap{
@@ -41,12 +42,12 @@ header{background:#fff;border-bottom:1px solid #c9ccd1}
 header div,main{max-width:48rem;margin:0 auto;padding:1rem 1.5rem}
 header div{display:flex;align-items:center;gap:1.5rem;flex-wrap:wrap}
 header form{margin-left:auto}
-main{background:#fff;border:1px solid #c9ccd1;border-radius:8px;margin-top:2rem}
+main{background:#fff;border:1px solid #c9ccd1;border-radius:8px;margin-top:2rem;margin-bottom:2rem}
 h1{font-size:1.5rem;margin:0 0 1rem}h2{font-size:1.15rem;margin:2rem 0 .5rem}
 a{color:#0b4f9e}
 .brand{font-weight:700;color:#1d1d21;text-decoration:none}
-.button,button{display:inline-block;font:inherit;font-weight:600;color:#fff;background:#0b57d0;border:0;border-radius:4px;padding:.55rem 1.1rem;text-decoration:none;cursor:pointer}
-.button:hover,button:hover{background:#0842a0}
+button{display:inline-block;font:inherit;font-weight:600;color:#fff;background:#0b57d0;border:0;border-radius:4px;padding:.55rem 1.1rem;cursor:pointer}
+button:hover{background:#0842a0}
 a:focus-visible,button:focus-visible{outline:3px solid #1d1d21;outline-offset:2px}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.35rem 1.25rem;margin:0}
 dt{font-weight:600}dd{margin:0;overflow-wrap:anywhere}
@@ -61,9 +62,11 @@ code{font-size:.875rem;overflow-wrap:anywhere}
 </head>
 <body>
 <header><div>
-<a class="brand" href="/">oktasso example</a>
+{{- /* Signed out, the only page is the landing page: its first stop for the
+keyboard is the "Sign in with Okta" button, not a header link. */}}
+{{if .User}}<a class="brand" href="/">oktasso example</a>
 <nav aria-label="Main"><a href="/workspace">Workspace</a> · <a href="/webapp">Web app</a></nav>
-{{if .User}}{{template "signout"}}{{end}}
+{{template "signout"}}{{else}}<span class="brand">oktasso example</span>{{end}}
 </div></header>
 <main id="main">
 {{template "content" .}}
@@ -93,9 +96,10 @@ var pages = map[string]*template.Template{
 <li><a href="/workspace">Open the workspace</a>{{if not .Internal}} <span class="note">(workspace members only)</span>{{end}}</li>
 <li><a href="/webapp">Open the web app</a></li>
 </ul>
-{{else}}<p>This application signs people in with Okta. Workspace members can open the workspace;
-everyone who may sign in can open the web app.</p>
-<p><a class="button" href="/auth/login?return_to=/workspace">Sign in with Okta</a></p>
+{{else}}<p>This application signs people in with Okta.</p>
+<p>{{.LoginButton}}</p>
+<p class="note">Workspace members can open the <a href="/workspace">workspace</a>;
+everyone who may sign in can open the <a href="/webapp">web app</a>.</p>
 {{end}}{{end}}`),
 
 	"workspace": page(`{{define "content"}}<h1>Workspace</h1>
