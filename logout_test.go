@@ -149,7 +149,9 @@ func TestRefusalPageOffersSignOut(t *testing.T) {
 
 func TestLogoutPageAllowsFormToReachOkta(t *testing.T) {
 	h := newHarness(t, nil)
-	csp := h.browser().get(h.app.URL + LogoutPath).header.Get("Content-Security-Policy")
+	b := h.browser()
+	h.login(b, alice, "/")
+	csp := b.get(h.app.URL + LogoutPath).header.Get("Content-Security-Policy")
 	if !strings.Contains(csp, "form-action 'self' "+h.app.URL+" "+h.fake.URL) {
 		t.Errorf("logout page CSP = %q; want form-action allowing the app and the issuer's origin (the POST is redirected there)", csp)
 	}
