@@ -29,6 +29,7 @@ type Auth struct {
 	cookies  *cookies
 	used     *usedStates
 	pages    *template.Template
+	refresh  refreshes
 }
 
 // New validates cfg, reporting every problem at once, and returns an Auth.
@@ -48,6 +49,10 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 	ck, err := newCookies(secure, c.SessionKeys, c.SessionMaxAge, c.Issuer+" "+c.ClientID)
 	if err != nil {
 		return nil, err
+	}
+	ck.maxChunks = c.MaxSessionCookies
+	if _, ok := c.Store.(SetStore); !ok {
+		c.Logger.Warn("oktasso: the session store is not a SetStore; back- and front-channel logout cannot find sessions to end")
 	}
 	if len(c.SessionKeys) == 0 {
 		c.Logger.Warn("oktasso: no session keys configured; using a random key, so sessions end when the process restarts and are not shared between instances (set " + EnvSessionKeys + ")")
@@ -104,6 +109,8 @@ func (a *Auth) Handler() http.Handler {
 	mux.HandleFunc("GET "+LogoutPath, a.handleLogoutPage)
 	mux.HandleFunc("POST "+LogoutPath, a.handleLogout)
 	mux.HandleFunc("GET "+LogoutCallbackPath, a.handleLogoutCallback)
+	mux.HandleFunc("POST "+BackchannelLogoutPath, a.handleBackchannelLogout)
+	mux.HandleFunc("GET "+FrontchannelLogoutPath, a.handleFrontchannelLogout)
 	return mux
 }
 

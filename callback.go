@@ -36,7 +36,7 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 	name := a.flowCookieName(state)
 	ck, err := r.Cookie(name)
 	var f flow
-	if err != nil || a.cookies.open(a.cookies.flow, name, ck.Value, &f) != nil ||
+	if err != nil || a.cookies.openValue(a.cookies.flow, name, ck.Value, &f) != nil ||
 		subtle.ConstantTimeCompare([]byte(f.State), []byte(state)) != 1 ||
 		a.now().Sub(time.Unix(f.Created, 0)) > flowTTL {
 		a.fail(w, r, http.StatusBadRequest, fmt.Errorf("%w: no pending sign-in for this state", ErrInvalidCallback), pageBadCallback)
@@ -89,44 +89,25 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 		a.loginFailed(w, r, err)
 		return
 	}
-	if err := a.issueSession(w, u, rawID); err != nil {
+	s := sessionFor(u, rawID, a.now(), a.cfg.SessionMaxAge)
+	if a.cfg.DropIDToken {
+		s.IDToken = ""
+	}
+	if tok.RefreshToken != "" {
+		s.RefreshToken = tok.RefreshToken
+	}
+	if a.cfg.KeepAccessToken {
+		s.AccessToken = tok.AccessToken
+	}
+	if !tok.Expiry.IsZero() {
+		s.TokenExpiry = tok.Expiry.Unix()
+	}
+	if err := a.issueSession(r.Context(), w, s); err != nil {
 		a.fail(w, r, http.StatusInternalServerError, err, pageLoginFailed)
 		return
 	}
 	a.cfg.Logger.Info("oktasso: signed in", "subject", u.Subject, "issuer", u.Issuer, "internal", u.Internal)
 	a.redirect(w, r, f.ReturnTo, http.StatusFound)
-}
-
-// issueSession writes a new session for u. A session too large for one
-// cookie first loses the raw ID token (sign-out then ends only the local
-// session), then the groups no policy of this app names; each step is
-// logged with the claim that bloats it.
-func (a *Auth) issueSession(w http.ResponseWriter, u *User, rawID string) error {
-	now := a.now()
-	s := sessionFor(u, rawID, now, a.cfg.SessionMaxAge)
-	err := a.cookies.writeSession(w, s, now)
-	if err == nil {
-		return nil
-	}
-	if s.IDToken != "" {
-		s.IDToken = ""
-		if err = a.cookies.writeSession(w, s, now); err == nil {
-			a.cfg.Logger.Warn("oktasso: session too large to keep the ID token; sign-out will not end the Okta session", "subject", u.Subject, "groups", len(u.Groups))
-			return nil
-		}
-	}
-	var kept []string
-	for _, g := range s.Groups {
-		if slices.Contains(a.cfg.WorkspaceGroups, g) || slices.Contains(a.cfg.WebAppGroups, g) {
-			kept = append(kept, g)
-		}
-	}
-	a.cfg.Logger.Warn("oktasso: the groups claim makes the session too large; keeping only the groups this app's policy names (filter the groups claim in Okta)", "subject", u.Subject, "groups", len(s.Groups), "kept", len(kept))
-	s.Groups = kept
-	if err = a.cookies.writeSession(w, s, now); err != nil {
-		a.cfg.Logger.Error("oktasso: session too large even without the ID token and extra groups", "subject", u.Subject, "err", err.Error())
-	}
-	return err
 }
 
 // exchange redeems the code with the PKCE verifier, verifies the ID token and

@@ -230,6 +230,18 @@ func (c Config) normalize(names map[string]string) (Config, error) {
 	if c.SessionMaxAge < time.Minute {
 		bad("SessionMaxAge", "%v is too short; use at least 1m", c.SessionMaxAge)
 	}
+	if c.MaxSessionCookies == 0 {
+		c.MaxSessionCookies = defaultMaxChunks
+	}
+	if c.MaxSessionCookies < 1 || c.MaxSessionCookies > maxMaxChunks {
+		bad("MaxSessionCookies", "%d is out of range 1..%d", c.MaxSessionCookies, maxMaxChunks)
+	}
+	if c.RefreshBefore == 0 {
+		c.RefreshBefore = 5 * time.Minute
+	}
+	if c.RefreshBefore < 0 {
+		bad("RefreshBefore", "%v is negative", c.RefreshBefore)
+	}
 	if c.SessionIdleTimeout > c.SessionMaxAge {
 		c.SessionIdleTimeout = c.SessionMaxAge
 	}
@@ -286,6 +298,9 @@ func (c Config) normalize(names map[string]string) (Config, error) {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.Store == nil {
+		c.Store = NewMemoryStore(c.Now)
 	}
 	return c, errors.Join(errs...)
 }

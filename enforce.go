@@ -1,6 +1,7 @@
 package oktasso
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -41,8 +42,10 @@ func (a *Auth) WebApp(next http.Handler) http.Handler { return a.guard(WebAppSco
 // when someone is signed in.
 func (a *Auth) Identify(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if u := a.currentUser(w, r); u != nil && a.emailAllowed(u) {
-			r = r.WithContext(WithUser(r.Context(), u))
+		if s := a.currentSession(w, r); s != nil {
+			if u := s.user(); a.emailAllowed(u) {
+				r = r.WithContext(a.withSession(r.Context(), s, u))
+			}
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -54,8 +57,8 @@ func (a *Auth) guard(scope Scope, next http.Handler) http.Handler {
 		enforced = !a.cfg.SkipEnforceWebApp
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u := a.currentUser(w, r)
-		if u == nil {
+		s := a.currentSession(w, r)
+		if s == nil {
 			if !enforced {
 				next.ServeHTTP(w, r)
 				return
@@ -63,6 +66,7 @@ func (a *Auth) guard(scope Scope, next http.Handler) http.Handler {
 			a.requireLogin(w, r)
 			return
 		}
+		u := s.user()
 		if kind, ok := a.allowed(scope, u); !ok {
 			if !enforced {
 				// The app authenticates this request its own way; an SSO
@@ -76,8 +80,17 @@ func (a *Auth) guard(scope Scope, next http.Handler) http.Handler {
 		// What a signed-in user sees is theirs: keep shared caches out
 		// unless the handler says otherwise.
 		w.Header().Set("Cache-Control", "private")
-		next.ServeHTTP(w, r.WithContext(WithUser(r.Context(), u)))
+		next.ServeHTTP(w, r.WithContext(a.withSession(r.Context(), s, u)))
 	})
+}
+
+// withSession puts the user, and the access token when kept, in ctx.
+func (a *Auth) withSession(ctx context.Context, s *session, u *User) context.Context {
+	ctx = WithUser(ctx, u)
+	if s.AccessToken != "" {
+		ctx = context.WithValue(ctx, accessTokenKey{}, s.AccessToken)
+	}
+	return ctx
 }
 
 // allowed applies a scope's policy to a signed-in user.
@@ -103,18 +116,36 @@ func (a *Auth) allowed(scope Scope, u *User) (pageKind, bool) {
 // while is written again, so activity keeps it alive without a new cookie on
 // every request.
 func (a *Auth) currentUser(w http.ResponseWriter, r *http.Request) *User {
-	now := a.now()
-	s := a.cookies.readSession(r, now, a.cfg.SessionIdleTimeout)
-	if s == nil || s.Issuer != a.provider.issuer {
+	s := a.currentSession(w, r)
+	if s == nil {
 		return nil
 	}
-	if refresh := a.cfg.SessionIdleTimeout / 20; now.Sub(time.Unix(s.Seen, 0)) >= max(refresh, time.Second) {
+	return s.user()
+}
+
+// currentSession loads the request's session, refreshes its tokens when
+// they are about to expire, and rolls the idle clock forward at most every
+// 1/20 of the idle timeout (and when the cookie was sealed with an older
+// key), so most requests write no cookie.
+func (a *Auth) currentSession(w http.ResponseWriter, r *http.Request) *session {
+	ctx := r.Context()
+	s, rewrite := a.loadSession(ctx, r)
+	if s == nil {
+		return nil
+	}
+	now := a.now()
+	if s.RefreshToken != "" && s.TokenExpiry != 0 && now.Add(a.cfg.RefreshBefore).Unix() >= s.TokenExpiry {
+		if s = a.refreshSession(ctx, w, s); s == nil {
+			return nil
+		}
+	}
+	if rewrite || now.Sub(time.Unix(s.Seen, 0)) >= max(a.cfg.SessionIdleTimeout/20, time.Second) {
 		s.Seen = now.Unix()
-		if err := a.cookies.writeSession(w, s, now); err != nil {
+		if err := a.saveSession(ctx, w, s, rewrite); err != nil {
 			a.cfg.Logger.Warn("oktasso: could not roll the session forward", "err", err.Error())
 		}
 	}
-	return s.user()
+	return s
 }
 
 // requireLogin answers a request that needs a session and has none.

@@ -204,7 +204,7 @@ func (a *Auth) evictFlows(w http.ResponseWriter, r *http.Request) {
 		}
 		seen[ck.Name] = true
 		var f flow
-		if err := a.cookies.open(a.cookies.flow, ck.Name, ck.Value, &f); err != nil {
+		if err := a.cookies.openValue(a.cookies.flow, ck.Name, ck.Value, &f); err != nil {
 			a.cookies.set(w, ck.Name, "", -1)
 			continue
 		}

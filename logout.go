@@ -39,14 +39,19 @@ func (a *Auth) handleLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := a.now()
-	ck, _ := r.Cookie(a.cookies.sessionName())
+	ps, _ := a.peekSession(r.Context(), r)
+	hasSession := ps != nil
 	var s session
-	hasSession := ck != nil && a.cookies.open(a.cookies.session, ck.Name, ck.Value, &s) == nil
-	a.cookies.clearSession(w)
-	noStore(w)
 	if hasSession {
+		s = *ps
+		// Replaying this cookie later must not work: the id is revoked.
+		if err := a.endSessions(r.Context(), s.ID); err != nil {
+			a.cfg.Logger.Error("oktasso: revoking the session at sign-out failed", "err", err.Error())
+		}
 		a.cfg.Logger.Info("oktasso: signed out", "subject", s.Subject)
 	}
+	a.cookies.clearChunks(w)
+	noStore(w)
 	// Only a session this app issued (expired or not) gives an ID token;
 	// without one, or while the provider is unknown, sign-out is local.
 	var d *discovered
@@ -86,7 +91,7 @@ func (a *Auth) handleLogoutCallback(w http.ResponseWriter, r *http.Request) {
 	ck, err := r.Cookie(a.logoutCookieName())
 	var ls logoutState
 	ok := err == nil && state != "" && len(state) <= maxStateLen &&
-		a.cookies.open(a.cookies.flow, ck.Name, ck.Value, &ls) == nil &&
+		a.cookies.openValue(a.cookies.flow, ck.Name, ck.Value, &ls) == nil &&
 		subtle.ConstantTimeCompare([]byte(ls.State), []byte(state)) == 1
 	a.cookies.set(w, a.logoutCookieName(), "", -1)
 	if !ok {

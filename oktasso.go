@@ -91,6 +91,37 @@ type Config struct {
 	// Default 24 hours.
 	SessionMaxAge time.Duration
 
+	// Store keeps server-side state: ended (revoked) sessions, the index
+	// that back- and front-channel logout use, refreshed tokens and, with
+	// ServerSessions, the sessions themselves. Use a shared store such as
+	// package redisstore when several instances serve the app. Default: a
+	// MemoryStore (this process only).
+	Store Store
+	// ServerSessions keeps sessions in Store; the cookie then carries only
+	// a random session id (and its timestamps). Default false: the session
+	// lives in its encrypted cookie, split into chunks when large.
+	ServerSessions bool
+	// LargeSessionsInStore keeps in Store only the cookie sessions too large
+	// for MaxSessionCookies cookies. Default false: such a session drops the
+	// raw ID token, then the groups no policy names.
+	LargeSessionsInStore bool
+	// MaxSessionCookies caps the cookies one session may span (each under
+	// 4,000 bytes), so the Cookie header stays under 8 KB. Default 2, at
+	// most 4.
+	MaxSessionCookies int
+	// DropIDToken does not keep the raw ID token in the session. Sessions
+	// get smaller, but sign-out then ends only the local session, not
+	// Okta's (which needs id_token_hint). Default false.
+	DropIDToken bool
+	// KeepAccessToken keeps the access token in the session, for handlers
+	// that call APIs with it (AccessTokenFrom). With the offline_access
+	// scope it is refreshed before it expires. Default false.
+	KeepAccessToken bool
+	// RefreshBefore is how long before the access token expires a session
+	// with a refresh token (scope offline_access) refreshes its tokens.
+	// Default 5 minutes.
+	RefreshBefore time.Duration
+
 	// SkipEnforceWorkspace turns off SSO enforcement on the Workspace scope:
 	// anonymous requests pass (the app then authenticates them its own way)
 	// and a signed-in user is put in the request context only when the
@@ -228,6 +259,16 @@ func (u *User) EmailDomain() string {
 type userKey struct{}
 
 type tokenKey struct{}
+
+type accessTokenKey struct{}
+
+// AccessTokenFrom returns the signed-in user's current access token, kept
+// with Config.KeepAccessToken (and refreshed with offline_access), or "".
+// Guards put it in the request context next to the user.
+func AccessTokenFrom(ctx context.Context) string {
+	t, _ := ctx.Value(accessTokenKey{}).(string)
+	return t
+}
 
 // TokenFromContext returns the token response of the sign-in in progress
 // (access token, refresh token when granted, and the raw ID token as

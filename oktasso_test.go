@@ -7,6 +7,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -89,6 +90,7 @@ func (h *harness) restart() {
 	h.auth = a
 	show := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if u := UserFrom(r.Context()); u != nil {
+			w.Header().Set("X-Groups", strconv.Itoa(len(u.Groups)))
 			io.WriteString(w, "user:"+u.Email)
 			return
 		}

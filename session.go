@@ -8,22 +8,37 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gorilla/securecookie"
 )
 
-// maxCookieBytes is the largest cookie value written or read; browsers keep
-// about 4096 bytes per cookie including its name and attributes.
-const maxCookieBytes = 4000
+// Cookie size limits. Browsers keep about 4096 bytes per cookie, name and
+// attributes included, and servers commonly refuse request headers over
+// 8 KB, so a session spans at most a few chunks of maxChunkBytes.
+const (
+	maxCookieBytes   = 4000 // a single-cookie value (flow and logout cookies)
+	maxChunkBytes    = 3800 // one chunk of a session cookie
+	defaultMaxChunks = 2    // keeps the Cookie header under 8 KB
+	maxMaxChunks     = 4
+	maxStoredSession = 1 << 20 // a session kept in the Store
+)
+
+// errSessionTooLarge means a session does not fit the cookie budget.
+var errSessionTooLarge = errors.New("oktasso: session too large for its cookies")
 
 // session is the value kept, encrypted and authenticated, in the session
-// cookie. Field names are short because every request carries them.
+// cookie (or, with Ref, in the Store with only a stub in the cookie).
+// Field names are short because every request carries them.
 type session struct {
 	V        int      `json:"v"`
+	ID       string   `json:"id"`          // random: revocation, logout index and store key
+	Gen      int      `json:"g,omitempty"` // bumped by each token refresh
+	Ref      bool     `json:"r,omitempty"` // a stub: the data is in the Store under "s:"+ID
 	Issuer   string   `json:"is"`
-	Subject  string   `json:"su"`
+	Subject  string   `json:"su,omitempty"`
 	Email    string   `json:"em,omitempty"`
 	Verified bool     `json:"ev,omitempty"`
 	Name     string   `json:"nm,omitempty"`
@@ -36,10 +51,16 @@ type session struct {
 	Created  int64    `json:"cr"` // sign-in time, unix seconds
 	Seen     int64    `json:"se"` // last time the cookie was written: idle expiry counts from here
 	Expires  int64    `json:"ex"` // absolute end, never extended
-	IDToken  string   `json:"it,omitempty"`
+
+	IDToken      string `json:"it,omitempty"` // for id_token_hint at sign-out
+	AccessToken  string `json:"ac,omitempty"` // with Config.KeepAccessToken or refresh
+	RefreshToken string `json:"rt,omitempty"` // with offline_access
+	TokenExpiry  int64  `json:"te,omitempty"` // access token expiry, unix seconds
+
+	chunks int // cookies the request carried it in; 0 for a new session
 }
 
-const sessionVersion = 1
+const sessionVersion = 2
 
 func (s *session) user() *User {
 	u := &User{
@@ -55,7 +76,7 @@ func (s *session) user() *User {
 
 func sessionFor(u *User, idToken string, now time.Time, maxAge time.Duration) *session {
 	s := &session{
-		V: sessionVersion, Issuer: u.Issuer, Subject: u.Subject, Email: u.Email, Verified: u.EmailVerified,
+		V: sessionVersion, ID: randomString(16), Issuer: u.Issuer, Subject: u.Subject, Email: u.Email, Verified: u.EmailVerified,
 		Name: u.Name, Username: u.Username, Groups: u.Groups, Internal: u.Internal, LocalID: u.LocalID,
 		SID: u.SessionID, Created: now.Unix(), Seen: now.Unix(), Expires: now.Add(maxAge).Unix(), IDToken: idToken,
 	}
@@ -68,7 +89,12 @@ func sessionFor(u *User, idToken string, now time.Time, maxAge time.Duration) *s
 // valid reports whether the session is still alive at now.
 func (s *session) valid(now time.Time, idle time.Duration) bool {
 	n := now.Unix()
-	return s.V == sessionVersion && s.Subject != "" && n < s.Expires && n < s.Seen+int64(idle/time.Second) && s.Created <= n+int64(clockSkew/time.Second)
+	return s.V == sessionVersion && s.ID != "" && s.Subject != "" && n < s.Expires && n < s.Seen+int64(idle/time.Second) && s.Created <= n+int64(clockSkew/time.Second)
+}
+
+// stub is what the cookie carries for a session kept in the Store.
+func (s *session) stub() *session {
+	return &session{V: s.V, ID: s.ID, Ref: true, Issuer: s.Issuer, Created: s.Created, Seen: s.Seen, Expires: s.Expires}
 }
 
 // cookies writes and reads oktasso's cookies. Every cookie is HttpOnly,
@@ -76,27 +102,29 @@ func (s *session) valid(now time.Time, idle time.Duration) bool {
 // Secure with the "__Host-" prefix. Values are encrypted (AES-256-CTR) and
 // authenticated (HMAC-SHA256) by securecookie, bound to the cookie's name.
 type cookies struct {
-	secure  bool
-	prefix  string // "__Host-oktasso" or "oktasso"
-	session []securecookie.Codec
-	flow    []securecookie.Codec
+	secure    bool
+	prefix    string // "__Host-oktasso" or "oktasso"
+	maxChunks int
+	session   []securecookie.Codec // decoders, length-limited
+	sealer    []securecookie.Codec // the newest key, no length limit: writeChunks decides
+	stored    []securecookie.Codec // decoders for sessions kept in the Store (up to 1 MiB)
+	flow      []securecookie.Codec
 }
 
 // flowTTL bounds a sign-in or sign-out round trip through the provider.
 const flowTTL = 10 * time.Minute
 
 // newCookies derives a MAC key and an encryption key from each secret
-// (HKDF-SHA256); the first secret encrypts, all decrypt.
-//
-// context (the issuer and client ID) goes into the key derivation, so
-// sessions of another app or tenant sharing the same secrets never decode.
+// (HKDF-SHA256); the first secret encrypts, all decrypt. context (the
+// issuer and client ID) goes into the key derivation, so sessions of
+// another app or tenant sharing the same secrets never decode.
 func newCookies(secure bool, secrets []Secret, sessionMaxAge time.Duration, context string) (*cookies, error) {
 	if len(secrets) == 0 {
 		k := make([]byte, 32)
 		rand.Read(k)
 		secrets = []Secret{Secret(k)}
 	}
-	c := &cookies{secure: secure, prefix: "oktasso"}
+	c := &cookies{secure: secure, prefix: "oktasso", maxChunks: defaultMaxChunks}
 	if secure {
 		c.prefix = "__Host-oktasso"
 	}
@@ -109,13 +137,16 @@ func newCookies(secure bool, secrets []Secret, sessionMaxAge time.Duration, cont
 		if err != nil {
 			return nil, err
 		}
-		for _, dst := range []struct {
-			list   *[]securecookie.Codec
-			maxAge time.Duration
-		}{{&c.session, sessionMaxAge + time.Minute}, {&c.flow, flowTTL}} {
-			sc := securecookie.New(mac, enc).MaxAge(int(dst.maxAge / time.Second)).MaxLength(maxCookieBytes).SetSerializer(securecookie.NopEncoder{})
-			*dst.list = append(*dst.list, sc)
+		c.session = append(c.session, securecookie.New(mac, enc).MaxAge(int((sessionMaxAge+time.Minute)/time.Second)).
+			MaxLength(maxMaxChunks*maxChunkBytes).SetSerializer(securecookie.NopEncoder{}))
+		c.stored = append(c.stored, securecookie.New(mac, enc).MaxAge(int((sessionMaxAge+time.Minute)/time.Second)).
+			MaxLength(maxStoredSession).SetSerializer(securecookie.NopEncoder{}))
+		if c.sealer == nil {
+			c.sealer = []securecookie.Codec{securecookie.New(mac, enc).MaxAge(int((sessionMaxAge + time.Minute) / time.Second)).
+				MaxLength(0).SetSerializer(securecookie.NopEncoder{})}
 		}
+		c.flow = append(c.flow, securecookie.New(mac, enc).MaxAge(int(flowTTL/time.Second)).
+			MaxLength(maxCookieBytes).SetSerializer(securecookie.NopEncoder{}))
 	}
 	return c, nil
 }
@@ -148,48 +179,101 @@ func (c *cookies) seal(codecs []securecookie.Codec, name string, v any) (string,
 	return securecookie.EncodeMulti(name, bytes.TrimSuffix(buf.Bytes(), []byte("\n")), codecs...)
 }
 
-// open authenticates, decrypts and decodes a cookie value into v. Any
-// failure (tampered, truncated, expired, foreign) is an error; callers treat
-// it as "no value", never as a server error.
-func (c *cookies) open(codecs []securecookie.Codec, name, value string, v any) error {
-	if value == "" || len(value) > maxCookieBytes {
-		return errors.New("no cookie")
+// open authenticates, decrypts and decodes a cookie value into v, and
+// reports whether it was sealed with the newest key. Any failure (tampered,
+// truncated, expired, foreign) is an error; callers treat it as "no value",
+// never as a server error.
+func (c *cookies) open(codecs []securecookie.Codec, name, value string, v any) (newest bool, err error) {
+	if value == "" {
+		return false, errors.New("no cookie")
 	}
 	var b []byte
-	if err := securecookie.DecodeMulti(name, value, &b, codecs...); err != nil {
-		return err
+	for i, codec := range codecs {
+		if err = codec.Decode(name, value, &b); err == nil {
+			return i == 0, json.Unmarshal(b, v)
+		}
 	}
-	return json.Unmarshal(b, v)
+	return false, err
 }
 
-// readSession returns the valid session carried by r, or nil.
-func (c *cookies) readSession(r *http.Request, now time.Time, idle time.Duration) *session {
-	ck, err := r.Cookie(c.sessionName())
-	if err != nil {
-		return nil
-	}
-	var s session
-	if c.open(c.session, ck.Name, ck.Value, &s) != nil || !s.valid(now, idle) {
-		return nil
-	}
-	return &s
+// openValue is open for callers that do not care which key was used.
+func (c *cookies) openValue(codecs []securecookie.Codec, name, value string, v any) error {
+	_, err := c.open(codecs, name, value, v)
+	return err
 }
 
-// writeSession writes s as the session cookie. The cookie's own lifetime is
-// the session's absolute end, so the browser drops it then too.
-func (c *cookies) writeSession(w http.ResponseWriter, s *session, now time.Time) error {
-	v, err := c.seal(c.session, c.sessionName(), s)
-	if err != nil {
-		return err
+// chunkName names chunk i (≥ 1) of the session cookie.
+func (c *cookies) chunkName(i int) string { return c.sessionName() + "-" + strconv.Itoa(i) }
+
+// writeChunks writes a sealed session value as one cookie, or as n ≤
+// maxChunks cookies: the first carries "~n" and the first chunk, the others
+// are named "-1", "-2", …. Chunk cookies a previous, larger value left are
+// deleted: those past prev (the count the request carried), or all of them
+// when prev is 0 (a new session, whatever the browser still holds).
+func (c *cookies) writeChunks(w http.ResponseWriter, value string, maxAge time.Duration, prev int) error {
+	n := (len(value) + maxChunkBytes - 1) / maxChunkBytes
+	if n > c.maxChunks {
+		return errSessionTooLarge
 	}
-	if len(c.sessionName())+len(v) > maxCookieBytes {
-		return errors.New("oktasso: session cookie too large; request fewer claims (e.g. filter the groups claim)")
+	if n <= 1 {
+		c.set(w, c.sessionName(), value, maxAge)
+	} else {
+		c.set(w, c.sessionName(), "~"+strconv.Itoa(n)+value[:maxChunkBytes], maxAge)
+		for i := 1; i < n; i++ {
+			c.set(w, c.chunkName(i), value[i*maxChunkBytes:min((i+1)*maxChunkBytes, len(value))], maxAge)
+		}
 	}
-	c.set(w, c.sessionName(), v, time.Unix(s.Expires, 0).Sub(now))
+	if prev == 0 {
+		prev = c.maxChunks
+	}
+	for i := max(n, 1); i < prev; i++ {
+		c.set(w, c.chunkName(i), "", -1)
+	}
 	return nil
 }
 
-func (c *cookies) clearSession(w http.ResponseWriter) { c.set(w, c.sessionName(), "", -1) }
+// readChunks reassembles the session cookie and reports how many cookies
+// it spanned (0: none). A chunk count over the cap, a missing or oversized
+// chunk is refused before any decryption.
+func (c *cookies) readChunks(r *http.Request) (string, int) {
+	ck, err := r.Cookie(c.sessionName())
+	if err != nil || ck.Value == "" {
+		return "", 0
+	}
+	v := ck.Value
+	if v[0] != '~' {
+		if len(v) > maxChunkBytes {
+			return "", 0
+		}
+		return v, 1
+	}
+	if len(v) < 3 || v[1] < '2' || int(v[1]-'0') > c.maxChunks {
+		return "", 0
+	}
+	n := int(v[1] - '0')
+	var b strings.Builder
+	b.Grow(n * maxChunkBytes)
+	b.WriteString(v[2:])
+	if len(v)-2 != maxChunkBytes {
+		return "", 0
+	}
+	for i := 1; i < n; i++ {
+		part, err := r.Cookie(c.chunkName(i))
+		if err != nil || part.Value == "" || len(part.Value) > maxChunkBytes || (i < n-1 && len(part.Value) != maxChunkBytes) {
+			return "", 0
+		}
+		b.WriteString(part.Value)
+	}
+	return b.String(), n
+}
+
+// clearChunks deletes the session cookie and its chunks.
+func (c *cookies) clearChunks(w http.ResponseWriter) {
+	c.set(w, c.sessionName(), "", -1)
+	for i := 1; i < c.maxChunks; i++ {
+		c.set(w, c.chunkName(i), "", -1)
+	}
+}
 
 // isOurs reports whether a cookie name belongs to oktasso.
 func (c *cookies) isOurs(name string) bool { return strings.HasPrefix(name, c.prefix) }

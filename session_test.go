@@ -1,6 +1,8 @@
 package oktasso
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -27,6 +29,29 @@ func testSession(now time.Time) *session {
 		Name: "Alice Example", Username: "alice@example.com", Groups: []string{"Everyone", "Engineering"}, Internal: true,
 		AuthTime: now.Add(-time.Minute)}
 	return sessionFor(u, "eyJhbGciOi.fake.token", now, 24*time.Hour)
+}
+
+// writeSession seals s into the session cookie(s) on w, as the Auth does
+// for cookie sessions.
+func (c *cookies) writeSession(w http.ResponseWriter, s *session, now time.Time) error {
+	v, err := c.seal(c.sealer, c.sessionName(), s)
+	if err != nil {
+		return err
+	}
+	return c.writeChunks(w, v, time.Unix(s.Expires, 0).Sub(now), 1)
+}
+
+// readSession reads and checks the session cookie(s) of r, or nil.
+func (c *cookies) readSession(r *http.Request, now time.Time, idle time.Duration) *session {
+	v, n := c.readChunks(r)
+	if n == 0 {
+		return nil
+	}
+	var s session
+	if c.openValue(c.session, c.sessionName(), v, &s) != nil || !s.valid(now, idle) {
+		return nil
+	}
+	return &s
 }
 
 // roundTrip writes s with w and reads it back through a request carrying
@@ -162,8 +187,8 @@ func TestSessionTooLarge(t *testing.T) {
 	for i := 0; i < 300; i++ {
 		s.Groups = append(s.Groups, "a-rather-long-okta-group-name")
 	}
-	if err := c.writeSession(httptest.NewRecorder(), s, now); err == nil {
-		t.Error("writeSession of a ~9 kB session = nil error; want too large")
+	if err := c.writeSession(httptest.NewRecorder(), s, now); !errors.Is(err, errSessionTooLarge) {
+		t.Errorf("writeSession of a ~9 kB session = %v; want errSessionTooLarge", err)
 	}
 }
 
@@ -205,5 +230,82 @@ func TestSessionBoundToIssuerAndClient(t *testing.T) {
 		if roundTrip(t, a, mk(other), testSession(now), now, now, time.Hour) != nil {
 			t.Errorf("a session of %q decoded for %q with the same keys", "https://dev-1.okta.com 0oaA", other)
 		}
+	}
+}
+
+func TestChunkedCookies(t *testing.T) {
+	c := testCookies(t, true, key1)
+	now := time.Now()
+	s := testSession(now)
+	for i := 0; i < 120; i++ {
+		s.Groups = append(s.Groups, fmt.Sprintf("group-%03d-with-a-longer-name", i))
+	}
+	rec := httptest.NewRecorder()
+	if err := c.writeSession(rec, s, now); err != nil {
+		t.Fatalf("writeSession of a ~5 kB session = %v; want two chunks", err)
+	}
+	req := httptest.NewRequest("GET", "/", nil)
+	var header int
+	for _, ck := range rec.Result().Cookies() {
+		if ck.MaxAge < 0 {
+			continue
+		}
+		if len(ck.String()) > 4000 {
+			t.Errorf("cookie %s is %d bytes; want under 4000", ck.Name, len(ck.String()))
+		}
+		req.AddCookie(ck)
+		header += len(ck.Name) + len(ck.Value) + 2
+	}
+	if header > 8000 {
+		t.Errorf("Cookie header = %d bytes; want under 8 KB", header)
+	}
+	got := c.readSession(req, now, time.Hour)
+	if got == nil || len(got.Groups) != len(s.Groups) {
+		t.Fatalf("reassembled session = %v; want %d groups", got, len(s.Groups))
+	}
+}
+
+func TestForgedChunks(t *testing.T) {
+	c := testCookies(t, false, key1)
+	now := time.Now()
+	s := testSession(now)
+	for i := 0; i < 120; i++ {
+		s.Groups = append(s.Groups, fmt.Sprintf("group-%03d-with-a-longer-name", i))
+	}
+	rec := httptest.NewRecorder()
+	if err := c.writeSession(rec, s, now); err != nil {
+		t.Fatal(err)
+	}
+	var first, second *http.Cookie
+	for _, ck := range rec.Result().Cookies() {
+		switch ck.Name {
+		case "oktasso":
+			first = ck
+		case "oktasso-1":
+			second = ck
+		}
+	}
+	tests := []struct {
+		name    string
+		cookies []*http.Cookie
+	}{
+		{"count over the cap", []*http.Cookie{{Name: "oktasso", Value: "~9" + first.Value[2:]}, second}},
+		{"count of one", []*http.Cookie{{Name: "oktasso", Value: "~1" + first.Value[2:]}, second}},
+		{"count not a digit", []*http.Cookie{{Name: "oktasso", Value: "~x" + first.Value[2:]}, second}},
+		{"missing chunk", []*http.Cookie{first}},
+		{"short first chunk", []*http.Cookie{{Name: "oktasso", Value: first.Value[:100]}, second}},
+		{"oversized chunk", []*http.Cookie{first, {Name: "oktasso-1", Value: strings.Repeat("A", 5000)}}},
+		{"chunks swapped with another session's", []*http.Cookie{first, {Name: "oktasso-1", Value: second.Value[:len(second.Value)-4] + "AAAA"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest("GET", "/", nil)
+			for _, ck := range tt.cookies {
+				req.AddCookie(ck)
+			}
+			if got := c.readSession(req, now, time.Hour); got != nil {
+				t.Error("forged chunks accepted")
+			}
+		})
 	}
 }

@@ -76,6 +76,7 @@ type verifyRequest struct {
 	accessToken string        // checked against at_hash when both are present
 	maxAge      time.Duration // with checkMaxAge: auth_time is then required
 	checkMaxAge bool          // max_age was sent (0 included: "authenticate now")
+	refreshed   bool          // from a refresh: no nonce to compare (OIDC Core 12.2)
 }
 
 // verifyIDToken checks an ID token against OpenID Connect Core 3.1.3.7:
@@ -119,7 +120,7 @@ func (p *Provider) verifyIDToken(ctx context.Context, d *discovered, raw string,
 		return nil, nil, fmt.Errorf("%w: no iat", ErrInvalidToken)
 	case time.Unix(c.IssuedAt, 0).After(now.Add(clockSkew)):
 		return nil, nil, fmt.Errorf("%w: iat is in the future", ErrInvalidToken)
-	case vr.nonce == "" || subtle.ConstantTimeCompare([]byte(c.Nonce), []byte(vr.nonce)) != 1:
+	case !vr.refreshed && (vr.nonce == "" || subtle.ConstantTimeCompare([]byte(c.Nonce), []byte(vr.nonce)) != 1):
 		return nil, nil, fmt.Errorf("%w: nonce does not match", ErrInvalidToken)
 	}
 	if tok.AccessTokenHash != "" && vr.accessToken != "" {

@@ -1,0 +1,221 @@
+package oktasso
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// refreshLockTTL bounds how long one instance may hold a session's refresh
+// lock; refreshWait bounds how long others wait for its result.
+const (
+	refreshLockTTL = 30 * time.Second
+	refreshWait    = 10 * time.Second
+)
+
+// refreshes runs at most one refresh per session at a time in this
+// process; callers for the same session share its result.
+type refreshes struct {
+	mu    sync.Mutex
+	calls map[string]*refreshCall
+}
+
+type refreshCall struct {
+	done chan struct{}
+	s    *session // the refreshed session, or the same one to keep, or nil: ended
+}
+
+// errSessionEnded means the provider refused the refresh: the session is
+// over and the user signs in again.
+var errSessionEnded = errors.New("oktasso: the provider refused the refresh; the session ended")
+
+// refreshSession returns s with fresh tokens, or s itself when the provider
+// is unreachable and the access token is still valid, or nil when the
+// session ended (the cookie is then cleared). Parallel requests of one
+// session share one refresh; other instances wait on the store's lock and
+// reuse the result through the store.
+func (a *Auth) refreshSession(ctx context.Context, w http.ResponseWriter, s *session) *session {
+	a.refresh.mu.Lock()
+	if a.refresh.calls == nil {
+		a.refresh.calls = map[string]*refreshCall{}
+	}
+	call, running := a.refresh.calls[s.ID]
+	if !running {
+		call = &refreshCall{done: make(chan struct{})}
+		a.refresh.calls[s.ID] = call
+		go func() {
+			// Detached from this request: its cancellation must not cancel
+			// the refresh the other requests wait for.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshWait+DefaultHTTPTimeout)
+			defer cancel()
+			call.s = a.doRefresh(rctx, s)
+			a.refresh.mu.Lock()
+			delete(a.refresh.calls, s.ID)
+			a.refresh.mu.Unlock()
+			close(call.done)
+		}()
+	}
+	a.refresh.mu.Unlock()
+
+	select {
+	case <-call.done:
+	case <-ctx.Done():
+		return s
+	}
+	ns := call.s
+	if ns == nil {
+		a.cookies.clearChunks(w)
+		return nil
+	}
+	if ns != s {
+		copied := *ns
+		if err := a.saveSession(ctx, w, &copied, false); err != nil {
+			a.cfg.Logger.Warn("oktasso: could not write the refreshed session", "err", err.Error())
+		}
+		return &copied
+	}
+	return s
+}
+
+// doRefresh does the refresh for one session, across instances.
+func (a *Auth) doRefresh(ctx context.Context, s *session) *session {
+	if ls, ok := a.cfg.Store.(LockStore); ok {
+		token := randomString(12)
+		got, err := ls.TryLock(ctx, keyLock(s.ID), token, refreshLockTTL)
+		if err != nil {
+			a.cfg.Logger.Warn("oktasso: taking the refresh lock failed", "err", err.Error())
+			return a.keepOrEnd(ctx, s, err)
+		}
+		if !got {
+			return a.awaitRefresh(ctx, s)
+		}
+		defer ls.Unlock(context.WithoutCancel(ctx), keyLock(s.ID), token)
+	}
+	if ns := a.freshVersion(ctx, s); ns != nil {
+		return ns
+	}
+	ns, err := a.redeemRefreshToken(ctx, s)
+	if err != nil {
+		return a.keepOrEnd(ctx, s, err)
+	}
+	ttl := time.Unix(ns.Expires, 0).Sub(a.now())
+	if ttl > 0 {
+		v, err := a.cookies.seal(a.cookies.sealer, storeSealName, ns)
+		if err == nil {
+			err = a.cfg.Store.Set(ctx, keyFresh(ns.ID), []byte(v), ttl)
+		}
+		if err != nil {
+			a.cfg.Logger.Warn("oktasso: storing the refreshed session failed; other instances will refresh again", "err", err.Error())
+		}
+		if ns.Ref {
+			if err := a.saveSession(ctx, discardCookies{}, ns, true); err != nil {
+				a.cfg.Logger.Warn("oktasso: storing the refreshed session failed", "err", err.Error())
+			}
+		}
+	}
+	a.cfg.Logger.Info("oktasso: tokens refreshed", "subject", ns.Subject)
+	return ns
+}
+
+// freshVersion returns the newer version of s that another request or
+// instance stored after refreshing, or nil.
+func (a *Auth) freshVersion(ctx context.Context, s *session) *session {
+	b, err := a.cfg.Store.Get(ctx, keyFresh(s.ID))
+	if err != nil {
+		return nil
+	}
+	var ns session
+	if a.cookies.openValue(a.cookies.stored, storeSealName, string(b), &ns) != nil || ns.ID != s.ID || ns.Gen <= s.Gen {
+		return nil
+	}
+	ns.Ref, ns.Seen, ns.Expires = s.Ref, s.Seen, min(s.Expires, ns.Expires)
+	return &ns
+}
+
+// awaitRefresh waits for another instance's refresh of s.
+func (a *Auth) awaitRefresh(ctx context.Context, s *session) *session {
+	deadline := time.Now().Add(refreshWait)
+	for time.Now().Before(deadline) {
+		if ns := a.freshVersion(ctx, s); ns != nil {
+			return ns
+		}
+		if a.revoked(ctx, s.ID) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return s
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return a.keepOrEnd(ctx, s, errors.New("timed out waiting for another instance's refresh"))
+}
+
+// keepOrEnd decides after a failed refresh: a refusal by the provider, or an
+// access token already expired, ends the session; a passing outage keeps
+// it until the token expires.
+func (a *Auth) keepOrEnd(ctx context.Context, s *session, err error) *session {
+	if !errors.Is(err, errSessionEnded) && a.now().Unix() < s.TokenExpiry {
+		a.cfg.Logger.Warn("oktasso: refresh failed; keeping the session while its token lasts", "subject", s.Subject, "err", err.Error())
+		return s
+	}
+	a.cfg.Logger.Info("oktasso: refresh failed; the session ended", "subject", s.Subject, "err", err.Error())
+	if err := a.endSessions(ctx, s.ID); err != nil {
+		a.cfg.Logger.Error("oktasso: revoking the session failed", "err", err.Error())
+	}
+	return nil
+}
+
+// redeemRefreshToken calls the token endpoint with the refresh token and
+// checks the new ID token: same issuer, subject, audience and authorized
+// party.
+func (a *Auth) redeemRefreshToken(ctx context.Context, s *session) (*session, error) {
+	d, err := a.provider.discover(ctx)
+	if err != nil {
+		return nil, err
+	}
+	octx := context.WithValue(ctx, oauth2.HTTPClient, a.cfg.HTTPClient)
+	tok, err := a.oauth2Config(d).TokenSource(octx, &oauth2.Token{RefreshToken: s.RefreshToken, Expiry: time.Unix(1, 0)}).Token()
+	if err != nil {
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) && re.ErrorCode != "" && re.Response.StatusCode < 500 {
+			return nil, fmt.Errorf("%w: %s", errSessionEnded, re.ErrorCode)
+		}
+		return nil, fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
+	}
+	ns := *s
+	ns.Gen++
+	if tok.RefreshToken != "" {
+		ns.RefreshToken = tok.RefreshToken
+	}
+	if a.cfg.KeepAccessToken {
+		ns.AccessToken = tok.AccessToken
+	}
+	ns.TokenExpiry = tok.Expiry.Unix()
+	if raw, _ := tok.Extra("id_token").(string); raw != "" {
+		c, _, err := a.provider.verifyIDToken(ctx, d, raw, verifyRequest{clientID: a.cfg.ClientID, accessToken: tok.AccessToken, refreshed: true})
+		if err != nil {
+			return nil, fmt.Errorf("%w: refreshed ID token: %w", errSessionEnded, err)
+		}
+		if c.Subject != s.Subject {
+			return nil, fmt.Errorf("%w: refreshed ID token is for another subject", errSessionEnded)
+		}
+		if !a.cfg.DropIDToken {
+			ns.IDToken = raw
+		}
+	}
+	return &ns, nil
+}
+
+// discardCookies is a ResponseWriter for saving a session in the store
+// outside any response; the stub cookie it would set is dropped.
+type discardCookies struct{}
+
+func (discardCookies) Header() http.Header         { return http.Header{} }
+func (discardCookies) Write(p []byte) (int, error) { return len(p), nil }
+func (discardCookies) WriteHeader(int)             {}

@@ -1,0 +1,223 @@
+package oktasso
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+)
+
+// Store keys. Every id in them is random (session ids) or comes from a
+// verified token (sid, sub); none comes from a request unauthenticated.
+func keySession(id string) string     { return "s:" + id }  // a session kept in the store
+func keyRevoked(id string) string     { return "rv:" + id } // an ended session
+func keyFresh(id string) string       { return "fr:" + id } // the latest refreshed version
+func keyLock(id string) string        { return "lk:" + id } // the refresh lock
+func keyBySID(iss, sid string) string { return "ix:sid:" + iss + "|" + sid }
+func keyBySub(iss, sub string) string { return "ix:sub:" + iss + "|" + sub }
+
+// storeSealName binds sealed session values in the store to their use, so
+// they cannot be presented as cookies.
+const storeSealName = "oktasso-store"
+
+// loadSession reads the request's session: the cookie (reassembled from its
+// chunks), then, for a stub, the data from the store. Missing, tampered,
+// expired, revoked or foreign sessions are nil. rewrite reports that the
+// cookie was sealed with an older key and should be written again.
+func (a *Auth) loadSession(ctx context.Context, r *http.Request) (s *session, rewrite bool) {
+	s, rewrite = a.peekSession(ctx, r)
+	if s == nil || !s.valid(a.now(), a.cfg.SessionIdleTimeout) {
+		return nil, false
+	}
+	if !s.Ref && a.revoked(ctx, s.ID) {
+		return nil, false
+	}
+	return s, rewrite
+}
+
+// peekSession decodes the request's session without checking its lifetime
+// or revocation (sign-out still wants the ID token of an expired session).
+func (a *Auth) peekSession(ctx context.Context, r *http.Request) (*session, bool) {
+	v, n := a.cookies.readChunks(r)
+	if n == 0 {
+		return nil, false
+	}
+	var cs session
+	newest, err := a.cookies.open(a.cookies.session, a.cookies.sessionName(), v, &cs)
+	if err != nil || cs.V != sessionVersion || cs.Issuer != a.provider.issuer || cs.ID == "" {
+		return nil, false
+	}
+	cs.chunks = n
+	if !cs.Ref {
+		return &cs, !newest
+	}
+	data, err := a.cfg.Store.Get(ctx, keySession(cs.ID))
+	if err != nil {
+		if !errors.Is(err, ErrNotFound) {
+			a.cfg.Logger.Error("oktasso: reading a session from the store failed", "err", err.Error())
+		}
+		return nil, false
+	}
+	var full session
+	dataNewest, err := a.cookies.open(a.cookies.stored, storeSealName, string(data), &full)
+	if err != nil || full.ID != cs.ID {
+		return nil, false
+	}
+	full.Ref, full.Seen, full.Expires, full.chunks = true, cs.Seen, min(cs.Expires, full.Expires), n
+	return &full, !newest || !dataNewest
+}
+
+// revoked reports whether the session id was ended (sign-out, back- or
+// front-channel logout, a failed refresh). A store that cannot answer
+// counts as revoked: failing closed.
+func (a *Auth) revoked(ctx context.Context, id string) bool {
+	_, err := a.cfg.Store.Get(ctx, keyRevoked(id))
+	if errors.Is(err, ErrNotFound) {
+		return false
+	}
+	if err != nil {
+		a.cfg.Logger.Error("oktasso: checking session revocation failed; treating the session as ended", "err", err.Error())
+	}
+	return true
+}
+
+// saveSession writes s: as cookies (chunked when needed), or in the store
+// with a stub in the cookie (Config.ServerSessions, a session already kept
+// there, or one too large for its cookies with Config.LargeSessionsInStore).
+// data=false means only the cookie-held timestamps changed.
+func (a *Auth) saveSession(ctx context.Context, w http.ResponseWriter, s *session, data bool) error {
+	now := a.now()
+	ttl := time.Unix(s.Expires, 0).Sub(now)
+	if ttl <= 0 {
+		a.cookies.clearChunks(w)
+		return nil
+	}
+	if !a.cfg.ServerSessions && !s.Ref {
+		v, err := a.cookies.seal(a.cookies.sealer, a.cookies.sessionName(), s)
+		if err != nil {
+			return err
+		}
+		err = a.cookies.writeChunks(w, v, ttl, s.chunks)
+		if !errors.Is(err, errSessionTooLarge) || !a.cfg.LargeSessionsInStore {
+			return err
+		}
+		data = true
+	}
+	s.Ref = true
+	if data {
+		full := *s
+		full.Ref = false
+		v, err := a.cookies.seal(a.cookies.sealer, storeSealName, &full)
+		if err != nil {
+			return err
+		}
+		if err := a.cfg.Store.Set(ctx, keySession(s.ID), []byte(v), ttl); err != nil {
+			return fmt.Errorf("oktasso: saving the session in the store: %w", err)
+		}
+	}
+	v, err := a.cookies.seal(a.cookies.sealer, a.cookies.sessionName(), s.stub())
+	if err != nil {
+		return err
+	}
+	return a.cookies.writeChunks(w, v, ttl, s.chunks)
+}
+
+// issueSession writes a new session after a sign-in and indexes it for
+// logout. A session too large for its cookies (and not allowed in the
+// store) first loses the raw ID token (sign-out then ends only the local
+// session), then the groups no policy of this app names; each step is
+// logged with the claim that bloats it.
+func (a *Auth) issueSession(ctx context.Context, w http.ResponseWriter, s *session) error {
+	err := a.saveSession(ctx, w, s, true)
+	if errors.Is(err, errSessionTooLarge) && s.IDToken != "" {
+		a.cfg.Logger.Warn("oktasso: session too large for its cookies; dropping the ID token, so sign-out will not end the Okta session (set LargeSessionsInStore to keep it)",
+			"subject", s.Subject, "largest_claim", largestClaim(s))
+		s.IDToken = ""
+		err = a.saveSession(ctx, w, s, true)
+	}
+	if errors.Is(err, errSessionTooLarge) {
+		var kept []string
+		for _, g := range s.Groups {
+			if slices.Contains(a.cfg.WorkspaceGroups, g) || slices.Contains(a.cfg.WebAppGroups, g) {
+				kept = append(kept, g)
+			}
+		}
+		a.cfg.Logger.Warn("oktasso: the groups claim makes the session too large; keeping only the groups this app's policy names (filter the groups claim in Okta, or set LargeSessionsInStore)",
+			"subject", s.Subject, "groups", len(s.Groups), "kept", len(kept))
+		s.Groups = kept
+		err = a.saveSession(ctx, w, s, true)
+	}
+	if err != nil {
+		a.cfg.Logger.Error("oktasso: could not write the session", "subject", s.Subject, "largest_claim", largestClaim(s), "err", err.Error())
+		return err
+	}
+	a.index(ctx, s)
+	return nil
+}
+
+// largestClaim names the part of a session that takes the most room.
+func largestClaim(s *session) string {
+	sizes := map[string]int{"id_token": len(s.IDToken), "access_token": len(s.AccessToken), "refresh_token": len(s.RefreshToken), "name": len(s.Name) + len(s.Email) + len(s.Username)}
+	for _, g := range s.Groups {
+		sizes["groups"] += len(g) + 3
+	}
+	best, n := "", -1
+	for k, v := range sizes {
+		if v > n || (v == n && k < best) {
+			best, n = k, v
+		}
+	}
+	return fmt.Sprintf("%s (%d bytes)", best, n)
+}
+
+// index records the session under the provider's session id and the user,
+// so back- and front-channel logout can end it.
+func (a *Auth) index(ctx context.Context, s *session) {
+	ss, ok := a.cfg.Store.(SetStore)
+	if !ok {
+		return
+	}
+	ttl := time.Duration(s.Expires-s.Created) * time.Second
+	if s.SID != "" {
+		if err := ss.AddToSet(ctx, keyBySID(s.Issuer, s.SID), s.ID, ttl); err != nil {
+			a.cfg.Logger.Error("oktasso: indexing the session for logout failed", "err", err.Error())
+		}
+	}
+	if err := ss.AddToSet(ctx, keyBySub(s.Issuer, s.Subject), s.ID, ttl); err != nil {
+		a.cfg.Logger.Error("oktasso: indexing the session for logout failed", "err", err.Error())
+	}
+}
+
+// endSessions ends sessions by id for good: a revocation marker outlives
+// any cookie of theirs, and their stored data and refreshed versions go.
+func (a *Auth) endSessions(ctx context.Context, ids ...string) error {
+	var errs []error
+	for _, id := range ids {
+		if err := a.cfg.Store.Set(ctx, keyRevoked(id), []byte{1}, a.cfg.SessionMaxAge+time.Minute); err != nil {
+			errs = append(errs, err)
+		}
+		if err := a.cfg.Store.Delete(ctx, keySession(id), keyFresh(id)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// endIndexed ends every session recorded under an index key and reports
+// how many there were.
+func (a *Auth) endIndexed(ctx context.Context, key string) (int, error) {
+	ss, ok := a.cfg.Store.(SetStore)
+	if !ok {
+		return 0, errors.New("oktasso: the session store cannot index sessions (it is not a SetStore)")
+	}
+	ids, err := ss.Members(ctx, key)
+	if err != nil {
+		return 0, err
+	}
+	if err := a.endSessions(ctx, ids...); err != nil {
+		return 0, err
+	}
+	return len(ids), ss.Delete(ctx, key)
+}
