@@ -2,6 +2,8 @@ package oktasso
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -45,7 +47,7 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 	// The flow is consumed whatever happens next: a replayed callback finds
 	// neither the cookie nor an unused state.
 	a.cookies.set(w, name, "", -1)
-	if !a.used.add(state, time.Unix(f.Created, 0).Add(flowTTL), a.now()) {
+	if !a.firstUse(r.Context(), state, time.Unix(f.Created, 0).Add(flowTTL)) {
 		a.fail(w, r, http.StatusBadRequest, fmt.Errorf("%w: state already used", ErrInvalidCallback), pageBadCallback)
 		return
 	}
@@ -228,6 +230,23 @@ func (a *Auth) loginFailed(w http.ResponseWriter, r *http.Request, err error) {
 		a.cfg.Logger.Error("oktasso: sign-in failed", "err", err.Error())
 		a.fail(w, r, http.StatusInternalServerError, err, pageLoginFailed)
 	}
+}
+
+// firstUse records that a flow's state is consumed and reports whether it
+// was the first time: in the Store when it can do so atomically (so a
+// callback replayed to another instance is refused too), else in this
+// process.
+func (a *Auth) firstUse(ctx context.Context, state string, until time.Time) bool {
+	if ls, ok := a.cfg.Store.(LockStore); ok {
+		sum := sha256.Sum256([]byte(state))
+		ttl := max(until.Sub(a.now()), time.Second)
+		first, err := ls.TryLock(ctx, "st:"+base64.RawURLEncoding.EncodeToString(sum[:]), "1", ttl)
+		if err == nil {
+			return first
+		}
+		a.cfg.Logger.Warn("oktasso: recording a used state in the store failed; using this process's memory", "err", err.Error())
+	}
+	return a.used.add(state, until, a.now())
 }
 
 // usedStates remembers consumed states until their flows would have expired,
