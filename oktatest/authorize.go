@@ -23,7 +23,8 @@ type authRequest struct {
 	loginHint   string
 	scopes      []string
 	prompt      []string
-	maxAge      int // -1 when absent
+	maxAge      int    // -1 when absent
+	acr         string // the chosen acr_values entry, "" when none was sent
 }
 
 // authError is a failed authorize request: either a page shown to the user
@@ -35,24 +36,78 @@ type authError struct {
 	state       string
 }
 
-// ssoSession is the fake's own browser session.
+// ssoSession is the fake's own browser session. Its fields other than
+// apps are immutable; apps is guarded by s.mu.
 type ssoSession struct {
+	sid      string // the "sid" claim; unlike the cookie value, not a secret
 	userID   string
 	authTime time.Time
+	amr      []string // ["pwd"] or ["pwd", "mfa"]
+	apps     []appRef // where the user signed in during the session
+}
+
+// appRef is an application a user signed in to through an authorization
+// server.
+type appRef struct {
+	clientID string
+	as       *authServer
+}
+
+// mfa reports whether the session's sign-in had a second factor.
+func (sess *ssoSession) mfa() bool {
+	return slices.Contains(sess.amr, "mfa")
+}
+
+// authn is what a sign-in established, carried from the SSO session into
+// codes, grants and ID tokens.
+type authn struct {
+	userID   string
+	authTime time.Time
+	amr      []string // "amr"; nil means ["pwd"]
+	acr      string   // "acr", echoed from acr_values; "" when none was asked
+	sid      string   // "sid", the SSO session id
 }
 
 // authCode is an issued authorization code.
 type authCode struct {
-	req      *authRequest
-	userID   string
-	authTime time.Time
-	expires  time.Time
+	req *authRequest
+	authn
+	expires time.Time
+}
+
+// acrSupported are the acr_values the fake honours, Okta's names. The
+// "2fa" ones make the sign-in ask for a code (see [VerificationCode]).
+var acrSupported = []string{
+	"urn:okta:loa:1fa:any",
+	"urn:okta:loa:1fa:pwd",
+	"urn:okta:loa:2fa:any",
+	"urn:okta:loa:2fa:any:ifpossible",
+}
+
+// amrPassword and amrMFA are the amr claims of one- and two-factor
+// sign-ins.
+var (
+	amrPassword = []string{"pwd"}
+	amrMFA      = []string{"pwd", "mfa"}
+)
+
+// needsMFA reports whether the request asks for a second factor.
+func (req *authRequest) needsMFA() bool {
+	return strings.Contains(req.acr, ":2fa:")
+}
+
+// amr returns the amr of a sign-in that satisfies the request.
+func (req *authRequest) amr() []string {
+	if req.needsMFA() {
+		return amrMFA
+	}
+	return amrPassword
 }
 
 // parseAuthorize validates an authorize request for authorization server
 // as. Errors before the redirect URI is trusted are pages.
 func (s *Server) parseAuthorize(as *authServer, q url.Values) (*authRequest, *authError) {
-	for _, p := range []string{"client_id", "redirect_uri", "state", "response_type", "scope", "nonce", "code_challenge", "code_challenge_method", "prompt", "max_age"} {
+	for _, p := range []string{"client_id", "redirect_uri", "state", "response_type", "scope", "nonce", "code_challenge", "code_challenge_method", "prompt", "max_age", "acr_values"} {
 		if len(q[p]) > 1 {
 			return nil, &authError{page: true, code: "invalid_request", desc: "The '" + p + "' parameter was repeated."}
 		}
@@ -127,6 +182,14 @@ func (s *Server) parseAuthorize(as *authServer, q url.Values) (*authRequest, *au
 		}
 		req.maxAge = n
 	}
+	if acr := strings.Fields(q.Get("acr_values")); len(acr) > 0 {
+		// The first supported value, in the client's order of preference.
+		i := slices.IndexFunc(acr, func(v string) bool { return slices.Contains(acrSupported, v) })
+		if i < 0 {
+			return fail("invalid_request", "The 'acr_values' parameter is not supported. Supported values: "+strings.Join(acrSupported, ", ")+".")
+		}
+		req.acr = acr[i]
+	}
 	return req, nil
 }
 
@@ -165,15 +228,16 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request, as *aut
 			http.Redirect(w, r, s.URL+SignInPath+"?fromURI="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)
 			return
 		}
-		sess = s.startSession(w, auto.ID)
+		sess = s.startSession(w, auto.ID, req.amr())
 	}
 	s.completeAuthorize(w, r, req, sess)
 }
 
 // needsLogin reports whether the request demands a fresh sign-in despite
-// the session: prompt=login, or max_age exceeded.
+// the session: prompt=login, max_age exceeded, or a second factor the
+// session's sign-in did not have.
 func (req *authRequest) needsLogin(sess *ssoSession, now time.Time) bool {
-	if slices.Contains(req.prompt, "login") {
+	if slices.Contains(req.prompt, "login") || (req.needsMFA() && !sess.mfa()) {
 		return true
 	}
 	return req.maxAge >= 0 && now.Sub(sess.authTime) > time.Duration(req.maxAge)*time.Second
@@ -191,7 +255,14 @@ func (s *Server) completeAuthorize(w http.ResponseWriter, r *http.Request, req *
 	}
 	code := randomToken()
 	now := s.now()
-	s.codes[code] = &authCode{req: req, userID: u.ID, authTime: sess.authTime, expires: now.Add(codeLifetime)}
+	s.codes[code] = &authCode{
+		req:     req,
+		authn:   authn{userID: u.ID, authTime: sess.authTime, amr: sess.amr, acr: req.acr, sid: sess.sid},
+		expires: now.Add(codeLifetime),
+	}
+	if app := (appRef{req.client.ID, req.as}); !slices.Contains(sess.apps, app) {
+		sess.apps = append(sess.apps, app)
+	}
 	for c, ac := range s.codes {
 		if now.After(ac.expires) {
 			delete(s.codes, c)
@@ -247,10 +318,11 @@ func (s *Server) session(r *http.Request) *ssoSession {
 	return sess
 }
 
-// startSession creates an SSO session for the user and sets its cookie.
-func (s *Server) startSession(w http.ResponseWriter, userID string) *ssoSession {
+// startSession creates an SSO session for the user, signed in with the
+// methods amr, and sets its cookie.
+func (s *Server) startSession(w http.ResponseWriter, userID string, amr []string) *ssoSession {
 	id := randomToken()
-	sess := &ssoSession{userID: userID, authTime: s.now()}
+	sess := &ssoSession{sid: randomID("102", 25), userID: userID, authTime: s.now(), amr: amr}
 	s.mu.Lock()
 	s.sessions[id] = sess
 	s.mu.Unlock()
@@ -258,12 +330,16 @@ func (s *Server) startSession(w http.ResponseWriter, userID string) *ssoSession 
 	return sess
 }
 
-// endSession deletes the browser's SSO session and its cookie.
-func (s *Server) endSession(w http.ResponseWriter, r *http.Request) {
+// endSession deletes the browser's SSO session and its cookie, and returns
+// the session, or nil if there was none.
+func (s *Server) endSession(w http.ResponseWriter, r *http.Request) *ssoSession {
+	var sess *ssoSession
 	if c, err := r.Cookie(s.sessionCookie()); err == nil {
 		s.mu.Lock()
+		sess = s.sessions[c.Value]
 		delete(s.sessions, c.Value)
 		s.mu.Unlock()
 	}
 	http.SetCookie(w, &http.Cookie{Name: s.sessionCookie(), Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	return sess
 }

@@ -3,6 +3,7 @@ package oktatest
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -161,7 +162,7 @@ func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request, as *aut
 		"nonce", "name", "nickname", "preferred_username", "given_name", "middle_name",
 		"family_name", "email", "email_verified", "profile", "zoneinfo", "locale", "address",
 		"phone_number", "picture", "website", "gender", "birthdate", "updated_at", "at_hash",
-		"c_hash"}
+		"c_hash", "acr", "sid"}
 	authMethods := []string{"client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "none"}
 	doc := map[string]any{
 		"issuer":                                        as.issuer(u),
@@ -183,6 +184,9 @@ func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request, as *aut
 		"introspection_endpoint_auth_methods_supported": authMethods,
 		"claims_supported":                              claims,
 		"code_challenge_methods_supported":              []string{"S256"},
+		"acr_values_supported":                          slices.Clone(acrSupported),
+		"frontchannel_logout_supported":                 true,
+		"frontchannel_logout_session_supported":         true,
 		"request_parameter_supported":                   false,
 		"request_object_signing_alg_values_supported":   []string{"HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512"},
 	}

@@ -1,16 +1,19 @@
 package oktatest
 
 import (
+	"errors"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Client is an OIDC application registered in the fake org.
 type Client struct {
 	// ID is the client_id. Required and unique.
 	ID string
-	// Secret is the client secret. Empty means a public client: token
-	// endpoint authentication "none", and PKCE required at authorize.
+	// Secret is the client secret. Empty means a public client (token
+	// endpoint authentication "none", and PKCE required at authorize)
+	// unless the client has public keys.
 	Secret string
 	// RedirectURIs are the registered sign-in redirect URIs; authorize and
 	// token requests must use one of them exactly.
@@ -20,14 +23,54 @@ type Client struct {
 	PostLogoutRedirectURIs []string
 	// AuthMethod is the token endpoint authentication method:
 	// "client_secret_basic" (the default when Secret is set),
-	// "client_secret_post" or "none" (the default, and the only choice,
-	// when Secret is empty). The token endpoint accepts only this method.
+	// "client_secret_post", "private_key_jwt" (the default when PublicKeys
+	// or JWKS is set) or "none" (the default, and the only choice, when the
+	// client has neither a secret nor keys). The token endpoint accepts only
+	// this method.
 	AuthMethod string
 	// AssignedUsers are the logins of the users assigned to the
 	// application (case-insensitive). nil means every user is assigned; an
 	// empty non-nil slice means nobody is.
 	AssignedUsers []string
+	// FrontchannelLogoutURI, when set, is loaded in an iframe of the
+	// fake's signed-out page, with "iss" and "sid" query parameters, when
+	// a user who signed in to the application signs out at the fake.
+	FrontchannelLogoutURI string
+	// BackchannelLogoutURI, when set, receives a POSTed "logout_token"
+	// when a user who signed in to the application signs out at the fake or
+	// is signed out by [Server.EndSession]. See [BackchannelDelivery].
+	BackchannelLogoutURI string
+	// PublicKeys are the keys that verify the client's private_key_jwt
+	// assertions, like the keys of a service app in Okta's admin console.
+	PublicKeys []PublicKey
+	// JWKS is a JSON Web Key Set, {"keys":[…]}, with more public keys for
+	// private_key_jwt (RSA of at least 2048 bits, or EC P-256). AddClient
+	// panics if it does not parse.
+	JWKS []byte
+	// DPoP selects whether client_credentials access tokens are bound to a
+	// key with DPoP (RFC 9449). The zero value, [DPoPDefault], requires
+	// DPoP from clients with public keys, as Okta does for new service apps.
+	DPoP DPoPMode
+	// AdminRole gives the application an admin role, which the Management
+	// API requires (besides the okta.* scopes) of OAuth access tokens;
+	// without it every API call answers 403 E0000006.
+	AdminRole bool
 }
+
+// DPoPMode says whether a client's client_credentials tokens are DPoP-bound.
+type DPoPMode int
+
+const (
+	// DPoPDefault requires DPoP when the client has PublicKeys or JWKS,
+	// and issues Bearer tokens otherwise.
+	DPoPDefault DPoPMode = iota
+	// DPoPRequired requires a DPoP proof on every client_credentials
+	// request: a request without one fails with invalid_dpop_proof.
+	DPoPRequired
+	// DPoPOff never binds tokens: a DPoP header is ignored and the token is
+	// a Bearer token, as for apps whose "Require DPoP" box is unchecked.
+	DPoPOff
+)
 
 // User is a user of the fake org's directory.
 type User struct {
@@ -43,18 +86,50 @@ type User struct {
 	FirstName, LastName string
 	// Password is checked by the sign-in form (in clear: this is a fake).
 	Password string
-	// Status is the Okta user status, "ACTIVE" by default. Users with any
-	// other status (e.g. "SUSPENDED", "DEPROVISIONED") cannot sign in, and an
-	// existing SSO session of theirs is ignored.
+	// Status is the Okta user status, "ACTIVE" by default; the others are
+	// STAGED, PROVISIONED, RECOVERY, LOCKED_OUT, PASSWORD_EXPIRED, SUSPENDED
+	// and DEPROVISIONED. Users with any status but ACTIVE cannot sign in,
+	// and an existing SSO session of theirs is ignored.
 	Status string
-	// Groups are the names of the user's groups. Every user is also in
+	// Groups are the names of the user's groups. A group that does not
+	// exist yet is created as an OKTA_GROUP. Every user is also in
 	// "Everyone", which need not be listed.
 	Groups []string
+	// Created and LastUpdated are set from the server's clock (to the
+	// millisecond); AddUser keeps non-zero values, to seed a directory with
+	// history. UpdateUser and SetUserStatus move LastUpdated.
+	Created, LastUpdated time.Time
 }
+
+// Group is a group of the fake org's directory.
+type Group struct {
+	// ID is the group id. When empty, AddGroup generates one shaped like
+	// Okta's: "00g" and 17 random characters.
+	ID string
+	// Name is the group name, the value of the groups claim. Required and
+	// unique.
+	Name string
+	// Description is the group's description.
+	Description string
+	// Type is "OKTA_GROUP" (the default), "APP_GROUP" (imported from an
+	// app such as Active Directory) or "BUILT_IN" (like "Everyone").
+	Type string
+	// Created, LastUpdated and LastMembershipUpdated are set from the
+	// server's clock; LastMembershipUpdated moves whenever a member is
+	// added or removed.
+	Created, LastUpdated, LastMembershipUpdated time.Time
+}
+
+// userStatuses are Okta's user statuses.
+var userStatuses = []string{"ACTIVE", "STAGED", "PROVISIONED", "RECOVERY", "LOCKED_OUT", "PASSWORD_EXPIRED", "SUSPENDED", "DEPROVISIONED"}
+
+// groupTypes are Okta's group types.
+var groupTypes = []string{"OKTA_GROUP", "APP_GROUP", "BUILT_IN"}
 
 // clientRec is a registered client.
 type clientRec struct {
 	Client
+	keys []PublicKey // PublicKeys and the keys of JWKS
 }
 
 // assigned reports whether the user with login may use the client.
@@ -65,10 +140,25 @@ func (c *clientRec) assigned(login string) bool {
 	return slices.ContainsFunc(c.AssignedUsers, func(l string) bool { return strings.EqualFold(l, login) })
 }
 
-// userRec is a directory user.
+// dpopRequired reports whether the client's client_credentials requests
+// must carry a DPoP proof.
+func (c *clientRec) dpopRequired() bool {
+	switch c.DPoP {
+	case DPoPRequired:
+		return true
+	case DPoPOff:
+		return false
+	}
+	return len(c.keys) > 0
+}
+
+// userRec is a directory user. Its User.Groups slice is replaced, never
+// modified in place, so that copies of User taken under s.mu stay valid.
 type userRec struct {
 	User
-	updated int64 // unix seconds, the updated_at claim
+	updated       int64               // LastUpdated in unix seconds, the updated_at claim
+	groupIDs      map[string]struct{} // ids of the user's groups but Everyone
+	statusChanged time.Time           // zero until SetUserStatus
 }
 
 // groups returns the user's group names, "Everyone" first.
@@ -82,13 +172,57 @@ func (u *userRec) groups() []string {
 	return gs
 }
 
+// groupRec is a directory group.
+type groupRec struct {
+	Group
+	members idIndex // user ids; unused for Everyone, whose members are all users
+}
+
+// directory holds the groups and the sorted indexes of the fake org; the
+// users themselves are in Server.users. Guarded by s.mu.
+type directory struct {
+	groups     map[string]*groupRec // by id
+	groupNames map[string]string    // name → id
+	everyone   *groupRec
+	userIDs    idIndex // every user id
+	groupIDs   idIndex // every group id
+	generated  int     // users made by AddGeneratedUsers
+	genGroups  int     // groups made by AddGeneratedGroups
+}
+
+// orgCreated is when the built-in group Everyone was created: a fixed
+// past date, since Server.Now may not be set yet.
+var orgCreated = time.Date(2015, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// initDirectory creates the directory with the built-in group Everyone.
+// s must not be shared yet.
+func (s *Server) initDirectory() {
+	s.dir = directory{groups: map[string]*groupRec{}, groupNames: map[string]string{}}
+	g, err := s.addGroupLocked(Group{Name: "Everyone", Description: "All users in your organization", Type: "BUILT_IN"}, orgCreated)
+	if err != nil {
+		panic(err.Error())
+	}
+	s.dir.everyone = s.dir.groups[g.ID]
+	s.initAPI()
+}
+
+// stamp returns t in UTC truncated to the millisecond, Okta's precision.
+func stamp(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
+
 // AddClient registers an OIDC application. It panics if c.ID is empty or
-// already registered, or if AuthMethod is unknown or does not fit Secret.
+// already registered, if AuthMethod is unknown or does not fit Secret and
+// the keys, or if JWKS or a public key is unusable.
 func (s *Server) AddClient(c Client) {
 	if c.ID == "" {
 		panic("oktatest: AddClient: empty client ID")
 	}
+	keys, err := clientKeys(c.PublicKeys, c.JWKS)
+	if err != nil {
+		panic("oktatest: AddClient: " + err.Error())
+	}
 	switch {
+	case c.AuthMethod == "" && len(keys) > 0:
+		c.AuthMethod = "private_key_jwt"
 	case c.AuthMethod == "" && c.Secret != "":
 		c.AuthMethod = "client_secret_basic"
 	case c.AuthMethod == "" && c.Secret == "":
@@ -97,25 +231,46 @@ func (s *Server) AddClient(c Client) {
 		panic("oktatest: AddClient: AuthMethod \"none\" with a Secret")
 	case (c.AuthMethod == "client_secret_basic" || c.AuthMethod == "client_secret_post") && c.Secret == "":
 		panic("oktatest: AddClient: AuthMethod " + c.AuthMethod + " without a Secret")
-	case c.AuthMethod != "none" && c.AuthMethod != "client_secret_basic" && c.AuthMethod != "client_secret_post":
+	case c.AuthMethod == "private_key_jwt" && len(keys) == 0:
+		panic("oktatest: AddClient: AuthMethod private_key_jwt without PublicKeys or JWKS")
+	case c.AuthMethod != "none" && c.AuthMethod != "client_secret_basic" && c.AuthMethod != "client_secret_post" && c.AuthMethod != "private_key_jwt":
 		panic("oktatest: AddClient: unsupported AuthMethod " + c.AuthMethod)
+	}
+	if c.DPoP < DPoPDefault || c.DPoP > DPoPOff {
+		panic("oktatest: AddClient: invalid DPoP mode")
 	}
 	c.RedirectURIs = slices.Clone(c.RedirectURIs)
 	c.PostLogoutRedirectURIs = slices.Clone(c.PostLogoutRedirectURIs)
 	c.AssignedUsers = slices.Clone(c.AssignedUsers)
+	c.PublicKeys = slices.Clone(c.PublicKeys)
+	c.JWKS = slices.Clone(c.JWKS)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.clients[c.ID] != nil {
 		panic("oktatest: AddClient: duplicate client " + c.ID)
 	}
-	s.clients[c.ID] = &clientRec{c}
+	s.clients[c.ID] = &clientRec{Client: c, keys: keys}
 }
 
-// AddUser adds a user to the directory and returns it with ID, Email and
-// Status filled in. It panics if Login is empty or taken, or ID is taken.
+// AddUser adds a user to the directory and returns it with ID, Email,
+// Status, Created and LastUpdated filled in. Groups named in u.Groups that
+// do not exist are created. It panics if Login is empty or taken, if ID is
+// taken, or if Status is not an Okta user status.
 func (s *Server) AddUser(u User) User {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, err := s.addUserLocked(u, s.now())
+	if err != nil {
+		panic("oktatest: AddUser: " + err.Error())
+	}
+	return u
+}
+
+// checkUserLocked fills in u's defaults and reports why it cannot be added.
+// s.mu must be held.
+func (s *Server) checkUserLocked(u *User, now time.Time) error {
 	if u.Login == "" {
-		panic("oktatest: AddUser: empty Login")
+		return errors.New("empty Login")
 	}
 	if u.Email == "" {
 		u.Email = u.Login
@@ -123,20 +278,335 @@ func (s *Server) AddUser(u User) User {
 	if u.Status == "" {
 		u.Status = "ACTIVE"
 	}
-	u.Groups = slices.Clone(u.Groups)
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	if !slices.Contains(userStatuses, u.Status) {
+		return errors.New("unknown status " + u.Status)
+	}
+	if _, ok := s.logins[strings.ToLower(u.Login)]; ok {
+		return errors.New("duplicate user " + u.Login)
+	}
+	if u.ID != "" && s.users[u.ID] != nil {
+		return errors.New("duplicate user id " + u.ID)
+	}
+	if u.Created.IsZero() {
+		u.Created = now
+	}
+	if u.LastUpdated.IsZero() {
+		u.LastUpdated = u.Created
+	}
+	u.Created, u.LastUpdated = stamp(u.Created), stamp(u.LastUpdated)
+	return nil
+}
+
+// addUserLocked adds a user, creating its missing groups. s.mu must be held.
+func (s *Server) addUserLocked(u User, now time.Time) (User, error) {
+	if err := s.checkUserLocked(&u, now); err != nil {
+		return User{}, err
+	}
 	if u.ID == "" {
 		u.ID = randomID("00u", 20)
 	}
-	key := strings.ToLower(u.Login)
-	if _, ok := s.logins[key]; ok || s.users[u.ID] != nil {
-		panic("oktatest: AddUser: duplicate user " + u.Login)
+	names := u.Groups
+	u.Groups = nil
+	rec := &userRec{User: u, updated: u.LastUpdated.Unix(), groupIDs: map[string]struct{}{}}
+	s.users[u.ID] = rec
+	s.logins[strings.ToLower(u.Login)] = u.ID
+	s.dir.userIDs.add(u.ID)
+	s.dir.everyone.LastMembershipUpdated = stamp(now)
+	for _, name := range names {
+		if name == "Everyone" {
+			continue
+		}
+		g := s.groupByNameLocked(name)
+		if g == nil {
+			ng, err := s.addGroupLocked(Group{Name: name}, now)
+			if err != nil {
+				panic("oktatest: " + err.Error()) // unreachable: the name is free
+			}
+			g = s.dir.groups[ng.ID]
+		}
+		s.addMemberLocked(g, rec, now)
 	}
-	s.users[u.ID] = &userRec{User: u, updated: s.now().Unix()}
-	s.logins[key] = u.ID
-	u.Groups = slices.Clone(u.Groups)
-	return u
+	out := rec.User
+	out.Groups = slices.Clone(out.Groups)
+	return out, nil
+}
+
+// AddGroup adds a group to the directory and returns it with ID, Type and
+// the timestamps filled in. It panics if Name is empty or taken, if ID is
+// taken, or if Type is not an Okta group type.
+func (s *Server) AddGroup(g Group) Group {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, err := s.addGroupLocked(g, s.now())
+	if err != nil {
+		panic("oktatest: AddGroup: " + err.Error())
+	}
+	return g
+}
+
+// checkGroupLocked fills in g's defaults and reports why it cannot be
+// added. s.mu must be held.
+func (s *Server) checkGroupLocked(g *Group, now time.Time) error {
+	if g.Name == "" {
+		return errors.New("empty group Name")
+	}
+	if g.Type == "" {
+		g.Type = "OKTA_GROUP"
+	}
+	if !slices.Contains(groupTypes, g.Type) {
+		return errors.New("unknown group type " + g.Type)
+	}
+	if _, ok := s.dir.groupNames[g.Name]; ok {
+		return errors.New("duplicate group " + g.Name)
+	}
+	if g.ID != "" && s.dir.groups[g.ID] != nil {
+		return errors.New("duplicate group id " + g.ID)
+	}
+	if g.Created.IsZero() {
+		g.Created = now
+	}
+	if g.LastUpdated.IsZero() {
+		g.LastUpdated = g.Created
+	}
+	if g.LastMembershipUpdated.IsZero() {
+		g.LastMembershipUpdated = g.Created
+	}
+	g.Created, g.LastUpdated, g.LastMembershipUpdated = stamp(g.Created), stamp(g.LastUpdated), stamp(g.LastMembershipUpdated)
+	return nil
+}
+
+// addGroupLocked adds a group. s.mu must be held.
+func (s *Server) addGroupLocked(g Group, now time.Time) (Group, error) {
+	if err := s.checkGroupLocked(&g, now); err != nil {
+		return Group{}, err
+	}
+	if g.ID == "" {
+		g.ID = randomID("00g", 20)
+	}
+	s.dir.groups[g.ID] = &groupRec{Group: g}
+	s.dir.groupNames[g.Name] = g.ID
+	s.dir.groupIDs.add(g.ID)
+	return g, nil
+}
+
+// groupByNameLocked returns the group called name, or nil. s.mu must be held.
+func (s *Server) groupByNameLocked(name string) *groupRec {
+	return s.dir.groups[s.dir.groupNames[name]]
+}
+
+// addMemberLocked puts the user in the group. s.mu must be held.
+func (s *Server) addMemberLocked(g *groupRec, u *userRec, now time.Time) {
+	if g == s.dir.everyone {
+		return
+	}
+	if _, ok := u.groupIDs[g.ID]; ok {
+		return
+	}
+	u.groupIDs[g.ID] = struct{}{}
+	u.Groups = append(slices.Clip(u.Groups), g.Name) // copy on write
+	g.members.add(u.ID)
+	g.LastMembershipUpdated = stamp(now)
+}
+
+// removeMemberLocked takes the user out of the group. s.mu must be held.
+func (s *Server) removeMemberLocked(g *groupRec, u *userRec, now time.Time) {
+	if _, ok := u.groupIDs[g.ID]; !ok {
+		return
+	}
+	delete(u.groupIDs, g.ID)
+	u.Groups = slices.DeleteFunc(slices.Clone(u.Groups), func(n string) bool { return n == g.Name })
+	g.members.remove(u.ID)
+	g.LastMembershipUpdated = stamp(now)
+}
+
+// mustUserGroupLocked returns the user and group, panicking with op if
+// either does not exist. s.mu must be held.
+func (s *Server) mustUserGroupLocked(op, groupID, userID string) (*groupRec, *userRec) {
+	g, u := s.dir.groups[groupID], s.users[userID]
+	if g == nil {
+		panic("oktatest: " + op + ": unknown group " + groupID)
+	}
+	if u == nil {
+		panic("oktatest: " + op + ": unknown user " + userID)
+	}
+	return g, u
+}
+
+// AddMember adds the user to the group, moving the group's
+// LastMembershipUpdated. Adding a member twice, or to Everyone, does
+// nothing. It panics if the group or the user does not exist.
+func (s *Server) AddMember(groupID, userID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, u := s.mustUserGroupLocked("AddMember", groupID, userID)
+	s.addMemberLocked(g, u, s.now())
+}
+
+// RemoveMember removes the user from the group, moving the group's
+// LastMembershipUpdated; removing a non-member does nothing. It panics if
+// the group or the user does not exist, or if the group is Everyone.
+func (s *Server) RemoveMember(groupID, userID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, u := s.mustUserGroupLocked("RemoveMember", groupID, userID)
+	if g == s.dir.everyone {
+		panic("oktatest: RemoveMember: every user is in Everyone")
+	}
+	s.removeMemberLocked(g, u, s.now())
+}
+
+// SetUserStatus changes a user's status (see [User.Status]) and moves its
+// LastUpdated. It panics if the user does not exist or status is unknown.
+func (s *Server) SetUserStatus(id, status string) {
+	if !slices.Contains(userStatuses, status) {
+		panic("oktatest: SetUserStatus: unknown status " + status)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.users[id]
+	if u == nil {
+		panic("oktatest: SetUserStatus: unknown user " + id)
+	}
+	now := stamp(s.now())
+	if u.Status != status {
+		u.statusChanged = now
+	}
+	u.Status = status
+	u.LastUpdated, u.updated = now, now.Unix()
+}
+
+// UpdateUser replaces the profile (Login, Email, FirstName, LastName) and
+// Password of the user with u.ID, and its Status when u.Status is set and
+// its groups when u.Groups is non-nil (creating missing groups), then moves
+// LastUpdated and returns the user. Email defaults to Login. It panics if
+// the user does not exist, Login is empty or another user's, or Status is
+// unknown.
+func (s *Server) UpdateUser(u User) User {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec := s.users[u.ID]
+	if rec == nil {
+		panic("oktatest: UpdateUser: unknown user " + u.ID)
+	}
+	if u.Login == "" {
+		panic("oktatest: UpdateUser: empty Login")
+	}
+	if id, ok := s.logins[strings.ToLower(u.Login)]; ok && id != u.ID {
+		panic("oktatest: UpdateUser: duplicate user " + u.Login)
+	}
+	if u.Status != "" && !slices.Contains(userStatuses, u.Status) {
+		panic("oktatest: UpdateUser: unknown status " + u.Status)
+	}
+	now := s.now()
+	delete(s.logins, strings.ToLower(rec.Login))
+	s.logins[strings.ToLower(u.Login)] = u.ID
+	rec.Login, rec.Email, rec.FirstName, rec.LastName, rec.Password = u.Login, u.Email, u.FirstName, u.LastName, u.Password
+	if rec.Email == "" {
+		rec.Email = rec.Login
+	}
+	if u.Status != "" && u.Status != rec.Status {
+		rec.Status, rec.statusChanged = u.Status, stamp(now)
+	}
+	if u.Groups != nil {
+		keep := map[string]bool{}
+		for _, name := range u.Groups {
+			if name == "Everyone" {
+				continue
+			}
+			g := s.groupByNameLocked(name)
+			if g == nil {
+				ng, err := s.addGroupLocked(Group{Name: name}, now)
+				if err != nil {
+					panic("oktatest: UpdateUser: " + err.Error())
+				}
+				g = s.dir.groups[ng.ID]
+			}
+			keep[g.ID] = true
+			s.addMemberLocked(g, rec, now)
+		}
+		for id := range rec.groupIDs {
+			if !keep[id] {
+				s.removeMemberLocked(s.dir.groups[id], rec, now)
+			}
+		}
+	}
+	rec.LastUpdated = stamp(now)
+	rec.updated = rec.LastUpdated.Unix()
+	out := rec.User
+	out.Groups = slices.Clone(out.Groups)
+	return out
+}
+
+// DeleteUser hard-deletes a user, as Okta does for a deactivated user: it
+// vanishes from the directory, its groups (whose LastMembershipUpdated
+// moves) and the Management API. Its sessions and tokens stop working. It
+// panics if the user does not exist.
+func (s *Server) DeleteUser(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.users[id]
+	if u == nil {
+		panic("oktatest: DeleteUser: unknown user " + id)
+	}
+	now := s.now()
+	for gid := range u.groupIDs {
+		s.removeMemberLocked(s.dir.groups[gid], u, now)
+	}
+	delete(s.users, id)
+	delete(s.logins, strings.ToLower(u.Login))
+	s.dir.userIDs.remove(id)
+	s.dir.everyone.LastMembershipUpdated = stamp(now)
+	if strings.EqualFold(s.autoLogin, u.Login) {
+		s.autoLogin = ""
+	}
+}
+
+// DeleteGroup deletes a group; its members stay in the directory. It panics
+// if the group does not exist or is Everyone.
+func (s *Server) DeleteGroup(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.dir.groups[id]
+	if g == nil || g == s.dir.everyone {
+		panic("oktatest: DeleteGroup: unknown or built-in group " + id)
+	}
+	now := s.now()
+	for _, uid := range slices.Clone(g.members.ids()) {
+		s.removeMemberLocked(g, s.users[uid], now)
+	}
+	delete(s.dir.groups, id)
+	delete(s.dir.groupNames, g.Name)
+	s.dir.groupIDs.remove(id)
+}
+
+// LookupUser returns the user with the given id or login (case-insensitive).
+func (s *Server) LookupUser(idOrLogin string) (User, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.users[idOrLogin]
+	if u == nil {
+		u = s.userByLoginLocked(idOrLogin)
+	}
+	if u == nil {
+		return User{}, false
+	}
+	out := u.User
+	out.Groups = slices.Clone(out.Groups)
+	return out, true
+}
+
+// LookupGroup returns the group with the given id or name.
+func (s *Server) LookupGroup(idOrName string) (Group, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.dir.groups[idOrName]
+	if g == nil {
+		g = s.groupByNameLocked(idOrName)
+	}
+	if g == nil {
+		return Group{}, false
+	}
+	return g.Group, true
 }
 
 // AddDemoUsers adds the offline-development directory and returns its

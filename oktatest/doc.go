@@ -24,8 +24,21 @@
 //
 // Fault injection for negative tests: [Server.MutateIDToken] (claims, headers
 // and broken signatures, see [SignMode]), [Server.MutateUserInfo],
-// [Server.MutateDiscovery], [Server.SetDown], [Server.Rotate] and
-// [Server.TokenRequests].
+// [Server.MutateDiscovery], [Server.MutateLogoutToken], [Server.Fault]
+// (per-endpoint delays, statuses, bodies and huge bodies), [Server.SetDown],
+// [Server.Rotate] and [Server.TokenRequests].
+//
+// OpenID Connect details: acr_values ("urn:okta:loa:2fa:any" adds a
+// "Verify with code" step to the sign-in form, see [VerificationCode]; the
+// ID token echoes "acr" and has "amr" ["pwd","mfa"]), a "sid" claim per SSO
+// session, refresh tokens with offline_access and optional rotation
+// ([Server.RotateRefreshTokens]), and single logout when a user signs out
+// at the fake or [Server.EndSession] is called: front-channel iframes
+// ([Client.FrontchannelLogoutURI]) and back-channel logout tokens
+// ([Client.BackchannelLogoutURI], [BackchannelDelivery]).
+//
+// [Server.DevSetup] prepares a server for local development, as the
+// "oktasso dev" command does.
 //
 // Like httptest, the package panics on misuse (an unknown authorization
 // server, a duplicate client, calling Start twice). Untrusted HTTP input never

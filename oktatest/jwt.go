@@ -13,15 +13,17 @@ import (
 	"strings"
 )
 
-// Token is an ID token about to be signed, handed to the function given to
-// [Server.MutateIDToken]. The function may change, add or delete any header
-// or claim and choose how the token is signed.
+// Token is an ID token or a back-channel logout token about to be signed,
+// handed to the function given to [Server.MutateIDToken] or
+// [Server.MutateLogoutToken]. The function may change, add or delete any
+// header or claim and choose how the token is signed.
 type Token struct {
 	// Header is the JOSE header, pre-filled with "alg" ("RS256"), "kid" (the
-	// authorization server's current signing key) and "typ" ("JWT").
+	// authorization server's current signing key) and "typ" ("JWT", or
+	// "logout+jwt" for logout tokens).
 	Header map[string]any
-	// Claims holds every claim the server would issue (see the package
-	// documentation of [Server.MutateIDToken]).
+	// Claims holds every claim the server would issue (see
+	// [Server.MutateIDToken] and [BackchannelDelivery]).
 	Claims map[string]any
 	// Sign selects the signature; the zero value is [SignNormal].
 	Sign SignMode

@@ -1,6 +1,7 @@
 package oktatest
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
@@ -10,7 +11,9 @@ import (
 // id_token_hint must be an ID token this authorization server signed with a
 // key it still publishes (expiry is ignored, as at Okta); the
 // post_logout_redirect_uri, when given, must be registered for the token's
-// client. The SSO session ends and the browser is redirected with state.
+// client. The SSO session ends, every application the user signed in to
+// during it is notified (back-channel logout tokens, and front-channel
+// iframes on the signed-out page), and the browser is redirected with state.
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, as *authServer) {
 	q := r.URL.Query()
 	hint := q.Get("id_token_hint")
@@ -40,13 +43,67 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, as *authSe
 		renderError(w, http.StatusBadRequest, "invalid_request", "The 'post_logout_redirect_uri' parameter must be a Logout redirect URI in the client app settings.")
 		return
 	}
-	s.endSession(w, r)
-	if target == "" {
-		renderPage(w, http.StatusOK, "signedout", nil)
-		return
+	sess := s.endSession(w, r)
+	s.notifyBackchannel(r.Context(), sess)
+	frames, origins := s.frontchannelFrames(sess)
+	if target != "" {
+		if state := q.Get("state"); state != "" {
+			target = withQuery(target, url.Values{"state": {state}})
+		}
+		if len(frames) == 0 {
+			http.Redirect(w, r, target, http.StatusFound)
+			return
+		}
 	}
-	if state := q.Get("state"); state != "" {
-		target = withQuery(target, url.Values{"state": {state}})
+	renderPageFraming(w, http.StatusOK, "signedout", signedOutData{Frames: frames, Continue: target}, origins)
+}
+
+// frontchannelFrames returns the front-channel logout URLs of the
+// applications the user signed in to during sess, with Okta's "iss" and
+// "sid" parameters, and their origins.
+func (s *Server) frontchannelFrames(sess *ssoSession) (frames, origins []string) {
+	if sess == nil {
+		return nil, nil
 	}
-	http.Redirect(w, r, target, http.StatusFound)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, app := range sess.apps {
+		c := s.clients[app.clientID]
+		if c == nil || c.FrontchannelLogoutURI == "" {
+			continue
+		}
+		frames = append(frames, withQuery(c.FrontchannelLogoutURI, url.Values{"iss": {app.as.issuer(s.URL)}, "sid": {sess.sid}}))
+		if u, err := url.Parse(c.FrontchannelLogoutURI); err == nil && u.Host != "" {
+			if o := u.Scheme + "://" + u.Host; !slices.Contains(origins, o) {
+				origins = append(origins, o)
+			}
+		}
+	}
+	return frames, origins
+}
+
+// EndSession ends every SSO session of the user with login, as an admin
+// clearing a user's sessions does, and sends back-channel logout tokens to
+// the applications the user signed in to during them (see
+// [Client.BackchannelLogoutURI]) before it returns. The browsers' next
+// authorize request needs a new sign-in. It panics if login is not a user.
+func (s *Server) EndSession(login string) {
+	s.mu.Lock()
+	u := s.userByLoginLocked(login)
+	if u == nil {
+		s.mu.Unlock()
+		panic("oktatest: EndSession: unknown user " + login)
+	}
+	var ended []*ssoSession
+	for id, sess := range s.sessions {
+		if sess.userID == u.ID {
+			ended = append(ended, sess)
+			delete(s.sessions, id)
+		}
+	}
+	s.mu.Unlock()
+	slices.SortFunc(ended, func(a, b *ssoSession) int { return a.authTime.Compare(b.authTime) })
+	for _, sess := range ended {
+		s.notifyBackchannel(context.Background(), sess)
+	}
 }

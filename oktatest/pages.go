@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"html/template"
 	"net/http"
+	"strings"
 )
 
 // signInData fills the sign-in form.
@@ -14,6 +15,13 @@ type signInData struct {
 	Username string
 	Error    string
 	Demo     []User
+	Code     string // the code step: the accepted code, shown as a hint
+}
+
+// signedOutData fills the signed-out page.
+type signedOutData struct {
+	Frames   []string // front-channel logout URLs, one iframe each
+	Continue string   // where to go next; "" for nowhere
 }
 
 // errorData fills the error page.
@@ -30,7 +38,11 @@ var pages = template.Must(template.New("layout").Parse(`{{define "head"}}<!docty
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex">
 <title>{{.}} · oktatest</title>
-<style>
+{{template "style"}}</head>
+<body>
+<main>
+{{end}}
+{{define "style"}}<style>
 body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:#f4f5f7;color:#1d1f23}
 main{max-width:24rem;margin:3rem auto;padding:2rem;background:#fff;border:1px solid #c9ccd1;border-radius:8px}
 h1{font-size:1.5rem;margin:0 0 1rem}
@@ -45,9 +57,6 @@ code{font-size:.875rem}
 table{border-collapse:collapse;width:100%;font-size:.875rem}
 th,td{text-align:left;padding:.25rem .5rem .25rem 0;border-bottom:1px solid #dcdfe4}
 </style>
-</head>
-<body>
-<main>
 {{end}}
 {{define "foot"}}<p class="note">oktatest: a fake Okta org for tests and local development.</p>
 </main>
@@ -76,13 +85,43 @@ th,td{text-align:left;padding:.25rem .5rem .25rem 0;border-bottom:1px solid #dcd
 {{define "error"}}{{template "head" "Error"}}<h1>Something went wrong</h1>
 <p class="error" role="alert"><strong>{{.Code}}</strong>: {{.Description}}</p>
 {{template "foot"}}{{end}}
-{{define "signedout"}}{{template "head" "Signed out"}}<h1>Signed out</h1>
-<p>You have been signed out of the fake Okta org.</p>
+{{define "verify"}}{{template "head" "Verify with code"}}<h1>Verify with code</h1>
+{{if .Error}}<div class="error" role="alert" id="verify-error">{{.Error}}</div>
+{{end}}<form method="post" action="{{.Action}}" novalidate>
+<input type="hidden" name="fromURI" value="{{.FromURI}}">
+<input type="hidden" name="token" value="{{.Token}}">
+<label for="code">Enter the code from your authenticator</label>
+<input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" required autofocus aria-describedby="code-hint{{if .Error}} verify-error{{end}}">
+<p class="note" id="code-hint">This fake accepts the code <code>{{.Code}}</code>.</p>
+<button type="submit">Verify</button>
+</form>
 {{template "foot"}}{{end}}
+{{define "signedout"}}<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+{{with .Continue}}<meta http-equiv="refresh" content="1; url={{.}}">
+{{end}}<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>Signed out · oktatest</title>
+{{template "style"}}</head>
+<body>
+<main>
+<h1>Signed out</h1>
+<p>You have been signed out of the fake Okta org{{if .Frames}} and of {{len .Frames}} application(s){{end}}.</p>
+{{range .Frames}}<iframe src="{{.}}" title="Application sign-out" width="0" height="0" style="border:0;position:absolute" tabindex="-1"></iframe>
+{{end}}{{with .Continue}}<p><a href="{{.}}">Continue to the application</a></p>
+{{end}}{{template "foot"}}{{end}}
 `))
 
 // renderPage executes the named page template with data.
 func renderPage(w http.ResponseWriter, status int, name string, data any) {
+	renderPageFraming(w, status, name, data, nil)
+}
+
+// renderPageFraming is renderPage for a page that frames the origins
+// frameSrc (the front-channel logout iframes).
+func renderPageFraming(w http.ResponseWriter, status int, name string, data any, frameSrc []string) {
 	var buf bytes.Buffer
 	if err := pages.ExecuteTemplate(&buf, name, data); err != nil {
 		panic("oktatest: rendering " + name + ": " + err.Error())
@@ -91,7 +130,11 @@ func renderPage(w http.ResponseWriter, status int, name string, data any) {
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Frame-Options", "DENY")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
+	csp := "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+	if len(frameSrc) > 0 {
+		csp += "; frame-src " + strings.Join(frameSrc, " ")
+	}
+	h.Set("Content-Security-Policy", csp)
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
 }

@@ -67,6 +67,19 @@ type Server struct {
 	mutateDiscovery func(map[string]any)
 	down            bool
 	tokenRequests   int
+
+	// single logout, refresh rotation and faults (logout.go, backchannel.go,
+	// token.go, faults.go); maps are created on first use
+	rotateRefresh     bool
+	mutateLogoutToken func(*Token)
+	deliveries        []BackchannelDelivery
+	faults            map[string]*faultState
+
+	// ---- directory and Management API (directory.go, mgmt*.go,
+	// ratelimit.go, dpop.go, clientjwt.go) ----
+	dir directory
+	api apiState
+	// ---- end directory and Management API ----
 }
 
 // NewServer starts and returns a new Server listening on 127.0.0.1 with an
@@ -101,6 +114,7 @@ func NewUnstartedServer() *Server {
 	}
 	s.org = s.newAuthServer("", "")
 	s.custom["default"] = s.newAuthServer("default", "api://default")
+	s.initDirectory() // directory and Management API (directory.go)
 	s.mux = s.routes()
 	return s
 }
@@ -204,6 +218,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("503 Service Unavailable (oktatest: server is down)\n"))
 		return
 	}
+	if s.injectFault(w, r) {
+		return
+	}
 	s.mux.ServeHTTP(w, r)
 }
 
@@ -255,5 +272,8 @@ func (s *Server) routes() *http.ServeMux {
 	}
 	mux.HandleFunc("GET "+SignInPath, s.handleSignInForm)
 	mux.HandleFunc("POST "+SignInPath, s.handleSignIn)
+	// ---- Management API (mgmt.go): /api/v1/users, /api/v1/groups ----
+	s.mgmtRoutes(mux)
+	// ---- end Management API ----
 	return mux
 }

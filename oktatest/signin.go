@@ -11,10 +11,19 @@ import (
 // formTokenLifetime bounds how long a rendered sign-in form may be posted.
 const formTokenLifetime = 15 * time.Minute
 
+// VerificationCode is the one code the fake's "Verify with code" step
+// accepts. The sign-in form asks for it, after the password, when the
+// authorize request's acr_values asks for two factors (e.g.
+// "urn:okta:loa:2fa:any"); the ID token then has "amr" ["pwd","mfa"].
+// [Server.AutoLogin] skips both steps.
+const VerificationCode = "123456"
+
 // formToken is the per-render anti-forgery token of a sign-in form, bound to
-// the authorize request the form continues.
+// the authorize request the form continues and, on the code step, to the
+// user who has given the right password.
 type formToken struct {
 	fromURI string
+	userID  string // set on the code step
 	expires time.Time
 }
 
@@ -80,8 +89,12 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) {
 		s.authorizeError(w, r, aerr)
 		return
 	}
+	if r.PostForm.Has("code") {
+		s.handleVerifyCode(w, r, req, fromURI)
+		return
+	}
 	login := strings.TrimSpace(r.PostForm.Get("username"))
-	if !s.consumeFormToken(r.PostForm.Get("token"), fromURI) {
+	if ft, ok := s.consumeFormToken(r.PostForm.Get("token"), fromURI); !ok || ft.userID != "" {
 		s.renderSignIn(w, http.StatusForbidden, fromURI, login, "This sign-in form has expired. Please sign in again.")
 		return
 	}
@@ -98,7 +111,36 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) {
 		s.renderSignIn(w, http.StatusUnauthorized, fromURI, login, "Unable to sign in: the username or password is wrong, or the account is not active.")
 		return
 	}
-	sess := s.startSession(w, userID)
+	if req.needsMFA() {
+		s.renderVerify(w, http.StatusOK, fromURI, userID, "")
+		return
+	}
+	sess := s.startSession(w, userID, amrPassword)
+	s.completeAuthorize(w, r, req, sess)
+}
+
+// handleVerifyCode serves the POST of the "Verify with code" step: the
+// form token names the user who gave the right password.
+func (s *Server) handleVerifyCode(w http.ResponseWriter, r *http.Request, req *authRequest, fromURI string) {
+	ft, ok := s.consumeFormToken(r.PostForm.Get("token"), fromURI)
+	if !ok || ft.userID == "" {
+		s.renderSignIn(w, http.StatusForbidden, fromURI, "", "This sign-in form has expired. Please sign in again.")
+		return
+	}
+	s.mu.Lock()
+	u := s.users[ft.userID]
+	active := u != nil && u.Status == "ACTIVE"
+	s.mu.Unlock()
+	if !active {
+		s.renderSignIn(w, http.StatusUnauthorized, fromURI, "", "Unable to sign in: the account is not active.")
+		return
+	}
+	code := strings.TrimSpace(r.PostForm.Get("code"))
+	if subtle.ConstantTimeCompare([]byte(code), []byte(VerificationCode)) != 1 {
+		s.renderVerify(w, http.StatusUnauthorized, fromURI, ft.userID, "That code is not right. Try again.")
+		return
+	}
+	sess := s.startSession(w, ft.userID, amrMFA)
 	s.completeAuthorize(w, r, req, sess)
 }
 
@@ -119,8 +161,9 @@ func (s *Server) sameOrigin(r *http.Request) bool {
 	return strings.EqualFold(origin, s.URL)
 }
 
-// newFormToken records and returns a token for one rendering of the form.
-func (s *Server) newFormToken(fromURI string) string {
+// newFormToken records and returns a token for one rendering of the form,
+// or of the code step for userID.
+func (s *Server) newFormToken(fromURI, userID string) string {
 	tok := randomToken()
 	now := s.now()
 	s.mu.Lock()
@@ -130,18 +173,18 @@ func (s *Server) newFormToken(fromURI string) string {
 			delete(s.formTokens, t)
 		}
 	}
-	s.formTokens[tok] = formToken{fromURI: fromURI, expires: now.Add(formTokenLifetime)}
+	s.formTokens[tok] = formToken{fromURI: fromURI, userID: userID, expires: now.Add(formTokenLifetime)}
 	return tok
 }
 
-// consumeFormToken reports whether tok was rendered for fromURI and has not
-// expired, and makes it unusable.
-func (s *Server) consumeFormToken(tok, fromURI string) bool {
+// consumeFormToken returns the token tok and whether it was rendered for
+// fromURI and has not expired, and makes it unusable.
+func (s *Server) consumeFormToken(tok, fromURI string) (formToken, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ft, ok := s.formTokens[tok]
 	delete(s.formTokens, tok)
-	return ok && ft.fromURI == fromURI && !s.now().After(ft.expires)
+	return ft, ok && ft.fromURI == fromURI && !s.now().After(ft.expires)
 }
 
 // renderSignIn renders the sign-in form with a fresh token.
@@ -152,9 +195,20 @@ func (s *Server) renderSignIn(w http.ResponseWriter, status int, fromURI, login,
 	renderPage(w, status, "signin", signInData{
 		Action:   SignInPath,
 		FromURI:  fromURI,
-		Token:    s.newFormToken(fromURI),
+		Token:    s.newFormToken(fromURI, ""),
 		Username: login,
 		Error:    msg,
 		Demo:     demo,
+	})
+}
+
+// renderVerify renders the "Verify with code" step for userID.
+func (s *Server) renderVerify(w http.ResponseWriter, status int, fromURI, userID, msg string) {
+	renderPage(w, status, "verify", signInData{
+		Action:  SignInPath,
+		FromURI: fromURI,
+		Token:   s.newFormToken(fromURI, userID),
+		Error:   msg,
+		Code:    VerificationCode,
 	})
 }

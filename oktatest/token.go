@@ -16,9 +16,8 @@ const tokenLifetime = time.Hour
 type grant struct {
 	as       *authServer
 	clientID string
-	userID   string // empty for client_credentials
+	authn    // the user's sign-in; zero for client_credentials
 	scopes   []string
-	authTime time.Time
 	expires  time.Time // zero for refresh tokens
 	revoked  bool
 }
@@ -65,7 +64,10 @@ func parsePostForm(w http.ResponseWriter, r *http.Request) *oauthError {
 func (s *Server) authenticateClient(r *http.Request) (*clientRec, *oauthError) {
 	form := r.PostForm
 	if form.Get("client_assertion") != "" || form.Get("client_assertion_type") != "" {
-		return nil, invalidClient("oktatest does not support client_secret_jwt or private_key_jwt client authentication.")
+		if _, _, basic := r.BasicAuth(); basic || form.Has("client_secret") {
+			return nil, invalidRequest("Cannot supply multiple client credentials. Use one of the following: credentials in the Authorization header, credentials in the post body, or a client_assertion in the post body.")
+		}
+		return s.authenticateAssertion(r) // private_key_jwt (clientjwt.go)
 	}
 	id, secret, basic := r.BasicAuth()
 	method := "none"
@@ -131,7 +133,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request, as *authSer
 	case "refresh_token":
 		resp, e = s.refresh(r.PostForm, as, client)
 	case "client_credentials":
-		resp, e = s.clientCredentials(r.PostForm, as, client)
+		resp, e = s.clientCredentials(w, r, as, client)
 	case "":
 		e = invalidRequest("The 'grant_type' parameter is missing.")
 	default:
@@ -163,10 +165,12 @@ func (s *Server) exchangeCode(form url.Values, as *authServer, client *clientRec
 	if (ac.req.challenge == "") != (verifier == "") || (verifier != "" && s256(verifier) != ac.req.challenge) {
 		return nil, invalidGrant("PKCE verification failed.")
 	}
-	return s.issue(as, client, ac.userID, ac.req.scopes, ac.authTime, ac.req.nonce, "")
+	return s.mint(as, client, ac.req.scopes, ac.authn, ac.req.nonce, "")
 }
 
-// refresh redeems a refresh token, which stays valid.
+// refresh redeems a refresh token. It stays valid unless refresh token
+// rotation is on (see [Server.RotateRefreshTokens]): then it is used up and
+// the response carries a new one.
 func (s *Server) refresh(form url.Values, as *authServer, client *clientRec) (map[string]any, *oauthError) {
 	rt := form.Get("refresh_token")
 	s.mu.Lock()
@@ -175,8 +179,8 @@ func (s *Server) refresh(form url.Values, as *authServer, client *clientRec) (ma
 	if g != nil {
 		user = s.users[g.userID]
 	}
-	s.mu.Unlock()
 	if g == nil || g.revoked || g.as != as || g.clientID != client.ID || user == nil || user.Status != "ACTIVE" {
+		s.mu.Unlock()
 		return nil, invalidGrant("The refresh token is invalid or expired.")
 	}
 	scopes := g.scopes
@@ -184,31 +188,58 @@ func (s *Server) refresh(form url.Values, as *authServer, client *clientRec) (ma
 		scopes = strings.Fields(sc)
 		for _, x := range scopes {
 			if !slices.Contains(g.scopes, x) {
+				s.mu.Unlock()
 				return nil, &oauthError{http.StatusBadRequest, "invalid_scope", "The requested scope is invalid, unknown, or malformed."}
 			}
 		}
 	}
-	return s.issue(as, client, g.userID, scopes, g.authTime, "", rt)
+	reuse := rt
+	if s.rotateRefresh {
+		delete(s.refreshTokens, rt) // single use: a replay is invalid_grant
+		reuse = ""
+	}
+	s.mu.Unlock()
+	return s.mint(as, client, scopes, g.authn, "", reuse)
 }
 
-// clientCredentials issues an access token to a confidential client itself.
-func (s *Server) clientCredentials(form url.Values, as *authServer, client *clientRec) (map[string]any, *oauthError) {
+// clientCredentials issues an access token to a confidential client itself:
+// Okta API scopes (okta.…) at the org authorization server, custom scopes
+// at custom ones; DPoP-bound when the client requires DPoP (dpop.go).
+func (s *Server) clientCredentials(w http.ResponseWriter, r *http.Request, as *authServer, client *clientRec) (map[string]any, *oauthError) {
 	if client.AuthMethod == "none" {
 		return nil, &oauthError{http.StatusBadRequest, "unauthorized_client", "The client is not authorized to use the provided grant type. Configured grant types: [authorization_code]."}
 	}
-	scopes := strings.Fields(form.Get("scope"))
+	scopes := strings.Fields(r.PostForm.Get("scope"))
 	for _, sc := range scopes {
 		if slices.Contains(scopesSupported, sc) {
 			return nil, &oauthError{http.StatusBadRequest, "invalid_scope", "The requested scope '" + sc + "' cannot be used with the client_credentials grant."}
 		}
 	}
+	if e := serviceScopes(as, scopes); e != nil {
+		return nil, e
+	}
+	jkt, e := s.tokenDPoP(w, r, client)
+	if e != nil {
+		return nil, e
+	}
+	if jkt != "" {
+		return s.issueDPoPToken(as, client, scopes, jkt), nil
+	}
 	return s.issue(as, client, "", scopes, time.Time{}, "", "")
 }
 
-// issue mints an access token, an ID token when the scopes include openid,
-// and a refresh token when they include offline_access (reusing
-// refreshToken when set), and returns the token response.
+// issue mints the tokens of a sign-in by userID at authTime, or of the
+// client itself when userID is empty; see mint.
 func (s *Server) issue(as *authServer, client *clientRec, userID string, scopes []string, authTime time.Time, nonce, refreshToken string) (map[string]any, *oauthError) {
+	return s.mint(as, client, scopes, authn{userID: userID, authTime: authTime}, nonce, refreshToken)
+}
+
+// mint mints an access token, an ID token when the sign-in a has a user
+// and the scopes include openid, and a refresh token when they include
+// offline_access (reusing refreshToken when set), and returns the token
+// response.
+func (s *Server) mint(as *authServer, client *clientRec, scopes []string, a authn, nonce, refreshToken string) (map[string]any, *oauthError) {
+	userID, authTime := a.userID, a.authTime
 	now := s.now()
 	s.mu.Lock()
 	u := s.URL
@@ -245,11 +276,11 @@ func (s *Server) issue(as *authServer, client *clientRec, userID string, scopes 
 		"access_token": accessToken,
 		"scope":        strings.Join(scopes, " "),
 	}
-	g := &grant{as: as, clientID: client.ID, userID: userID, scopes: scopes, authTime: authTime}
+	g := &grant{as: as, clientID: client.ID, authn: a, scopes: scopes}
 	if userID != "" && slices.Contains(scopes, "openid") {
 		idToken := &Token{
 			Header: map[string]any{"alg": "RS256", "kid": key.kid, "typ": "JWT"},
-			Claims: s.idClaims(as, u, client.ID, user, updated, scopes, now, authTime, nonce, accessToken),
+			Claims: s.idClaims(as, u, client.ID, user, updated, scopes, now, a, nonce, accessToken),
 		}
 		if mutate != nil {
 			mutate(idToken)
@@ -281,7 +312,12 @@ func (s *Server) issue(as *authServer, client *clientRec, userID string, scopes 
 }
 
 // idClaims returns the claims of an ID token, as Okta issues them.
-func (s *Server) idClaims(as *authServer, u, clientID string, user User, updated int64, scopes []string, now, authTime time.Time, nonce, accessToken string) map[string]any {
+// amr, acr and sid come from the sign-in a.
+func (s *Server) idClaims(as *authServer, u, clientID string, user User, updated int64, scopes []string, now time.Time, a authn, nonce, accessToken string) map[string]any {
+	amr := slices.Clone(a.amr) // the mutation hook may edit it
+	if len(amr) == 0 {
+		amr = []string{"pwd"}
+	}
 	c := map[string]any{
 		"ver":       1,
 		"sub":       user.ID,
@@ -290,9 +326,15 @@ func (s *Server) idClaims(as *authServer, u, clientID string, user User, updated
 		"iat":       now.Unix(),
 		"exp":       now.Add(tokenLifetime).Unix(),
 		"jti":       "ID." + randomID("", 43),
-		"amr":       []string{"pwd"},
+		"amr":       amr,
 		"idp":       s.orgID,
-		"auth_time": authTime.Unix(),
+		"auth_time": a.authTime.Unix(),
+	}
+	if a.acr != "" {
+		c["acr"] = a.acr
+	}
+	if a.sid != "" {
+		c["sid"] = a.sid
 	}
 	if nonce != "" {
 		c["nonce"] = nonce
@@ -331,10 +373,23 @@ func scopeClaims(user User, updated int64, scopes []string) map[string]any {
 
 // MutateIDToken makes fn edit every ID token before it is signed, until
 // called again with nil. fn receives the header, every claim (ver, sub, iss,
-// aud, iat, exp, jti, amr, idp, auth_time, nonce, at_hash and the scope
-// claims) and the signing mode; it is called without locks held.
+// aud, iat, exp, jti, amr, idp, auth_time, sid, acr, nonce, at_hash and the
+// scope claims) and the signing mode; it is called without locks held.
 func (s *Server) MutateIDToken(fn func(*Token)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.mutateIDToken = fn
+}
+
+// RotateRefreshTokens turns refresh token rotation on or off (off by
+// default). When on, a refresh token is used up by the refresh that
+// redeems it, which returns a new one; presenting it again gets
+// invalid_grant, as at Okta with rotation and no grace period. When off, a
+// refresh token stays valid and refreshes return it again. Refreshes return
+// a new ID token with the iss, sub, aud, auth_time, amr, acr and sid of the
+// sign-in, and no nonce.
+func (s *Server) RotateRefreshTokens(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rotateRefresh = on
 }

@@ -2,6 +2,7 @@ package oktatest
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -329,4 +330,82 @@ func TestRevokeAndIntrospect(t *testing.T) {
 	if m := introspect(); m["active"] != false {
 		t.Errorf("introspect after revoke = %v; want inactive", m)
 	}
+}
+
+func TestRefreshTokenRotation(t *testing.T) {
+	for _, rotate := range []bool{false, true} {
+		t.Run(fmt.Sprintf("rotate=%v", rotate), func(t *testing.T) {
+			s := newTestServer(t)
+			s.AutoLogin("alice@example.com")
+			s.RotateRefreshTokens(rotate)
+			f := newFlow(t, s, s.CustomIssuer("default"))
+			f.config.Scopes = append(f.config.Scopes, "offline_access")
+			tok := f.login(t, s, newBrowser(t, s))
+			first := jwtClaims(t, rawIDToken(t, tok))
+			refresh := func(rt string) (int, map[string]any) {
+				t.Helper()
+				status, m, _ := tokenCall(t, s, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}, true)
+				return status, m
+			}
+			status, m := refresh(tok.RefreshToken)
+			if status != 200 {
+				t.Fatalf("refresh = %d %v", status, m)
+			}
+			idToken, _ := m["id_token"].(string)
+			if _, err := f.verifier.Verify(f.ctx, idToken); err != nil {
+				t.Fatalf("Verify(refreshed id_token) = %v", err)
+			}
+			again := jwtClaims(t, idToken)
+			for _, c := range []string{"iss", "sub", "aud", "auth_time", "sid"} {
+				if again[c] == nil || fmt.Sprint(again[c]) != fmt.Sprint(first[c]) {
+					t.Errorf("refreshed ID token %s = %v; want %v", c, again[c], first[c])
+				}
+			}
+			if _, ok := again["nonce"]; ok {
+				t.Error("refreshed ID token has a nonce")
+			}
+			next, _ := m["refresh_token"].(string)
+			if rotate == (next == tok.RefreshToken) || next == "" {
+				t.Errorf("refresh_token after refresh = %q (old %q); want a new one only with rotation", next, tok.RefreshToken)
+			}
+			status, m = refresh(tok.RefreshToken)
+			if rotate && (status != 400 || m["error"] != "invalid_grant") {
+				t.Errorf("reused refresh token with rotation = %d %v; want 400 invalid_grant", status, m)
+			}
+			if !rotate && status != 200 {
+				t.Errorf("reused refresh token without rotation = %d %v; want 200", status, m)
+			}
+			if status, m = refresh(next); status != 200 {
+				t.Errorf("refresh with the newest token = %d %v; want 200", status, m)
+			}
+		})
+	}
+}
+
+func TestSIDClaim(t *testing.T) {
+	s := newTestServer(t)
+	s.AutoLogin("alice@example.com")
+	f := newFlow(t, s, s.CustomIssuer("default"))
+	browser := newBrowser(t, s)
+	sid1 := jwtClaims(t, rawIDToken(t, f.login(t, s, browser)))["sid"]
+	sid2 := jwtClaims(t, rawIDToken(t, f.login(t, s, browser)))["sid"]
+	other := jwtClaims(t, rawIDToken(t, f.login(t, s, newBrowser(t, s))))["sid"]
+	if sid, _ := sid1.(string); sid == "" || sid1 != sid2 || sid1 == other {
+		t.Errorf("sid = %v, %v in one SSO session and %v in another; want one non-empty sid per session", sid1, sid2, other)
+	}
+	for _, c := range browserCookies(t, browser, s.URL) {
+		if c.Value == sid1 {
+			t.Error("sid is the session cookie's value")
+		}
+	}
+}
+
+// browserCookies returns the cookies the browser would send to u.
+func browserCookies(t testing.TB, browser *http.Client, u string) []*http.Cookie {
+	t.Helper()
+	pu, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return browser.Jar.Cookies(pu)
 }

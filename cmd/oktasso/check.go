@@ -134,6 +134,9 @@ func (a *app) check(ctx context.Context) *checkReport {
 			SignInRedirectURI:  c.base + oktasso.CallbackPath,
 			SignOutRedirectURI: c.base + oktasso.LogoutCallbackPath,
 			InitiateLoginURI:   c.base + oktasso.InitiateLoginPath,
+
+			BackChannelLogoutURI:  c.base + oktasso.BackchannelLogoutPath,
+			FrontChannelLogoutURI: c.base + oktasso.FrontchannelLogoutPath,
 		}
 	}
 	return rep
@@ -324,8 +327,8 @@ func printRegister(w io.Writer, r *register) {
 	fmt.Fprintf(w, "  Sign-in redirect URI:     %s\n", r.SignInRedirectURI)
 	fmt.Fprintf(w, "  Sign-out redirect URI:    %s\n", r.SignOutRedirectURI)
 	fmt.Fprintf(w, "  Initiate login URI:       %s  (Okta sends ?iss=; the app starts a sign-in)\n", r.InitiateLoginURI)
-	fmt.Fprintln(w, "  Back-channel logout URI:  leave empty (not served by this version)")
-	fmt.Fprintln(w, "  Front-channel logout URI: leave empty (not served by this version)")
+	fmt.Fprintf(w, "  Front-channel logout URI: %s  (Okta's single logout; check \"Logout session required\")\n", r.FrontChannelLogoutURI)
+	fmt.Fprintf(w, "  Back-channel logout URI:  %s  (for providers that send logout tokens)\n", r.BackChannelLogoutURI)
 }
 
 // firstSet returns the first of names set to a non-blank value in lookup,

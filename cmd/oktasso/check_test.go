@@ -282,7 +282,8 @@ func TestCheck(t *testing.T) {
 					"Sign-in redirect URI:     " + testBase + "/auth/callback",
 					"Sign-out redirect URI:    " + testBase + "/auth/logout/callback",
 					"Initiate login URI:       " + testBase + "/auth/initiate-login",
-					"Back-channel logout URI:  leave empty",
+					"Back-channel logout URI:  " + testBase + "/auth/backchannel-logout",
+					"Front-channel logout URI: " + testBase + "/auth/frontchannel-logout",
 				} {
 					if !strings.Contains(out, uri) {
 						t.Errorf("check output lacks %q:\n%s", uri, out)
@@ -358,8 +359,10 @@ func TestCheckJSON(t *testing.T) {
 			if got := rep.Register["sign_in_redirect_uri"]; got != testBase+"/auth/callback" {
 				t.Errorf("check --json register.sign_in_redirect_uri = %q; want %q", got, testBase+"/auth/callback")
 			}
-			if v, ok := rep.Register["front_channel_logout_uri"]; !ok || v != "" {
-				t.Errorf("check --json register.front_channel_logout_uri = %q, %t; want present and empty", v, ok)
+			for k, want := range map[string]string{"front_channel_logout_uri": "/auth/frontchannel-logout", "back_channel_logout_uri": "/auth/backchannel-logout"} {
+				if v := rep.Register[k]; v != testBase+want {
+					t.Errorf("check --json register.%s = %q; want %q", k, v, testBase+want)
+				}
 			}
 		})
 	}

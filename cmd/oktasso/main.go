@@ -87,7 +87,7 @@ type command struct {
 // commands lists the subcommands in help order. dev and sync come from
 // their own issues and are added here when they land.
 func commands() []*command {
-	return []*command{checkCommand(), loginCommand(), keygenCommand()}
+	return []*command{checkCommand(), loginCommand(), keygenCommand(), devCommand()}
 }
 
 func findCommand(name string) *command {

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/rand"
-
 	"github.com/oktasso/oktasso"
 	"github.com/oktasso/oktasso/oktatest"
 )
@@ -15,30 +13,36 @@ const devClientID = "oktasso-dev"
 // members in dev mode; the demo user alice is in it, bob is not.
 const devWorkspaceGroup = "Workspace Members"
 
-// devOktaConfig registers this application in the fake Okta org fake, the way
-// an admin creates an "OIDC Web Application" in Okta (sign-in redirect URI
+// devSetup prepares the fake Okta org fake the way "oktasso dev" does
+// (oktatest.Server.DevSetup): it registers this application as an admin
+// creates an "OIDC Web Application" in Okta (sign-in redirect URI
 // baseURL+"/auth/callback", sign-out redirect URI
-// baseURL+"/auth/logout/callback", a client secret), and returns the
-// oktasso.Config that points at it. Dev mode and the tests share it.
+// baseURL+"/auth/logout/callback", a random client secret), adds the demo
+// users unless the directory has users already, and returns the
+// oktasso.Config that points at the org authorization server, with what
+// was set up. Dev mode and the tests share it.
 //
-// The client secret is random per call; session keys are left empty, so
-// oktasso uses a random key per process: sessions end when the app
-// restarts, as does the fake org.
-func devOktaConfig(fake *oktatest.Server, baseURL string) oktasso.Config {
-	secret := rand.Text()
-	fake.AddClient(oktatest.Client{
-		ID:                     devClientID,
-		Secret:                 secret,
+// Session keys are left empty, so oktasso uses a random key per process:
+// sessions end when the app restarts, as does the fake org.
+func devSetup(fake *oktatest.Server, baseURL string) (oktasso.Config, oktatest.DevInfo) {
+	info := fake.DevSetup(oktatest.DevApp{
+		ClientID:               devClientID,
 		RedirectURIs:           []string{baseURL + oktasso.CallbackPath},
 		PostLogoutRedirectURIs: []string{baseURL + oktasso.LogoutCallbackPath},
 	})
 	return oktasso.Config{
-		Issuer:          fake.Issuer(),
-		ClientID:        devClientID,
-		ClientSecret:    oktasso.Secret(secret),
+		Issuer:          info.OrgIssuer,
+		ClientID:        info.ClientID,
+		ClientSecret:    oktasso.Secret(info.ClientSecret),
 		BaseURL:         baseURL,
 		WorkspaceGroups: []string{devWorkspaceGroup},
 		HTTPClient:      fake.Client(),
 		// OnLogin is set by newApp to the account store's hook.
-	}
+	}, info
+}
+
+// devOktaConfig is devSetup without the DevInfo.
+func devOktaConfig(fake *oktatest.Server, baseURL string) oktasso.Config {
+	cfg, _ := devSetup(fake, baseURL)
+	return cfg
 }

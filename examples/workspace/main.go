@@ -89,9 +89,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		}
 		fake := oktatest.NewServer()
 		defer fake.Close()
-		users := fake.AddDemoUsers()
-		cfg = devOktaConfig(fake, baseURL)
-		printDevBanner(stdout, baseURL, fake.URL, users)
+		var info oktatest.DevInfo
+		cfg, info = devSetup(fake, baseURL)
+		printDevBanner(stdout, baseURL, fake.URL, info.Users)
 		if host, _, _ := net.SplitHostPort(*addr); !isLoopbackHost(host) {
 			logger.Warn("workspace: dev mode is listening beyond loopback; anyone who reaches it can sign in as a demo user", "addr", *addr)
 		}

@@ -1,0 +1,220 @@
+package oktatest
+
+import (
+	"crypto/sha256"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// DPoP (RFC 9449) as Okta does it: the token endpoint demands a server
+// nonce (400 use_dpop_nonce with a DPoP-Nonce header), binds the access
+// token to the proof key (cnf.jkt, token_type "DPoP"), and the Management
+// API then wants "Authorization: DPoP <token>" plus a proof with ath, whose
+// htu must not carry the query string.
+
+const (
+	dpopMaxAge        = 60 * time.Second // accepted |iat - now|
+	dpopNonceLifetime = 10 * time.Minute
+)
+
+// dpopState holds the nonces, the bound tokens and the seen proof ids.
+// Guarded by s.mu.
+type dpopState struct {
+	nonces map[string]time.Time   // nonce → expiry
+	bound  map[string]boundToken // access token → binding
+	jtis   replayCache
+}
+
+// boundToken is the binding of a DPoP-bound access token.
+type boundToken struct {
+	jkt     string
+	expires time.Time
+}
+
+// dpopProof is a verified DPoP proof.
+type dpopProof struct {
+	jkt, jti, nonce string
+}
+
+// verifyDPoPProof checks the request's DPoP proof: one DPoP header holding
+// a JWS with typ "dpop+jwt", alg RS256 or ES256, a public jwk that verifies
+// it, htm and htu (without query) matching the request, iat within a
+// minute, an unseen jti and, when accessToken is set, ath. It returns the
+// proof or the reason it is invalid. The jti is not recorded.
+func (s *Server) verifyDPoPProof(r *http.Request, accessToken string) (dpopProof, string) {
+	vals := r.Header.Values("DPoP")
+	if len(vals) == 0 {
+		return dpopProof{}, "The DPoP proof JWT header is missing."
+	}
+	if len(vals) > 1 {
+		return dpopProof{}, "Only one DPoP proof JWT header is allowed."
+	}
+	j, err := parseJWS(vals[0])
+	if err != nil {
+		return dpopProof{}, "The DPoP proof is not a well-formed JWT."
+	}
+	if typ, _ := j.header["typ"].(string); typ != "dpop+jwt" {
+		return dpopProof{}, "The DPoP proof 'typ' header must be 'dpop+jwt'."
+	}
+	jwk, ok := j.header["jwk"].(map[string]any)
+	if !ok {
+		return dpopProof{}, "The DPoP proof has no 'jwk' header."
+	}
+	if hasPrivateMembers(jwk) {
+		return dpopProof{}, "The DPoP proof 'jwk' header must not contain a private key."
+	}
+	key, err := parseJWK(jwk)
+	if err != nil {
+		return dpopProof{}, "The DPoP proof 'jwk' header is not a usable RSA or P-256 key."
+	}
+	if !verifySignature(j.alg, key.Key, j.input, j.sig) {
+		return dpopProof{}, "The DPoP proof signature is invalid (alg must be RS256 or ES256)."
+	}
+	now := s.now()
+	s.mu.Lock()
+	base := s.URL
+	seen := s.api.dpop.jtis.seen(j.str("jti"), now)
+	s.mu.Unlock()
+	htu := j.str("htu")
+	switch iat, ok := j.num("iat"); {
+	case j.str("htm") != r.Method:
+		return dpopProof{}, "The DPoP proof 'htm' does not match the request method."
+	case strings.ContainsAny(htu, "?#"):
+		return dpopProof{}, "The DPoP proof 'htu' must not contain a query or fragment."
+	case htu != base+r.URL.Path:
+		return dpopProof{}, "The DPoP proof 'htu' does not match the request URL."
+	case !ok || now.Sub(time.Unix(iat, 0)).Abs() > dpopMaxAge:
+		return dpopProof{}, "The DPoP proof 'iat' is missing or not within a minute of the server's time."
+	case j.str("jti") == "":
+		return dpopProof{}, "The DPoP proof has no 'jti'."
+	case seen:
+		return dpopProof{}, "The DPoP proof 'jti' has already been used."
+	}
+	if accessToken != "" {
+		sum := sha256.Sum256([]byte(accessToken))
+		if j.str("ath") != b64.EncodeToString(sum[:]) {
+			return dpopProof{}, "The DPoP proof 'ath' does not match the access token."
+		}
+	}
+	return dpopProof{jkt: jwkThumbprint(key.Key), jti: j.str("jti"), nonce: j.str("nonce")}, ""
+}
+
+// hasPrivateMembers reports whether a JWK holds private key material.
+func hasPrivateMembers(jwk map[string]any) bool {
+	for _, k := range []string{"d", "p", "q", "dp", "dq", "qi", "k"} {
+		if _, ok := jwk[k]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// tokenDPoP handles DPoP at the token endpoint for a client_credentials
+// request. It returns the thumbprint to bind the token to ("" for a Bearer
+// token) or the error; for a missing or stale nonce it sets the DPoP-Nonce
+// header on w.
+func (s *Server) tokenDPoP(w http.ResponseWriter, r *http.Request, client *clientRec) (string, *oauthError) {
+	if !client.dpopRequired() {
+		return "", nil
+	}
+	proof, desc := s.verifyDPoPProof(r, "")
+	if desc != "" {
+		return "", &oauthError{http.StatusBadRequest, "invalid_dpop_proof", desc}
+	}
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := &s.api.dpop
+	if exp, ok := d.nonces[proof.nonce]; proof.nonce == "" || !ok || now.After(exp) {
+		w.Header().Set("DPoP-Nonce", s.dpopNonceLocked(now))
+		return "", &oauthError{http.StatusBadRequest, "use_dpop_nonce", "Authorization server requires nonce in DPoP proof."}
+	}
+	d.jtis.add(proof.jti, now.Add(2*dpopMaxAge), now)
+	return proof.jkt, nil
+}
+
+// dpopNonceLocked returns a nonce valid for a while, minting a new one when
+// the newest is past half its life. s.mu must be held.
+func (s *Server) dpopNonceLocked(now time.Time) string {
+	d := &s.api.dpop
+	best, bestExp := "", time.Time{}
+	for n, exp := range d.nonces {
+		if now.After(exp) {
+			delete(d.nonces, n)
+		} else if exp.After(bestExp) {
+			best, bestExp = n, exp
+		}
+	}
+	if best == "" || bestExp.Sub(now) < dpopNonceLifetime/2 {
+		best = randomToken()
+		d.nonces[best] = now.Add(dpopNonceLifetime)
+	}
+	return best
+}
+
+// issueDPoPToken mints a client_credentials access token bound to jkt: the
+// claims of a Bearer token plus cnf.jkt, and token_type "DPoP".
+func (s *Server) issueDPoPToken(as *authServer, client *clientRec, scopes []string, jkt string) map[string]any {
+	now := s.now()
+	s.mu.Lock()
+	u, key := s.URL, as.cur
+	s.mu.Unlock()
+	token := signJWT(key, map[string]any{
+		"ver": 1,
+		"jti": "AT." + randomID("", 43),
+		"iss": as.issuer(u),
+		"aud": as.accessAudience(u),
+		"iat": now.Unix(),
+		"exp": now.Add(tokenLifetime).Unix(),
+		"cid": client.ID,
+		"scp": scopes,
+		"sub": client.ID,
+		"cnf": map[string]string{"jkt": jkt},
+	})
+	expires := now.Add(tokenLifetime)
+	s.mu.Lock()
+	s.accessTokens[token] = &grant{as: as, clientID: client.ID, scopes: scopes, expires: expires}
+	for t, b := range s.api.dpop.bound {
+		if now.After(b.expires) {
+			delete(s.api.dpop.bound, t)
+		}
+	}
+	s.api.dpop.bound[token] = boundToken{jkt: jkt, expires: expires}
+	s.mu.Unlock()
+	return map[string]any{
+		"token_type":   "DPoP",
+		"expires_in":   int(tokenLifetime / time.Second),
+		"access_token": token,
+		"scope":        strings.Join(scopes, " "),
+	}
+}
+
+// replayCache remembers single-use identifiers (jti) until they expire.
+// Guarded by s.mu.
+type replayCache struct {
+	ids    map[string]time.Time
+	purged time.Time
+}
+
+// seen reports whether id was added and has not expired.
+func (c *replayCache) seen(id string, now time.Time) bool {
+	exp, ok := c.ids[id]
+	return ok && !now.After(exp)
+}
+
+// add remembers id until until, purging expired ids once a minute.
+func (c *replayCache) add(id string, until, now time.Time) {
+	if c.ids == nil {
+		c.ids = map[string]time.Time{}
+	}
+	if now.Sub(c.purged) > time.Minute {
+		for k, exp := range c.ids {
+			if now.After(exp) {
+				delete(c.ids, k)
+			}
+		}
+		c.purged = now
+	}
+	c.ids[id] = until
+}
