@@ -3,8 +3,8 @@ package oktasso
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"crypto/subtle"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
