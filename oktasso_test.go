@@ -51,6 +51,7 @@ func newHarness(t testing.TB, edit func(*Config)) *harness {
 		ID: testClientID, Secret: "test-secret",
 		RedirectURIs:           []string{base + CallbackPath},
 		PostLogoutRedirectURIs: []string{base + LogoutCallbackPath},
+		BackchannelLogoutURI:   base + BackchannelLogoutPath,
 	})
 	h.fake.AddClient(oktatest.Client{
 		ID: bobOnlyClientID, Secret: "test-secret", AssignedUsers: []string{bob},

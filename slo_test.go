@@ -1,0 +1,76 @@
+package oktasso
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/oktasso/oktasso/oktatest"
+)
+
+// TestBackchannelLogoutFromOkta signs alice in twice and bob once, then
+// ends alice's Okta session at the fake, which POSTs a signed logout token
+// to the app: both of alice's sessions end, bob's does not.
+func TestBackchannelLogoutFromOkta(t *testing.T) {
+	for _, server := range []bool{false, true} {
+		name := map[bool]string{false: "cookie sessions", true: "server sessions"}[server]
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t, func(c *Config) { c.ServerSessions = server })
+			a1, a2, b := h.browser(), h.browser(), h.browser()
+			h.login(a1, alice, "/")
+			h.fake.AutoLogin(alice)
+			h.login(a2, alice, "/")
+			h.login(b, bob, "/")
+			before := len(h.fake.BackchannelDeliveries())
+			h.fake.EndSession(alice)
+			deliveries := h.fake.BackchannelDeliveries()[before:]
+			if len(deliveries) == 0 {
+				t.Fatal("the fake delivered no logout token")
+			}
+			for _, d := range deliveries {
+				if d.Status != http.StatusOK {
+					t.Errorf("delivery to %s = %d (%v); want 200", d.URI, d.Status, d.Err)
+				}
+			}
+			for i, br := range []*browser{a1, a2} {
+				if r := br.get(h.app.URL + "/workspace"); r.status != http.StatusFound {
+					t.Errorf("alice's session %d after back-channel logout = %d; want 302", i+1, r.status)
+				}
+			}
+			if r := b.get(h.app.URL + "/webapp"); r.status != http.StatusOK {
+				t.Errorf("bob's session after alice's logout = %d; want 200", r.status)
+			}
+		})
+	}
+}
+
+func TestBackchannelLogoutRefusesTamperedTokens(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*oktatest.Token)
+	}{
+		{"bad signature", func(tk *oktatest.Token) { tk.Sign = oktatest.SignCorrupt }},
+		{"unknown key", func(tk *oktatest.Token) { tk.Sign = oktatest.SignUnknownKey }},
+		{"alg none", func(tk *oktatest.Token) { tk.Sign = oktatest.SignNone }},
+		{"nonce added", func(tk *oktatest.Token) { tk.Claims["nonce"] = "x" }},
+		{"event missing", func(tk *oktatest.Token) { delete(tk.Claims, "events") }},
+		{"another audience", func(tk *oktatest.Token) { tk.Claims["aud"] = "0oaother" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, nil)
+			br := h.browser()
+			h.login(br, alice, "/")
+			h.fake.MutateLogoutToken(tt.mutate)
+			before := len(h.fake.BackchannelDeliveries())
+			h.fake.EndSession(alice)
+			for _, d := range h.fake.BackchannelDeliveries()[before:] {
+				if d.Status != http.StatusBadRequest {
+					t.Errorf("delivery of a %s token = %d; want 400", tt.name, d.Status)
+				}
+			}
+			if r := br.get(h.app.URL + "/workspace"); r.status != http.StatusOK {
+				t.Errorf("alice after a refused logout token = %d; want still signed in", r.status)
+			}
+		})
+	}
+}
