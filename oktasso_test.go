@@ -52,6 +52,7 @@ func newHarness(t testing.TB, edit func(*Config)) *harness {
 		RedirectURIs:           []string{base + CallbackPath},
 		PostLogoutRedirectURIs: []string{base + LogoutCallbackPath},
 		BackchannelLogoutURI:   base + BackchannelLogoutPath,
+		FrontchannelLogoutURI:  base + FrontchannelLogoutPath,
 	})
 	h.fake.AddClient(oktatest.Client{
 		ID: bobOnlyClientID, Secret: "test-secret", AssignedUsers: []string{bob},

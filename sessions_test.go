@@ -371,3 +371,14 @@ func TestRefreshRefusedEndsSession(t *testing.T) {
 		t.Errorf("next request = %d; want still signed out", r.status)
 	}
 }
+
+func TestRefreshedIDTokenForAnotherSubjectEndsSession(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Scopes = []string{"openid", "email", "offline_access"} })
+	b := h.browser()
+	h.login(b, alice, "/")
+	h.fake.MutateIDToken(func(tk *oktatest.Token) { tk.Claims["sub"] = "00uSomeoneElse" })
+	h.clock.Add(56 * time.Minute)
+	if r := b.get(h.app.URL + "/webapp"); r.status != http.StatusFound {
+		t.Errorf("refresh returning another subject's ID token = %d; want the session ended (302)", r.status)
+	}
+}

@@ -1,7 +1,11 @@
 package oktasso
 
 import (
+	"html"
 	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/oktasso/oktasso/oktatest"
@@ -72,5 +76,30 @@ func TestBackchannelLogoutRefusesTamperedTokens(t *testing.T) {
 				t.Errorf("alice after a refused logout token = %d; want still signed in", r.status)
 			}
 		})
+	}
+}
+
+// TestFrontchannelLogoutThroughOktaPage signs out at the fake's logout
+// page, which frames the app's front-channel logout URI with iss and sid.
+func TestFrontchannelLogoutThroughOktaPage(t *testing.T) {
+	h := newHarness(t, nil)
+	b := h.browser()
+	h.login(b, alice, "/")
+	idToken := h.sessionIDToken(t, b)
+	// Sign out at Okta directly (as from another app or the Okta dashboard).
+	r := b.get(h.fake.Issuer() + "/oauth2/v1/logout?" + url.Values{"id_token_hint": {idToken}}.Encode())
+	m := regexp.MustCompile(`<iframe[^>]+src="([^"]+)"`).FindStringSubmatch(r.body)
+	if m == nil {
+		t.Fatalf("Okta's logout page = %d %.300s; want an iframe to the app's front-channel URI", r.status, r.body)
+	}
+	src := html.UnescapeString(m[1])
+	if !strings.HasPrefix(src, h.app.URL+FrontchannelLogoutPath+"?") {
+		t.Fatalf("iframe src = %q; want the app's front-channel logout URI", src)
+	}
+	if fr := h.browser().get(src); fr.status != http.StatusOK {
+		t.Fatalf("front-channel logout frame = %d; want 200", fr.status)
+	}
+	if r := b.get(h.app.URL + "/workspace"); r.status != http.StatusFound {
+		t.Errorf("alice after signing out at Okta = %d; want 302", r.status)
 	}
 }
