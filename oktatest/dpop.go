@@ -21,7 +21,7 @@ const (
 // dpopState holds the nonces, the bound tokens and the seen proof ids.
 // Guarded by s.mu.
 type dpopState struct {
-	nonces map[string]time.Time   // nonce → expiry
+	nonces map[string]time.Time  // nonce → expiry
 	bound  map[string]boundToken // access token → binding
 	jtis   replayCache
 }

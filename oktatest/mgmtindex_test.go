@@ -24,11 +24,11 @@ func TestIDIndex(t *testing.T) {
 	}
 	odd := func(id string) bool { return id != "b" }
 	tests := []struct {
-		after     string
-		limit     int
-		keep      func(string) bool
-		want      []string
-		wantMore  bool
+		after    string
+		limit    int
+		keep     func(string) bool
+		want     []string
+		wantMore bool
 	}{
 		{"", 2, nil, []string{"a", "b"}, true},
 		{"b", 2, nil, []string{"c", "e"}, false},
