@@ -130,8 +130,22 @@ func (s *Server) tokenDPoP(w http.ResponseWriter, r *http.Request, client *clien
 		w.Header().Set("DPoP-Nonce", s.dpopNonceLocked(now))
 		return "", &oauthError{http.StatusBadRequest, "use_dpop_nonce", "Authorization server requires nonce in DPoP proof."}
 	}
+	if d.jtis.seen(proof.jti, now) { // a concurrent request used it
+		return "", &oauthError{http.StatusBadRequest, "invalid_dpop_proof", "The DPoP proof 'jti' has already been used."}
+	}
 	d.jtis.add(proof.jti, now.Add(2*dpopMaxAge), now)
 	return proof.jkt, nil
+}
+
+// useDPoPJTI records the jti of a proof and reports whether it was unseen.
+func (s *Server) useDPoPJTI(jti string, now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.api.dpop.jtis.seen(jti, now) {
+		return false
+	}
+	s.api.dpop.jtis.add(jti, now.Add(2*dpopMaxAge), now)
+	return true
 }
 
 // dpopNonceLocked returns a nonce valid for a while, minting a new one when

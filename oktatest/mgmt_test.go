@@ -404,3 +404,35 @@ func TestGroupEndpoints(t *testing.T) {
 		}
 	})
 }
+
+func TestAPIConcurrentUse(t *testing.T) {
+	s := newAPIServer(t, nil)
+	s.AddGeneratedGroups(10)
+	s.AddGeneratedUsers(500, 2)
+	g := s.AddGroup(Group{Name: "Churn"})
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Go(func() {
+			for j := range 25 {
+				u := s.AddUser(User{Login: fmt.Sprintf("c%d-%d@example.com", i, j), Groups: []string{"Churn"}})
+				s.SetUserStatus(u.ID, "SUSPENDED")
+				s.RemoveMember(g.ID, u.ID)
+				if j%2 == 0 {
+					s.DeleteUser(u.ID)
+				}
+			}
+		})
+		wg.Go(func() {
+			for range 5 {
+				listAll(t, s, "/api/v1/users?limit=100", ssws())
+				listAll(t, s, "/api/v1/groups/"+g.ID+"/users?limit=10", ssws())
+				listAll(t, s, "/api/v1/groups?limit=3&filter="+url.QueryEscape(`type eq "OKTA_GROUP"`), ssws())
+			}
+		})
+	}
+	wg.Wait()
+	ids, _ := listAll(t, s, "/api/v1/users", ssws())
+	if len(ids) != 548 { // 500 + 100 added - 52 deleted
+		t.Errorf("listed %d users after the churn; want 548", len(ids))
+	}
+}

@@ -61,17 +61,18 @@ func (s *Server) apiOAuth(r *http.Request, dpop bool, token, scope string) *apiE
 		return invalidToken("DPoP", "The access token is DPoP-bound: use the DPoP scheme with a DPoP proof.")
 	case dpop:
 		proof, desc := s.verifyDPoPProof(r, token)
-		if desc == "" && proof.jkt != bound.jkt {
+		switch {
+		case desc != "":
+		case proof.jkt != bound.jkt:
 			desc = "The DPoP proof key does not match the key the access token is bound to."
+		case !s.useDPoPJTI(proof.jti, now):
+			desc = "The DPoP proof 'jti' has already been used."
 		}
 		if desc != "" {
 			e := apiErr(http.StatusUnauthorized, "E0000011", "Invalid token provided", desc)
 			e.authenticate = `DPoP algs="RS256 ES256", error="invalid_dpop_proof", error_description="` + desc + `"`
 			return e
 		}
-		s.mu.Lock()
-		s.api.dpop.jtis.add(proof.jti, now.Add(2*dpopMaxAge), now)
-		s.mu.Unlock()
 	}
 	if g.userID != "" || !admin {
 		return forbidden(scheme, "", "The client application has no admin role.")
