@@ -63,6 +63,9 @@ type Server struct {
 	formTokens    map[string]formToken
 
 	mutateIDToken   func(*Token)
+	groupsClaims    map[string]*groupsClaimRec // by authorization server id ("" = org)
+	groupsLimit     int
+	groupsLimitSet  bool
 	mutateUserInfo  func(map[string]any)
 	mutateDiscovery func(map[string]any)
 	down            bool

@@ -250,7 +250,14 @@ func (s *Server) mint(as *authServer, client *clientRec, scopes []string, a auth
 		user, updated = rec.User, rec.updated
 	}
 	mutate := s.mutateIDToken
+	gName, groups, gInID, gInAccess, gErr := "", []string(nil), false, false, (*oauthError)(nil)
+	if userID != "" {
+		gName, groups, gInID, gInAccess, gErr = s.groupsFor(as, user, scopes)
+	}
 	s.mu.Unlock()
+	if gErr != nil {
+		return nil, gErr
+	}
 
 	at := map[string]any{
 		"ver": 1,
@@ -266,6 +273,9 @@ func (s *Server) mint(as *authServer, client *clientRec, scopes []string, a auth
 		at["uid"] = userID
 		at["sub"] = user.Login
 		at["auth_time"] = authTime.Unix()
+		if gInAccess {
+			at[gName] = groups
+		}
 	} else {
 		at["sub"] = client.ID
 	}
@@ -281,6 +291,10 @@ func (s *Server) mint(as *authServer, client *clientRec, scopes []string, a auth
 		idToken := &Token{
 			Header: map[string]any{"alg": "RS256", "kid": key.kid, "typ": "JWT"},
 			Claims: s.idClaims(as, u, client.ID, user, updated, scopes, now, a, nonce, accessToken),
+		}
+		delete(idToken.Claims, "groups")
+		if gInID {
+			idToken.Claims[gName] = groups
 		}
 		if mutate != nil {
 			mutate(idToken)
