@@ -37,6 +37,20 @@
 // ([Client.FrontchannelLogoutURI]) and back-channel logout tokens
 // ([Client.BackchannelLogoutURI], [BackchannelDelivery]).
 //
+// Directory and Management API: users with Okta's statuses, groups
+// ([Group], "Everyone" built in), memberships and app assignments, loadable
+// from JSON ([Server.LoadDirectoryFile]) or generated at scale
+// ([Server.AddGeneratedUsers]: 100,000 users page quickly). /api/v1/users
+// and /api/v1/groups (with members and a user's groups) answer as Okta
+// does: Link rel="next" pagination with opaque cursors, search and filter
+// (lastUpdated gt …), DEPROVISIONED users hidden without them,
+// X-Rate-Limit-* headers, 429 E0000047 bursts ([Server.BurstTooManyRequests]),
+// Okta's error JSON. Service apps authenticate with private_key_jwt
+// ([Client.PublicKeys]) and DPoP ([DPoPMode]), or an SSWS token
+// ([Server.AddAPIToken]). Groups claims follow the org's "groups claim
+// filter" and custom servers' Groups claims ([Server.SetGroupsClaim]),
+// with Okta's 100-group limit.
+//
 // [Server.DevSetup] prepares a server for local development, as the
 // "oktasso dev" command does.
 //

@@ -84,8 +84,8 @@ type command struct {
 	run     func(a *app, ctx context.Context, args []string) int
 }
 
-// commands lists the subcommands in help order. dev and sync come from
-// their own issues and are added here when they land.
+// commands lists the subcommands in help order. sync comes from its own
+// issue and is added here when it lands.
 func commands() []*command {
 	return []*command{checkCommand(), loginCommand(), keygenCommand(), devCommand()}
 }
