@@ -7,6 +7,8 @@
 //	oktasso login    sign in from the terminal and show the verified claims
 //	                 and userinfo that arrive
 //	oktasso keygen   make a session key, or a key pair for private_key_jwt
+//	oktasso dev      run the fake Okta org (package oktatest) for local
+//	                 development, printing the settings to paste for the app
 //
 // Install it with
 //
