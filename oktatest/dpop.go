@@ -174,18 +174,10 @@ func (s *Server) issueDPoPToken(as *authServer, client *clientRec, scopes []stri
 	s.mu.Lock()
 	u, key := s.URL, as.cur
 	s.mu.Unlock()
-	token := signJWT(key, map[string]any{
-		"ver": 1,
-		"jti": "AT." + randomID("", 43),
-		"iss": as.issuer(u),
-		"aud": as.accessAudience(u),
-		"iat": now.Unix(),
-		"exp": now.Add(tokenLifetime).Unix(),
-		"cid": client.ID,
-		"scp": scopes,
-		"sub": client.ID,
-		"cnf": map[string]string{"jkt": jkt},
-	})
+	claims := accessTokenClaims(as, u, client.ID, scopes, now)
+	claims["sub"] = client.ID
+	claims["cnf"] = map[string]string{"jkt": jkt}
+	token := signJWT(key, claims)
 	expires := now.Add(tokenLifetime)
 	s.mu.Lock()
 	s.accessTokens[token] = &grant{as: as, clientID: client.ID, scopes: scopes, expires: expires}

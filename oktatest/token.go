@@ -259,16 +259,7 @@ func (s *Server) mint(as *authServer, client *clientRec, scopes []string, a auth
 		return nil, gErr
 	}
 
-	at := map[string]any{
-		"ver": 1,
-		"jti": "AT." + randomID("", 43),
-		"iss": as.issuer(u),
-		"aud": as.accessAudience(u),
-		"iat": now.Unix(),
-		"exp": now.Add(tokenLifetime).Unix(),
-		"cid": client.ID,
-		"scp": scopes,
-	}
+	at := accessTokenClaims(as, u, client.ID, scopes, now)
 	if userID != "" {
 		at["uid"] = userID
 		at["sub"] = user.Login
@@ -323,6 +314,21 @@ func (s *Server) mint(as *authServer, client *clientRec, scopes []string, a auth
 		resp["refresh_token"] = refreshToken
 	}
 	return resp, nil
+}
+
+// accessTokenClaims returns the claims every access token of as carries
+// (Okta's custom-server shape); callers add sub, uid and the rest.
+func accessTokenClaims(as *authServer, base, clientID string, scopes []string, now time.Time) map[string]any {
+	return map[string]any{
+		"ver": 1,
+		"jti": "AT." + randomID("", 43),
+		"iss": as.issuer(base),
+		"aud": as.accessAudience(base),
+		"iat": now.Unix(),
+		"exp": now.Add(tokenLifetime).Unix(),
+		"cid": clientID,
+		"scp": scopes,
+	}
 }
 
 // idClaims returns the claims of an ID token, as Okta issues them.
