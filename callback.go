@@ -7,8 +7,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,7 +34,7 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	state, code := q.Get("state"), q.Get("code")
 	if state == "" || len(state) > maxStateLen || len(code) > maxCodeLen || len(q.Get("error_description")) > maxErrorLen || len(q.Get("error")) > maxErrorCodeLen {
-		a.fail(w, r, http.StatusBadRequest, fmt.Errorf("%w: missing or oversized parameters", ErrInvalidCallback), pageBadCallback)
+		a.callbackFail(w, r, http.StatusBadRequest, withReason(ReasonCallbackMalformed, fmt.Errorf("%w: missing or oversized parameters", ErrInvalidCallback)), pageBadCallback)
 		return
 	}
 	name := a.flowCookieName(state)
@@ -41,34 +43,39 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 	if err != nil || a.cookies.openValue(a.cookies.flow, name, ck.Value, &f) != nil ||
 		subtle.ConstantTimeCompare([]byte(f.State), []byte(state)) != 1 ||
 		a.now().Sub(time.Unix(f.Created, 0)) > flowTTL {
-		a.fail(w, r, http.StatusBadRequest, fmt.Errorf("%w: no pending sign-in for this state", ErrInvalidCallback), pageBadCallback)
+		a.callbackFail(w, r, http.StatusBadRequest, withReason(ReasonStateMismatch, fmt.Errorf("%w: no pending sign-in for this state", ErrInvalidCallback)), pageBadCallback)
 		return
 	}
 	// The flow is consumed whatever happens next: a replayed callback finds
 	// neither the cookie nor an unused state.
 	a.cookies.set(w, name, "", -1)
 	if !a.firstUse(r.Context(), state, time.Unix(f.Created, 0).Add(flowTTL)) {
-		a.fail(w, r, http.StatusBadRequest, fmt.Errorf("%w: state already used", ErrInvalidCallback), pageBadCallback)
+		a.callbackFail(w, r, http.StatusBadRequest, withReason(ReasonStateReplayed, fmt.Errorf("%w: state already used", ErrInvalidCallback)), pageBadCallback)
 		return
 	}
 
 	d, err := a.provider.discover(r.Context())
 	if err != nil {
+		a.audit(r.Context(), slog.LevelWarn, Event{Name: EventLoginFailed, Reason: ReasonProviderUnavailable}, err)
 		a.unavailable(w, r, err)
 		return
 	}
 	if iss, ok := q["iss"]; ok {
 		if len(iss) != 1 || iss[0] != a.provider.issuer {
-			a.fail(w, r, http.StatusBadRequest, fmt.Errorf("%w: iss parameter is not the issuer (RFC 9207)", ErrInvalidCallback), pageBadCallback)
+			a.callbackFail(w, r, http.StatusBadRequest, withReason(ReasonIssParameterMismatch, fmt.Errorf("%w: iss parameter is not the issuer (RFC 9207)", ErrInvalidCallback)), pageBadCallback)
 			return
 		}
 	} else if d.meta.IssParameterSupported {
-		a.fail(w, r, http.StatusBadRequest, fmt.Errorf("%w: iss parameter missing though the provider sends it (RFC 9207)", ErrInvalidCallback), pageBadCallback)
+		a.callbackFail(w, r, http.StatusBadRequest, withReason(ReasonIssParameterMismatch, fmt.Errorf("%w: iss parameter missing though the provider sends it (RFC 9207)", ErrInvalidCallback)), pageBadCallback)
 		return
 	}
 	if e := q.Get("error"); e != "" {
 		oe := &Error{Code: e, Description: q.Get("error_description")}
-		a.cfg.Logger.Info("oktasso: sign-in refused by the provider", "error", oe.Code, "description", oe.Description)
+		reason := ReasonProviderError
+		if e == "access_denied" && strings.Contains(strings.ToLower(oe.Description), "not assigned") {
+			reason = ReasonNotAssigned
+		}
+		a.audit(r.Context(), slog.LevelInfo, Event{Name: EventLoginRefused, Reason: reason}, oe)
 		status := http.StatusBadRequest
 		if e == "access_denied" {
 			status = http.StatusForbidden
@@ -77,7 +84,7 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if code == "" {
-		a.fail(w, r, http.StatusBadRequest, fmt.Errorf("%w: no code", ErrInvalidCallback), pageBadCallback)
+		a.callbackFail(w, r, http.StatusBadRequest, withReason(ReasonCallbackMalformed, fmt.Errorf("%w: no code", ErrInvalidCallback)), pageBadCallback)
 		return
 	}
 
@@ -105,10 +112,11 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 		s.TokenExpiry = tok.Expiry.Unix()
 	}
 	if err := a.issueSession(r.Context(), w, s); err != nil {
+		a.audit(r.Context(), slog.LevelError, Event{Name: EventLoginFailed, Reason: reasonOf(err), Subject: u.Subject}, err)
 		a.fail(w, r, http.StatusInternalServerError, err, pageLoginFailed)
 		return
 	}
-	a.cfg.Logger.Info("oktasso: signed in", "subject", u.Subject, "issuer", u.Issuer, "internal", u.Internal)
+	a.audit(r.Context(), slog.LevelInfo, Event{Name: EventLogin, Reason: ReasonOK, Subject: u.Subject}, nil)
 	a.redirect(w, r, f.ReturnTo, http.StatusFound)
 }
 
@@ -177,7 +185,7 @@ func mergeUserInfo(u *User, ui *idClaims) {
 func (a *Auth) admit(ctx context.Context, u *User) error {
 	u.Internal = slices.ContainsFunc(a.cfg.WorkspaceGroups, u.InGroup)
 	if !a.emailAllowed(u) {
-		return &Error{Code: "access_denied", Description: "Your account's email domain is not allowed to sign in to this application."}
+		return withReason(ReasonEmailDomain, &Error{Code: "access_denied", Description: "Your account's email domain is not allowed to sign in to this application."})
 	}
 	if a.cfg.OnLogin != nil {
 		if err := a.cfg.OnLogin(ctx, u); err != nil {
@@ -203,31 +211,41 @@ type tokenError struct {
 func (e *tokenError) Error() string { return e.oauth.Error() }
 func (e *tokenError) Unwrap() error { return e.oauth }
 
-// loginFailed maps a failed exchange, verification or refusal to a page.
+// callbackFail audits a callback refused before the code exchange and
+// shows its page.
+func (a *Auth) callbackFail(w http.ResponseWriter, r *http.Request, status int, err error, kind pageKind) {
+	a.audit(r.Context(), slog.LevelInfo, Event{Name: EventLoginFailed, Reason: reasonOf(err)}, err)
+	a.fail(w, r, status, err, kind)
+}
+
+// loginFailed audits a failed exchange, verification or refusal and maps it
+// to a page.
 func (a *Auth) loginFailed(w http.ResponseWriter, r *http.Request, err error) {
 	var te *tokenError
 	var oe *Error
+	reason := reasonOf(err)
+	ev := func(level slog.Level, name string) {
+		a.audit(r.Context(), level, Event{Name: name, Reason: reason}, err)
+	}
 	switch {
 	case errors.As(err, &te) && te.oauth.Code == "invalid_client":
-		a.cfg.Logger.Error("oktasso: the provider refused the client credentials; check OKTA_CLIENT_ID and OKTA_CLIENT_SECRET", "error", te.oauth.Code, "description", te.oauth.Description)
+		ev(slog.LevelError, EventLoginFailed) // check OKTA_CLIENT_ID and OKTA_CLIENT_SECRET
 		a.fail(w, r, http.StatusBadGateway, err, pageMisconfigured)
 	case errors.As(err, &te):
-		a.cfg.Logger.Warn("oktasso: code exchange failed", "error", te.oauth.Code, "description", te.oauth.Description)
+		ev(slog.LevelWarn, EventLoginFailed)
 		a.fail(w, r, http.StatusBadRequest, err, pageLoginExpired)
 	case errors.Is(err, ErrProviderUnavailable):
-		a.cfg.Logger.Warn("oktasso: sign-in failed: provider unavailable", "err", err.Error())
+		ev(slog.LevelWarn, EventLoginFailed)
 		a.fail(w, r, http.StatusBadGateway, err, pageUnavailable)
 	case errors.Is(err, ErrInvalidToken):
-		a.cfg.Logger.Warn("oktasso: sign-in failed: token rejected", "err", err.Error())
+		ev(slog.LevelWarn, EventLoginFailed)
 		a.fail(w, r, http.StatusBadRequest, err, pageBadToken)
-	case errors.As(err, &oe):
-		a.cfg.Logger.Info("oktasso: sign-in refused", "error", oe.Code)
-		a.fail(w, r, http.StatusForbidden, err, pageRefused)
-	case errors.Is(err, ErrAccessDenied):
-		a.cfg.Logger.Info("oktasso: sign-in refused by the application")
+	case errors.As(err, &oe), errors.Is(err, ErrAccessDenied):
+		ev(slog.LevelInfo, EventLoginRefused)
 		a.fail(w, r, http.StatusForbidden, err, pageRefused)
 	default:
-		a.cfg.Logger.Error("oktasso: sign-in failed", "err", err.Error())
+		reason = ReasonInternal
+		ev(slog.LevelError, EventLoginFailed)
 		a.fail(w, r, http.StatusInternalServerError, err, pageLoginFailed)
 	}
 }

@@ -3,6 +3,7 @@ package oktasso
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -171,7 +172,11 @@ func (a *Auth) requireLogin(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *Auth) forbidden(w http.ResponseWriter, r *http.Request, u *User, kind pageKind) {
-	a.cfg.Logger.Info("oktasso: access refused", "subject", u.Subject, "path", r.URL.Path, "reason", pageTexts[kind].title)
+	reason := ReasonNotAllowed
+	if kind == pageNotMember {
+		reason = ReasonNotMember
+	}
+	a.audit(r.Context(), slog.LevelInfo, Event{Name: EventAccessDenied, Reason: reason, Subject: u.Subject, Path: r.URL.Path}, nil)
 	if isAPI(r) {
 		writeJSONError(w, http.StatusForbidden, "access_denied", pageTexts[kind].message, "")
 		return

@@ -168,6 +168,10 @@ type Config struct {
 	// browser. Default: the built-in HTML page. It must not show
 	// err.Error() to the user.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, status int, err error)
+	// OnEvent, when set, receives every audit Event (sign-ins, sign-outs,
+	// refusals, failures) as it is logged, e.g. to count them by Reason
+	// for metrics. It runs synchronously: keep it fast. Default nil.
+	OnEvent func(Event)
 	// Pages restyles the pages oktasso renders (errors, refusals, the
 	// sign-out confirmation) and the login button: start from
 	// DefaultPages() and redefine its templates. It must define

@@ -29,6 +29,7 @@ type harness struct {
 	auth  *Auth
 	clock *fakeClock
 	cfg   Config
+	audit *auditLog // set by tests that collect audit events
 	// handler is what the app serves; restart swaps it while the server runs.
 	handler atomic.Pointer[*http.ServeMux]
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -118,7 +119,7 @@ func (a *Auth) doRefresh(ctx context.Context, s *session) *session {
 			}
 		}
 	}
-	a.cfg.Logger.Info("oktasso: tokens refreshed", "subject", ns.Subject)
+	a.audit(ctx, slog.LevelInfo, Event{Name: EventRefresh, Reason: ReasonOK, Subject: ns.Subject}, nil)
 	return ns
 }
 
@@ -164,7 +165,11 @@ func (a *Auth) keepOrEnd(ctx context.Context, s *session, err error) *session {
 		a.cfg.Logger.Warn("oktasso: refresh failed; keeping the session while its token lasts", "subject", s.Subject, "err", err.Error())
 		return s
 	}
-	a.cfg.Logger.Info("oktasso: refresh failed; the session ended", "subject", s.Subject, "err", err.Error())
+	reason := ReasonRefreshRefused
+	if !errors.Is(err, errSessionEnded) {
+		reason = reasonOf(err)
+	}
+	a.audit(ctx, slog.LevelInfo, Event{Name: EventRefreshFailed, Reason: reason, Subject: s.Subject}, err)
 	if err := a.endSessions(ctx, s.ID); err != nil {
 		a.cfg.Logger.Error("oktasso: revoking the session failed", "err", err.Error())
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -84,7 +85,7 @@ func (a *Auth) handleBackchannelLogout(w http.ResponseWriter, r *http.Request) {
 			writeJSONError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the provider's keys are unavailable", "")
 			return
 		}
-		a.cfg.Logger.Info("oktasso: back-channel logout refused", "err", err.Error())
+		a.audit(r.Context(), slog.LevelWarn, Event{Name: EventBackchannelLogout, Reason: ReasonLogoutTokenInvalid}, err)
 		writeJSONError(w, http.StatusBadRequest, "invalid_request", "invalid logout token", "")
 		return
 	}
@@ -99,7 +100,8 @@ func (a *Auth) handleBackchannelLogout(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "sessions could not be ended; retry", "")
 		return
 	}
-	a.cfg.Logger.Info("oktasso: back-channel logout", "subject", c.Subject, "sessions_ended", n)
+	a.audit(r.Context(), slog.LevelInfo, Event{Name: EventBackchannelLogout, Reason: ReasonOK, Subject: c.Subject}, nil)
+	a.cfg.Logger.Debug("oktasso: back-channel logout ended sessions", "count", n)
 	w.WriteHeader(http.StatusOK)
 }
 
@@ -185,6 +187,11 @@ func (a *Auth) handleFrontchannelLogout(w http.ResponseWriter, r *http.Request) 
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors "+originOf(a.provider.issuer))
 	if (iss != a.provider.issuer && iss != originOf(a.provider.issuer)) || sid == "" || len(sid) > 256 {
+		reason := ReasonCallbackMalformed
+		if iss != a.provider.issuer && iss != originOf(a.provider.issuer) {
+			reason = ReasonIssuerMismatch
+		}
+		a.audit(r.Context(), slog.LevelWarn, Event{Name: EventFrontchannelLogout, Reason: reason}, nil)
 		w.WriteHeader(http.StatusBadRequest)
 		return
 	}
@@ -198,6 +205,7 @@ func (a *Auth) handleFrontchannelLogout(w http.ResponseWriter, r *http.Request) 
 		w.WriteHeader(http.StatusServiceUnavailable)
 		return
 	}
-	a.cfg.Logger.Info("oktasso: front-channel logout", "sessions_ended", n)
+	a.audit(r.Context(), slog.LevelInfo, Event{Name: EventFrontchannelLogout, Reason: ReasonOK}, nil)
+	a.cfg.Logger.Debug("oktasso: front-channel logout ended sessions", "count", n)
 	w.Write([]byte("<!doctype html><title>Signed out</title>"))
 }

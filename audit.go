@@ -1,0 +1,145 @@
+package oktasso
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+)
+
+// Event is one audit record: every sign-in, sign-out, refusal and failure
+// emits exactly one, as a log/slog record (message "oktasso: <Name>", with
+// the attributes "event" and "reason") and, when set, through
+// Config.OnEvent. It never holds a token or a secret.
+type Event struct {
+	Name    string // EventLogin, EventLoginFailed, …
+	Reason  string // a stable code: Reason…
+	Subject string // the user, when known
+	Path    string // the request path, for access refusals
+}
+
+// Event names.
+const (
+	EventLogin              = "login"
+	EventLoginFailed        = "login_failed"  // the sign-in did not complete (Reason says why)
+	EventLoginRefused       = "login_refused" // completed at Okta, refused here or there (not assigned, policy, OnLogin)
+	EventLogout             = "logout"
+	EventLogoutRefused      = "logout_refused"
+	EventAccessDenied       = "access_denied" // a signed-in user a scope does not admit
+	EventRefresh            = "refresh"
+	EventRefreshFailed      = "refresh_failed"
+	EventBackchannelLogout  = "backchannel_logout"
+	EventFrontchannelLogout = "frontchannel_logout"
+)
+
+// Reason codes. They are stable: alert and count on them.
+const (
+	ReasonOK                   = "ok"
+	ReasonCallbackMalformed    = "callback_malformed"     // missing or oversized parameters
+	ReasonStateMismatch        = "state_mismatch"         // no sign-in pending in this browser for this state
+	ReasonStateReplayed        = "state_replayed"         // the callback was already used
+	ReasonIssParameterMismatch = "iss_parameter_mismatch" // RFC 9207 iss wrong, or missing though advertised
+	ReasonNotAssigned          = "not_assigned"           // Okta: user not assigned to the app
+	ReasonProviderError        = "provider_error"         // another error from the authorization endpoint
+	ReasonInvalidClient        = "invalid_client"         // wrong client ID or secret
+	ReasonCodeRejected         = "code_rejected"          // invalid_grant: expired, reused, PKCE failed
+	ReasonProviderUnavailable  = "provider_unavailable"
+	ReasonIssuerMismatch       = "issuer_mismatch"
+	ReasonAudienceMismatch     = "audience_mismatch"
+	ReasonAZPMismatch          = "azp_mismatch"
+	ReasonSignatureInvalid     = "signature_invalid"
+	ReasonTokenExpired         = "token_expired"
+	ReasonTokenTimeInvalid     = "token_time_invalid" // iat or nbf
+	ReasonNonceMismatch        = "nonce_mismatch"
+	ReasonAtHashMismatch       = "at_hash_mismatch"
+	ReasonAuthTooOld           = "auth_too_old" // auth_time missing or older than max_age
+	ReasonSubjectMismatch      = "subject_mismatch"
+	ReasonTokenInvalid         = "token_invalid"
+	ReasonEmailDomain          = "email_domain_not_allowed"
+	ReasonRefusedByApp         = "refused_by_app" // Config.OnLogin refused
+	ReasonCookieTooLarge       = "cookie_too_large"
+	ReasonCrossSite            = "cross_site"
+	ReasonNotMember            = "not_member"
+	ReasonNotAllowed           = "not_allowed"
+	ReasonRefreshRefused       = "refresh_refused"
+	ReasonLogoutTokenInvalid   = "logout_token_invalid"
+	ReasonInternal             = "internal_error"
+)
+
+// reasonError attaches a reason code to an error.
+type reasonError struct {
+	reason string
+	err    error
+}
+
+func (e *reasonError) Error() string { return e.err.Error() }
+func (e *reasonError) Unwrap() error { return e.err }
+
+func withReason(reason string, err error) error { return &reasonError{reason: reason, err: err} }
+
+// reasonOf finds the reason code of an error: an attached one, or one
+// derived from the sentinel errors and go-oidc's verification errors.
+func reasonOf(err error) string {
+	var re *reasonError
+	if errors.As(err, &re) {
+		return re.reason
+	}
+	var expired *oidc.TokenExpiredError
+	var te *tokenError
+	var oe *Error
+	switch {
+	case err == nil:
+		return ReasonOK
+	case errors.As(err, &expired):
+		return ReasonTokenExpired
+	case errors.As(err, &te) && te.oauth.Code == "invalid_client":
+		return ReasonInvalidClient
+	case errors.As(err, &te):
+		return ReasonCodeRejected
+	case errors.Is(err, ErrProviderUnavailable):
+		return ReasonProviderUnavailable
+	case errors.Is(err, errSessionTooLarge):
+		return ReasonCookieTooLarge
+	case errors.As(err, &oe):
+		return ReasonRefusedByApp
+	case errors.Is(err, ErrAccessDenied):
+		return ReasonRefusedByApp
+	}
+	// go-oidc's checks, by their messages (kept in one place).
+	msg := err.Error()
+	for _, m := range []struct{ text, reason string }{
+		{"issued by a different provider", ReasonIssuerMismatch},
+		{"expected audience", ReasonAudienceMismatch},
+		{"failed to verify signature", ReasonSignatureInvalid},
+		{"malformed jwt", ReasonSignatureInvalid},
+		{"before the nbf", ReasonTokenTimeInvalid},
+	} {
+		if strings.Contains(msg, m.text) {
+			return m.reason
+		}
+	}
+	if errors.Is(err, ErrInvalidToken) {
+		return ReasonTokenInvalid
+	}
+	return ReasonInternal
+}
+
+// audit emits one audit record.
+func (a *Auth) audit(ctx context.Context, level slog.Level, ev Event, err error) {
+	attrs := []slog.Attr{slog.String("event", ev.Name), slog.String("reason", ev.Reason)}
+	if ev.Subject != "" {
+		attrs = append(attrs, slog.String("subject", ev.Subject))
+	}
+	if ev.Path != "" {
+		attrs = append(attrs, slog.String("path", ev.Path))
+	}
+	if err != nil {
+		attrs = append(attrs, slog.String("err", err.Error()))
+	}
+	a.cfg.Logger.LogAttrs(ctx, level, "oktasso: "+ev.Name, attrs...)
+	if a.cfg.OnEvent != nil {
+		a.cfg.OnEvent(ev)
+	}
+}

@@ -1,0 +1,176 @@
+package oktasso
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/oktasso/oktasso/oktatest"
+)
+
+// auditLog collects the JSON log records and OnEvent calls of an Auth.
+type auditLog struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	events []Event
+}
+
+func (l *auditLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *auditLog) onEvent(e Event) {
+	l.mu.Lock()
+	l.events = append(l.events, e)
+	l.mu.Unlock()
+}
+
+// records returns the audit records (those with an "event") logged so far.
+func (l *auditLog) records(t *testing.T) []map[string]any {
+	t.Helper()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(l.buf.String()), "\n") {
+		var m map[string]any
+		if line == "" || json.Unmarshal([]byte(line), &m) != nil {
+			continue
+		}
+		if _, ok := m["event"]; ok {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func TestAuditEvents(t *testing.T) {
+	tests := []struct {
+		name   string
+		edit   func(*Config)
+		run    func(h *harness)
+		event  string
+		reason string
+	}{
+		{"login", nil, func(h *harness) { h.login(h.browser(), alice, "/") }, EventLogin, ReasonOK},
+		{"nonce", nil, func(h *harness) {
+			h.fake.MutateIDToken(func(tk *oktatest.Token) { tk.Claims["nonce"] = "x" })
+			h.login(h.browser(), alice, "/")
+		}, EventLoginFailed, ReasonNonceMismatch},
+		{"issuer", nil, func(h *harness) {
+			h.fake.MutateIDToken(func(tk *oktatest.Token) { tk.Claims["iss"] = "https://evil.okta.com" })
+			h.login(h.browser(), alice, "/")
+		}, EventLoginFailed, ReasonIssuerMismatch},
+		{"audience", nil, func(h *harness) {
+			h.fake.MutateIDToken(func(tk *oktatest.Token) { tk.Claims["aud"] = "0oaother" })
+			h.login(h.browser(), alice, "/")
+		}, EventLoginFailed, ReasonAudienceMismatch},
+		{"signature", nil, func(h *harness) {
+			h.fake.MutateIDToken(func(tk *oktatest.Token) { tk.Sign = oktatest.SignCorrupt })
+			h.login(h.browser(), alice, "/")
+		}, EventLoginFailed, ReasonSignatureInvalid},
+		{"expired", nil, func(h *harness) {
+			h.fake.MutateIDToken(func(tk *oktatest.Token) { tk.Claims["exp"] = h.clock.Now().Add(-time.Hour).Unix() })
+			h.login(h.browser(), alice, "/")
+		}, EventLoginFailed, ReasonTokenExpired},
+		{"userinfo subject", nil, func(h *harness) {
+			h.fake.MutateUserInfo(func(c map[string]any) { c["sub"] = "00uOther" })
+			h.login(h.browser(), alice, "/")
+		}, EventLoginFailed, ReasonSubjectMismatch},
+		{"state", nil, func(h *harness) {
+			b := h.browser()
+			b.get(setParam(h.authorize(b, alice, "/"), "state", "forged"))
+		}, EventLoginFailed, ReasonStateMismatch},
+		{"not assigned", func(c *Config) { c.ClientID = bobOnlyClientID }, func(h *harness) { h.login(h.browser(), alice, "/") }, EventLoginRefused, ReasonNotAssigned},
+		{"email domain", func(c *Config) { c.AllowedEmailDomains = []string{"example.org"} }, func(h *harness) { h.login(h.browser(), alice, "/") }, EventLoginRefused, ReasonEmailDomain},
+		{"invalid client", func(c *Config) { c.ClientSecret = "wrong" }, func(h *harness) { h.login(h.browser(), alice, "/") }, EventLoginFailed, ReasonInvalidClient},
+		{"not member", nil, func(h *harness) {
+			b := h.browser()
+			h.login(b, bob, "/")
+			h.audit.reset()
+			b.get(h.app.URL + "/workspace")
+		}, EventAccessDenied, ReasonNotMember},
+		{"logout", nil, func(h *harness) {
+			b := h.browser()
+			h.login(b, alice, "/")
+			h.audit.reset()
+			b.post(h.app.URL+LogoutPath, nil)
+		}, EventLogout, ReasonOK},
+		{"cross-site logout", nil, func(h *harness) {
+			b := h.browser()
+			b.origin = "https://evil.example"
+			b.post(h.app.URL+LogoutPath, nil)
+		}, EventLogoutRefused, ReasonCrossSite},
+		{"refresh refused", func(c *Config) { c.Scopes = []string{"openid", "offline_access"} }, func(h *harness) {
+			b := h.browser()
+			h.login(b, alice, "/")
+			h.fake.RotateRefreshTokens(true)
+			var s session
+			ck := h.sessionCookie(b)
+			h.auth.cookies.openValue(h.auth.cookies.session, ck.Name, ck.Value, &s)
+			form := url.Values{"token": {s.RefreshToken}}
+			req, _ := http.NewRequest("POST", h.fake.Issuer()+"/oauth2/v1/revoke", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth(testClientID, "test-secret")
+			h.fake.Client().Do(req)
+			h.audit.reset()
+			h.clock.Add(56 * time.Minute)
+			b.get(h.app.URL + "/webapp")
+		}, EventRefreshFailed, ReasonRefreshRefused},
+		{"back-channel", nil, func(h *harness) {
+			h.login(h.browser(), alice, "/")
+			h.audit.reset()
+			h.fake.EndSession(alice)
+		}, EventBackchannelLogout, ReasonOK},
+		{"back-channel forged", nil, func(h *harness) {
+			h.login(h.browser(), alice, "/")
+			h.audit.reset()
+			h.fake.MutateLogoutToken(func(tk *oktatest.Token) { tk.Sign = oktatest.SignCorrupt })
+			h.fake.EndSession(alice)
+		}, EventBackchannelLogout, ReasonLogoutTokenInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			log := &auditLog{}
+			h := newHarness(t, func(c *Config) {
+				c.Logger = slog.New(slog.NewJSONHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+				c.OnEvent = log.onEvent
+				if tt.edit != nil {
+					tt.edit(c)
+				}
+			})
+			h.audit = log
+			tt.run(h)
+			recs := log.records(t)
+			if len(recs) != 1 || recs[0]["event"] != tt.event || recs[0]["reason"] != tt.reason {
+				t.Fatalf("audit records = %v; want exactly one with event %s, reason %s", recs, tt.event, tt.reason)
+			}
+			log.mu.Lock()
+			events := append([]Event(nil), log.events...)
+			all := log.buf.String()
+			log.mu.Unlock()
+			if len(events) != 1 || events[0].Name != tt.event || events[0].Reason != tt.reason {
+				t.Errorf("OnEvent got %+v; want one %s/%s", events, tt.event, tt.reason)
+			}
+			for _, secret := range []string{"eyJ", "test-secret", "wrong"} {
+				if strings.Contains(all, secret) && !(secret == "wrong" && tt.name != "invalid client") {
+					t.Errorf("logs contain %q:\n%s", secret, all)
+				}
+			}
+		})
+	}
+}
+
+func (l *auditLog) reset() {
+	l.mu.Lock()
+	l.buf.Reset()
+	l.events = nil
+	l.mu.Unlock()
+}
