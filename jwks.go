@@ -47,7 +47,7 @@ func newKeySet(uri string, client *http.Client, now func() time.Time, log *slog.
 // VerifySignature verifies a compact JWS signed with RS256 by a key in the
 // set and returns its payload.
 func (ks *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error) {
-	jws, err := jose.ParseSigned(raw, signingAlgs)
+	jws, err := jose.ParseSignedCompact(raw, signingAlgs)
 	if err != nil {
 		return nil, fmt.Errorf("%w: malformed or unsupported signature: %w", ErrInvalidToken, err)
 	}

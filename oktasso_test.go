@@ -165,24 +165,6 @@ func (b *browser) post(u string, form url.Values) result {
 	return b.do(req)
 }
 
-// follow GETs u and follows redirects (up to 10), returning the last answer.
-func (b *browser) follow(u string) result {
-	b.t.Helper()
-	r := b.get(u)
-	for i := 0; i < 10 && r.location != ""; i++ {
-		next, err := url.Parse(r.url)
-		if err != nil {
-			b.t.Fatal(err)
-		}
-		loc, err := next.Parse(r.location)
-		if err != nil {
-			b.t.Fatal(err)
-		}
-		r = b.get(loc.String())
-	}
-	return r
-}
-
 // authorize starts a sign-in at the app and lets the fake answer it, and
 // returns the callback URL the fake sends the browser to (not yet visited).
 func (h *harness) authorize(b *browser, login, returnTo string) string {

@@ -15,8 +15,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/coreos/go-oidc/v3/oidc"
 )
 
 // Limits on what is read from the identity provider.
@@ -67,10 +65,8 @@ type Provider struct {
 
 // discovered is what a successful discovery yields; immutable.
 type discovered struct {
-	meta     Metadata
-	keys     *keySet
-	verifier *oidc.IDTokenVerifier
-	clientID string
+	meta Metadata
+	keys *keySet
 }
 
 // NewProvider returns a Provider for issuer. It does no I/O. client and now

@@ -274,6 +274,3 @@ func (c *cookies) clearChunks(w http.ResponseWriter) {
 		c.set(w, c.chunkName(i), "", -1)
 	}
 }
-
-// isOurs reports whether a cookie name belongs to oktasso.
-func (c *cookies) isOurs(name string) bool { return strings.HasPrefix(name, c.prefix) }
