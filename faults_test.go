@@ -9,6 +9,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/oktasso/oktasso/oktatest"
 )
 
 // TestJunkCallbacks sends 10,000 malformed and forged callbacks: none may
@@ -111,5 +114,57 @@ func TestConcurrentLogins(t *testing.T) {
 	wg.Wait()
 	if ok.Load() != 1000 {
 		t.Errorf("concurrent sign-ins: %d succeeded, %d failed; want all 1,000", ok.Load(), failed.Load())
+	}
+}
+
+// TestIdPFaults breaks one endpoint of the fake Okta at a time: every
+// sign-in fails with a clear 5xx page within the client's timeout, reads
+// stay bounded, and nothing panics.
+func TestIdPFaults(t *testing.T) {
+	html := []byte("<html><body>Okta is down for maintenance</body></html>")
+	tests := []struct {
+		name     string
+		endpoint string
+		fault    oktatest.Fault
+		want     int // status of the step that meets the fault
+	}{
+		{"discovery slow", "discovery", oktatest.Fault{Delay: 3 * time.Second}, http.StatusServiceUnavailable},
+		{"discovery HTML", "discovery", oktatest.Fault{Status: 200, Body: html, ContentType: "text/html"}, http.StatusServiceUnavailable},
+		{"discovery huge", "discovery", oktatest.Fault{Body: []byte(`{"issuer":"x"`), HugeBody: 8 << 20}, http.StatusServiceUnavailable},
+		{"keys slow", "keys", oktatest.Fault{Delay: 3 * time.Second}, http.StatusBadGateway},
+		{"keys HTML", "keys", oktatest.Fault{Status: 200, Body: html, ContentType: "text/html"}, http.StatusBadGateway},
+		{"keys huge", "keys", oktatest.Fault{Body: []byte(`{"keys":[`), HugeBody: 8 << 20}, http.StatusBadGateway},
+		{"token 500 HTML", "token", oktatest.Fault{Status: 500, Body: html, ContentType: "text/html"}, http.StatusBadGateway},
+		{"token slow", "token", oktatest.Fault{Delay: 3 * time.Second}, http.StatusBadGateway},
+		{"userinfo huge", "userinfo", oktatest.Fault{Body: []byte(`{"sub":"`), HugeBody: 8 << 20}, http.StatusBadGateway},
+		{"userinfo 503", "userinfo", oktatest.Fault{Status: 503, Body: html, ContentType: "text/html"}, http.StatusBadGateway},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, func(c *Config) { c.HTTPClient = &http.Client{Timeout: 500 * time.Millisecond} })
+			h.fake.Fault(tt.endpoint, tt.fault)
+			if tt.endpoint == "discovery" {
+				h.restart() // the first discovery meets the fault
+			}
+			b := h.browser()
+			h.fake.AutoLogin(alice)
+			start := time.Now()
+			r := b.get(h.app.URL + LoginPath)
+			if r.status == http.StatusFound {
+				r = b.get(r.location) // the fake's authorize
+				if r.status == http.StatusFound {
+					r = b.get(r.location) // the app's callback
+				}
+			}
+			if r.status != tt.want {
+				t.Errorf("sign-in with %s = %d %.120s; want %d", tt.name, r.status, r.body, tt.want)
+			}
+			if took := time.Since(start); took > 2500*time.Millisecond {
+				t.Errorf("sign-in with %s took %v; want bounded by the 500 ms client timeout", tt.name, took)
+			}
+			if h.sessionCookie(b) != nil {
+				t.Error("session issued")
+			}
+		})
 	}
 }
