@@ -233,13 +233,19 @@ func TestSessionBoundToIssuerAndClient(t *testing.T) {
 	}
 }
 
-func TestChunkedCookies(t *testing.T) {
-	c := testCookies(t, true, key1)
-	now := time.Now()
+// largeSession is a ~5 kB session: two cookie chunks.
+func largeSession(now time.Time) *session {
 	s := testSession(now)
 	for i := 0; i < 120; i++ {
 		s.Groups = append(s.Groups, fmt.Sprintf("group-%03d-with-a-longer-name", i))
 	}
+	return s
+}
+
+func TestChunkedCookies(t *testing.T) {
+	c := testCookies(t, true, key1)
+	now := time.Now()
+	s := largeSession(now)
 	rec := httptest.NewRecorder()
 	if err := c.writeSession(rec, s, now); err != nil {
 		t.Fatalf("writeSession of a ~5 kB session = %v; want two chunks", err)
@@ -268,10 +274,7 @@ func TestChunkedCookies(t *testing.T) {
 func TestForgedChunks(t *testing.T) {
 	c := testCookies(t, false, key1)
 	now := time.Now()
-	s := testSession(now)
-	for i := 0; i < 120; i++ {
-		s.Groups = append(s.Groups, fmt.Sprintf("group-%03d-with-a-longer-name", i))
-	}
+	s := largeSession(now)
 	rec := httptest.NewRecorder()
 	if err := c.writeSession(rec, s, now); err != nil {
 		t.Fatal(err)
