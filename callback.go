@@ -146,6 +146,7 @@ func (a *Auth) exchange(ctx context.Context, d *discovered, f *flow, code string
 	u := &User{
 		Issuer: a.provider.issuer, Subject: c.Subject, Email: c.Email, EmailVerified: bool(c.EmailVerified),
 		Name: c.Name, Username: c.PreferredUsername, Groups: c.Groups, SessionID: c.SessionID, Claims: claims,
+		ACR: c.ACR, AMR: c.AMR,
 	}
 	if c.AuthTime != 0 {
 		u.AuthTime = time.Unix(c.AuthTime, 0)

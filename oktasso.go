@@ -239,6 +239,12 @@ type User struct {
 	LocalID string `json:"local_id,omitempty"`
 	// AuthTime is when the user last authenticated at the identity provider.
 	AuthTime time.Time `json:"auth_time"`
+	// ACR is the authentication context class reference (acr claim) of the
+	// last authentication, e.g. "urn:okta:loa:2fa:any".
+	ACR string `json:"acr,omitempty"`
+	// AMR lists the authentication methods of the last authentication
+	// (amr claim), e.g. ["pwd", "mfa", "otp"].
+	AMR []string `json:"amr,omitempty"`
 	// SessionID is the identity provider's session id (sid), if sent.
 	SessionID string `json:"sid,omitempty"`
 	// Claims holds every verified ID-token claim, with userinfo claims

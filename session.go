@@ -33,24 +33,28 @@ var errSessionTooLarge = errors.New("oktasso: session too large for its cookies"
 // cookie (or, with Ref, in the Store with only a stub in the cookie).
 // Field names are short because every request carries them.
 type session struct {
-	V        int      `json:"v"`
-	ID       string   `json:"id"`          // random: revocation, logout index and store key
-	Gen      int      `json:"g,omitempty"` // bumped by each token refresh
-	Ref      bool     `json:"r,omitempty"` // a stub: the data is in the Store under "s:"+ID
-	Issuer   string   `json:"is"`
-	Subject  string   `json:"su,omitempty"`
-	Email    string   `json:"em,omitempty"`
-	Verified bool     `json:"ev,omitempty"`
-	Name     string   `json:"nm,omitempty"`
-	Username string   `json:"un,omitempty"`
-	Groups   []string `json:"gr,omitempty"`
-	Internal bool     `json:"in,omitempty"`
-	LocalID  string   `json:"li,omitempty"`
-	SID      string   `json:"si,omitempty"`
-	AuthTime int64    `json:"at,omitempty"`
-	Created  int64    `json:"cr"` // sign-in time, unix seconds
-	Seen     int64    `json:"se"` // last time the cookie was written: idle expiry counts from here
-	Expires  int64    `json:"ex"` // absolute end, never extended
+	V         int      `json:"v"`
+	ID        string   `json:"id"`          // random: revocation, logout index and store key
+	Gen       int      `json:"g,omitempty"` // bumped by each token refresh
+	Ref       bool     `json:"r,omitempty"` // a stub: the data is in the Store under "s:"+ID
+	Issuer    string   `json:"is"`
+	Subject   string   `json:"su,omitempty"`
+	Email     string   `json:"em,omitempty"`
+	Verified  bool     `json:"ev,omitempty"`
+	Name      string   `json:"nm,omitempty"`
+	Username  string   `json:"un,omitempty"`
+	Groups    []string `json:"gr,omitempty"`
+	Internal  bool     `json:"in,omitempty"`
+	LocalID   string   `json:"li,omitempty"`
+	SID       string   `json:"si,omitempty"`
+	AuthTime  int64    `json:"at,omitempty"`
+	ACR       string   `json:"ar,omitempty"` // authentication context class (acr claim)
+	AMR       []string `json:"am,omitempty"` // authentication methods (amr claim)
+	Checked   int64    `json:"ck,omitempty"` // last time membership (Internal, Groups) was evaluated
+	APIGroups bool     `json:"ga,omitempty"` // Groups came from the Management API, not the claim
+	Created   int64    `json:"cr"`           // sign-in time, unix seconds
+	Seen      int64    `json:"se"`           // last time the cookie was written: idle expiry counts from here
+	Expires   int64    `json:"ex"`           // absolute end, never extended
 
 	IDToken      string `json:"it,omitempty"` // for id_token_hint at sign-out
 	AccessToken  string `json:"ac,omitempty"` // with Config.KeepAccessToken or refresh
@@ -66,7 +70,7 @@ func (s *session) user() *User {
 	u := &User{
 		Issuer: s.Issuer, Subject: s.Subject, Email: s.Email, EmailVerified: s.Verified,
 		Name: s.Name, Username: s.Username, Groups: s.Groups, Internal: s.Internal,
-		LocalID: s.LocalID, SessionID: s.SID,
+		LocalID: s.LocalID, SessionID: s.SID, ACR: s.ACR, AMR: s.AMR,
 	}
 	if s.AuthTime != 0 {
 		u.AuthTime = time.Unix(s.AuthTime, 0)
@@ -78,7 +82,8 @@ func sessionFor(u *User, idToken string, now time.Time, maxAge time.Duration) *s
 	s := &session{
 		V: sessionVersion, ID: randomString(16), Issuer: u.Issuer, Subject: u.Subject, Email: u.Email, Verified: u.EmailVerified,
 		Name: u.Name, Username: u.Username, Groups: u.Groups, Internal: u.Internal, LocalID: u.LocalID,
-		SID: u.SessionID, Created: now.Unix(), Seen: now.Unix(), Expires: now.Add(maxAge).Unix(), IDToken: idToken,
+		SID: u.SessionID, ACR: u.ACR, AMR: u.AMR, Checked: now.Unix(), Created: now.Unix(), Seen: now.Unix(),
+		Expires: now.Add(maxAge).Unix(), IDToken: idToken,
 	}
 	if !u.AuthTime.IsZero() {
 		s.AuthTime = u.AuthTime.Unix()

@@ -33,6 +33,8 @@ type idClaims struct {
 	PreferredUsername string     `json:"preferred_username"`
 	Groups            stringList `json:"groups"`
 	SessionID         string     `json:"sid"`
+	ACR               string     `json:"acr"`
+	AMR               stringList `json:"amr"`
 	Nonce             string     `json:"nonce"`
 }
 
