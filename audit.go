@@ -18,6 +18,9 @@ type Event struct {
 	Reason  string // a stable code: Reason…
 	Subject string // the user, when known
 	Path    string // the request path, for access refusals
+	// Requirement is the policy requirement a refused user did not meet,
+	// e.g. "membership in a required group", for access refusals.
+	Requirement string
 }
 
 // Event names.
@@ -134,6 +137,9 @@ func (a *Auth) audit(ctx context.Context, level slog.Level, ev Event, err error)
 	}
 	if ev.Path != "" {
 		attrs = append(attrs, slog.String("path", ev.Path))
+	}
+	if ev.Requirement != "" {
+		attrs = append(attrs, slog.String("requirement", ev.Requirement))
 	}
 	if err != nil {
 		attrs = append(attrs, slog.String("err", err.Error()))

@@ -5,7 +5,9 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -30,6 +32,10 @@ type Auth struct {
 	used     *usedStates
 	pages    *template.Template
 	refresh  refreshes
+
+	policyMu sync.RWMutex
+	claimSet []string // claims sessions keep (Config.SessionClaims and policies)
+	groupSet []string // groups policies name
 }
 
 // New validates cfg, reporting every problem at once, and returns an Auth.
@@ -61,6 +67,9 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 		c.Logger.Warn("oktasso: base URL is http on a non-loopback host; cookies are not Secure", "base_url", c.BaseURL)
 	}
 	a := &Auth{cfg: c, provider: p, cookies: ck, used: newUsedStates(4096), pages: c.Pages}
+	a.claimSet = slices.Clone(c.SessionClaims)
+	a.notePolicy(c.WorkspacePolicy)
+	a.notePolicy(c.WebAppPolicy)
 	if a.pages == nil {
 		a.pages = builtinPages
 	}

@@ -99,6 +99,7 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s := sessionFor(u, rawID, a.now(), a.cfg.SessionMaxAge)
+	s.Claims = a.keptClaims(u.Claims)
 	if a.cfg.DropIDToken {
 		s.IDToken = ""
 	}

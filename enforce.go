@@ -3,7 +3,6 @@ package oktasso
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -68,14 +67,14 @@ func (a *Auth) guard(scope Scope, next http.Handler) http.Handler {
 			return
 		}
 		u := s.user()
-		if kind, ok := a.allowed(scope, u); !ok {
+		if kind, requirement, ok := a.allowed(r, scope, u); !ok {
 			if !enforced {
 				// The app authenticates this request its own way; an SSO
 				// user the scope would refuse is not handed to it.
 				next.ServeHTTP(w, r)
 				return
 			}
-			a.forbidden(w, r, u, kind)
+			a.refuse(w, r, u, kind, requirement)
 			return
 		}
 		// What a signed-in user sees is theirs: keep shared caches out
@@ -94,22 +93,29 @@ func (a *Auth) withSession(ctx context.Context, s *session, u *User) context.Con
 	return ctx
 }
 
-// allowed applies a scope's policy to a signed-in user.
-func (a *Auth) allowed(scope Scope, u *User) (pageKind, bool) {
+// allowed applies a scope's rules and policy to a signed-in user; when it
+// refuses, requirement names what failed.
+func (a *Auth) allowed(r *http.Request, scope Scope, u *User) (kind pageKind, requirement string, ok bool) {
 	if !a.emailAllowed(u) {
-		return pageNotAllowed, false
+		return pageNotAllowed, "an email address in an allowed domain", false
 	}
 	switch scope {
 	case WorkspaceScope:
 		if !u.Internal {
-			return pageNotMember, false
+			return pageNotMember, "", false
+		}
+		if f := a.cfg.WorkspacePolicy.failed(r, u); f != "" {
+			return pageNotAllowed, f, false
 		}
 	case WebAppScope:
 		if len(a.cfg.WebAppGroups) > 0 && !slices.ContainsFunc(a.cfg.WebAppGroups, u.InGroup) {
-			return pageNotAllowed, false
+			return pageNotAllowed, "membership in a required group", false
+		}
+		if f := a.cfg.WebAppPolicy.failed(r, u); f != "" {
+			return pageNotAllowed, f, false
 		}
 	}
-	return 0, true
+	return 0, "", true
 }
 
 // currentUser reads the session cookie. A missing, tampered, expired or
@@ -171,22 +177,6 @@ func (a *Auth) requireLogin(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, loginURL, http.StatusFound)
 }
 
-func (a *Auth) forbidden(w http.ResponseWriter, r *http.Request, u *User, kind pageKind) {
-	reason := ReasonNotAllowed
-	if kind == pageNotMember {
-		reason = ReasonNotMember
-	}
-	a.audit(r.Context(), slog.LevelInfo, Event{Name: EventAccessDenied, Reason: reason, Subject: u.Subject, Path: r.URL.Path}, nil)
-	if isAPI(r) {
-		writeJSONError(w, http.StatusForbidden, "access_denied", pageTexts[kind].message, "")
-		return
-	}
-	p := a.pageFor(kind, nil, u)
-	// Offer to sign out, so the person can sign in with another account.
-	p.LogoutAction = a.cfg.BaseURL + LogoutPath
-	a.render(w, http.StatusForbidden, p)
-}
-
 // isAPI tells API clients (JSON, XHR, fetch) from browser navigations, so
 // API clients get a 401 instead of a redirect they cannot follow.
 func isAPI(r *http.Request) bool {
@@ -202,13 +192,18 @@ func isAPI(r *http.Request) bool {
 }
 
 func writeJSONError(w http.ResponseWriter, status int, code, description, loginURL string) {
-	noStore(w)
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
 	body := map[string]string{"error": code, "error_description": description}
 	if loginURL != "" {
 		body["login_url"] = loginURL
 	}
+	writeJSON(w, status, body)
+}
+
+// writeJSON answers with a small JSON object that must not be cached.
+func writeJSON(w http.ResponseWriter, status int, body map[string]string) {
+	noStore(w)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(body)
 }

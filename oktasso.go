@@ -141,6 +141,18 @@ type Config struct {
 	// is exactly in one of these domains (no subdomains). Empty means any.
 	AllowedEmailDomains []string
 
+	// WorkspacePolicy is applied to every request of the Workspace scope,
+	// after the membership check. The zero Policy admits everyone.
+	WorkspacePolicy Policy
+	// WebAppPolicy is applied to every request of the WebApp scope, after
+	// AllowedEmailDomains and WebAppGroups. The zero Policy admits everyone.
+	WebAppPolicy Policy
+	// SessionClaims names ID-token or userinfo claims to keep in the
+	// session, so User.Claims has them on every request (each as a
+	// []string; at most 64 values of up to 256 bytes each). Claims that
+	// policies read (RequireClaim) are kept without being listed here.
+	SessionClaims []string
+
 	// OnLogin runs after a verified sign-in, before the session is issued.
 	// It may provision or update a local account linked by (Issuer,
 	// Subject), set User.LocalID, set User.Internal, or refuse the sign-in by
@@ -247,10 +259,11 @@ type User struct {
 	AMR []string `json:"amr,omitempty"`
 	// SessionID is the identity provider's session id (sid), if sent.
 	SessionID string `json:"sid,omitempty"`
-	// Claims holds every verified ID-token claim, with userinfo claims
-	// filling the gaps (custom claims included). It is set only during
-	// sign-in, for Config.OnLogin, and is not kept in the session: copy
-	// what you need into your own store.
+	// Claims holds, during sign-in (in Config.OnLogin), every verified
+	// ID-token claim with userinfo claims filling the gaps (custom claims
+	// included). On later requests it holds only the claims the session
+	// keeps (Config.SessionClaims and those policies read), each as a
+	// []string. Copy what else you need into your own store at sign-in.
 	Claims map[string]any `json:"-"`
 }
 

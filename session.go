@@ -33,28 +33,29 @@ var errSessionTooLarge = errors.New("oktasso: session too large for its cookies"
 // cookie (or, with Ref, in the Store with only a stub in the cookie).
 // Field names are short because every request carries them.
 type session struct {
-	V         int      `json:"v"`
-	ID        string   `json:"id"`          // random: revocation, logout index and store key
-	Gen       int      `json:"g,omitempty"` // bumped by each token refresh
-	Ref       bool     `json:"r,omitempty"` // a stub: the data is in the Store under "s:"+ID
-	Issuer    string   `json:"is"`
-	Subject   string   `json:"su,omitempty"`
-	Email     string   `json:"em,omitempty"`
-	Verified  bool     `json:"ev,omitempty"`
-	Name      string   `json:"nm,omitempty"`
-	Username  string   `json:"un,omitempty"`
-	Groups    []string `json:"gr,omitempty"`
-	Internal  bool     `json:"in,omitempty"`
-	LocalID   string   `json:"li,omitempty"`
-	SID       string   `json:"si,omitempty"`
-	AuthTime  int64    `json:"at,omitempty"`
-	ACR       string   `json:"ar,omitempty"` // authentication context class (acr claim)
-	AMR       []string `json:"am,omitempty"` // authentication methods (amr claim)
-	Checked   int64    `json:"ck,omitempty"` // last time membership (Internal, Groups) was evaluated
-	APIGroups bool     `json:"ga,omitempty"` // Groups came from the Management API, not the claim
-	Created   int64    `json:"cr"`           // sign-in time, unix seconds
-	Seen      int64    `json:"se"`           // last time the cookie was written: idle expiry counts from here
-	Expires   int64    `json:"ex"`           // absolute end, never extended
+	V         int                 `json:"v"`
+	ID        string              `json:"id"`          // random: revocation, logout index and store key
+	Gen       int                 `json:"g,omitempty"` // bumped by each token refresh
+	Ref       bool                `json:"r,omitempty"` // a stub: the data is in the Store under "s:"+ID
+	Issuer    string              `json:"is"`
+	Subject   string              `json:"su,omitempty"`
+	Email     string              `json:"em,omitempty"`
+	Verified  bool                `json:"ev,omitempty"`
+	Name      string              `json:"nm,omitempty"`
+	Username  string              `json:"un,omitempty"`
+	Groups    []string            `json:"gr,omitempty"`
+	Internal  bool                `json:"in,omitempty"`
+	LocalID   string              `json:"li,omitempty"`
+	SID       string              `json:"si,omitempty"`
+	AuthTime  int64               `json:"at,omitempty"`
+	ACR       string              `json:"ar,omitempty"` // authentication context class (acr claim)
+	AMR       []string            `json:"am,omitempty"` // authentication methods (amr claim)
+	Checked   int64               `json:"ck,omitempty"` // last time membership (Internal, Groups) was evaluated
+	APIGroups bool                `json:"ga,omitempty"` // Groups came from the Management API, not the claim
+	Claims    map[string][]string `json:"cl,omitempty"` // kept claims (Config.SessionClaims, policies)
+	Created   int64               `json:"cr"`           // sign-in time, unix seconds
+	Seen      int64               `json:"se"`           // last time the cookie was written: idle expiry counts from here
+	Expires   int64               `json:"ex"`           // absolute end, never extended
 
 	IDToken      string `json:"it,omitempty"` // for id_token_hint at sign-out
 	AccessToken  string `json:"ac,omitempty"` // with Config.KeepAccessToken or refresh
@@ -74,6 +75,12 @@ func (s *session) user() *User {
 	}
 	if s.AuthTime != 0 {
 		u.AuthTime = time.Unix(s.AuthTime, 0)
+	}
+	if len(s.Claims) > 0 {
+		u.Claims = make(map[string]any, len(s.Claims))
+		for k, v := range s.Claims {
+			u.Claims[k] = v
+		}
 	}
 	return u
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"time"
 )
 
@@ -140,7 +139,7 @@ func (a *Auth) issueSession(ctx context.Context, w http.ResponseWriter, s *sessi
 	if errors.Is(err, errSessionTooLarge) {
 		var kept []string
 		for _, g := range s.Groups {
-			if slices.Contains(a.cfg.WorkspaceGroups, g) || slices.Contains(a.cfg.WebAppGroups, g) {
+			if a.namedGroup(g) {
 				kept = append(kept, g)
 			}
 		}

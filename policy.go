@@ -1,0 +1,287 @@
+package oktasso
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Policy decides whether a signed-in user may use part of an application.
+// Build one with RequireGroups, RequireAllGroups, RequireEmailDomains,
+// RequireEmailVerified, RequireClaim or RequireFunc, and combine them with
+// AllOf and AnyOf. Apply it to a scope (Config.WorkspacePolicy,
+// Config.WebAppPolicy) or to routes (Auth.Require). The zero Policy admits
+// every signed-in user.
+//
+// A refusal is a 403 page (or 403 JSON for API clients) that names the
+// requirement that failed, e.g. "membership in a required group", never
+// the values it wanted. A Policy is immutable and safe for concurrent use.
+type Policy struct {
+	name   string                              // the requirement, as shown when it fails
+	check  func(r *http.Request, u *User) bool // nil admits everyone
+	parts  []Policy                            // for AllOf/AnyOf
+	any    bool                                // AnyOf
+	claims []string                            // claims the policy reads: kept in the session
+	groups []string                            // groups the policy names: kept when sessions must shrink
+}
+
+// RequireGroups admits members of at least one of groups (exact names).
+func RequireGroups(groups ...string) Policy {
+	return Policy{name: "membership in a required group", groups: slices.Clone(groups), check: func(_ *http.Request, u *User) bool {
+		return slices.ContainsFunc(groups, u.InGroup)
+	}}
+}
+
+// RequireAllGroups admits members of every one of groups.
+func RequireAllGroups(groups ...string) Policy {
+	return Policy{name: "membership in all required groups", groups: slices.Clone(groups), check: func(_ *http.Request, u *User) bool {
+		for _, g := range groups {
+			if !u.InGroup(g) {
+				return false
+			}
+		}
+		return true
+	}}
+}
+
+// RequireEmailDomains admits users whose verified email is in one of
+// domains, compared exactly and case-insensitively: "example.com" admits
+// alice@example.com, not alice@evilexample.com nor alice@sub.example.com.
+func RequireEmailDomains(domains ...string) Policy {
+	want := make([]string, len(domains))
+	for i, d := range domains {
+		want[i] = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(d), "@"))
+	}
+	return Policy{name: "an email address in an allowed domain", check: func(_ *http.Request, u *User) bool {
+		return u.EmailVerified && slices.Contains(want, u.EmailDomain())
+	}}
+}
+
+// RequireEmailVerified admits users whose email Okta has verified.
+func RequireEmailVerified() Policy {
+	return Policy{name: "a verified email address", check: func(_ *http.Request, u *User) bool {
+		return u.Email != "" && u.EmailVerified
+	}}
+}
+
+// RequireClaim admits users whose claim name equals value or, for a list
+// claim, contains it. Strings compare exactly; numbers and booleans by
+// their JSON text ("42", "true"). The claim is kept in the session (see
+// Config.SessionClaims) so the check works on every request; a session
+// from before the policy existed lacks it and is refused until the user
+// signs in again.
+func RequireClaim(name, value string) Policy {
+	return Policy{name: fmt.Sprintf("the %q attribute with a required value", name), claims: []string{name}, check: func(_ *http.Request, u *User) bool {
+		return slices.Contains(claimStrings(u.Claims[name]), value)
+	}}
+}
+
+// RequireFunc admits users for whom ok returns true. name says what is
+// required, in words the refused user can act on ("a paid plan"); it is
+// shown when the check fails. ok runs on every request it guards: keep it
+// fast, and treat u as read-only.
+func RequireFunc(name string, ok func(r *http.Request, u *User) bool) Policy {
+	return Policy{name: name, check: ok}
+}
+
+// AllOf admits users that every policy admits; it reports the first
+// requirement that fails.
+func AllOf(policies ...Policy) Policy { return combine(false, policies) }
+
+// AnyOf admits users that at least one policy admits.
+func AnyOf(policies ...Policy) Policy { return combine(true, policies) }
+
+func combine(any bool, policies []Policy) Policy {
+	p := Policy{parts: slices.Clone(policies), any: any}
+	var names []string
+	for _, q := range policies {
+		p.claims = append(p.claims, q.claims...)
+		p.groups = append(p.groups, q.groups...)
+		names = append(names, q.name)
+	}
+	if any {
+		p.name = "one of: " + strings.Join(names, "; ")
+	}
+	return p
+}
+
+// failed returns the requirement u does not meet, or "" when p admits u.
+func (p Policy) failed(r *http.Request, u *User) string {
+	switch {
+	case p.parts != nil && p.any:
+		for _, q := range p.parts {
+			if q.failed(r, u) == "" {
+				return ""
+			}
+		}
+		if len(p.parts) == 0 {
+			return ""
+		}
+		return p.name
+	case p.parts != nil:
+		for _, q := range p.parts {
+			if f := q.failed(r, u); f != "" {
+				return f
+			}
+		}
+		return ""
+	case p.check == nil || p.check(r, u):
+		return ""
+	}
+	return p.name
+}
+
+// claimStrings flattens a claim value for comparison: a string, a number or
+// a boolean becomes one string, a list its elements' strings.
+func claimStrings(v any) []string {
+	switch v := v.(type) {
+	case nil:
+		return nil
+	case string:
+		return []string{v}
+	case []string:
+		return v
+	case bool:
+		return []string{strconv.FormatBool(v)}
+	case float64:
+		return []string{strconv.FormatFloat(v, 'f', -1, 64)}
+	case []any:
+		var out []string
+		for _, e := range v {
+			out = append(out, claimStrings(e)...)
+		}
+		return out
+	}
+	return []string{fmt.Sprint(v)}
+}
+
+// Limits on the claims a session keeps, so a huge claim cannot bloat every
+// cookie.
+const (
+	maxKeptClaimValues = 64
+	maxKeptClaimBytes  = 256
+)
+
+// keptClaims picks the claims the session keeps from a sign-in's claims.
+func (a *Auth) keptClaims(claims map[string]any) map[string][]string {
+	names := a.claimNames()
+	if len(names) == 0 || len(claims) == 0 {
+		return nil
+	}
+	out := map[string][]string{}
+	for _, n := range names {
+		v, ok := claims[n]
+		if !ok {
+			continue
+		}
+		vals := claimStrings(v)
+		if len(vals) > maxKeptClaimValues {
+			a.cfg.Logger.Warn("oktasso: a kept claim has too many values; keeping the first ones", "claim", n, "values", len(vals))
+			vals = vals[:maxKeptClaimValues]
+		}
+		kept := make([]string, 0, len(vals))
+		for _, s := range vals {
+			if len(s) <= maxKeptClaimBytes {
+				kept = append(kept, s)
+			}
+		}
+		out[n] = kept
+	}
+	return out
+}
+
+// claimNames returns the claims sessions keep: Config.SessionClaims and
+// those the policies of this Auth read.
+func (a *Auth) claimNames() []string {
+	a.policyMu.RLock()
+	defer a.policyMu.RUnlock()
+	return a.claimSet
+}
+
+// notePolicy records what a policy needs the session to keep. Policies
+// are registered when guards are built, before requests are served.
+func (a *Auth) notePolicy(p Policy) {
+	if len(p.claims) == 0 && len(p.groups) == 0 {
+		return
+	}
+	a.policyMu.Lock()
+	defer a.policyMu.Unlock()
+	for _, c := range p.claims {
+		if !slices.Contains(a.claimSet, c) {
+			a.claimSet = append(slices.Clip(a.claimSet), c)
+		}
+	}
+	for _, g := range p.groups {
+		if !slices.Contains(a.groupSet, g) {
+			a.groupSet = append(slices.Clip(a.groupSet), g)
+		}
+	}
+}
+
+// namedGroup reports whether a policy or the configuration names group g.
+func (a *Auth) namedGroup(g string) bool {
+	if slices.Contains(a.cfg.WorkspaceGroups, g) || slices.Contains(a.cfg.WebAppGroups, g) {
+		return true
+	}
+	a.policyMu.RLock()
+	defer a.policyMu.RUnlock()
+	return slices.Contains(a.groupSet, g)
+}
+
+// Require returns middleware that admits only users every policy admits.
+// Inside Workspace or WebApp it uses the user they found; on its own it
+// reads the session itself and sends those without one to sign in, like
+// the guards do. Refused users get 403 naming the failed requirement.
+func (a *Auth) Require(policies ...Policy) func(http.Handler) http.Handler {
+	p := AllOf(policies...)
+	a.notePolicy(p)
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			u := UserFrom(r.Context())
+			if u == nil {
+				s := a.currentSession(w, r)
+				if s == nil {
+					a.requireLogin(w, r)
+					return
+				}
+				u = s.user()
+				r = r.WithContext(a.withSession(r.Context(), s, u))
+			}
+			if f := p.failed(r, u); f != "" {
+				a.refuse(w, r, u, pageNotAllowed, f)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// refuse answers a signed-in user that a scope or policy does not admit:
+// 403 JSON for API clients, a page otherwise; requirement, when set, names
+// what failed.
+func (a *Auth) refuse(w http.ResponseWriter, r *http.Request, u *User, kind pageKind, requirement string) {
+	reason := ReasonNotAllowed
+	if kind == pageNotMember {
+		reason = ReasonNotMember
+	}
+	a.audit(r.Context(), slog.LevelInfo, Event{Name: EventAccessDenied, Reason: reason, Subject: u.Subject, Path: r.URL.Path, Requirement: requirement}, nil)
+	msg := pageTexts[kind].message
+	if isAPI(r) {
+		body := map[string]string{"error": "access_denied", "error_description": msg}
+		if requirement != "" {
+			body["requirement"] = requirement
+		}
+		writeJSON(w, http.StatusForbidden, body)
+		return
+	}
+	p := a.pageFor(kind, nil, u)
+	if requirement != "" {
+		p.Detail = "This page requires " + requirement + "."
+	}
+	// Offer to sign out, so the person can sign in with another account.
+	p.LogoutAction = a.cfg.BaseURL + LogoutPath
+	a.render(w, http.StatusForbidden, p)
+}
