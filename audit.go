@@ -69,6 +69,9 @@ const (
 	ReasonRefreshRefused       = "refresh_refused"
 	ReasonLogoutTokenInvalid   = "logout_token_invalid"
 	ReasonInternal             = "internal_error"
+	// ReasonMembershipUnavailable: Config.IsMember or Config.GroupsSource
+	// failed, so membership could not be decided.
+	ReasonMembershipUnavailable = "membership_unavailable"
 )
 
 // reasonError attaches a reason code to an error.

@@ -183,9 +183,13 @@ func mergeUserInfo(u *User, ui *idClaims) {
 	}
 }
 
-// admit applies the configured policy and the application's OnLogin hook.
+// admit decides groups and membership, applies the configured policy and
+// runs the application's OnLogin hook.
 func (a *Auth) admit(ctx context.Context, u *User) error {
-	u.Internal = slices.ContainsFunc(a.cfg.WorkspaceGroups, u.InGroup)
+	u.apiGroups = a.usesGroupsSource(u.Claims)
+	if err := a.decideMembership(ctx, u, u.apiGroups); err != nil {
+		return err
+	}
 	if !a.emailAllowed(u) {
 		return withReason(ReasonEmailDomain, &Error{Code: "access_denied", Description: "Your account's email domain is not allowed to sign in to this application."})
 	}
@@ -225,6 +229,7 @@ func (a *Auth) callbackFail(w http.ResponseWriter, r *http.Request, status int, 
 func (a *Auth) loginFailed(w http.ResponseWriter, r *http.Request, err error) {
 	var te *tokenError
 	var oe *Error
+	var me *errMembership
 	reason := reasonOf(err)
 	ev := func(level slog.Level, name string) {
 		a.audit(r.Context(), level, Event{Name: name, Reason: reason}, err)
@@ -236,6 +241,10 @@ func (a *Auth) loginFailed(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &te):
 		ev(slog.LevelWarn, EventLoginFailed)
 		a.fail(w, r, http.StatusBadRequest, err, pageLoginExpired)
+	case errors.As(err, &me):
+		reason = ReasonMembershipUnavailable
+		ev(slog.LevelWarn, EventLoginFailed)
+		a.fail(w, r, http.StatusServiceUnavailable, err, pageUnavailable)
 	case errors.Is(err, ErrProviderUnavailable):
 		ev(slog.LevelWarn, EventLoginFailed)
 		a.fail(w, r, http.StatusBadGateway, err, pageUnavailable)

@@ -19,6 +19,7 @@ import (
 const (
 	DefaultBaseURL            = "http://localhost:8080"
 	DefaultSessionIdleTimeout = 8 * time.Hour
+	DefaultMembershipInterval = 5 * time.Minute
 	DefaultSessionMaxAge      = 24 * time.Hour
 	DefaultHTTPTimeout        = 10 * time.Second
 	DefaultMaxPendingLogins   = 5
@@ -46,6 +47,8 @@ const (
 	EnvWorkspaceGroups     = "OKTASSO_WORKSPACE_GROUPS"
 	EnvWebAppGroups        = "OKTASSO_WEBAPP_GROUPS"
 	EnvAllowedEmailDomains = "OKTASSO_ALLOWED_EMAIL_DOMAINS"
+	EnvMembershipInterval  = "OKTASSO_MEMBERSHIP_INTERVAL"
+	EnvSilentLogin         = "OKTASSO_SILENT_LOGIN"
 )
 
 // envNames maps Config field names to the variables that set them, so that
@@ -62,6 +65,7 @@ var envNames = map[string]string{
 	"SessionIdleTimeout":  EnvSessionIdleTimeout,
 	"SessionMaxAge":       EnvSessionMaxAge,
 	"AllowedEmailDomains": EnvAllowedEmailDomains,
+	"MembershipInterval":  EnvMembershipInterval,
 	"PostLogoutPath":      "PostLogoutPath",
 	"MaxPendingLogins":    "MaxPendingLogins",
 }
@@ -108,7 +112,7 @@ func ConfigFromLookup(lookup func(string) (string, bool)) (Config, error) {
 	for _, d := range []struct {
 		name string
 		dst  *time.Duration
-	}{{EnvSessionIdleTimeout, &c.SessionIdleTimeout}, {EnvSessionMaxAge, &c.SessionMaxAge}} {
+	}{{EnvSessionIdleTimeout, &c.SessionIdleTimeout}, {EnvSessionMaxAge, &c.SessionMaxAge}, {EnvMembershipInterval, &c.MembershipInterval}} {
 		if v := get(d.name); v != "" {
 			t, err := time.ParseDuration(v)
 			if err != nil {
@@ -235,6 +239,12 @@ func (c Config) normalize(names map[string]string) (Config, error) {
 	}
 	if c.MaxSessionCookies < 1 || c.MaxSessionCookies > maxMaxChunks {
 		bad("MaxSessionCookies", "%d is out of range 1..%d", c.MaxSessionCookies, maxMaxChunks)
+	}
+	if c.MembershipInterval == 0 {
+		c.MembershipInterval = DefaultMembershipInterval
+	}
+	if c.MembershipInterval < time.Second {
+		bad("MembershipInterval", "%v is too short; use at least 1s", c.MembershipInterval)
 	}
 	if c.RefreshBefore == 0 {
 		c.RefreshBefore = 5 * time.Minute

@@ -42,7 +42,7 @@ func (a *Auth) WebApp(next http.Handler) http.Handler { return a.guard(WebAppSco
 // when someone is signed in.
 func (a *Auth) Identify(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s := a.currentSession(w, r); s != nil {
+		if s, err := a.currentSession(w, r); s != nil && err == nil {
 			if u := s.user(); a.emailAllowed(u) {
 				r = r.WithContext(a.withSession(r.Context(), s, u))
 			}
@@ -57,7 +57,11 @@ func (a *Auth) guard(scope Scope, next http.Handler) http.Handler {
 		enforced = !a.cfg.SkipEnforceWebApp
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s := a.currentSession(w, r)
+		s, err := a.currentSession(w, r)
+		if err != nil {
+			a.unavailable(w, r, err)
+			return
+		}
 		if s == nil {
 			if !enforced {
 				next.ServeHTTP(w, r)
@@ -123,7 +127,7 @@ func (a *Auth) allowed(r *http.Request, scope Scope, u *User) (kind pageKind, re
 // while is written again, so activity keeps it alive without a new cookie on
 // every request.
 func (a *Auth) currentUser(w http.ResponseWriter, r *http.Request) *User {
-	s := a.currentSession(w, r)
+	s, _ := a.currentSession(w, r)
 	if s == nil {
 		return nil
 	}
@@ -134,16 +138,29 @@ func (a *Auth) currentUser(w http.ResponseWriter, r *http.Request) *User {
 // they are about to expire, and rolls the idle clock forward at most every
 // 1/20 of the idle timeout (and when the cookie was sealed with an older
 // key), so most requests write no cookie.
-func (a *Auth) currentSession(w http.ResponseWriter, r *http.Request) *session {
+//
+// A non-nil error means the session's membership is due for re-evaluation
+// and could not be decided: the session is returned as it was, and guards
+// answer 503 rather than trust a stale decision.
+func (a *Auth) currentSession(w http.ResponseWriter, r *http.Request) (*session, error) {
 	ctx := r.Context()
 	s, rewrite := a.loadSession(ctx, r)
 	if s == nil {
-		return nil
+		return nil, nil
 	}
 	now := a.now()
 	if s.RefreshToken != "" && s.TokenExpiry != 0 && now.Add(a.cfg.RefreshBefore).Unix() >= s.TokenExpiry {
 		if s = a.refreshSession(ctx, w, s); s == nil {
-			return nil
+			return nil, nil
+		}
+	}
+	if a.rechecks(s) {
+		checked, err := a.recheck(ctx, w, s, now)
+		if err != nil {
+			return s, err
+		}
+		if checked != s {
+			return checked, nil // saved, timestamps included
 		}
 	}
 	if rewrite || now.Sub(time.Unix(s.Seen, 0)) >= max(a.cfg.SessionIdleTimeout/20, time.Second) {
@@ -152,7 +169,7 @@ func (a *Auth) currentSession(w http.ResponseWriter, r *http.Request) *session {
 			a.cfg.Logger.Warn("oktasso: could not roll the session forward", "err", err.Error())
 		}
 	}
-	return s
+	return s, nil
 }
 
 // requireLogin answers a request that needs a session and has none.

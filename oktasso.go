@@ -141,6 +141,31 @@ type Config struct {
 	// is exactly in one of these domains (no subdomains). Empty means any.
 	AllowedEmailDomains []string
 
+	// IsMember decides whether a signed-in user is an internal (workspace)
+	// member, e.g. by a lookup in the application's member table. It runs
+	// at sign-in (before OnLogin) and again on requests once the decision
+	// is MembershipInterval old, so removing a member takes effect within
+	// that interval instead of at the end of their session. An error
+	// fails closed: the request gets 503 and the session is unchanged.
+	// Default nil: membership comes from WorkspaceGroups (and OnLogin).
+	IsMember func(ctx context.Context, u *User) (bool, error)
+	// MembershipInterval is how long a membership decision (IsMember, or
+	// WorkspaceGroups with groups read from GroupsSource) stands before it
+	// is made again. Default 5 minutes.
+	MembershipInterval time.Duration
+	// GroupsSource reads a user's groups from outside the ID token, e.g.
+	// the Okta Management API (package directory's Client implements it).
+	// It is used when the ID token and userinfo carry no groups claim (Okta
+	// fails a sign-in whose groups claim would exceed 100 groups, so admins
+	// filter the claim or leave it out) or always with IgnoreGroupsClaim.
+	// Groups it returns are kept in the session and read again every
+	// MembershipInterval. Default nil.
+	GroupsSource GroupsSource
+	// IgnoreGroupsClaim makes GroupsSource the only source of groups, even
+	// when a groups claim is present (e.g. a claim filtered for another
+	// purpose). Default false.
+	IgnoreGroupsClaim bool
+
 	// WorkspacePolicy is applied to every request of the Workspace scope,
 	// after the membership check. The zero Policy admits everyone.
 	WorkspacePolicy Policy
@@ -189,6 +214,14 @@ type Config struct {
 	// DefaultPages() and redefine its templates. It must define
 	// PageTemplate, which is executed with a Page. Default DefaultPages().
 	Pages *template.Template
+}
+
+// GroupsSource reads a user's groups by their provider user id (for Okta,
+// the "sub" of ID tokens, "00u…"), e.g. from the Okta Management API's
+// /api/v1/users/{id}/groups. Implementations must be safe for concurrent
+// use and honour ctx.
+type GroupsSource interface {
+	UserGroups(ctx context.Context, userID string) ([]string, error)
 }
 
 // ClientAuthMethod is how the client authenticates at the token endpoint.
@@ -265,6 +298,8 @@ type User struct {
 	// keeps (Config.SessionClaims and those policies read), each as a
 	// []string. Copy what else you need into your own store at sign-in.
 	Claims map[string]any `json:"-"`
+
+	apiGroups bool // Groups came from Config.GroupsSource
 }
 
 // InGroup reports whether the user is in the named group.

@@ -242,7 +242,11 @@ func (a *Auth) Require(policies ...Policy) func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			u := UserFrom(r.Context())
 			if u == nil {
-				s := a.currentSession(w, r)
+				s, err := a.currentSession(w, r)
+				if err != nil {
+					a.unavailable(w, r, err)
+					return
+				}
 				if s == nil {
 					a.requireLogin(w, r)
 					return

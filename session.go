@@ -89,7 +89,7 @@ func sessionFor(u *User, idToken string, now time.Time, maxAge time.Duration) *s
 	s := &session{
 		V: sessionVersion, ID: randomString(16), Issuer: u.Issuer, Subject: u.Subject, Email: u.Email, Verified: u.EmailVerified,
 		Name: u.Name, Username: u.Username, Groups: u.Groups, Internal: u.Internal, LocalID: u.LocalID,
-		SID: u.SessionID, ACR: u.ACR, AMR: u.AMR, Checked: now.Unix(), Created: now.Unix(), Seen: now.Unix(),
+		APIGroups: u.apiGroups, SID: u.SessionID, ACR: u.ACR, AMR: u.AMR, Checked: now.Unix(), Created: now.Unix(), Seen: now.Unix(),
 		Expires: now.Add(maxAge).Unix(), IDToken: idToken,
 	}
 	if !u.AuthTime.IsZero() {

@@ -1,0 +1,239 @@
+package oktasso
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/oktasso/oktasso/oktatest"
+)
+
+// memberTable is an application's own member table, as IsMember reads it.
+type memberTable struct {
+	mu      sync.Mutex
+	members map[string]bool // by subject
+	down    bool
+	calls   int
+}
+
+func (m *memberTable) isMember(_ context.Context, u *User) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.calls++
+	if m.down {
+		return false, errors.New("member database unreachable")
+	}
+	return m.members[u.Subject], nil
+}
+
+func (m *memberTable) set(sub string, member, down bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.members[sub], m.down = member, down
+}
+
+// TestMemberRemovedTakesEffect signs a member in, removes them from the
+// app's member table and checks the workspace refuses them once the
+// decision is MembershipInterval old, not before, and not at the end of
+// their session.
+func TestMemberRemovedTakesEffect(t *testing.T) {
+	table := &memberTable{members: map[string]bool{}}
+	h := newHarness(t, func(c *Config) {
+		c.WorkspaceGroups = nil // the table decides
+		c.IsMember = table.isMember
+		c.MembershipInterval = 10 * time.Minute
+	})
+	aliceID := lookupID(t, h, alice)
+	table.set(aliceID, true, false)
+	b := h.browser()
+	h.login(b, alice, "/")
+	steps := []struct {
+		name    string
+		do      func()
+		advance time.Duration
+		status  int
+	}{
+		{"member admitted", nil, 0, http.StatusOK},
+		{"removed, decision still fresh", func() { table.set(aliceID, false, false) }, 5 * time.Minute, http.StatusOK},
+		{"removed, decision due: refused", nil, 6 * time.Minute, http.StatusForbidden},
+		{"still refused without a new check", nil, time.Minute, http.StatusForbidden},
+		{"added back, due again: admitted", func() { table.set(aliceID, true, false) }, 10 * time.Minute, http.StatusOK},
+		{"table down when due: 503, not a stale yes", func() { table.set(aliceID, true, true) }, 11 * time.Minute, http.StatusServiceUnavailable},
+		{"table back: admitted", func() { table.set(aliceID, true, false) }, time.Second, http.StatusOK},
+	}
+	for _, st := range steps {
+		if st.do != nil {
+			st.do()
+		}
+		h.clock.Add(st.advance)
+		if r := b.get(h.app.URL + "/workspace"); r.status != st.status {
+			t.Fatalf("%s: GET /workspace = %d %.200s; want %d", st.name, r.status, r.body, st.status)
+		}
+	}
+	t.Run("checked at most once per interval", func(t *testing.T) {
+		table.mu.Lock()
+		before := table.calls
+		table.mu.Unlock()
+		for range 5 {
+			b.get(h.app.URL + "/workspace")
+		}
+		table.mu.Lock()
+		defer table.mu.Unlock()
+		if table.calls != before {
+			t.Fatalf("IsMember ran %d more times within the interval; want 0", table.calls-before)
+		}
+	})
+}
+
+// apiGroups is a GroupsSource reading the fake Okta's Management API with
+// an SSWS token, following Link pagination.
+type apiGroups struct {
+	fake  *oktatest.Server
+	token string
+	fail  bool
+	calls int
+	mu    sync.Mutex
+}
+
+func (g *apiGroups) UserGroups(ctx context.Context, userID string) ([]string, error) {
+	g.mu.Lock()
+	g.calls++
+	fail := g.fail
+	g.mu.Unlock()
+	if fail {
+		return nil, errors.New("management API unreachable")
+	}
+	var names []string
+	next := g.fake.URL + "/api/v1/users/" + userID + "/groups?limit=50"
+	for next != "" {
+		req, _ := http.NewRequestWithContext(ctx, "GET", next, nil)
+		req.Header.Set("Authorization", "SSWS "+g.token)
+		resp, err := g.fake.Client().Do(req)
+		if err != nil {
+			return nil, err
+		}
+		var page []struct {
+			Profile struct{ Name string } `json:"profile"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&page)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 {
+			return nil, errors.New("bad page")
+		}
+		for _, p := range page {
+			names = append(names, p.Profile.Name)
+		}
+		next = ""
+		for _, l := range resp.Header.Values("Link") {
+			if strings.HasSuffix(l, `rel="next"`) {
+				next = strings.Trim(strings.SplitN(l, ";", 2)[0], "<>")
+			}
+		}
+	}
+	return names, nil
+}
+
+// TestGroupsAtScale signs in a user in 150 groups: Okta fails the sign-in
+// while the groups claim would carry them all, and GroupsSource supplies
+// them when the claim is filtered away or ignored.
+func TestGroupsAtScale(t *testing.T) {
+	many := make([]string, 150)
+	for i := range many {
+		many[i] = "Team " + strings.Repeat("x", i%7) + string(rune('A'+i%26)) + string(rune('a'+i/26))
+	}
+	many[149] = "Release Managers"
+	setup := func(t *testing.T, edit func(*Config), claim *oktatest.GroupsClaim) (*harness, *apiGroups) {
+		var src *apiGroups
+		h := newHarness(t, func(c *Config) {
+			c.Scopes = []string{"openid", "profile", "email", "groups"}
+			c.LargeSessionsInStore = true
+			if edit != nil {
+				edit(c)
+			}
+		})
+		h.fake.AddUser(oktatest.User{Login: "carol@example.com", Password: "p", FirstName: "Carol", LastName: "C", Groups: append([]string{"Workspace Members"}, many...)})
+		h.fake.AddAPIToken("ssws-test")
+		src = &apiGroups{fake: h.fake, token: "ssws-test"}
+		if claim != nil {
+			h.fake.SetGroupsClaim("", *claim)
+		}
+		return h, src
+	}
+
+	t.Run("without a fallback Okta fails the sign-in", func(t *testing.T) {
+		h, _ := setup(t, nil, nil)
+		b := h.browser()
+		if r := h.login(b, "carol@example.com", "/"); r.status < 400 {
+			t.Fatalf("sign-in with 151 groups in the claim = %d; want a failure", r.status)
+		}
+	})
+	for _, tc := range []struct {
+		name   string
+		ignore bool
+		claim  *oktatest.GroupsClaim
+	}{
+		{"claim filtered away", false, &oktatest.GroupsClaim{Filter: "nothing-matches"}},
+		{"claim ignored", true, &oktatest.GroupsClaim{Filter: "Workspace Members"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var src *apiGroups
+			h, s := setup(t, func(c *Config) {
+				c.GroupsSource = GroupsSource(nil)
+				c.IgnoreGroupsClaim = tc.ignore
+				c.MembershipInterval = time.Minute
+			}, tc.claim)
+			src = s
+			h.cfg.GroupsSource = src
+			h.restart()
+			route := h.auth.Require(RequireGroups("Release Managers"))
+			mux := *h.handler.Load()
+			mux.Handle("/release", route(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Write([]byte("groups:" + string(rune('0'+len(UserFrom(r.Context()).Groups)/100))))
+			})))
+			b := h.browser()
+			if r := h.login(b, "carol@example.com", "/"); r.status != http.StatusFound {
+				t.Fatalf("sign-in = %d %.200s", r.status, r.body)
+			}
+			if r := b.get(h.app.URL + "/workspace"); r.status != 200 || r.header.Get("X-Groups") != "152" {
+				t.Fatalf("GET /workspace = %d with %s groups; want 200 with 152 (Everyone included)", r.status, r.header.Get("X-Groups"))
+			}
+			if r := b.get(h.app.URL + "/release"); r.status != 200 {
+				t.Fatalf("GET /release = %d %.200s; want 200 (group 150 from the API)", r.status, r.body)
+			}
+			calls := src.calls
+			b.get(h.app.URL + "/release")
+			if src.calls != calls {
+				t.Fatalf("groups read again within the interval (%d calls)", src.calls-calls)
+			}
+			// Removed from the group at Okta: refused once the interval passes.
+			g, _ := h.fake.LookupGroup("Release Managers")
+			h.fake.RemoveMember(g.ID, lookupID(t, h, "carol@example.com"))
+			h.clock.Add(2 * time.Minute)
+			if r := b.get(h.app.URL + "/release"); r.status != http.StatusForbidden {
+				gs, _ := src.UserGroups(context.Background(), lookupID(t, h, "carol@example.com"))
+				t.Fatalf("after removal GET /release = %d (%d calls, API now has %d groups); want 403", r.status, src.calls, len(gs))
+			}
+			src.mu.Lock()
+			src.fail = true
+			src.mu.Unlock()
+			h.clock.Add(2 * time.Minute)
+			if r := b.get(h.app.URL + "/workspace"); r.status != http.StatusServiceUnavailable {
+				t.Fatalf("with the API down GET /workspace = %d; want 503", r.status)
+			}
+		})
+	}
+}
+
+func lookupID(t *testing.T, h *harness, login string) string {
+	t.Helper()
+	u, ok := h.fake.LookupUser(login)
+	if !ok {
+		t.Fatalf("no user %s", login)
+	}
+	return u.ID
+}
