@@ -35,6 +35,7 @@ const (
 	EventRefreshFailed      = "refresh_failed"
 	EventBackchannelLogout  = "backchannel_logout"
 	EventFrontchannelLogout = "frontchannel_logout"
+	EventReauthenticated    = "reauthenticated" // a Purpose flow (MFA, enrollment) completed
 )
 
 // Reason codes. They are stable: alert and count on them.
@@ -69,6 +70,12 @@ const (
 	ReasonRefreshRefused       = "refresh_refused"
 	ReasonLogoutTokenInvalid   = "logout_token_invalid"
 	ReasonInternal             = "internal_error"
+	// ReasonStepUpFailed: a step-up or purpose sign-in came back without
+	// the acr or amr it asked for.
+	ReasonStepUpFailed = "step_up_failed"
+	// ReasonSilentLoginFailed: a silent sign-in (prompt=none) found no Okta
+	// session; the browser was sent on quietly.
+	ReasonSilentLoginFailed = "silent_login_failed"
 	// ReasonMembershipUnavailable: Config.IsMember or Config.GroupsSource
 	// failed, so membership could not be decided.
 	ReasonMembershipUnavailable = "membership_unavailable"

@@ -36,6 +36,7 @@ type Auth struct {
 	policyMu sync.RWMutex
 	claimSet []string // claims sessions keep (Config.SessionClaims and policies)
 	groupSet []string // groups policies name
+	purposes map[string]*Purpose
 }
 
 // New validates cfg, reporting every problem at once, and returns an Auth.
@@ -140,6 +141,15 @@ func (a *Auth) oauth2Config(d *discovered) *oauth2.Config {
 			AuthStyle: style,
 		},
 	}
+}
+
+// flowConfig is oauth2Config with the redirect URI of flow f.
+func (a *Auth) flowConfig(d *discovered, f *flow) *oauth2.Config {
+	c := a.oauth2Config(d)
+	if f.Redirect != "" {
+		c.RedirectURL = a.cfg.BaseURL + f.Redirect
+	}
+	return c
 }
 
 // now is the configured clock.

@@ -31,7 +31,7 @@ func TestHandlerRoutes(t *testing.T) {
 		{"GET", "/auth/login", http.StatusFound},
 		{"POST", "/auth/login", http.StatusMethodNotAllowed},
 		{"POST", "/auth/callback", http.StatusMethodNotAllowed},
-		{"GET", "/auth/callback/webapp", http.StatusBadRequest},
+		{"GET", "/auth/callback/unregistered", http.StatusNotFound},
 		{"GET", "/auth/logout", http.StatusOK},
 		{"PUT", "/auth/logout", http.StatusMethodNotAllowed},
 		{"GET", "/auth/nope", http.StatusNotFound},

@@ -28,69 +28,19 @@ const (
 
 // handleCallback serves GET /auth/callback: the provider's answer to a
 // sign-in started by StartLogin. Everything about the request is checked
-// before the token endpoint is called.
+// before the token endpoint is called. GET /auth/callback/{name} is the
+// callback of the Purpose with that name and the default callback path.
 func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
-	noStore(w)
-	q := r.URL.Query()
-	state, code := q.Get("state"), q.Get("code")
-	if state == "" || len(state) > maxStateLen || len(code) > maxCodeLen || len(q.Get("error_description")) > maxErrorLen || len(q.Get("error")) > maxErrorCodeLen {
-		a.callbackFail(w, r, http.StatusBadRequest, withReason(ReasonCallbackMalformed, fmt.Errorf("%w: missing or oversized parameters", ErrInvalidCallback)), pageBadCallback)
-		return
-	}
-	name := a.flowCookieName(state)
-	ck, err := r.Cookie(name)
-	var f flow
-	if err != nil || a.cookies.openValue(a.cookies.flow, name, ck.Value, &f) != nil ||
-		subtle.ConstantTimeCompare([]byte(f.State), []byte(state)) != 1 ||
-		a.now().Sub(time.Unix(f.Created, 0)) > flowTTL {
-		a.callbackFail(w, r, http.StatusBadRequest, withReason(ReasonStateMismatch, fmt.Errorf("%w: no pending sign-in for this state", ErrInvalidCallback)), pageBadCallback)
-		return
-	}
-	// The flow is consumed whatever happens next: a replayed callback finds
-	// neither the cookie nor an unused state.
-	a.cookies.set(w, name, "", -1)
-	if !a.firstUse(r.Context(), state, time.Unix(f.Created, 0).Add(flowTTL)) {
-		a.callbackFail(w, r, http.StatusBadRequest, withReason(ReasonStateReplayed, fmt.Errorf("%w: state already used", ErrInvalidCallback)), pageBadCallback)
-		return
-	}
-
-	d, err := a.provider.discover(r.Context())
-	if err != nil {
-		a.audit(r.Context(), slog.LevelWarn, Event{Name: EventLoginFailed, Reason: ReasonProviderUnavailable}, err)
-		a.unavailable(w, r, err)
-		return
-	}
-	if iss, ok := q["iss"]; ok {
-		if len(iss) != 1 || iss[0] != a.provider.issuer {
-			a.callbackFail(w, r, http.StatusBadRequest, withReason(ReasonIssParameterMismatch, fmt.Errorf("%w: iss parameter is not the issuer (RFC 9207)", ErrInvalidCallback)), pageBadCallback)
+	if name := r.PathValue("purpose"); name != "" {
+		if p := a.purpose(name); p != nil && p.path == CallbackPath+"/"+name {
+			p.ServeHTTP(w, r)
 			return
 		}
-	} else if d.meta.IssParameterSupported {
-		a.callbackFail(w, r, http.StatusBadRequest, withReason(ReasonIssParameterMismatch, fmt.Errorf("%w: iss parameter missing though the provider sends it (RFC 9207)", ErrInvalidCallback)), pageBadCallback)
+		http.NotFound(w, r)
 		return
 	}
-	if e := q.Get("error"); e != "" {
-		oe := &Error{Code: e, Description: q.Get("error_description")}
-		reason := ReasonProviderError
-		if e == "access_denied" && strings.Contains(strings.ToLower(oe.Description), "not assigned") {
-			reason = ReasonNotAssigned
-		}
-		a.audit(r.Context(), slog.LevelInfo, Event{Name: EventLoginRefused, Reason: reason}, oe)
-		status := http.StatusBadRequest
-		if e == "access_denied" {
-			status = http.StatusForbidden
-		}
-		a.fail(w, r, status, oe, pageProviderError)
-		return
-	}
-	if code == "" {
-		a.callbackFail(w, r, http.StatusBadRequest, withReason(ReasonCallbackMalformed, fmt.Errorf("%w: no code", ErrInvalidCallback)), pageBadCallback)
-		return
-	}
-
-	u, tok, err := a.exchange(r.Context(), d, &f, code)
-	if err != nil {
-		a.loginFailed(w, r, err)
+	f, u, tok, ok := a.finishFlow(w, r, "")
+	if !ok {
 		return
 	}
 	rawID, _ := tok.Extra("id_token").(string)
@@ -98,6 +48,7 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 		a.loginFailed(w, r, err)
 		return
 	}
+	old, _ := a.peekSession(r.Context(), r)
 	s := sessionFor(u, rawID, a.now(), a.cfg.SessionMaxAge)
 	s.Claims = a.keptClaims(u.Claims)
 	if a.cfg.DropIDToken {
@@ -117,15 +68,129 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, http.StatusInternalServerError, err, pageLoginFailed)
 		return
 	}
+	if old != nil && old.ID != s.ID {
+		// A new sign-in (or a step-up) replaces the browser's session: the
+		// old one ends, so a copy of its cookie is worth nothing.
+		if err := a.endSessions(r.Context(), old.ID); err != nil {
+			a.cfg.Logger.Warn("oktasso: could not end the replaced session", "err", err.Error())
+		}
+	}
 	a.audit(r.Context(), slog.LevelInfo, Event{Name: EventLogin, Reason: ReasonOK, Subject: u.Subject}, nil)
 	a.redirect(w, r, f.ReturnTo, http.StatusFound)
+}
+
+// finishFlow checks a callback request for purpose ("" for sign-in),
+// consumes its flow, redeems the code and verifies the ID token and the
+// flow's requirements (acr, amr, subject). When it returns ok false it has
+// answered the request.
+func (a *Auth) finishFlow(w http.ResponseWriter, r *http.Request, purpose string) (*flow, *User, *oauth2.Token, bool) {
+	noStore(w)
+	q := r.URL.Query()
+	state, code := q.Get("state"), q.Get("code")
+	if state == "" || len(state) > maxStateLen || len(code) > maxCodeLen || len(q.Get("error_description")) > maxErrorLen || len(q.Get("error")) > maxErrorCodeLen {
+		a.callbackFail(w, r, http.StatusBadRequest, withReason(ReasonCallbackMalformed, fmt.Errorf("%w: missing or oversized parameters", ErrInvalidCallback)), pageBadCallback)
+		return nil, nil, nil, false
+	}
+	name := a.flowCookieName(state)
+	ck, err := r.Cookie(name)
+	var f flow
+	if err != nil || a.cookies.openValue(a.cookies.flow, name, ck.Value, &f) != nil ||
+		subtle.ConstantTimeCompare([]byte(f.State), []byte(state)) != 1 ||
+		a.now().Sub(time.Unix(f.Created, 0)) > flowTTL || f.Purpose != purpose {
+		a.callbackFail(w, r, http.StatusBadRequest, withReason(ReasonStateMismatch, fmt.Errorf("%w: no pending sign-in for this state", ErrInvalidCallback)), pageBadCallback)
+		return nil, nil, nil, false
+	}
+	// The flow is consumed whatever happens next: a replayed callback finds
+	// neither the cookie nor an unused state.
+	a.cookies.set(w, name, "", -1)
+	if !a.firstUse(r.Context(), state, time.Unix(f.Created, 0).Add(flowTTL)) {
+		a.callbackFail(w, r, http.StatusBadRequest, withReason(ReasonStateReplayed, fmt.Errorf("%w: state already used", ErrInvalidCallback)), pageBadCallback)
+		return nil, nil, nil, false
+	}
+
+	d, err := a.provider.discover(r.Context())
+	if err != nil {
+		a.audit(r.Context(), slog.LevelWarn, Event{Name: EventLoginFailed, Reason: ReasonProviderUnavailable}, err)
+		a.unavailable(w, r, err)
+		return nil, nil, nil, false
+	}
+	if iss, ok := q["iss"]; ok {
+		if len(iss) != 1 || iss[0] != a.provider.issuer {
+			a.callbackFail(w, r, http.StatusBadRequest, withReason(ReasonIssParameterMismatch, fmt.Errorf("%w: iss parameter is not the issuer (RFC 9207)", ErrInvalidCallback)), pageBadCallback)
+			return nil, nil, nil, false
+		}
+	} else if d.meta.IssParameterSupported {
+		a.callbackFail(w, r, http.StatusBadRequest, withReason(ReasonIssParameterMismatch, fmt.Errorf("%w: iss parameter missing though the provider sends it (RFC 9207)", ErrInvalidCallback)), pageBadCallback)
+		return nil, nil, nil, false
+	}
+	if e := q.Get("error"); e != "" {
+		if f.Silent != 0 && silentFailure[e] {
+			// No Okta session for this browser: fall back quietly.
+			a.audit(r.Context(), slog.LevelInfo, Event{Name: EventLoginRefused, Reason: ReasonSilentLoginFailed}, nil)
+			if f.Silent == silentInteractive {
+				a.StartLogin(w, r, f.ReturnTo)
+			} else {
+				a.redirect(w, r, f.ReturnTo, http.StatusFound)
+			}
+			return nil, nil, nil, false
+		}
+		oe := &Error{Code: e, Description: q.Get("error_description")}
+		reason := ReasonProviderError
+		if e == "access_denied" && strings.Contains(strings.ToLower(oe.Description), "not assigned") {
+			reason = ReasonNotAssigned
+		}
+		a.audit(r.Context(), slog.LevelInfo, Event{Name: EventLoginRefused, Reason: reason}, oe)
+		status := http.StatusBadRequest
+		if e == "access_denied" {
+			status = http.StatusForbidden
+		}
+		a.fail(w, r, status, oe, pageProviderError)
+		return nil, nil, nil, false
+	}
+	if code == "" {
+		a.callbackFail(w, r, http.StatusBadRequest, withReason(ReasonCallbackMalformed, fmt.Errorf("%w: no code", ErrInvalidCallback)), pageBadCallback)
+		return nil, nil, nil, false
+	}
+
+	u, tok, err := a.exchange(r.Context(), d, &f, code)
+	if err == nil {
+		err = f.satisfiedBy(u)
+	}
+	if err != nil {
+		a.loginFailed(w, r, err)
+		return nil, nil, nil, false
+	}
+	return &f, u, tok, true
+}
+
+// silentFailure are the errors a prompt=none request gets when the user
+// would have to interact (OpenID Connect Core 3.1.2.6).
+var silentFailure = map[string]bool{
+	"login_required": true, "interaction_required": true, "consent_required": true, "account_selection_required": true,
+}
+
+// satisfiedBy checks a verified user against what the flow asked for: a
+// step-up's acr and amr, and the user who started it.
+func (f *flow) satisfiedBy(u *User) error {
+	if f.Subject != "" && u.Subject != f.Subject {
+		return withReason(ReasonSubjectMismatch, &Error{Code: "access_denied", Description: "You verified as a different user than the one signed in. Sign out first to switch accounts."})
+	}
+	if len(f.ACR) > 0 && !slices.Contains(f.ACR, u.ACR) {
+		return withReason(ReasonStepUpFailed, &Error{Code: "access_denied", Description: "The additional verification this page needs was not completed."})
+	}
+	for _, m := range f.AMR {
+		if !slices.Contains(u.AMR, m) {
+			return withReason(ReasonStepUpFailed, &Error{Code: "access_denied", Description: "The additional verification this page needs was not completed."})
+		}
+	}
+	return nil
 }
 
 // exchange redeems the code with the PKCE verifier, verifies the ID token and
 // reads userinfo, and returns the user and the token response.
 func (a *Auth) exchange(ctx context.Context, d *discovered, f *flow, code string) (*User, *oauth2.Token, error) {
 	octx := context.WithValue(ctx, oauth2.HTTPClient, a.cfg.HTTPClient)
-	tok, err := a.oauth2Config(d).Exchange(octx, code, oauth2.VerifierOption(f.Verifier))
+	tok, err := a.flowConfig(d, f).Exchange(octx, code, oauth2.VerifierOption(f.Verifier))
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && re.ErrorCode != "" && re.Response.StatusCode < 500 {

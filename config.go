@@ -122,6 +122,13 @@ func ConfigFromLookup(lookup func(string) (string, bool)) (Config, error) {
 			*d.dst = t
 		}
 	}
+	if v := get(EnvSilentLogin); v != "" {
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("oktasso: %s: %q is not a boolean; write true or false", EnvSilentLogin, v))
+		}
+		c.SilentLogin = on
+	}
 	for _, b := range []struct {
 		name string
 		skip *bool

@@ -190,9 +190,23 @@ func (a *Auth) requireLogin(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusUnauthorized, "login_required", "sign in required", loginURL)
 		return
 	}
+	if a.cfg.SilentLogin && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		if _, err := r.Cookie(a.silentCookieName()); err != nil {
+			// Once per browser session: a browser already signed in to
+			// Okta comes back signed in without seeing a page.
+			a.cookies.set(w, a.silentCookieName(), "1", 0)
+			a.StartLogin(w, r, returnTo, silently(silentInteractive))
+			return
+		}
+	}
 	noStore(w)
 	http.Redirect(w, r, loginURL, http.StatusFound)
 }
+
+// silentCookieName names the cookie that records a silent sign-in was
+// tried in this browser session. It holds no secret: a forged or deleted
+// one only turns the attempt off or on for that browser.
+func (a *Auth) silentCookieName() string { return a.cookies.prefix + "-silent" }
 
 // isAPI tells API clients (JSON, XHR, fetch) from browser navigations, so
 // API clients get a 401 instead of a redirect they cannot follow.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -26,16 +27,33 @@ type flow struct {
 	MaxAge    int64  `json:"m"` // seconds; meaningful when HasMaxAge
 	HasMaxAge bool   `json:"h,omitempty"`
 	Created   int64  `json:"c"`
+
+	ACR      []string `json:"a,omitempty"`  // acr_values asked: the ID token's acr must be one of them
+	AMR      []string `json:"am,omitempty"` // methods the ID token's amr must include
+	Subject  string   `json:"u,omitempty"`  // the user who must come back (step-up, purposes)
+	Purpose  string   `json:"p,omitempty"`  // "" for sign-in, else a Purpose's name
+	Redirect string   `json:"rd,omitempty"` // the callback path when not CallbackPath
+	Silent   int      `json:"q,omitempty"`  // prompt=none: silentInteractive or silentAnonymous
 }
 
+// What a silent sign-in (prompt=none) does when Okta has no session for
+// the browser.
+const (
+	silentInteractive = 1 // start an interactive sign-in
+	silentAnonymous   = 2 // go back to return_to, signed out
+)
+
 // LoginOption changes one sign-in request. Options are made by Prompt,
-// LoginHint and MaxAge.
+// LoginHint, MaxAge, ACRValues and RequireAMR.
 type LoginOption interface{ applyLogin(*loginParams) }
 
 type loginParams struct {
 	prompt, loginHint string
 	maxAge            time.Duration
 	hasMaxAge         bool
+	acr, amr          []string
+	subject           string
+	silent            int
 }
 
 type loginOptionFunc func(*loginParams)
@@ -58,7 +76,37 @@ func MaxAge(d time.Duration) LoginOption {
 	return loginOptionFunc(func(lp *loginParams) { lp.maxAge, lp.hasMaxAge = d, true })
 }
 
-// handleLogin serves GET /auth/login?return_to=/path[&prompt=login][&login_hint=…][&max_age=N].
+// ACRValues asks the provider for an authentication context class, e.g.
+// "urn:okta:loa:2fa:any" for a second factor (Okta's names are in its
+// discovery document, acr_values_supported). The callback then refuses an
+// ID token whose acr is not one of values.
+func ACRValues(values ...string) LoginOption {
+	return loginOptionFunc(func(lp *loginParams) { lp.acr = slices.Clone(values) })
+}
+
+// RequireAMR makes the callback refuse an ID token whose amr claim lacks
+// one of methods (e.g. "mfa"). It does not ask the provider for them: pair
+// it with ACRValues.
+func RequireAMR(methods ...string) LoginOption {
+	return loginOptionFunc(func(lp *loginParams) { lp.amr = slices.Clone(methods) })
+}
+
+// expectSubject makes the callback refuse anyone but the user sub.
+func expectSubject(sub string) LoginOption {
+	return loginOptionFunc(func(lp *loginParams) { lp.subject = sub })
+}
+
+// silently tries prompt=none, then does what mode says.
+func silently(mode int) LoginOption {
+	return loginOptionFunc(func(lp *loginParams) { lp.prompt, lp.silent = "none", mode })
+}
+
+// maxACRValues bounds acr_values taken from a sign-in URL.
+const maxACRValues = 5
+
+// handleLogin serves GET /auth/login?return_to=/path[&prompt=login]
+// [&login_hint=…][&max_age=N][&acr_values=…][&step_up=1]. With step_up=1
+// the signed-in user must be the one who comes back.
 func (a *Auth) handleLogin(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	var opts []LoginOption
@@ -72,6 +120,14 @@ func (a *Auth) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if s := q.Get("max_age"); s != "" {
 		if n, err := strconv.Atoi(s); err == nil && n >= 0 && n <= 366*24*3600 {
 			opts = append(opts, MaxAge(time.Duration(n)*time.Second))
+		}
+	}
+	if v := strings.Fields(q.Get("acr_values")); len(v) > 0 && len(v) <= maxACRValues && len(q.Get("acr_values")) <= 512 && printable(q.Get("acr_values")) {
+		opts = append(opts, ACRValues(v...))
+	}
+	if q.Get("step_up") == "1" {
+		if s, _ := a.peekSession(r.Context(), r); s != nil {
+			opts = append(opts, expectSubject(s.Subject), LoginHint(s.Username))
 		}
 	}
 	a.StartLogin(w, r, q.Get("return_to"), opts...)
@@ -128,6 +184,12 @@ func printable(s string) bool {
 // endpoint. While the provider is unreachable it answers 503 with
 // Retry-After.
 func (a *Auth) StartLogin(w http.ResponseWriter, r *http.Request, returnTo string, opts ...LoginOption) {
+	a.startFlow(w, r, returnTo, "", "", opts)
+}
+
+// startFlow starts a sign-in for purpose ("" for the session's own), whose
+// callback is redirectPath ("" for CallbackPath).
+func (a *Auth) startFlow(w http.ResponseWriter, r *http.Request, returnTo, purpose, redirectPath string, opts []LoginOption) {
 	var lp loginParams
 	for _, o := range opts {
 		o.applyLogin(&lp)
@@ -144,6 +206,12 @@ func (a *Auth) StartLogin(w http.ResponseWriter, r *http.Request, returnTo strin
 		Verifier: oauth2.GenerateVerifier(),
 		ReturnTo: safePath(returnTo),
 		Created:  now.Unix(),
+		ACR:      lp.acr,
+		AMR:      lp.amr,
+		Subject:  lp.subject,
+		Purpose:  purpose,
+		Redirect: redirectPath,
+		Silent:   lp.silent,
 	}
 	authOpts := []oauth2.AuthCodeOption{
 		oauth2.SetAuthURLParam("nonce", f.Nonce),
@@ -158,6 +226,9 @@ func (a *Auth) StartLogin(w http.ResponseWriter, r *http.Request, returnTo strin
 	if lp.hasMaxAge {
 		f.MaxAge, f.HasMaxAge = max(int64(lp.maxAge/time.Second), 0), true
 		authOpts = append(authOpts, oauth2.SetAuthURLParam("max_age", strconv.FormatInt(f.MaxAge, 10)))
+	}
+	if len(lp.acr) > 0 {
+		authOpts = append(authOpts, oauth2.SetAuthURLParam("acr_values", strings.Join(lp.acr, " ")))
 	}
 
 	a.evictFlows(w, r)
@@ -174,7 +245,7 @@ func (a *Auth) StartLogin(w http.ResponseWriter, r *http.Request, returnTo strin
 	}
 	a.cookies.set(w, name, v, flowTTL)
 	noStore(w)
-	http.Redirect(w, r, a.oauth2Config(d).AuthCodeURL(f.State, authOpts...), http.StatusFound)
+	http.Redirect(w, r, a.flowConfig(d, &f).AuthCodeURL(f.State, authOpts...), http.StatusFound)
 }
 
 // flowCookieName names a flow's cookie after a digest of its state, so the

@@ -166,6 +166,13 @@ type Config struct {
 	// purpose). Default false.
 	IgnoreGroupsClaim bool
 
+	// SilentLogin makes guards try a silent sign-in (prompt=none) once per
+	// browser session before sending a browser to Okta's sign-in page: a
+	// browser already signed in to Okta comes back signed in without
+	// seeing a page, and one that is not (login_required) is sent on to
+	// the sign-in page as usual. Default false.
+	SilentLogin bool
+
 	// WorkspacePolicy is applied to every request of the Workspace scope,
 	// after the membership check. The zero Policy admits everyone.
 	WorkspacePolicy Policy

@@ -1,0 +1,133 @@
+package oktasso
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// StepUp says how recently and how strongly a user must have authenticated
+// to use a route, for sensitive actions. The zero StepUp asks for nothing.
+type StepUp struct {
+	// MaxAge is how long ago the user may have last authenticated at Okta
+	// (auth_time); 0 means any time. Stepping up sends max_age.
+	MaxAge time.Duration
+	// ACR lists acceptable authentication context classes (the acr claim),
+	// e.g. "urn:okta:loa:2fa:any"; stepping up asks for them with
+	// acr_values. Empty means any.
+	ACR []string
+	// AMR lists authentication methods that must all appear in the amr
+	// claim, e.g. "mfa". When it has "mfa" and ACR is empty, stepping up
+	// asks Okta for "urn:okta:loa:2fa:any".
+	AMR []string
+}
+
+// oktaTwoFactor is Okta's acr value for "any two factors".
+const oktaTwoFactor = "urn:okta:loa:2fa:any"
+
+// unmet reports what of s the user lacks, or "".
+func (s StepUp) unmet(u *User, now time.Time) string {
+	if s.MaxAge > 0 && (u.AuthTime.IsZero() || now.Sub(u.AuthTime) > s.MaxAge) {
+		return "a recent sign-in"
+	}
+	if len(s.ACR) > 0 && !slices.Contains(s.ACR, u.ACR) {
+		return "a stronger sign-in"
+	}
+	for _, m := range s.AMR {
+		if !slices.Contains(u.AMR, m) {
+			return "a stronger sign-in"
+		}
+	}
+	return ""
+}
+
+// acrValues is what stepping up asks Okta for.
+func (s StepUp) acrValues() []string {
+	if len(s.ACR) == 0 && slices.Contains(s.AMR, "mfa") {
+		return []string{oktaTwoFactor}
+	}
+	return s.ACR
+}
+
+// RequireStepUp returns middleware that admits a signed-in user only when
+// their last authentication meets s. Otherwise a browser's GET is sent
+// through Okta again (prompt=login, with max_age and acr_values) and
+// comes back to the same URL; the callback checks the result (and that the
+// same user came back), so an unmet requirement cannot loop. API clients
+// and other methods get 401 with an RFC 9470 challenge:
+//
+//	WWW-Authenticate: Bearer error="insufficient_user_authentication",
+//	  error_description="…", max_age="300", acr_values="…"
+//
+// and JSON with login_url, the step-up sign-in to open in the browser.
+// Inside Workspace or WebApp it uses their user; on its own it reads the
+// session like they do.
+func (a *Auth) RequireStepUp(s StepUp) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			u := UserFrom(r.Context())
+			if u == nil {
+				sess, err := a.currentSession(w, r)
+				if err != nil {
+					a.unavailable(w, r, err)
+					return
+				}
+				if sess == nil {
+					a.requireLogin(w, r)
+					return
+				}
+				u = sess.user()
+				r = r.WithContext(a.withSession(r.Context(), sess, u))
+			}
+			why := s.unmet(u, a.now())
+			if why == "" {
+				next.ServeHTTP(w, r)
+				return
+			}
+			if _, err := a.provider.discover(r.Context()); err != nil {
+				a.unavailable(w, r, err)
+				return
+			}
+			if !isAPI(r) && r.Method == http.MethodGet {
+				opts := []LoginOption{Prompt("login"), expectSubject(u.Subject), LoginHint(u.Username)}
+				if s.MaxAge > 0 {
+					opts = append(opts, MaxAge(s.MaxAge))
+				}
+				if acr := s.acrValues(); len(acr) > 0 {
+					opts = append(opts, ACRValues(acr...))
+				}
+				if len(s.AMR) > 0 {
+					opts = append(opts, RequireAMR(s.AMR...))
+				}
+				a.StartLogin(w, r, r.URL.RequestURI(), opts...)
+				return
+			}
+			a.insufficientAuthentication(w, r, s, why)
+		})
+	}
+}
+
+// insufficientAuthentication answers 401 with an RFC 9470 challenge.
+func (a *Auth) insufficientAuthentication(w http.ResponseWriter, r *http.Request, s StepUp, why string) {
+	returnTo := "/"
+	if r.Method == http.MethodGet {
+		returnTo = r.URL.RequestURI()
+	}
+	q := url.Values{"return_to": {safePath(returnTo)}, "prompt": {"login"}, "step_up": {"1"}}
+	challenge := `Bearer realm="oktasso", error="insufficient_user_authentication", error_description="` + why + ` is required"`
+	if s.MaxAge > 0 {
+		secs := strconv.FormatInt(int64(s.MaxAge/time.Second), 10)
+		q.Set("max_age", secs)
+		challenge += `, max_age="` + secs + `"`
+	}
+	if acr := s.acrValues(); len(acr) > 0 {
+		q.Set("acr_values", strings.Join(acr, " "))
+		challenge += `, acr_values="` + strings.Join(acr, " ") + `"`
+	}
+	loginURL := a.cfg.BaseURL + LoginPath + "?" + q.Encode()
+	w.Header().Set("WWW-Authenticate", challenge)
+	writeJSONError(w, http.StatusUnauthorized, "insufficient_user_authentication", why+" is required", loginURL)
+}
