@@ -50,7 +50,7 @@ func newHarness(t testing.TB, edit func(*Config)) *harness {
 	base := "http://" + h.app.Listener.Addr().String()
 	h.fake.AddClient(oktatest.Client{
 		ID: testClientID, Secret: "test-secret",
-		RedirectURIs:           []string{base + CallbackPath},
+		RedirectURIs:           []string{base + CallbackPath, base + CallbackPath + "/mfa", base + "/enroll/callback"},
 		PostLogoutRedirectURIs: []string{base + LogoutCallbackPath},
 		BackchannelLogoutURI:   base + BackchannelLogoutPath,
 		FrontchannelLogoutURI:  base + FrontchannelLogoutPath,
