@@ -2,8 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -14,16 +18,15 @@ import (
 // account is the application's own record of a person, created the first
 // time they sign in with Okta.
 type account struct {
-	ID        string
-	Issuer    string // with Subject, the link to the Okta identity
-	Subject   string
-	Email     string // copied from Okta at each sign-in; not an identifier
-	Name      string
-	Created   time.Time
-	LastLogin time.Time
-	Logins    int
-
-	seq int // creation order
+	ID        string    `json:"id"`
+	Issuer    string    `json:"iss"` // with Subject, the link to the Okta identity
+	Subject   string    `json:"sub"`
+	Email     string    `json:"email"` // copied from Okta at each sign-in; not an identifier
+	Name      string    `json:"name"`
+	Created   time.Time `json:"created"`
+	LastLogin time.Time `json:"last_login"`
+	Logins    int       `json:"logins"`
+	Seq       int       `json:"seq"` // creation order
 }
 
 // identity is the key that links an account to Okta: the issuer and the
@@ -37,14 +40,73 @@ type identity struct{ issuer, subject string }
 // (issuer, subject), and Login an upsert in one transaction, so two
 // sign-ins racing for the same new person still create one account.
 //
-// This one is in memory and ends with the process. It is safe for
-// concurrent use.
+// This one keeps the accounts in memory and, when opened with a path
+// (openAccountStore), in a JSON file rewritten atomically (a temporary
+// file renamed over it) after every change, so accounts survive restarts.
+// It is safe for concurrent use within one process.
 type accountStore struct {
-	now func() time.Time
+	now  func() time.Time
+	path string // "" keeps accounts in memory only
 
 	mu         sync.Mutex
 	byIdentity map[identity]*account
 	seq        int
+}
+
+// openAccountStore loads the accounts kept in the file at path (a missing
+// file is an empty store) and keeps saving them there.
+func openAccountStore(path string, now func() time.Time) (*accountStore, error) {
+	s := newAccountStore(now)
+	s.path = path
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return s, os.MkdirAll(filepath.Dir(path), 0o700)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("workspace: reading accounts: %w", err)
+	}
+	var list []*account
+	if err := json.Unmarshal(data, &list); err != nil {
+		return nil, fmt.Errorf("workspace: %s is not an accounts file: %w", path, err)
+	}
+	for _, a := range list {
+		s.byIdentity[identity{a.Issuer, a.Subject}] = a
+		s.seq = max(s.seq, a.Seq)
+	}
+	return s, nil
+}
+
+// saveLocked writes every account to the file. s.mu must be held.
+func (s *accountStore) saveLocked() error {
+	if s.path == "" {
+		return nil
+	}
+	list := make([]*account, 0, len(s.byIdentity))
+	for _, a := range s.byIdentity {
+		list = append(list, a)
+	}
+	slices.SortFunc(list, func(a, b *account) int { return a.Seq - b.Seq })
+	data, err := json.MarshalIndent(list, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(s.path), ".accounts-*.json")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), s.path)
 }
 
 func newAccountStore(now func() time.Time) *accountStore {
@@ -71,13 +133,18 @@ func (s *accountStore) Login(ctx context.Context, u *oktasso.User) error {
 	a := s.byIdentity[key]
 	if a == nil {
 		s.seq++
-		a = &account{ID: fmt.Sprintf("acct-%04d", s.seq), seq: s.seq, Issuer: u.Issuer, Subject: u.Subject, Created: now}
+		a = &account{ID: fmt.Sprintf("acct-%04d", s.seq), Seq: s.seq, Issuer: u.Issuer, Subject: u.Subject, Created: now}
 		s.byIdentity[key] = a
 	}
 	a.Email, a.Name = u.Email, u.Name
 	a.LastLogin = now
 	a.Logins++
 	u.LocalID = a.ID
+	if err := s.saveLocked(); err != nil {
+		// Refuse the sign-in rather than hand out a session whose account
+		// was not recorded.
+		return fmt.Errorf("workspace: saving accounts: %w", err)
+	}
 	return nil
 }
 
@@ -100,6 +167,6 @@ func (s *accountStore) List() []account {
 		out = append(out, *a)
 	}
 	s.mu.Unlock()
-	slices.SortFunc(out, func(a, b account) int { return a.seq - b.seq })
+	slices.SortFunc(out, func(a, b account) int { return a.Seq - b.Seq })
 	return out
 }

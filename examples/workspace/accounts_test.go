@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -102,5 +104,61 @@ func TestAccountStoreConcurrentFirstLogins(t *testing.T) {
 		if want := fmt.Sprintf("acct-%04d", i+1); a.ID != want || a.Logins != each {
 			t.Errorf("account %d = %s with %d sign-ins; want %s with %d", i, a.ID, a.Logins, want, each)
 		}
+	}
+}
+
+func TestAccountStorePersists(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "state", "accounts.json")
+	s, err := openAccountStore(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []oktasso.User{
+		{Issuer: "https://dev-1.okta.com", Subject: "00u1", Email: "a@example.com"},
+		{Issuer: "https://dev-1.okta.com", Subject: "00u2", Email: "b@example.com"},
+	} {
+		if err := s.Login(t.Context(), &u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A restart: the accounts and their numbering come back from the file.
+	s2, err := openAccountStore(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s2.List(); len(got) != 2 || got[0].ID != "acct-0001" || got[1].Email != "b@example.com" {
+		t.Fatalf("after reopening, List() = %+v; want the two accounts in order", got)
+	}
+	u := oktasso.User{Issuer: "https://dev-1.okta.com", Subject: "00u3"}
+	if err := s2.Login(t.Context(), &u); err != nil || u.LocalID != "acct-0003" {
+		t.Fatalf("new account after reopening = %q, %v; want acct-0003", u.LocalID, err)
+	}
+	if a, _ := s2.Lookup("https://dev-1.okta.com", "00u1"); a.Logins != 1 {
+		t.Fatalf("account 1 has %d logins; want 1", a.Logins)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
+		t.Fatalf("accounts file: %v", err)
+	}
+
+	if err := os.WriteFile(path, []byte("not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := openAccountStore(path, nil); err == nil {
+		t.Fatal("a corrupt accounts file opened without error")
+	}
+}
+
+func TestAccountStoreSaveFailureRefusesLogin(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s, err := openAccountStore(filepath.Join(dir, "accounts.json"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.path = filepath.Join(dir, "missing-dir", "accounts.json")
+	u := oktasso.User{Issuer: "https://dev-1.okta.com", Subject: "00u1"}
+	if err := s.Login(t.Context(), &u); err == nil {
+		t.Fatal("Login succeeded though the accounts could not be saved")
 	}
 }

@@ -15,6 +15,10 @@
 //	OKTA_DOMAIN=dev-123.okta.com OKTA_CLIENT_ID=0oa… OKTA_CLIENT_SECRET=… \
 //	OKTASSO_WORKSPACE_GROUPS="Workspace Members" go run ./examples/workspace
 //
+// Accounts created at first sign-in are kept in the JSON file ACCOUNTS_FILE
+// (default $TMPDIR/oktasso-workspace/accounts.json), so they survive a
+// restart; /workspace lists them.
+//
 // It listens on ADDR (default localhost:8080; the -addr flag overrides it)
 // and stops gracefully on SIGINT or SIGTERM. In dev mode the base URL is
 // http://ADDR unless OKTASSO_BASE_URL is set; otherwise oktasso reads
@@ -33,6 +37,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
@@ -98,7 +103,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	cfg.Logger = logger
 
-	handler, auth, err := newApp(ctx, appConfig{OIDC: cfg})
+	accountsFile := cmp.Or(getenv("ACCOUNTS_FILE"), filepath.Join(os.TempDir(), "oktasso-workspace", "accounts.json"))
+	accounts, err := openAccountStore(accountsFile, nil)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	logger.Info("workspace: accounts are kept in a file", "path", accountsFile)
+	handler, auth, err := newApp(ctx, appConfig{OIDC: cfg, Accounts: accounts})
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("workspace: %w", err)
