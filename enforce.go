@@ -64,7 +64,7 @@ func (a *Auth) guard(scope Scope, next http.Handler) http.Handler {
 		}
 		if s == nil {
 			if !enforced {
-				next.ServeHTTP(w, r)
+				next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), unenforcedKey{}, true)))
 				return
 			}
 			a.requireLogin(w, r)
@@ -74,8 +74,9 @@ func (a *Auth) guard(scope Scope, next http.Handler) http.Handler {
 		if kind, requirement, ok := a.allowed(r, scope, u); !ok {
 			if !enforced {
 				// The app authenticates this request its own way; an SSO
-				// user the scope would refuse is not handed to it.
-				next.ServeHTTP(w, r)
+				// user the scope would refuse is not handed to it, nor
+				// found by a Require or RequireStepUp inside.
+				next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), unenforcedKey{}, true)))
 				return
 			}
 			a.refuse(w, r, u, kind, requirement)

@@ -81,9 +81,16 @@ func RequireClaim(name, value string) Policy {
 
 // RequireFunc admits users for whom ok returns true. name says what is
 // required, in words the refused user can act on ("a paid plan"); it is
-// shown when the check fails. ok runs on every request it guards: keep it
-// fast, and treat u as read-only.
+// shown when the check fails (empty means "a requirement of this page").
+// ok runs on every request it guards: keep it fast, and treat u as
+// read-only. A nil ok admits nobody.
 func RequireFunc(name string, ok func(r *http.Request, u *User) bool) Policy {
+	if name == "" {
+		name = "a requirement of this page"
+	}
+	if ok == nil {
+		ok = func(*http.Request, *User) bool { return false }
+	}
 	return Policy{name: name, check: ok}
 }
 
@@ -91,11 +98,15 @@ func RequireFunc(name string, ok func(r *http.Request, u *User) bool) Policy {
 // requirement that fails.
 func AllOf(policies ...Policy) Policy { return combine(false, policies) }
 
-// AnyOf admits users that at least one policy admits.
+// AnyOf admits users that at least one policy admits; with no policies it
+// admits nobody (fail closed, e.g. for a list built from empty settings).
 func AnyOf(policies ...Policy) Policy { return combine(true, policies) }
 
 func combine(any bool, policies []Policy) Policy {
 	p := Policy{parts: slices.Clone(policies), any: any}
+	if p.parts == nil {
+		p.parts = []Policy{}
+	}
 	var names []string
 	for _, q := range policies {
 		p.claims = append(p.claims, q.claims...)
@@ -104,11 +115,16 @@ func combine(any bool, policies []Policy) Policy {
 	}
 	if any {
 		p.name = "one of: " + strings.Join(names, "; ")
+		if len(names) == 0 {
+			p.name = "a requirement of this page"
+		}
 	}
 	return p
 }
 
 // failed returns the requirement u does not meet, or "" when p admits u.
+// Every refusing policy has a non-empty name (RequireFunc and combine see
+// to it), so "" always means admitted.
 func (p Policy) failed(r *http.Request, u *User) string {
 	switch {
 	case p.parts != nil && p.any:
@@ -116,9 +132,6 @@ func (p Policy) failed(r *http.Request, u *User) string {
 			if q.failed(r, u) == "" {
 				return ""
 			}
-		}
-		if len(p.parts) == 0 {
-			return ""
 		}
 		return p.name
 	case p.parts != nil:
@@ -240,19 +253,13 @@ func (a *Auth) Require(policies ...Policy) func(http.Handler) http.Handler {
 	a.notePolicy(p)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			u := UserFrom(r.Context())
+			u, r, answered := a.routeUser(w, r)
+			if answered {
+				return
+			}
 			if u == nil {
-				s, err := a.currentSession(w, r)
-				if err != nil {
-					a.unavailable(w, r, err)
-					return
-				}
-				if s == nil {
-					a.requireLogin(w, r)
-					return
-				}
-				u = s.user()
-				r = r.WithContext(a.withSession(r.Context(), s, u))
+				next.ServeHTTP(w, r) // an unenforced scope let it through
+				return
 			}
 			if f := p.failed(r, u); f != "" {
 				a.refuse(w, r, u, pageNotAllowed, f)
@@ -261,6 +268,39 @@ func (a *Auth) Require(policies ...Policy) func(http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// unenforcedKey marks a request that a guard whose scope is not enforced
+// let through without a user (anonymous, or a user the scope refuses).
+type unenforcedKey struct{}
+
+// routeUser finds the user for Require and RequireStepUp: the one a guard
+// put in the context, else the session's (with the email-domain rule that
+// every scope applies). A request an unenforced scope let through without
+// a user goes on without one (u nil). answered reports that the request
+// was answered: sent to sign in, refused, or 503.
+func (a *Auth) routeUser(w http.ResponseWriter, r *http.Request) (u *User, out *http.Request, answered bool) {
+	if u := UserFrom(r.Context()); u != nil {
+		return u, r, false
+	}
+	if r.Context().Value(unenforcedKey{}) != nil {
+		return nil, r, false
+	}
+	s, err := a.currentSession(w, r)
+	if err != nil {
+		a.unavailable(w, r, err)
+		return nil, r, true
+	}
+	if s == nil {
+		a.requireLogin(w, r)
+		return nil, r, true
+	}
+	u = s.user()
+	if !a.emailAllowed(u) {
+		a.refuse(w, r, u, pageNotAllowed, "an email address in an allowed domain")
+		return nil, r, true
+	}
+	return u, r.WithContext(a.withSession(r.Context(), s, u)), false
 }
 
 // refuse answers a signed-in user that a scope or policy does not admit:

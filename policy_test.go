@@ -50,7 +50,11 @@ func TestPolicyFailed(t *testing.T) {
 		{"any of: one is enough", AnyOf(paid, RequireGroups("Admins")), alice, ""},
 		{"any of: none", AnyOf(paid, RequireGroups("Sales")), alice, "one of: a paid plan; membership in a required group"},
 		{"nested", AllOf(RequireEmailVerified(), AnyOf(RequireGroups("Sales"), RequireClaim("roles", "editor"))), alice, ""},
-		{"empty any of admits", AnyOf(), alice, ""},
+		{"empty any of admits nobody", AnyOf(), alice, "a requirement of this page"},
+		{"empty all of admits", AllOf(), alice, ""},
+		{"unnamed predicate still refuses", RequireFunc("", func(*http.Request, *User) bool { return false }), alice, "a requirement of this page"},
+		{"unnamed refusal inside all of", AllOf(RequireFunc("", func(*http.Request, *User) bool { return false })), alice, "a requirement of this page"},
+		{"nil predicate refuses", RequireFunc("x", nil), alice, "x"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -162,5 +166,60 @@ func TestKeptClaimsAreBounded(t *testing.T) {
 	}
 	if _, ok := kept["absent"]; ok {
 		t.Fatal("kept an absent claim")
+	}
+}
+
+// TestRequireInsideUnenforcedScope: a scope that is not enforced hides a
+// user it would refuse from the handler; a Require or RequireStepUp inside
+// must not bring them back, nor send anonymous requests to sign in.
+func TestRequireInsideUnenforcedScope(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.SkipEnforceWorkspace = true })
+	show := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u := UserFrom(r.Context()); u != nil {
+			io.WriteString(w, "user:"+u.Email)
+			return
+		}
+		io.WriteString(w, "anonymous")
+	})
+	mux := *h.handler.Load()
+	mux.Handle("/ws-policy", h.auth.Workspace(h.auth.Require(RequireEmailVerified())(show)))
+	mux.Handle("/ws-stepup", h.auth.Workspace(h.auth.RequireStepUp(StepUp{})(show)))
+	bobB := h.browser()
+	h.login(bobB, bob, "/")
+	aliceB := h.browser()
+	h.login(aliceB, alice, "/")
+	for _, path := range []string{"/ws-policy", "/ws-stepup"} {
+		for _, tc := range []struct {
+			name string
+			b    *browser
+			want string
+		}{
+			{"refused user stays hidden", bobB, "anonymous"},
+			{"anonymous passes", h.browser(), "anonymous"},
+			{"member seen", aliceB, "user:" + alice},
+		} {
+			if r := tc.b.get(h.app.URL + path); r.status != 200 || r.body != tc.want {
+				t.Errorf("%s %s: GET = %d %q; want 200 %q", path, tc.name, r.status, r.body, tc.want)
+			}
+		}
+	}
+}
+
+// TestRequireAloneAppliesEmailDomains: on its own, Require applies the
+// email-domain rule every scope applies.
+func TestRequireAloneAppliesEmailDomains(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.AllowedEmailDomains = []string{"example.com"} })
+	mux := *h.handler.Load()
+	mux.Handle("/alone", h.auth.Require()(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "in") })))
+	b := h.browser()
+	h.fake.AutoLogin(bob)
+	h.login(b, bob, "/") // refused at sign-in: no session
+	if r := b.get(h.app.URL + "/alone"); r.status != http.StatusFound {
+		t.Fatalf("GET /alone without a session = %d; want 302", r.status)
+	}
+	a := h.browser()
+	h.login(a, alice, "/")
+	if r := a.get(h.app.URL + "/alone"); r.status != 200 || r.body != "in" {
+		t.Fatalf("alice GET /alone = %d %q", r.status, r.body)
 	}
 }

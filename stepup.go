@@ -13,7 +13,8 @@ import (
 // to use a route, for sensitive actions. The zero StepUp asks for nothing.
 type StepUp struct {
 	// MaxAge is how long ago the user may have last authenticated at Okta
-	// (auth_time); 0 means any time. Stepping up sends max_age.
+	// (auth_time, with ClockSkew of leeway); 0 means any time. Stepping up
+	// sends max_age.
 	MaxAge time.Duration
 	// ACR lists acceptable authentication context classes (the acr claim),
 	// e.g. "urn:okta:loa:2fa:any"; stepping up asks for them with
@@ -30,7 +31,9 @@ const oktaTwoFactor = "urn:okta:loa:2fa:any"
 
 // unmet reports what of s the user lacks, or "".
 func (s StepUp) unmet(u *User, now time.Time) string {
-	if s.MaxAge > 0 && (u.AuthTime.IsZero() || now.Sub(u.AuthTime) > s.MaxAge) {
+	// The callback accepts auth_time up to MaxAge+ClockSkew old; so does
+	// this check, or a provider clock behind ours would loop step-ups.
+	if s.MaxAge > 0 && (u.AuthTime.IsZero() || now.Sub(u.AuthTime) > s.MaxAge+clockSkew) {
 		return "a recent sign-in"
 	}
 	if len(s.ACR) > 0 && !slices.Contains(s.ACR, u.ACR) {
@@ -68,19 +71,13 @@ func (s StepUp) acrValues() []string {
 func (a *Auth) RequireStepUp(s StepUp) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			u := UserFrom(r.Context())
+			u, r, answered := a.routeUser(w, r)
+			if answered {
+				return
+			}
 			if u == nil {
-				sess, err := a.currentSession(w, r)
-				if err != nil {
-					a.unavailable(w, r, err)
-					return
-				}
-				if sess == nil {
-					a.requireLogin(w, r)
-					return
-				}
-				u = sess.user()
-				r = r.WithContext(a.withSession(r.Context(), sess, u))
+				next.ServeHTTP(w, r) // an unenforced scope let it through
+				return
 			}
 			why := s.unmet(u, a.now())
 			if why == "" {
