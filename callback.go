@@ -255,6 +255,7 @@ func (a *Auth) admit(ctx context.Context, u *User) error {
 	if err := a.decideMembership(ctx, u, u.apiGroups); err != nil {
 		return err
 	}
+	decided := u.Internal
 	if !a.emailAllowed(u) {
 		return withReason(ReasonEmailDomain, &Error{Code: "access_denied", Description: "Your account's email domain is not allowed to sign in to this application."})
 	}
@@ -262,6 +263,9 @@ func (a *Auth) admit(ctx context.Context, u *User) error {
 		if err := a.cfg.OnLogin(ctx, u); err != nil {
 			return fmt.Errorf("oktasso: OnLogin: %w", err)
 		}
+		// OnLogin's own decision stands for the session: re-evaluation
+		// does not undo it.
+		u.pinned = u.Internal != decided
 	}
 	return nil
 }

@@ -293,7 +293,7 @@ func (c Config) normalize(names map[string]string) (Config, error) {
 		// The org authorization server has a groups scope; custom servers
 		// answer invalid_scope unless an admin defined one, and put groups
 		// in a claim instead.
-		if (len(c.WorkspaceGroups) > 0 || len(c.WebAppGroups) > 0) && !strings.Contains(c.Issuer, "/oauth2/") {
+		if (len(c.WorkspaceGroups) > 0 || len(c.WebAppGroups) > 0) && !strings.Contains(c.Issuer, "/oauth2/") && !c.IgnoreGroupsClaim {
 			c.Scopes = append(c.Scopes, "groups")
 		}
 	}

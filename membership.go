@@ -2,6 +2,7 @@ package oktasso
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -70,14 +71,22 @@ func (a *Auth) recheck(ctx context.Context, w http.ResponseWriter, s *session, n
 		return s, err
 	}
 	next := *s
-	next.Internal, next.Checked = u.Internal, now.Unix()
+	next.Checked = now.Unix()
+	if !s.Pinned {
+		next.Internal = u.Internal
+	}
 	if s.APIGroups {
 		next.Groups = u.Groups
 	}
 	if next.Internal != s.Internal {
 		a.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "oktasso: membership changed", slog.String("subject", s.Subject), slog.Bool("internal", next.Internal))
 	}
-	if err := a.saveSession(ctx, w, &next, true); err != nil {
+	// Saved like a new session: groups that make it too large for its
+	// cookies are trimmed to those a policy names, so the decision's time
+	// is recorded and the source is not asked again on every request.
+	if err := a.fitSession(ctx, w, &next); errors.Is(err, errSessionRevoked) {
+		return nil, nil
+	} else if err != nil {
 		a.cfg.Logger.Warn("oktasso: could not save the re-evaluated session", "err", err.Error())
 	}
 	return &next, nil

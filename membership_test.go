@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -236,4 +239,102 @@ func lookupID(t *testing.T, h *harness, login string) string {
 		t.Fatalf("no user %s", login)
 	}
 	return u.ID
+}
+
+// TestOnLoginMembershipStands: an Internal that OnLogin set is not undone
+// by re-evaluation from the groups.
+func TestOnLoginMembershipStands(t *testing.T) {
+	h := newHarness(t, func(c *Config) {
+		c.MembershipInterval = time.Minute
+		c.IgnoreGroupsClaim = true
+		c.OnLogin = func(_ context.Context, u *User) error { u.Internal = false; return nil } // demoted by the app
+	})
+	h.fake.AddAPIToken("ssws-test")
+	h.cfg.GroupsSource = &apiGroups{fake: h.fake, token: "ssws-test"}
+	h.restart()
+	b := h.browser()
+	h.login(b, alice, "/")
+	for i, advance := range []time.Duration{0, 2 * time.Minute} {
+		h.clock.Add(advance)
+		if r := b.get(h.app.URL + "/workspace"); r.status != http.StatusForbidden {
+			t.Fatalf("request %d: GET /workspace = %d; want 403 (OnLogin demoted alice)", i, r.status)
+		}
+	}
+}
+
+// TestRecheckDoesNotResurrectEndedSession: a stored session ended while
+// its membership was being re-evaluated is not written back.
+func TestRecheckDoesNotResurrectEndedSession(t *testing.T) {
+	release := make(chan struct{})
+	entered := make(chan struct{}, 1)
+	var block atomic.Bool
+	h := newHarness(t, func(c *Config) {
+		c.ServerSessions = true
+		c.MembershipInterval = time.Minute
+		c.IsMember = func(context.Context, *User) (bool, error) {
+			if block.Load() {
+				entered <- struct{}{}
+				<-release
+			}
+			return true, nil
+		}
+	})
+	b := h.browser()
+	h.login(b, alice, "/")
+	stolen := h.sessionCookie(b)
+	h.clock.Add(2 * time.Minute)
+	block.Store(true)
+	done := make(chan result)
+	go func() { done <- b.get(h.app.URL + "/workspace") }()
+	<-entered
+	var cs session
+	if err := h.auth.cookies.openValue(h.auth.cookies.session, stolen.Name, stolen.Value, &cs); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.auth.endSessions(context.Background(), cs.ID); err != nil {
+		t.Fatal(err)
+	}
+	block.Store(false)
+	close(release)
+	<-done
+	replay := h.browser()
+	app, _ := url.Parse(h.app.URL)
+	replay.client.Jar.SetCookies(app, []*http.Cookie{stolen})
+	if r := replay.get(h.app.URL + "/workspace"); r.status != http.StatusFound {
+		t.Fatalf("replayed cookie of an ended session = %d; want 302 to sign in", r.status)
+	}
+}
+
+// TestRecheckTrimsLargeCookieSessions: with hundreds of API groups in a
+// cookie session, a re-evaluation keeps the groups policies name, records
+// its time, and does not ask the source again on every request.
+func TestRecheckTrimsLargeCookieSessions(t *testing.T) {
+	var groups []string
+	for i := range 400 {
+		groups = append(groups, "Generated Team Number "+strconv.Itoa(i))
+	}
+	h := newHarness(t, func(c *Config) {
+		c.MembershipInterval = time.Minute
+		c.IgnoreGroupsClaim = true
+	})
+	h.fake.AddUser(oktatest.User{Login: "dan@example.com", Password: "p", Groups: append([]string{"Workspace Members"}, groups...)})
+	h.fake.AddAPIToken("ssws-test")
+	src := &apiGroups{fake: h.fake, token: "ssws-test"}
+	h.cfg.GroupsSource = src
+	h.restart()
+	b := h.browser()
+	if r := h.login(b, "dan@example.com", "/"); r.status != http.StatusFound {
+		t.Fatalf("sign-in = %d", r.status)
+	}
+	h.clock.Add(2 * time.Minute)
+	for range 5 {
+		if r := b.get(h.app.URL + "/workspace"); r.status != 200 {
+			t.Fatalf("GET /workspace = %d; want 200", r.status)
+		}
+	}
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	if src.calls != 2 { // sign-in, one re-evaluation
+		t.Fatalf("GroupsSource called %d times; want 2", src.calls)
+	}
 }

@@ -163,7 +163,8 @@ type Config struct {
 	GroupsSource GroupsSource
 	// IgnoreGroupsClaim makes GroupsSource the only source of groups, even
 	// when a groups claim is present (e.g. a claim filtered for another
-	// purpose). Default false.
+	// purpose). The default scopes then leave out "groups", so Okta does
+	// not fail sign-ins of users in more than 100 groups. Default false.
 	IgnoreGroupsClaim bool
 
 	// SilentLogin makes guards try a silent sign-in (prompt=none) once per
@@ -190,7 +191,10 @@ type Config struct {
 	// Subject), set User.LocalID, set User.Internal, or refuse the sign-in by
 	// returning an error: an [*Error] shows its Description to the user, an
 	// error wrapping [ErrAccessDenied] shows a generic refusal (403), any
-	// other error is a server error (500). Default nil.
+	// other error is a server error (500). An Internal that OnLogin changes
+	// stands for the whole session (re-evaluation keeps it); decide
+	// membership with IsMember when removals must take effect sooner.
+	// Default nil.
 	OnLogin func(ctx context.Context, u *User) error
 
 	// PostLogoutPath is where the browser lands after sign-out; a same-origin
@@ -307,6 +311,7 @@ type User struct {
 	Claims map[string]any `json:"-"`
 
 	apiGroups bool // Groups came from Config.GroupsSource
+	pinned    bool // Config.OnLogin changed Internal: re-evaluation keeps it
 }
 
 // InGroup reports whether the user is in the named group.

@@ -114,7 +114,9 @@ func (a *Auth) doRefresh(ctx context.Context, s *session) *session {
 			a.cfg.Logger.Warn("oktasso: storing the refreshed session failed; other instances will refresh again", "err", err.Error())
 		}
 		if ns.Ref {
-			if err := a.saveSession(ctx, discardCookies{}, ns, true); err != nil {
+			if err := a.saveSession(ctx, discardCookies{}, ns, true); errors.Is(err, errSessionRevoked) {
+				return nil // ended (signed out) while refreshing: not written back
+			} else if err != nil {
 				a.cfg.Logger.Warn("oktasso: storing the refreshed session failed", "err", err.Error())
 			}
 		}

@@ -29,6 +29,10 @@ const (
 // errSessionTooLarge means a session does not fit the cookie budget.
 var errSessionTooLarge = errors.New("oktasso: session too large for its cookies")
 
+// errSessionRevoked means a session was ended (revoked) while a request was
+// about to write it back.
+var errSessionRevoked = errors.New("oktasso: the session was ended")
+
 // session is the value kept, encrypted and authenticated, in the session
 // cookie (or, with Ref, in the Store with only a stub in the cookie).
 // Field names are short because every request carries them.
@@ -52,6 +56,7 @@ type session struct {
 	AMR       []string            `json:"am,omitempty"` // authentication methods (amr claim)
 	Checked   int64               `json:"ck,omitempty"` // last time membership (Internal, Groups) was evaluated
 	APIGroups bool                `json:"ga,omitempty"` // Groups came from the Management API, not the claim
+	Pinned    bool                `json:"pi,omitempty"` // Internal was set by OnLogin: re-evaluation keeps it
 	Claims    map[string][]string `json:"cl,omitempty"` // kept claims (Config.SessionClaims, policies)
 	Created   int64               `json:"cr"`           // sign-in time, unix seconds
 	Seen      int64               `json:"se"`           // last time the cookie was written: idle expiry counts from here
@@ -89,7 +94,7 @@ func sessionFor(u *User, idToken string, now time.Time, maxAge time.Duration) *s
 	s := &session{
 		V: sessionVersion, ID: randomString(16), Issuer: u.Issuer, Subject: u.Subject, Email: u.Email, Verified: u.EmailVerified,
 		Name: u.Name, Username: u.Username, Groups: u.Groups, Internal: u.Internal, LocalID: u.LocalID,
-		APIGroups: u.apiGroups, SID: u.SessionID, ACR: u.ACR, AMR: u.AMR, Checked: now.Unix(), Created: now.Unix(), Seen: now.Unix(),
+		APIGroups: u.apiGroups, Pinned: u.pinned, SID: u.SessionID, ACR: u.ACR, AMR: u.AMR, Checked: now.Unix(), Created: now.Unix(), Seen: now.Unix(),
 		Expires: now.Add(maxAge).Unix(), IDToken: idToken,
 	}
 	if !u.AuthTime.IsZero() {

@@ -106,6 +106,12 @@ func (a *Auth) saveSession(ctx context.Context, w http.ResponseWriter, s *sessio
 	}
 	s.Ref = true
 	if data {
+		// A session ended while this request ran (sign-out, back-channel
+		// logout) must not be written back: for stored sessions the
+		// missing data is what ends them.
+		if a.revoked(ctx, s.ID) {
+			return errSessionRevoked
+		}
 		full := *s
 		full.Ref = false
 		v, err := a.cookies.seal(a.cookies.sealer, storeSealName, &full)
@@ -129,6 +135,16 @@ func (a *Auth) saveSession(ctx context.Context, w http.ResponseWriter, s *sessio
 // session), then the groups no policy of this app names; each step is
 // logged with the claim that bloats it.
 func (a *Auth) issueSession(ctx context.Context, w http.ResponseWriter, s *session) error {
+	if err := a.fitSession(ctx, w, s); err != nil {
+		return err
+	}
+	a.index(ctx, s)
+	return nil
+}
+
+// fitSession saves a session's data, shrinking it step by step when it is
+// too large for its cookies (see issueSession).
+func (a *Auth) fitSession(ctx context.Context, w http.ResponseWriter, s *session) error {
 	err := a.saveSession(ctx, w, s, true)
 	if errors.Is(err, errSessionTooLarge) && s.IDToken != "" {
 		a.cfg.Logger.Warn("oktasso: session too large for its cookies; dropping the ID token, so sign-out will not end the Okta session (set LargeSessionsInStore to keep it)",
@@ -148,12 +164,10 @@ func (a *Auth) issueSession(ctx context.Context, w http.ResponseWriter, s *sessi
 		s.Groups = kept
 		err = a.saveSession(ctx, w, s, true)
 	}
-	if err != nil {
+	if err != nil && !errors.Is(err, errSessionRevoked) {
 		a.cfg.Logger.Error("oktasso: could not write the session", "subject", s.Subject, "largest_claim", largestClaim(s), "err", err.Error())
-		return err
 	}
-	a.index(ctx, s)
-	return nil
+	return err
 }
 
 // largestClaim names the part of a session that takes the most room.
