@@ -49,7 +49,11 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 		p.useOAuth2(c.OAuth2)
 	}
 	secure := strings.HasPrefix(c.BaseURL, "https://")
-	ck, err := newCookies(secure, c.SessionKeys, c.SessionMaxAge, c.Issuer+" "+c.ClientID)
+	keyContext := c.Issuer + " " + c.ClientID
+	if c.CookieName != "" { // tenants sharing an issuer and client still get keys of their own
+		keyContext += " " + c.CookieName
+	}
+	ck, err := newCookies(secure, c.SessionKeys, c.SessionMaxAge, keyContext)
 	if err != nil {
 		return nil, err
 	}
