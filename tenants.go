@@ -260,10 +260,12 @@ func (t *Tenants) dispatch(pick func(*tenant) http.Handler) http.Handler {
 		}
 		r = r.WithContext(WithTenant(r.Context(), id))
 		if e.base != "" {
-			if r = withoutBase(r, e.base); r == nil {
+			inner := withoutBase(r, e.base)
+			if inner == nil {
 				tenantNotFound(w, r)
 				return
 			}
+			r = inner
 		}
 		pick(e).ServeHTTP(w, r)
 	})
