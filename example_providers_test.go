@@ -60,15 +60,7 @@ func ExampleOAuth2Provider() {
 	app.Start()
 	defer app.Close()
 
-	jar, _ := cookiejar.New(nil)
-	browser := &http.Client{Jar: jar}
-	resp, err := browser.Get(app.URL + "/webapp")
-	if err != nil {
-		log.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	fmt.Println(resp.StatusCode, string(body))
+	visit(newBrowser(), app.URL+"/webapp")
 	// Output: 200 Alice Example signed in with https://github.com as alice
 }
 
@@ -116,20 +108,31 @@ func ExampleTenants() {
 	app.Start()
 	defer app.Close()
 
-	jar, _ := cookiejar.New(nil)
-	browser := &http.Client{Jar: jar}
+	browser := newBrowser()
 	for _, path := range []string{"/t/acme/webapp", "/t/globex/webapp", "/t/acme/webapp", "/t/initech/webapp"} {
-		resp, err := browser.Get(app.URL + path)
-		if err != nil {
-			log.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		fmt.Println(resp.StatusCode, strings.TrimSpace(string(body)))
+		visit(browser, app.URL+path)
 	}
 	// Output:
 	// 200 acme: alice@example.com at /webapp
 	// 200 globex: bob@partner.example at /webapp
 	// 200 acme: alice@example.com at /webapp
 	// 404 404 page not found
+}
+
+// newBrowser returns a client that keeps cookies and follows redirects,
+// like a browser.
+func newBrowser() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar}
+}
+
+// visit GETs u with browser and prints the final status and body.
+func visit(browser *http.Client, u string) {
+	resp, err := browser.Get(u)
+	if err != nil {
+		log.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	fmt.Println(resp.StatusCode, strings.TrimSpace(string(body)))
 }

@@ -112,9 +112,7 @@ func (s *Server) parseAuthorize(as *authServer, q url.Values) (*authRequest, *au
 			return nil, &authError{page: true, code: "invalid_request", desc: "The '" + p + "' parameter was repeated."}
 		}
 	}
-	s.mu.Lock()
-	client := s.clients[q.Get("client_id")]
-	s.mu.Unlock()
+	client := s.clientByID(q.Get("client_id"))
 	if client == nil {
 		return nil, &authError{page: true, code: "invalid_client", desc: "The 'client_id' parameter is missing or invalid."}
 	}

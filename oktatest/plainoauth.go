@@ -70,13 +70,18 @@ func (s *Server) plainRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+PlainUserPath, s.handlePlainUser)
 }
 
+// clientByID returns the registered client with id, or nil.
+func (s *Server) clientByID(id string) *clientRec {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.clients[id]
+}
+
 // parsePlainAuthorize validates a plain authorize request: a known client,
 // a registered redirect URI, state and an S256 code challenge. Scopes are
 // taken as sent. Errors before the redirect URI is trusted are pages.
 func (s *Server) parsePlainAuthorize(q url.Values) (*authRequest, *authError) {
-	s.mu.Lock()
-	client := s.clients[q.Get("client_id")]
-	s.mu.Unlock()
+	client := s.clientByID(q.Get("client_id"))
 	if client == nil {
 		return nil, &authError{page: true, code: "invalid_client", desc: "The client_id is not registered."}
 	}
