@@ -38,7 +38,8 @@ type OAuth2Provider struct {
 	// "https://github.com". It becomes User.Issuer (link accounts by
 	// Identity and Subject) and binds the session cookies. An https URL
 	// (http only on a loopback host). Required; Config.Issuer, if set,
-	// must equal it.
+	// must equal it. A provider that sends RFC 9207's iss parameter in its
+	// callbacks must be named by that issuer.
 	Identity string
 	// AuthURL is the authorization endpoint, e.g.
 	// "https://github.com/login/oauth/authorize". Required.
