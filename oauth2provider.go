@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -136,18 +135,6 @@ func checkEndpointURL(raw string) error {
 		return nil
 	}
 	return fmt.Errorf("%q must use https (http only on loopback)", raw)
-}
-
-var cookieNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-
-// checkCookieName validates Config.CookieName.
-func (c *Config) checkCookieName(bad func(field, format string, args ...any)) {
-	if c.CookieName == "" {
-		return
-	}
-	if !cookieNameRE.MatchString(c.CookieName) || strings.HasPrefix(c.CookieName, "__") {
-		bad("CookieName", "%q is not a cookie name; use letters, digits, - and _ (at most 64, not starting with __)", c.CookieName)
-	}
 }
 
 // useOAuth2 makes p a plain OAuth 2.0 provider: its endpoints are known,

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -422,4 +423,16 @@ func tenantCookieName(id string) string {
 	}
 	sum := sha256.Sum256([]byte(id))
 	return "oktasso_" + hex.EncodeToString(sum[:8])
+}
+
+var cookieNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// checkCookieName validates Config.CookieName.
+func (c *Config) checkCookieName(bad func(field, format string, args ...any)) {
+	if c.CookieName == "" {
+		return
+	}
+	if !cookieNameRE.MatchString(c.CookieName) || strings.HasPrefix(c.CookieName, "__") {
+		bad("CookieName", "%q is not a cookie name; use letters, digits, - and _ (at most 64, not starting with __)", c.CookieName)
+	}
 }

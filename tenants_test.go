@@ -42,6 +42,13 @@ func (c countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return c.next.RoundTrip(r)
 }
 
+// offline is a transport for Auths whose provider must not be reached.
+type offline struct{}
+
+func (offline) RoundTrip(*http.Request) (*http.Response, error) {
+	return nil, errors.New("offline")
+}
+
 // newTenantApp starts the orgs and the application. byPath selects tenants
 // by "/t/{id}" (BaseURL app/t/{id}); otherwise by host: "a" is 127.0.0.1
 // and "b" is localhost.
@@ -350,7 +357,8 @@ func TestTenantsSingleFlightAndBound(t *testing.T) {
 		Lookup: func(ctx context.Context, id string) (Config, error) {
 			lookups.Add(1)
 			<-release
-			return Config{Issuer: "https://" + id + ".okta.com", ClientID: "0oa" + id, Logger: quietLogger(), BaseURL: "https://app.example"}, nil
+			return Config{Issuer: "https://" + id + ".okta.com", ClientID: "0oa" + id, Logger: quietLogger(), BaseURL: "https://app.example",
+				HTTPClient: &http.Client{Transport: offline{}}}, nil
 		},
 		MaxTenants:  2,
 		SessionKeys: []Secret{key1},
@@ -458,5 +466,39 @@ func TestTenantCookieName(t *testing.T) {
 			t.Errorf("tenantCookieName(%q) = tenantCookieName(%q) = %q", tt.id, other, got)
 		}
 		seen[got] = tt.id
+	}
+}
+
+func TestCookieNameConfig(t *testing.T) {
+	for _, tt := range []struct {
+		name, cookieName, base, want, wantErr string
+	}{
+		{"default", "", "http://localhost:8080", "oktasso", ""},
+		{"default https", "", "https://app.example", "__Host-oktasso", ""},
+		{"own", "app_1", "http://localhost:8080", "app_1", ""},
+		{"own https", "app_1", "https://app.example", "__Host-app_1", ""},
+		{"prefix of its own", "__Secure-x", "https://app.example", "", "CookieName"},
+		{"separator", "a;b", "https://app.example", "", "CookieName"},
+		{"too long", strings.Repeat("c", 65), "https://app.example", "", "CookieName"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a, err := New(context.Background(), Config{Issuer: "https://dev-1.okta.com", ClientID: "0oa1", BaseURL: tt.base,
+				CookieName: tt.cookieName, SessionKeys: []Secret{key1}, Logger: quietLogger(), HTTPClient: &http.Client{Transport: offline{}}})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Errorf("New(CookieName %q) = %v; want an error naming %s", tt.cookieName, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := a.cookies.sessionName(); got != tt.want {
+				t.Errorf("session cookie name = %q; want %q", got, tt.want)
+			}
+			if got := a.flowCookieName("s"); !strings.HasPrefix(got, tt.want+"-flow-") {
+				t.Errorf("flow cookie name = %q; want the prefix %s-flow-", got, tt.want)
+			}
+		})
 	}
 }
