@@ -63,7 +63,9 @@ type OAuth2Provider struct {
 // member is not read. Numbers (GitHub's numeric ids) become their decimal
 // text.
 //
-// For GitHub: ClaimMapping{Subject: "id", Username: "login"}.
+// For GitHub: ClaimMapping{Subject: "id", Username: "login"}. The whole
+// userinfo object is in User.Claims for Config.OnLogin, numbers as
+// json.Number.
 type ClaimMapping struct {
 	// Subject identifies the user for good. Default "sub". A response
 	// without it fails the sign-in.
