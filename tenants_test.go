@@ -90,6 +90,10 @@ func newTenantApp(t *testing.T, byPath, shared bool) *tenantApp {
 		}
 		ta.fake[id].AddClient(oktatest.Client{ID: testClientID, Secret: "test-secret", RedirectURIs: uris, PostLogoutRedirectURIs: []string{ta.base[id] + LogoutCallbackPath}})
 	}
+	if byPath { // tenant "gh" signs in with a plain OAuth 2.0 provider (org a's GitHub-like one)
+		ta.base["gh"] = "http://127.0.0.1:" + port + "/t/gh"
+		ta.fake["a"].AddClient(oktatest.Client{ID: "Iv1.gh", Secret: "gh-secret", AuthMethod: "client_secret_post", RedirectURIs: []string{ta.base["gh"] + CallbackPath}})
+	}
 	tenants, err := NewTenants(TenantsConfig{
 		Select: func(r *http.Request) (string, bool) {
 			if byPath {
@@ -101,8 +105,15 @@ func newTenantApp(t *testing.T, byPath, shared bool) *tenantApp {
 			ta.mu.Lock()
 			ta.lookups[id]++
 			ta.mu.Unlock()
-			if id == "broken" {
+			switch id {
+			case "broken":
 				return Config{}, errors.New("tenant database unavailable")
+			case "gh":
+				if gh := ta.base["gh"]; gh != "" {
+					p := ta.fake["a"].PlainOAuth2()
+					return Config{ClientID: "Iv1.gh", ClientSecret: "gh-secret", ClientAuth: ClientSecretPost, BaseURL: gh, HTTPClient: ta.fake["a"].Client(),
+						OAuth2: &OAuth2Provider{Identity: "https://github.com", AuthURL: p.AuthURL, TokenURL: p.TokenURL, UserInfoURL: p.UserInfoURL, Mapping: ClaimMapping{Subject: "id"}}}, nil
+				}
 			}
 			f, ok := ta.fake[id]
 			if !ok {
@@ -239,6 +250,16 @@ func TestTenantsByPath(t *testing.T) {
 	}
 	if r := b.get(ta.base["a"] + "/workspace"); r.body != "tenant:a user:"+alice+" path:/workspace" {
 		t.Errorf("a after signing in to b = %d %q; want alice still", r.status, r.body)
+	}
+	// A third tenant signs in with a plain OAuth 2.0 provider.
+	if r := b.get(ta.base["gh"] + "/webapp"); r.status != http.StatusFound {
+		t.Errorf("gh with a's and b's sessions = %d; want 302 to sign in", r.status)
+	}
+	if r := b.follow(ta.base["gh"] + "/webapp"); r.body != "tenant:gh user:"+alice+" path:/webapp" {
+		t.Fatalf("signed in to gh: %d %q", r.status, r.body)
+	}
+	if u := ta.auth("gh").Config().Issuer; u != "https://github.com" {
+		t.Errorf("gh issuer = %q", u)
 	}
 	// Signing out of a leaves b signed in.
 	if r := b.post(ta.base["a"]+LogoutPath, nil); r.status != http.StatusSeeOther {
