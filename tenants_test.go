@@ -88,7 +88,8 @@ func newTenantApp(t *testing.T, byPath, shared bool) *tenantApp {
 		if shared && id == "b" {
 			continue
 		}
-		ta.fake[id].AddClient(oktatest.Client{ID: testClientID, Secret: "test-secret", RedirectURIs: uris, PostLogoutRedirectURIs: []string{ta.base[id] + LogoutCallbackPath}})
+		ta.fake[id].AddClient(oktatest.Client{ID: testClientID, Secret: "test-secret", RedirectURIs: uris, PostLogoutRedirectURIs: []string{ta.base[id] + LogoutCallbackPath},
+			BackchannelLogoutURI: ta.base[id] + BackchannelLogoutPath})
 	}
 	if byPath { // tenant "gh" signs in with a plain OAuth 2.0 provider (org a's GitHub-like one)
 		ta.base["gh"] = "http://127.0.0.1:" + port + "/t/gh"
@@ -326,6 +327,30 @@ func TestTenantsRefuseForeignSessions(t *testing.T) {
 				t.Errorf("b's callback with a's code, state and flow = %d; want 400", r.status)
 			}
 		})
+	}
+}
+
+func TestTenantsRefuseForeignLogoutToken(t *testing.T) {
+	ta := newTenantApp(t, true, false)
+	b := newJarBrowser(t, ta.app.URL)
+	ta.signIn(b, "a", alice, "/workspace")
+	if r := ta.signIn(b, "b", alice, "/webapp"); r.body != "tenant:b user:"+alice+" path:/webapp" {
+		t.Fatalf("signed in to b: %d %q", r.status, r.body)
+	}
+	ta.fake["a"].EndSession(alice) // org a sends its logout token to tenant a
+	ds := ta.fake["a"].BackchannelDeliveries()
+	if len(ds) != 1 || ds[0].Status != http.StatusOK {
+		t.Fatalf("org a's deliveries = %+v; want one, accepted by tenant a", ds)
+	}
+	if r := b.get(ta.base["a"] + "/workspace"); r.status != http.StatusFound {
+		t.Errorf("a after its org's logout = %d; want 302", r.status)
+	}
+	// The same token, posted to tenant b, is refused and ends nothing there.
+	if r := newJarBrowser(t, "").post(ta.base["b"]+BackchannelLogoutPath, url.Values{"logout_token": {ds[0].LogoutToken}}); r.status != http.StatusBadRequest {
+		t.Errorf("org a's logout token at b = %d; want 400", r.status)
+	}
+	if r := b.get(ta.base["b"] + "/webapp"); r.body != "tenant:b user:"+alice+" path:/webapp" {
+		t.Errorf("b after org a's logout = %d %q; want still signed in", r.status, r.body)
 	}
 }
 
