@@ -548,3 +548,39 @@ func TestCookieNameConfig(t *testing.T) {
 		})
 	}
 }
+
+func TestLocalTargetUnderBasePath(t *testing.T) {
+	a, err := New(context.Background(), Config{Issuer: "https://dev-1.okta.com", ClientID: "0oa1", BaseURL: "https://app.example/t/a",
+		SessionKeys: []Secret{key1}, Logger: quietLogger(), HTTPClient: &http.Client{Transport: offline{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ target, want string }{
+		{"https://app.example/t/a/workspace?x=1", "/workspace?x=1"},
+		{"https://app.example/t/a", "/"},
+		{"https://app.example/t/a/", "/"},
+		{"https://app.example/t/b/workspace", "/"},
+		{"https://app.example/t/ab/workspace", "/"},
+		{"https://app.example/workspace", "/"},
+		{"https://evil.example/t/a/workspace", "/"},
+		{"/workspace", "/workspace"},
+	} {
+		if got := a.localTarget(tt.target); got != tt.want {
+			t.Errorf("localTarget(%q) = %q; want %q", tt.target, got, tt.want)
+		}
+	}
+}
+
+func TestTenantsInitiateLogin(t *testing.T) {
+	ta := newTenantApp(t, true, false)
+	b := newJarBrowser(t, ta.app.URL)
+	ta.fake["a"].AutoLogin(alice)
+	q := url.Values{"iss": {ta.fake["a"].Issuer()}, "target_link_uri": {ta.base["a"] + "/webapp"}}
+	if r := b.follow(ta.base["a"] + InitiateLoginPath + "?" + q.Encode()); r.body != "tenant:a user:"+alice+" path:/webapp" {
+		t.Errorf("dashboard tile of org a = %d %q; want a signed in at /webapp", r.status, r.body)
+	}
+	// Org a's tile does not start a sign-in at tenant b.
+	if r := b.get(ta.base["b"] + InitiateLoginPath + "?" + q.Encode()); r.status != http.StatusBadRequest {
+		t.Errorf("org a's tile at tenant b = %d; want 400", r.status)
+	}
+}
