@@ -52,12 +52,25 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 	if err != nil {
 		return nil, err
 	}
+	if c.OAuth2 != nil {
+		p.useOAuth2(c.OAuth2)
+	}
 	secure := strings.HasPrefix(c.BaseURL, "https://")
-	ck, err := newCookies(secure, c.SessionKeys, c.SessionMaxAge, c.Issuer+" "+c.ClientID)
+	keyContext := c.Issuer + " " + c.ClientID
+	if c.CookieName != "" { // tenants sharing an issuer and client still get keys of their own
+		keyContext += " " + c.CookieName
+	}
+	ck, err := newCookies(secure, c.SessionKeys, c.SessionMaxAge, keyContext)
 	if err != nil {
 		return nil, err
 	}
 	ck.maxChunks = c.MaxSessionCookies
+	if c.CookieName != "" {
+		ck.prefix = c.CookieName
+		if secure {
+			ck.prefix = "__Host-" + c.CookieName
+		}
+	}
 	if _, ok := c.Store.(SetStore); !ok {
 		c.Logger.Warn("oktasso: the session store is not a SetStore; back- and front-channel logout cannot find sessions to end")
 	}

@@ -198,6 +198,10 @@ func (a *Auth) exchange(ctx context.Context, d *discovered, f *flow, code string
 		}
 		return nil, nil, fmt.Errorf("%w: token endpoint: %w", ErrProviderUnavailable, err)
 	}
+	if a.cfg.OAuth2 != nil { // no ID token: the user is whoever userinfo describes
+		u, err := a.oauth2User(ctx, d, tok)
+		return u, tok, err
+	}
 	rawID, _ := tok.Extra("id_token").(string)
 	if rawID == "" {
 		return nil, nil, fmt.Errorf("%w: the token response has no id_token (is the openid scope granted?)", ErrInvalidToken)

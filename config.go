@@ -189,6 +189,8 @@ func (c Config) normalize(names map[string]string) (Config, error) {
 		errs = append(errs, fmt.Errorf("oktasso: %s: "+format, append([]any{name}, args...)...))
 	}
 
+	c.normalizeOAuth2(bad)
+	c.checkCookieName(bad)
 	if c.Issuer == "" {
 		if c.Domain == "" {
 			bad("Issuer", "no issuer; set %s to your Okta domain, e.g. dev-123.okta.com", EnvDomain)
@@ -303,6 +305,9 @@ func (c Config) normalize(names map[string]string) (Config, error) {
 		}
 	}
 	c.Scopes = scopes
+	if c.OAuth2 != nil {
+		c.Scopes = slices.Clone(c.OAuth2.Scopes) // no openid: not an OpenID provider
+	}
 
 	if c.Pages != nil && c.Pages.Lookup(PageTemplate) == nil {
 		bad("Pages", "does not define %q; start from oktasso.DefaultPages()", PageTemplate)

@@ -100,6 +100,9 @@ func candidates(keys []jose.JSONWebKey, kid string) []jose.JSONWebKey {
 // get returns the cached keys, fetching them when there are none yet or when
 // refresh is asked and the rate limit allows. Waiters honour ctx.
 func (ks *keySet) get(ctx context.Context, refresh bool) ([]jose.JSONWebKey, error) {
+	if ks.uri == "" { // a plain OAuth 2.0 provider: nothing it signs is accepted
+		return nil, fmt.Errorf("%w: the provider publishes no signing keys", ErrInvalidToken)
+	}
 	ks.mu.Lock()
 	if ks.keys != nil && (!refresh || ks.now().Sub(ks.fetched) < jwksRefreshInterval) {
 		keys := ks.keys

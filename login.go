@@ -163,10 +163,17 @@ func (a *Auth) localTarget(t string) string {
 		return safePath(t)
 	}
 	u, err := url.Parse(t)
-	if err != nil || originOf(t) != originOf(a.cfg.BaseURL) || u.User != nil {
+	base, _ := url.Parse(a.cfg.BaseURL)
+	if err != nil || base == nil || originOf(t) != originOf(a.cfg.BaseURL) || u.User != nil {
 		return "/"
 	}
-	return safePath(u.RequestURI())
+	// Paths are relative to the base URL, which may have a path (a tenant
+	// served under a prefix): a target outside it is not ours.
+	rest, ok := strings.CutPrefix(u.RequestURI(), strings.TrimRight(base.Path, "/"))
+	if !ok || (rest != "" && rest[0] != '/' && rest[0] != '?') {
+		return "/"
+	}
+	return safePath(rest)
 }
 
 func printable(s string) bool {

@@ -204,6 +204,19 @@ type Config struct {
 	// progress (one per tab); the oldest is dropped. Default 5.
 	MaxPendingLogins int
 
+	// OAuth2, when set, makes the provider a plain OAuth 2.0 server (such
+	// as GitHub) instead of an OpenID provider: no discovery, no ID token,
+	// the user's identity read from its userinfo endpoint. Issuer then
+	// defaults to OAuth2.Identity, and Scopes are ignored for
+	// OAuth2.Scopes. Default nil (OpenID Connect).
+	OAuth2 *OAuth2Provider
+	// CookieName names the session cookie; the sign-in and sign-out
+	// cookies derive their names from it. With an https BaseURL it gets the
+	// "__Host-" prefix. Letters, digits, "-" and "_", at most 64. Set a
+	// distinct one per Auth sharing a host (Tenants does it per tenant).
+	// Default "oktasso".
+	CookieName string
+
 	// HTTPClient makes every call to the identity provider. Default: a
 	// client with a 10 second timeout. Responses are always size-limited.
 	HTTPClient *http.Client

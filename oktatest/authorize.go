@@ -112,9 +112,7 @@ func (s *Server) parseAuthorize(as *authServer, q url.Values) (*authRequest, *au
 			return nil, &authError{page: true, code: "invalid_request", desc: "The '" + p + "' parameter was repeated."}
 		}
 	}
-	s.mu.Lock()
-	client := s.clients[q.Get("client_id")]
-	s.mu.Unlock()
+	client := s.clientByID(q.Get("client_id"))
 	if client == nil {
 		return nil, &authError{page: true, code: "invalid_client", desc: "The 'client_id' parameter is missing or invalid."}
 	}
@@ -205,6 +203,12 @@ func validChallenge(c string) bool {
 // handleAuthorize serves GET {as}/v1/authorize.
 func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request, as *authServer) {
 	req, aerr := s.parseAuthorize(as, r.URL.Query())
+	s.authorize(w, r, req, aerr)
+}
+
+// authorize answers a parsed authorize request (OpenID Connect or plain
+// OAuth 2.0): with the SSO session, by AutoLogin, or with the sign-in form.
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request, req *authRequest, aerr *authError) {
 	if aerr != nil {
 		s.authorizeError(w, r, aerr)
 		return
@@ -260,7 +264,8 @@ func (s *Server) completeAuthorize(w http.ResponseWriter, r *http.Request, req *
 		authn:   authn{userID: u.ID, authTime: sess.authTime, amr: sess.amr, acr: req.acr, sid: sess.sid},
 		expires: now.Add(codeLifetime),
 	}
-	if app := (appRef{req.client.ID, req.as}); !slices.Contains(sess.apps, app) {
+	// Plain OAuth 2.0 sign-ins (as nil) take no part in single logout.
+	if app := (appRef{req.client.ID, req.as}); req.as != nil && !slices.Contains(sess.apps, app) {
 		sess.apps = append(sess.apps, app)
 	}
 	for c, ac := range s.codes {

@@ -51,6 +51,12 @@
 // filter" and custom servers' Groups claims ([Server.SetGroupsClaim]),
 // with Okta's 100-group limit.
 //
+// Plain OAuth 2.0: every Server also serves a GitHub-like provider that is
+// not an OpenID provider ([Server.PlainOAuth2], [PlainAuthorizePath]): no
+// discovery, no ID token, a /user endpoint with a numeric "id" and a
+// "login", PKCE required, sharing the org's users, clients and sign-in
+// form.
+//
 // [Server.DevSetup] prepares a server for local development, as the
 // "oktasso dev" command does.
 //

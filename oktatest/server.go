@@ -278,5 +278,6 @@ func (s *Server) routes() *http.ServeMux {
 	// ---- Management API (mgmt.go): /api/v1/users, /api/v1/groups ----
 	s.mgmtRoutes(mux)
 	// ---- end Management API ----
+	s.plainRoutes(mux) // the GitHub-like plain OAuth 2.0 provider (plainoauth.go)
 	return mux
 }

@@ -36,6 +36,9 @@ func (s *Server) resolveFromURI(fromURI string) (*authRequest, *authError) {
 	if err != nil || u.Scheme != "" || u.Host != "" || u.Opaque != "" {
 		return nil, bad
 	}
+	if u.Path == PlainAuthorizePath {
+		return s.resolvePlain(u.RawQuery, bad)
+	}
 	var as *authServer
 	switch rest, ok := strings.CutPrefix(u.Path, "/oauth2/"); {
 	case !ok:

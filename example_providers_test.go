@@ -1,0 +1,138 @@
+package oktasso_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"strings"
+
+	"github.com/oktasso/oktasso"
+	"github.com/oktasso/oktasso/oktatest"
+)
+
+// ExampleOAuth2Provider signs a user in with a plain OAuth 2.0 provider
+// shaped like GitHub (the fake's), whose endpoints are entered by hand and
+// whose userinfo has a numeric "id" and a "login".
+func ExampleOAuth2Provider() {
+	fake := oktatest.NewServer()
+	defer fake.Close()
+	fake.AddDemoUsers()
+	fake.AutoLogin("alice@example.com")
+
+	app := httptest.NewUnstartedServer(nil)
+	base := "http://" + app.Listener.Addr().String()
+	fake.AddClient(oktatest.Client{
+		ID: "Iv1.example", Secret: "example-secret", AuthMethod: "client_secret_post",
+		RedirectURIs: []string{base + oktasso.CallbackPath},
+	})
+	gh := fake.PlainOAuth2() // for GitHub itself: https://github.com/login/oauth/authorize, …
+	auth, err := oktasso.New(context.Background(), oktasso.Config{
+		ClientID:     "Iv1.example",
+		ClientSecret: "example-secret",
+		ClientAuth:   oktasso.ClientSecretPost,
+		BaseURL:      base,
+		OAuth2: &oktasso.OAuth2Provider{
+			Identity:    "https://github.com",
+			AuthURL:     gh.AuthURL,
+			TokenURL:    gh.TokenURL,
+			UserInfoURL: gh.UserInfoURL,
+			Scopes:      []string{"read:user", "user:email"},
+			Mapping:     oktasso.ClaimMapping{Subject: "id", Username: "login"},
+		},
+		HTTPClient: fake.Client(),
+		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", auth.Handler())
+	mux.Handle("/webapp", auth.WebApp(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u := oktasso.UserFrom(r.Context())
+		fmt.Fprintf(w, "%s signed in with %s as %s", u.Name, u.Issuer, u.Username)
+	})))
+	app.Config.Handler = mux
+	app.Start()
+	defer app.Close()
+
+	visit(newBrowser(), app.URL+"/webapp")
+	// Output: 200 Alice Example signed in with https://github.com as alice
+}
+
+// ExampleTenants serves two Okta orgs from one application, one per path
+// prefix: /t/acme signs in at Acme's org, /t/globex at Globex's. One
+// browser holds a session for each; an unknown tenant is a 404.
+func ExampleTenants() {
+	orgs := map[string]*oktatest.Server{"acme": oktatest.NewServer(), "globex": oktatest.NewServer()}
+	app := httptest.NewUnstartedServer(nil)
+	base := "http://" + app.Listener.Addr().String()
+	for id, org := range orgs {
+		defer org.Close()
+		org.AddDemoUsers()
+		org.AddClient(oktatest.Client{ID: "0oa" + id, Secret: "secret-" + id, RedirectURIs: []string{base + "/t/" + id + oktasso.CallbackPath}})
+	}
+	orgs["acme"].AutoLogin("alice@example.com")
+	orgs["globex"].AutoLogin("bob@partner.example")
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+
+	tenants, err := oktasso.NewTenants(oktasso.TenantsConfig{
+		Select: oktasso.ByPathPrefix("/t/"),
+		Lookup: func(ctx context.Context, id string) (oktasso.Config, error) {
+			org, ok := orgs[id] // in a real app: the tenant's row in your database
+			if !ok {
+				return oktasso.Config{}, oktasso.ErrUnknownTenant
+			}
+			return oktasso.Config{
+				Issuer: org.Issuer(), ClientID: "0oa" + id, ClientSecret: oktasso.Secret("secret-" + id),
+				BaseURL: base + "/t/" + id, HTTPClient: org.Client(), Logger: quiet,
+			}, nil
+		},
+		SessionKeys: []oktasso.Secret{oktasso.Secret(strings.Repeat("example key, use a random one! ", 2))},
+		Logger:      quiet,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/t/{tenant}/auth/", tenants.Handler())
+	mux.Handle("/t/{tenant}/webapp", tenants.WebApp(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The tenant's base path is removed: r.URL.Path is "/webapp".
+		fmt.Fprintf(w, "%s: %s at %s", oktasso.TenantFrom(r.Context()), oktasso.UserFrom(r.Context()).Email, r.URL.Path)
+	})))
+	app.Config.Handler = mux
+	app.Start()
+	defer app.Close()
+
+	browser := newBrowser()
+	for _, path := range []string{"/t/acme/webapp", "/t/globex/webapp", "/t/acme/webapp", "/t/initech/webapp"} {
+		visit(browser, app.URL+path)
+	}
+	// Output:
+	// 200 acme: alice@example.com at /webapp
+	// 200 globex: bob@partner.example at /webapp
+	// 200 acme: alice@example.com at /webapp
+	// 404 404 page not found
+}
+
+// newBrowser returns a client that keeps cookies and follows redirects,
+// like a browser.
+func newBrowser() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar}
+}
+
+// visit GETs u with browser and prints the final status and body.
+func visit(browser *http.Client, u string) {
+	resp, err := browser.Get(u)
+	if err != nil {
+		log.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	fmt.Println(resp.StatusCode, strings.TrimSpace(string(body)))
+}

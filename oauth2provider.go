@@ -1,0 +1,236 @@
+package oktasso
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"golang.org/x/oauth2"
+)
+
+// maxSubjectLen bounds the subject read from a plain OAuth 2.0 userinfo
+// response; it is kept in every session cookie.
+const maxSubjectLen = 255
+
+// OAuth2Provider describes a plain OAuth 2.0 provider (one that is not an
+// OpenID provider, such as GitHub): endpoints entered by hand, no
+// discovery, no ID token. Set it as Config.OAuth2.
+//
+// The sign-in keeps state and PKCE (S256); the user is whoever the
+// userinfo endpoint describes with the access token, read through Mapping.
+// Without an ID token there is no nonce, no signature to check and no
+// provider sign-out: signing out ends only the local session. Everything
+// else (sessions, guards, OnLogin, policies) works as with Okta. Note that
+// AllowedEmailDomains needs a verified email, so it admits nobody unless
+// Mapping.EmailVerified names a claim the provider vouches for.
+//
+// A Config holding an OAuth2Provider is copied by New; changing the
+// provider afterwards has no effect.
+type OAuth2Provider struct {
+	// Identity is a stable, issuer-like name for the provider, e.g.
+	// "https://github.com". It becomes User.Issuer (link accounts by
+	// Identity and Subject) and binds the session cookies. An https URL
+	// (http only on a loopback host). Required; Config.Issuer, if set,
+	// must equal it. A provider that sends RFC 9207's iss parameter in its
+	// callbacks must be named by that issuer.
+	Identity string
+	// AuthURL is the authorization endpoint, e.g.
+	// "https://github.com/login/oauth/authorize". Required.
+	AuthURL string
+	// TokenURL is the token endpoint, e.g.
+	// "https://github.com/login/oauth/access_token". Required.
+	TokenURL string
+	// UserInfoURL returns the signed-in user as a JSON object when called
+	// with the access token as a Bearer token, e.g.
+	// "https://api.github.com/user". Required.
+	UserInfoURL string
+	// Scopes requested at sign-in, e.g. ["read:user", "user:email"].
+	// Default none (the provider's default). openid is not added.
+	Scopes []string
+	// Mapping names the userinfo members that make up the User.
+	Mapping ClaimMapping
+}
+
+// ClaimMapping names the members of a userinfo response that make up a
+// User. A name may be a dotted path into nested objects ("data.id"). An
+// empty field means the OpenID Connect name given below; "-" means the
+// member is not read. Numbers (GitHub's numeric ids) become their decimal
+// text.
+//
+// For GitHub: ClaimMapping{Subject: "id", Username: "login"}. The whole
+// userinfo object is in User.Claims for Config.OnLogin, numbers as
+// json.Number.
+type ClaimMapping struct {
+	// Subject identifies the user for good. Default "sub". A response
+	// without it fails the sign-in.
+	Subject string
+	// Email is the user's email. Default "email".
+	Email string
+	// EmailVerified is a boolean member saying the email is verified.
+	// Default "email_verified".
+	EmailVerified string
+	// Name is the display name. Default "name".
+	Name string
+	// Username is the login name. Default "preferred_username".
+	Username string
+	// Groups is a list of group names (or a single one). Default "groups".
+	Groups string
+}
+
+// withDefaults fills the OpenID Connect names in.
+func (m ClaimMapping) withDefaults() ClaimMapping {
+	def := func(v, d string) string {
+		if v == "" {
+			return d
+		}
+		return v
+	}
+	return ClaimMapping{
+		Subject: def(m.Subject, "sub"), Email: def(m.Email, "email"), EmailVerified: def(m.EmailVerified, "email_verified"),
+		Name: def(m.Name, "name"), Username: def(m.Username, "preferred_username"), Groups: def(m.Groups, "groups"),
+	}
+}
+
+// normalizeOAuth2 validates Config.OAuth2 and makes Issuer its Identity.
+func (c *Config) normalizeOAuth2(bad func(field, format string, args ...any)) {
+	if c.OAuth2 == nil {
+		return
+	}
+	o := *c.OAuth2
+	o.Identity = strings.TrimRight(o.Identity, "/")
+	o.Scopes = slices.Clone(o.Scopes)
+	o.Mapping = o.Mapping.withDefaults()
+	c.OAuth2 = &o
+	switch {
+	case o.Identity == "":
+		bad("OAuth2", "Identity is empty; name the provider with a URL, e.g. https://github.com")
+	case c.Issuer != "" && strings.TrimRight(c.Issuer, "/") != o.Identity:
+		bad("OAuth2", "Identity %q differs from Issuer %q; set only Identity", o.Identity, c.Issuer)
+	default:
+		c.Issuer = o.Identity
+	}
+	for _, ep := range []struct{ name, url string }{{"AuthURL", o.AuthURL}, {"TokenURL", o.TokenURL}, {"UserInfoURL", o.UserInfoURL}} {
+		if err := checkEndpointURL(ep.url); err != nil {
+			bad("OAuth2", "%s: %s", ep.name, err.Error())
+		}
+	}
+	if o.Mapping.Subject == "-" {
+		bad("OAuth2", "Mapping.Subject cannot be \"-\": the subject identifies the user")
+	}
+}
+
+// checkEndpointURL accepts https URLs, and http only on loopback hosts.
+func checkEndpointURL(raw string) error {
+	u, err := url.Parse(raw)
+	switch {
+	case raw == "":
+		return fmt.Errorf("is empty")
+	case err != nil || u.Host == "" || u.User != nil || u.Fragment != "":
+		return fmt.Errorf("%q is not a URL", raw)
+	case u.Scheme == "https", u.Scheme == "http" && isLoopback(u.Hostname()):
+		return nil
+	}
+	return fmt.Errorf("%q must use https (http only on loopback)", raw)
+}
+
+// useOAuth2 makes p a plain OAuth 2.0 provider: its endpoints are known,
+// so there is nothing to discover, and it has no signing keys (ID and
+// logout tokens are refused).
+func (p *Provider) useOAuth2(o *OAuth2Provider) {
+	p.ready.Store(&discovered{
+		meta: Metadata{Issuer: p.issuer, AuthorizationEndpoint: o.AuthURL, TokenEndpoint: o.TokenURL, UserInfoEndpoint: o.UserInfoURL},
+		keys: newKeySet("", p.client, p.now, p.log),
+	})
+}
+
+// oauth2User reads the signed-in user of a plain OAuth 2.0 provider from
+// its userinfo endpoint, through Config.OAuth2.Mapping.
+func (a *Auth) oauth2User(ctx context.Context, d *discovered, tok *oauth2.Token) (*User, error) {
+	ctx, cancel := context.WithTimeout(ctx, DefaultHTTPTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, d.meta.UserInfoEndpoint, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	req.Header.Set("Accept", "application/json")
+	resp, err := a.provider.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: userinfo: %w", ErrProviderUnavailable, err)
+	}
+	defer resp.Body.Close()
+	body, err := readJSONBody(resp, "userinfo", maxUserInfoBytes)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var claims map[string]any
+	if err := dec.Decode(&claims); err != nil || claims == nil {
+		return nil, fmt.Errorf("%w: userinfo is not a JSON object", ErrProviderUnavailable)
+	}
+	m := a.cfg.OAuth2.Mapping
+	sub := claimString(claims, m.Subject)
+	if sub == "" || len(sub) > maxSubjectLen {
+		return nil, withReason(ReasonTokenInvalid, fmt.Errorf("%w: userinfo has no usable %q (the subject)", ErrInvalidToken, m.Subject))
+	}
+	verified, _ := strconv.ParseBool(claimString(claims, m.EmailVerified))
+	return &User{
+		Issuer: a.provider.issuer, Subject: sub, Email: claimString(claims, m.Email), EmailVerified: verified,
+		Name: claimString(claims, m.Name), Username: claimString(claims, m.Username), Groups: claimStrings(claims, m.Groups),
+		Claims: claims,
+	}, nil
+}
+
+// claimAt follows a dotted path into nested JSON objects.
+func claimAt(claims map[string]any, path string) any {
+	if path == "" || path == "-" {
+		return nil
+	}
+	var v any = claims
+	for name := range strings.SplitSeq(path, ".") {
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = obj[name]
+	}
+	return v
+}
+
+// claimString returns a string, number or boolean member as text, or "".
+func claimString(claims map[string]any, path string) string {
+	switch v := claimAt(claims, path).(type) {
+	case string:
+		return v
+	case json.Number:
+		return v.String()
+	case bool:
+		return strconv.FormatBool(v)
+	}
+	return ""
+}
+
+// claimStrings returns a list of strings (or a single string) member; other
+// elements are skipped.
+func claimStrings(claims map[string]any, path string) []string {
+	switch v := claimAt(claims, path).(type) {
+	case string:
+		return []string{v}
+	case []any:
+		var out []string
+		for _, e := range v {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}

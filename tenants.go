@@ -1,0 +1,438 @@
+package oktasso
+
+import (
+	"container/list"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+)
+
+// ErrUnknownTenant is what TenantsConfig.Lookup returns (wrapped) for an id
+// that names no tenant. Tenants then answers 404.
+var ErrUnknownTenant = errors.New("oktasso: unknown tenant")
+
+// DefaultMaxTenants is the default of TenantsConfig.MaxTenants.
+const DefaultMaxTenants = 1000
+
+// maxTenantIDLen bounds tenant ids taken from requests.
+const maxTenantIDLen = 128
+
+// TenantsConfig configures [Tenants]. Lookup is required; the zero value of
+// every other field is safe.
+type TenantsConfig struct {
+	// Select picks the tenant of a request: [ByHost], [ByPathPrefix], or a
+	// function of your own. Requests for which it reports false get 404.
+	// Default: the id put in the request context with [WithTenant] by
+	// middleware of the application.
+	Select func(r *http.Request) (tenantID string, ok bool)
+	// Lookup returns the Config of a tenant, on the tenant's first request
+	// (and again after it was dropped, see MaxTenants). Each tenant has its
+	// own issuer, client and BaseURL. For tenants chosen by path prefix,
+	// BaseURL must carry the prefix, e.g. "https://app.example.com/t/acme".
+	// An error wrapping ErrUnknownTenant means no such tenant (404); any
+	// other error is a server error (500) and is retried on the next
+	// request. Required. It must be safe for concurrent use.
+	Lookup func(ctx context.Context, tenantID string) (Config, error)
+	// MaxTenants bounds the tenants kept ready; the least recently used
+	// beyond it is dropped and looked up again on its next request (its
+	// signed-in users stay signed in when its SessionKeys are fixed and its
+	// Store is shared). Default DefaultMaxTenants.
+	MaxTenants int
+	// Store is used by every tenant whose Config has no Store, so ended
+	// sessions stay ended when a tenant is dropped and rebuilt. Default: a
+	// MemoryStore.
+	Store Store
+	// SessionKeys are used by every tenant whose Config has none. Cookie
+	// keys are still distinct per tenant: they are derived with its issuer,
+	// client ID and cookie name. Default: none (each tenant then has a
+	// random key, and its sessions end whenever it is rebuilt).
+	SessionKeys []Secret
+	// Now is the clock of the default Store and of tenants whose Config has
+	// none. Default time.Now.
+	Now func() time.Time
+	// Logger is the logger of tenants whose Config has none, with a tenant
+	// attribute, and receives lookup failures. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Tenants serves several identity providers (Okta orgs, tenants, or
+// customers' own providers) from one application: each request is routed
+// by TenantsConfig.Select to its tenant's [Auth], built on the tenant's
+// first request from TenantsConfig.Lookup (one build at a time per tenant)
+// and kept, up to MaxTenants. Each tenant has its own issuer, discovery,
+// keys, client, cookie names and cookie keys, so a session of one tenant is
+// never accepted by another, and a provider is not contacted before a
+// request for its tenant.
+//
+// Handlers behind Tenants read the user with [UserFrom] and the tenant id
+// with [TenantFrom]. For a tenant whose BaseURL has a path, the path is
+// removed before the request reaches its routes and guards, so the
+// application's routes and return_to paths are relative to the tenant, as
+// for an application served under a prefix.
+//
+// A Tenants is safe for concurrent use.
+type Tenants struct {
+	cfg TenantsConfig
+
+	mu    sync.Mutex
+	byID  map[string]*tenant
+	order list.List // of *tenant, most recently used first
+}
+
+// tenant is one tenant's Auth, built once; its fields other than elem are
+// set before done is closed and never change after.
+type tenant struct {
+	id     string
+	done   chan struct{}
+	auth   *Auth
+	routes http.Handler // auth.Handler()
+	base   string       // the path of the tenant's BaseURL, "" for none
+	err    error
+	elem   *list.Element // guarded by Tenants.mu
+}
+
+// NewTenants validates cfg and returns a Tenants. It does no I/O: each
+// tenant is looked up and discovered on its first request.
+func NewTenants(cfg TenantsConfig) (*Tenants, error) {
+	var errs []error
+	if cfg.Lookup == nil {
+		errs = append(errs, errors.New("oktasso: TenantsConfig.Lookup is nil; return each tenant's Config from it"))
+	}
+	if cfg.MaxTenants == 0 {
+		cfg.MaxTenants = DefaultMaxTenants
+	}
+	if cfg.MaxTenants < 1 {
+		errs = append(errs, fmt.Errorf("oktasso: TenantsConfig.MaxTenants: %d is not positive", cfg.MaxTenants))
+	}
+	for i, k := range cfg.SessionKeys {
+		if len(k) < minSessionKeyLen {
+			errs = append(errs, fmt.Errorf("oktasso: TenantsConfig.SessionKeys: key %d has %d bytes, want at least %d", i+1, len(k), minSessionKeyLen))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	if cfg.Select == nil {
+		cfg.Select = func(r *http.Request) (string, bool) {
+			id := TenantFrom(r.Context())
+			return id, id != ""
+		}
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Store == nil {
+		cfg.Store = NewMemoryStore(cfg.Now)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Tenants{cfg: cfg, byID: map[string]*tenant{}}, nil
+}
+
+// ByHost selects tenants by the request's host: hosts maps host names
+// (case-insensitive; with a port to match only that port) to tenant ids.
+func ByHost(hosts map[string]string) func(*http.Request) (string, bool) {
+	m := make(map[string]string, len(hosts))
+	for h, id := range hosts {
+		m[strings.ToLower(h)] = id
+	}
+	return func(r *http.Request) (string, bool) {
+		h := strings.ToLower(r.Host)
+		if id, ok := m[h]; ok {
+			return id, true
+		}
+		if host, _, err := net.SplitHostPort(h); err == nil {
+			id, ok := m[host]
+			return id, ok
+		}
+		return "", false
+	}
+}
+
+// ByPathPrefix selects tenants by the path segment after prefix:
+// ByPathPrefix("/t/") gives "acme" for "/t/acme/workspace". Each tenant's
+// BaseURL must then end with prefix and its id, e.g.
+// "https://app.example.com/t/acme".
+func ByPathPrefix(prefix string) func(*http.Request) (string, bool) {
+	return func(r *http.Request) (string, bool) {
+		rest, ok := strings.CutPrefix(r.URL.Path, prefix)
+		if !ok {
+			return "", false
+		}
+		id, _, _ := strings.Cut(rest, "/")
+		return id, id != ""
+	}
+}
+
+type tenantKey struct{}
+
+// WithTenant returns a copy of ctx naming the tenant id. Middleware that
+// knows the tenant (from a subdomain, a header it trusts, the signed-in
+// account) sets it for the default TenantsConfig.Select; Tenants sets it
+// for the handlers behind it.
+func WithTenant(ctx context.Context, tenantID string) context.Context {
+	return context.WithValue(ctx, tenantKey{}, tenantID)
+}
+
+// TenantFrom returns the tenant id of the request context, or "".
+func TenantFrom(ctx context.Context) string {
+	id, _ := ctx.Value(tenantKey{}).(string)
+	return id
+}
+
+// Auth returns the tenant's Auth, looking the tenant up on first use, for
+// work outside Tenants' handlers (a tenant's LoginURL, RedirectURL, or
+// StartLogin from a handler of your own). An unknown tenant is an error
+// wrapping ErrUnknownTenant.
+func (t *Tenants) Auth(ctx context.Context, tenantID string) (*Auth, error) {
+	e, err := t.tenant(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	return e.auth, nil
+}
+
+// Forget drops the tenant, so its next request looks it up again (after its
+// Config changed, say). Requests in flight finish with the old Auth.
+func (t *Tenants) Forget(tenantID string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if e := t.byID[tenantID]; e != nil {
+		t.removeLocked(e)
+	}
+}
+
+// Handler serves each tenant's sign-in and sign-out routes (see
+// Auth.Handler). Mount it where the tenants' routes are: "/auth/" for
+// tenants by host, "/t/{tenant}/auth/" for tenants by path prefix.
+func (t *Tenants) Handler() http.Handler {
+	return t.dispatch(func(e *tenant) http.Handler { return e.routes })
+}
+
+// Workspace is Auth.Workspace of the request's tenant.
+func (t *Tenants) Workspace(next http.Handler) http.Handler {
+	return t.dispatch(func(e *tenant) http.Handler { return e.auth.Workspace(next) })
+}
+
+// WebApp is Auth.WebApp of the request's tenant.
+func (t *Tenants) WebApp(next http.Handler) http.Handler {
+	return t.dispatch(func(e *tenant) http.Handler { return e.auth.WebApp(next) })
+}
+
+// Identify is Auth.Identify of the request's tenant. A request for no known
+// tenant gets 404 all the same.
+func (t *Tenants) Identify(next http.Handler) http.Handler {
+	return t.dispatch(func(e *tenant) http.Handler { return e.auth.Identify(next) })
+}
+
+// dispatch routes a request to the handler pick returns for its tenant,
+// with the tenant in the context and the tenant's base path removed.
+func (t *Tenants) dispatch(pick func(*tenant) http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, ok := t.cfg.Select(r)
+		if !ok {
+			tenantNotFound(w, r)
+			return
+		}
+		e, err := t.tenant(r.Context(), id)
+		switch {
+		case errors.Is(err, ErrUnknownTenant):
+			tenantNotFound(w, r)
+			return
+		case err != nil && r.Context().Err() != nil:
+			return // the client is gone
+		case err != nil:
+			t.cfg.Logger.Error("oktasso: tenant unavailable", "tenant", id, "err", err.Error())
+			noStore(w)
+			http.Error(w, "This site is not available at the moment.", http.StatusInternalServerError)
+			return
+		}
+		r = r.WithContext(WithTenant(r.Context(), id))
+		if e.base != "" {
+			inner := withoutBase(r, e.base)
+			if inner == nil {
+				tenantNotFound(w, r)
+				return
+			}
+			r = inner
+		}
+		pick(e).ServeHTTP(w, r)
+	})
+}
+
+// withoutBase returns r with base removed from its path, or nil when the
+// path is not under base.
+func withoutBase(r *http.Request, base string) *http.Request {
+	rest, ok := strings.CutPrefix(r.URL.Path, base)
+	if !ok || (rest != "" && rest[0] != '/') {
+		return nil
+	}
+	u := *r.URL
+	u.Path = rest
+	if u.Path == "" {
+		u.Path = "/"
+	}
+	if raw, ok := strings.CutPrefix(u.RawPath, base); ok && raw != "" {
+		u.RawPath = raw
+	} else {
+		u.RawPath = ""
+	}
+	r2 := r.Clone(r.Context())
+	r2.URL = &u
+	return r2
+}
+
+// tenantNotFound answers a request for no known tenant.
+func tenantNotFound(w http.ResponseWriter, r *http.Request) {
+	if isAPI(r) {
+		writeJSONError(w, http.StatusNotFound, "unknown_tenant", "no such tenant", "")
+		return
+	}
+	noStore(w)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusNotFound)
+	io.WriteString(w, "404 page not found\n")
+}
+
+// tenant returns the tenant, building it on first use: one build per
+// tenant at a time, detached from the caller (so one cancelled request does
+// not fail it for the others) and bounded by DefaultHTTPTimeout. Waiters
+// honour ctx. A failed build is not kept.
+func (t *Tenants) tenant(ctx context.Context, id string) (*tenant, error) {
+	if id == "" || len(id) > maxTenantIDLen || !printable(id) || strings.Contains(id, "/") {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownTenant, id)
+	}
+	t.mu.Lock()
+	e := t.byID[id]
+	if e == nil {
+		e = &tenant{id: id, done: make(chan struct{})}
+		t.byID[id] = e
+		e.elem = t.order.PushFront(e)
+		t.evictLocked()
+		go t.build(context.WithoutCancel(ctx), e)
+	} else if e.elem != nil {
+		t.order.MoveToFront(e.elem)
+	}
+	t.mu.Unlock()
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-e.done:
+	}
+	if e.err != nil {
+		return nil, e.err
+	}
+	return e, nil
+}
+
+// evictLocked drops the least recently used built tenants beyond
+// MaxTenants. t.mu must be held.
+func (t *Tenants) evictLocked() {
+	for el := t.order.Back(); el != nil && t.order.Len() > t.cfg.MaxTenants; {
+		prev := el.Prev()
+		e := el.Value.(*tenant)
+		select {
+		case <-e.done:
+			t.removeLocked(e)
+		default: // still being built: its waiters need it
+		}
+		el = prev
+	}
+}
+
+func (t *Tenants) removeLocked(e *tenant) {
+	if t.byID[e.id] == e {
+		delete(t.byID, e.id)
+	}
+	if e.elem != nil {
+		t.order.Remove(e.elem)
+		e.elem = nil
+	}
+}
+
+// build looks the tenant up and creates its Auth.
+func (t *Tenants) build(ctx context.Context, e *tenant) {
+	ctx, cancel := context.WithTimeout(ctx, DefaultHTTPTimeout)
+	defer cancel()
+	e.auth, e.err = t.newAuth(ctx, e.id)
+	if e.err == nil {
+		e.routes = e.auth.Handler()
+		if u, err := url.Parse(e.auth.cfg.BaseURL); err == nil {
+			e.base = strings.TrimRight(u.Path, "/")
+		}
+	} else {
+		t.mu.Lock()
+		t.removeLocked(e)
+		t.mu.Unlock()
+	}
+	close(e.done)
+}
+
+// newAuth builds a tenant's Auth from its Config, with the Tenants'
+// defaults and a cookie name of its own.
+func (t *Tenants) newAuth(ctx context.Context, id string) (*Auth, error) {
+	cfg, err := t.cfg.Lookup(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("oktasso: tenant %q: %w", id, err)
+	}
+	if cfg.CookieName == "" {
+		cfg.CookieName = tenantCookieName(id)
+	}
+	if cfg.Store == nil {
+		cfg.Store = t.cfg.Store
+	}
+	if len(cfg.SessionKeys) == 0 {
+		cfg.SessionKeys = t.cfg.SessionKeys
+	}
+	if cfg.Now == nil {
+		cfg.Now = t.cfg.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = t.cfg.Logger.With("tenant", id)
+	}
+	a, err := New(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("oktasso: tenant %q: %w", id, err)
+	}
+	return a, nil
+}
+
+// tenantCookieName is a tenant's default cookie name: "oktasso_" and the id
+// when it is short and alphanumeric, else a digest of it, so that no
+// tenant's cookie names ("-1", "-flow-…" suffixes) can be another's.
+func tenantCookieName(id string) string {
+	ok := len(id) <= 40
+	for _, c := range id {
+		ok = ok && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9')
+	}
+	if ok {
+		return "oktasso_" + id
+	}
+	sum := sha256.Sum256([]byte(id))
+	return "oktasso_" + hex.EncodeToString(sum[:8])
+}
+
+var cookieNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// checkCookieName validates Config.CookieName.
+func (c *Config) checkCookieName(bad func(field, format string, args ...any)) {
+	if c.CookieName == "" {
+		return
+	}
+	if !cookieNameRE.MatchString(c.CookieName) || strings.HasPrefix(c.CookieName, "__") {
+		bad("CookieName", "%q is not a cookie name; use letters, digits, - and _ (at most 64, not starting with __)", c.CookieName)
+	}
+}
