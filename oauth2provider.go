@@ -183,7 +183,7 @@ func (a *Auth) oauth2User(ctx context.Context, d *discovered, tok *oauth2.Token)
 	verified, _ := strconv.ParseBool(claimString(claims, m.EmailVerified))
 	return &User{
 		Issuer: a.provider.issuer, Subject: sub, Email: claimString(claims, m.Email), EmailVerified: verified,
-		Name: claimString(claims, m.Name), Username: claimString(claims, m.Username), Groups: claimStrings(claims, m.Groups),
+		Name: claimString(claims, m.Name), Username: claimString(claims, m.Username), Groups: claimValues(claimAt(claims, m.Groups)),
 		Claims: claims,
 	}, nil
 }
@@ -215,22 +215,4 @@ func claimString(claims map[string]any, path string) string {
 		return strconv.FormatBool(v)
 	}
 	return ""
-}
-
-// claimStrings returns a list of strings (or a single string) member; other
-// elements are skipped.
-func claimStrings(claims map[string]any, path string) []string {
-	switch v := claimAt(claims, path).(type) {
-	case string:
-		return []string{v}
-	case []any:
-		var out []string
-		for _, e := range v {
-			if s, ok := e.(string); ok {
-				out = append(out, s)
-			}
-		}
-		return out
-	}
-	return nil
 }

@@ -233,9 +233,9 @@ func TestClaimMapping(t *testing.T) {
 	for _, tt := range []struct {
 		path string
 		want []string
-	}{{"teams", []string{"a", "b"}}, {"team", []string{"solo"}}, {"id", nil}, {"missing", nil}} {
-		if got := claimStrings(claims, tt.path); !slices.Equal(got, tt.want) {
-			t.Errorf("claimStrings(%q) = %q; want %q", tt.path, got, tt.want)
+	}{{"teams", []string{"a", "2", "b"}}, {"team", []string{"solo"}}, {"id", []string{"12345678901"}}, {"missing", nil}} {
+		if got := claimValues(claimAt(claims, tt.path)); !slices.Equal(got, tt.want) {
+			t.Errorf("claimValues(claimAt(%q)) = %q; want %q", tt.path, got, tt.want)
 		}
 	}
 }

@@ -75,7 +75,7 @@ func RequireEmailVerified() Policy {
 // signs in again.
 func RequireClaim(name, value string) Policy {
 	return Policy{name: fmt.Sprintf("the %q attribute with a required value", name), claims: []string{name}, check: func(_ *http.Request, u *User) bool {
-		return slices.Contains(claimStrings(u.Claims[name]), value)
+		return slices.Contains(claimValues(u.Claims[name]), value)
 	}}
 }
 
@@ -147,9 +147,9 @@ func (p Policy) failed(r *http.Request, u *User) string {
 	return p.name
 }
 
-// claimStrings flattens a claim value for comparison: a string, a number or
+// claimValues flattens a claim value for comparison: a string, a number or
 // a boolean becomes one string, a list its elements' strings.
-func claimStrings(v any) []string {
+func claimValues(v any) []string {
 	switch v := v.(type) {
 	case nil:
 		return nil
@@ -164,7 +164,7 @@ func claimStrings(v any) []string {
 	case []any:
 		var out []string
 		for _, e := range v {
-			out = append(out, claimStrings(e)...)
+			out = append(out, claimValues(e)...)
 		}
 		return out
 	}
@@ -190,7 +190,7 @@ func (a *Auth) keptClaims(claims map[string]any) map[string][]string {
 		if !ok {
 			continue
 		}
-		vals := claimStrings(v)
+		vals := claimValues(v)
 		if len(vals) > maxKeptClaimValues {
 			a.cfg.Logger.Warn("oktasso: a kept claim has too many values; keeping the first ones", "claim", n, "values", len(vals))
 			vals = vals[:maxKeptClaimValues]

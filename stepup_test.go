@@ -14,9 +14,9 @@ import (
 	"github.com/oktasso/oktasso/oktatest"
 )
 
-// follow follows redirects from r within the app and the fake Okta, up to
+// chase follows redirects from r within the app and the fake Okta, up to
 // n hops, and returns the last answer.
-func (b *browser) follow(r result, n int) result {
+func (b *browser) chase(r result, n int) result {
 	b.t.Helper()
 	for i := 0; i < n && r.status == http.StatusFound; i++ {
 		r = b.get(r.location)
@@ -46,7 +46,7 @@ func TestStepUp(t *testing.T) {
 		if q.Get("prompt") != "login" || q.Get("acr_values") != "urn:okta:loa:2fa:any" || q.Get("login_hint") != alice {
 			t.Fatalf("step-up authorize query = %v; want prompt=login, 2fa acr_values and login_hint", q)
 		}
-		r = b.follow(r, 4)
+		r = b.chase(r, 4)
 		if r.status != 200 || !strings.Contains(r.body, "amr=pwd,mfa") {
 			t.Fatalf("after step-up GET /mfa = %d %.200s; want 200 with amr mfa", r.status, r.body)
 		}
@@ -72,7 +72,7 @@ func TestStepUp(t *testing.T) {
 		if err := json.Unmarshal([]byte(r.body), &body); err != nil {
 			t.Fatal(err)
 		}
-		r = b.follow(b.get(body.LoginURL), 5)
+		r = b.chase(b.get(body.LoginURL), 5)
 		if r.status != 200 || !strings.Contains(r.body, "acr=urn:okta:loa:2fa:any") {
 			t.Fatalf("after the step-up login_url: %d %.200s", r.status, r.body)
 		}
@@ -88,7 +88,7 @@ func TestStepUp(t *testing.T) {
 		if q := mustQuery(t, r.location); r.status != 302 || q.Get("max_age") != "300" || q.Get("prompt") != "login" {
 			t.Fatalf("stale GET /recent = %d to %s; want 302 with max_age=300, prompt=login", r.status, r.location)
 		}
-		if r = b.follow(r, 4); r.status != 200 {
+		if r = b.chase(r, 4); r.status != 200 {
 			t.Fatalf("after re-authentication GET /recent = %d %.200s", r.status, r.body)
 		}
 	})
@@ -98,7 +98,7 @@ func TestStepUp(t *testing.T) {
 		h.clock.Add(10 * time.Minute)
 		h.fake.MutateIDToken(func(tok *oktatest.Token) { tok.Claims["auth_time"] = h.clock.Now().Add(-time.Hour).Unix() })
 		defer h.fake.MutateIDToken(nil)
-		r := b.follow(b.get(h.app.URL+"/recent"), 3)
+		r := b.chase(b.get(h.app.URL+"/recent"), 3)
 		if r.status != http.StatusBadRequest || !strings.Contains(r.body, "could not be verified") {
 			t.Fatalf("step-up with a stale auth_time = %d %.200s; want 400", r.status, r.body)
 		}
@@ -108,7 +108,7 @@ func TestStepUp(t *testing.T) {
 		h.login(b, alice, "/")
 		h.fake.MutateIDToken(func(tok *oktatest.Token) { tok.Claims["acr"] = "urn:okta:loa:1fa:pwd" })
 		defer h.fake.MutateIDToken(nil)
-		r := b.follow(b.get(h.app.URL+"/strong"), 3)
+		r := b.chase(b.get(h.app.URL+"/strong"), 3)
 		if r.status != http.StatusForbidden || !strings.Contains(r.body, "additional verification") {
 			t.Fatalf("step-up without the acr = %d %.300s; want 403", r.status, r.body)
 		}
@@ -119,7 +119,7 @@ func TestStepUp(t *testing.T) {
 		before := h.sessionCookie(b).Value
 		h.fake.AutoLogin(bob)
 		defer h.fake.AutoLogin(alice)
-		r := b.follow(b.get(h.app.URL+"/mfa"), 3)
+		r := b.chase(b.get(h.app.URL+"/mfa"), 3)
 		if r.status != http.StatusForbidden || !strings.Contains(r.body, "different user") {
 			t.Fatalf("step-up completed by bob = %d %.300s; want 403", r.status, r.body)
 		}
@@ -170,7 +170,7 @@ func TestPurposeFlows(t *testing.T) {
 		if q := mustQuery(t, r.location); q.Get("redirect_uri") != mfa.RedirectURL() {
 			t.Fatalf("redirect_uri = %q; want the purpose's", q.Get("redirect_uri"))
 		}
-		r = b.follow(r, 2)
+		r = b.chase(r, 2)
 		if r.status != http.StatusFound || r.location != h.app.URL+"/after" {
 			t.Fatalf("purpose callback = %d to %q; want 302 to /after", r.status, r.location)
 		}
@@ -185,7 +185,7 @@ func TestPurposeFlows(t *testing.T) {
 		}
 	})
 	t.Run("custom callback path", func(t *testing.T) {
-		r := b.follow(b.get(h.app.URL+"/enroll"), 2)
+		r := b.chase(b.get(h.app.URL+"/enroll"), 2)
 		if r.status != http.StatusFound || r.location != h.app.URL+"/enrolled" {
 			t.Fatalf("enroll callback = %d to %q", r.status, r.location)
 		}
@@ -208,7 +208,7 @@ func TestPurposeFlows(t *testing.T) {
 		refuse = true
 		mu.Unlock()
 		defer func() { mu.Lock(); refuse = false; mu.Unlock() }()
-		if r := b.follow(b.get(h.app.URL+"/verify"), 2); r.status != http.StatusForbidden {
+		if r := b.chase(b.get(h.app.URL+"/verify"), 2); r.status != http.StatusForbidden {
 			t.Fatalf("refused purpose = %d; want 403", r.status)
 		}
 	})
@@ -238,7 +238,7 @@ func TestSilentLogin(t *testing.T) {
 		if q := mustQuery(t, r.location); r.status != 302 || q.Get("prompt") != "none" {
 			t.Fatalf("GET /workspace = %d to %s; want 302 with prompt=none", r.status, r.location)
 		}
-		if r = b.follow(r, 3); r.status != 200 || !strings.Contains(r.body, "user:"+alice) {
+		if r = b.chase(r, 3); r.status != 200 || !strings.Contains(r.body, "user:"+alice) {
 			t.Fatalf("after the silent sign-in: %d %.200s", r.status, r.body)
 		}
 	})
