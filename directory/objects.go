@@ -1,0 +1,98 @@
+package directory
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Okta user statuses that matter to a sync.
+const (
+	StatusActive        = "ACTIVE"
+	StatusSuspended     = "SUSPENDED"
+	StatusDeprovisioned = "DEPROVISIONED"
+)
+
+// User is an Okta user as a sync sees it.
+type User struct {
+	ID     string `json:"id"`     // "00u…", stable; link local accounts by it, never by email
+	Status string `json:"status"` // ACTIVE, STAGED, PROVISIONED, RECOVERY, LOCKED_OUT, PASSWORD_EXPIRED, SUSPENDED or DEPROVISIONED
+	// Login, Email, FirstName and LastName are from the profile.
+	Login     string `json:"login"`
+	Email     string `json:"email"`
+	FirstName string `json:"firstName"`
+	LastName  string `json:"lastName"`
+	// Created, LastUpdated and StatusChanged are Okta's timestamps
+	// (StatusChanged is zero until the status first changes).
+	Created       time.Time `json:"created"`
+	LastUpdated   time.Time `json:"lastUpdated"`
+	StatusChanged time.Time `json:"statusChanged"`
+	// Profile is the whole profile object, for custom attributes.
+	Profile json.RawMessage `json:"profile,omitempty"`
+}
+
+// Deprovisioned reports whether the user was deactivated in Okta.
+func (u User) Deprovisioned() bool { return u.Status == StatusDeprovisioned }
+
+// Suspended reports whether the user is suspended in Okta: the account
+// exists but may not sign in.
+func (u User) Suspended() bool { return u.Status == StatusSuspended }
+
+// Group is an Okta group.
+type Group struct {
+	ID          string `json:"id"` // "00g…"
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Type        string `json:"type"` // OKTA_GROUP, APP_GROUP or BUILT_IN
+	// Created, LastUpdated (profile) and LastMembershipUpdated are Okta's
+	// timestamps.
+	Created               time.Time `json:"created"`
+	LastUpdated           time.Time `json:"lastUpdated"`
+	LastMembershipUpdated time.Time `json:"lastMembershipUpdated"`
+}
+
+// everyone reports whether g is Okta's built-in group of all users, whose
+// members a sync does not list.
+func (g Group) everyone() bool { return g.Type == "BUILT_IN" && g.Name == "Everyone" }
+
+// wireUser and wireGroup are the Management API's JSON.
+type wireUser struct {
+	ID            string          `json:"id"`
+	Status        string          `json:"status"`
+	Created       time.Time       `json:"created"`
+	LastUpdated   time.Time       `json:"lastUpdated"`
+	StatusChanged time.Time       `json:"statusChanged"`
+	Profile       json.RawMessage `json:"profile"`
+}
+
+type wireGroup struct {
+	ID                    string    `json:"id"`
+	Type                  string    `json:"type"`
+	Created               time.Time `json:"created"`
+	LastUpdated           time.Time `json:"lastUpdated"`
+	LastMembershipUpdated time.Time `json:"lastMembershipUpdated"`
+	Profile               struct {
+		Name        string `json:"name"`
+		Description string `json:"description"`
+	} `json:"profile"`
+}
+
+func (w *wireUser) user() User {
+	u := User{ID: w.ID, Status: w.Status, Created: w.Created, LastUpdated: w.LastUpdated, StatusChanged: w.StatusChanged, Profile: w.Profile}
+	var p struct {
+		Login     string `json:"login"`
+		Email     string `json:"email"`
+		FirstName string `json:"firstName"`
+		LastName  string `json:"lastName"`
+	}
+	if json.Unmarshal(w.Profile, &p) == nil {
+		u.Login, u.Email, u.FirstName, u.LastName = p.Login, p.Email, p.FirstName, p.LastName
+	}
+	return u
+}
+
+func (w *wireGroup) group() Group {
+	return Group{
+		ID: w.ID, Name: w.Profile.Name, Description: w.Profile.Description, Type: w.Type,
+		Created: w.Created, LastUpdated: w.LastUpdated, LastMembershipUpdated: w.LastMembershipUpdated,
+	}
+}
