@@ -118,8 +118,15 @@ type Client struct {
 
 // clientStats counts the client's work, for [Summary].
 type clientStats struct {
-	requests, retries, rateWaits atomic.Int64
-	waited                       atomic.Int64 // nanoseconds spent waiting for rate limits
+	requests, retries, rateWaits, tooMany atomic.Int64
+	waited                                atomic.Int64 // nanoseconds spent waiting for rate limits
+}
+
+// clientCounts is a snapshot of clientStats.
+type clientCounts struct{ requests, retries, rateWaits, tooMany, waited int64 }
+
+func (s *clientStats) counts() clientCounts {
+	return clientCounts{s.requests.Load(), s.retries.Load(), s.rateWaits.Load(), s.tooMany.Load(), s.waited.Load()}
 }
 
 // New checks cfg and returns a Client. It does no I/O: the first call

@@ -128,6 +128,7 @@ func (c *Client) send(ctx context.Context, limit int64, build func(serverFails i
 			continue
 		case resp.StatusCode == http.StatusTooManyRequests:
 			rateFails++
+			c.stats.tooMany.Add(1)
 			c.noteRate(resp.Header, true)
 			if rateFails > maxRateRetries {
 				return nil, nil, apiError(resp, body, withoutQuery(req.URL))
