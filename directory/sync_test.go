@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -312,5 +313,65 @@ func TestSyncDryRun(t *testing.T) {
 	after, _ := state.Load(context.Background())
 	if !after.Watermark.Equal(before.Watermark) || len(after.Users) != len(before.Users) {
 		t.Errorf("a dry run changed the state")
+	}
+}
+
+// crashStore is a FileState whose process "dies" after keep saves: later
+// saves, including the one of the failing run, are lost.
+type crashStore struct {
+	FileState
+	keep, saves int
+}
+
+func (s *crashStore) Save(ctx context.Context, st State) error {
+	s.saves++
+	if s.saves > s.keep {
+		return nil
+	}
+	return s.FileState.Save(ctx, st)
+}
+
+func TestSyncResumeAfterCrash(t *testing.T) {
+	f := newFake(t)
+	f.srv.AddGeneratedGroups(3)
+	f.srv.AddGeneratedUsers(1000, 1)
+	cfg := f.config()
+	cfg.PageSize = 100
+	c := f.client(t, cfg)
+	path := FileState(filepath.Join(t.TempDir(), "state.json"))
+	sink := newMemSink()
+	mustSync(t, c, sink, SyncOptions{State: path})
+	f.clock.Add(time.Hour)
+
+	// A forced full run checkpoints every 30 s (each upsert takes 1 s of
+	// the fake clock) and dies at the 700th upsert, after 4 checkpoints.
+	crash := &crashStore{FileState: path, keep: 4}
+	sink.fail = func(n int) error {
+		f.clock.Add(time.Second)
+		if n == 1000+700 {
+			return errors.New("killed")
+		}
+		return nil
+	}
+	if _, err := Sync(context.Background(), c, sink, SyncOptions{State: crash, Full: true, CheckpointEvery: 30 * time.Second}); err == nil || !strings.Contains(err.Error(), "killed") {
+		t.Fatalf("Sync = %v; want the sink's failure", err)
+	}
+	st, _ := path.Load(context.Background())
+	if st.Run == nil || !st.Run.Full || len(st.Run.SeenUsers) != 400 || !strings.Contains(st.Run.Next, "after=") {
+		t.Fatalf("checkpoint on disk: %+v; want a full run with 400 users seen and the next page", st.Run)
+	}
+
+	sink.fail = nil
+	before := sink.upserts
+	sum := mustSync(t, c, sink, SyncOptions{State: path})
+	if !sum.Resumed || !sum.Full || len(sink.deactivated) != 0 || sum.Deleted != 0 {
+		t.Errorf("resumed run: %+v, deactivated %v; want a resumed full run without deletions", sum, sink.deactivated)
+	}
+	if got := sink.upserts - before; got != 600 {
+		t.Errorf("the resumed run upserted %d users; want the 600 after the checkpoint", got)
+	}
+	st, _ = path.Load(context.Background())
+	if st.Run != nil || len(st.Users) != 1000 || len(st.Groups) != 4 {
+		t.Errorf("final state: run %v, %d users, %d groups; want no checkpoint, 1000 and 4", st.Run, len(st.Users), len(st.Groups))
 	}
 }
