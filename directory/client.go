@@ -189,7 +189,11 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
-// parseOrgURL normalises an org URL or bare domain to scheme://host.
+// parseOrgURL normalises an org URL or domain, as people paste it, to
+// scheme://host: a bare domain gets https, an "/oauth2/…" path (the
+// Management API lives on the org itself) is dropped, and the admin
+// console's host dev-123-admin.okta.com becomes dev-123.okta.com, as the
+// root package does for OKTA_DOMAIN.
 func parseOrgURL(s string) (*url.URL, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -198,22 +202,33 @@ func parseOrgURL(s string) (*url.URL, error) {
 	if !strings.Contains(s, "://") {
 		s = "https://" + s
 	}
-	u, err := url.Parse(strings.TrimSuffix(s, "/"))
-	if err != nil || u.Host == "" {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || u.User != nil {
 		return nil, fmt.Errorf("directory: OrgURL %q is not a URL", s)
 	}
 	host := u.Hostname()
-	switch {
-	case u.Path != "" || u.RawQuery != "" || u.Fragment != "":
+	if p := strings.TrimSuffix(u.Path, "/"); p != "" && !strings.HasPrefix(p, "/oauth2/") || u.RawQuery != "" || u.Fragment != "" {
 		return nil, fmt.Errorf("directory: OrgURL %q has a path; use the org alone, e.g. https://%s", s, u.Host)
-	case strings.Contains(host, "-admin."):
-		return nil, fmt.Errorf("directory: OrgURL %q is the admin console; use https://%s", s, strings.Replace(u.Host, "-admin.", ".", 1))
+	}
+	if label, rest, ok := strings.Cut(u.Host, "."); ok && strings.HasSuffix(label, "-admin") && oktaDomain(rest) {
+		u.Host = strings.TrimSuffix(label, "-admin") + "." + rest
+	}
+	switch {
 	case u.Scheme == "http" && !isLoopback(host):
 		return nil, fmt.Errorf("directory: OrgURL %q uses http; only loopback hosts may", s)
 	case u.Scheme != "http" && u.Scheme != "https":
 		return nil, fmt.Errorf("directory: OrgURL %q: unsupported scheme", s)
 	}
 	return &url.URL{Scheme: u.Scheme, Host: u.Host}, nil
+}
+
+// oktaDomain reports whether d is one of Okta's own domains.
+func oktaDomain(d string) bool {
+	switch d {
+	case "okta.com", "oktapreview.com", "okta-emea.com", "okta-gov.com", "okta.mil":
+		return true
+	}
+	return false
 }
 
 func isLoopback(host string) bool {

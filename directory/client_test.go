@@ -80,12 +80,8 @@ func newFake(t testing.TB) *fake {
 	if err != nil {
 		t.Fatal(err)
 	}
-	der, err := x509.MarshalPKCS8PrivateKey(k)
-	if err != nil {
-		t.Fatal(err)
-	}
 	srv.AddClient(oktatest.Client{ID: "sync-app", PublicKeys: []oktatest.PublicKey{{KeyID: "k1", Key: &k.PublicKey}}, AdminRole: true})
-	return &fake{srv: srv, clock: clk, key: string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))}
+	return &fake{srv: srv, clock: clk, key: mustPEM(t, k)}
 }
 
 // config returns a Config for the service app.
@@ -124,8 +120,8 @@ func TestNewErrors(t *testing.T) {
 		{"api token", func(c *Config) { *c = f.ssws() }, nil},
 		{"bare domain", func(c *Config) { c.OrgURL = "dev-1.okta.com" }, nil},
 		{"no org", func(c *Config) { c.OrgURL = "" }, []string{"OrgURL is empty"}},
-		{"admin host", func(c *Config) { c.OrgURL = "https://dev-1-admin.okta.com" }, []string{"https://dev-1.okta.com"}},
-		{"path", func(c *Config) { c.OrgURL = "https://dev-1.okta.com/oauth2/default" }, []string{"has a path"}},
+		{"path", func(c *Config) { c.OrgURL = "https://dev-1.okta.com/app/x" }, []string{"has a path"}},
+		{"query", func(c *Config) { c.OrgURL = "https://dev-1.okta.com?x=1" }, []string{"has a path"}},
 		{"http", func(c *Config) { c.OrgURL = "http://dev-1.okta.com" }, []string{"only loopback"}},
 		{"both credentials", func(c *Config) { c.APIToken = "x" }, []string{"not both"}},
 		{"no credentials", func(c *Config) { c.ClientID, c.PrivateKey = "", "" }, []string{"no credentials"}},
@@ -156,6 +152,24 @@ func TestNewErrors(t *testing.T) {
 				t.Errorf("New error %q shows the key", err)
 			}
 		})
+	}
+}
+
+func TestOrgURL(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"dev-1.okta.com", "https://dev-1.okta.com"},
+		{" https://dev-1.okta.com/ ", "https://dev-1.okta.com"},
+		{"https://dev-1-admin.okta.com", "https://dev-1.okta.com"},
+		{"dev-1-admin.oktapreview.com", "https://dev-1.oktapreview.com"},
+		{"https://login-admin.example.com", "https://login-admin.example.com"},
+		{"https://dev-1.okta.com/oauth2/default", "https://dev-1.okta.com"},
+		{"http://127.0.0.1:8081", "http://127.0.0.1:8081"},
+	}
+	for _, tt := range tests {
+		u, err := parseOrgURL(tt.in)
+		if err != nil || u.String() != tt.want {
+			t.Errorf("parseOrgURL(%q) = %v, %v; want %s", tt.in, u, err, tt.want)
+		}
 	}
 }
 
@@ -212,4 +226,44 @@ func sameSet(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+func TestAuthErrors(t *testing.T) {
+	f := newFake(t)
+	f.srv.AddGeneratedUsers(3, 0)
+	f.srv.AddGroup(oktatest.Group{Name: "G"})
+	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	f.srv.AddClient(oktatest.Client{ID: "no-admin", PublicKeys: []oktatest.PublicKey{{KeyID: "k1", Key: &k.PublicKey}}})
+	tests := []struct {
+		name       string
+		edit       func(*Config)
+		status     int
+		code, hint string
+	}{
+		{"unknown client", func(c *Config) { c.ClientID = "nobody" }, 401, "invalid_client", "public key"},
+		{"wrong key id", func(c *Config) { c.KeyID = "k2" }, 401, "invalid_client", "key id"},
+		{"no admin role", func(c *Config) { c.ClientID = "no-admin"; c.PrivateKey = oktasso.Secret(mustPEM(t, k)) }, 403, "E0000006", "admin role"},
+		{"no groups scope", func(c *Config) { c.Scopes = []string{"okta.users.read"} }, 403, "E0000006", "okta.groups.read"},
+		{"unknown API token", func(c *Config) { *c = f.ssws(); c.APIToken = "nope" }, 401, "E0000011", "invalid"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := f.config()
+			tt.edit(&cfg)
+			_, err := Sync(context.Background(), f.client(t, cfg), newMemSink(), SyncOptions{})
+			var e *Error
+			if !errors.As(err, &e) || e.Status != tt.status || e.Code != tt.code || !strings.Contains(err.Error(), tt.hint) {
+				t.Fatalf("Sync = %v; want HTTP %d %s with a fix mentioning %q", err, tt.status, tt.code, tt.hint)
+			}
+		})
+	}
+}
+
+func mustPEM(t testing.TB, k *ecdsa.PrivateKey) string {
+	t.Helper()
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
 }

@@ -116,7 +116,7 @@ type Progress struct {
 	Groups      int           // groups read so far
 	Members     int           // memberships read so far
 	Pages       int           // pages read so far
-	KnownUsers  int           // users the app had before the run: an estimate of a full run's total
+	KnownUsers  int           // in a full run, the users the app had before it: an estimate of the total; else 0
 	KnownGroups int           // likewise for groups
 	Elapsed     time.Duration // since the run (or its resumption) started
 }
@@ -157,6 +157,10 @@ type Summary struct {
 // unless there are more than SyncOptions.MaxDeactivate of them. A failed
 // or canceled run saves a checkpoint; the next run resumes from it. Sync
 // returns what it did, also on error.
+//
+// Run one Sync at a time per StateStore. The Client may meanwhile serve
+// other goroutines (UserGroups at sign-in, say); they share its token and
+// rate limits.
 func Sync(ctx context.Context, c *Client, sink Sink, opts SyncOptions) (Summary, error) {
 	r, err := newSyncRun(ctx, c, sink, opts)
 	if err != nil {
@@ -320,10 +324,14 @@ func (r *syncRun) pageDone(ctx context.Context, next string) error {
 }
 
 func (r *syncRun) progress() Progress {
-	return Progress{
+	p := Progress{
 		Phase: r.cp.Phase, Users: r.sum.Users, Groups: r.sum.Groups, Members: r.sum.Members, Pages: r.sum.Pages,
-		KnownUsers: r.knownUsers, KnownGroups: r.knownGroups, Elapsed: r.c.now().Sub(r.start),
+		Elapsed: r.c.now().Sub(r.start),
 	}
+	if r.cp.Full {
+		p.KnownUsers, p.KnownGroups = r.knownUsers, r.knownGroups
+	}
+	return p
 }
 
 // user handles a user read in the users or deprovisioned phase.
