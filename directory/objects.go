@@ -25,7 +25,7 @@ type User struct {
 	// (StatusChanged is zero until the status first changes).
 	Created       time.Time `json:"created"`
 	LastUpdated   time.Time `json:"lastUpdated"`
-	StatusChanged time.Time `json:"statusChanged"`
+	StatusChanged time.Time `json:"statusChanged,omitzero"`
 	// Profile is the whole profile object, for custom attributes.
 	Profile json.RawMessage `json:"profile,omitempty"`
 }

@@ -350,8 +350,12 @@ func (p *progress) show(pr directory.Progress) {
 		left = (time.Duration(float64(total-done)/rate) * time.Second).Round(time.Second).String()
 	}
 	if p.w == nil {
-		p.log.Info("sync progress", "phase", pr.Phase, "users", pr.Users, "groups", pr.Groups, "memberships", pr.Members,
-			"pages", pr.Pages, "per_second", int(rate), "elapsed", elapsed.Round(time.Second).String(), "left", left)
+		attrs := []any{"phase", pr.Phase, "users", pr.Users, "groups", pr.Groups, "memberships", pr.Members,
+			"pages", pr.Pages, "per_second", int(rate), "elapsed", elapsed.Round(time.Second).String()}
+		if left != "" {
+			attrs = append(attrs, "left", left)
+		}
+		p.log.Info("sync progress", attrs...)
 		return
 	}
 	line := fmt.Sprintf("%-13s users %d · groups %d · memberships %d · %d pages · %.0f/s · %s", pr.Phase, pr.Users, pr.Groups, pr.Members, pr.Pages, rate, elapsed.Round(time.Second))
