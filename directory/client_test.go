@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -266,4 +267,35 @@ func mustPEM(t testing.TB, k *ecdsa.PrivateKey) string {
 		t.Fatal(err)
 	}
 	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+}
+
+func TestUserGroupsConcurrent(t *testing.T) {
+	f := newFake(t)
+	f.srv.AddGeneratedGroups(3)
+	f.srv.AddGeneratedUsers(20, 2)
+	u, _ := f.srv.LookupUser("user1@generated.example")
+	c := f.client(t, f.config())
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			gs, err := c.UserGroups(context.Background(), u.ID)
+			if err == nil && len(gs) != 3 {
+				err = fmt.Errorf("%d groups; want 3", len(gs))
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if got := f.srv.TokenRequests(); got != 2 {
+		t.Errorf("20 concurrent callers made %d token requests; want 2 (one nonce challenge, one token)", got)
+	}
 }
