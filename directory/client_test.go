@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -267,6 +268,28 @@ func mustPEM(t testing.TB, k *ecdsa.PrivateKey) string {
 		t.Fatal(err)
 	}
 	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+}
+
+func TestUserGroupsPages(t *testing.T) {
+	f := newFake(t)
+	gs := f.srv.AddGeneratedGroups(450)
+	u := f.srv.AddUser(oktatest.User{Login: "many@example.com"})
+	for _, g := range gs {
+		f.srv.AddMember(g.ID, u.ID)
+	}
+	cfg := f.config()
+	cfg.PageSize = 100
+	c := f.client(t, cfg)
+	got, err := c.UserGroups(context.Background(), u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 451 || !slices.Contains(got, "Everyone") || !slices.Contains(got, "Generated Group 450") {
+		t.Errorf("UserGroups = %d names; want 451 with Everyone and Generated Group 450", len(got))
+	}
+	if n := c.stats.requests.Load(); n != 2+5 { // token (nonce, token), 5 pages
+		t.Errorf("%d requests; want 7 (2 for the token, 5 pages of 100)", n)
+	}
 }
 
 func TestUserGroupsConcurrent(t *testing.T) {

@@ -174,7 +174,7 @@ func (c *Client) UserGroups(ctx context.Context, userID string) ([]string, error
 		return nil, fmt.Errorf("directory: UserGroups: empty user id")
 	}
 	var names []string
-	start := c.base + "/api/v1/users/" + url.PathEscape(userID) + "/groups"
+	start := c.listURL("/api/v1/users/"+url.PathEscape(userID)+"/groups", maxPageUsers, nil)
 	err := listPages(ctx, c, start, func(items []wireGroup, _ string) error {
 		for i := range items {
 			names = append(names, items[i].Profile.Name)
