@@ -235,3 +235,31 @@ func TestCancel(t *testing.T) {
 		t.Errorf("resumed run: Resumed %v, %d users, %d upserts in all; want a resumption that does not start over", sum.Resumed, len(sink.users), sink.upserts)
 	}
 }
+
+func TestCancelWhileWaiting(t *testing.T) {
+	tests := []struct {
+		name  string
+		fault func(f *fake)
+	}{
+		{"rate limit", func(f *fake) { f.srv.BurstTooManyRequests(50) }},
+		{"backoff", func(f *fake) { f.srv.FailNextAPI(50, http.StatusBadGateway) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFake(t)
+			f.srv.AddGeneratedUsers(10, 0)
+			c := f.client(t, f.config())
+			state := FileState(filepath.Join(t.TempDir(), "state.json"))
+			ctx, cancel := context.WithCancel(context.Background())
+			f.clock.onWait = cancel
+			tt.fault(f)
+			_, err := Sync(ctx, c, newMemSink(), SyncOptions{State: state})
+			if !errors.Is(err, context.Canceled) || len(f.clock.sleeps()) != 1 {
+				t.Fatalf("Sync = %v after %d waits; want context.Canceled during the first wait", err, len(f.clock.sleeps()))
+			}
+			if st, _ := state.Load(context.Background()); st.Run == nil || st.Run.Phase != "users" {
+				t.Errorf("checkpoint %+v; want one in the users phase", st.Run)
+			}
+		})
+	}
+}

@@ -168,13 +168,11 @@ func Sync(ctx context.Context, c *Client, sink Sink, opts SyncOptions) (Summary,
 	}
 	err = r.run(ctx)
 	r.finishSummary()
-	if err != nil && !errors.Is(err, ErrTooManyDeactivations) {
-		if !opts.DryRun {
-			if serr := r.opts.State.Save(context.WithoutCancel(ctx), r.checkpoint()); serr != nil {
-				err = errors.Join(err, serr)
-			}
+	if err != nil && !errors.Is(err, ErrTooManyDeactivations) && !opts.DryRun {
+		// Save where the run stopped, even when ctx was canceled.
+		if serr := r.opts.State.Save(context.WithoutCancel(ctx), r.checkpoint()); serr != nil {
+			err = errors.Join(err, serr)
 		}
-		return *r.sum, err
 	}
 	return *r.sum, err
 }
