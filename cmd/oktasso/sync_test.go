@@ -12,7 +12,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/oktasso/oktasso/directory"
 	"github.com/oktasso/oktasso/oktatest"
 )
 
@@ -185,5 +187,41 @@ func TestSyncCommandDryRunAndLimit(t *testing.T) {
 	}
 	if n := countOps(lines(t, out)); n["deactivate_user"] != 11 {
 		t.Errorf("%d deactivations written; want 11", n["deactivate_user"])
+	}
+}
+
+func TestSyncProgressLine(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name string
+		at   time.Duration
+		pr   directory.Progress
+		want []string // substrings; nil: nothing shown
+		not  string   // a substring that must not be shown
+	}{
+		{"first report", 10 * time.Second, directory.Progress{Phase: "users", Users: 1000, Pages: 5, KnownUsers: 4000}, []string{"\r\033[K", "users 1000", "100/s", "~30s left"}, ""},
+		{"too soon", 10*time.Second + 50*time.Millisecond, directory.Progress{Phase: "users", Users: 1200}, nil, ""},
+		{"new phase at once", 10*time.Second + 60*time.Millisecond, directory.Progress{Phase: "groups", Users: 1200, Groups: 3, Members: 40}, []string{"groups 3", "memberships 40"}, ""},
+		{"incremental: no estimate", 20 * time.Second, directory.Progress{Phase: "groups", Users: 1200, Groups: 9}, []string{"groups 9"}, "left"},
+	}
+	var buf strings.Builder
+	now := start
+	p := &progress{w: &buf, now: func() time.Time { return now }, start: start}
+	for _, tt := range tests {
+		buf.Reset()
+		now = start.Add(tt.at)
+		p.show(tt.pr)
+		got := buf.String()
+		if tt.want == nil && got != "" {
+			t.Errorf("%s: showed %q; want nothing", tt.name, got)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s: %q; want it to contain %q", tt.name, got, w)
+			}
+		}
+		if tt.not != "" && strings.Contains(got, tt.not) {
+			t.Errorf("%s: %q; want no %q", tt.name, got, tt.not)
+		}
 	}
 }
