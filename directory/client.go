@@ -51,7 +51,8 @@ const (
 const defaultTimeout = 30 * time.Second
 
 // Config configures a [Client]. Either ClientID with PrivateKey (an API
-// Services app using private_key_jwt) or APIToken must be set.
+// Services app using private_key_jwt) or APIToken must be set. New copies
+// what it needs; the Config may be reused.
 type Config struct {
 	// OrgURL is the Okta org, "https://dev-123.okta.com"; a bare domain is
 	// accepted, and an "-admin" console host or a trailing path is

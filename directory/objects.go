@@ -12,7 +12,8 @@ const (
 	StatusDeprovisioned = "DEPROVISIONED"
 )
 
-// User is an Okta user as a sync sees it.
+// User is an Okta user as a sync sees it. It is a plain value; Profile is
+// the sink's to keep (a fresh slice per user).
 type User struct {
 	ID     string `json:"id"`     // "00u…", stable; link local accounts by it, never by email
 	Status string `json:"status"` // ACTIVE, STAGED, PROVISIONED, RECOVERY, LOCKED_OUT, PASSWORD_EXPIRED, SUSPENDED or DEPROVISIONED
@@ -37,7 +38,7 @@ func (u User) Deprovisioned() bool { return u.Status == StatusDeprovisioned }
 // exists but may not sign in.
 func (u User) Suspended() bool { return u.Status == StatusSuspended }
 
-// Group is an Okta group.
+// Group is an Okta group, a plain value.
 type Group struct {
 	ID          string `json:"id"` // "00g…"
 	Name        string `json:"name"`

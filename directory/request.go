@@ -27,7 +27,8 @@ const (
 )
 
 // Error is an error answer from Okta: the Management API's errorCode and
-// errorSummary, or the token endpoint's error and error_description.
+// errorSummary, or the token endpoint's error and error_description. Use
+// errors.As to read it; it is a plain value, safe to share.
 type Error struct {
 	Status  int    // HTTP status
 	Code    string // "E0000006", "invalid_client", …
@@ -35,6 +36,8 @@ type Error struct {
 	URL     string // the request, without its query
 }
 
+// Error returns "directory: URL answered HTTP status code: summary", and
+// the fix for the common setup mistakes.
 func (e *Error) Error() string {
 	s := fmt.Sprintf("directory: %s answered HTTP %d", e.URL, e.Status)
 	if e.Code != "" {

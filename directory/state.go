@@ -18,7 +18,8 @@ const stateVersion = 1
 // State is what a sync remembers between runs: where the next incremental
 // run starts, when the last full reconciliation ran, the ids the app has
 // from Okta (to find hard-deleted ones) and, after a failed or interrupted
-// run, where to resume. It is plain JSON; see [FileState].
+// run, where to resume. It is plain JSON (see [FileState]) and a plain
+// value, used by one Sync at a time.
 type State struct {
 	Version int `json:"version"`
 	// Watermark is when the last completed run started; the next
@@ -36,7 +37,7 @@ type State struct {
 	Run *Checkpoint `json:"run,omitempty"`
 }
 
-// Checkpoint is the progress of an unfinished run.
+// Checkpoint is the progress of an unfinished run, part of State.
 type Checkpoint struct {
 	Started time.Time `json:"started"`
 	Full    bool      `json:"full"`
@@ -62,7 +63,8 @@ type Deactivation struct {
 
 // StateStore keeps a sync's State between runs. Load returns the zero
 // State when nothing was saved. Save must replace the stored state
-// atomically: a crash during Save leaves the previous state.
+// atomically: a crash during Save leaves the previous state. Sync calls
+// it from the goroutine that called Sync.
 type StateStore interface {
 	Load(ctx context.Context) (State, error)
 	Save(ctx context.Context, s State) error

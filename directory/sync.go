@@ -66,7 +66,8 @@ const (
 )
 
 // SyncOptions configure a [Sync]. The zero value is usable: a full run
-// each time, nothing remembered.
+// each time, nothing remembered. Its callbacks run on the goroutine that
+// called Sync.
 type SyncOptions struct {
 	// State keeps the watermark, the known ids and the checkpoint of an
 	// unfinished run. nil: an in-memory store, so every run is full and
@@ -99,7 +100,8 @@ type SyncOptions struct {
 	CheckpointEvery time.Duration
 }
 
-// Change is one change applied (or planned) by a sync.
+// Change is one change applied (or planned) by a sync; a plain value that
+// OnChange may keep.
 type Change struct {
 	Op      string   `json:"op"` // upsert_user, deactivate_user, upsert_group, set_members, delete_group
 	User    *User    `json:"user,omitempty"`
@@ -109,7 +111,7 @@ type Change struct {
 	Members []string `json:"members,omitempty"` // set_members
 }
 
-// Progress is a sync's progress, reported after each page.
+// Progress is a sync's progress, reported after each page; a plain value.
 type Progress struct {
 	Phase       string        // "users", "deprovisioned", "groups" or "deactivations"
 	Users       int           // users read so far
@@ -121,7 +123,8 @@ type Progress struct {
 	Elapsed     time.Duration // since the run (or its resumption) started
 }
 
-// Summary is what a sync did.
+// Summary is what a sync did; a plain value, JSON-friendly (durations in
+// nanoseconds).
 type Summary struct {
 	Full    bool `json:"full"`
 	DryRun  bool `json:"dry_run"`
