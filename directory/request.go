@@ -24,6 +24,8 @@ const (
 	backoffMax       = 30 * time.Second
 	maxRateWait      = 5 * time.Minute // longest wait for X-Rate-Limit-Reset
 	maxPageBytes     = 32 << 20        // one page of a listing
+	// userAgent names the library in Okta's System Log.
+	userAgent = "oktasso-directory/1 (+https://github.com/oktasso/oktasso)"
 )
 
 // Error is an error answer from Okta: the Management API's errorCode and
@@ -105,6 +107,7 @@ func (c *Client) send(ctx context.Context, limit int64, build func(serverFails i
 		if err != nil {
 			return nil, nil, err
 		}
+		req.Header.Set("User-Agent", userAgent)
 		c.stats.requests.Add(1)
 		resp, err := c.hc.Do(req)
 		var body []byte
