@@ -55,45 +55,33 @@ type Group struct {
 // members a sync does not list.
 func (g Group) everyone() bool { return g.Type == "BUILT_IN" && g.Name == "Everyone" }
 
-// wireUser and wireGroup are the Management API's JSON.
-type wireUser struct {
-	ID            string          `json:"id"`
-	Status        string          `json:"status"`
-	Created       time.Time       `json:"created"`
-	LastUpdated   time.Time       `json:"lastUpdated"`
-	StatusChanged time.Time       `json:"statusChanged"`
-	Profile       json.RawMessage `json:"profile"`
-}
-
-type wireGroup struct {
-	ID                    string    `json:"id"`
-	Type                  string    `json:"type"`
-	Created               time.Time `json:"created"`
-	LastUpdated           time.Time `json:"lastUpdated"`
-	LastMembershipUpdated time.Time `json:"lastMembershipUpdated"`
-	Profile               struct {
-		Name        string `json:"name"`
-		Description string `json:"description"`
-	} `json:"profile"`
-}
-
-func (w *wireUser) user() User {
-	u := User{ID: w.ID, Status: w.Status, Created: w.Created, LastUpdated: w.LastUpdated, StatusChanged: w.StatusChanged, Profile: w.Profile}
+// fromAPI fills the profile fields from Profile: the Management API's
+// JSON has the other fields at the top, with the same names as User's.
+func (u *User) fromAPI() User {
 	var p struct {
 		Login     string `json:"login"`
 		Email     string `json:"email"`
 		FirstName string `json:"firstName"`
 		LastName  string `json:"lastName"`
 	}
-	if json.Unmarshal(w.Profile, &p) == nil {
+	if json.Unmarshal(u.Profile, &p) == nil {
 		u.Login, u.Email, u.FirstName, u.LastName = p.Login, p.Email, p.FirstName, p.LastName
 	}
-	return u
+	return *u
 }
 
-func (w *wireGroup) group() Group {
-	return Group{
-		ID: w.ID, Name: w.Profile.Name, Description: w.Profile.Description, Type: w.Type,
-		Created: w.Created, LastUpdated: w.LastUpdated, LastMembershipUpdated: w.LastMembershipUpdated,
-	}
+// apiGroup is a group in the Management API's JSON: Group's fields, but
+// the name and description in "profile".
+type apiGroup struct {
+	Group
+	Profile struct {
+		Name        string `json:"name"`
+		Description string `json:"description"`
+	} `json:"profile"`
+}
+
+func (g *apiGroup) group() Group {
+	out := g.Group
+	out.Name, out.Description = g.Profile.Name, g.Profile.Description
+	return out
 }

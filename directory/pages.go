@@ -145,19 +145,19 @@ func seq[W, T any](ctx context.Context, c *Client, start string, conv func(*W) T
 // `status eq "DEPROVISIONED"`; "" lists every user but DEPROVISIONED ones,
 // as Okta does. An error ends the sequence.
 func (c *Client) Users(ctx context.Context, filter string) iter.Seq2[User, error] {
-	return seq(ctx, c, c.listURL("/api/v1/users", maxPageUsers, filterQuery(filter)), (*wireUser).user)
+	return seq(ctx, c, c.listURL("/api/v1/users", maxPageUsers, filterQuery(filter)), (*User).fromAPI)
 }
 
 // Groups lists the org's groups, one page at a time; filter is as for
 // Users (e.g. `lastMembershipUpdated gt "…"`), "" for every group.
 func (c *Client) Groups(ctx context.Context, filter string) iter.Seq2[Group, error] {
-	return seq(ctx, c, c.listURL("/api/v1/groups", maxPageUsers, filterQuery(filter)), (*wireGroup).group)
+	return seq(ctx, c, c.listURL("/api/v1/groups", maxPageUsers, filterQuery(filter)), (*apiGroup).group)
 }
 
 // GroupMembers lists the members of a group, of every status, one page of
 // up to 1000 at a time.
 func (c *Client) GroupMembers(ctx context.Context, groupID string) iter.Seq2[User, error] {
-	return seq(ctx, c, c.membersURL(groupID), (*wireUser).user)
+	return seq(ctx, c, c.membersURL(groupID), (*User).fromAPI)
 }
 
 func (c *Client) membersURL(groupID string) string {
@@ -175,7 +175,7 @@ func (c *Client) UserGroups(ctx context.Context, userID string) ([]string, error
 	}
 	var names []string
 	start := c.listURL("/api/v1/users/"+url.PathEscape(userID)+"/groups", maxPageUsers, nil)
-	err := listPages(ctx, c, start, func(items []wireGroup, _ string) error {
+	err := listPages(ctx, c, start, func(items []apiGroup, _ string) error {
 		for i := range items {
 			names = append(names, items[i].Profile.Name)
 		}

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -212,7 +211,7 @@ func TestCancel(t *testing.T) {
 	cfg := f.config()
 	cfg.PageSize = 50
 	c := f.client(t, cfg)
-	state := FileState(filepath.Join(t.TempDir(), "state.json"))
+	state := tempState(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	sink := newMemSink()
 	sink.fail = func(n int) error {
@@ -249,7 +248,7 @@ func TestCancelWhileWaiting(t *testing.T) {
 			f := newFake(t)
 			f.srv.AddGeneratedUsers(10, 0)
 			c := f.client(t, f.config())
-			state := FileState(filepath.Join(t.TempDir(), "state.json"))
+			state := tempState(t)
 			ctx, cancel := context.WithCancel(context.Background())
 			f.clock.onWait = cancel
 			tt.fault(f)

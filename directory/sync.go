@@ -287,7 +287,7 @@ func (r *syncRun) phase(ctx context.Context, name string) error {
 		start = r.c.listURL("/api/v1/groups", maxPageUsers, url.Values{"filter": {`lastUpdated gt "` + t + `" or lastMembershipUpdated gt "` + t + `"`}})
 	}
 	if name == "groups" {
-		return listPages(ctx, r.c, start, func(items []wireGroup, next string) error {
+		return listPages(ctx, r.c, start, func(items []apiGroup, next string) error {
 			for i := range items {
 				if err := r.group(ctx, items[i].group()); err != nil {
 					return err
@@ -296,9 +296,9 @@ func (r *syncRun) phase(ctx context.Context, name string) error {
 			return r.pageDone(ctx, next)
 		})
 	}
-	return listPages(ctx, r.c, start, func(items []wireUser, next string) error {
+	return listPages(ctx, r.c, start, func(items []User, next string) error {
 		for i := range items {
-			if err := r.user(ctx, items[i].user()); err != nil {
+			if err := r.user(ctx, items[i].fromAPI()); err != nil {
 				return err
 			}
 		}
@@ -372,7 +372,7 @@ func (r *syncRun) group(ctx context.Context, g Group) error {
 		return nil
 	}
 	var members []string
-	err := listPages(ctx, r.c, r.c.membersURL(g.ID), func(items []wireUser, _ string) error {
+	err := listPages(ctx, r.c, r.c.membersURL(g.ID), func(items []User, _ string) error {
 		r.sum.Pages++
 		for i := range items {
 			if items[i].Status != StatusDeprovisioned {

@@ -92,6 +92,9 @@ func (f *fake) members(t *testing.T, c *Client, groupID string) []string {
 	return ids
 }
 
+// tempState is a FileState in the test's temporary directory.
+func tempState(t *testing.T) FileState { return FileState(filepath.Join(t.TempDir(), "state.json")) }
+
 func mustSync(t *testing.T, c *Client, sink Sink, opts SyncOptions) Summary {
 	t.Helper()
 	sum, err := Sync(context.Background(), c, sink, opts)
@@ -112,7 +115,7 @@ func TestSyncFull(t *testing.T) {
 			c := f.client(t, cfg)
 			sink := newMemSink()
 			var progress []Progress
-			sum := mustSync(t, c, sink, SyncOptions{State: FileState(filepath.Join(t.TempDir(), "state.json")), Progress: func(p Progress) { progress = append(progress, p) }})
+			sum := mustSync(t, c, sink, SyncOptions{State: tempState(t), Progress: func(p Progress) { progress = append(progress, p) }})
 
 			if !sum.Full || sum.Users != 432 || sum.Upserted != 431 || sum.Suspended != 1 || sum.Groups != 6 || sum.MemberLists != 5 {
 				t.Errorf("Summary = %+v; want a full run of 432 users (431 upserted, 1 suspended) and 6 groups with 5 member lists", sum)
@@ -151,7 +154,7 @@ func TestSyncIncremental(t *testing.T) {
 	sus, gone := f.populate(4, 100)
 	f.clock.Add(time.Hour) // out of the watermark's overlap
 	c := f.client(t, f.config())
-	state := FileState(filepath.Join(t.TempDir(), "state.json"))
+	state := tempState(t)
 	sink := newMemSink()
 	mustSync(t, c, sink, SyncOptions{State: state})
 
@@ -205,7 +208,7 @@ func TestSyncReconcileDeletions(t *testing.T) {
 			f := newFake(t)
 			f.populate(3, 60)
 			c := f.client(t, f.config())
-			state := FileState(filepath.Join(t.TempDir(), "state.json"))
+			state := tempState(t)
 			mem := newMemSink()
 			var sink Sink = mem
 			if tt.deleter {
@@ -254,7 +257,7 @@ func TestSyncDeactivationLimit(t *testing.T) {
 			f := newFake(t)
 			f.srv.AddGeneratedUsers(200, 0)
 			c := f.client(t, f.config())
-			state := FileState(filepath.Join(t.TempDir(), "state.json"))
+			state := tempState(t)
 			sink := newMemSink()
 			mustSync(t, c, sink, SyncOptions{State: state})
 			for i := range tt.delete {
@@ -293,7 +296,7 @@ func TestSyncDryRun(t *testing.T) {
 	f := newFake(t)
 	f.populate(2, 30)
 	c := f.client(t, f.config())
-	state := FileState(filepath.Join(t.TempDir(), "state.json"))
+	state := tempState(t)
 	sink := newMemSink()
 	mustSync(t, c, sink, SyncOptions{State: state})
 	before, _ := state.Load(context.Background())
@@ -338,7 +341,7 @@ func TestSyncResumeAfterCrash(t *testing.T) {
 	cfg := f.config()
 	cfg.PageSize = 100
 	c := f.client(t, cfg)
-	path := FileState(filepath.Join(t.TempDir(), "state.json"))
+	path := tempState(t)
 	sink := newMemSink()
 	mustSync(t, c, sink, SyncOptions{State: path})
 	f.clock.Add(time.Hour)
