@@ -281,33 +281,39 @@ func (a *app) printSummary(o syncOptions, org string, s directory.Summary, err e
 		enc.Encode(v)
 		return
 	}
-	kind := "incremental run"
-	if s.Full {
-		kind = "full run"
-	}
-	if s.Resumed {
-		kind += ", resumed"
-	}
-	if s.DryRun {
-		kind += ", dry run: nothing changed"
-	}
 	w := a.stdout
-	fmt.Fprintf(w, "Sync from %s (%s) in %s\n", org, kind, s.Duration.Round(100*time.Millisecond))
-	fmt.Fprintf(w, "  users:    %d read, %d upserted (%d suspended); %d deprovisioned and %d deleted in Okta: %d deactivated\n",
-		s.Users, s.Upserted, s.Suspended, s.Deprovisioned, s.Deleted, s.Deactivated)
-	fmt.Fprintf(w, "  groups:   %d read, %d member lists (%d memberships), %d deleted in Okta\n", s.Groups, s.MemberLists, s.Members, s.GroupsDeleted)
-	fmt.Fprintf(w, "  requests: %d for %d pages; %d retried, %d rate limited (429), %s waited for rate limits\n",
-		s.Requests, s.Pages, s.Retries, s.Throttled, s.RateWait.Round(time.Second))
-	if !s.DryRun && o.out != "" {
-		fmt.Fprintf(w, "  changes appended to %s; state in %s\n", o.out, o.state)
+	if err == nil || s.Pages > 0 { // a run that read nothing has nothing to sum up
+		kind := "incremental run"
+		if s.Full {
+			kind = "full run"
+		}
+		if s.Resumed {
+			kind += ", resumed"
+		}
+		if s.DryRun {
+			kind += ", dry run: nothing changed"
+		}
+		fmt.Fprintf(w, "Sync from %s (%s) in %s\n", org, kind, s.Duration.Round(100*time.Millisecond))
+		fmt.Fprintf(w, "  users:    %d read, %d upserted (%d suspended); %d deprovisioned and %d deleted in Okta: %d deactivated\n",
+			s.Users, s.Upserted, s.Suspended, s.Deprovisioned, s.Deleted, s.Deactivated)
+		fmt.Fprintf(w, "  groups:   %d read, %d member lists (%d memberships), %d deleted in Okta\n", s.Groups, s.MemberLists, s.Members, s.GroupsDeleted)
+		fmt.Fprintf(w, "  requests: %d for %d pages; %d retried, %d rate limited (429), %s waited for rate limits\n",
+			s.Requests, s.Pages, s.Retries, s.Throttled, s.RateWait.Round(time.Second))
+		if !s.DryRun && o.out != "" {
+			fmt.Fprintf(w, "  changes appended to %s; state in %s\n", o.out, o.state)
+		}
+	}
+	resume := ""
+	if !s.DryRun && s.Pages > 0 {
+		resume = " (the next run resumes where this one stopped)"
 	}
 	switch {
 	case errors.Is(err, directory.ErrTooManyDeactivations):
 		fmt.Fprintf(a.stderr, "oktasso sync: %s — fix: if Okta really lost them, rerun with --max-deactivate %d; otherwise check the app's scopes and admin role\n", errText(err), s.Blocked)
 	case errors.Is(err, context.Canceled):
-		fmt.Fprintln(a.stderr, "oktasso sync: interrupted; the next run resumes where this one stopped")
+		fmt.Fprintf(a.stderr, "oktasso sync: interrupted%s\n", resume)
 	case err != nil:
-		fmt.Fprintf(a.stderr, "oktasso sync: %s (the next run resumes where this one stopped)\n", errText(err))
+		fmt.Fprintf(a.stderr, "oktasso sync: %s%s\n", errText(err), resume)
 	}
 }
 
