@@ -133,24 +133,32 @@ func (m *memoryState) Save(_ context.Context, s State) error {
 	return nil
 }
 
-// idSet is a set of Okta ids.
-type idSet map[string]struct{}
+// idSet is the set of ids the app has from Okta, each marked with whether
+// the current full run has read it (one map for both, to halve memory).
+type idSet map[string]bool
 
-func newIDSet(ids []string) idSet {
+// newIDSet returns the set of ids, those in seen marked.
+func newIDSet(ids, seen []string) idSet {
 	s := make(idSet, len(ids))
 	for _, id := range ids {
-		s[id] = struct{}{}
+		s[id] = false
+	}
+	for _, id := range seen {
+		s[id] = true
 	}
 	return s
 }
 
 func (s idSet) has(id string) bool { _, ok := s[id]; return ok }
 
-// sorted returns the ids in order, for a stable state file.
-func (s idSet) sorted() []string {
+// sorted returns the ids (only the seen ones if seen), in order, for a
+// stable state file.
+func (s idSet) sorted(seen bool) []string {
 	out := make([]string, 0, len(s))
-	for id := range s {
-		out = append(out, id)
+	for id, v := range s {
+		if v || !seen {
+			out = append(out, id)
+		}
 	}
 	slices.Sort(out)
 	return out

@@ -190,13 +190,12 @@ type syncRun struct {
 	sum   *Summary
 	since time.Time // incremental runs read changes after this
 
-	users, groups         idSet // known to the app
-	seenUsers, seenGroups idSet // read by a full run
-	knownUsers            int   // at the start, for the limit
-	knownGroups           int
-	start                 time.Time
-	lastSave              time.Time
-	stats                 clientCounts // at the start
+	users, groups idSet // known to the app; true: read by this full run
+	knownUsers    int   // at the start, for the limit
+	knownGroups   int
+	start         time.Time
+	lastSave      time.Time
+	stats         clientCounts // at the start
 }
 
 func newSyncRun(ctx context.Context, c *Client, sink Sink, opts SyncOptions) (*syncRun, error) {
@@ -216,7 +215,6 @@ func newSyncRun(ctx context.Context, c *Client, sink Sink, opts SyncOptions) (*s
 	now := c.now()
 	r := &syncRun{
 		c: c, sink: sink, opts: opts, st: st, start: now, lastSave: now,
-		users: newIDSet(st.Users), groups: newIDSet(st.Groups),
 		knownUsers: len(st.Users), knownGroups: len(st.Groups),
 		stats: c.stats.counts(),
 	}
@@ -231,9 +229,7 @@ func newSyncRun(ctx context.Context, c *Client, sink Sink, opts SyncOptions) (*s
 	r.sum = &r.cp.Summary
 	r.sum.DryRun = opts.DryRun
 	r.since = st.Watermark.Add(-watermarkOverlap)
-	if r.cp.Full {
-		r.seenUsers, r.seenGroups = newIDSet(r.cp.SeenUsers), newIDSet(r.cp.SeenGroups)
-	}
+	r.users, r.groups = newIDSet(st.Users, r.cp.SeenUsers), newIDSet(st.Groups, r.cp.SeenGroups)
 	r.cp.SeenUsers, r.cp.SeenGroups = nil, nil
 	return r, nil
 }
@@ -345,10 +341,7 @@ func (r *syncRun) user(ctx context.Context, u User) error {
 		}
 		return nil
 	}
-	if r.seenUsers != nil {
-		r.seenUsers[u.ID] = struct{}{}
-	}
-	r.users[u.ID] = struct{}{}
+	r.users[u.ID] = true
 	r.sum.Upserted++
 	if u.Suspended() {
 		r.sum.Suspended++
@@ -361,10 +354,7 @@ func (r *syncRun) user(ctx context.Context, u User) error {
 func (r *syncRun) group(ctx context.Context, g Group) error {
 	r.sum.Groups++
 	isNew := !r.groups.has(g.ID)
-	r.groups[g.ID] = struct{}{}
-	if r.seenGroups != nil {
-		r.seenGroups[g.ID] = struct{}{}
-	}
+	r.groups[g.ID] = true
 	if err := r.apply(ctx, Change{Op: "upsert_group", Group: &g}, func() error { return r.sink.UpsertGroup(ctx, g) }); err != nil {
 		return err
 	}
@@ -428,13 +418,13 @@ func (r *syncRun) finish(ctx context.Context) error {
 	if r.cp.Full {
 		// Recompute the deleted users: a resumed run has them already.
 		r.cp.Pending = slices.DeleteFunc(r.cp.Pending, func(d Deactivation) bool { return d.Reason == ReasonDeleted })
-		for id := range r.users {
-			if !r.seenUsers.has(id) {
+		for id, seen := range r.users {
+			if !seen {
 				r.cp.Pending = append(r.cp.Pending, Deactivation{ID: id, Reason: ReasonDeleted})
 			}
 		}
-		for id := range r.groups {
-			if !r.seenGroups.has(id) {
+		for id, seen := range r.groups {
+			if !seen {
 				deletedGroups = append(deletedGroups, id)
 			}
 		}
@@ -443,7 +433,7 @@ func (r *syncRun) finish(ctx context.Context) error {
 	if n, limit := len(r.cp.Pending), r.limit(r.knownUsers); n > limit {
 		r.sum.Blocked += n
 		for _, d := range r.cp.Pending {
-			r.users[d.ID] = struct{}{} // still the app's: found again next time
+			r.users[d.ID] = false // still the app's: found again next time
 		}
 		errs = append(errs, fmt.Errorf("%w: %d users would be deactivated, more than the limit of %d; none was (check the app's scopes and admin role, or raise the limit if Okta really lost them)", ErrTooManyDeactivations, n, limit))
 	} else {
@@ -483,7 +473,7 @@ func (r *syncRun) finish(ctx context.Context) error {
 	if len(errs) > 0 {
 		r.st.LastFull = time.Time{} // look again next run, in full
 	}
-	r.st.Users, r.st.Groups = r.users.sorted(), r.groups.sorted()
+	r.st.Users, r.st.Groups = r.users.sorted(false), r.groups.sorted(false)
 	if err := r.opts.State.Save(ctx, r.st); err != nil {
 		errs = append(errs, err)
 	}
@@ -500,10 +490,10 @@ func (r *syncRun) deleteGroup(ctx context.Context, id string) error {
 // checkpoint returns the state to save mid-run.
 func (r *syncRun) checkpoint() State {
 	st := r.st
-	st.Users, st.Groups = r.users.sorted(), r.groups.sorted()
+	st.Users, st.Groups = r.users.sorted(false), r.groups.sorted(false)
 	cp := *r.cp
 	if cp.Full {
-		cp.SeenUsers, cp.SeenGroups = r.seenUsers.sorted(), r.seenGroups.sorted()
+		cp.SeenUsers, cp.SeenGroups = r.users.sorted(true), r.groups.sorted(true)
 	}
 	st.Run = &cp
 	return st
