@@ -388,6 +388,11 @@ func TestGroupEndpoints(t *testing.T) {
 			if want := slices.Sorted(slices.Values(tt.want)); !slices.Equal(ids, want) || pages != 1 {
 				t.Errorf("groups of %s = %v in %d pages; want %v in 1", tt.user, ids, pages, want)
 			}
+			ids, pages = listAll(t, s, "/api/v1/users/"+tt.user+"/groups?limit=1", ssws())
+			slices.Sort(ids)
+			if want := slices.Sorted(slices.Values(tt.want)); !slices.Equal(ids, want) || pages != 2 {
+				t.Errorf("groups of %s with limit=1 = %v in %d pages; want %v in 2", tt.user, ids, pages, want)
+			}
 		}
 	})
 	t.Run("removal", func(t *testing.T) {

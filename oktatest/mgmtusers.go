@@ -193,19 +193,29 @@ func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// handleUserGroups serves GET /api/v1/users/{id}/groups: every group of the
-// user, Everyone included, in one response.
+// handleUserGroups serves GET /api/v1/users/{id}/groups: the user's
+// groups, Everyone included, with limit (default and maximum 10000, so
+// one page unless a client asks for less; Okta's values are unconfirmed)
+// and after.
 func (s *Server) handleUserGroups(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
+	p, e := s.parseList(r, 10000, 10000)
+	if e != nil {
+		e.write(w)
+		return
+	}
 	s.mu.Lock()
 	u := s.lookupUserLocked(id)
 	var out []apiGroup
+	var ids []string
+	var more bool
 	if u != nil {
-		ids := []string{s.dir.everyone.ID}
+		all := []string{s.dir.everyone.ID}
 		for gid := range u.groupIDs {
-			ids = append(ids, gid)
+			all = append(all, gid)
 		}
-		slices.Sort(ids)
+		slices.Sort(all)
+		ids, more = pageIDs(all, p.after, p.limit, nil)
 		out = make([]apiGroup, len(ids))
 		for i, gid := range ids {
 			out[i] = renderGroup(s.dir.groups[gid], s.URL)
@@ -216,6 +226,5 @@ func (s *Server) handleUserGroups(w http.ResponseWriter, r *http.Request) {
 		notFound(id, "User").write(w)
 		return
 	}
-	s.setLinks(w, r, 0, "")
-	writeJSON(w, http.StatusOK, out)
+	s.writeList(w, r, p.limit, ids, more, out)
 }

@@ -23,8 +23,8 @@ import (
 	"github.com/oktasso/oktasso"
 )
 
-// Variables a later feature (directory sync with private_key_jwt) reads;
-// keygen --jwk prints them.
+// Variables directory sync (oktasso sync, private_key_jwt) reads; keygen
+// --jwk prints them.
 const (
 	envPrivateKey   = "OKTA_PRIVATE_KEY"
 	envPrivateKeyID = "OKTA_PRIVATE_KEY_ID"
@@ -159,7 +159,7 @@ func (a *app) keyPair(o keygenOptions) int {
 	fmt.Fprintln(a.stdout, "Public key to paste into Okta (the app → General → Client Credentials →")
 	fmt.Fprintln(a.stdout, "Public key / Private key → Add key → paste this JWK):")
 	fmt.Fprintf(a.stdout, "%s\n\n", pub)
-	fmt.Fprintln(a.stdout, "Environment for directory sync (a later feature) with private_key_jwt:")
+	fmt.Fprintln(a.stdout, "Environment for directory sync (oktasso sync) with private_key_jwt:")
 	fmt.Fprintf(a.stdout, "  %s=%s\n  %s=%s\n", envPrivateKey, path, envPrivateKeyID, jwk.KeyID)
 	return exitOK
 }

@@ -9,6 +9,8 @@
 //	oktasso keygen   make a session key, or a key pair for private_key_jwt
 //	oktasso dev      run the fake Okta org (package oktatest) for local
 //	                 development, printing the settings to paste for the app
+//	oktasso sync     read Okta's users, groups and memberships (package
+//	                 directory) and write the changes, or print the plan
 //
 // Install it with
 //
@@ -86,10 +88,9 @@ type command struct {
 	run     func(a *app, ctx context.Context, args []string) int
 }
 
-// commands lists the subcommands in help order. sync comes from its own
-// issue and is added here when it lands.
+// commands lists the subcommands in help order.
 func commands() []*command {
-	return []*command{checkCommand(), loginCommand(), keygenCommand(), devCommand()}
+	return []*command{checkCommand(), loginCommand(), keygenCommand(), devCommand(), syncCommand()}
 }
 
 func findCommand(name string) *command {
