@@ -30,6 +30,9 @@ type Auth struct {
 	used     *usedStates
 	pages    *template.Template
 	refresh  refreshes
+	// tokenHTTP calls the token endpoint: HTTPClient, plus client
+	// assertions with private_key_jwt (clientauth.go).
+	tokenHTTP *http.Client
 }
 
 // New validates cfg, reporting every problem at once, and returns an Auth.
@@ -60,7 +63,11 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 	if !secure && !isLoopback(hostOf(c.BaseURL)) {
 		c.Logger.Warn("oktasso: base URL is http on a non-loopback host; cookies are not Secure", "base_url", c.BaseURL)
 	}
-	a := &Auth{cfg: c, provider: p, cookies: ck, used: newUsedStates(4096), pages: c.Pages}
+	creds, err := newClientCreds(c.ClientID, c.ClientSecret, c.ClientAuth, c.PrivateKey, c.PrivateKeyID, c.Now)
+	if err != nil {
+		return nil, err
+	}
+	a := &Auth{cfg: c, provider: p, cookies: ck, used: newUsedStates(4096), pages: c.Pages, tokenHTTP: creds.httpClient(c.HTTPClient)}
 	if a.pages == nil {
 		a.pages = builtinPages
 	}

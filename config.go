@@ -36,6 +36,10 @@ const (
 	EnvCLIClientID         = "OKTA_OAUTH2_CLIENT_ID"
 	EnvCLIClientSecret     = "OKTA_OAUTH2_CLIENT_SECRET"
 	EnvClientAuth          = "OKTA_CLIENT_AUTH_METHOD"
+	EnvPrivateKey          = "OKTA_PRIVATE_KEY"
+	EnvPrivateKeyID        = "OKTA_PRIVATE_KEY_ID"
+	EnvSDKPrivateKey       = "OKTA_CLIENT_PRIVATEKEY"
+	EnvSDKPrivateKeyID     = "OKTA_CLIENT_PRIVATEKEYID"
 	EnvBaseURL             = "OKTASSO_BASE_URL"
 	EnvScopes              = "OKTASSO_SCOPES"
 	EnvSessionKeys         = "OKTASSO_SESSION_KEYS"
@@ -57,6 +61,8 @@ var envNames = map[string]string{
 	"ClientID":            EnvClientID,
 	"ClientSecret":        EnvClientSecret,
 	"ClientAuth":          EnvClientAuth,
+	"PrivateKey":          EnvPrivateKey,
+	"PrivateKeyID":        EnvPrivateKeyID,
 	"BaseURL":             EnvBaseURL,
 	"SessionKeys":         EnvSessionKeys,
 	"SessionIdleTimeout":  EnvSessionIdleTimeout,
@@ -91,6 +97,8 @@ func ConfigFromLookup(lookup func(string) (string, bool)) (Config, error) {
 	c.ClientID = get(EnvClientID, EnvCLIClientID)
 	c.ClientSecret = Secret(get(EnvClientSecret, EnvCLIClientSecret))
 	c.ClientAuth = ClientAuthMethod(get(EnvClientAuth))
+	c.PrivateKey = Secret(get(EnvPrivateKey, EnvSDKPrivateKey))
+	c.PrivateKeyID = get(EnvPrivateKeyID, EnvSDKPrivateKeyID)
 	c.BaseURL = get(EnvBaseURL)
 	c.Scopes = splitList(get(EnvScopes), " ,")
 	c.WorkspaceGroups = splitList(get(EnvWorkspaceGroups), ",")
@@ -197,12 +205,9 @@ func (c Config) normalize(names map[string]string) (Config, error) {
 	if c.ClientID == "" {
 		bad("ClientID", "is empty; copy the Client ID from the Okta application's General tab")
 	}
-	switch c.ClientAuth {
-	case "":
-		c.ClientAuth = ClientSecretBasic
-	case ClientSecretBasic, ClientSecretPost:
-	default:
-		bad("ClientAuth", "%q is not supported; use client_secret_basic or client_secret_post", string(c.ClientAuth))
+	c.ClientAuth = defaultClientAuth(c.ClientAuth, c.ClientSecret, c.PrivateKey)
+	if err := checkClientAuth(c.ClientAuth, c.ClientSecret, c.PrivateKey, c.PrivateKeyID); err != nil {
+		bad(err.field, "%s", err.msg)
 	}
 
 	if c.BaseURL == "" {

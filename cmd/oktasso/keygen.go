@@ -23,11 +23,11 @@ import (
 	"github.com/oktasso/oktasso"
 )
 
-// Variables a later feature (directory sync with private_key_jwt) reads;
-// keygen --jwk prints them.
+// Variables that ConfigFromEnv (ClientAuth private_key_jwt) and directory
+// sync read; keygen --jwk prints them.
 const (
-	envPrivateKey   = "OKTA_PRIVATE_KEY"
-	envPrivateKeyID = "OKTA_PRIVATE_KEY_ID"
+	envPrivateKey   = oktasso.EnvPrivateKey
+	envPrivateKeyID = oktasso.EnvPrivateKeyID
 )
 
 const defaultKeyFile = "oktasso-private-key.pem"
