@@ -175,7 +175,7 @@ func newBearer(cfg BearerConfig, shared *Provider) (*Bearer, error) {
 		in := c.Introspection
 		creds, err := newClientCreds(in.ClientID, in.ClientSecret, in.ClientAuth, in.PrivateKey, in.PrivateKeyID, c.Now)
 		if err != nil {
-			return nil, fmt.Errorf("oktasso: Introspection: %w", errors.Unwrap(err))
+			return nil, errors.New("oktasso: Introspection: " + strings.TrimPrefix(err.Error(), "oktasso: "))
 		}
 		b.intro = &introspector{creds: creds, maxAge: in.MaxCacheAge, negAge: in.NegativeCacheAge}
 	}
