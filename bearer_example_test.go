@@ -62,14 +62,14 @@ func ExampleBearer() {
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		challenge, _, _ := strings.Cut(resp.Header.Get("WWW-Authenticate"), ", error_description")
-		fmt.Println(resp.StatusCode, challenge)
-		if resp.StatusCode == 200 {
-			fmt.Println(string(body))
+		if resp.StatusCode == http.StatusOK {
+			fmt.Println(resp.StatusCode, string(body))
+			continue
 		}
+		fmt.Println(resp.StatusCode, challenge)
 	}
 	// Output:
-	// 200
-	// orders for 0oareports (scopes [orders:read])
+	// 200 orders for 0oareports (scopes [orders:read])
 	// 401 Bearer realm="api"
 	// 401 Bearer realm="api", error="invalid_token"
 }
