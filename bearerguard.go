@@ -22,14 +22,23 @@ func (b *Bearer) Require(scopes ...string) func(http.Handler) http.Handler {
 	scopeList := strings.Join(scopes, " ")
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			raw, err := bearerToken(r.Header)
+			raw, err := bearerCandidate(r.Header)
 			if err == nil && raw == "" {
 				b.challenge(w, http.StatusUnauthorized, "", "a bearer access token is required", "")
 				return
 			}
 			var t *AccessToken
 			if err == nil {
-				t, err = b.Verify(r.Context(), raw)
+				now := b.cfg.Now()
+				// A cached token was checked whole; only a new one is
+				// scanned for its characters before verification.
+				if e, ok := b.cache.get(raw, now.UnixNano()); ok {
+					t, err = e.tok, e.err
+				} else if !isToken68(raw) {
+					err = errMalformedHeader
+				} else {
+					t, err = b.verify(r.Context(), raw, now)
+				}
 			}
 			if err != nil {
 				b.refuse(w, r, err)
@@ -100,10 +109,22 @@ func quoteSafe(s string) string {
 	}, s)
 }
 
+var errMalformedHeader = &bearerError{code: "invalid_request", desc: "the Authorization header is not \"Bearer\" followed by a token", reason: ReasonRequestMalformed}
+
 // bearerToken extracts the token of an "Authorization: Bearer" header. It
 // returns "" and no error when there is no such header (or another scheme
 // is used), and an invalid_request error for a malformed one.
 func bearerToken(h http.Header) (string, error) {
+	tok, err := bearerCandidate(h)
+	if err == nil && tok != "" && !isToken68(tok) {
+		return "", errMalformedHeader
+	}
+	return tok, err
+}
+
+// bearerCandidate is bearerToken without the scan of the token's
+// characters.
+func bearerCandidate(h http.Header) (string, error) {
 	vals := h.Values("Authorization")
 	if len(vals) == 0 {
 		return "", nil
@@ -116,29 +137,34 @@ func bearerToken(h http.Header) (string, error) {
 		return "", nil
 	}
 	tok := strings.Trim(rest, " \t")
-	if tok == "" || len(tok) > maxBearerTokenLen || !isToken68(tok) {
-		return "", &bearerError{code: "invalid_request", desc: "the Authorization header is not \"Bearer\" followed by a token", reason: ReasonRequestMalformed}
+	if tok == "" || len(tok) > maxBearerTokenLen {
+		return "", errMalformedHeader
 	}
 	return tok, nil
 }
 
+// token68Chars are the characters of an RFC 7235 token68 but '='.
+var token68Chars = func() (t [256]bool) {
+	for _, c := range []byte("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~+/") {
+		t[c] = true
+	}
+	return t
+}()
+
 // isToken68 reports whether s is an RFC 7235 token68: the characters of
 // base64 and base64url, with '=' padding only at the end.
 func isToken68(s string) bool {
-	pad := false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '=':
-			pad = true
-			continue
-		case pad:
-			return false
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
-			c == '-', c == '.', c == '_', c == '~', c == '+', c == '/':
-		default:
+	end := len(s)
+	for end > 0 && s[end-1] == '=' {
+		end--
+	}
+	if end == 0 {
+		return false
+	}
+	for i := 0; i < end; i++ {
+		if !token68Chars[s[i]] {
 			return false
 		}
 	}
-	return s[0] != '='
+	return true
 }

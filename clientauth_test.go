@@ -117,7 +117,9 @@ func TestClientAuthConfig(t *testing.T) {
 		{"file", func(c *Config) { c.PrivateKey = Secret(keyFile) }, PrivateKeyJWT, "", ""},
 		{"missing file", func(c *Config) { c.PrivateKey = "/nonexistent/MIIEvQIBADANBg" }, "", "PrivateKey: is neither a PEM key", "MIIEvQ"},
 		{"bad PEM", func(c *Config) { c.PrivateKey = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----" }, "", "PrivateKey: is not a usable key", "AAAA"},
-		{"public JWK", func(c *Config) { c.PrivateKey = `{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}` }, "", "public key", ""},
+		{"public JWK", func(c *Config) {
+			c.PrivateKey = `{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}`
+		}, "", "public key", ""},
 		{"key and secret", func(c *Config) { c.PrivateKey, c.ClientSecret = Secret(ecPEM), "s" }, "", "ClientSecret: is set but", ""},
 		{"key with basic", func(c *Config) { c.PrivateKey, c.ClientSecret, c.ClientAuth = Secret(ecPEM), "s", ClientSecretBasic }, "", "PrivateKey: is set but", ""},
 		{"private_key_jwt without key", func(c *Config) { c.ClientAuth = PrivateKeyJWT }, "", "ClientAuth: private_key_jwt needs a private key", ""},
