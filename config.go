@@ -169,7 +169,8 @@ func splitList(s, seps string) []string {
 }
 
 // Normalize validates c and returns it as New would run it: the issuer
-// derived from Domain and AuthServerID, defaults filled in. It does no I/O.
+// derived from Domain and AuthServerID, defaults filled in. It does no
+// network I/O (a PrivateKey given as a file path is read, to check it).
 // Every problem is reported, joined.
 func (c Config) Normalize() (Config, error) { return c.normalize(nil) }
 
