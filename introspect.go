@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -18,6 +19,17 @@ const maxIntrospectionBytes = 64 << 10
 type introspector struct {
 	creds          *clientCreds
 	maxAge, negAge time.Duration
+
+	mu    sync.Mutex
+	calls map[string]*introCall // by token: one call in flight per token
+}
+
+// introCall is an introspection in flight; t and err are set before done
+// is closed.
+type introCall struct {
+	done chan struct{}
+	t    *AccessToken
+	err  error
 }
 
 // introspection is the RFC 7662 answer, with Okta's uid.
@@ -42,7 +54,37 @@ type introspection struct {
 // introspect asks the provider about raw and caches the answer: an active
 // token until it expires or MaxCacheAge passes, a refused one for
 // NegativeCacheAge. Provider failures are not cached.
+// Parallel requests with the same new token (a page firing its API calls
+// at once) share one call.
 func (b *Bearer) introspect(ctx context.Context, raw string, now time.Time) (*AccessToken, error) {
+	ic := b.intro
+	ic.mu.Lock()
+	if c, ok := ic.calls[raw]; ok {
+		ic.mu.Unlock()
+		select {
+		case <-c.done:
+			return c.t, c.err
+		case <-ctx.Done():
+			return nil, &unavailableError{retryAfter: minRetryBackoff, cause: ctx.Err()}
+		}
+	}
+	if ic.calls == nil {
+		ic.calls = map[string]*introCall{}
+	}
+	c := &introCall{done: make(chan struct{})}
+	ic.calls[raw] = c
+	ic.mu.Unlock()
+	// Detached: the others waiting must not fail because this request
+	// was cancelled; the call has its own timeout.
+	c.t, c.err = b.introspectOnce(context.WithoutCancel(ctx), raw, now)
+	ic.mu.Lock()
+	delete(ic.calls, raw)
+	ic.mu.Unlock()
+	close(c.done)
+	return c.t, c.err
+}
+
+func (b *Bearer) introspectOnce(ctx context.Context, raw string, now time.Time) (*AccessToken, error) {
 	in, err := b.callIntrospection(ctx, raw)
 	if err != nil {
 		return nil, err

@@ -182,3 +182,35 @@ func TestIntrospectionNoEndpoint(t *testing.T) {
 		t.Errorf("= %d; want 503", rec.Code)
 	}
 }
+
+// TestIntrospectionSingleFlight: parallel requests with the same new token
+// share one introspection call.
+func TestIntrospectionSingleFlight(t *testing.T) {
+	f := newAPIFixture(t)
+	org := f.fake.Issuer()
+	b := f.bearer(func(c *BearerConfig) {
+		c.Issuer, c.Audiences, c.ClientIDs = org, []string{org}, []string{spaClientID}
+		c.Introspection = &Introspection{ClientID: spaClientID}
+	})
+	tok := userToken(t, f.fake, org, spaClientID, nil)
+	if _, err := b.provider.Metadata(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	f.fake.Fault("introspect", oktatest.Fault{Delay: 200 * time.Millisecond})
+	const n = 8
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			_, err := b.Verify(context.Background(), tok)
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Errorf("Verify = %v; want ok", err)
+		}
+	}
+	if got := f.introspections.Load(); got != 1 {
+		t.Errorf("%d parallel Verify calls made %d introspection requests; want 1", n, got)
+	}
+}
