@@ -88,10 +88,20 @@ type BearerConfig struct {
 	HTTPClient *http.Client
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
-	// Logger receives refusals (at debug level) and provider trouble.
-	// Tokens are never logged. Default slog.Default().
+	// Logger receives an EventTokenRefused record for every refused
+	// request (at debug level; info for org-server tokens, warn when the
+	// provider is unreachable). Tokens are never logged. Default
+	// slog.Default().
 	Logger *slog.Logger
+	// OnEvent, when set, receives every EventTokenRefused Event, e.g. to
+	// count refusals by Reason. It runs synchronously: keep it fast.
+	OnEvent func(Event)
 }
+
+// EventTokenRefused is the audit event of a request Bearer.Require
+// refused; its Reason says why (ReasonTokenMissing, ReasonTokenExpired,
+// ReasonInsufficientScope, …).
+const EventTokenRefused = "token_refused"
 
 // Introspection is how a Bearer authenticates at the introspection
 // endpoint: as one of the Okta applications the tokens are issued to (Okta
@@ -382,8 +392,6 @@ func (b *Bearer) verify(ctx context.Context, raw string, now time.Time) (*Access
 	switch c.Issuer {
 	case b.cfg.Issuer:
 	case b.orgIssuer:
-		b.cfg.Logger.Info("oktasso: refused an access token of the Okta org authorization server; the API's clients must ask the custom authorization server for tokens, or the API must use introspection",
-			"issuer", b.cfg.Issuer, "reason", ReasonOrgServerToken)
 		return nil, invalidToken(ReasonOrgServerToken, "the access token is from the Okta org authorization server, whose tokens only Okta can validate; request it from "+b.cfg.Issuer)
 	default:
 		return nil, invalidToken(ReasonIssuerMismatch, "the access token is from another issuer")

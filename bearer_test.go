@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -386,5 +387,45 @@ func TestBearerToken(t *testing.T) {
 		if got != tt.want || (err != nil) != tt.wantErr {
 			t.Errorf("bearerToken(%.40q) = %q, %v; want %q, error %v", tt.header, got, err, tt.want, tt.wantErr)
 		}
+	}
+}
+
+// TestBearerEvents: every refusal is one EventTokenRefused with a stable
+// reason, and neither the log nor the events hold the token.
+func TestBearerEvents(t *testing.T) {
+	f := newAPIFixture(t)
+	custom := f.fake.CustomIssuer("default")
+	spaTok := userToken(t, f.fake, custom, spaClientID, nil)
+	otherTok := userToken(t, f.fake, custom, otherClientID, nil)
+	orgTok := userToken(t, f.fake, f.fake.Issuer(), spaClientID, nil)
+	var logs strings.Builder
+	var events []Event
+	b := f.bearer(func(c *BearerConfig) {
+		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		c.OnEvent = func(ev Event) { events = append(events, ev) }
+	})
+	callAPI(b, nil)
+	callAPI(b, []string{"orders:read"}, "Bearer "+spaTok)
+	callAPI(b, nil, "Bearer "+otherTok)
+	callAPI(b, nil, "Bearer "+orgTok)
+	callAPI(b, nil, "Bearer "+spaTok) // admitted: no event
+	aliceUser, _ := f.fake.LookupUser(alice)
+	want := []Event{
+		{Name: EventTokenRefused, Reason: ReasonTokenMissing, Path: "/api/orders"},
+		{Name: EventTokenRefused, Reason: ReasonInsufficientScope, Subject: aliceUser.ID, Path: "/api/orders"},
+		{Name: EventTokenRefused, Reason: ReasonClientNotAllowed, Path: "/api/orders"},
+		{Name: EventTokenRefused, Reason: ReasonOrgServerToken, Path: "/api/orders"},
+	}
+	if fmt.Sprint(events) != fmt.Sprint(want) {
+		t.Errorf("events = %v; want %v", events, want)
+	}
+	for _, tok := range []string{spaTok, otherTok, orgTok} {
+		sig := tok[strings.LastIndexByte(tok, '.')+1:]
+		if strings.Contains(logs.String(), sig) || strings.Contains(logs.String(), tok[:40]) {
+			t.Fatalf("the log holds a token:\n%s", logs.String())
+		}
+	}
+	if !strings.Contains(logs.String(), "level=INFO msg=\"oktasso: token_refused\" event=token_refused reason=org_server_token") {
+		t.Errorf("log has no info record for the org-server token:\n%s", logs.String())
 	}
 }

@@ -3,6 +3,7 @@ package oktasso
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strconv"
@@ -24,6 +25,7 @@ func (b *Bearer) Require(scopes ...string) func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			raw, err := bearerCandidate(r.Header)
 			if err == nil && raw == "" {
+				b.audit(r, slog.LevelDebug, ReasonTokenMissing, "", nil)
 				b.challenge(w, http.StatusUnauthorized, "", "a bearer access token is required", "")
 				return
 			}
@@ -46,7 +48,7 @@ func (b *Bearer) Require(scopes ...string) func(http.Handler) http.Handler {
 			}
 			for _, s := range scopes {
 				if !t.HasScope(s) {
-					b.cfg.Logger.Debug("oktasso: bearer token refused", "reason", ReasonInsufficientScope, "sub", t.Subject, "path", r.URL.Path)
+					b.audit(r, slog.LevelDebug, ReasonInsufficientScope, t.user.Subject, nil)
 					b.challenge(w, http.StatusForbidden, "insufficient_scope", "the access token lacks a required scope", scopeList)
 					return
 				}
@@ -62,11 +64,23 @@ func WithAccessToken(ctx context.Context, t *AccessToken) context.Context {
 	return context.WithValue(WithUser(ctx, t.user), bearerKey{}, t)
 }
 
+// audit emits an EventTokenRefused. err, when set, is one of ours and
+// never holds the token.
+func (b *Bearer) audit(r *http.Request, level slog.Level, reason, subject string, err error) {
+	emitEvent(r.Context(), b.cfg.Logger, b.cfg.OnEvent, level, Event{Name: EventTokenRefused, Reason: reason, Subject: subject, Path: r.URL.Path}, err)
+}
+
 // refuse answers a request whose token or header was refused, or whose
 // token could not be checked.
 func (b *Bearer) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	if be, ok := errors.AsType[*bearerError](err); ok {
-		b.cfg.Logger.Debug("oktasso: bearer token refused", "reason", be.reason, "path", r.URL.Path)
+		level := slog.LevelDebug
+		if be.reason == ReasonOrgServerToken {
+			// Worth an operator's eye: the API's clients ask the wrong
+			// authorization server, or the API should use introspection.
+			level = slog.LevelInfo
+		}
+		b.audit(r, level, be.reason, "", err)
 		status := http.StatusUnauthorized
 		if be.code == "invalid_request" {
 			status = http.StatusBadRequest
@@ -74,7 +88,7 @@ func (b *Bearer) refuse(w http.ResponseWriter, r *http.Request, err error) {
 		b.challenge(w, status, be.code, be.desc, "")
 		return
 	}
-	b.cfg.Logger.Warn("oktasso: could not check a bearer token", "reason", ReasonProviderUnavailable, "err", err.Error())
+	b.audit(r, slog.LevelWarn, ReasonProviderUnavailable, "", err)
 	w.Header().Set("Retry-After", strconv.Itoa(int(max(retryAfter(err).Seconds(), 1))))
 	writeJSONError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the identity provider is unreachable; try again shortly", "")
 }
