@@ -44,16 +44,24 @@ func revoke(t testing.TB, fake *oktatest.Server, issuer, clientID, token string)
 	}
 }
 
+// orgBearer returns a Bearer for the fake's org authorization server that
+// introspects as the single-page app (a public client may introspect its
+// own tokens).
+func (f *apiFixture) orgBearer() *Bearer {
+	org := f.fake.Issuer()
+	return f.bearer(func(c *BearerConfig) {
+		c.Issuer, c.Audiences, c.ClientIDs = org, []string{org}, []string{spaClientID}
+		c.Introspection = &Introspection{ClientID: spaClientID}
+	})
+}
+
 // TestIntrospectionOrgServer: with the org authorization server, whose
 // tokens only Okta can validate, every token is introspected; answers are
 // cached (active ones for MaxCacheAge at most, inactive ones briefly).
 func TestIntrospectionOrgServer(t *testing.T) {
 	f := newAPIFixture(t)
 	org := f.fake.Issuer()
-	b := f.bearer(func(c *BearerConfig) {
-		c.Issuer, c.Audiences, c.ClientIDs = org, []string{org}, []string{spaClientID}
-		c.Introspection = &Introspection{ClientID: spaClientID} // a public client introspects its own tokens
-	})
+	b := f.orgBearer()
 	aliceUser, _ := f.fake.LookupUser(alice)
 	tok := userToken(t, f.fake, org, spaClientID, nil)
 	otherApp := userToken(t, f.fake, org, otherClientID, nil)
@@ -188,10 +196,7 @@ func TestIntrospectionNoEndpoint(t *testing.T) {
 func TestIntrospectionSingleFlight(t *testing.T) {
 	f := newAPIFixture(t)
 	org := f.fake.Issuer()
-	b := f.bearer(func(c *BearerConfig) {
-		c.Issuer, c.Audiences, c.ClientIDs = org, []string{org}, []string{spaClientID}
-		c.Introspection = &Introspection{ClientID: spaClientID}
-	})
+	b := f.orgBearer()
 	tok := userToken(t, f.fake, org, spaClientID, nil)
 	if _, err := b.provider.Metadata(context.Background()); err != nil {
 		t.Fatal(err)
