@@ -100,14 +100,15 @@ func endpointOf(issuer, name string) string {
 // userToken signs alice in to clientID at the authorization server of
 // issuer with the authorization code flow and PKCE, as a single-page app
 // does, and returns the access token. creds authenticates the client at
-// the token endpoint (nil: a public client).
-func userToken(t testing.TB, fake *oktatest.Server, issuer, clientID string, creds *clientCreds) string {
+// the token endpoint (nil: a public client); extraScopes are asked for
+// besides openid, profile and email.
+func userToken(t testing.TB, fake *oktatest.Server, issuer, clientID string, creds *clientCreds, extraScopes ...string) string {
 	t.Helper()
 	verifier := randomString(32)
 	sum := sha256.Sum256([]byte(verifier))
 	q := url.Values{
 		"client_id": {clientID}, "redirect_uri": {spaRedirect}, "response_type": {"code"},
-		"scope": {"openid profile email"}, "state": {"st"}, "nonce": {"n"},
+		"scope": {strings.Join(append([]string{"openid", "profile", "email"}, extraScopes...), " ")}, "state": {"st"}, "nonce": {"n"},
 		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"},
 	}
 	c := &http.Client{Transport: fake.Client().Transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -184,6 +185,8 @@ func TestBearerGuard(t *testing.T) {
 
 	custom := f.fake.CustomIssuer("default")
 	spaTok := userToken(t, f.fake, custom, spaClientID, nil)
+	f.fake.AddScopes("default", "orders:read")
+	spaOrdersTok := userToken(t, f.fake, custom, spaClientID, nil, "orders:read")
 	svcTok := serviceToken(t, f.fake, custom, "orders:read")
 	otherAppTok := userToken(t, f.fake, custom, otherClientID, nil)
 	orgTok := userToken(t, f.fake, f.fake.Issuer(), spaClientID, nil)
@@ -206,6 +209,7 @@ func TestBearerGuard(t *testing.T) {
 		{"user token of the SPA", std, nil, []string{"Bearer " + spaTok}, 200, "",
 			"sub=" + aliceUser.ID + " login=" + alice + " cid=" + spaClientID + " introspected=false"},
 		{"scheme is case-insensitive", std, nil, []string{"bearer  " + spaTok}, 200, "", "cid=" + spaClientID},
+		{"user token with the scope", std, []string{"orders:read", "openid"}, []string{"Bearer " + spaOrdersTok}, 200, "", "sub=" + aliceUser.ID},
 		{"service token with the scope", std, []string{"orders:read"}, []string{"Bearer " + svcTok}, 200, "", "sub=" + svcClientID + " login= cid=" + svcClientID},
 		{"missing scope", std, []string{"orders:read"}, []string{"Bearer " + spaTok}, 403,
 			`Bearer realm="api", error="insufficient_scope", error_description="the access token lacks a required scope", scope="orders:read"`, `"error":"insufficient_scope"`},
