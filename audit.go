@@ -141,6 +141,11 @@ func reasonOf(err error) string {
 
 // audit emits one audit record.
 func (a *Auth) audit(ctx context.Context, level slog.Level, ev Event, err error) {
+	emitEvent(ctx, a.cfg.Logger, a.cfg.OnEvent, level, ev, err)
+}
+
+// emitEvent logs ev and hands it to onEvent, if set.
+func emitEvent(ctx context.Context, logger *slog.Logger, onEvent func(Event), level slog.Level, ev Event, err error) {
 	attrs := []slog.Attr{slog.String("event", ev.Name), slog.String("reason", ev.Reason)}
 	if ev.Subject != "" {
 		attrs = append(attrs, slog.String("subject", ev.Subject))
@@ -154,8 +159,8 @@ func (a *Auth) audit(ctx context.Context, level slog.Level, ev Event, err error)
 	if err != nil {
 		attrs = append(attrs, slog.String("err", err.Error()))
 	}
-	a.cfg.Logger.LogAttrs(ctx, level, "oktasso: "+ev.Name, attrs...)
-	if a.cfg.OnEvent != nil {
-		a.cfg.OnEvent(ev)
+	logger.LogAttrs(ctx, level, "oktasso: "+ev.Name, attrs...)
+	if onEvent != nil {
+		onEvent(ev)
 	}
 }

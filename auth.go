@@ -37,6 +37,9 @@ type Auth struct {
 	claimSet []string // claims sessions keep (Config.SessionClaims and policies)
 	groupSet []string // groups policies name
 	purposes map[string]*Purpose
+	// tokenHTTP calls the token endpoint: HTTPClient, plus client
+	// assertions with private_key_jwt (clientauth.go).
+	tokenHTTP *http.Client
 }
 
 // New validates cfg, reporting every problem at once, and returns an Auth.
@@ -80,7 +83,11 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 	if !secure && !isLoopback(hostOf(c.BaseURL)) {
 		c.Logger.Warn("oktasso: base URL is http on a non-loopback host; cookies are not Secure", "base_url", c.BaseURL)
 	}
-	a := &Auth{cfg: c, provider: p, cookies: ck, used: newUsedStates(4096), pages: c.Pages}
+	creds, err := newClientCreds(c.ClientID, c.ClientSecret, c.ClientAuth, c.PrivateKey, c.PrivateKeyID, c.Now)
+	if err != nil {
+		return nil, err
+	}
+	a := &Auth{cfg: c, provider: p, cookies: ck, used: newUsedStates(4096), pages: c.Pages, tokenHTTP: creds.httpClient(c.HTTPClient)}
 	a.claimSet = slices.Clone(c.SessionClaims)
 	a.notePolicy(c.WorkspacePolicy)
 	a.notePolicy(c.WebAppPolicy)

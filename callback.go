@@ -189,7 +189,7 @@ func (f *flow) satisfiedBy(u *User) error {
 // exchange redeems the code with the PKCE verifier, verifies the ID token and
 // reads userinfo, and returns the user and the token response.
 func (a *Auth) exchange(ctx context.Context, d *discovered, f *flow, code string) (*User, *oauth2.Token, error) {
-	octx := context.WithValue(ctx, oauth2.HTTPClient, a.cfg.HTTPClient)
+	octx := context.WithValue(ctx, oauth2.HTTPClient, a.tokenHTTP)
 	tok, err := a.flowConfig(d, f).Exchange(octx, code, oauth2.VerifierOption(f.Verifier))
 	if err != nil {
 		var re *oauth2.RetrieveError

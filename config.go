@@ -37,6 +37,10 @@ const (
 	EnvCLIClientID         = "OKTA_OAUTH2_CLIENT_ID"
 	EnvCLIClientSecret     = "OKTA_OAUTH2_CLIENT_SECRET"
 	EnvClientAuth          = "OKTA_CLIENT_AUTH_METHOD"
+	EnvPrivateKey          = "OKTA_PRIVATE_KEY"
+	EnvPrivateKeyID        = "OKTA_PRIVATE_KEY_ID"
+	EnvSDKPrivateKey       = "OKTA_CLIENT_PRIVATEKEY"
+	EnvSDKPrivateKeyID     = "OKTA_CLIENT_PRIVATEKEYID"
 	EnvBaseURL             = "OKTASSO_BASE_URL"
 	EnvScopes              = "OKTASSO_SCOPES"
 	EnvSessionKeys         = "OKTASSO_SESSION_KEYS"
@@ -60,6 +64,8 @@ var envNames = map[string]string{
 	"ClientID":            EnvClientID,
 	"ClientSecret":        EnvClientSecret,
 	"ClientAuth":          EnvClientAuth,
+	"PrivateKey":          EnvPrivateKey,
+	"PrivateKeyID":        EnvPrivateKeyID,
 	"BaseURL":             EnvBaseURL,
 	"SessionKeys":         EnvSessionKeys,
 	"SessionIdleTimeout":  EnvSessionIdleTimeout,
@@ -95,6 +101,8 @@ func ConfigFromLookup(lookup func(string) (string, bool)) (Config, error) {
 	c.ClientID = get(EnvClientID, EnvCLIClientID)
 	c.ClientSecret = Secret(get(EnvClientSecret, EnvCLIClientSecret))
 	c.ClientAuth = ClientAuthMethod(get(EnvClientAuth))
+	c.PrivateKey = Secret(get(EnvPrivateKey, EnvSDKPrivateKey))
+	c.PrivateKeyID = get(EnvPrivateKeyID, EnvSDKPrivateKeyID)
 	c.BaseURL = get(EnvBaseURL)
 	c.Scopes = splitList(get(EnvScopes), " ,")
 	c.WorkspaceGroups = splitList(get(EnvWorkspaceGroups), ",")
@@ -172,7 +180,8 @@ func splitList(s, seps string) []string {
 }
 
 // Normalize validates c and returns it as New would run it: the issuer
-// derived from Domain and AuthServerID, defaults filled in. It does no I/O.
+// derived from Domain and AuthServerID, defaults filled in. It does no
+// network I/O (a PrivateKey given as a file path is read, to check it).
 // Every problem is reported, joined.
 func (c Config) Normalize() (Config, error) { return c.normalize(nil) }
 
@@ -210,12 +219,9 @@ func (c Config) normalize(names map[string]string) (Config, error) {
 	if c.ClientID == "" {
 		bad("ClientID", "is empty; copy the Client ID from the Okta application's General tab")
 	}
-	switch c.ClientAuth {
-	case "":
-		c.ClientAuth = ClientSecretBasic
-	case ClientSecretBasic, ClientSecretPost:
-	default:
-		bad("ClientAuth", "%q is not supported; use client_secret_basic or client_secret_post", string(c.ClientAuth))
+	c.ClientAuth = defaultClientAuth(c.ClientAuth, c.ClientSecret, c.PrivateKey)
+	if err := checkClientAuth(c.ClientAuth, c.ClientSecret, c.PrivateKey, c.PrivateKeyID); err != nil {
+		bad(err.field, "%s", err.msg)
 	}
 
 	if c.BaseURL == "" {

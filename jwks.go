@@ -51,6 +51,13 @@ func (ks *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, erro
 	if err != nil {
 		return nil, fmt.Errorf("%w: malformed or unsupported signature: %w", ErrInvalidToken, err)
 	}
+	return ks.verifyJWS(ctx, jws)
+}
+
+// verifyJWS verifies an already parsed RS256 JWS by a key in the set and
+// returns its payload, so callers that read the unverified payload first
+// (the bearer guard checks the issuer before any key fetch) parse once.
+func (ks *keySet) verifyJWS(ctx context.Context, jws *jose.JSONWebSignature) ([]byte, error) {
 	if len(jws.Signatures) != 1 {
 		return nil, fmt.Errorf("%w: want exactly one signature", ErrInvalidToken)
 	}

@@ -61,9 +61,19 @@ type Config struct {
 	// ClientSecret is the application's client secret. Empty means a public
 	// client that authenticates with PKCE only.
 	ClientSecret Secret
-	// ClientAuth is how the client secret is sent to the token endpoint.
-	// Default ClientSecretBasic.
+	// ClientAuth is how the client authenticates at the token endpoint.
+	// Default: PrivateKeyJWT when PrivateKey is set, ClientSecretBasic when
+	// ClientSecret is set, else ClientAuthNone (a public client: PKCE only).
 	ClientAuth ClientAuthMethod
+	// PrivateKey is the client's private key for PrivateKeyJWT: a PEM key
+	// (PKCS#8, PKCS#1 or SEC 1), a private JWK in JSON, or the path of a
+	// file holding either; RSA of 2048 bits or more signs with RS256, P-256
+	// with ES256. It is loaded and checked by New. Register its public key
+	// (`oktasso keygen --jwk` prints both) in the Okta application.
+	PrivateKey Secret
+	// PrivateKeyID is the key id (kid) sent with every client assertion.
+	// Empty means the JWK's kid, or else the key's RFC 7638 thumbprint.
+	PrivateKeyID string
 
 	// BaseURL is the application's external URL, e.g. "https://app.example.com".
 	// The redirect URI is BaseURL+"/auth/callback" and every Location header
@@ -257,6 +267,13 @@ const (
 	ClientSecretBasic ClientAuthMethod = "client_secret_basic"
 	// ClientSecretPost sends the secret in the form body.
 	ClientSecretPost ClientAuthMethod = "client_secret_post"
+	// PrivateKeyJWT sends a client assertion signed with Config.PrivateKey
+	// (RFC 7523): iss = sub = the client ID, aud = the endpoint's URL, a
+	// unique jti, valid five minutes. No secret is shared with Okta.
+	PrivateKeyJWT ClientAuthMethod = "private_key_jwt"
+	// ClientAuthNone sends only the client ID: a public client (a single
+	// page app or a native app) that proves possession with PKCE alone.
+	ClientAuthNone ClientAuthMethod = "none"
 )
 
 // Secret is a string that redacts itself when printed, marshalled or logged,

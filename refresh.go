@@ -186,7 +186,7 @@ func (a *Auth) redeemRefreshToken(ctx context.Context, s *session) (*session, er
 	if err != nil {
 		return nil, err
 	}
-	octx := context.WithValue(ctx, oauth2.HTTPClient, a.cfg.HTTPClient)
+	octx := context.WithValue(ctx, oauth2.HTTPClient, a.tokenHTTP)
 	tok, err := a.oauth2Config(d).TokenSource(octx, &oauth2.Token{RefreshToken: s.RefreshToken, Expiry: time.Unix(1, 0)}).Token()
 	if err != nil {
 		var re *oauth2.RetrieveError

@@ -31,14 +31,18 @@ type tenantApp struct {
 	calls   map[string]*atomic.Int64 // requests from the app to each org
 }
 
-// countingTransport counts the requests an Auth makes to its provider.
+// countingTransport counts the requests it forwards whose path ends with
+// suffix ("" counts them all).
 type countingTransport struct {
-	n    *atomic.Int64
-	next http.RoundTripper
+	n      *atomic.Int64
+	next   http.RoundTripper
+	suffix string
 }
 
 func (c countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	c.n.Add(1)
+	if strings.HasSuffix(r.URL.Path, c.suffix) {
+		c.n.Add(1)
+	}
 	return c.next.RoundTrip(r)
 }
 
@@ -123,7 +127,7 @@ func newTenantApp(t *testing.T, byPath, shared bool) *tenantApp {
 			return Config{
 				Issuer: f.Issuer(), ClientID: testClientID, ClientSecret: "test-secret", BaseURL: ta.base[id],
 				WorkspaceGroups: []string{"Workspace Members"},
-				HTTPClient:      &http.Client{Transport: countingTransport{ta.calls[id], f.Client().Transport}},
+				HTTPClient:      &http.Client{Transport: countingTransport{n: ta.calls[id], next: f.Client().Transport}},
 			}, nil
 		},
 		SessionKeys: []Secret{key1},

@@ -149,8 +149,11 @@ func (s *Server) parseAuthorize(as *authServer, q url.Values) (*authRequest, *au
 	if !slices.Contains(req.scopes, "openid") {
 		return fail("invalid_scope", "The authorization request must include the 'openid' scope.")
 	}
+	s.mu.Lock()
+	custom := as.scopes
+	s.mu.Unlock()
 	for _, sc := range req.scopes {
-		if !slices.Contains(scopesSupported, sc) {
+		if !slices.Contains(scopesSupported, sc) && !slices.Contains(custom, sc) {
 			return fail("invalid_scope", "One or more scopes are not configured for the authorization server resource.")
 		}
 	}

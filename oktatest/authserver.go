@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -14,6 +15,7 @@ type authServer struct {
 	cur      signingKey
 	next     signingKey  // published in JWKS, not yet signing
 	prev     *signingKey // still published after a rotation
+	scopes   []string    // custom scopes users may be granted (AddScopes)
 }
 
 // scopesSupported are the scopes every authorization server accepts.
@@ -122,6 +124,30 @@ func (s *Server) AddAuthServer(id, audience string) {
 	s.custom[id] = s.newAuthServer(id, audience)
 }
 
+// AddScopes defines custom scopes (such as "orders:read") on the custom
+// authorization server id, as an admin does under Security → API →
+// Authorization Servers → Scopes: authorize requests may then ask for
+// them, and access tokens carry them in "scp". (client_credentials
+// requests may ask for any non-OIDC scope at custom servers, defined or
+// not.) It panics if the authorization server does not exist, or if a
+// scope is empty, has a space or is an OpenID Connect scope.
+func (s *Server) AddScopes(authServerID string, scopes ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	as := s.custom[authServerID]
+	if as == nil {
+		panic("oktatest: AddScopes: unknown custom authorization server " + authServerID)
+	}
+	for _, sc := range scopes {
+		if sc == "" || strings.ContainsAny(sc, " \t\n") || slices.Contains(scopesSupported, sc) {
+			panic("oktatest: AddScopes: invalid scope " + strconv.Quote(sc))
+		}
+		if !slices.Contains(as.scopes, sc) {
+			as.scopes = append(as.scopes, sc)
+		}
+	}
+}
+
 // Rotate rotates the signing key of an authorization server ("" is the org
 // authorization server) the way Okta does: the next key, already published
 // in JWKS, starts signing; the previous signing key stays published until
@@ -157,6 +183,7 @@ func (s *Server) MutateDiscovery(fn func(doc map[string]any)) {
 func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request, as *authServer) {
 	s.mu.Lock()
 	u, fn := s.URL, s.mutateDiscovery
+	scopes := slices.Concat(scopesSupported, as.scopes)
 	s.mu.Unlock()
 	claims := []string{"iss", "ver", "sub", "aud", "iat", "exp", "jti", "auth_time", "amr", "idp",
 		"nonce", "name", "nickname", "preferred_username", "given_name", "middle_name",
@@ -178,7 +205,7 @@ func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request, as *aut
 		"grant_types_supported":                         []string{"authorization_code", "refresh_token", "client_credentials"},
 		"subject_types_supported":                       []string{"public"},
 		"id_token_signing_alg_values_supported":         []string{"RS256"},
-		"scopes_supported":                              scopesSupported,
+		"scopes_supported":                              scopes,
 		"token_endpoint_auth_methods_supported":         authMethods,
 		"revocation_endpoint_auth_methods_supported":    authMethods,
 		"introspection_endpoint_auth_methods_supported": authMethods,

@@ -3,6 +3,7 @@ package oktatest
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"slices"
 	"testing"
 )
@@ -97,4 +98,49 @@ func stringList(v any) []string {
 		out = append(out, x.(string))
 	}
 	return out
+}
+
+func TestAddScopes(t *testing.T) {
+	s := newTestServer(t)
+	s.AutoLogin("alice@example.com")
+	ask := func() url.Values {
+		resp, body := get(t, newBrowser(t, s), authURL(s, "default", map[string]string{"client_id": "spa", "scope": "openid orders:read"}))
+		return appRedirect(t, resp, body)
+	}
+	if q := ask(); q.Get("error") != "invalid_scope" {
+		t.Errorf("authorize with an undefined scope = %v; want invalid_scope", q)
+	}
+	s.AddScopes("default", "orders:read", "orders:write")
+	if q := ask(); q.Get("code") == "" {
+		t.Errorf("authorize with a defined scope = %v; want a code", q)
+	}
+	for _, tt := range []struct {
+		url  string
+		want bool
+	}{
+		{s.CustomIssuer("default") + "/.well-known/openid-configuration", true},
+		{s.URL + "/.well-known/openid-configuration", false},
+	} {
+		_, doc := getJSON(t, s, tt.url)
+		got := slices.Contains(doc["scopes_supported"].([]any), any("orders:read"))
+		if got != tt.want {
+			t.Errorf("%s lists orders:read = %v; want %v", tt.url, got, tt.want)
+		}
+	}
+	for name, f := range map[string]func(){
+		"org server":   func() { s.AddScopes("", "x") },
+		"unknown":      func() { s.AddScopes("aus404", "x") },
+		"OIDC scope":   func() { s.AddScopes("default", "email") },
+		"with a space": func() { s.AddScopes("default", "a b") },
+		"empty":        func() { s.AddScopes("default", "") },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("AddScopes (%s) did not panic", name)
+				}
+			}()
+			f()
+		}()
+	}
 }

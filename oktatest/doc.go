@@ -10,7 +10,9 @@
 // "default" always exists) with Okta's endpoint layout and response shapes:
 // discovery, JWKS with a published next key, authorize with a sign-in form
 // and an SSO session, token (authorization_code with PKCE, refresh_token,
-// client_credentials), userinfo, logout, revoke and introspect.
+// client_credentials), userinfo, logout, revoke and introspect. Access
+// tokens have Okta's custom-server shape (cid, uid, scp); custom scopes are
+// defined with [Server.AddScopes], custom servers with [Server.AddAuthServer].
 //
 //	srv := oktatest.NewServer()
 //	defer srv.Close()

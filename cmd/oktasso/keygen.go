@@ -23,11 +23,11 @@ import (
 	"github.com/oktasso/oktasso"
 )
 
-// Variables directory sync (oktasso sync, private_key_jwt) reads; keygen
-// --jwk prints them.
+// Variables that ConfigFromEnv (private_key_jwt client authentication) and
+// directory sync (oktasso sync) read; keygen --jwk prints them.
 const (
-	envPrivateKey   = "OKTA_PRIVATE_KEY"
-	envPrivateKeyID = "OKTA_PRIVATE_KEY_ID"
+	envPrivateKey   = oktasso.EnvPrivateKey
+	envPrivateKeyID = oktasso.EnvPrivateKeyID
 )
 
 const defaultKeyFile = "oktasso-private-key.pem"
@@ -60,7 +60,8 @@ writes the private key to FILE (PKCS#8 PEM, mode 0600; an existing file is
 never overwritten) and prints the public key as a JWK (kid = its RFC 7638
 thumbprint) to paste into Okta: the app → General → Client Credentials →
 Public key / Private key → Add key. It also prints OKTA_PRIVATE_KEY and
-OKTA_PRIVATE_KEY_ID, which directory sync will read.`,
+OKTA_PRIVATE_KEY_ID, which the library reads for private_key_jwt client
+authentication (and directory sync will).`,
 		vars: "none; it prints " + oktasso.EnvSessionKeys + ", or " + envPrivateKey + " and " + envPrivateKeyID + " with --jwk",
 		example: `
 oktasso keygen
@@ -159,7 +160,7 @@ func (a *app) keyPair(o keygenOptions) int {
 	fmt.Fprintln(a.stdout, "Public key to paste into Okta (the app → General → Client Credentials →")
 	fmt.Fprintln(a.stdout, "Public key / Private key → Add key → paste this JWK):")
 	fmt.Fprintf(a.stdout, "%s\n\n", pub)
-	fmt.Fprintln(a.stdout, "Environment for directory sync (oktasso sync) with private_key_jwt:")
+	fmt.Fprintln(a.stdout, "Environment for private_key_jwt (oktasso.ConfigFromEnv, and oktasso sync):")
 	fmt.Fprintf(a.stdout, "  %s=%s\n  %s=%s\n", envPrivateKey, path, envPrivateKeyID, jwk.KeyID)
 	return exitOK
 }

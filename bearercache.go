@@ -1,0 +1,102 @@
+package oktasso
+
+import "sync"
+
+// cacheShards spreads the token cache over locks, so parallel requests
+// with different tokens rarely wait on each other.
+const cacheShards = 16
+
+// tokenCache remembers verification results by the exact token string until
+// a deadline: verified tokens until they expire, introspection answers for
+// less. It is bounded: a full shard drops its expired entries, then
+// arbitrary ones. Only verified tokens and introspection answers are
+// stored, so unauthenticated clients cannot fill it with garbage faster
+// than they can make the provider answer. A nil *tokenCache caches
+// nothing. Safe for concurrent use.
+type tokenCache struct {
+	perShard int
+	shards   [cacheShards]cacheShard
+}
+
+type cacheShard struct {
+	mu sync.RWMutex
+	m  map[string]cacheEntry
+	_  [40]byte // keep shards on separate cache lines
+}
+
+// cacheEntry is a token (or, for introspection, a refusal) valid until
+// until, in Unix nanoseconds.
+type cacheEntry struct {
+	tok   *AccessToken
+	err   error
+	until int64
+}
+
+func newTokenCache(size int) *tokenCache {
+	c := &tokenCache{perShard: max(size/cacheShards, 1)}
+	for i := range c.shards {
+		c.shards[i].m = make(map[string]cacheEntry)
+	}
+	return c
+}
+
+// shard picks a shard from the token's last bytes: the signature of a
+// JWT, random characters of an opaque token.
+func (c *tokenCache) shard(raw string) *cacheShard {
+	var h uint32
+	for i := max(len(raw)-8, 0); i < len(raw); i++ {
+		h = h*31 + uint32(raw[i])
+	}
+	return &c.shards[h%cacheShards]
+}
+
+// get returns the live entry for raw at now (Unix nanoseconds).
+func (c *tokenCache) get(raw string, now int64) (cacheEntry, bool) {
+	if c == nil {
+		return cacheEntry{}, false
+	}
+	s := c.shard(raw)
+	s.mu.RLock()
+	e, ok := s.m[raw]
+	s.mu.RUnlock()
+	if !ok || now >= e.until {
+		return cacheEntry{}, false
+	}
+	return e, true
+}
+
+// put stores e for raw, making room when the shard is full.
+func (c *tokenCache) put(raw string, e cacheEntry, now int64) {
+	if c == nil || e.until <= now {
+		return
+	}
+	s := c.shard(raw)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.m) >= c.perShard {
+		for k, x := range s.m {
+			if x.until <= now {
+				delete(s.m, k)
+			}
+		}
+		// Still full: drop an eighth, in map order (arbitrary).
+		for k := range s.m {
+			if len(s.m) < c.perShard-c.perShard/8 {
+				break
+			}
+			delete(s.m, k)
+		}
+	}
+	s.m[raw] = e
+}
+
+// len returns the number of entries, live or not.
+func (c *tokenCache) len() int {
+	n := 0
+	for i := range c.shards {
+		c.shards[i].mu.RLock()
+		n += len(c.shards[i].m)
+		c.shards[i].mu.RUnlock()
+	}
+	return n
+}

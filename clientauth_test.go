@@ -1,0 +1,164 @@
+package oktasso
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/oktasso/oktasso/oktatest"
+)
+
+// TestPrivateKeyJWTLogin signs in end to end with a confidential client
+// that authenticates with private_key_jwt, the key given as PEM (ES256) or
+// as a JWK (RS256): code exchange and refresh each carry a fresh assertion
+// (the fake refuses a reused jti and checks aud = its token endpoint).
+func TestPrivateKeyJWTLogin(t *testing.T) {
+	ecKey, ecPEM := newECKeyPEM(t)
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsaJWK, _ := json.Marshal(jose.JSONWebKey{Key: rsaKey, KeyID: "rsa-1", Algorithm: "RS256"})
+	_, strangerPEM := newECKeyPEM(t)
+	tests := []struct {
+		name       string
+		registered oktatest.PublicKey
+		key        string
+		kid        string
+		wantStatus int // of the callback
+	}{
+		{"ES256 PEM", oktatest.PublicKey{KeyID: "ec-1", Key: &ecKey.PublicKey}, ecPEM, "ec-1", 302},
+		{"RS256 JWK, kid from the JWK", oktatest.PublicKey{KeyID: "rsa-1", Key: &rsaKey.PublicKey}, string(rsaJWK), "", 302},
+		{"key not registered", oktatest.PublicKey{KeyID: "ec-1", Key: &ecKey.PublicKey}, strangerPEM, "ec-1", 502},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clientID := "0oapkj" + string(rune('a'+i))
+			h := newHarness(t, func(c *Config) {
+				c.ClientID, c.ClientSecret, c.PrivateKey, c.PrivateKeyID = clientID, "", Secret(tt.key), tt.kid
+				c.Scopes = []string{"profile", "email", "offline_access"}
+			})
+			h.fake.AddClient(oktatest.Client{ID: clientID, RedirectURIs: []string{h.app.URL + CallbackPath}, PublicKeys: []oktatest.PublicKey{tt.registered}})
+			if h.auth.Config().ClientAuth != PrivateKeyJWT {
+				t.Fatalf("ClientAuth = %q; want private_key_jwt chosen by the key", h.auth.Config().ClientAuth)
+			}
+			b := h.browser()
+			r := h.login(b, alice, "/webapp")
+			if r.status != tt.wantStatus {
+				t.Fatalf("callback = %d %s; want %d", r.status, r.body, tt.wantStatus)
+			}
+			if tt.wantStatus != 302 {
+				return
+			}
+			if r := b.get(h.app.URL + "/webapp"); r.body != "user:"+alice {
+				t.Fatalf("GET /webapp = %d %q; want alice", r.status, r.body)
+			}
+			// A second sign-in needs a new jti; the fake refuses a replay.
+			if r := h.login(b, alice, "/webapp"); r.status != 302 {
+				t.Fatalf("second sign-in = %d; want 302", r.status)
+			}
+			before := h.fake.TokenRequests()
+			h.clock.Add(56 * time.Minute) // within RefreshBefore of expiry
+			if r := b.get(h.app.URL + "/webapp"); r.body != "user:"+alice {
+				t.Fatalf("GET /webapp after refresh = %d %q; want alice", r.status, r.body)
+			}
+			if got := h.fake.TokenRequests() - before; got != 1 {
+				t.Errorf("token requests for the refresh = %d; want 1", got)
+			}
+			if r := b.get(h.app.URL + "/webapp"); r.body != "user:"+alice {
+				t.Errorf("GET /webapp after refresh = %d %q; want alice still signed in", r.status, r.body)
+			}
+		})
+	}
+}
+
+// TestPublicClientLogin signs in with a public client: no secret, PKCE
+// only (token_endpoint_auth_method none). The fake refuses any secret or
+// assertion from a client registered without one.
+func TestPublicClientLogin(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.ClientID, c.ClientSecret = "0oapublic", "" })
+	h.fake.AddClient(oktatest.Client{ID: "0oapublic", RedirectURIs: []string{h.app.URL + CallbackPath}})
+	if got := h.auth.Config().ClientAuth; got != ClientAuthNone {
+		t.Errorf("ClientAuth = %q; want none", got)
+	}
+	b := h.browser()
+	if r := h.login(b, alice, "/webapp"); r.status != 302 || r.location != h.app.URL+"/webapp" {
+		t.Fatalf("callback = %d to %q; want 302 to /webapp", r.status, r.location)
+	}
+	if r := b.get(h.app.URL + "/webapp"); r.body != "user:"+alice {
+		t.Errorf("GET /webapp = %d %q; want alice", r.status, r.body)
+	}
+}
+
+func TestClientAuthConfig(t *testing.T) {
+	_, ecPEM := newECKeyPEM(t)
+	keyFile := filepath.Join(t.TempDir(), "key.pem")
+	if err := os.WriteFile(keyFile, []byte(ecPEM), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := Config{Issuer: "https://dev-1.okta.com", ClientID: "0oa1"}
+	tests := []struct {
+		name     string
+		edit     func(*Config)
+		want     ClientAuthMethod
+		wantErr  string
+		mustHide string // never in the error
+	}{
+		{"secret", func(c *Config) { c.ClientSecret = "s" }, ClientSecretBasic, "", ""},
+		{"post", func(c *Config) { c.ClientSecret, c.ClientAuth = "s", ClientSecretPost }, ClientSecretPost, "", ""},
+		{"nothing: public", func(c *Config) {}, ClientAuthNone, "", ""},
+		{"PEM", func(c *Config) { c.PrivateKey = Secret(ecPEM) }, PrivateKeyJWT, "", ""},
+		{"file", func(c *Config) { c.PrivateKey = Secret(keyFile) }, PrivateKeyJWT, "", ""},
+		{"missing file", func(c *Config) { c.PrivateKey = "/nonexistent/MIIEvQIBADANBg" }, "", "PrivateKey: is neither a PEM key", "MIIEvQ"},
+		{"bad PEM", func(c *Config) { c.PrivateKey = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----" }, "", "PrivateKey: is not a usable key", "AAAA"},
+		{"public JWK", func(c *Config) {
+			c.PrivateKey = `{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}`
+		}, "", "public key", ""},
+		{"key and secret", func(c *Config) { c.PrivateKey, c.ClientSecret = Secret(ecPEM), "s" }, "", "ClientSecret: is set but", ""},
+		{"key with basic", func(c *Config) { c.PrivateKey, c.ClientSecret, c.ClientAuth = Secret(ecPEM), "s", ClientSecretBasic }, "", "PrivateKey: is set but", ""},
+		{"private_key_jwt without key", func(c *Config) { c.ClientAuth = PrivateKeyJWT }, "", "ClientAuth: private_key_jwt needs a private key", ""},
+		{"none with a secret", func(c *Config) { c.ClientAuth, c.ClientSecret = ClientAuthNone, "s" }, "", "ClientAuth: is none", ""},
+		{"unknown", func(c *Config) { c.ClientAuth = "client_secret_jwt" }, "", "not supported", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := base
+			tt.edit(&c)
+			n, err := c.Normalize()
+			if tt.wantErr == "" {
+				if err != nil || n.ClientAuth != tt.want {
+					t.Errorf("Normalize() = %q, %v; want %q", n.ClientAuth, err, tt.want)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("Normalize() error = %v; want %q", err, tt.wantErr)
+			}
+			if tt.mustHide != "" && strings.Contains(err.Error(), tt.mustHide) {
+				t.Errorf("error %q repeats the configured value", err)
+			}
+		})
+	}
+}
+
+func TestPrivateKeyFromEnv(t *testing.T) {
+	_, ecPEM := newECKeyPEM(t)
+	env := map[string]string{"OKTA_DOMAIN": "dev-1.okta.com", "OKTA_CLIENT_ID": "0oa1", "OKTA_PRIVATE_KEY": ecPEM, "OKTA_PRIVATE_KEY_ID": "k9"}
+	c, err := ConfigFromLookup(lookupFrom(env))
+	if err == nil {
+		c, err = c.Normalize()
+	}
+	if err != nil || c.ClientAuth != PrivateKeyJWT || c.PrivateKeyID != "k9" {
+		t.Errorf("ConfigFromLookup = %q %q, %v; want private_key_jwt with kid k9", c.ClientAuth, c.PrivateKeyID, err)
+	}
+	env["OKTA_PRIVATE_KEY"] = "/nonexistent"
+	if _, err := ConfigFromLookup(lookupFrom(env)); err == nil || !strings.Contains(err.Error(), "OKTA_PRIVATE_KEY: ") {
+		t.Errorf("ConfigFromLookup(bad key) error = %v; want it to name OKTA_PRIVATE_KEY", err)
+	}
+}
