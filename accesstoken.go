@@ -120,9 +120,13 @@ func (b *Bearer) verify(ctx context.Context, raw string, now time.Time) (*Access
 		return nil, invalidToken(ReasonTokenInvalid, "the access token is not an RS256 JWT")
 	}
 	var c atClaims
+	var all map[string]any
 	payload := jws.UnsafePayloadWithoutVerification()
-	if err := json.Unmarshal(payload, &c); err != nil {
+	if err := json.Unmarshal(payload, &c); err != nil || json.Unmarshal(payload, &all) != nil {
 		return nil, invalidToken(ReasonTokenInvalid, "the access token's claims are malformed")
+	}
+	if err := checkClaimNames(all); err != nil {
+		return nil, err
 	}
 	// The issuer first: a token of another server must not trigger a key
 	// fetch, and an org-server token deserves a precise answer.
@@ -146,10 +150,6 @@ func (b *Bearer) verify(ctx context.Context, raw string, now time.Time) (*Access
 	if c.IssuedAt == 0 {
 		return nil, invalidToken(ReasonTokenTimeInvalid, "the access token has no iat")
 	}
-	var all map[string]any
-	if err := json.Unmarshal(payload, &all); err != nil {
-		return nil, invalidToken(ReasonTokenInvalid, "the access token's claims are malformed")
-	}
 	t := &AccessToken{
 		Issuer: c.Issuer, Subject: c.Subject, UserID: c.UserID, ClientID: c.ClientID,
 		Audience: c.Audience, Scopes: c.Scopes, ID: c.ID, Claims: all,
@@ -161,6 +161,28 @@ func (b *Bearer) verify(ctx context.Context, raw string, now time.Time) (*Access
 	b.finish(t)
 	b.cache.put(raw, cacheEntry{tok: t, until: t.Expiry.Add(b.cfg.Leeway).UnixNano()}, now.UnixNano())
 	return t, nil
+}
+
+// checkedClaims are the claims the checks read, by their exact names.
+var checkedClaims = map[string]bool{"iss": true, "sub": true, "aud": true, "cid": true, "uid": true, "scp": true, "jti": true,
+	"iat": true, "exp": true, "nbf": true, "auth_time": true, "client_id": true, "scope": true, "active": true, "token_type": true, "username": true}
+
+// checkClaimNames refuses a token or introspection answer with a claim
+// that differs from a checked one only in case ("Scp", "CID"):
+// encoding/json matches names without regard to case, so such a claim
+// could stand in for the real one. It also refuses key-bound (DPoP,
+// mTLS) tokens, whose "cnf" this API does not check: presented as plain
+// Bearer tokens, a stolen one would be replayable.
+func checkClaimNames(all map[string]any) error {
+	if _, ok := all["cnf"]; ok {
+		return invalidToken(ReasonTokenInvalid, "the access token is bound to a key (DPoP); this API accepts Bearer tokens only")
+	}
+	for k := range all {
+		if l := strings.ToLower(k); l != k && checkedClaims[l] {
+			return invalidToken(ReasonTokenInvalid, "the access token has an ambiguous claim name")
+		}
+	}
+	return nil
 }
 
 func unixTime(f float64) time.Time {

@@ -149,7 +149,14 @@ func TestClientAuthConfig(t *testing.T) {
 
 func TestPrivateKeyFromEnv(t *testing.T) {
 	_, ecPEM := newECKeyPEM(t)
-	env := map[string]string{"OKTA_DOMAIN": "dev-1.okta.com", "OKTA_CLIENT_ID": "0oa1", "OKTA_PRIVATE_KEY": ecPEM, "OKTA_PRIVATE_KEY_ID": "k9"}
+	// A service app's key in the environment (directory sync, Okta's SDKs)
+	// does not switch the web app to private_key_jwt by itself.
+	env := map[string]string{"OKTA_DOMAIN": "dev-1.okta.com", "OKTA_CLIENT_ID": "0oa1", "OKTA_CLIENT_SECRET": "s", "OKTA_PRIVATE_KEY": ecPEM, "OKTA_PRIVATE_KEY_ID": "k9"}
+	if c, err := ConfigFromLookup(lookupFrom(env)); err != nil || c.PrivateKey != "" {
+		t.Fatalf("without OKTA_CLIENT_AUTH_METHOD: PrivateKey set = %v, err %v; want the key ignored", c.PrivateKey != "", err)
+	}
+	delete(env, "OKTA_CLIENT_SECRET")
+	env["OKTA_CLIENT_AUTH_METHOD"] = "private_key_jwt"
 	c, err := ConfigFromLookup(lookupFrom(env))
 	if err == nil {
 		c, err = c.Normalize()

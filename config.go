@@ -39,8 +39,6 @@ const (
 	EnvClientAuth          = "OKTA_CLIENT_AUTH_METHOD"
 	EnvPrivateKey          = "OKTA_PRIVATE_KEY"
 	EnvPrivateKeyID        = "OKTA_PRIVATE_KEY_ID"
-	EnvSDKPrivateKey       = "OKTA_CLIENT_PRIVATEKEY"
-	EnvSDKPrivateKeyID     = "OKTA_CLIENT_PRIVATEKEYID"
 	EnvBaseURL             = "OKTASSO_BASE_URL"
 	EnvScopes              = "OKTASSO_SCOPES"
 	EnvSessionKeys         = "OKTASSO_SESSION_KEYS"
@@ -101,8 +99,13 @@ func ConfigFromLookup(lookup func(string) (string, bool)) (Config, error) {
 	c.ClientID = get(EnvClientID, EnvCLIClientID)
 	c.ClientSecret = Secret(get(EnvClientSecret, EnvCLIClientSecret))
 	c.ClientAuth = ClientAuthMethod(get(EnvClientAuth))
-	c.PrivateKey = Secret(get(EnvPrivateKey, EnvSDKPrivateKey))
-	c.PrivateKeyID = get(EnvPrivateKeyID, EnvSDKPrivateKeyID)
+	// OKTA_PRIVATE_KEY is also what directory sync (and Okta's SDKs, as
+	// OKTA_CLIENT_PRIVATEKEY) read for a service app: the web app uses it
+	// only when OKTA_CLIENT_AUTH_METHOD says private_key_jwt.
+	if c.ClientAuth == PrivateKeyJWT {
+		c.PrivateKey = Secret(get(EnvPrivateKey))
+		c.PrivateKeyID = get(EnvPrivateKeyID)
+	}
 	c.BaseURL = get(EnvBaseURL)
 	c.Scopes = splitList(get(EnvScopes), " ,")
 	c.WorkspaceGroups = splitList(get(EnvWorkspaceGroups), ",")

@@ -103,8 +103,10 @@ func (b *Bearer) fromIntrospection(in *introspection, now time.Time) (*AccessTok
 	switch {
 	case !in.Active:
 		return nil, invalidToken(ReasonTokenInactive, "the access token is not active (expired, revoked or unknown)")
-	case in.TokenType != "" && !strings.EqualFold(in.TokenType, "Bearer"):
-		return nil, invalidToken(ReasonTokenInvalid, "the token is not an access token")
+	case !strings.EqualFold(in.TokenType, "Bearer"):
+		return nil, invalidToken(ReasonTokenInvalid, "the token is not a Bearer access token")
+	case checkClaimNames(in.all) != nil:
+		return nil, checkClaimNames(in.all)
 	case in.Iss != "" && in.Iss != b.cfg.Issuer:
 		return nil, invalidToken(ReasonIssuerMismatch, "the access token is from another issuer")
 	}

@@ -38,7 +38,14 @@ type OAuth2Provider struct {
 	// Identity and Subject) and binds the session cookies. An https URL
 	// (http only on a loopback host). Required; Config.Issuer, if set,
 	// must equal it. A provider that sends RFC 9207's iss parameter in its
-	// callbacks must be named by that issuer.
+	// callbacks must be named by that issuer. The scheme and host are
+	// lower-cased.
+	//
+	// Identity is trusted: a provider named after another issuer (say an
+	// Okta org's) produces users with that issuer and whatever subject its
+	// userinfo says. Set it from your own configuration, never from a
+	// tenant's or customer's input; where tenants configure providers
+	// themselves, link accounts by (tenant, Issuer, Subject).
 	Identity string
 	// AuthURL is the authorization endpoint, e.g.
 	// "https://github.com/login/oauth/authorize". Required.
@@ -104,6 +111,10 @@ func (c *Config) normalizeOAuth2(bad func(field, format string, args ...any)) {
 	}
 	o := *c.OAuth2
 	o.Identity = strings.TrimRight(o.Identity, "/")
+	if u, err := url.Parse(o.Identity); err == nil && u.Host != "" {
+		u.Scheme, u.Host = strings.ToLower(u.Scheme), strings.ToLower(u.Host)
+		o.Identity = u.String()
+	}
 	o.Scopes = slices.Clone(o.Scopes)
 	o.Mapping = o.Mapping.withDefaults()
 	c.OAuth2 = &o

@@ -11,7 +11,8 @@ const maxReturnToLen = 2048
 // browser resolves on this origin, and "/" otherwise. It refuses
 // scheme-relative ("//evil.com"), backslash ("/\evil.com"), absolute,
 // whitespace and control-character variants (browsers drop tabs and
-// newlines, turning "/\t/evil.com" into "//evil.com"), and overlong values.
+// newlines, turning "/\t/evil.com" into "//evil.com"), dot segments, and
+// overlong values.
 // An accepted path is returned unchanged, query included.
 func safePath(p string) string {
 	if p == "" || len(p) > maxReturnToLen || p[0] != '/' {
@@ -33,6 +34,14 @@ func safePath(p string) string {
 	// case something between here and the browser decodes it.
 	if d := u.Path; len(d) > 1 && (d[1] == '/' || d[1] == '\\') {
 		return "/"
+	}
+	// Dot segments ("/a/../b", "%2e%2e" too, since u.Path is decoded) are
+	// refused: resolved by the browser, they could climb out of an
+	// application mounted under a path (a tenant's base path).
+	for seg := range strings.SplitSeq(u.Path, "/") {
+		if seg == "." || seg == ".." {
+			return "/"
+		}
 	}
 	return p
 }

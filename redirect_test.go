@@ -35,7 +35,14 @@ func TestSafePath(t *testing.T) {
 		{"/x\x7f", "/"},
 		{"/" + strings.Repeat("a", 3000), "/"},
 		{"/@evil.com", "/@evil.com"}, // a path on this origin, not a userinfo
-		{"/.//evil.com", "/.//evil.com"},
+		{"/.//evil.com", "/"},
+		{"/t/a/../b/webapp", "/"},
+		{"/t/a/%2e%2e/b", "/"},
+		{"/t/a/%2E%2E/b", "/"},
+		{"/t/a/./x", "/"},
+		{"/t/a/..", "/"},
+		{"/files/..hidden/x", "/files/..hidden/x"},
+		{"/x?next=/../y", "/x?next=/../y"}, // the query is not a path
 	}
 	for _, tt := range tests {
 		if got := safePath(tt.in); got != tt.want {

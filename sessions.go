@@ -14,8 +14,15 @@ func keySession(id string) string     { return "s:" + id }  // a session kept in
 func keyRevoked(id string) string     { return "rv:" + id } // an ended session
 func keyFresh(id string) string       { return "fr:" + id } // the latest refreshed version
 func keyLock(id string) string        { return "lk:" + id } // the refresh lock
-func keyBySID(iss, sid string) string { return "ix:sid:" + iss + "|" + sid }
-func keyBySub(iss, sub string) string { return "ix:sub:" + iss + "|" + sub }
+// The logout indexes are per application (client ID and cookie name), so a
+// logout token for one app or tenant never ends another's sessions in a
+// shared store; app "" is the format before that, still ended by logout
+// tokens until sessions indexed under it have expired.
+func keyBySID(app, iss, sid string) string { return "ix:sid:" + app + iss + "|" + sid }
+func keyBySub(app, iss, sub string) string { return "ix:sub:" + app + iss + "|" + sub }
+
+// indexApp is this application's part of the logout index keys.
+func (a *Auth) indexApp() string { return a.cfg.ClientID + "|" + a.cookies.prefix + "|" }
 
 // storeSealName binds sealed session values in the store to their use, so
 // they cannot be presented as cookies.
@@ -194,11 +201,11 @@ func (a *Auth) index(ctx context.Context, s *session) {
 	}
 	ttl := time.Duration(s.Expires-s.Created) * time.Second
 	if s.SID != "" {
-		if err := ss.AddToSet(ctx, keyBySID(s.Issuer, s.SID), s.ID, ttl); err != nil {
+		if err := ss.AddToSet(ctx, keyBySID(a.indexApp(), s.Issuer, s.SID), s.ID, ttl); err != nil {
 			a.cfg.Logger.Error("oktasso: indexing the session for logout failed", "err", err.Error())
 		}
 	}
-	if err := ss.AddToSet(ctx, keyBySub(s.Issuer, s.Subject), s.ID, ttl); err != nil {
+	if err := ss.AddToSet(ctx, keyBySub(a.indexApp(), s.Issuer, s.Subject), s.ID, ttl); err != nil {
 		a.cfg.Logger.Error("oktasso: indexing the session for logout failed", "err", err.Error())
 	}
 }
@@ -216,6 +223,17 @@ func (a *Auth) endSessions(ctx context.Context, ids ...string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// endIndexedAll ends the sessions under an index key of this application
+// and under the same key in the format before per-application keys.
+func (a *Auth) endIndexedAll(ctx context.Context, key func(app string) string) (int, error) {
+	n, err := a.endIndexed(ctx, key(a.indexApp()))
+	if err != nil {
+		return n, err
+	}
+	m, err := a.endIndexed(ctx, key(""))
+	return n + m, err
 }
 
 // endIndexed ends every session recorded under an index key and reports

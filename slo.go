@@ -89,11 +89,11 @@ func (a *Auth) handleBackchannelLogout(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusBadRequest, "invalid_request", "invalid logout token", "")
 		return
 	}
-	key := keyBySub(c.Issuer, c.Subject)
+	key := func(app string) string { return keyBySub(app, c.Issuer, c.Subject) }
 	if c.SessionID != "" {
-		key = keyBySID(c.Issuer, c.SessionID)
+		key = func(app string) string { return keyBySID(app, c.Issuer, c.SessionID) }
 	}
-	n, err := a.endIndexed(r.Context(), key)
+	n, err := a.endIndexedAll(r.Context(), key)
 	if err != nil {
 		a.cfg.Logger.Error("oktasso: back-channel logout could not end sessions", "err", err.Error())
 		w.Header().Set("Retry-After", "5")
@@ -199,7 +199,7 @@ func (a *Auth) handleFrontchannelLogout(w http.ResponseWriter, r *http.Request) 
 	if s, _ := a.peekSession(r.Context(), r); s != nil && s.SID == sid {
 		a.cookies.clearChunks(w)
 	}
-	n, err := a.endIndexed(r.Context(), keyBySID(a.provider.issuer, sid))
+	n, err := a.endIndexedAll(r.Context(), func(app string) string { return keyBySID(app, a.provider.issuer, sid) })
 	if err != nil {
 		a.cfg.Logger.Error("oktasso: front-channel logout could not end sessions", "err", err.Error())
 		w.WriteHeader(http.StatusServiceUnavailable)

@@ -67,7 +67,9 @@ func (s StepUp) acrValues() []string {
 //
 // and JSON with login_url, the step-up sign-in to open in the browser.
 // Inside Workspace or WebApp it uses their user; on its own it reads the
-// session like they do.
+// session like they do. With a plain OAuth 2.0 provider (Config.OAuth2),
+// which proves neither when nor how the user authenticated, a non-zero
+// StepUp refuses every request (403).
 func (a *Auth) RequireStepUp(s StepUp) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -77,6 +79,13 @@ func (a *Auth) RequireStepUp(s StepUp) func(http.Handler) http.Handler {
 			}
 			if u == nil {
 				next.ServeHTTP(w, r) // an unenforced scope let it through
+				return
+			}
+			if a.cfg.OAuth2 != nil && (s.MaxAge > 0 || len(s.ACR) > 0 || len(s.AMR) > 0) {
+				// A plain OAuth 2.0 provider proves neither when nor how the
+				// user authenticated: the requirement cannot be met, and
+				// re-running the flow would loop.
+				a.refuse(w, r, u, pageNotAllowed, "a recent or stronger sign-in, which this identity provider cannot prove")
 				return
 			}
 			why := s.unmet(u, a.now())

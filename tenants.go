@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"path"
 	"regexp"
 	"strings"
 	"sync"
@@ -85,10 +86,24 @@ type TenantsConfig struct {
 type Tenants struct {
 	cfg TenantsConfig
 
-	mu    sync.Mutex
-	byID  map[string]*tenant
-	order list.List // of *tenant, most recently used first
+	mu       sync.Mutex
+	byID     map[string]*tenant
+	order    list.List            // of built *tenant, most recently used first
+	building int                  // builds in progress
+	unknown  map[string]time.Time // ids Lookup called unknown, until when
 }
+
+// Bounds on tenant construction, so requests for made-up tenant ids cost
+// little: builds in progress at once, and how long (and how many) ids that
+// Lookup called unknown are remembered.
+const (
+	maxTenantBuilds  = 16
+	unknownTenantTTL = 30 * time.Second
+	maxUnknownIDs    = 4096
+)
+
+// errTenantsBusy means too many tenants are being set up at once.
+var errTenantsBusy = errors.New("oktasso: too many tenants being set up at once; try again")
 
 // tenant is one tenant's Auth, built once; its fields other than elem are
 // set before done is closed and never change after.
@@ -253,6 +268,11 @@ func (t *Tenants) dispatch(pick func(*tenant) http.Handler) http.Handler {
 			return
 		case err != nil && r.Context().Err() != nil:
 			return // the client is gone
+		case errors.Is(err, errTenantsBusy):
+			w.Header().Set("Retry-After", "1")
+			noStore(w)
+			http.Error(w, "This site is busy; try again in a moment.", http.StatusServiceUnavailable)
+			return
 		case err != nil:
 			t.cfg.Logger.Error("oktasso: tenant unavailable", "tenant", id, "err", err.Error())
 			noStore(w)
@@ -273,10 +293,11 @@ func (t *Tenants) dispatch(pick func(*tenant) http.Handler) http.Handler {
 }
 
 // withoutBase returns r with base removed from its path, or nil when the
-// path is not under base.
+// path is not under base or is not clean ("//", dot segments): the routes
+// inside would redirect it to a cleaned path outside the tenant.
 func withoutBase(r *http.Request, base string) *http.Request {
 	rest, ok := strings.CutPrefix(r.URL.Path, base)
-	if !ok || (rest != "" && rest[0] != '/') {
+	if !ok || (rest != "" && rest[0] != '/') || (rest != "" && rest != "/" && path.Clean(rest) != strings.TrimSuffix(rest, "/")) {
 		return nil
 	}
 	u := *r.URL
@@ -284,7 +305,7 @@ func withoutBase(r *http.Request, base string) *http.Request {
 	if u.Path == "" {
 		u.Path = "/"
 	}
-	if raw, ok := strings.CutPrefix(u.RawPath, base); ok && raw != "" {
+	if raw, ok := strings.CutPrefix(u.RawPath, base); ok && strings.HasPrefix(raw, "/") {
 		u.RawPath = raw
 	} else {
 		u.RawPath = ""
@@ -316,12 +337,24 @@ func (t *Tenants) tenant(ctx context.Context, id string) (*tenant, error) {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownTenant, id)
 	}
 	t.mu.Lock()
+	if until, ok := t.unknown[id]; ok {
+		if t.cfg.Now().Before(until) {
+			t.mu.Unlock()
+			return nil, fmt.Errorf("%w: %q", ErrUnknownTenant, id)
+		}
+		delete(t.unknown, id)
+	}
 	e := t.byID[id]
 	if e == nil {
+		if t.building >= maxTenantBuilds {
+			t.mu.Unlock()
+			return nil, errTenantsBusy
+		}
+		// Only a built tenant enters the LRU order, so tenants being set
+		// up (or made-up ids) never push ready ones out.
 		e = &tenant{id: id, done: make(chan struct{})}
 		t.byID[id] = e
-		e.elem = t.order.PushFront(e)
-		t.evictLocked()
+		t.building++
 		go t.build(context.WithoutCancel(ctx), e)
 	} else if e.elem != nil {
 		t.order.MoveToFront(e.elem)
@@ -373,11 +406,26 @@ func (t *Tenants) build(ctx context.Context, e *tenant) {
 		if u, err := url.Parse(e.auth.cfg.BaseURL); err == nil {
 			e.base = strings.TrimRight(u.Path, "/")
 		}
-	} else {
-		t.mu.Lock()
-		t.removeLocked(e)
-		t.mu.Unlock()
 	}
+	t.mu.Lock()
+	t.building--
+	switch {
+	case e.err == nil:
+		e.elem = t.order.PushFront(e)
+		t.evictLocked()
+	case errors.Is(e.err, ErrUnknownTenant):
+		t.removeLocked(e)
+		if len(t.unknown) >= maxUnknownIDs {
+			clear(t.unknown)
+		}
+		if t.unknown == nil {
+			t.unknown = map[string]time.Time{}
+		}
+		t.unknown[e.id] = t.cfg.Now().Add(unknownTenantTTL)
+	default:
+		t.removeLocked(e)
+	}
+	t.mu.Unlock()
 	close(e.done)
 }
 
@@ -421,11 +469,14 @@ func tenantCookieName(id string) string {
 	if ok {
 		return "oktasso_" + id
 	}
+	// "__" marks a digest: an alphanumeric id cannot start with "_".
 	sum := sha256.Sum256([]byte(id))
-	return "oktasso_" + hex.EncodeToString(sum[:8])
+	return "oktasso__" + hex.EncodeToString(sum[:8])
 }
 
-var cookieNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+// cookieNameRE: no "-", which oktasso's own suffixes ("-1", "-flow-…",
+// "-silent") use, so one app's or tenant's cookie names are never another's.
+var cookieNameRE = regexp.MustCompile(`^[A-Za-z0-9_]{1,64}$`)
 
 // checkCookieName validates Config.CookieName.
 func (c *Config) checkCookieName(bad func(field, format string, args ...any)) {
@@ -433,6 +484,6 @@ func (c *Config) checkCookieName(bad func(field, format string, args ...any)) {
 		return
 	}
 	if !cookieNameRE.MatchString(c.CookieName) || strings.HasPrefix(c.CookieName, "__") {
-		bad("CookieName", "%q is not a cookie name; use letters, digits, - and _ (at most 64, not starting with __)", c.CookieName)
+		bad("CookieName", "%q is not a cookie name; use letters, digits and _ (at most 64, not starting with __)", c.CookieName)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -369,8 +370,10 @@ func TestTenantsLookup(t *testing.T) {
 		wantLookups map[string]int // lookups after the request
 	}{
 		{"unknown tenant", "/t/zzz/workspace", false, 404, map[string]int{"zzz": 1}},
-		{"unknown tenant, API", "/t/zzz/workspace", true, 404, map[string]int{"zzz": 2}},
-		{"unknown tenant's routes", "/t/zzz/auth/login", false, 404, map[string]int{"zzz": 3}},
+		// Lookup's "unknown" is remembered for a while: made-up ids cost
+		// one lookup, not one per request.
+		{"unknown tenant, API", "/t/zzz/workspace", true, 404, map[string]int{"zzz": 1}},
+		{"unknown tenant's routes", "/t/zzz/auth/login", false, 404, map[string]int{"zzz": 1}},
 		{"no tenant", "/t/", false, 404, nil},
 		{"overlong id", "/t/" + strings.Repeat("x", maxTenantIDLen+1) + "/workspace", false, 404, map[string]int{strings.Repeat("x", maxTenantIDLen+1): 0}},
 		{"failing lookup", "/t/broken/workspace", false, 500, map[string]int{"broken": 1}},
@@ -459,6 +462,42 @@ func TestTenantsSingleFlightAndBound(t *testing.T) {
 	}
 }
 
+// TestTenantsMadeUpIDs: requests for made-up tenant ids neither push ready
+// tenants out of the LRU nor run Lookup again and again.
+func TestTenantsMadeUpIDs(t *testing.T) {
+	var lookups atomic.Int64
+	tenants, err := NewTenants(TenantsConfig{
+		Lookup: func(ctx context.Context, id string) (Config, error) {
+			lookups.Add(1)
+			if id != "acme" && id != "beta" {
+				return Config{}, ErrUnknownTenant
+			}
+			return Config{Issuer: "https://" + id + ".okta.com", ClientID: "0oa" + id, Logger: quietLogger(), BaseURL: "https://app.example",
+				HTTPClient: &http.Client{Transport: offline{}}}, nil
+		},
+		MaxTenants:  2,
+		SessionKeys: []Secret{key1},
+		Logger:      quietLogger(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	acme, _ := tenants.Auth(ctx, "acme")
+	tenants.Auth(ctx, "beta")
+	for i := range 50 {
+		if _, err := tenants.Auth(ctx, "nope"+strconv.Itoa(i%5)); !errors.Is(err, ErrUnknownTenant) {
+			t.Fatalf("made-up id: err = %v; want ErrUnknownTenant", err)
+		}
+	}
+	if a, _ := tenants.Auth(ctx, "acme"); a != acme {
+		t.Fatal("made-up ids pushed acme out: a new Auth was built")
+	}
+	if n := lookups.Load(); n != 2+5 {
+		t.Fatalf("lookups = %d; want 7 (acme, beta, and each made-up id once)", n)
+	}
+}
+
 func TestTenantsExplicitID(t *testing.T) {
 	ta := newTenantApp(t, false, false)
 	// The default Select reads the id that middleware put in the context.
@@ -491,6 +530,10 @@ func TestTenantsExplicitID(t *testing.T) {
 func TestWithoutBase(t *testing.T) {
 	for _, tt := range []struct{ path, want string }{
 		{"/t/a/workspace", "/workspace"}, {"/t/a", "/"}, {"/t/a/", "/"}, {"/t/ab/workspace", ""}, {"/x/t/a/workspace", ""},
+		{"/t/a/dir/", "/dir/"},
+		// Unclean paths would be redirected by the routes inside to a
+		// cleaned path outside the tenant: not ours.
+		{"/t/a/x/../auth/callback", ""}, {"/t/a//auth/login", ""}, {"/t/a/./auth/login", ""},
 	} {
 		r := withoutBase(httptest.NewRequest("GET", tt.path, nil), "/t/a")
 		got := ""
@@ -507,6 +550,8 @@ func TestTenantCookieName(t *testing.T) {
 	seen := map[string]string{}
 	for _, tt := range []struct{ id, want string }{
 		{"acme", "oktasso_acme"}, {"Acme2", "oktasso_Acme2"}, {"acme-1", ""}, {"acme_1", ""}, {"a.b", ""}, {strings.Repeat("x", 41), ""},
+		// An id spelling another id's digest name gets a name of its own.
+		{"_" + tenantCookieName("acme-1")[len("oktasso__"):], ""}, {tenantCookieName("acme-1")[len("oktasso__"):], ""},
 	} {
 		got := tenantCookieName(tt.id)
 		if (tt.want != "" && got != tt.want) || !cookieNameRE.MatchString(got) || strings.Contains(strings.TrimPrefix(got, "oktasso_"), "-") {
@@ -530,6 +575,7 @@ func TestCookieNameConfig(t *testing.T) {
 		{"prefix of its own", "__Secure-x", "https://app.example", "", "CookieName"},
 		{"separator", "a;b", "https://app.example", "", "CookieName"},
 		{"too long", strings.Repeat("c", 65), "https://app.example", "", "CookieName"},
+		{"dash, the suffix separator", "foo-flow-x", "https://app.example", "", "CookieName"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			a, err := New(context.Background(), Config{Issuer: "https://dev-1.okta.com", ClientID: "0oa1", BaseURL: tt.base,
@@ -586,5 +632,24 @@ func TestTenantsInitiateLogin(t *testing.T) {
 	// Org a's tile does not start a sign-in at tenant b.
 	if r := b.get(ta.base["b"] + InitiateLoginPath + "?" + q.Encode()); r.status != http.StatusBadRequest {
 		t.Errorf("org a's tile at tenant b = %d; want 400", r.status)
+	}
+}
+
+// TestTenantsSharedOrgLogoutStaysInTenant: two tenants on one org and
+// client, one shared store: a logout token delivered to tenant a ends a's
+// sessions only.
+func TestTenantsSharedOrgLogoutStaysInTenant(t *testing.T) {
+	ta := newTenantApp(t, true, true)
+	b := newJarBrowser(t, ta.app.URL)
+	ta.signIn(b, "a", alice, "/workspace")
+	if r := ta.signIn(b, "b", alice, "/webapp"); r.body != "tenant:b user:"+alice+" path:/webapp" {
+		t.Fatalf("signed in to b: %d %q", r.status, r.body)
+	}
+	ta.fake["a"].EndSession(alice) // the org's client delivers to tenant a's URI
+	if r := b.get(ta.base["a"] + "/workspace"); r.status != http.StatusFound {
+		t.Errorf("a after the logout = %d; want 302", r.status)
+	}
+	if r := b.get(ta.base["b"] + "/webapp"); r.body != "tenant:b user:"+alice+" path:/webapp" {
+		t.Errorf("b after a's logout token = %d %q; want still signed in", r.status, r.body)
 	}
 }
