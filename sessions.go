@@ -10,10 +10,10 @@ import (
 
 // Store keys. Every id in them is random (session ids) or comes from a
 // verified token (sid, sub); none comes from a request unauthenticated.
-func keySession(id string) string     { return "s:" + id }  // a session kept in the store
-func keyRevoked(id string) string     { return "rv:" + id } // an ended session
-func keyFresh(id string) string       { return "fr:" + id } // the latest refreshed version
-func keyLock(id string) string        { return "lk:" + id } // the refresh lock
+func keySession(id string) string { return "s:" + id }  // a session kept in the store
+func keyRevoked(id string) string { return "rv:" + id } // an ended session
+func keyFresh(id string) string   { return "fr:" + id } // the latest refreshed version
+func keyLock(id string) string    { return "lk:" + id } // the refresh lock
 // The logout indexes are per application (client ID and cookie name), so a
 // logout token for one app or tenant never ends another's sessions in a
 // shared store; app "" is the format before that, still ended by logout
