@@ -63,7 +63,7 @@ func TestBearerRefusesKeyBoundToken(t *testing.T) {
 		json.NewDecoder(resp.Body).Decode(&m)
 		return resp.StatusCode, m, resp.Header
 	}
-	_, m, h := call("")
+	_, _, h := call("")
 	st, m, _ := call(h.Get("DPoP-Nonce"))
 	if st != 200 || m["token_type"] != "DPoP" {
 		t.Fatalf("token = %d %v", st, m)
