@@ -30,6 +30,7 @@ type Auth struct {
 	used     *usedStates
 	pages    *template.Template
 	refresh  refreshes
+	cache    *sessionCache // nil: no caching
 }
 
 // New validates cfg, reporting every problem at once, and returns an Auth.
@@ -60,7 +61,7 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 	if !secure && !isLoopback(hostOf(c.BaseURL)) {
 		c.Logger.Warn("oktasso: base URL is http on a non-loopback host; cookies are not Secure", "base_url", c.BaseURL)
 	}
-	a := &Auth{cfg: c, provider: p, cookies: ck, used: newUsedStates(4096), pages: c.Pages}
+	a := &Auth{cfg: c, provider: p, cookies: ck, used: newUsedStates(4096), pages: c.Pages, cache: newSessionCache(c.SessionCacheSize)}
 	if a.pages == nil {
 		a.pages = builtinPages
 	}

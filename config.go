@@ -236,6 +236,12 @@ func (c Config) normalize(names map[string]string) (Config, error) {
 	if c.MaxSessionCookies < 1 || c.MaxSessionCookies > maxMaxChunks {
 		bad("MaxSessionCookies", "%d is out of range 1..%d", c.MaxSessionCookies, maxMaxChunks)
 	}
+	if c.SessionCacheSize == 0 {
+		c.SessionCacheSize = DefaultSessionCacheSize
+	}
+	if c.RevocationCacheTTL < 0 {
+		bad("RevocationCacheTTL", "%v is negative", c.RevocationCacheTTL)
+	}
 	if c.RefreshBefore == 0 {
 		c.RefreshBefore = 5 * time.Minute
 	}

@@ -43,8 +43,8 @@ func (a *Auth) WebApp(next http.Handler) http.Handler { return a.guard(WebAppSco
 // when someone is signed in.
 func (a *Auth) Identify(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s := a.currentSession(w, r); s != nil {
-			if u := s.user(); a.emailAllowed(u) {
+		if s, u := a.currentSession(w, r); s != nil {
+			if a.emailAllowed(u) {
 				r = r.WithContext(a.withSession(r.Context(), s, u))
 			}
 		}
@@ -58,7 +58,7 @@ func (a *Auth) guard(scope Scope, next http.Handler) http.Handler {
 		enforced = !a.cfg.SkipEnforceWebApp
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s := a.currentSession(w, r)
+		s, u := a.currentSession(w, r)
 		if s == nil {
 			if !enforced {
 				next.ServeHTTP(w, r)
@@ -67,7 +67,6 @@ func (a *Auth) guard(scope Scope, next http.Handler) http.Handler {
 			a.requireLogin(w, r)
 			return
 		}
-		u := s.user()
 		if kind, ok := a.allowed(scope, u); !ok {
 			if !enforced {
 				// The app authenticates this request its own way; an SSO
@@ -117,36 +116,41 @@ func (a *Auth) allowed(scope Scope, u *User) (pageKind, bool) {
 // while is written again, so activity keeps it alive without a new cookie on
 // every request.
 func (a *Auth) currentUser(w http.ResponseWriter, r *http.Request) *User {
-	s := a.currentSession(w, r)
-	if s == nil {
-		return nil
-	}
-	return s.user()
+	_, u := a.currentSession(w, r)
+	return u
 }
 
 // currentSession loads the request's session, refreshes its tokens when
 // they are about to expire, and rolls the idle clock forward at most every
 // 1/20 of the idle timeout (and when the cookie was sealed with an older
-// key), so most requests write no cookie.
-func (a *Auth) currentSession(w http.ResponseWriter, r *http.Request) *session {
+// key or format), so most requests write no cookie. The session and user
+// may be shared with the session cache: read-only; a change is made to a
+// copy.
+func (a *Auth) currentSession(w http.ResponseWriter, r *http.Request) (*session, *User) {
 	ctx := r.Context()
-	s, rewrite := a.loadSession(ctx, r)
+	s, u, rewrite := a.loadSession(ctx, r)
 	if s == nil {
-		return nil
+		return nil, nil
 	}
 	now := a.now()
 	if s.RefreshToken != "" && s.TokenExpiry != 0 && now.Add(a.cfg.RefreshBefore).Unix() >= s.TokenExpiry {
-		if s = a.refreshSession(ctx, w, s); s == nil {
-			return nil
+		ns := a.refreshSession(ctx, w, s)
+		if ns == nil {
+			return nil, nil
+		}
+		if ns != s {
+			s, u = ns, ns.user()
 		}
 	}
 	if rewrite || now.Sub(time.Unix(s.Seen, 0)) >= max(a.cfg.SessionIdleTimeout/20, time.Second) {
-		s.Seen = now.Unix()
+		rolled := *s // copy on write: s may be the cached session
+		rolled.Seen = now.Unix()
+		s = &rolled
 		if err := a.saveSession(ctx, w, s, rewrite); err != nil {
 			a.cfg.Logger.Warn("oktasso: could not roll the session forward", "err", err.Error())
 		}
 	}
-	return s
+	return s, u
 }
 
 // requireLogin answers a request that needs a session and has none.
