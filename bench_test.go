@@ -212,7 +212,9 @@ func BenchmarkFloor(b *testing.B) {
 // BenchmarkVerifyIDToken compares oktasso's ID-token verification (go-oidc's
 // checks plus azp, iat, nonce, at_hash and the claims oktasso reads) with
 // go-oidc alone (oidc.IDTokenVerifier.Verify and the claims into a struct)
-// on the same token, signed by the fake Okta, and the same key set.
+// on the same token, signed by the fake Okta, and the same key set. The map
+// of every claim (User.Claims) is decoded only when Config.OnLogin is set:
+// "oktasso+all-claims".
 func BenchmarkVerifyIDToken(b *testing.B) {
 	h := newHarness(b, nil)
 	br := h.browser()
@@ -234,14 +236,20 @@ func BenchmarkVerifyIDToken(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Run("oktasso", func(b *testing.B) {
-		b.ReportAllocs()
-		for i := 0; i < b.N; i++ {
-			if _, _, err := p.verifyIDToken(ctx, d, raw, verifyRequest{clientID: testClientID, nonce: claims.Nonce}); err != nil {
-				b.Fatal(err)
-			}
+	for _, all := range []bool{false, true} {
+		name := "oktasso"
+		if all {
+			name = "oktasso+all-claims" // with Config.OnLogin: User.Claims too
 		}
-	})
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				if _, _, err := p.verifyIDToken(ctx, d, raw, verifyRequest{clientID: testClientID, nonce: claims.Nonce, allClaims: all}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 	b.Run("go-oidc", func(b *testing.B) {
 		v := oidc.NewVerifier(p.issuer, d.keys, &oidc.Config{ClientID: testClientID, SupportedSigningAlgs: []string{oidc.RS256}, Now: h.clock.Now})
 		b.ReportAllocs()

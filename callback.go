@@ -139,6 +139,7 @@ func (a *Auth) exchange(ctx context.Context, d *discovered, f *flow, code string
 	c, claims, err := a.provider.verifyIDToken(ctx, d, rawID, verifyRequest{
 		clientID: a.cfg.ClientID, nonce: f.Nonce, accessToken: tok.AccessToken,
 		maxAge: time.Duration(f.MaxAge) * time.Second, checkMaxAge: f.HasMaxAge,
+		allClaims: a.cfg.OnLogin != nil, // User.Claims is for OnLogin only
 	})
 	if err != nil {
 		return nil, nil, err
@@ -158,6 +159,9 @@ func (a *Auth) exchange(ctx context.Context, d *discovered, f *flow, code string
 		}
 		mergeUserInfo(u, ui)
 		for k, v := range uiClaims {
+			if u.Claims == nil {
+				break
+			}
 			if _, ok := u.Claims[k]; !ok {
 				u.Claims[k] = v
 			}
