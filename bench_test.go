@@ -283,3 +283,26 @@ func BenchmarkLoginRoundTrip(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "logins/s")
 }
+
+// BenchmarkOpenSession decodes the benchmarks' session cookie in the
+// format of this version (v3: base64, AES-GCM, tag-length-value) and in the
+// v2 format it replaced, still read during the transition (securecookie:
+// base64 twice, HMAC-SHA256, AES-CTR, then JSON): before and after, in one
+// run.
+func BenchmarkOpenSession(b *testing.B) {
+	a, _, s := benchAuth(b, -1)
+	name := a.cookies.sessionName()
+	for _, tt := range []struct{ format, value string }{
+		{"v3", a.cookies.sealSession(name, s)},
+		{"v2", legacyValue(b, a.cookies, name, s, 0)},
+	} {
+		b.Run(tt.format, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				if _, _, err := a.cookies.openSession(name, tt.value); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

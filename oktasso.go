@@ -236,7 +236,9 @@ func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
 // User is the signed-in person, as verified at sign-in. Handlers read it with
-// [UserFrom]. A User in a request context must be treated as read-only.
+// [UserFrom]. A User in a request context must be treated as read-only: it
+// is shared by concurrent requests of the same session (see
+// Config.SessionCacheSize); copy it to change it.
 type User struct {
 	// Issuer and Subject identify the user for good: link local accounts by
 	// this pair, never by email alone. For Okta, Subject is the user id
