@@ -3,7 +3,7 @@ package oktasso
 import (
 	"bytes"
 	"encoding/json"
-	"net/http/httptest"
+	"net/http"
 	"reflect"
 	"strings"
 	"testing"
@@ -168,7 +168,7 @@ func TestLegacySessionResealed(t *testing.T) {
 		t.Fatalf("v2 cookie at /workspace = %d %q; want 200 for alice", r.status, r.body)
 	}
 	var resealed string
-	for _, sc := range (&httptest.ResponseRecorder{HeaderMap: r.header}).Result().Cookies() {
+	for _, sc := range (&http.Response{Header: r.header}).Cookies() {
 		if sc.Name == ck.Name {
 			resealed = sc.Value
 		}
