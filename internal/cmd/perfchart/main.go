@@ -187,6 +187,8 @@ var nsBars = []struct {
 	{"BenchmarkSessionCheck/miss", "SESSION CHECK, CACHE MISS", blue},
 	{"BenchmarkGuard/hit", "GUARD, CACHE HIT", green},
 	{"BenchmarkGuard/miss", "GUARD, CACHE MISS", blue},
+	{"BenchmarkOpenSession/v3", "COOKIE DECODE, FORMAT V3", blue},
+	{"BenchmarkOpenSession/v2", "COOKIE DECODE, V2 (BEFORE)", purple},
 	{"BenchmarkGorillaSessions/signed", "GORILLA/SESSIONS (OKTA SAMPLES)", orange},
 	{"BenchmarkGorillaSessions/encrypted", "GORILLA/SESSIONS, ENCRYPTED", orange},
 	{"BenchmarkAuthenticatedRequest/cookie/redis-store/hit", "GUARD + REDIS REVOCATION GET", red},
@@ -202,10 +204,11 @@ var (
 	blue   = color.RGBA{31, 111, 235, 255}
 	orange = color.RGBA{219, 109, 40, 255}
 	red    = color.RGBA{207, 34, 46, 255}
+	purple = color.RGBA{130, 80, 223, 255}
 )
 
 const (
-	width, height = 1400, 600
+	width, height = 1400, 680
 	scale         = 2 // font pixels
 )
 
