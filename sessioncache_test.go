@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 )
@@ -194,5 +195,82 @@ func TestSessionCacheHitAllocs(t *testing.T) {
 	h.auth.loadSession(ctx, req)
 	if n := testing.AllocsPerRun(100, func() { h.auth.loadSession(ctx, req) }); n != 0 {
 		t.Errorf("loadSession on a cache hit = %v allocs; want 0", n)
+	}
+}
+
+// TestSessionCacheConcurrent loads one session from many goroutines while
+// it is ended: run with -race. Once endSessions has returned, no load
+// admits it.
+func TestSessionCacheConcurrent(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.RevocationCacheTTL = time.Hour })
+	req := signedInRequest(t, h)
+	ctx := context.Background()
+	s, _, _ := h.auth.loadSession(ctx, req)
+	if s == nil {
+		t.Fatal("fresh session refused")
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 200 {
+				if s, u := h.auth.currentSession(httptest.NewRecorder(), req.Clone(ctx)); s != nil && u.Email != alice {
+					t.Errorf("session of %q; want alice", u.Email)
+				}
+			}
+		}()
+	}
+	if err := h.auth.endSessions(ctx, s.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, _ := h.auth.loadSession(ctx, req); got != nil {
+		t.Error("session admitted after endSessions returned")
+	}
+	wg.Wait()
+	if got, _, _ := h.auth.loadSession(ctx, req); got != nil {
+		t.Error("session admitted after the concurrent loads")
+	}
+}
+
+func TestCookieValue(t *testing.T) {
+	tests := []struct {
+		name    string
+		headers []string
+		want    string
+	}{
+		{"only", []string{"oktasso=abc"}, "abc"},
+		{"among others", []string{"a=1; oktasso=abc; b=2"}, "abc"},
+		{"no spaces", []string{"a=1;oktasso=abc;b=2"}, "abc"},
+		{"chunk cookie is not the session", []string{"oktasso-1=chunk; oktasso=abc"}, "abc"},
+		{"longer name", []string{"oktassox=evil"}, ""},
+		{"shorter name", []string{"oktass=evil"}, ""},
+		{"name as a value", []string{"x=oktasso=evil"}, ""},
+		{"first of two", []string{"oktasso=one; oktasso=two"}, "one"},
+		{"second header", []string{"a=1", "oktasso=abc"}, "abc"},
+		{"quoted", []string{`oktasso="abc"`}, "abc"},
+		{"empty", []string{"oktasso="}, ""},
+		{"absent", []string{"a=1"}, ""},
+		{"no header", nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := http.Header{}
+			for _, v := range tt.headers {
+				h.Add("Cookie", v)
+			}
+			if got := cookieValue(h, "oktasso"); got != tt.want {
+				t.Errorf("cookieValue(%q) = %q; want %q", tt.headers, got, tt.want)
+			}
+			// The same answer as net/http for these well-formed headers.
+			req := &http.Request{Header: h}
+			want := ""
+			if ck, err := req.Cookie("oktasso"); err == nil {
+				want = ck.Value
+			}
+			if tt.want != want {
+				t.Errorf("http.Request.Cookie = %q; cookieValue = %q", want, tt.want)
+			}
+		})
 	}
 }

@@ -233,7 +233,10 @@ func (a *Auth) index(ctx context.Context, s *session) {
 // endSessions ends sessions by id for good: a revocation marker outlives
 // any cookie of theirs, and their stored data and refreshed versions go.
 func (a *Auth) endSessions(ctx context.Context, ids ...string) error {
-	a.cache.purge(ids...)
+	// Purge the cache after the markers are written: a load that cached a
+	// session after the purge checked revocation after the markers too,
+	// and one whose check came before is voided by the purge.
+	defer a.cache.purge(ids...)
 	var errs []error
 	for _, id := range ids {
 		if err := a.cfg.Store.Set(ctx, keyRevoked(id), []byte{1}, a.cfg.SessionMaxAge+time.Minute); err != nil {
