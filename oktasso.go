@@ -120,20 +120,21 @@ type Config struct {
 	// SessionCacheSize is how many verified session cookies are kept in
 	// memory, so that a repeat request with the exact same cookie value
 	// skips decryption (lifetimes and revocation are still checked on
-	// every request). An entry takes about 2.5 times its cookie's size:
-	// ~4 KB for a typical session with its ID token, ~10 KB at most (only
-	// single-cookie sessions are cached); when full, a random entry makes
-	// room. Default DefaultSessionCacheSize (4,096 entries: ~16 MB
-	// typical, 40 MB at most); negative turns the cache off.
+	// every request). Only single-cookie sessions are cached; an entry
+	// takes about twice its cookie's size: ~3.7 KB for a typical session
+	// with its ID token, ~8 KB at most. When full, a random entry makes
+	// room. Default DefaultSessionCacheSize (4,096 entries: ~15 MB for
+	// typical sessions, 32 MB at most); negative turns the cache off.
 	SessionCacheSize int
 	// RevocationCacheTTL lets a cached session skip the Store's revocation
 	// lookup for this long after the Store last said the session was not
 	// revoked. Sessions ended by this process (sign-out, single logout, a
 	// refused refresh) leave the cache at once; one ended by another
 	// instance sharing the Store may then still be admitted here for up to
-	// RevocationCacheTTL. Worth it with a remote Store (a Redis round trip
-	// costs ~70 µs per request): e.g. 1 s. Default 0: the Store is asked on
-	// every request.
+	// RevocationCacheTTL. Worth it with a remote Store, whose round trip
+	// (tens of microseconds for Redis on loopback) is then most of a
+	// request's cost: e.g. 1 s. Default 0: the Store is asked on every
+	// request.
 	RevocationCacheTTL time.Duration
 	// RefreshBefore is how long before the access token expires a session
 	// with a refresh token (scope offline_access) refreshes its tokens.

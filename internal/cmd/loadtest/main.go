@@ -7,6 +7,9 @@
 //
 //	go run ./internal/cmd/loadtest -c 64 -d 10s -json docs/bench/loadtest.json
 //
+// Run it from the module's root (it builds ./examples/workspace), or give
+// a built example with -bin.
+//
 // It builds the example, starts it on 127.0.0.1 with a random port, signs
 // in once through the fake Okta's sign-in form as the demo user alice, then
 // runs each route for -d in all, in -rounds interleaved rounds, with -c
