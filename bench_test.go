@@ -198,7 +198,7 @@ func BenchmarkFloor(b *testing.B) {
 		b.SetBytes(int64(len(value)))
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
-			n, err := base64.RawURLEncoding.Decode(buf, []byte(value))
+			n, err := strictBase64.Decode(buf, []byte(value))
 			if err != nil {
 				b.Fatal(err)
 			}

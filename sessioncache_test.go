@@ -33,16 +33,20 @@ func TestSessionCacheHit(t *testing.T) {
 		t.Errorf("cached user = %+v; want alice, internal", u1)
 	}
 
-	// Exact match only: a value one byte off is a miss, and refused.
+	// Exact match only: a value one character off is a miss, and refused,
+	// in the middle (another ciphertext) or at the end (the same bytes
+	// spelled with other trailing bits, which strict base64 refuses).
 	v, _ := h.auth.cookies.readChunks(req)
-	last := byte('A')
-	if v[len(v)-1] == 'A' {
-		last = 'B'
-	}
-	forged := httptest.NewRequest("GET", h.app.URL+"/workspace", nil)
-	forged.AddCookie(&http.Cookie{Name: h.auth.cookies.sessionName(), Value: v[:len(v)-1] + string(last)})
-	if s, _, _ := h.auth.loadSession(ctx, forged); s != nil {
-		t.Error("a cookie one byte off the cached one was admitted")
+	for _, i := range []int{len(v) / 2, len(v) - 1} {
+		c := byte('A')
+		if v[i] == 'A' {
+			c = 'B'
+		}
+		forged := httptest.NewRequest("GET", h.app.URL+"/workspace", nil)
+		forged.AddCookie(&http.Cookie{Name: h.auth.cookies.sessionName(), Value: v[:i] + string(c) + v[i+1:]})
+		if s, _, _ := h.auth.loadSession(ctx, forged); s != nil {
+			t.Errorf("a cookie differing from the cached one at %d of %d was admitted", i, len(v))
+		}
 	}
 }
 

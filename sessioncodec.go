@@ -38,6 +38,10 @@ const (
 
 var errBadSession = errors.New("oktasso: not a session value")
 
+// strictBase64 refuses non-zero trailing bits, so one sealed value has one
+// spelling (the cache matches values exactly).
+var strictBase64 = base64.RawURLEncoding.Strict()
+
 // sessionFields is the v3 encoding of session, in writing order. To add a
 // field: add it to session, then one line here with the next free tag.
 var sessionFields = [...]sessionField{
@@ -289,7 +293,7 @@ func (ss *sessionSealer) open(aad []byte, value string) (*session, bool, error) 
 	}
 	defer ss.bufs.Put(bp)
 	raw := (*bp)[:n]
-	if _, err := base64.RawURLEncoding.Decode(raw, []byte(value)); err != nil || raw[0] != sessionFormat {
+	if _, err := strictBase64.Decode(raw, []byte(value)); err != nil || raw[0] != sessionFormat {
 		return ss.openLegacy(aad, value)
 	}
 	if n < 1+gcmNonceSize+gcmTagSize {
