@@ -197,9 +197,16 @@ func TestSessionCacheHitAllocs(t *testing.T) {
 	req := signedInRequest(t, h)
 	ctx := context.Background()
 	h.auth.loadSession(ctx, req)
-	if n := testing.AllocsPerRun(100, func() { h.auth.loadSession(ctx, req) }); n != 0 {
-		t.Errorf("loadSession on a cache hit = %v allocs; want 0", n)
+	// AllocsPerRun counts the whole process's allocations, and the fake's
+	// and the app's servers may still be winding down: a path that
+	// allocates does so in every attempt, a stray goroutine in few.
+	var n float64
+	for range 5 {
+		if n = testing.AllocsPerRun(100, func() { h.auth.loadSession(ctx, req) }); n == 0 {
+			return
+		}
 	}
+	t.Errorf("loadSession on a cache hit = %v allocs; want 0", n)
 }
 
 // TestSessionCacheConcurrent loads one session from many goroutines while
