@@ -159,7 +159,7 @@ func (b *Bearer) verify(ctx context.Context, raw string, now time.Time) (*Access
 		return nil, err
 	}
 	b.finish(t)
-	b.cache.put(raw, cacheEntry{tok: t, until: t.Expiry.Add(b.cfg.Leeway).UnixNano()}, now.UnixNano())
+	b.cache.put(raw, tokenEntry{tok: t, until: t.Expiry.Add(b.cfg.Leeway).UnixNano()}, now.UnixNano())
 	return t, nil
 }
 

@@ -114,7 +114,7 @@ func TestAuditEvents(t *testing.T) {
 			h.fake.RotateRefreshTokens(true)
 			var s session
 			ck := h.sessionCookie(b)
-			h.auth.cookies.openValue(h.auth.cookies.session, ck.Name, ck.Value, &s)
+			h.auth.cookies.openSessionValue(ck.Name, ck.Value, &s)
 			form := url.Values{"token": {s.RefreshToken}}
 			req, _ := http.NewRequest("POST", h.fake.Issuer()+"/oauth2/v1/revoke", strings.NewReader(form.Encode()))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

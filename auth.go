@@ -40,6 +40,7 @@ type Auth struct {
 	// tokenHTTP calls the token endpoint: HTTPClient, plus client
 	// assertions with private_key_jwt (clientauth.go).
 	tokenHTTP *http.Client
+	cache     *sessionCache // nil: no caching
 }
 
 // New validates cfg, reporting every problem at once, and returns an Auth.
@@ -69,9 +70,10 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 	}
 	ck.maxChunks = c.MaxSessionCookies
 	if c.CookieName != "" {
-		ck.prefix = c.CookieName
 		if secure {
-			ck.prefix = "__Host-" + c.CookieName
+			ck.setPrefix("__Host-" + c.CookieName)
+		} else {
+			ck.setPrefix(c.CookieName)
 		}
 	}
 	if _, ok := c.Store.(SetStore); !ok {
@@ -87,7 +89,8 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Auth{cfg: c, provider: p, cookies: ck, used: newUsedStates(4096), pages: c.Pages, tokenHTTP: creds.httpClient(c.HTTPClient)}
+	a := &Auth{cfg: c, provider: p, cookies: ck, used: newUsedStates(4096), pages: c.Pages, tokenHTTP: creds.httpClient(c.HTTPClient),
+		cache: newSessionCache(c.SessionCacheSize)}
 	a.claimSet = slices.Clone(c.SessionClaims)
 	a.notePolicy(c.WorkspacePolicy)
 	a.notePolicy(c.WebAppPolicy)

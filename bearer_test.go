@@ -262,21 +262,21 @@ func TestBearerCacheBounded(t *testing.T) {
 	c := newTokenCache(32)
 	now := time.Now().UnixNano()
 	for i := range 1000 {
-		c.put(fmt.Sprintf("token-%d", i), cacheEntry{tok: &AccessToken{}, until: now + int64(time.Hour)}, now)
+		c.put(fmt.Sprintf("token-%d", i), tokenEntry{tok: &AccessToken{}, until: now + int64(time.Hour)}, now)
 	}
 	if n := c.len(); n > 32 {
 		t.Errorf("cache of 32 holds %d entries", n)
 	}
-	c.put("expired", cacheEntry{tok: &AccessToken{}, until: now - 1}, now)
+	c.put("expired", tokenEntry{tok: &AccessToken{}, until: now - 1}, now)
 	if _, ok := c.get("expired", now); ok {
 		t.Errorf("get(expired) = ok; want a miss")
 	}
-	c.put("live", cacheEntry{tok: &AccessToken{}, until: now + 10}, now)
+	c.put("live", tokenEntry{tok: &AccessToken{}, until: now + 10}, now)
 	if _, ok := c.get("live", now+10); ok {
 		t.Errorf("get(live) at its deadline = ok; want a miss")
 	}
 	var nilCache *tokenCache
-	nilCache.put("x", cacheEntry{until: now + 1}, now)
+	nilCache.put("x", tokenEntry{until: now + 1}, now)
 	if _, ok := nilCache.get("x", now); ok {
 		t.Errorf("a nil cache answered")
 	}

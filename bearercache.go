@@ -20,13 +20,13 @@ type tokenCache struct {
 
 type cacheShard struct {
 	mu sync.RWMutex
-	m  map[string]cacheEntry
+	m  map[string]tokenEntry
 	_  [40]byte // keep shards on separate cache lines
 }
 
-// cacheEntry is a token (or, for introspection, a refusal) valid until
+// tokenEntry is a token (or, for introspection, a refusal) valid until
 // until, in Unix nanoseconds.
-type cacheEntry struct {
+type tokenEntry struct {
 	tok   *AccessToken
 	err   error
 	until int64
@@ -35,7 +35,7 @@ type cacheEntry struct {
 func newTokenCache(size int) *tokenCache {
 	c := &tokenCache{perShard: max(size/cacheShards, 1)}
 	for i := range c.shards {
-		c.shards[i].m = make(map[string]cacheEntry)
+		c.shards[i].m = make(map[string]tokenEntry)
 	}
 	return c
 }
@@ -51,22 +51,22 @@ func (c *tokenCache) shard(raw string) *cacheShard {
 }
 
 // get returns the live entry for raw at now (Unix nanoseconds).
-func (c *tokenCache) get(raw string, now int64) (cacheEntry, bool) {
+func (c *tokenCache) get(raw string, now int64) (tokenEntry, bool) {
 	if c == nil {
-		return cacheEntry{}, false
+		return tokenEntry{}, false
 	}
 	s := c.shard(raw)
 	s.mu.RLock()
 	e, ok := s.m[raw]
 	s.mu.RUnlock()
 	if !ok || now >= e.until {
-		return cacheEntry{}, false
+		return tokenEntry{}, false
 	}
 	return e, true
 }
 
 // put stores e for raw, making room when the shard is full.
-func (c *tokenCache) put(raw string, e cacheEntry, now int64) {
+func (c *tokenCache) put(raw string, e tokenEntry, now int64) {
 	if c == nil || e.until <= now {
 		return
 	}

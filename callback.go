@@ -209,6 +209,10 @@ func (a *Auth) exchange(ctx context.Context, d *discovered, f *flow, code string
 	c, claims, err := a.provider.verifyIDToken(ctx, d, rawID, verifyRequest{
 		clientID: a.cfg.ClientID, nonce: f.Nonce, accessToken: tok.AccessToken,
 		maxAge: time.Duration(f.MaxAge) * time.Second, checkMaxAge: f.HasMaxAge,
+		// Every claim is decoded only when something reads them: OnLogin
+		// (User.Claims), kept claims (policies), or the groups-claim test
+		// for GroupsSource.
+		allClaims: a.cfg.OnLogin != nil || a.cfg.GroupsSource != nil || len(a.claimNames()) > 0,
 	})
 	if err != nil {
 		return nil, nil, err
@@ -228,6 +232,9 @@ func (a *Auth) exchange(ctx context.Context, d *discovered, f *flow, code string
 		}
 		mergeUserInfo(u, ui)
 		for k, v := range uiClaims {
+			if u.Claims == nil {
+				break
+			}
 			if _, ok := u.Claims[k]; !ok {
 				u.Claims[k] = v
 			}

@@ -414,7 +414,7 @@ func TestOnLoginSeesClaimsAndTokens(t *testing.T) {
 	// Claims are not kept in the session.
 	var s session
 	ck := h.sessionCookie(b)
-	if err := h.auth.cookies.openValue(h.auth.cookies.session, ck.Name, ck.Value, &s); err != nil || s.user().Claims != nil {
+	if err := h.auth.cookies.openSessionValue(ck.Name, ck.Value, &s); err != nil || s.user().Claims != nil {
 		t.Errorf("session user claims = %v, %v; want none kept", s.user().Claims, err)
 	}
 }

@@ -264,6 +264,12 @@ func (c Config) normalize(names map[string]string) (Config, error) {
 	if c.MembershipInterval < time.Second {
 		bad("MembershipInterval", "%v is too short; use at least 1s", c.MembershipInterval)
 	}
+	if c.SessionCacheSize == 0 {
+		c.SessionCacheSize = DefaultSessionCacheSize
+	}
+	if c.RevocationCacheTTL < 0 {
+		bad("RevocationCacheTTL", "%v is negative", c.RevocationCacheTTL)
+	}
 	if c.RefreshBefore == 0 {
 		c.RefreshBefore = 5 * time.Minute
 	}

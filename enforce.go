@@ -42,8 +42,8 @@ func (a *Auth) WebApp(next http.Handler) http.Handler { return a.guard(WebAppSco
 // when someone is signed in.
 func (a *Auth) Identify(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s, err := a.currentSession(w, r); s != nil && err == nil {
-			if u := s.user(); a.emailAllowed(u) {
+		if s, u, err := a.currentSession(w, r); s != nil && err == nil {
+			if a.emailAllowed(u) {
 				r = r.WithContext(a.withSession(r.Context(), s, u))
 			}
 		}
@@ -57,7 +57,7 @@ func (a *Auth) guard(scope Scope, next http.Handler) http.Handler {
 		enforced = !a.cfg.SkipEnforceWebApp
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, err := a.currentSession(w, r)
+		s, u, err := a.currentSession(w, r)
 		if err != nil {
 			a.unavailable(w, r, err)
 			return
@@ -70,7 +70,6 @@ func (a *Auth) guard(scope Scope, next http.Handler) http.Handler {
 			a.requireLogin(w, r)
 			return
 		}
-		u := s.user()
 		if kind, requirement, ok := a.allowed(r, scope, u); !ok {
 			if !enforced {
 				// The app authenticates this request its own way; an SSO
@@ -128,49 +127,57 @@ func (a *Auth) allowed(r *http.Request, scope Scope, u *User) (kind pageKind, re
 // while is written again, so activity keeps it alive without a new cookie on
 // every request.
 func (a *Auth) currentUser(w http.ResponseWriter, r *http.Request) *User {
-	s, _ := a.currentSession(w, r)
-	if s == nil {
-		return nil
-	}
-	return s.user()
+	_, u, _ := a.currentSession(w, r)
+	return u
 }
 
 // currentSession loads the request's session, refreshes its tokens when
 // they are about to expire, and rolls the idle clock forward at most every
 // 1/20 of the idle timeout (and when the cookie was sealed with an older
-// key), so most requests write no cookie.
+// key or format), so most requests write no cookie. The session and user
+// may be shared with the session cache: read-only; a change is made to a
+// copy.
 //
 // A non-nil error means the session's membership is due for re-evaluation
 // and could not be decided: the session is returned as it was, and guards
 // answer 503 rather than trust a stale decision.
-func (a *Auth) currentSession(w http.ResponseWriter, r *http.Request) (*session, error) {
+func (a *Auth) currentSession(w http.ResponseWriter, r *http.Request) (*session, *User, error) {
 	ctx := r.Context()
-	s, rewrite := a.loadSession(ctx, r)
+	s, u, rewrite := a.loadSession(ctx, r)
 	if s == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
 	now := a.now()
 	if s.RefreshToken != "" && s.TokenExpiry != 0 && now.Add(a.cfg.RefreshBefore).Unix() >= s.TokenExpiry {
-		if s = a.refreshSession(ctx, w, s); s == nil {
-			return nil, nil
+		ns := a.refreshSession(ctx, w, s)
+		if ns == nil {
+			return nil, nil, nil
+		}
+		if ns != s {
+			s, u = ns, ns.user()
 		}
 	}
 	if a.rechecks(s) {
 		checked, err := a.recheck(ctx, w, s, now)
 		if err != nil {
-			return s, err
+			return s, u, err
+		}
+		if checked == nil {
+			return nil, nil, nil // ended while it was re-checked
 		}
 		if checked != s {
-			return checked, nil // saved, timestamps included
+			return checked, checked.user(), nil // saved, timestamps included
 		}
 	}
 	if rewrite || now.Sub(time.Unix(s.Seen, 0)) >= max(a.cfg.SessionIdleTimeout/20, time.Second) {
-		s.Seen = now.Unix()
+		rolled := *s // copy on write: s may be the cached session
+		rolled.Seen = now.Unix()
+		s = &rolled
 		if err := a.saveSession(ctx, w, s, rewrite); err != nil {
 			a.cfg.Logger.Warn("oktasso: could not roll the session forward", "err", err.Error())
 		}
 	}
-	return s, nil
+	return s, u, nil
 }
 
 // requireLogin answers a request that needs a session and has none.

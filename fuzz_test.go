@@ -27,7 +27,9 @@ func FuzzChunks(f *testing.F) {
 		if n > c.maxChunks || len(v) > c.maxChunks*maxChunkBytes {
 			t.Fatalf("readChunks = %d bytes in %d chunks; caps are %d chunks", len(v), n, c.maxChunks)
 		}
-		if s := c.readSession(req, now, time.Hour); s != nil {
+		// Seeds in testdata/fuzz hold sessions this key sealed (one and two
+		// chunks): those are the only ones that may be accepted.
+		if s := c.readSession(req, now, time.Hour); s != nil && (s.Subject != "00u1abcd" || s.IDToken != "eyJhbGciOi.fake.token") {
 			t.Fatalf("accepted a session it did not seal: %+v", s)
 		}
 	})

@@ -91,11 +91,11 @@ func (b *Bearer) introspectOnce(ctx context.Context, raw string, now time.Time) 
 	}
 	t, err := b.fromIntrospection(in, now)
 	if err != nil {
-		b.cache.put(raw, cacheEntry{err: err, until: now.Add(b.intro.negAge).UnixNano()}, now.UnixNano())
+		b.cache.put(raw, tokenEntry{err: err, until: now.Add(b.intro.negAge).UnixNano()}, now.UnixNano())
 		return nil, err
 	}
 	until := min(t.Expiry.Add(b.cfg.Leeway).UnixNano(), now.Add(b.intro.maxAge).UnixNano())
-	b.cache.put(raw, cacheEntry{tok: t, until: until}, now.UnixNano())
+	b.cache.put(raw, tokenEntry{tok: t, until: until}, now.UnixNano())
 	return t, nil
 }
 

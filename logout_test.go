@@ -61,7 +61,7 @@ func (h *harness) sessionIDToken(t *testing.T, b *browser) string {
 		t.Fatal("no session cookie")
 	}
 	var s session
-	if err := h.auth.cookies.openValue(h.auth.cookies.session, ck.Name, ck.Value, &s); err != nil || s.IDToken == "" {
+	if err := h.auth.cookies.openSessionValue(ck.Name, ck.Value, &s); err != nil || s.IDToken == "" {
 		t.Fatalf("session = %+v, %v; want one with an ID token", s, err)
 	}
 	return s.IDToken

@@ -288,7 +288,7 @@ func TestRecheckDoesNotResurrectEndedSession(t *testing.T) {
 	go func() { done <- b.get(h.app.URL + "/workspace") }()
 	<-entered
 	var cs session
-	if err := h.auth.cookies.openValue(h.auth.cookies.session, stolen.Name, stolen.Value, &cs); err != nil {
+	if err := h.auth.cookies.openSessionValue(stolen.Name, stolen.Value, &cs); err != nil {
 		t.Fatal(err)
 	}
 	if err := h.auth.endSessions(context.Background(), cs.ID); err != nil {

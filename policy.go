@@ -286,7 +286,7 @@ func (a *Auth) routeUser(w http.ResponseWriter, r *http.Request) (u *User, out *
 	if r.Context().Value(unenforcedKey{}) != nil {
 		return nil, r, false
 	}
-	s, err := a.currentSession(w, r)
+	s, u, err := a.currentSession(w, r)
 	if err != nil {
 		a.unavailable(w, r, err)
 		return nil, r, true
@@ -295,7 +295,6 @@ func (a *Auth) routeUser(w http.ResponseWriter, r *http.Request) (u *User, out *
 		a.requireLogin(w, r)
 		return nil, r, true
 	}
-	u = s.user()
 	if !a.emailAllowed(u) {
 		a.refuse(w, r, u, pageNotAllowed, "an email address in an allowed domain")
 		return nil, r, true

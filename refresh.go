@@ -106,11 +106,8 @@ func (a *Auth) doRefresh(ctx context.Context, s *session) *session {
 	}
 	ttl := time.Unix(ns.Expires, 0).Sub(a.now())
 	if ttl > 0 {
-		v, err := a.cookies.seal(a.cookies.sealer, storeSealName, ns)
-		if err == nil {
-			err = a.cfg.Store.Set(ctx, keyFresh(ns.ID), []byte(v), ttl)
-		}
-		if err != nil {
+		v := a.cookies.sealSession(storeSealName, ns)
+		if err := a.cfg.Store.Set(ctx, keyFresh(ns.ID), []byte(v), ttl); err != nil {
 			a.cfg.Logger.Warn("oktasso: storing the refreshed session failed; other instances will refresh again", "err", err.Error())
 		}
 		if ns.Ref {
@@ -132,12 +129,12 @@ func (a *Auth) freshVersion(ctx context.Context, s *session) *session {
 	if err != nil {
 		return nil
 	}
-	var ns session
-	if a.cookies.openValue(a.cookies.stored, storeSealName, string(b), &ns) != nil || ns.ID != s.ID || ns.Gen <= s.Gen {
+	ns, _, err := a.cookies.openSession(storeSealName, string(b))
+	if err != nil || ns.ID != s.ID || ns.Gen <= s.Gen {
 		return nil
 	}
 	ns.Ref, ns.Seen, ns.Expires = s.Ref, s.Seen, min(s.Expires, ns.Expires)
-	return &ns
+	return ns
 }
 
 // awaitRefresh waits for another instance's refresh of s.

@@ -34,12 +34,15 @@ var errSessionTooLarge = errors.New("oktasso: session too large for its cookies"
 var errSessionRevoked = errors.New("oktasso: the session was ended")
 
 // session is the value kept, encrypted and authenticated, in the session
-// cookie (or, with Ref, in the Store with only a stub in the cookie).
-// Field names are short because every request carries them.
+// cookie (or, with Ref, in the Store with only a stub in the cookie). Its
+// encoding is sessionFields (sessioncodec.go); the JSON names are those of
+// the v2 format, still read during the transition. A session returned by
+// loadSession may be shared with the verified-cookie cache: never modify
+// one in place, modify a copy.
 type session struct {
 	V         int                 `json:"v"`
 	ID        string              `json:"id"`          // random: revocation, logout index and store key
-	Gen       int                 `json:"g,omitempty"` // bumped by each token refresh
+	Gen       int64               `json:"g,omitempty"` // bumped by each token refresh
 	Ref       bool                `json:"r,omitempty"` // a stub: the data is in the Store under "s:"+ID
 	Issuer    string              `json:"is"`
 	Subject   string              `json:"su,omitempty"`
@@ -70,7 +73,12 @@ type session struct {
 	chunks int // cookies the request carried it in; 0 for a new session
 }
 
-const sessionVersion = 2
+// sessionVersion marks a session decoded from a value this version reads
+// (v2 sessions are converted when read).
+const (
+	sessionVersion       = 3
+	legacySessionVersion = 2
+)
 
 func (s *session) user() *User {
 	u := &User{
@@ -116,23 +124,27 @@ func (s *session) stub() *session {
 
 // cookies writes and reads oktasso's cookies. Every cookie is HttpOnly,
 // SameSite=Lax, Path=/, has no Domain, and when the base URL is https is
-// Secure with the "__Host-" prefix. Values are encrypted (AES-256-CTR) and
-// authenticated (HMAC-SHA256) by securecookie, bound to the cookie's name.
+// Secure with the "__Host-" prefix. Session values are sealed with
+// AES-256-GCM bound to the cookie's name (sessioncodec.go); flow and logout
+// cookies are encrypted (AES-256-CTR) and authenticated (HMAC-SHA256) by
+// securecookie around JSON, bound to the cookie's name.
 type cookies struct {
 	secure    bool
 	prefix    string // "__Host-oktasso" or "oktasso"
 	maxChunks int
-	session   []securecookie.Codec // decoders, length-limited
-	sealer    []securecookie.Codec // the newest key, no length limit: writeChunks decides
-	stored    []securecookie.Codec // decoders for sessions kept in the Store (up to 1 MiB)
+	session   *sessionSealer // session cookies, up to maxMaxChunks chunks
+	stored    *sessionSealer // sessions kept in the Store (up to 1 MiB)
 	flow      []securecookie.Codec
+
+	sessionAAD, storedAAD []byte
 }
 
 // flowTTL bounds a sign-in or sign-out round trip through the provider.
 const flowTTL = 10 * time.Minute
 
-// newCookies derives a MAC key and an encryption key from each secret
-// (HKDF-SHA256); the first secret encrypts, all decrypt. context (the
+// newCookies derives the keys from each secret (HKDF-SHA256): an AES-GCM
+// key for sessions, a MAC and an encryption key for flow cookies (and for
+// reading v2 sessions). The first secret seals, all open. context (the
 // issuer and client ID) goes into the key derivation, so sessions of
 // another app or tenant sharing the same secrets never decode.
 func newCookies(secure bool, secrets []Secret, sessionMaxAge time.Duration, context string) (*cookies, error) {
@@ -145,7 +157,14 @@ func newCookies(secure bool, secrets []Secret, sessionMaxAge time.Duration, cont
 	if secure {
 		c.prefix = "__Host-oktasso"
 	}
+	var aeadKeys [][]byte
+	var legacySession, legacyStored []securecookie.Codec
 	for _, s := range secrets {
+		aeadKey, err := hkdf.Key(sha256.New, []byte(s), nil, "oktasso session aead v3 "+context, 32)
+		if err != nil {
+			return nil, err
+		}
+		aeadKeys = append(aeadKeys, aeadKey)
 		mac, err := hkdf.Key(sha256.New, []byte(s), nil, "oktasso cookie mac v1 "+context, 32)
 		if err != nil {
 			return nil, err
@@ -154,21 +173,54 @@ func newCookies(secure bool, secrets []Secret, sessionMaxAge time.Duration, cont
 		if err != nil {
 			return nil, err
 		}
-		c.session = append(c.session, securecookie.New(mac, enc).MaxAge(int((sessionMaxAge+time.Minute)/time.Second)).
+		legacySession = append(legacySession, securecookie.New(mac, enc).MaxAge(int((sessionMaxAge+time.Minute)/time.Second)).
 			MaxLength(maxMaxChunks*maxChunkBytes).SetSerializer(securecookie.NopEncoder{}))
-		c.stored = append(c.stored, securecookie.New(mac, enc).MaxAge(int((sessionMaxAge+time.Minute)/time.Second)).
+		legacyStored = append(legacyStored, securecookie.New(mac, enc).MaxAge(int((sessionMaxAge+time.Minute)/time.Second)).
 			MaxLength(maxStoredSession).SetSerializer(securecookie.NopEncoder{}))
-		if c.sealer == nil {
-			c.sealer = []securecookie.Codec{securecookie.New(mac, enc).MaxAge(int((sessionMaxAge + time.Minute) / time.Second)).
-				MaxLength(0).SetSerializer(securecookie.NopEncoder{})}
-		}
 		c.flow = append(c.flow, securecookie.New(mac, enc).MaxAge(int(flowTTL/time.Second)).
 			MaxLength(maxCookieBytes).SetSerializer(securecookie.NopEncoder{}))
 	}
+	var err error
+	if c.session, err = newSessionSealer(aeadKeys, legacySession, maxMaxChunks*maxChunkBytes); err != nil {
+		return nil, err
+	}
+	if c.stored, err = newSessionSealer(aeadKeys, legacyStored, maxStoredSession); err != nil {
+		return nil, err
+	}
+	c.sessionAAD, c.storedAAD = sessionAAD(c.sessionName()), sessionAAD(storeSealName)
 	return c, nil
 }
 
+// sealSession seals s as the session cookie value, or as a Store entry
+// when name is storeSealName.
+func (c *cookies) sealSession(name string, s *session) string {
+	if name == storeSealName {
+		return c.stored.seal(name, s)
+	}
+	return c.session.seal(name, s)
+}
+
+// openSession opens a session cookie value (or a Store entry when name is
+// storeSealName) and reports whether the newest key sealed it in the
+// current format.
+func (c *cookies) openSession(name, value string) (*session, bool, error) {
+	switch name {
+	case storeSealName:
+		return c.stored.open(c.storedAAD, value)
+	case c.sessionName():
+		return c.session.open(c.sessionAAD, value)
+	}
+	return c.session.open(sessionAAD(name), value)
+}
+
 func (c *cookies) sessionName() string { return c.prefix }
+
+// setPrefix names the cookies (Config.CookieName) and the session values'
+// additional data, which binds them to that name.
+func (c *cookies) setPrefix(p string) {
+	c.prefix = p
+	c.sessionAAD = sessionAAD(c.sessionName())
+}
 
 // set writes a cookie; maxAge < 0 deletes it, 0 makes it last for the
 // browser session.
@@ -251,13 +303,13 @@ func (c *cookies) writeChunks(w http.ResponseWriter, value string, maxAge time.D
 
 // readChunks reassembles the session cookie and reports how many cookies
 // it spanned (0: none). A chunk count over the cap, a missing or oversized
-// chunk is refused before any decryption.
+// chunk is refused before any decryption. A single-cookie session is read
+// without allocating: the value is a slice of the Cookie header.
 func (c *cookies) readChunks(r *http.Request) (string, int) {
-	ck, err := r.Cookie(c.sessionName())
-	if err != nil || ck.Value == "" {
+	v := cookieValue(r.Header, c.sessionName())
+	if v == "" {
 		return "", 0
 	}
-	v := ck.Value
 	if v[0] != '~' {
 		if len(v) > maxChunkBytes {
 			return "", 0
@@ -268,20 +320,44 @@ func (c *cookies) readChunks(r *http.Request) (string, int) {
 		return "", 0
 	}
 	n := int(v[1] - '0')
-	var b strings.Builder
-	b.Grow(n * maxChunkBytes)
-	b.WriteString(v[2:])
 	if len(v)-2 != maxChunkBytes {
 		return "", 0
 	}
+	var b strings.Builder
+	b.Grow(n * maxChunkBytes)
+	b.WriteString(v[2:])
 	for i := 1; i < n; i++ {
-		part, err := r.Cookie(c.chunkName(i))
-		if err != nil || part.Value == "" || len(part.Value) > maxChunkBytes || (i < n-1 && len(part.Value) != maxChunkBytes) {
+		part := cookieValue(r.Header, c.chunkName(i))
+		if part == "" || len(part) > maxChunkBytes || (i < n-1 && len(part) != maxChunkBytes) {
 			return "", 0
 		}
-		b.WriteString(part.Value)
+		b.WriteString(part)
 	}
 	return b.String(), n
+}
+
+// cookieValue returns the value of the first cookie called name in the
+// Cookie headers h, or "", like http.Request.Cookie but without allocating
+// (it returns a slice of the header). Unlike Request.Cookie it does not
+// check the value's characters: the session decoder refuses anything that is
+// not base64url, and the cache matches only values it stored.
+func cookieValue(h http.Header, name string) string {
+	for _, line := range h["Cookie"] {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			part = strings.TrimSpace(part)
+			if len(part) <= len(name) || part[len(name)] != '=' || part[:len(name)] != name {
+				continue
+			}
+			v := part[len(name)+1:]
+			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			return v
+		}
+	}
+	return ""
 }
 
 // clearChunks deletes the session cookie and its chunks.

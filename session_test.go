@@ -34,11 +34,16 @@ func testSession(now time.Time) *session {
 // writeSession seals s into the session cookie(s) on w, as the Auth does
 // for cookie sessions.
 func (c *cookies) writeSession(w http.ResponseWriter, s *session, now time.Time) error {
-	v, err := c.seal(c.sealer, c.sessionName(), s)
-	if err != nil {
-		return err
+	return c.writeChunks(w, c.sealSession(c.sessionName(), s), time.Unix(s.Expires, 0).Sub(now), 1)
+}
+
+// openSessionValue opens a session cookie (or store) value into s.
+func (c *cookies) openSessionValue(name, value string, s *session) error {
+	got, _, err := c.openSession(name, value)
+	if err == nil {
+		*s = *got
 	}
-	return c.writeChunks(w, v, time.Unix(s.Expires, 0).Sub(now), 1)
+	return err
 }
 
 // readSession reads and checks the session cookie(s) of r, or nil.
@@ -47,11 +52,11 @@ func (c *cookies) readSession(r *http.Request, now time.Time, idle time.Duration
 	if n == 0 {
 		return nil
 	}
-	var s session
-	if c.openValue(c.session, c.sessionName(), v, &s) != nil || !s.valid(now, idle) {
+	s, _, err := c.openSession(c.sessionName(), v)
+	if err != nil || !s.valid(now, idle) {
 		return nil
 	}
-	return &s
+	return s
 }
 
 // roundTrip writes s with w and reads it back through a request carrying

@@ -28,19 +28,46 @@ func (a *Auth) indexApp() string { return a.cfg.ClientID + "|" + a.cookies.prefi
 // they cannot be presented as cookies.
 const storeSealName = "oktasso-store"
 
-// loadSession reads the request's session: the cookie (reassembled from its
-// chunks), then, for a stub, the data from the store. Missing, tampered,
-// expired, revoked or foreign sessions are nil. rewrite reports that the
-// cookie was sealed with an older key and should be written again.
-func (a *Auth) loadSession(ctx context.Context, r *http.Request) (s *session, rewrite bool) {
-	s, rewrite = a.peekSession(ctx, r)
-	if s == nil || !s.valid(a.now(), a.cfg.SessionIdleTimeout) {
-		return nil, false
+// loadSession reads the request's session and its user: the cookie
+// (reassembled from its chunks), then, for a stub, the data from the store.
+// Missing, tampered, expired, revoked or foreign sessions are nil. rewrite
+// reports that the cookie was sealed with an older key or format and should
+// be written again.
+//
+// A verified single-cookie value is cached (Config.SessionCacheSize): a
+// repeat request with the exact same value skips decryption, but its
+// lifetime is checked again and its revocation too (in the Store, or at
+// most every Config.RevocationCacheTTL). The session and user returned may
+// be the cached ones: read-only.
+func (a *Auth) loadSession(ctx context.Context, r *http.Request) (s *session, u *User, rewrite bool) {
+	v, n := a.cookies.readChunks(r)
+	if n == 0 {
+		return nil, nil, false
 	}
-	if !s.Ref && a.revoked(ctx, s.ID) {
-		return nil, false
+	now := a.now()
+	if e := a.cache.get(v); e != nil {
+		if !e.s.valid(now, a.cfg.SessionIdleTimeout) || a.revokedEntry(ctx, e, now) {
+			a.cache.remove(v, e)
+			return nil, nil, false
+		}
+		return e.s, e.u, !e.newest
 	}
-	return s, rewrite
+	gen := a.cache.generation()
+	s, rewrite = a.decodeSession(ctx, v, n)
+	if s == nil || !s.valid(now, a.cfg.SessionIdleTimeout) {
+		return nil, nil, false
+	}
+	if s.Ref {
+		return s, s.user(), rewrite
+	}
+	if a.revoked(ctx, s.ID) {
+		return nil, nil, false
+	}
+	u = s.user()
+	if n == 1 {
+		a.cache.add(v, s, u, !rewrite, gen, now.UnixNano())
+	}
+	return s, u, rewrite
 }
 
 // peekSession decodes the request's session without checking its lifetime
@@ -50,14 +77,19 @@ func (a *Auth) peekSession(ctx context.Context, r *http.Request) (*session, bool
 	if n == 0 {
 		return nil, false
 	}
-	var cs session
-	newest, err := a.cookies.open(a.cookies.session, a.cookies.sessionName(), v, &cs)
+	return a.decodeSession(ctx, v, n)
+}
+
+// decodeSession opens a session cookie value that spanned n cookies and,
+// for a stub, reads the session's data from the store.
+func (a *Auth) decodeSession(ctx context.Context, v string, n int) (*session, bool) {
+	cs, newest, err := a.cookies.openSession(a.cookies.sessionName(), v)
 	if err != nil || cs.V != sessionVersion || cs.Issuer != a.provider.issuer || cs.ID == "" {
 		return nil, false
 	}
 	cs.chunks = n
 	if !cs.Ref {
-		return &cs, !newest
+		return cs, !newest
 	}
 	data, err := a.cfg.Store.Get(ctx, keySession(cs.ID))
 	if err != nil {
@@ -66,20 +98,23 @@ func (a *Auth) peekSession(ctx context.Context, r *http.Request) (*session, bool
 		}
 		return nil, false
 	}
-	var full session
-	dataNewest, err := a.cookies.open(a.cookies.stored, storeSealName, string(data), &full)
+	full, dataNewest, err := a.cookies.openSession(storeSealName, string(data))
 	if err != nil || full.ID != cs.ID {
 		return nil, false
 	}
 	full.Ref, full.Seen, full.Expires, full.chunks = true, cs.Seen, min(cs.Expires, full.Expires), n
-	return &full, !newest || !dataNewest
+	return full, !newest || !dataNewest
 }
 
 // revoked reports whether the session id was ended (sign-out, back- or
 // front-channel logout, a failed refresh). A store that cannot answer
 // counts as revoked: failing closed.
 func (a *Auth) revoked(ctx context.Context, id string) bool {
-	_, err := a.cfg.Store.Get(ctx, keyRevoked(id))
+	return a.revokedKey(ctx, keyRevoked(id))
+}
+
+func (a *Auth) revokedKey(ctx context.Context, key string) bool {
+	_, err := a.cfg.Store.Get(ctx, key)
 	if errors.Is(err, ErrNotFound) {
 		return false
 	}
@@ -89,10 +124,24 @@ func (a *Auth) revoked(ctx context.Context, id string) bool {
 	return true
 }
 
+// revokedEntry is revoked for a cached session: the Store is asked unless
+// it said "not revoked" less than Config.RevocationCacheTTL ago.
+func (a *Auth) revokedEntry(ctx context.Context, e *cacheEntry, now time.Time) bool {
+	if ttl := a.cfg.RevocationCacheTTL; ttl > 0 && now.UnixNano()-e.checked.Load() < int64(ttl) {
+		return false
+	}
+	if a.revokedKey(ctx, e.revKey) {
+		return true
+	}
+	e.checked.Store(now.UnixNano())
+	return false
+}
+
 // saveSession writes s: as cookies (chunked when needed), or in the store
 // with a stub in the cookie (Config.ServerSessions, a session already kept
 // there, or one too large for its cookies with Config.LargeSessionsInStore).
-// data=false means only the cookie-held timestamps changed.
+// data=false means only the cookie-held timestamps changed. s must not be
+// one loadSession returned (it sets s.Ref): save a copy.
 func (a *Auth) saveSession(ctx context.Context, w http.ResponseWriter, s *session, data bool) error {
 	now := a.now()
 	ttl := time.Unix(s.Expires, 0).Sub(now)
@@ -101,11 +150,8 @@ func (a *Auth) saveSession(ctx context.Context, w http.ResponseWriter, s *sessio
 		return nil
 	}
 	if !a.cfg.ServerSessions && !s.Ref {
-		v, err := a.cookies.seal(a.cookies.sealer, a.cookies.sessionName(), s)
-		if err != nil {
-			return err
-		}
-		err = a.cookies.writeChunks(w, v, ttl, s.chunks)
+		v := a.cookies.sealSession(a.cookies.sessionName(), s)
+		err := a.cookies.writeChunks(w, v, ttl, s.chunks)
 		if !errors.Is(err, errSessionTooLarge) || !a.cfg.LargeSessionsInStore {
 			return err
 		}
@@ -121,18 +167,12 @@ func (a *Auth) saveSession(ctx context.Context, w http.ResponseWriter, s *sessio
 		}
 		full := *s
 		full.Ref = false
-		v, err := a.cookies.seal(a.cookies.sealer, storeSealName, &full)
-		if err != nil {
-			return err
-		}
+		v := a.cookies.sealSession(storeSealName, &full)
 		if err := a.cfg.Store.Set(ctx, keySession(s.ID), []byte(v), ttl); err != nil {
 			return fmt.Errorf("oktasso: saving the session in the store: %w", err)
 		}
 	}
-	v, err := a.cookies.seal(a.cookies.sealer, a.cookies.sessionName(), s.stub())
-	if err != nil {
-		return err
-	}
+	v := a.cookies.sealSession(a.cookies.sessionName(), s.stub())
 	return a.cookies.writeChunks(w, v, ttl, s.chunks)
 }
 
@@ -213,6 +253,10 @@ func (a *Auth) index(ctx context.Context, s *session) {
 // endSessions ends sessions by id for good: a revocation marker outlives
 // any cookie of theirs, and their stored data and refreshed versions go.
 func (a *Auth) endSessions(ctx context.Context, ids ...string) error {
+	// Purge the cache after the markers are written: a load that cached a
+	// session after the purge checked revocation after the markers too,
+	// and one whose check came before is voided by the purge.
+	defer a.cache.purge(ids...)
 	var errs []error
 	for _, id := range ids {
 		if err := a.cfg.Store.Set(ctx, keyRevoked(id), []byte{1}, a.cfg.SessionMaxAge+time.Minute); err != nil {

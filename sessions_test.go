@@ -64,7 +64,7 @@ func TestServerSessions(t *testing.T) {
 		t.Fatalf("server-side session cookie = %d bytes; want a small stub", len(ck.Value))
 	}
 	var stub session
-	if err := h.auth.cookies.openValue(h.auth.cookies.session, ck.Name, ck.Value, &stub); err != nil || !stub.Ref || stub.Email != "" || stub.IDToken != "" {
+	if err := h.auth.cookies.openSessionValue(ck.Name, ck.Value, &stub); err != nil || !stub.Ref || stub.Email != "" || stub.IDToken != "" {
 		t.Fatalf("cookie content = %+v, %v; want only a stub with the session id", stub, err)
 	}
 	if _, err := store.Get(context.Background(), keySession(stub.ID)); err != nil {
@@ -353,7 +353,7 @@ func TestRefreshRefusedEndsSession(t *testing.T) {
 	h.login(b, alice, "/")
 	ck := h.sessionCookie(b)
 	var s session
-	if err := h.auth.cookies.openValue(h.auth.cookies.session, ck.Name, ck.Value, &s); err != nil || s.RefreshToken == "" {
+	if err := h.auth.cookies.openSessionValue(ck.Name, ck.Value, &s); err != nil || s.RefreshToken == "" {
 		t.Fatalf("session = %v, %v; want a refresh token", s.RefreshToken != "", err)
 	}
 	// The refresh token is revoked at Okta (an admin, a password change).

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/oktasso/oktasso"
 	"github.com/oktasso/oktasso/oktatest"
@@ -23,18 +24,25 @@ func (d *discard) WriteHeader(int)             {}
 // BenchmarkAuthenticatedRequest measures the guard on a signed-in request
 // with each way of keeping sessions, in one run: cookie sessions with the
 // default in-memory store (revocation checked in memory), cookie sessions
-// with Redis (revocation checked in Redis), and server-side sessions in
-// Redis (the cookie holds only an id).
+// with Redis (revocation checked in Redis on every request, or at most once
+// a second with RevocationCacheTTL), and server-side sessions in Redis (the
+// cookie holds only an id). "miss" turns the verified-cookie cache off, so
+// every request decrypts its cookie; "hit" is a repeat request.
 func BenchmarkAuthenticatedRequest(b *testing.B) {
 	rdb := startRedis(b)
 	for _, tt := range []struct {
 		name   string
 		store  oktasso.Store
 		server bool
+		cache  int
+		ttl    time.Duration
 	}{
-		{"cookie/memory-store", nil, false},
-		{"cookie/redis-store", New(rdb, "bench1:"), false},
-		{"server/redis-store", New(rdb, "bench2:"), true},
+		{"cookie/memory-store/miss", nil, false, -1, 0},
+		{"cookie/memory-store/hit", nil, false, 0, 0},
+		{"cookie/redis-store/miss", New(rdb, "bench1:"), false, -1, 0},
+		{"cookie/redis-store/hit", New(rdb, "bench1:"), false, 0, 0},
+		{"cookie/redis-store/hit+revocation-ttl-1s", New(rdb, "bench1:"), false, 0, time.Second},
+		{"server/redis-store", New(rdb, "bench2:"), true, 0, 0},
 	} {
 		b.Run(tt.name, func(b *testing.B) {
 			fake := oktatest.NewServer()
@@ -48,6 +56,7 @@ func BenchmarkAuthenticatedRequest(b *testing.B) {
 				Issuer: fake.Issuer(), ClientID: "0oabench", ClientSecret: "s", BaseURL: base,
 				SessionKeys: []oktasso.Secret{"0123456789abcdef0123456789abcdef"}, WorkspaceGroups: []string{"Workspace Members"},
 				Store: tt.store, ServerSessions: tt.server, HTTPClient: fake.Client(),
+				SessionCacheSize: tt.cache, RevocationCacheTTL: tt.ttl,
 				Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 			})
 			if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -34,6 +35,7 @@ type app struct {
 // Routes:
 //
 //	GET /healthz     "ok", no session needed
+//	GET /api/me      the signed-in member as JSON (auth.Workspace; 401 JSON without a session)
 //	GET /            landing page: sign-in button, or who is signed in
 //	GET /workspace   admin console, internal members only (auth.Workspace)
 //	GET /webapp      end-user app, any signed-in user (auth.WebApp)
@@ -61,6 +63,7 @@ func newApp(ctx context.Context, cfg appConfig) (http.Handler, *oktasso.Auth, er
 	mux.HandleFunc("GET /healthz", a.healthz)
 	mux.Handle("GET /{$}", auth.Identify(http.HandlerFunc(a.home)))
 	mux.Handle("GET /workspace", auth.Workspace(http.HandlerFunc(a.workspace)))
+	mux.Handle("GET /api/me", auth.Workspace(http.HandlerFunc(a.me)))
 	mux.Handle("GET /webapp", auth.WebApp(http.HandlerFunc(a.webapp)))
 	mux.Handle("/auth/", auth.Handler())
 	return mux, auth, nil
@@ -82,6 +85,19 @@ func (a *app) healthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Write([]byte("ok"))
+}
+
+// me answers an API client (a single-page app, a script) with the
+// signed-in member's identity.
+func (a *app) me(w http.ResponseWriter, r *http.Request) {
+	u := oktasso.UserFrom(r.Context())
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(struct {
+		Subject  string `json:"sub"`
+		Email    string `json:"email"`
+		Name     string `json:"name"`
+		Internal bool   `json:"internal"`
+	}{u.Subject, u.Email, u.Name, u.Internal})
 }
 
 // home is the landing page. auth.Identify puts the user in the context when

@@ -191,6 +191,7 @@ func TestAnonymous(t *testing.T) {
 		{name: "healthz", path: "/healthz", wantStatus: http.StatusOK, wantBody: "ok"},
 		{name: "landing page", path: "/", wantStatus: http.StatusOK, wantBody: `class="oktasso-login-button" href="` + e.auth.LoginURL("/workspace") + `"`},
 		{name: "workspace", path: "/workspace", wantStatus: http.StatusFound, wantLogin: true},
+		{name: "api without Accept", path: "/api/me", wantStatus: http.StatusFound, wantLogin: true},
 		{name: "webapp", path: "/webapp", wantStatus: http.StatusFound, wantLogin: true},
 		{name: "query kept", path: "/workspace?tab=users", wantStatus: http.StatusFound, wantLogin: true},
 		{name: "unknown path", path: "/nope", wantStatus: http.StatusNotFound},
@@ -656,5 +657,32 @@ func TestRunInvalidEnvironment(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("run() error = %q; want it to name %s", err, want)
 		}
+	}
+}
+
+func TestAPIMe(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tests := []struct {
+		name       string
+		login      string // "" for no session
+		wantStatus int
+		wantBody   string
+	}{
+		{"member", "alice@example.com", http.StatusOK, `"email":"alice@example.com","name":"Alice Example","internal":true}`},
+		{"external user", "bob@partner.example", http.StatusForbidden, `"error":"access_denied"`},
+		{"no session", "", http.StatusUnauthorized, `"error":"login_required"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newBrowser(t)
+			if tt.login != "" {
+				b.signIn(e, tt.login, "/")
+			}
+			r := b.getStep(e.app.URL+"/api/me", http.Header{"Accept": {"application/json"}})
+			if r.status != tt.wantStatus || !strings.Contains(r.body, tt.wantBody) {
+				t.Errorf("GET /api/me = %d %q; want %d with %s", r.status, r.body, tt.wantStatus, tt.wantBody)
+			}
+		})
 	}
 }

@@ -1,0 +1,22 @@
+# make bench: regenerates the numbers and the chart of docs/PERFORMANCE.md.
+# It takes about 6 minutes; run it on a quiet machine (the numbers of a
+# shared one are noisy). The Redis benchmarks skip without redis-server.
+
+BENCH_DIR := docs/bench
+COUNT     ?= 6
+
+.PHONY: bench profile
+
+bench:
+	mkdir -p $(BENCH_DIR)
+	go test -run '^$$' -bench . -benchmem -count $(COUNT) . | tee $(BENCH_DIR)/root.txt
+	go test -run '^$$' -bench . -benchmem -count $(COUNT) ./redisstore/ | tee $(BENCH_DIR)/redisstore.txt
+	go test -run '^$$' -bench Routes -benchmem -count $(COUNT) ./examples/workspace/ | tee $(BENCH_DIR)/routes.txt
+	go run ./internal/cmd/loadtest -c 64 -d 10s -json $(BENCH_DIR)/loadtest.json | tee $(BENCH_DIR)/loadtest.txt
+	go run ./internal/cmd/perfchart -bench $(BENCH_DIR)/root.txt -bench $(BENCH_DIR)/redisstore.txt \
+		-bench $(BENCH_DIR)/routes.txt -load $(BENCH_DIR)/loadtest.json -o docs/performance.png | tee $(BENCH_DIR)/medians.md
+
+# make profile: where a cache miss spends its time.
+profile:
+	go test -run '^$$' -bench 'SessionCheck/miss' -benchtime 3s -cpuprofile /tmp/oktasso-cpu.out -o /tmp/oktasso.test .
+	go tool pprof -top -nodecount 30 /tmp/oktasso.test /tmp/oktasso-cpu.out

@@ -1,0 +1,43 @@
+package main
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+type discardWriter struct{ h http.Header }
+
+func (d *discardWriter) Header() http.Header         { return d.h }
+func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (d *discardWriter) WriteHeader(int)             {}
+
+// BenchmarkRoutes serves the example's routes in process (no network), as
+// the load test drives them over loopback: the unprotected GET /healthz,
+// and with a signed-in member's session cookie GET /api/me (the guard and a
+// small JSON answer) and GET /workspace (the guard and an HTML page).
+func BenchmarkRoutes(b *testing.B) {
+	e := startApp(b, startFake(b))
+	br := newBrowser(b)
+	br.signIn(e, "alice@example.com", "/workspace")
+	ck := br.sessionCookie(e)
+	handler := e.app.Config.Handler
+	for _, path := range []string{"/healthz", "/api/me", "/workspace"} {
+		b.Run(path[1:], func(b *testing.B) {
+			req := httptest.NewRequest("GET", e.app.URL+path, nil)
+			req.AddCookie(ck)
+			rec := httptest.NewRecorder()
+			handler.ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK {
+				b.Fatalf("GET %s = %d; want 200", path, rec.Code)
+			}
+			w := &discardWriter{h: http.Header{}}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				clear(w.h)
+				handler.ServeHTTP(w, req)
+			}
+		})
+	}
+}

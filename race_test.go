@@ -1,0 +1,5 @@
+//go:build race
+
+package oktasso
+
+const raceEnabled = true

@@ -1,0 +1,379 @@
+package oktasso
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strconv"
+	"sync"
+
+	"github.com/gorilla/securecookie"
+)
+
+// Session values, format v3: one AES-256-GCM pass over a compact binary
+// encoding, base64url without padding:
+//
+//	value     = base64url(version | nonce | ciphertext | tag)
+//	version   = 0x03 (1 byte, also in the additional data)
+//	nonce     = 12 random bytes
+//	AAD       = version | the cookie's name ("oktasso-store" in the Store)
+//	plaintext = field*, field = tag (1 byte) | uvarint length | value
+//
+// A field's value is the string's bytes, a zigzag varint for numbers,
+// nothing for a true bool (false and zero values are not written), or
+// uvarint-length-prefixed strings for lists. Readers skip tags they do not
+// know, so adding a field to session is two lines: the struct field and
+// one line in sessionFields with a new tag. Tags are never reused.
+//
+// Version 2 values (securecookie: AES-CTR + HMAC around JSON) are still
+// read, and sealed again as v3 on their first request; see openSession.
+const (
+	sessionFormat = 3
+	gcmNonceSize  = 12
+	gcmTagSize    = 16
+)
+
+var errBadSession = errors.New("oktasso: not a session value")
+
+// strictBase64 refuses non-zero trailing bits, so one sealed value has one
+// spelling (the cache matches values exactly).
+var strictBase64 = base64.RawURLEncoding.Strict()
+
+// sessionFields is the v3 encoding of session, in writing order. To add a
+// field: add it to session, then one line here with the next free tag.
+var sessionFields = [...]sessionField{
+	strField(1, func(s *session) *string { return &s.ID }),
+	intField(2, func(s *session) *int64 { return &s.Gen }),
+	boolField(3, func(s *session) *bool { return &s.Ref }),
+	strField(4, func(s *session) *string { return &s.Issuer }),
+	strField(5, func(s *session) *string { return &s.Subject }),
+	strField(6, func(s *session) *string { return &s.Email }),
+	boolField(7, func(s *session) *bool { return &s.Verified }),
+	strField(8, func(s *session) *string { return &s.Name }),
+	strField(9, func(s *session) *string { return &s.Username }),
+	listField(10, func(s *session) *[]string { return &s.Groups }),
+	boolField(11, func(s *session) *bool { return &s.Internal }),
+	strField(12, func(s *session) *string { return &s.LocalID }),
+	strField(13, func(s *session) *string { return &s.SID }),
+	intField(14, func(s *session) *int64 { return &s.AuthTime }),
+	strField(15, func(s *session) *string { return &s.ACR }),
+	listField(16, func(s *session) *[]string { return &s.AMR }),
+	intField(17, func(s *session) *int64 { return &s.Checked }),
+	boolField(18, func(s *session) *bool { return &s.APIGroups }),
+	intField(19, func(s *session) *int64 { return &s.Created }),
+	intField(20, func(s *session) *int64 { return &s.Seen }),
+	intField(21, func(s *session) *int64 { return &s.Expires }),
+	strField(22, func(s *session) *string { return &s.IDToken }),
+	strField(23, func(s *session) *string { return &s.AccessToken }),
+	strField(24, func(s *session) *string { return &s.RefreshToken }),
+	intField(25, func(s *session) *int64 { return &s.TokenExpiry }),
+	boolField(26, func(s *session) *bool { return &s.Pinned }),
+	claimsField(27),
+}
+
+// fieldByTag indexes sessionFields for the decoder.
+var fieldByTag = func() (t [256]*sessionField) {
+	for i := range sessionFields {
+		f := &sessionFields[i]
+		if t[f.tag] != nil {
+			panic("oktasso: session field tag used twice")
+		}
+		t[f.tag] = f
+	}
+	return t
+}()
+
+// sessionField encodes one field of session: append writes it (nothing for
+// a zero value), set reads its value and reports whether it was well formed.
+type sessionField struct {
+	tag    byte
+	append func(b []byte, s *session) []byte
+	set    func(s *session, v string) bool
+}
+
+func appendTLV(b []byte, tag byte, n int) []byte {
+	return binary.AppendUvarint(append(b, tag), uint64(n))
+}
+
+func strField(tag byte, p func(*session) *string) sessionField {
+	return sessionField{tag,
+		func(b []byte, s *session) []byte {
+			if v := *p(s); v != "" {
+				b = append(appendTLV(b, tag, len(v)), v...)
+			}
+			return b
+		},
+		func(s *session, v string) bool { *p(s) = v; return true },
+	}
+}
+
+func intField(tag byte, p func(*session) *int64) sessionField {
+	return sessionField{tag,
+		func(b []byte, s *session) []byte {
+			if v := *p(s); v != 0 {
+				var tmp [binary.MaxVarintLen64]byte
+				n := binary.PutVarint(tmp[:], v)
+				b = append(appendTLV(b, tag, n), tmp[:n]...)
+			}
+			return b
+		},
+		func(s *session, v string) bool {
+			u, n := uvarint(v)
+			if n <= 0 || n != len(v) {
+				return false
+			}
+			x := int64(u >> 1)
+			if u&1 != 0 {
+				x = ^x
+			}
+			*p(s) = x
+			return true
+		},
+	}
+}
+
+func boolField(tag byte, p func(*session) *bool) sessionField {
+	return sessionField{tag,
+		func(b []byte, s *session) []byte {
+			if *p(s) {
+				b = appendTLV(b, tag, 0)
+			}
+			return b
+		},
+		func(s *session, v string) bool { *p(s) = true; return v == "" },
+	}
+}
+
+func listField(tag byte, p func(*session) *[]string) sessionField {
+	return sessionField{tag,
+		func(b []byte, s *session) []byte {
+			l := *p(s)
+			if len(l) == 0 {
+				return b
+			}
+			n := 0
+			for _, e := range l {
+				n += uvarintLen(uint64(len(e))) + len(e)
+			}
+			b = appendTLV(b, tag, n)
+			for _, e := range l {
+				b = append(binary.AppendUvarint(b, uint64(len(e))), e...)
+			}
+			return b
+		},
+		func(s *session, v string) bool {
+			count := 0
+			for rest := v; rest != ""; count++ {
+				l, n := uvarint(rest)
+				if n <= 0 || l > uint64(len(rest)-n) {
+					return false
+				}
+				rest = rest[n+int(l):]
+			}
+			out := make([]string, 0, count)
+			for v != "" {
+				l, n := uvarint(v)
+				out = append(out, v[n:n+int(l)])
+				v = v[n+int(l):]
+			}
+			*p(s) = out
+			return true
+		},
+	}
+}
+
+// uvarint is binary.Uvarint over a string: the value and the bytes read,
+// or n <= 0 for a truncated or overlong number.
+func uvarint(s string) (uint64, int) {
+	var x uint64
+	var shift uint
+	for i := 0; i < len(s) && i < binary.MaxVarintLen64; i++ {
+		c := s[i]
+		if c < 0x80 {
+			if i == binary.MaxVarintLen64-1 && c > 1 {
+				return 0, -1
+			}
+			return x | uint64(c)<<shift, i + 1
+		}
+		x |= uint64(c&0x7f) << shift
+		shift += 7
+	}
+	return 0, 0
+}
+
+func uvarintLen(x uint64) int {
+	n := 1
+	for ; x >= 0x80; x >>= 7 {
+		n++
+	}
+	return n
+}
+
+// appendSession appends the v3 plaintext of s.
+func appendSession(b []byte, s *session) []byte {
+	for i := range sessionFields {
+		b = sessionFields[i].append(b, s)
+	}
+	return b
+}
+
+// decodeSession parses a v3 plaintext. Strings share one copy of p; the
+// only other allocations are the session and its lists.
+func decodeSession(p []byte) (*session, error) {
+	s := &session{V: sessionVersion}
+	rest := string(p)
+	for rest != "" {
+		tag := rest[0]
+		l, n := uvarint(rest[1:])
+		if n <= 0 || l > uint64(len(rest)-1-n) {
+			return nil, errBadSession
+		}
+		v := rest[1+n : 1+n+int(l)]
+		rest = rest[1+n+int(l):]
+		if f := fieldByTag[tag]; f != nil && !f.set(s, v) {
+			return nil, errBadSession
+		}
+	}
+	return s, nil
+}
+
+// sessionSealer seals and opens session values with AES-256-GCM, one key
+// per secret (the first seals, all open), and reads the v2 format of the
+// same secrets during the transition.
+type sessionSealer struct {
+	aeads  []cipher.AEAD
+	legacy []securecookie.Codec // v2 readers
+	maxLen int                  // longest encoded value accepted
+	bufs   sync.Pool            // *[]byte scratch space for open
+}
+
+func newSessionSealer(keys [][]byte, legacy []securecookie.Codec, maxLen int) (*sessionSealer, error) {
+	ss := &sessionSealer{legacy: legacy, maxLen: maxLen}
+	for _, k := range keys {
+		block, err := aes.NewCipher(k)
+		if err != nil {
+			return nil, err
+		}
+		aead, err := cipher.NewGCM(block)
+		if err != nil {
+			return nil, err
+		}
+		ss.aeads = append(ss.aeads, aead)
+	}
+	return ss, nil
+}
+
+// sessionAAD is the additional data that binds a value to its name.
+func sessionAAD(name string) []byte { return append([]byte{sessionFormat}, name...) }
+
+// seal encrypts s for the cookie (or store entry) called name.
+func (ss *sessionSealer) seal(name string, s *session) string {
+	plain := appendSession(make([]byte, 0, 256+len(s.IDToken)+len(s.AccessToken)+len(s.RefreshToken)), s)
+	out := make([]byte, 1+gcmNonceSize, 1+gcmNonceSize+len(plain)+gcmTagSize)
+	out[0] = sessionFormat
+	rand.Read(out[1:])
+	out = ss.aeads[0].Seal(out, out[1:1+gcmNonceSize], plain, sessionAAD(name))
+	return base64.RawURLEncoding.EncodeToString(out)
+}
+
+// open authenticates, decrypts and decodes a value sealed for aad (see
+// sessionAAD) and reports whether the newest key sealed it. A v2 value is
+// decoded too and reported as not newest, so that it is sealed again as
+// v3. Any failure is an error, which callers treat as "no session".
+func (ss *sessionSealer) open(aad []byte, value string) (*session, bool, error) {
+	if value == "" || len(value) > ss.maxLen {
+		return nil, false, errBadSession
+	}
+	n := base64.RawURLEncoding.DecodedLen(len(value))
+	bp, _ := ss.bufs.Get().(*[]byte)
+	if bp == nil || cap(*bp) < 2*n {
+		b := make([]byte, 2*n)
+		bp = &b
+	}
+	defer ss.bufs.Put(bp)
+	raw := (*bp)[:n]
+	if _, err := strictBase64.Decode(raw, []byte(value)); err != nil || raw[0] != sessionFormat {
+		return ss.openLegacy(aad, value)
+	}
+	if n < 1+gcmNonceSize+gcmTagSize {
+		return nil, false, errBadSession
+	}
+	nonce, ct := raw[1:1+gcmNonceSize], raw[1+gcmNonceSize:]
+	for i, aead := range ss.aeads {
+		// Open into the second half: a failed Open clears its output, and
+		// the ciphertext is needed for the next key.
+		plain, err := aead.Open((*bp)[n:n], nonce, ct, aad)
+		if err == nil {
+			s, err := decodeSession(plain)
+			return s, i == 0, err
+		}
+	}
+	return nil, false, errBadSession
+}
+
+// openLegacy reads a v2 value: securecookie (AES-CTR, HMAC-SHA256) around
+// the JSON of session.
+func (ss *sessionSealer) openLegacy(aad []byte, value string) (*session, bool, error) {
+	name := string(aad[1:])
+	var b []byte
+	for _, codec := range ss.legacy {
+		if codec.Decode(name, value, &b) != nil {
+			continue
+		}
+		var s session
+		if err := json.Unmarshal(b, &s); err != nil || s.V != legacySessionVersion {
+			return nil, false, errBadSession
+		}
+		s.V = sessionVersion
+		return &s, false, nil
+	}
+	return nil, false, errBadSession
+}
+
+// claimsField encodes the kept claims as a list: each claim's name, its
+// number of values, then the values, names in sorted order.
+func claimsField(tag byte) sessionField {
+	return sessionField{tag,
+		func(b []byte, s *session) []byte {
+			if len(s.Claims) == 0 {
+				return b
+			}
+			names := make([]string, 0, len(s.Claims))
+			for k := range s.Claims {
+				names = append(names, k)
+			}
+			slices.Sort(names)
+			var flat []string
+			for _, k := range names {
+				flat = append(flat, k, strconv.Itoa(len(s.Claims[k])))
+				flat = append(flat, s.Claims[k]...)
+			}
+			return listField(tag, func(*session) *[]string { return &flat }).append(b, s)
+		},
+		func(s *session, v string) bool {
+			var flat []string
+			if !listField(tag, func(*session) *[]string { return &flat }).set(s, v) {
+				return false
+			}
+			m := map[string][]string{}
+			for len(flat) >= 2 {
+				n, err := strconv.Atoi(flat[1])
+				if err != nil || n < 0 || n > len(flat)-2 {
+					return false
+				}
+				m[flat[0]] = flat[2 : 2+n : 2+n]
+				flat = flat[2+n:]
+			}
+			if len(flat) != 0 {
+				return false
+			}
+			s.Claims = m
+			return true
+		},
+	}
+}
