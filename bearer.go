@@ -260,14 +260,6 @@ func (c BearerConfig) normalize() (BearerConfig, error) {
 		}
 		c.Introspection = &cp
 	}
-	if c.HTTPClient == nil {
-		c.HTTPClient = &http.Client{Timeout: DefaultHTTPTimeout}
-	}
-	if c.Now == nil {
-		c.Now = time.Now
-	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
+	ioDefaults(&c.HTTPClient, &c.Now, &c.Logger)
 	return c, errors.Join(errs...)
 }

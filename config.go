@@ -327,15 +327,7 @@ func (c Config) normalize(names map[string]string) (Config, error) {
 	if c.Pages != nil && c.Pages.Lookup(PageTemplate) == nil {
 		bad("Pages", "does not define %q; start from oktasso.DefaultPages()", PageTemplate)
 	}
-	if c.HTTPClient == nil {
-		c.HTTPClient = &http.Client{Timeout: DefaultHTTPTimeout}
-	}
-	if c.Now == nil {
-		c.Now = time.Now
-	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
+	ioDefaults(&c.HTTPClient, &c.Now, &c.Logger)
 	if c.Store == nil {
 		c.Store = NewMemoryStore(c.Now)
 	}
@@ -416,4 +408,18 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// ioDefaults fills an unset HTTP client (with DefaultHTTPTimeout), clock
+// and logger, the same way for Config and BearerConfig.
+func ioDefaults(hc **http.Client, now *func() time.Time, logger **slog.Logger) {
+	if *hc == nil {
+		*hc = &http.Client{Timeout: DefaultHTTPTimeout}
+	}
+	if *now == nil {
+		*now = time.Now
+	}
+	if *logger == nil {
+		*logger = slog.Default()
+	}
 }

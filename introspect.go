@@ -100,13 +100,14 @@ func (b *Bearer) introspectOnce(ctx context.Context, raw string, now time.Time) 
 }
 
 func (b *Bearer) fromIntrospection(in *introspection, now time.Time) (*AccessToken, error) {
+	namesErr := checkClaimNames(in.all)
 	switch {
 	case !in.Active:
 		return nil, invalidToken(ReasonTokenInactive, "the access token is not active (expired, revoked or unknown)")
 	case !strings.EqualFold(in.TokenType, "Bearer"):
 		return nil, invalidToken(ReasonTokenInvalid, "the token is not a Bearer access token")
-	case checkClaimNames(in.all) != nil:
-		return nil, checkClaimNames(in.all)
+	case namesErr != nil:
+		return nil, namesErr
 	case in.Iss != "" && in.Iss != b.cfg.Issuer:
 		return nil, invalidToken(ReasonIssuerMismatch, "the access token is from another issuer")
 	}

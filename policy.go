@@ -251,21 +251,29 @@ func (a *Auth) namedGroup(g string) bool {
 func (a *Auth) Require(policies ...Policy) func(http.Handler) http.Handler {
 	p := AllOf(policies...)
 	a.notePolicy(p)
+	return a.routeGuard(func(w http.ResponseWriter, r *http.Request, u *User) bool {
+		if f := p.failed(r, u); f != "" {
+			a.refuse(w, r, u, pageNotAllowed, f)
+			return false
+		}
+		return true
+	})
+}
+
+// routeGuard is the middleware Require and RequireStepUp share: it finds
+// the user (routeUser), passes on what an unenforced scope let through,
+// and calls next only when admit returns true; otherwise admit has
+// answered the request.
+func (a *Auth) routeGuard(admit func(w http.ResponseWriter, r *http.Request, u *User) bool) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			u, r, answered := a.routeUser(w, r)
 			if answered {
 				return
 			}
-			if u == nil {
-				next.ServeHTTP(w, r) // an unenforced scope let it through
-				return
+			if u == nil || admit(w, r, u) { // nil: an unenforced scope let it through
+				next.ServeHTTP(w, r)
 			}
-			if f := p.failed(r, u); f != "" {
-				a.refuse(w, r, u, pageNotAllowed, f)
-				return
-			}
-			next.ServeHTTP(w, r)
 		})
 	}
 }

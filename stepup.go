@@ -71,49 +71,39 @@ func (s StepUp) acrValues() []string {
 // which proves neither when nor how the user authenticated, a non-zero
 // StepUp refuses every request (403).
 func (a *Auth) RequireStepUp(s StepUp) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			u, r, answered := a.routeUser(w, r)
-			if answered {
-				return
+	return a.routeGuard(func(w http.ResponseWriter, r *http.Request, u *User) bool {
+		if a.cfg.OAuth2 != nil && (s.MaxAge > 0 || len(s.ACR) > 0 || len(s.AMR) > 0) {
+			// A plain OAuth 2.0 provider proves neither when nor how the
+			// user authenticated: the requirement cannot be met, and
+			// re-running the flow would loop.
+			a.refuse(w, r, u, pageNotAllowed, "a recent or stronger sign-in, which this identity provider cannot prove")
+			return false
+		}
+		why := s.unmet(u, a.now())
+		if why == "" {
+			return true
+		}
+		if _, err := a.provider.discover(r.Context()); err != nil {
+			a.unavailable(w, r, err)
+			return false
+		}
+		if !isAPI(r) && r.Method == http.MethodGet {
+			opts := []LoginOption{Prompt("login"), expectSubject(u.Subject), LoginHint(u.Username)}
+			if s.MaxAge > 0 {
+				opts = append(opts, MaxAge(s.MaxAge))
 			}
-			if u == nil {
-				next.ServeHTTP(w, r) // an unenforced scope let it through
-				return
+			if acr := s.acrValues(); len(acr) > 0 {
+				opts = append(opts, ACRValues(acr...))
 			}
-			if a.cfg.OAuth2 != nil && (s.MaxAge > 0 || len(s.ACR) > 0 || len(s.AMR) > 0) {
-				// A plain OAuth 2.0 provider proves neither when nor how the
-				// user authenticated: the requirement cannot be met, and
-				// re-running the flow would loop.
-				a.refuse(w, r, u, pageNotAllowed, "a recent or stronger sign-in, which this identity provider cannot prove")
-				return
+			if len(s.AMR) > 0 {
+				opts = append(opts, RequireAMR(s.AMR...))
 			}
-			why := s.unmet(u, a.now())
-			if why == "" {
-				next.ServeHTTP(w, r)
-				return
-			}
-			if _, err := a.provider.discover(r.Context()); err != nil {
-				a.unavailable(w, r, err)
-				return
-			}
-			if !isAPI(r) && r.Method == http.MethodGet {
-				opts := []LoginOption{Prompt("login"), expectSubject(u.Subject), LoginHint(u.Username)}
-				if s.MaxAge > 0 {
-					opts = append(opts, MaxAge(s.MaxAge))
-				}
-				if acr := s.acrValues(); len(acr) > 0 {
-					opts = append(opts, ACRValues(acr...))
-				}
-				if len(s.AMR) > 0 {
-					opts = append(opts, RequireAMR(s.AMR...))
-				}
-				a.StartLogin(w, r, r.URL.RequestURI(), opts...)
-				return
-			}
-			a.insufficientAuthentication(w, r, s, why)
-		})
-	}
+			a.StartLogin(w, r, r.URL.RequestURI(), opts...)
+			return false
+		}
+		a.insufficientAuthentication(w, r, s, why)
+		return false
+	})
 }
 
 // insufficientAuthentication answers 401 with an RFC 9470 challenge.

@@ -335,13 +335,20 @@ func TestTenantsRefuseForeignSessions(t *testing.T) {
 	}
 }
 
+// signInBoth signs login in to tenants a and b in one browser.
+func (ta *tenantApp) signInBoth(login string) *browser {
+	ta.t.Helper()
+	b := newJarBrowser(ta.t, ta.app.URL)
+	ta.signIn(b, "a", login, "/workspace")
+	if r := ta.signIn(b, "b", login, "/webapp"); r.body != "tenant:b user:"+login+" path:/webapp" {
+		ta.t.Fatalf("signed in to b: %d %q", r.status, r.body)
+	}
+	return b
+}
+
 func TestTenantsRefuseForeignLogoutToken(t *testing.T) {
 	ta := newTenantApp(t, true, false)
-	b := newJarBrowser(t, ta.app.URL)
-	ta.signIn(b, "a", alice, "/workspace")
-	if r := ta.signIn(b, "b", alice, "/webapp"); r.body != "tenant:b user:"+alice+" path:/webapp" {
-		t.Fatalf("signed in to b: %d %q", r.status, r.body)
-	}
+	b := ta.signInBoth(alice)
 	ta.fake["a"].EndSession(alice) // org a sends its logout token to tenant a
 	ds := ta.fake["a"].BackchannelDeliveries()
 	if len(ds) != 1 || ds[0].Status != http.StatusOK {
@@ -640,11 +647,7 @@ func TestTenantsInitiateLogin(t *testing.T) {
 // sessions only.
 func TestTenantsSharedOrgLogoutStaysInTenant(t *testing.T) {
 	ta := newTenantApp(t, true, true)
-	b := newJarBrowser(t, ta.app.URL)
-	ta.signIn(b, "a", alice, "/workspace")
-	if r := ta.signIn(b, "b", alice, "/webapp"); r.body != "tenant:b user:"+alice+" path:/webapp" {
-		t.Fatalf("signed in to b: %d %q", r.status, r.body)
-	}
+	b := ta.signInBoth(alice)
 	ta.fake["a"].EndSession(alice) // the org's client delivers to tenant a's URI
 	if r := b.get(ta.base["a"] + "/workspace"); r.status != http.StatusFound {
 		t.Errorf("a after the logout = %d; want 302", r.status)
