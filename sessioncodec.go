@@ -297,10 +297,14 @@ func (ss *sessionSealer) open(aad []byte, value string) (*session, bool, error) 
 	}
 	defer ss.bufs.Put(bp)
 	raw := (*bp)[:n]
-	if _, err := strictBase64.Decode(raw, []byte(value)); err != nil || raw[0] != sessionFormat {
+	// The decoder skips \r and \n, so the decoded length can be shorter
+	// than n, down to zero: index only what was decoded.
+	m, err := strictBase64.Decode(raw, []byte(value))
+	if err != nil || m == 0 || raw[0] != sessionFormat {
 		return ss.openLegacy(aad, value)
 	}
-	if n < 1+gcmNonceSize+gcmTagSize {
+	raw = raw[:m]
+	if m < 1+gcmNonceSize+gcmTagSize {
 		return nil, false, errBadSession
 	}
 	nonce, ct := raw[1:1+gcmNonceSize], raw[1+gcmNonceSize:]
