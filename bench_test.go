@@ -172,39 +172,63 @@ func BenchmarkGorillaSessions(b *testing.B) {
 
 // BenchmarkFloor is the least any encrypted cookie session can cost per
 // request, on the very bytes of the benchmarks' session cookie: "aesgcm"
-// is one AES-256-GCM open of its sealed bytes (the floor);
-// "base64+aesgcm" adds the base64url decode a cookie value needs first.
+// opens all its sealed bytes with AES-256-GCM (both parts: the session's
+// fields and its ID token; the floor), "base64+aesgcm" adds the
+// base64url decode a cookie value needs first. "first-part" is the
+// cryptography the session check does: base64 and AES-GCM over the first
+// part, whose AAD covers the second part's text (see sessioncodec.go).
 func BenchmarkFloor(b *testing.B) {
-	a, req, _ := benchAuth(b, -1)
+	a, req, s := benchAuth(b, -1)
 	value := cookieValue(req.Header, a.cookies.sessionName())
-	raw, err := base64.RawURLEncoding.DecodeString(value)
-	if err != nil || raw[0] != sessionFormat {
-		b.Fatalf("session cookie is not a v3 value: %v", err)
+	hot, cold, ok := strings.Cut(value, ".")
+	rawHot, err1 := base64.RawURLEncoding.DecodeString(hot)
+	rawCold, err2 := base64.RawURLEncoding.DecodeString(cold)
+	if !ok || err1 != nil || err2 != nil || rawHot[0] != sessionFormat {
+		b.Fatalf("session cookie is not a two-part v4 value: %v %v", err1, err2)
 	}
-	aead, aad := a.cookies.session.aeads[0], a.cookies.sessionAAD
-	nonce, sealed := raw[1:1+gcmNonceSize], raw[1+gcmNonceSize:]
-	buf := make([]byte, len(raw))
-	plain := make([]byte, 0, len(sealed))
+	aead := a.cookies.session.aeads[0]
+	hotAAD := append(sessionAAD(a.cookies.sessionName()), cold...)
+	coldAAD := idTokenAAD(s.ID)
+	buf := make([]byte, max(len(rawHot), len(rawCold)))
+	plain := make([]byte, 0, len(buf))
+	openHot := func(raw []byte) {
+		if _, err := aead.Open(plain[:0], raw[1:1+gcmNonceSize], raw[1+gcmNonceSize:], hotAAD); err != nil {
+			b.Fatal(err)
+		}
+	}
+	openCold := func(raw []byte) {
+		if _, err := aead.Open(plain[:0], raw[:gcmNonceSize], raw[gcmNonceSize:], coldAAD); err != nil {
+			b.Fatal(err)
+		}
+	}
+	decode := func(part string) []byte {
+		n, err := strictBase64.Decode(buf, []byte(part))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return buf[:n]
+	}
 	b.Run("aesgcm", func(b *testing.B) {
-		b.SetBytes(int64(len(sealed)))
+		b.SetBytes(int64(len(rawHot) + len(rawCold)))
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
-			if _, err := aead.Open(plain[:0], nonce, sealed, aad); err != nil {
-				b.Fatal(err)
-			}
+			openHot(rawHot)
+			openCold(rawCold)
 		}
 	})
 	b.Run("base64+aesgcm", func(b *testing.B) {
 		b.SetBytes(int64(len(value)))
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
-			n, err := strictBase64.Decode(buf, []byte(value))
-			if err != nil {
-				b.Fatal(err)
-			}
-			if _, err := aead.Open(plain[:0], buf[1:1+gcmNonceSize], buf[1+gcmNonceSize:n], aad); err != nil {
-				b.Fatal(err)
-			}
+			openHot(decode(hot))
+			openCold(decode(cold))
+		}
+	})
+	b.Run("first-part", func(b *testing.B) {
+		b.SetBytes(int64(len(value)))
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			openHot(decode(hot))
 		}
 	})
 }
@@ -285,21 +309,28 @@ func BenchmarkLoginRoundTrip(b *testing.B) {
 }
 
 // BenchmarkOpenSession decodes the benchmarks' session cookie in the
-// format of this version (v3: base64, AES-GCM, tag-length-value) and in the
-// v2 format it replaced, still read during the transition (securecookie:
-// base64 twice, HMAC-SHA256, AES-CTR, then JSON): before and after, in one
-// run.
+// format of this version (v4: base64, AES-GCM, tag-length-value, the ID
+// token sealed apart) as the session check does ("v4": the ID token left
+// sealed) and as sign-out does ("v4+idtoken"), and in the formats it
+// replaced, still read: v3 (one seal, the ID token among the fields) and
+// v2 (securecookie: base64 twice, HMAC-SHA256, AES-CTR, then JSON).
 func BenchmarkOpenSession(b *testing.B) {
 	a, _, s := benchAuth(b, -1)
 	name := a.cookies.sessionName()
-	for _, tt := range []struct{ format, value string }{
-		{"v3", a.cookies.sealSession(name, s)},
-		{"v2", legacyValue(b, a.cookies, name, s, 0)},
+	v4 := a.cookies.sealSession(name, s)
+	for _, tt := range []struct {
+		format, value string
+		open          func(name, value string) (*session, bool, error)
+	}{
+		{"v4", v4, a.cookies.openSessionHot},
+		{"v4+idtoken", v4, a.cookies.openSession},
+		{"v3", v3Value(a.cookies, name, s), a.cookies.openSession},
+		{"v2", legacyValue(b, a.cookies, name, s, 0), a.cookies.openSession},
 	} {
 		b.Run(tt.format, func(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
-				if _, _, err := a.cookies.openSession(name, tt.value); err != nil {
+				if _, _, err := tt.open(name, tt.value); err != nil {
 					b.Fatal(err)
 				}
 			}

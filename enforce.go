@@ -143,11 +143,11 @@ func (a *Auth) currentUser(w http.ResponseWriter, r *http.Request) *User {
 // answer 503 rather than trust a stale decision.
 func (a *Auth) currentSession(w http.ResponseWriter, r *http.Request) (*session, *User, error) {
 	ctx := r.Context()
-	s, u, rewrite := a.loadSession(ctx, r)
+	now := a.now()
+	s, u, rewrite := a.loadSessionAt(ctx, r, now)
 	if s == nil {
 		return nil, nil, nil
 	}
-	now := a.now()
 	if s.RefreshToken != "" && s.TokenExpiry != 0 && now.Add(a.cfg.RefreshBefore).Unix() >= s.TokenExpiry {
 		ns := a.refreshSession(ctx, w, s)
 		if ns == nil {

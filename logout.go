@@ -57,7 +57,8 @@ func (a *Auth) handleLogout(w http.ResponseWriter, r *http.Request) {
 	// Only a session this app issued (expired or not) gives an ID token;
 	// without one, or while the provider is unknown, sign-out is local.
 	var d *discovered
-	if hasSession && s.IDToken != "" {
+	idToken := a.cookies.idToken(&s) // peekSession opened it: no second open
+	if hasSession && idToken != "" {
 		d, _ = a.provider.discover(r.Context())
 	}
 	if d == nil || d.meta.EndSessionEndpoint == "" {
@@ -77,7 +78,7 @@ func (a *Auth) handleLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := u.Query()
-	q.Set("id_token_hint", s.IDToken)
+	q.Set("id_token_hint", idToken)
 	q.Set("post_logout_redirect_uri", a.PostLogoutRedirectURL())
 	q.Set("state", ls.State)
 	u.RawQuery = q.Encode()

@@ -167,3 +167,29 @@ func TestLogoutPageAllowsFormToReachOkta(t *testing.T) {
 		t.Errorf("error page CSP = %q; want form-action 'self' only", csp)
 	}
 }
+
+// TestLogoutAfterRollForward: requests that roll the session forward write
+// the ID token back without opening it, and sign-out still sends it as
+// id_token_hint, whether the session came from the cache or not.
+func TestLogoutAfterRollForward(t *testing.T) {
+	for _, cache := range []int{-1, DefaultSessionCacheSize} {
+		h := newHarness(t, func(c *Config) { c.SessionCacheSize = cache })
+		b := h.browser()
+		h.login(b, alice, "/")
+		idToken := h.sessionIDToken(t, b)
+		first := h.sessionCookie(b).Value
+		for i := 0; i < 3; i++ {
+			h.clock.Add(DefaultSessionIdleTimeout / 10)
+			if r := b.get(h.app.URL + "/workspace"); r.status != http.StatusOK || len(r.header.Values("Set-Cookie")) != 1 {
+				t.Fatalf("cache %d: request %d = %d, cookies %v; want 200 and the session rolled forward", cache, i, r.status, r.header.Values("Set-Cookie"))
+			}
+		}
+		if h.sessionCookie(b).Value == first {
+			t.Fatalf("cache %d: the session cookie was not rewritten", cache)
+		}
+		r := b.post(h.app.URL+LogoutPath, nil)
+		if got := mustURL(t, r.location).Query().Get("id_token_hint"); r.status != http.StatusSeeOther || got != idToken {
+			t.Errorf("cache %d: POST /auth/logout = %d, id_token_hint %.20q…; want 303 with the ID token of the sign-in", cache, r.status, got)
+		}
+	}
+}

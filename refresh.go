@@ -210,7 +210,7 @@ func (a *Auth) redeemRefreshToken(ctx context.Context, s *session) (*session, er
 			return nil, fmt.Errorf("%w: refreshed ID token is for another subject", errSessionEnded)
 		}
 		if !a.cfg.DropIDToken {
-			ns.IDToken = raw
+			ns.IDToken, ns.idSealed = raw, ""
 		}
 	}
 	return &ns, nil

@@ -65,13 +65,24 @@ type session struct {
 	Seen      int64               `json:"se"`           // last time the cookie was written: idle expiry counts from here
 	Expires   int64               `json:"ex"`           // absolute end, never extended
 
-	IDToken      string `json:"it,omitempty"` // for id_token_hint at sign-out
+	IDToken      string `json:"it,omitempty"` // for id_token_hint at sign-out; see also idSealed
 	AccessToken  string `json:"ac,omitempty"` // with Config.KeepAccessToken or refresh
 	RefreshToken string `json:"rt,omitempty"` // with offline_access
 	TokenExpiry  int64  `json:"te,omitempty"` // access token expiry, unix seconds
 
+	// idSealed is the ID token still sealed, as the value it was opened
+	// from carried it (see the v4 format), when IDToken was not decoded:
+	// read it with cookies.idToken. Sealing writes it back unchanged.
+	idSealed string
+
 	chunks int // cookies the request carried it in; 0 for a new session
 }
+
+// hasIDToken reports whether the session keeps an ID token, decoded or not.
+func (s *session) hasIDToken() bool { return s.IDToken != "" || s.idSealed != "" }
+
+// dropIDToken forgets the ID token.
+func (s *session) dropIDToken() { s.IDToken, s.idSealed = "", "" }
 
 // sessionVersion marks a session decoded from a value this version reads
 // (v2 sessions are converted when read).
@@ -201,16 +212,37 @@ func (c *cookies) sealSession(name string, s *session) string {
 }
 
 // openSession opens a session cookie value (or a Store entry when name is
-// storeSealName) and reports whether the newest key sealed it in the
-// current format.
+// storeSealName), its ID token included, and reports whether the newest key
+// sealed it in the current format.
 func (c *cookies) openSession(name, value string) (*session, bool, error) {
+	return c.openSessionPart(name, value, true)
+}
+
+// openSessionHot is openSession for a request's session check: the ID
+// token stays sealed (session.idSealed) unless the value is sealed again
+// anyway; read it with idToken.
+func (c *cookies) openSessionHot(name, value string) (*session, bool, error) {
+	return c.openSessionPart(name, value, false)
+}
+
+func (c *cookies) openSessionPart(name, value string, idToken bool) (*session, bool, error) {
 	switch name {
 	case storeSealName:
-		return c.stored.open(c.storedAAD, value)
+		return c.stored.open(c.storedAAD, value, idToken)
 	case c.sessionName():
-		return c.session.open(c.sessionAAD, value)
+		return c.session.open(c.sessionAAD, value, idToken)
 	}
-	return c.session.open(sessionAAD(name), value)
+	return c.session.open(sessionAAD(name), value, idToken)
+}
+
+// idToken returns the session's raw ID token, opening it if it is still
+// sealed; "" if it has none or it does not open. s is not modified.
+func (c *cookies) idToken(s *session) string {
+	if s.IDToken != "" || s.idSealed == "" {
+		return s.IDToken
+	}
+	tok, _ := c.session.openIDToken(s.ID, s.idSealed)
+	return tok
 }
 
 func (c *cookies) sessionName() string { return c.prefix }

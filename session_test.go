@@ -207,8 +207,13 @@ func FuzzSessionCookie(f *testing.F) {
 		f.Fatal(err)
 	}
 	good := rec.Result().Cookies()[0].Value
+	hot, cold, _ := strings.Cut(good, ".")
 	f.Add(good)
 	f.Add(good[:100])
+	f.Add(hot)
+	f.Add(hot + "." + cold[:len(cold)/2])
+	f.Add(good + "." + cold)
+	f.Add(v3Value(c, "oktasso", testSession(now)))
 	f.Add("")
 	f.Add("MTgwMDAwMDAwMHx8")
 	f.Fuzz(func(t *testing.T, v string) {
@@ -217,6 +222,17 @@ func FuzzSessionCookie(f *testing.F) {
 		s := c.readSession(req, now, time.Hour)
 		if s != nil && (s.Subject != "00u1abcd" || s.IDToken != "eyJhbGciOi.fake.token") {
 			t.Fatalf("readSession accepted a value it did not seal: %q", v)
+		}
+		// The session check's open (the ID token left sealed) accepts
+		// exactly what the full open accepts, and its ID token opens to
+		// the same.
+		hot, _, err := c.openSessionHot("oktasso", v)
+		full, _, errFull := c.openSession("oktasso", v)
+		if (err == nil) != (errFull == nil) {
+			t.Fatalf("openSessionHot err = %v, openSession err = %v; want both to accept or refuse %q", err, errFull, v)
+		}
+		if err == nil && c.idToken(hot) != full.IDToken {
+			t.Fatalf("ID token left sealed opens to %q; the full open gives %q", c.idToken(hot), full.IDToken)
 		}
 	})
 }

@@ -1,7 +1,6 @@
 package oktasso
 
 import (
-	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -70,14 +69,14 @@ func (c *sessionCache) generation() uint64 {
 
 // add caches a verified value whose revocation check (made at checkedNs)
 // started at generation gen; if a purge ran since, the session might be one
-// it ended, so nothing is cached.
+// it ended, so nothing is cached. v must be the caller's own copy, not a
+// slice of a request's header that the entry would keep alive.
 func (c *sessionCache) add(v string, s *session, u *User, newest bool, gen uint64, checkedNs int64) {
 	if c == nil {
 		return
 	}
 	e := &cacheEntry{s: s, u: u, newest: newest, revKey: keyRevoked(s.ID)}
 	e.checked.Store(checkedNs)
-	v = strings.Clone(v) // v is a slice of the request's Cookie header
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.gen != gen {

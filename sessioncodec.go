@@ -10,19 +10,22 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/gorilla/securecookie"
 )
 
-// Session values, format v3: one AES-256-GCM pass over a compact binary
-// encoding, base64url without padding:
+// Session values, format v4: two AES-256-GCM seals, each base64url without
+// padding, the second present only when the session keeps an ID token:
 //
-//	value     = base64url(version | nonce | ciphertext | tag)
-//	version   = 0x03 (1 byte, also in the additional data)
-//	nonce     = 12 random bytes
-//	AAD       = version | the cookie's name ("oktasso-store" in the Store)
+//	value    = base64url(version | nonce | ciphertext | tag) ["." idtoken]
+//	version  = 0x04 (1 byte, also in the additional data)
+//	nonce    = 12 random bytes
+//	AAD      = version | the cookie's name ("oktasso-store" in the Store)
 //	plaintext = field*, field = tag (1 byte) | uvarint length | value
+//	idtoken  = base64url(nonce | ciphertext | tag) of the raw ID token,
+//	           AAD = version | 0x00 | "id_token" | the session's ID
 //
 // A field's value is the string's bytes, a zigzag varint for numbers,
 // nothing for a true bool (false and zero values are not written), or
@@ -30,12 +33,24 @@ import (
 // know, so adding a field to session is two lines: the struct field and
 // one line in sessionFields with a new tag. Tags are never reused.
 //
-// Version 2 values (securecookie: AES-CTR + HMAC around JSON) are still
-// read, and sealed again as v3 on their first request; see openSession.
+// The ID token is most of a session's bytes and is read only at sign-out,
+// so it has a seal of its own: a request's session check decodes and
+// authenticates the first part only, and keeps the second as it came
+// (session.idSealed), opening it when sign-out needs the token. The
+// second part is bound to the session's ID, so it opens only with the
+// first part it was written with (or an earlier one of the same session),
+// and a request that only rolls the session forward writes it back
+// unchanged. A second part that does not open is an absent ID token: the
+// sign-out is then local only, as for a session without one.
+//
+// Version 3 values (one seal, the ID token among the fields, tag 22) and
+// version 2 values (securecookie: AES-CTR + HMAC around JSON) are still
+// read, and sealed again as v4 on their first request; see openSession.
 const (
-	sessionFormat = 3
-	gcmNonceSize  = 12
-	gcmTagSize    = 16
+	sessionFormat   = 4
+	sessionFormatV3 = 3
+	gcmNonceSize    = 12
+	gcmTagSize      = 16
 )
 
 var errBadSession = errors.New("oktasso: not a session value")
@@ -68,7 +83,8 @@ var sessionFields = [...]sessionField{
 	intField(19, func(s *session) *int64 { return &s.Created }),
 	intField(20, func(s *session) *int64 { return &s.Seen }),
 	intField(21, func(s *session) *int64 { return &s.Expires }),
-	strField(22, func(s *session) *string { return &s.IDToken }),
+	strField(22, func(s *session) *string { return &s.IDToken }), // v3 only; v4 seals it apart
+
 	strField(23, func(s *session) *string { return &s.AccessToken }),
 	strField(24, func(s *session) *string { return &s.RefreshToken }),
 	intField(25, func(s *session) *int64 { return &s.TokenExpiry }),
@@ -268,62 +284,145 @@ func newSessionSealer(keys [][]byte, legacy []securecookie.Codec, maxLen int) (*
 	return ss, nil
 }
 
-// sessionAAD is the additional data that binds a value to its name.
-func sessionAAD(name string) []byte { return append([]byte{sessionFormat}, name...) }
+// sessionAAD is the additional data that binds a value to its name: the
+// prefix of the first part's AAD, which goes on with the text of the
+// second part (see the format above). The 0x00 ends the name (names have
+// no NUL), so no two (name, second part) pairs give the same AAD.
+func sessionAAD(name string) []byte { return append(append([]byte{sessionFormat}, name...), 0) }
 
-// seal encrypts s for the cookie (or store entry) called name.
+// idTokenAAD binds the ID-token part of a value to the session's ID. The
+// 0x00 right after the version sets it apart from every sessionAAD (names
+// are not empty).
+func idTokenAAD(id string) []byte {
+	return append([]byte{sessionFormat, 0, 'i', 'd', '_', 't', 'o', 'k', 'e', 'n'}, id...)
+}
+
+// seal encrypts s for the cookie (or store entry) called name. An ID token
+// already sealed (s.idSealed, from the value s was opened from) is written
+// back as it was.
 func (ss *sessionSealer) seal(name string, s *session) string {
-	plain := appendSession(make([]byte, 0, 256+len(s.IDToken)+len(s.AccessToken)+len(s.RefreshToken)), s)
-	out := make([]byte, 1+gcmNonceSize, 1+gcmNonceSize+len(plain)+gcmTagSize)
-	out[0] = sessionFormat
-	rand.Read(out[1:])
-	out = ss.aeads[0].Seal(out, out[1:1+gcmNonceSize], plain, sessionAAD(name))
+	cold := s.idSealed
+	if s.IDToken != "" {
+		cold = ss.sealBytes(-1, []byte(s.IDToken), idTokenAAD(s.ID))
+	}
+	hot := *s
+	hot.IDToken = "" // never among the fields in v4: see the format above
+	plain := appendSession(make([]byte, 0, 256+len(s.AccessToken)+len(s.RefreshToken)), &hot)
+	out := ss.sealBytes(sessionFormat, plain, append(sessionAAD(name), cold...))
+	if cold == "" {
+		return out
+	}
+	return out + "." + cold
+}
+
+// sealBytes seals plain under the newest key: base64url of [version] |
+// nonce | ciphertext | tag, the version byte left out when version < 0.
+func (ss *sessionSealer) sealBytes(version int, plain, aad []byte) string {
+	out := make([]byte, 0, 1+gcmNonceSize+len(plain)+gcmTagSize)
+	if version >= 0 {
+		out = append(out, byte(version))
+	}
+	nonce := out[len(out) : len(out)+gcmNonceSize]
+	rand.Read(nonce)
+	out = ss.aeads[0].Seal(out[:len(out)+gcmNonceSize], nonce, plain, aad)
 	return base64.RawURLEncoding.EncodeToString(out)
 }
 
 // open authenticates, decrypts and decodes a value sealed for aad (see
-// sessionAAD) and reports whether the newest key sealed it. A v2 value is
-// decoded too and reported as not newest, so that it is sealed again as
-// v3. Any failure is an error, which callers treat as "no session".
-func (ss *sessionSealer) open(aad []byte, value string) (*session, bool, error) {
+// sessionAAD) and reports whether the newest key sealed it in the current
+// format. The whole value is authenticated: the first part's AAD covers
+// the text of the second. With idToken false, the second part is not
+// decrypted but kept in s.idSealed (see the format above), unless the
+// value must be sealed again anyway (an older key or format): then it is
+// opened too, so that the rewrite seals it with the newest key. v3 and v2
+// values are decoded whole and reported as not newest, so that they are
+// sealed again as v4. Any failure is an error, which callers treat as "no
+// session".
+func (ss *sessionSealer) open(aad []byte, value string, idToken bool) (*session, bool, error) {
 	if value == "" || len(value) > ss.maxLen {
 		return nil, false, errBadSession
 	}
-	n := base64.RawURLEncoding.DecodedLen(len(value))
+	hot, cold, twoParts := strings.Cut(value, ".")
+	if twoParts && cold == "" {
+		return nil, false, errBadSession
+	}
+	// Scratch space: the decoded first part, its plaintext, its AAD.
+	n := base64.RawURLEncoding.DecodedLen(len(hot))
+	size := 2*n + len(aad) + len(cold)
 	bp, _ := ss.bufs.Get().(*[]byte)
-	if bp == nil || cap(*bp) < 2*n {
-		b := make([]byte, 2*n)
+	if bp == nil || cap(*bp) < size {
+		b := make([]byte, size)
 		bp = &b
 	}
 	defer ss.bufs.Put(bp)
 	raw := (*bp)[:n]
 	// The decoder skips \r and \n, so the decoded length can be shorter
 	// than n, down to zero: index only what was decoded.
-	m, err := strictBase64.Decode(raw, []byte(value))
-	if err != nil || m == 0 || raw[0] != sessionFormat {
+	m, err := strictBase64.Decode(raw, []byte(hot))
+	if err != nil || m == 0 || (raw[0] != sessionFormat && raw[0] != sessionFormatV3) {
+		if twoParts {
+			return nil, false, errBadSession
+		}
 		return ss.openLegacy(aad, value)
 	}
 	raw = raw[:m]
-	if m < 1+gcmNonceSize+gcmTagSize {
+	version := raw[0]
+	if m < 1+gcmNonceSize+gcmTagSize || (version == sessionFormatV3 && twoParts) {
 		return nil, false, errBadSession
 	}
+	if version == sessionFormat {
+		aad = append(append((*bp)[2*n:2*n], aad...), cold...)
+	} else {
+		aad = append([]byte{sessionFormatV3}, aad[1:len(aad)-1]...) // v3: version | name
+	}
 	nonce, ct := raw[1:1+gcmNonceSize], raw[1+gcmNonceSize:]
-	for i, aead := range ss.aeads {
-		// Open into the second half: a failed Open clears its output, and
-		// the ciphertext is needed for the next key.
-		plain, err := aead.Open((*bp)[n:n], nonce, ct, aad)
-		if err == nil {
-			s, err := decodeSession(plain)
-			return s, i == 0, err
+	for i, a := range ss.aeads {
+		// Open into the second third: a failed Open clears its output,
+		// and the ciphertext is needed for the next key.
+		plain, err := a.Open((*bp)[n:n], nonce, ct, aad)
+		if err != nil {
+			continue
 		}
+		s, err := decodeSession(plain)
+		if err != nil {
+			return nil, false, err
+		}
+		newest := i == 0 && version == sessionFormat
+		if version == sessionFormat {
+			s.IDToken = "" // v4 keeps it in the second part only
+			if twoParts {
+				s.idSealed = cold
+				if idToken || !newest {
+					s.IDToken, _ = ss.openIDToken(s.ID, cold)
+					s.idSealed = ""
+				}
+			}
+		}
+		return s, newest, nil
 	}
 	return nil, false, errBadSession
+}
+
+// openIDToken opens the ID-token part of a value of the session id and
+// returns the token, or "" and false if it does not open with any key.
+func (ss *sessionSealer) openIDToken(id, cold string) (string, bool) {
+	raw, err := strictBase64.DecodeString(cold)
+	if err != nil || len(raw) < gcmNonceSize+gcmTagSize {
+		return "", false
+	}
+	aad := idTokenAAD(id)
+	for _, aead := range ss.aeads {
+		if plain, err := aead.Open(nil, raw[:gcmNonceSize], raw[gcmNonceSize:], aad); err == nil {
+			return string(plain), true
+		}
+	}
+	return "", false
 }
 
 // openLegacy reads a v2 value: securecookie (AES-CTR, HMAC-SHA256) around
 // the JSON of session.
 func (ss *sessionSealer) openLegacy(aad []byte, value string) (*session, bool, error) {
-	name := string(aad[1:])
+	name := string(aad[1 : len(aad)-1]) // see sessionAAD
 	var b []byte
 	for _, codec := range ss.legacy {
 		if codec.Decode(name, value, &b) != nil {

@@ -2,6 +2,7 @@ package oktasso
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"reflect"
@@ -50,7 +51,7 @@ func TestSessionEncodingRoundTrip(t *testing.T) {
 // TestSessionFieldsCoverStruct fails when a field is added to session but
 // not to sessionFields: it would silently not be kept.
 func TestSessionFieldsCoverStruct(t *testing.T) {
-	notEncoded := map[string]bool{"V": true, "chunks": true}
+	notEncoded := map[string]bool{"V": true, "chunks": true, "idSealed": true} // idSealed: a part of the value, not a field
 	full := fullSession()
 	fv := reflect.ValueOf(full).Elem()
 	for i := 0; i < fv.NumField(); i++ {
@@ -132,7 +133,8 @@ func TestSessionFormatTransition(t *testing.T) {
 		cookieName string
 		newest     bool
 	}{
-		{"v3", c.sealSession("oktasso", want), "oktasso", true},
+		{"v4", c.sealSession("oktasso", want), "oktasso", true},
+		{"v3", v3Value(c, "oktasso", want), "oktasso", false},
 		{"v2 cookie", legacyValue(t, c, "oktasso", want, 0), "oktasso", false},
 		{"v2 store entry", legacyValue(t, c, storeSealName, want, 0), storeSealName, false},
 	}
@@ -185,14 +187,47 @@ func TestSessionValueBinding(t *testing.T) {
 	s := testSession(now)
 	v := c.sealSession("oktasso", s)
 	stored := c.sealSession(storeSealName, s)
+	hot, cold, ok := strings.Cut(v, ".")
+	if !ok {
+		t.Fatalf("a session with an ID token sealed as one part: %q", v)
+	}
+	// Another value of the same session (its ID token sealed again), and
+	// one of another session.
+	_, coldAgain, _ := strings.Cut(c.sealSession("oktasso", s), ".")
+	other := *s
+	other.ID = "another-session"
+	otherHot, otherCold, _ := strings.Cut(c.sealSession("oktasso", &other), ".")
+	noToken := *s
+	noToken.IDToken = ""
+	bare := c.sealSession("oktasso", &noToken)
+	// relabel rewrites the version byte of a first part.
+	relabel := func(part string, version byte) string {
+		raw, err := base64.RawURLEncoding.DecodeString(part)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw[0] = version
+		return base64.RawURLEncoding.EncodeToString(raw)
+	}
 	tests := []struct{ name, cookieName, value string }{
 		{"store entry presented as a cookie", "oktasso", stored},
 		{"cookie under another name", "oktasso-1", v},
 		{"cookie presented as a store entry", storeSealName, v},
-		{"version byte changed", "oktasso", "B" + v[1:]},
+		{"relabelled v3", "oktasso", relabel(hot, sessionFormatV3) + "." + cold},
+		{"relabelled v3, one part", "oktasso", relabel(bare, sessionFormatV3)},
+		{"unknown version", "oktasso", relabel(hot, 9) + "." + cold},
 		{"padded base64", "oktasso", v + "=="},
+		{"padded first part", "oktasso", hot + "==." + cold},
 		{"header only", "oktasso", v[:20]},
 		{"over the length cap", "oktasso", strings.Repeat("A", maxMaxChunks*maxChunkBytes+1)},
+		{"ID token part cut off", "oktasso", hot},
+		{"ID token part empty", "oktasso", hot + "."},
+		{"ID token part truncated", "oktasso", hot + "." + cold[:len(cold)-1]},
+		{"a third part", "oktasso", v + "." + cold},
+		{"ID token part of another value of the session", "oktasso", hot + "." + coldAgain},
+		{"ID token part of another session", "oktasso", hot + "." + otherCold},
+		{"first part of another session", "oktasso", otherHot + "." + cold},
+		{"ID token part added to a value without one", "oktasso", bare + "." + cold},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -225,4 +260,73 @@ func FuzzSessionDecode(f *testing.F) {
 			t.Fatalf("decode(encode(s)) differs from s: %+v vs %+v", again, s)
 		}
 	})
+}
+
+// v3Value seals s the way v3 did: one seal, the ID token among the fields.
+func v3Value(c *cookies, name string, s *session) string {
+	return c.session.sealBytes(sessionFormatV3, appendSession(nil, s), append([]byte{sessionFormatV3}, name...))
+}
+
+// TestSessionIDTokenPart: the session check leaves the ID token sealed and
+// a rewrite carries it over unchanged; sign-out opens it; a key rotation
+// or an older format opens it so that the rewrite seals it anew; a part
+// that does not open is an absent ID token, not an error.
+func TestSessionIDTokenPart(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	c := testCookies(t, false, key1)
+	s := testSession(now)
+	token := s.IDToken
+	v := c.sealSession("oktasso", s)
+	_, cold, _ := strings.Cut(v, ".")
+
+	hot, newest, err := c.openSessionHot("oktasso", v)
+	if err != nil || !newest {
+		t.Fatalf("openSessionHot = %v, newest %v; want the session, newest", err, newest)
+	}
+	if hot.IDToken != "" || hot.idSealed != cold || !hot.hasIDToken() {
+		t.Fatalf("openSessionHot: IDToken %q, idSealed %.10q…; want the token left sealed as the value had it", hot.IDToken, hot.idSealed)
+	}
+	if got := c.idToken(hot); got != token || hot.idSealed != cold {
+		t.Errorf("idToken = %q (idSealed kept: %v); want %q, s unchanged", got, hot.idSealed == cold, token)
+	}
+	rolled := *hot
+	rolled.Seen++
+	again := c.sealSession("oktasso", &rolled)
+	if _, got, _ := strings.Cut(again, "."); got != cold {
+		t.Errorf("rewriting a checked session sealed its ID token again; want it carried over unchanged")
+	}
+	if full, _, err := c.openSession("oktasso", again); err != nil || full.IDToken != token || full.idSealed != "" || full.Seen != s.Seen+1 {
+		t.Errorf("openSession(rewritten) = %+v, %v; want the ID token and the new Seen", full, err)
+	}
+
+	// Rotation: the new key first. The value will be sealed again, so its
+	// ID token is opened now and ends up under the new key.
+	rotated := testCookies(t, false, key2, key1)
+	old, newest, err := rotated.openSessionHot("oktasso", v)
+	if err != nil || newest || old.IDToken != token || old.idSealed != "" {
+		t.Fatalf("openSessionHot after rotation = %+v, newest %v, %v; want the ID token opened, not newest", old, newest, err)
+	}
+	onlyNew := testCookies(t, false, key2)
+	if full, _, err := onlyNew.openSession("oktasso", rotated.sealSession("oktasso", old)); err != nil || full.IDToken != token {
+		t.Errorf("value rewritten after rotation, old key retired: %+v, %v; want the ID token", full, err)
+	}
+
+	// v3 values are read whole and sealed again.
+	legacy, newest, err := c.openSessionHot("oktasso", v3Value(c, "oktasso", s))
+	if err != nil || newest || legacy.IDToken != token {
+		t.Errorf("openSessionHot(v3) = %+v, newest %v, %v; want the session with its ID token, not newest", legacy, newest, err)
+	}
+
+	// A second part that the first part's AAD covers but that does not
+	// open (it takes the key to make one): no ID token, the session stands.
+	junk := base64.RawURLEncoding.EncodeToString(make([]byte, gcmNonceSize+gcmTagSize+8))
+	noToken := *s
+	noToken.IDToken = ""
+	forged := c.session.sealBytes(sessionFormat, appendSession(nil, &noToken), append(sessionAAD("oktasso"), junk...)) + "." + junk
+	if full, _, err := c.openSession("oktasso", forged); err != nil || full.IDToken != "" || full.hasIDToken() {
+		t.Errorf("openSession(ID token part that does not open) = %+v, %v; want the session without an ID token", full, err)
+	}
+	if lazy, _, err := c.openSessionHot("oktasso", forged); err != nil || c.idToken(lazy) != "" {
+		t.Errorf("idToken(part that does not open) = %q, %v; want \"\"", c.idToken(lazy), err)
+	}
 }

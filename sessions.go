@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -40,11 +41,15 @@ const storeSealName = "oktasso-store"
 // most every Config.RevocationCacheTTL). The session and user returned may
 // be the cached ones: read-only.
 func (a *Auth) loadSession(ctx context.Context, r *http.Request) (s *session, u *User, rewrite bool) {
+	return a.loadSessionAt(ctx, r, a.now())
+}
+
+// loadSessionAt is loadSession with the request's time already read.
+func (a *Auth) loadSessionAt(ctx context.Context, r *http.Request, now time.Time) (s *session, u *User, rewrite bool) {
 	v, n := a.cookies.readChunks(r)
 	if n == 0 {
 		return nil, nil, false
 	}
-	now := a.now()
 	if e := a.cache.get(v); e != nil {
 		if !e.s.valid(now, a.cfg.SessionIdleTimeout) || a.revokedEntry(ctx, e, now) {
 			a.cache.remove(v, e)
@@ -53,7 +58,13 @@ func (a *Auth) loadSession(ctx context.Context, r *http.Request) (s *session, u 
 		return e.s, e.u, !e.newest
 	}
 	gen := a.cache.generation()
-	s, rewrite = a.decodeSession(ctx, v, n)
+	if a.cache != nil && n == 1 {
+		// One copy of the value serves as the cache key and holds the
+		// session's still-sealed ID token (v is a slice of the request's
+		// Cookie header).
+		v = strings.Clone(v)
+	}
+	s, rewrite = a.decodeSession(ctx, v, n, false)
 	if s == nil || !s.valid(now, a.cfg.SessionIdleTimeout) {
 		return nil, nil, false
 	}
@@ -70,20 +81,22 @@ func (a *Auth) loadSession(ctx context.Context, r *http.Request) (s *session, u 
 	return s, u, rewrite
 }
 
-// peekSession decodes the request's session without checking its lifetime
-// or revocation (sign-out still wants the ID token of an expired session).
+// peekSession decodes the request's session, its ID token included,
+// without checking its lifetime or revocation (sign-out still wants the ID
+// token of an expired session).
 func (a *Auth) peekSession(ctx context.Context, r *http.Request) (*session, bool) {
 	v, n := a.cookies.readChunks(r)
 	if n == 0 {
 		return nil, false
 	}
-	return a.decodeSession(ctx, v, n)
+	return a.decodeSession(ctx, v, n, true)
 }
 
 // decodeSession opens a session cookie value that spanned n cookies and,
-// for a stub, reads the session's data from the store.
-func (a *Auth) decodeSession(ctx context.Context, v string, n int) (*session, bool) {
-	cs, newest, err := a.cookies.openSession(a.cookies.sessionName(), v)
+// for a stub, reads the session's data from the store. With idToken false
+// the ID token may stay sealed (see cookies.openSessionHot).
+func (a *Auth) decodeSession(ctx context.Context, v string, n int, idToken bool) (*session, bool) {
+	cs, newest, err := a.cookies.openSessionPart(a.cookies.sessionName(), v, idToken)
 	if err != nil || cs.V != sessionVersion || cs.Issuer != a.provider.issuer || cs.ID == "" {
 		return nil, false
 	}
@@ -98,7 +111,7 @@ func (a *Auth) decodeSession(ctx context.Context, v string, n int) (*session, bo
 		}
 		return nil, false
 	}
-	full, dataNewest, err := a.cookies.openSession(storeSealName, string(data))
+	full, dataNewest, err := a.cookies.openSessionPart(storeSealName, string(data), idToken)
 	if err != nil || full.ID != cs.ID {
 		return nil, false
 	}
@@ -193,10 +206,10 @@ func (a *Auth) issueSession(ctx context.Context, w http.ResponseWriter, s *sessi
 // too large for its cookies (see issueSession).
 func (a *Auth) fitSession(ctx context.Context, w http.ResponseWriter, s *session) error {
 	err := a.saveSession(ctx, w, s, true)
-	if errors.Is(err, errSessionTooLarge) && s.IDToken != "" {
+	if errors.Is(err, errSessionTooLarge) && s.hasIDToken() {
 		a.cfg.Logger.Warn("oktasso: session too large for its cookies; dropping the ID token, so sign-out will not end the Okta session (set LargeSessionsInStore to keep it)",
 			"subject", s.Subject, "largest_claim", largestClaim(s))
-		s.IDToken = ""
+		s.dropIDToken()
 		err = a.saveSession(ctx, w, s, true)
 	}
 	if errors.Is(err, errSessionTooLarge) {
@@ -219,7 +232,7 @@ func (a *Auth) fitSession(ctx context.Context, w http.ResponseWriter, s *session
 
 // largestClaim names the part of a session that takes the most room.
 func largestClaim(s *session) string {
-	sizes := map[string]int{"id_token": len(s.IDToken), "access_token": len(s.AccessToken), "refresh_token": len(s.RefreshToken), "name": len(s.Name) + len(s.Email) + len(s.Username)}
+	sizes := map[string]int{"id_token": len(s.IDToken) + len(s.idSealed), "access_token": len(s.AccessToken), "refresh_token": len(s.RefreshToken), "name": len(s.Name) + len(s.Email) + len(s.Username)}
 	for _, g := range s.Groups {
 		sizes["groups"] += len(g) + 3
 	}
