@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/oktasso/oktasso"
@@ -51,6 +52,7 @@ type accountStore struct {
 	mu         sync.Mutex
 	byIdentity map[identity]*account
 	seq        int
+	version    atomic.Uint64 // bumped (under mu) by every change: pages showing accounts are keyed by it
 }
 
 // openAccountStore loads the accounts kept in the file at path (a missing
@@ -139,6 +141,7 @@ func (s *accountStore) Login(ctx context.Context, u *oktasso.User) error {
 	a.Email, a.Name = u.Email, u.Name
 	a.LastLogin = now
 	a.Logins++
+	s.version.Add(1)
 	u.LocalID = a.ID
 	if err := s.saveLocked(); err != nil {
 		// Refuse the sign-in rather than hand out a session whose account
@@ -161,12 +164,22 @@ func (s *accountStore) Lookup(issuer, subject string) (account, bool) {
 
 // List returns copies of every account, oldest first.
 func (s *accountStore) List() []account {
+	list, _ := s.Snapshot()
+	return list
+}
+
+// Snapshot returns List and the version it is of.
+func (s *accountStore) Snapshot() ([]account, uint64) {
 	s.mu.Lock()
 	out := make([]account, 0, len(s.byIdentity))
 	for _, a := range s.byIdentity {
 		out = append(out, *a)
 	}
+	version := s.version.Load()
 	s.mu.Unlock()
 	slices.SortFunc(out, func(a, b account) int { return a.Seq - b.Seq })
-	return out
+	return out, version
 }
+
+// Version changes whenever any account does.
+func (s *accountStore) Version() uint64 { return s.version.Load() }

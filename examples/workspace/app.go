@@ -23,6 +23,7 @@ type appConfig struct {
 // app serves the example's own pages.
 type app struct {
 	accounts    *accountStore
+	pages       *pageCache // rendered pages by their data
 	log         *slog.Logger
 	csp         string
 	loginButton template.HTML // oktasso's "Sign in with Okta" button, back to /workspace
@@ -35,6 +36,7 @@ type app struct {
 // Routes:
 //
 //	GET /healthz     "ok", no session needed
+//	GET /static/style.css  the pages' stylesheet
 //	GET /api/me      the signed-in member as JSON (auth.Workspace; 401 JSON without a session)
 //	GET /            landing page: sign-in button, or who is signed in
 //	GET /workspace   admin console, internal members only (auth.Workspace)
@@ -54,6 +56,7 @@ func newApp(ctx context.Context, cfg appConfig) (http.Handler, *oktasso.Auth, er
 	eff := auth.Config()
 	a := &app{
 		accounts:    accounts,
+		pages:       newPageCache(defaultPageCacheSize),
 		log:         eff.Logger,
 		csp:         contentSecurityPolicy(eff.Issuer),
 		loginButton: auth.LoginButton("/workspace"),
@@ -61,6 +64,7 @@ func newApp(ctx context.Context, cfg appConfig) (http.Handler, *oktasso.Auth, er
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", a.healthz)
+	mux.HandleFunc("GET /static/style.css", serveStylesheet)
 	mux.Handle("GET /{$}", auth.Identify(http.HandlerFunc(a.home)))
 	mux.Handle("GET /workspace", auth.Workspace(http.HandlerFunc(a.workspace)))
 	mux.Handle("GET /api/me", auth.Workspace(http.HandlerFunc(a.me)))
@@ -69,8 +73,10 @@ func newApp(ctx context.Context, cfg appConfig) (http.Handler, *oktasso.Auth, er
 	return mux, auth, nil
 }
 
-// contentSecurityPolicy allows no scripts and no third-party content. The
-// sign-out form posts to this origin, which redirects to Okta's sign-out
+// contentSecurityPolicy allows no scripts and no third-party content, and
+// styles from this origin's stylesheet only, plus style attributes (the
+// "Sign in with Okta" button carries its own, so that it looks right on any
+// page). The sign-out form posts to this origin, which redirects to Okta's sign-out
 // endpoint; browsers check form-action on that redirect too, so the
 // issuer's origin is allowed as a form target.
 func contentSecurityPolicy(issuer string) string {
@@ -78,7 +84,7 @@ func contentSecurityPolicy(issuer string) string {
 	if u, err := url.Parse(issuer); err == nil && u.Host != "" {
 		formAction += " " + u.Scheme + "://" + u.Host
 	}
-	return "default-src 'none'; style-src 'unsafe-inline'; form-action " + formAction + "; frame-ancestors 'none'; base-uri 'none'"
+	return "default-src 'none'; style-src 'self'; style-src-attr 'unsafe-inline'; form-action " + formAction + "; frame-ancestors 'none'; base-uri 'none'"
 }
 
 func (a *app) healthz(w http.ResponseWriter, r *http.Request) {
@@ -103,18 +109,24 @@ func (a *app) me(w http.ResponseWriter, r *http.Request) {
 // home is the landing page. auth.Identify puts the user in the context when
 // someone is signed in; the page works for both.
 func (a *app) home(w http.ResponseWriter, r *http.Request) {
-	a.render(w, r, "home", pageData{Title: "Home", User: oktasso.UserFrom(r.Context()), LoginButton: a.loginButton})
+	a.render(w, r, "home", pageData{Title: "Home", User: oktasso.UserFrom(r.Context()), LoginButton: a.loginButton}, 0)
 }
 
 // workspace is the admin console: auth.Workspace admitted only an internal
 // member, so the user is never nil here.
 func (a *app) workspace(w http.ResponseWriter, r *http.Request) {
-	u := oktasso.UserFrom(r.Context())
-	a.render(w, r, "workspace", pageData{Title: "Workspace", User: u, Accounts: a.accounts.List()})
+	data := pageData{Title: "Workspace", User: oktasso.UserFrom(r.Context())}
+	version := a.accounts.Version()
+	if page := a.pages.get(pageKey("workspace", data, version)); page != nil {
+		a.writePage(w, page) // the accounts have not changed since
+		return
+	}
+	data.Accounts, version = a.accounts.Snapshot()
+	a.render(w, r, "workspace", data, version)
 }
 
 // webapp is an end-user app: auth.WebApp admitted any signed-in user,
 // internal or external.
 func (a *app) webapp(w http.ResponseWriter, r *http.Request) {
-	a.render(w, r, "webapp", pageData{Title: "Web app", User: oktasso.UserFrom(r.Context())})
+	a.render(w, r, "webapp", pageData{Title: "Web app", User: oktasso.UserFrom(r.Context())}, 0)
 }

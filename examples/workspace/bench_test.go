@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/oktasso/oktasso"
 )
 
 type discardWriter struct{ h http.Header }
@@ -40,4 +43,24 @@ func BenchmarkRoutes(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkRenderWorkspace is what a GET /workspace costs without the page
+// cache: html/template rendering the page for alice with one account.
+func BenchmarkRenderWorkspace(b *testing.B) {
+	e := startApp(b, startFake(b))
+	newBrowser(b).signIn(e, "alice@example.com", "/workspace")
+	list, _ := e.accounts.Snapshot()
+	u := &oktasso.User{Issuer: list[0].Issuer, Subject: list[0].Subject, Name: list[0].Name, Email: list[0].Email,
+		EmailVerified: true, Username: list[0].Email, Groups: []string{"Everyone", "Workspace Members"}, Internal: true, LocalID: list[0].ID}
+	data := pageData{Title: "Workspace", User: u, Accounts: list}
+	var buf bytes.Buffer
+	b.ReportAllocs()
+	for b.Loop() {
+		buf.Reset()
+		if err := pages["workspace"].ExecuteTemplate(&buf, "layout", data); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(int64(buf.Len()))
 }

@@ -407,6 +407,20 @@ func (b *tab) checkAccessibility(name, primary, firstFocus string) {
 	}
 }
 
+// wantStyle checks the computed style property of the first element
+// matching selector.
+func (b *tab) wantStyle(selector, property, want string) {
+	b.t.Helper()
+	js := fmt.Sprintf(`(() => { const el = document.querySelector(%q); return el ? getComputedStyle(el)[%q] : "no element"; })()`, selector, property)
+	got, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](js))
+	if err != nil {
+		b.t.Fatalf("reading the style of %s: %v", selector, err)
+	}
+	if got != want {
+		b.t.Errorf("%s: %s = %q; want %q (is a style blocked or missing?)", selector, property, got, want)
+	}
+}
+
 // appCookie returns the app's cookie named name in the tab's browser, or nil.
 func (b *tab) appCookie(e *env, name string) *network.Cookie {
 	b.t.Helper()
@@ -434,6 +448,10 @@ func TestBrowserSignIn(t *testing.T) {
 		t.Fatalf("GET / = %d; want 200", status)
 	}
 	b.wantPage(e.app.URL+"/", "Sign in with Okta")
+	// The stylesheet and the button's own style attribute both pass the
+	// Content-Security-Policy.
+	b.wantStyle("body", "backgroundColor", "rgb(245, 246, 248)")
+	b.wantStyle("a.oktasso-login-button", "backgroundColor", "rgb(22, 98, 221)")
 	b.screenshot("landing")
 	b.checkAccessibility("landing page", "a.oktasso-login-button", "a.oktasso-login-button")
 
@@ -449,6 +467,7 @@ func TestBrowserSignIn(t *testing.T) {
 		t.Fatalf("signing in landed with %d; want 200", status)
 	}
 	b.wantPage(e.app.URL+"/workspace", "alice@example.com", "Alice Example", "Internal (workspace member)", privateMarkerAccountID)
+	b.wantStyle("header button[type=submit]", "backgroundColor", "rgb(11, 87, 208)")
 	b.screenshot("workspace")
 	b.checkAccessibility("workspace", "header button[type=submit]", "header a.brand")
 
