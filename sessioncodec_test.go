@@ -154,30 +154,36 @@ func TestSessionFormatTransition(t *testing.T) {
 	}
 }
 
-// TestLegacySessionResealed: a v2 cookie from before the upgrade keeps its
-// user signed in, and its first request writes a v3 cookie.
+// TestLegacySessionResealed: a v2 or v3 cookie from before the upgrade
+// keeps its user signed in, and its first request writes a v4 cookie of the
+// same session, ID token included.
 func TestLegacySessionResealed(t *testing.T) {
 	h := newHarness(t, nil)
 	b := h.browser()
 	h.login(b, alice, "/")
 	ck := h.sessionCookie(b)
 	s, _, err := h.auth.cookies.openSession(ck.Name, ck.Value)
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || s.IDToken == "" {
+		t.Fatalf("session = %+v, %v; want one with an ID token", s, err)
 	}
-	old := legacyValue(t, h.auth.cookies, ck.Name, s, 0)
-	r := h.replay(t, "/workspace", ck.Name+"="+old)
-	if r.status != 200 || r.body != "user:"+alice {
-		t.Fatalf("v2 cookie at /workspace = %d %q; want 200 for alice", r.status, r.body)
-	}
-	var resealed string
-	for _, sc := range (&http.Response{Header: r.header}).Cookies() {
-		if sc.Name == ck.Name {
-			resealed = sc.Value
+	for _, tt := range []struct{ format, value string }{
+		{"v2", legacyValue(t, h.auth.cookies, ck.Name, s, 0)},
+		{"v3", v3Value(h.auth.cookies, ck.Name, s)},
+	} {
+		r := h.replay(t, "/workspace", ck.Name+"="+tt.value)
+		if r.status != 200 || r.body != "user:"+alice {
+			t.Fatalf("%s cookie at /workspace = %d %q; want 200 for alice", tt.format, r.status, r.body)
 		}
-	}
-	if got, newest, err := h.auth.cookies.openSession(ck.Name, resealed); err != nil || !newest || got.ID != s.ID {
-		t.Errorf("cookie written for a v2 session: newest=%v err=%v; want a v3 cookie of the same session", newest, err)
+		var resealed string
+		for _, sc := range (&http.Response{Header: r.header}).Cookies() {
+			if sc.Name == ck.Name {
+				resealed = sc.Value
+			}
+		}
+		got, newest, err := h.auth.cookies.openSession(ck.Name, resealed)
+		if err != nil || !newest || got.ID != s.ID || got.IDToken != s.IDToken || !strings.Contains(resealed, ".") {
+			t.Errorf("cookie written for a %s session: newest=%v err=%v; want a two-part v4 cookie of the same session with its ID token", tt.format, newest, err)
+		}
 	}
 }
 
@@ -238,7 +244,7 @@ func TestSessionValueBinding(t *testing.T) {
 	}
 }
 
-// FuzzSessionDecode feeds arbitrary plaintexts to the v3 decoder (past the
+// FuzzSessionDecode feeds arbitrary plaintexts to the field decoder (past the
 // AEAD, so the fuzzer reaches it): no panic, and whatever it accepts encodes
 // back to a value that decodes the same.
 func FuzzSessionDecode(f *testing.F) {
