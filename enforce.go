@@ -3,6 +3,7 @@ package oktasso
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -173,7 +174,13 @@ func (a *Auth) currentSession(w http.ResponseWriter, r *http.Request) (*session,
 		rolled := *s // copy on write: s may be the cached session
 		rolled.Seen = now.Unix()
 		s = &rolled
-		if err := a.saveSession(ctx, w, s, rewrite); err != nil {
+		err := a.saveSession(ctx, w, s, rewrite)
+		if errors.Is(err, errSessionTooLarge) {
+			// Sealed again in a newer format or key, a value that fit can
+			// grow past the budget: shrink it as at sign-in (fitSession
+			// logs what it drops and any failure).
+			_ = a.fitSession(ctx, w, s)
+		} else if err != nil {
 			a.cfg.Logger.Warn("oktasso: could not roll the session forward", "err", err.Error())
 		}
 	}

@@ -288,7 +288,12 @@ func newSessionSealer(keys [][]byte, legacy []securecookie.Codec, maxLen int) (*
 // prefix of the first part's AAD, which goes on with the text of the
 // second part (see the format above). The 0x00 ends the name (names have
 // no NUL), so no two (name, second part) pairs give the same AAD.
-func sessionAAD(name string) []byte { return append(append([]byte{sessionFormat}, name...), 0) }
+func sessionAAD(name string) []byte {
+	if name == "" || strings.IndexByte(name, 0) >= 0 {
+		panic("oktasso: a session value's name must be non-empty and without NUL") // see idTokenAAD
+	}
+	return append(append([]byte{sessionFormat}, name...), 0)
+}
 
 // idTokenAAD binds the ID-token part of a value to the session's ID. The
 // 0x00 right after the version sets it apart from every sessionAAD (names

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
@@ -334,5 +335,51 @@ func TestSessionIDTokenPart(t *testing.T) {
 	}
 	if lazy, _, err := c.openSessionHot("oktasso", forged); err != nil || c.idToken(lazy) != "" {
 		t.Errorf("idToken(part that does not open) = %q, %v; want \"\"", c.idToken(lazy), err)
+	}
+}
+
+// TestV3NearTheCapRollsForward: a v3 value that fit its cookies but grows
+// past them as v4 (the ID token's own nonce and tag) is shrunk like an
+// oversized session at sign-in, so the user stays signed in while active.
+func TestV3NearTheCapRollsForward(t *testing.T) {
+	h := newHarness(t, nil)
+	b := h.browser()
+	h.login(b, alice, "/")
+	ck := h.sessionCookie(b)
+	s, _, err := h.auth.cookies.openSession(ck.Name, ck.Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	limit := h.auth.cookies.maxChunks * maxChunkBytes
+	var v3 string
+	for k := 0; ; k++ {
+		s.Name = strings.Repeat("x", k)
+		v3 = v3Value(h.auth.cookies, ck.Name, s)
+		if len(v3) > limit {
+			t.Fatal("no v3 value fits while its v4 form does not")
+		}
+		if len(h.auth.cookies.sealSession(ck.Name, s)) > limit {
+			break
+		}
+	}
+	rec := httptest.NewRecorder()
+	if err := h.auth.cookies.writeChunks(rec, v3, time.Hour, 0); err != nil {
+		t.Fatal(err)
+	}
+	b.client.Jar.SetCookies(mustURL(t, h.app.URL), rec.Result().Cookies())
+	for i := 0; i < 12; i++ { // 1.2 idle timeouts
+		h.clock.Add(h.auth.cfg.SessionIdleTimeout / 10)
+		if r := b.get(h.app.URL + "/workspace"); r.status != http.StatusOK {
+			t.Fatalf("request %d, %v in: %d; want 200 (the session rolled forward)", i, time.Duration(i+1)*h.auth.cfg.SessionIdleTimeout/10, r.status)
+		}
+	}
+	req := httptest.NewRequest("GET", h.app.URL+"/", nil)
+	for _, c := range b.client.Jar.Cookies(mustURL(t, h.app.URL)) {
+		req.AddCookie(c)
+	}
+	v, _ := h.auth.cookies.readChunks(req)
+	got, newest, err := h.auth.cookies.openSession(ck.Name, v)
+	if err != nil || !newest || got.hasIDToken() || got.Name != s.Name {
+		t.Errorf("rolled session: newest %v, ID token kept %v, err %v; want a v4 value without its ID token", newest, got != nil && got.hasIDToken(), err)
 	}
 }

@@ -181,13 +181,14 @@ var nsBars = []struct {
 	bench, label string
 	c            color.RGBA
 }{
-	{"BenchmarkFloor/aesgcm", "FLOOR: AES-GCM OPEN", grey},
+	{"BenchmarkFloor/aesgcm", "FLOOR: AES-GCM OPEN OF THE COOKIE", grey},
 	{"BenchmarkFloor/base64+aesgcm", "FLOOR: BASE64 + AES-GCM", grey},
 	{"BenchmarkSessionCheck/hit", "SESSION CHECK, CACHE HIT", green},
 	{"BenchmarkSessionCheck/miss", "SESSION CHECK, CACHE MISS", blue},
 	{"BenchmarkGuard/hit", "GUARD, CACHE HIT", green},
 	{"BenchmarkGuard/miss", "GUARD, CACHE MISS", blue},
-	{"BenchmarkOpenSession/v3", "COOKIE DECODE, FORMAT V3", blue},
+	{"BenchmarkOpenSession/v4", "COOKIE DECODE, FORMAT V4", blue},
+	{"BenchmarkOpenSession/v3", "COOKIE DECODE, V3 (BEFORE)", purple},
 	{"BenchmarkOpenSession/v2", "COOKIE DECODE, V2 (BEFORE)", purple},
 	{"BenchmarkGorillaSessions/signed", "GORILLA/SESSIONS (OKTA SAMPLES)", orange},
 	{"BenchmarkGorillaSessions/encrypted", "GORILLA/SESSIONS, ENCRYPTED", orange},
