@@ -11,8 +11,8 @@ bench:
 	mkdir -p $(BENCH_DIR)
 	go test -run '^$$' -bench . -benchmem -count $(COUNT) . | tee $(BENCH_DIR)/root.txt
 	go test -run '^$$' -bench . -benchmem -count $(COUNT) ./redisstore/ | tee $(BENCH_DIR)/redisstore.txt
-	go test -run '^$$' -bench Routes -benchmem -count $(COUNT) ./examples/workspace/ | tee $(BENCH_DIR)/routes.txt
-	go run ./internal/cmd/loadtest -c 64 -d 10s -json $(BENCH_DIR)/loadtest.json | tee $(BENCH_DIR)/loadtest.txt
+	go test -run '^$$' -bench 'Routes|RenderWorkspace' -benchmem -count $(COUNT) ./examples/workspace/ | tee $(BENCH_DIR)/routes.txt
+	go run ./internal/cmd/loadtest -c 64 -d 10s -control -json $(BENCH_DIR)/loadtest.json | tee $(BENCH_DIR)/loadtest.txt
 	go run ./internal/cmd/perfchart -bench $(BENCH_DIR)/root.txt -bench $(BENCH_DIR)/redisstore.txt \
 		-bench $(BENCH_DIR)/routes.txt -load $(BENCH_DIR)/loadtest.json -o docs/performance.png | tee $(BENCH_DIR)/medians.md
 

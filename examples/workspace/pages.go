@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/oktasso/oktasso"
@@ -190,5 +191,7 @@ func (a *app) writePage(w http.ResponseWriter, page []byte) {
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Cache-Control", "no-store")
+	// With its length, a page over 2 kB goes out in one piece, not chunked.
+	h.Set("Content-Length", strconv.Itoa(len(page)))
 	w.Write(page)
 }

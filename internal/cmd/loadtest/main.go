@@ -20,7 +20,10 @@
 // latency, errors (transport errors and any status but 200) and the
 // application's resident memory (VmRSS) before and after each run. The
 // load generator runs on the same machine: its CPU use counts against both
-// routes alike.
+// routes alike, except for the bytes of the answers (headers and body it
+// reads). -control measures those: a bare net/http server in this process
+// answering like /healthz, then with /workspace's headers, then with its
+// headers and a body of its size.
 package main
 
 import (
@@ -32,8 +35,10 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -76,6 +81,11 @@ type Report struct {
 	RSSEndKB   int `json:"rss_end_kb"`
 	// Ratios are each guarded route's requests per second over /healthz's.
 	Ratios map[string]float64 `json:"ratios"`
+	// Control (with -control) is a bare net/http server in the load
+	// generator's process answering like /healthz, then with /workspace's
+	// headers, then with its headers and a body of its size: what the
+	// bytes of a page cost, without oktasso.
+	Control []Result `json:"control,omitempty"`
 }
 
 func main() {
@@ -85,14 +95,15 @@ func main() {
 	warm := flag.Duration("warmup", 2*time.Second, "warm-up `duration` before the runs")
 	jsonOut := flag.String("json", "", "also write the report as JSON to `file`")
 	bin := flag.String("bin", "", "a built example `binary` (default: go build ./examples/workspace)")
+	ctl := flag.Bool("control", false, "also measure a bare net/http server answering with /workspace's headers and body size")
 	flag.Parse()
-	if err := run(*conns, *rounds, *dur, *warm, *bin, *jsonOut); err != nil {
+	if err := run(*conns, *rounds, *dur, *warm, *bin, *jsonOut, *ctl); err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		os.Exit(1)
 	}
 }
 
-func run(conns, rounds int, dur, warm time.Duration, bin, jsonOut string) error {
+func run(conns, rounds int, dur, warm time.Duration, bin, jsonOut string, ctl bool) error {
 	if conns < 1 || rounds < 1 || dur < time.Duration(rounds)*time.Millisecond {
 		return errors.New("-c and -rounds must be positive, and -d at least a millisecond per round")
 	}
@@ -177,6 +188,17 @@ func run(conns, rounds int, dur, warm time.Duration, bin, jsonOut string) error 
 	for _, r := range rep.Results[1:] {
 		fmt.Printf("%s ÷ /healthz throughput: %.3f (goal ≥ 0.95)\n", r.Path, rep.Ratios[r.Path])
 	}
+	if ctl {
+		header, size, err := responseShape(client, base+"/workspace", cookie)
+		if err != nil {
+			return err
+		}
+		rep.Control = control(client, conns, rounds, dur, header, size)
+		fmt.Printf("control: a bare net/http server in this process, no oktasso (%d headers, %d-byte body)\n", len(header), size)
+		for _, r := range rep.Control {
+			fmt.Printf("%-28s %9.0f req/s  %.3f× the first\n", r.Path, r.RPS, r.RPS/rep.Control[0].RPS)
+		}
+	}
 	if jsonOut != "" {
 		b, _ := json.MarshalIndent(rep, "", "  ")
 		if err := os.WriteFile(jsonOut, append(b, '\n'), 0o644); err != nil {
@@ -245,6 +267,63 @@ func signIn(base string) (string, error) {
 		parts = append(parts, ck.Name+"="+ck.Value)
 	}
 	return strings.Join(parts, "; "), nil
+}
+
+// responseShape returns the headers the server sets on a GET of target
+// (those net/http adds itself left out) and the body's length.
+func responseShape(client *http.Client, target, cookie string) (http.Header, int, error) {
+	req, _ := http.NewRequest("GET", target, nil)
+	req.Header.Set("Cookie", cookie)
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, 0, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return nil, 0, fmt.Errorf("GET %s = %d, %v", target, resp.StatusCode, err)
+	}
+	h := resp.Header.Clone()
+	h.Del("Date")
+	h.Del("Content-Length")
+	return h, len(body), nil
+}
+
+// control runs the bare server's three answers in interleaved rounds.
+func control(client *http.Client, conns, rounds int, dur time.Duration, header http.Header, size int) []Result {
+	body := []byte(strings.Repeat("x", size))
+	answers := []struct {
+		name   string
+		header http.Header
+		body   []byte
+	}{
+		{"ok, 2 headers (/healthz)", http.Header{"Content-Type": {"text/plain; charset=utf-8"}, "Cache-Control": {"no-store"}}, []byte("ok")},
+		{"ok, /workspace's headers", header, []byte("ok")},
+		{"/workspace's headers, body", header, body},
+	}
+	mux := http.NewServeMux()
+	for i, a := range answers {
+		mux.HandleFunc(fmt.Sprintf("GET /%d", i), func(w http.ResponseWriter, r *http.Request) {
+			maps.Copy(w.Header(), a.header)
+			w.Header().Set("Content-Length", strconv.Itoa(len(a.body)))
+			w.Write(a.body)
+		})
+	}
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	lats := make([][]time.Duration, len(answers))
+	for range rounds {
+		for i := range answers {
+			lat, _ := load(client, fmt.Sprintf("%s/%d", srv.URL, i), "", conns, dur/time.Duration(rounds))
+			lats[i] = append(lats[i], lat...)
+		}
+	}
+	out := make([]Result, len(answers))
+	for i, a := range answers {
+		out[i] = Result{Path: a.name, Requests: len(lats[i]), RPS: float64(len(lats[i])) / dur.Seconds(),
+			P50Micros: percentile(lats[i], 0.50), P99Micros: percentile(lats[i], 0.99)}
+	}
+	return out
 }
 
 // load runs conns loops of GET target for d and returns the latencies of
