@@ -109,12 +109,12 @@ func run(conns, rounds int, dur, warm time.Duration, bin, jsonOut string, ctl bo
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	dir, err := os.MkdirTemp("", "loadtest")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
 	if bin == "" {
-		dir, err := os.MkdirTemp("", "loadtest")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
 		bin = filepath.Join(dir, "workspace")
 		build := exec.Command("go", "build", "-o", bin, "./examples/workspace")
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr
@@ -123,7 +123,9 @@ func run(conns, rounds int, dur, warm time.Duration, bin, jsonOut string, ctl bo
 		}
 	}
 	app := exec.CommandContext(ctx, bin)
-	app.Env = append(os.Environ(), "ADDR=127.0.0.1:0")
+	// A fresh accounts file: the workspace page lists one account (alice),
+	// whatever earlier runs left in the default file.
+	app.Env = append(os.Environ(), "ADDR=127.0.0.1:0", "ACCOUNTS_FILE="+filepath.Join(dir, "accounts.json"))
 	out, err := app.StdoutPipe()
 	if err != nil {
 		return err
