@@ -241,13 +241,7 @@ func BenchmarkFloor(b *testing.B) {
 // "oktasso+all-claims".
 func BenchmarkVerifyIDToken(b *testing.B) {
 	h := newHarness(b, nil)
-	br := h.browser()
-	h.login(br, alice, "/")
-	ck := h.sessionCookie(br)
-	s, _, err := h.auth.cookies.openSession(ck.Name, ck.Value)
-	if err != nil || s.IDToken == "" {
-		b.Fatalf("no ID token in the session: %v", err)
-	}
+	_, _, s := h.signedIn(b)
 	raw := s.IDToken
 	var claims struct {
 		Nonce string `json:"nonce"`

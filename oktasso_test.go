@@ -193,6 +193,23 @@ var (
 )
 
 // sessionCookie returns the app's session cookie held by b, or nil.
+// signedIn signs alice in with a new browser and returns it, her session
+// cookie and the session it holds, ID token included.
+func (h *harness) signedIn(t testing.TB) (*browser, *http.Cookie, *session) {
+	t.Helper()
+	b := h.browser()
+	h.login(b, alice, "/")
+	ck := h.sessionCookie(b)
+	if ck == nil {
+		t.Fatal("no session cookie after sign-in")
+	}
+	s, _, err := h.auth.cookies.openSession(ck.Name, ck.Value)
+	if err != nil || s.IDToken == "" {
+		t.Fatalf("session = %+v, %v; want one with an ID token", s, err)
+	}
+	return b, ck, s
+}
+
 func (h *harness) sessionCookie(b *browser) *http.Cookie {
 	u, _ := url.Parse(h.app.URL)
 	for _, c := range b.client.Jar.Cookies(u) {

@@ -160,13 +160,7 @@ func TestSessionFormatTransition(t *testing.T) {
 // same session, ID token included.
 func TestLegacySessionResealed(t *testing.T) {
 	h := newHarness(t, nil)
-	b := h.browser()
-	h.login(b, alice, "/")
-	ck := h.sessionCookie(b)
-	s, _, err := h.auth.cookies.openSession(ck.Name, ck.Value)
-	if err != nil || s.IDToken == "" {
-		t.Fatalf("session = %+v, %v; want one with an ID token", s, err)
-	}
+	_, ck, s := h.signedIn(t)
 	for _, tt := range []struct{ format, value string }{
 		{"v2", legacyValue(t, h.auth.cookies, ck.Name, s, 0)},
 		{"v3", v3Value(h.auth.cookies, ck.Name, s)},
@@ -343,13 +337,7 @@ func TestSessionIDTokenPart(t *testing.T) {
 // oversized session at sign-in, so the user stays signed in while active.
 func TestV3NearTheCapRollsForward(t *testing.T) {
 	h := newHarness(t, nil)
-	b := h.browser()
-	h.login(b, alice, "/")
-	ck := h.sessionCookie(b)
-	s, _, err := h.auth.cookies.openSession(ck.Name, ck.Value)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, ck, s := h.signedIn(t)
 	limit := h.auth.cookies.maxChunks * maxChunkBytes
 	var v3 string
 	for k := 0; ; k++ {
