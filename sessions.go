@@ -58,12 +58,6 @@ func (a *Auth) loadSessionAt(ctx context.Context, r *http.Request, now time.Time
 		return e.s, e.u, !e.newest
 	}
 	gen := a.cache.generation()
-	if a.cache != nil && n == 1 {
-		// One copy of the value serves as the cache key and holds the
-		// session's still-sealed ID token (v is a slice of the request's
-		// Cookie header).
-		v = strings.Clone(v)
-	}
 	s, rewrite = a.decodeSession(ctx, v, n, false)
 	if s == nil || !s.valid(now, a.cfg.SessionIdleTimeout) {
 		return nil, nil, false
@@ -75,7 +69,14 @@ func (a *Auth) loadSessionAt(ctx context.Context, r *http.Request, now time.Time
 		return nil, nil, false
 	}
 	u = s.user()
-	if n == 1 {
+	if n == 1 && a.cache != nil {
+		// The cache keeps its own copy of v, a slice of the request's
+		// Cookie header, and the session's still-sealed ID token (v's
+		// tail) moves to that copy, so the entry holds no header.
+		v = strings.Clone(v)
+		if s.idSealed != "" {
+			s.idSealed = v[len(v)-len(s.idSealed):]
+		}
 		a.cache.add(v, s, u, !rewrite, gen, now.UnixNano())
 	}
 	return s, u, rewrite
