@@ -49,6 +49,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -63,6 +64,11 @@ type Result struct {
 	RPS       float64 `json:"rps"`
 	P50Micros float64 `json:"p50_us"`
 	P99Micros float64 `json:"p99_us"`
+	// AppCPUMicros is the application's CPU time (user and system, all
+	// threads) per successful request, and GenCPUMicros the load
+	// generator's: where the two CPUs' time went. Zero when unknown.
+	AppCPUMicros float64 `json:"app_cpu_us,omitempty"`
+	GenCPUMicros float64 `json:"gen_cpu_us,omitempty"`
 }
 
 // Report is what -json writes.
@@ -81,6 +87,10 @@ type Report struct {
 	RSSEndKB   int `json:"rss_end_kb"`
 	// Ratios are each guarded route's requests per second over /healthz's.
 	Ratios map[string]float64 `json:"ratios"`
+	// AppCPURatios are /healthz's application CPU per request over each
+	// guarded route's: the throughput ratio if the application had the
+	// CPUs to itself (the load generator and the answers' bytes left out).
+	AppCPURatios map[string]float64 `json:"app_cpu_ratios,omitempty"`
 	// Control (with -control) is a bare net/http server in the load
 	// generator's process answering like /healthz, then with /workspace's
 	// headers, then with its headers and a body of its size: what the
@@ -160,11 +170,16 @@ func run(conns, rounds int, dur, warm time.Duration, bin, jsonOut string, ctl bo
 	// shared) affects every route alike instead of the one running then.
 	lats := make([][]time.Duration, len(routes))
 	errs := make([]int, len(routes))
+	appCPU := make([]time.Duration, len(routes))
+	genCPU := make([]time.Duration, len(routes))
 	rssStart := rssKB(app.Process.Pid)
 	for range rounds {
 		for i, path := range routes {
+			app0, gen0 := processCPU(app.Process.Pid), selfCPU()
 			lat, n := load(client, base+path, cookie, conns, dur/time.Duration(rounds))
 			lats[i], errs[i] = append(lats[i], lat...), errs[i]+n
+			appCPU[i] += processCPU(app.Process.Pid) - app0
+			genCPU[i] += selfCPU() - gen0
 		}
 	}
 	rssEnd := rssKB(app.Process.Pid)
@@ -172,23 +187,28 @@ func run(conns, rounds int, dur, warm time.Duration, bin, jsonOut string, ctl bo
 		rep.Results = append(rep.Results, Result{
 			Path: path, Requests: len(lats[i]), Errors: errs[i], RPS: float64(len(lats[i])) / dur.Seconds(),
 			P50Micros: percentile(lats[i], 0.50), P99Micros: percentile(lats[i], 0.99),
+			AppCPUMicros: perRequest(appCPU[i], len(lats[i])), GenCPUMicros: perRequest(genCPU[i], len(lats[i])),
 		})
 	}
 	rep.RSSStartKB, rep.RSSEndKB = rssStart, rssEnd
-	rep.Ratios = map[string]float64{}
+	rep.Ratios, rep.AppCPURatios = map[string]float64{}, map[string]float64{}
 	for _, r := range rep.Results[1:] {
 		rep.Ratios[r.Path] = r.RPS / rep.Results[0].RPS
+		if r.AppCPUMicros > 0 {
+			rep.AppCPURatios[r.Path] = rep.Results[0].AppCPUMicros / r.AppCPUMicros
+		}
 	}
 
 	fmt.Printf("loadtest: %d connections, %v per route in %d interleaved rounds, %s, %d CPUs, %s (load generator on the same machine)\n",
 		conns, dur, rounds, rep.CPU, rep.CPUs, rep.GoVersion)
-	fmt.Printf("%-11s %9s %9s %8s %10s %10s\n", "route", "requests", "req/s", "errors", "p50", "p99")
+	fmt.Printf("%-11s %9s %9s %8s %10s %10s %12s %12s\n", "route", "requests", "req/s", "errors", "p50", "p99", "app CPU/req", "gen CPU/req")
 	for _, r := range rep.Results {
-		fmt.Printf("%-11s %9d %9.0f %8d %8.0fµs %8.0fµs\n", r.Path, r.Requests, r.RPS, r.Errors, r.P50Micros, r.P99Micros)
+		fmt.Printf("%-11s %9d %9.0f %8d %8.0fµs %8.0fµs %10.1fµs %10.1fµs\n", r.Path, r.Requests, r.RPS, r.Errors, r.P50Micros, r.P99Micros, r.AppCPUMicros, r.GenCPUMicros)
 	}
 	fmt.Printf("application RSS: %.1f MB after warm-up, %.1f MB at the end\n", float64(rep.RSSStartKB)/1024, float64(rep.RSSEndKB)/1024)
 	for _, r := range rep.Results[1:] {
-		fmt.Printf("%s ÷ /healthz throughput: %.3f (goal ≥ 0.95)\n", r.Path, rep.Ratios[r.Path])
+		fmt.Printf("%s ÷ /healthz throughput: %.3f (goal ≥ 0.95); application CPU per request, /healthz ÷ %s: %.3f\n",
+			r.Path, rep.Ratios[r.Path], r.Path, rep.AppCPURatios[r.Path])
 	}
 	if ctl {
 		header, size, err := responseShape(client, base+"/workspace", cookie)
@@ -381,6 +401,54 @@ func percentile(lat []time.Duration, q float64) float64 {
 	}
 	slices.Sort(lat)
 	return float64(lat[int(q*float64(len(lat)-1))]) / float64(time.Microsecond)
+}
+
+// perRequest is d per request in microseconds, or 0.
+func perRequest(d time.Duration, requests int) float64 {
+	if requests == 0 || d <= 0 {
+		return 0
+	}
+	return float64(d) / float64(time.Microsecond) / float64(requests)
+}
+
+// processCPU is the CPU time process pid has used, user and system, all
+// threads (Linux), or 0.
+func processCPU(pid int) time.Duration {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	return statCPU(string(b))
+}
+
+// statCPU reads utime and stime from the text of /proc/<pid>/stat. The
+// command name, in parentheses, may hold spaces and parentheses, so the
+// fields are counted from the last ')'. /proc counts in USER_HZ, 100 a
+// second on Linux.
+func statCPU(stat string) time.Duration {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(stat[i+1:]) // f[0] is field 3 (state)
+	if len(f) < 13 {
+		return 0
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64) // field 14
+	stime, err2 := strconv.ParseInt(f[12], 10, 64) // field 15
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	return time.Duration(utime+stime) * (time.Second / 100)
+}
+
+// selfCPU is the CPU time this process has used, user and system.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // rssKB is the resident memory of process pid in KiB (Linux), or 0.

@@ -42,3 +42,23 @@ func TestAppURL(t *testing.T) {
 		})
 	}
 }
+
+func TestStatCPU(t *testing.T) {
+	tests := []struct {
+		name, stat string
+		want       time.Duration
+	}{
+		{"plain", "4242 (workspace) S 1 4242 4242 0 -1 4194560 900 0 0 0 250 37 0 0 20 0 9 0 123 0", 2870 * time.Millisecond},
+		{"name with spaces and parentheses", "7 (a) b (c) R 1 7 7 0 -1 0 0 0 0 0 3 4 0 0", 70 * time.Millisecond},
+		{"truncated", "7 (x) R 1 7", 0},
+		{"no name", "garbage", 0},
+		{"not a number", "7 (x) R 1 7 7 0 -1 0 0 0 0 0 u s 0 0", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := statCPU(tt.stat); got != tt.want {
+				t.Errorf("statCPU(%q) = %v; want %v", tt.stat, got, tt.want)
+			}
+		})
+	}
+}
