@@ -94,7 +94,8 @@ type Report struct {
 	// Control (with -control) is a bare net/http server in the load
 	// generator's process answering like /healthz, then with /workspace's
 	// headers, then with its headers and a body of its size: what the
-	// bytes of a page cost, without oktasso.
+	// bytes of a page cost, without oktasso. Its GenCPUMicros is the
+	// server's and the generator's CPU together.
 	Control []Result `json:"control,omitempty"`
 }
 
@@ -218,7 +219,7 @@ func run(conns, rounds int, dur, warm time.Duration, bin, jsonOut string, ctl bo
 		rep.Control = control(client, conns, rounds, dur, header, size)
 		fmt.Printf("control: a bare net/http server in this process, no oktasso (%d headers, %d-byte body)\n", len(header), size)
 		for _, r := range rep.Control {
-			fmt.Printf("%-28s %9.0f req/s  %.3f× the first\n", r.Path, r.RPS, r.RPS/rep.Control[0].RPS)
+			fmt.Printf("%-28s %9.0f req/s  %.3f× the first  %5.1fµs CPU/req (server and generator)\n", r.Path, r.RPS, r.RPS/rep.Control[0].RPS, r.GenCPUMicros)
 		}
 	}
 	if jsonOut != "" {
@@ -334,16 +335,21 @@ func control(client *http.Client, conns, rounds int, dur time.Duration, header h
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	lats := make([][]time.Duration, len(answers))
+	cpu := make([]time.Duration, len(answers))
 	for range rounds {
 		for i := range answers {
+			cpu0 := selfCPU()
 			lat, _ := load(client, fmt.Sprintf("%s/%d", srv.URL, i), "", conns, dur/time.Duration(rounds))
 			lats[i] = append(lats[i], lat...)
+			cpu[i] += selfCPU() - cpu0
 		}
 	}
 	out := make([]Result, len(answers))
 	for i, a := range answers {
+		// The bare server runs in this process: GenCPUMicros is the
+		// server's and the generator's CPU together.
 		out[i] = Result{Path: a.name, Requests: len(lats[i]), RPS: float64(len(lats[i])) / dur.Seconds(),
-			P50Micros: percentile(lats[i], 0.50), P99Micros: percentile(lats[i], 0.99)}
+			P50Micros: percentile(lats[i], 0.50), P99Micros: percentile(lats[i], 0.99), GenCPUMicros: perRequest(cpu[i], len(lats[i]))}
 	}
 	return out
 }
