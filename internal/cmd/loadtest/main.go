@@ -17,13 +17,14 @@
 // one keep-alive connection; every request carries the session cookie, as a
 // browser sends it to every path of the site, so the routes differ only in
 // what the server does) and reports requests per second, p50 and p99
-// latency, errors (transport errors and any status but 200) and the
-// application's resident memory (VmRSS) before and after each run. The
-// load generator runs on the same machine: its CPU use counts against both
-// routes alike, except for the bytes of the answers (headers and body it
-// reads). -control measures those: a bare net/http server in this process
-// answering like /healthz, then with /workspace's headers, then with its
-// headers and a body of its size.
+// latency, errors (transport errors and any status but 200), the
+// application's resident memory (VmRSS) before and after each run, and the
+// CPU time the application and the load generator each spent per request.
+// The load generator runs on the same machine: its CPU use counts against
+// both routes alike, except for the bytes of the answers (headers and body
+// it reads). -control measures those: a bare net/http server in this
+// process answering like /healthz, then with /workspace's headers, then
+// with its headers and a body of its size.
 package main
 
 import (
