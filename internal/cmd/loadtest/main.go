@@ -50,7 +50,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -447,15 +446,6 @@ func statCPU(stat string) time.Duration {
 		return 0
 	}
 	return time.Duration(utime+stime) * (time.Second / 100)
-}
-
-// selfCPU is the CPU time this process has used, user and system.
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // rssKB is the resident memory of process pid in KiB (Linux), or 0.
