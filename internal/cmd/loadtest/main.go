@@ -346,8 +346,6 @@ func control(client *http.Client, conns, rounds int, dur time.Duration, header h
 	}
 	out := make([]Result, len(answers))
 	for i, a := range answers {
-		// The bare server runs in this process: GenCPUMicros is the
-		// server's and the generator's CPU together.
 		out[i] = Result{Path: a.name, Requests: len(lats[i]), RPS: float64(len(lats[i])) / dur.Seconds(),
 			P50Micros: percentile(lats[i], 0.50), P99Micros: percentile(lats[i], 0.99), GenCPUMicros: perRequest(cpu[i], len(lats[i]))}
 	}
