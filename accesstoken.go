@@ -67,7 +67,7 @@ func AccessTokenClaimsFrom(ctx context.Context) *AccessToken {
 type bearerError struct {
 	code   string // invalid_request or invalid_token
 	desc   string
-	reason string
+	reason Reason
 }
 
 func (e *bearerError) Error() string { return "oktasso: invalid token: " + e.desc }
@@ -75,7 +75,7 @@ func (e *bearerError) Error() string { return "oktasso: invalid token: " + e.des
 // Is makes every bearerError match ErrInvalidToken.
 func (e *bearerError) Is(target error) bool { return target == ErrInvalidToken }
 
-func invalidToken(reason, desc string) error {
+func invalidToken(reason Reason, desc string) error {
 	return &bearerError{code: "invalid_token", desc: desc, reason: reason}
 }
 

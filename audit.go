@@ -15,7 +15,7 @@ import (
 // Config.OnEvent. It never holds a token or a secret.
 type Event struct {
 	Name    string // EventLogin, EventLoginFailed, …
-	Reason  string // a stable code: Reason…
+	Reason  Reason // why: a stable code
 	Subject string // the user, when known
 	Path    string // the request path, for access refusals
 	// Requirement is the policy requirement a refused user did not meet,
@@ -38,63 +38,68 @@ const (
 	EventReauthenticated    = "reauthenticated" // a Purpose flow (MFA, enrollment) completed
 )
 
-// Reason codes. They are stable: alert and count on them.
+// Reason is a stable code saying why an Event happened: alert and count on
+// it. The values are the Reason… constants (and, for API routes, those of
+// package bearer); new values may be added in minor releases.
+type Reason string
+
+// Reason codes.
 const (
-	ReasonOK                   = "ok"
-	ReasonCallbackMalformed    = "callback_malformed"     // missing or oversized parameters
-	ReasonStateMismatch        = "state_mismatch"         // no sign-in pending in this browser for this state
-	ReasonStateReplayed        = "state_replayed"         // the callback was already used
-	ReasonIssParameterMismatch = "iss_parameter_mismatch" // RFC 9207 iss wrong, or missing though advertised
-	ReasonNotAssigned          = "not_assigned"           // Okta: user not assigned to the app
-	ReasonProviderError        = "provider_error"         // another error from the authorization endpoint
-	ReasonInvalidClient        = "invalid_client"         // wrong client ID or secret
-	ReasonCodeRejected         = "code_rejected"          // invalid_grant: expired, reused, PKCE failed
-	ReasonProviderUnavailable  = "provider_unavailable"
-	ReasonIssuerMismatch       = "issuer_mismatch"
-	ReasonAudienceMismatch     = "audience_mismatch"
-	ReasonAZPMismatch          = "azp_mismatch"
-	ReasonSignatureInvalid     = "signature_invalid"
-	ReasonTokenExpired         = "token_expired"
-	ReasonTokenTimeInvalid     = "token_time_invalid" // iat or nbf
-	ReasonNonceMismatch        = "nonce_mismatch"
-	ReasonAtHashMismatch       = "at_hash_mismatch"
-	ReasonAuthTooOld           = "auth_too_old" // auth_time missing or older than max_age
-	ReasonSubjectMismatch      = "subject_mismatch"
-	ReasonTokenInvalid         = "token_invalid"
-	ReasonEmailDomain          = "email_domain_not_allowed"
-	ReasonRefusedByApp         = "refused_by_app" // Config.OnLogin refused
-	ReasonCookieTooLarge       = "cookie_too_large"
-	ReasonCrossSite            = "cross_site"
-	ReasonNotMember            = "not_member"
-	ReasonNotAllowed           = "not_allowed"
-	ReasonRefreshRefused       = "refresh_refused"
-	ReasonLogoutTokenInvalid   = "logout_token_invalid"
-	ReasonInternal             = "internal_error"
+	ReasonOK                   Reason = "ok"
+	ReasonCallbackMalformed    Reason = "callback_malformed"     // missing or oversized parameters
+	ReasonStateMismatch        Reason = "state_mismatch"         // no sign-in pending in this browser for this state
+	ReasonStateReplayed        Reason = "state_replayed"         // the callback was already used
+	ReasonIssParameterMismatch Reason = "iss_parameter_mismatch" // RFC 9207 iss wrong, or missing though advertised
+	ReasonNotAssigned          Reason = "not_assigned"           // Okta: user not assigned to the app
+	ReasonProviderError        Reason = "provider_error"         // another error from the authorization endpoint
+	ReasonInvalidClient        Reason = "invalid_client"         // wrong client ID or secret
+	ReasonCodeRejected         Reason = "code_rejected"          // invalid_grant: expired, reused, PKCE failed
+	ReasonProviderUnavailable  Reason = "provider_unavailable"
+	ReasonIssuerMismatch       Reason = "issuer_mismatch"
+	ReasonAudienceMismatch     Reason = "audience_mismatch"
+	ReasonAZPMismatch          Reason = "azp_mismatch"
+	ReasonSignatureInvalid     Reason = "signature_invalid"
+	ReasonTokenExpired         Reason = "token_expired"
+	ReasonTokenTimeInvalid     Reason = "token_time_invalid" // iat or nbf
+	ReasonNonceMismatch        Reason = "nonce_mismatch"
+	ReasonAtHashMismatch       Reason = "at_hash_mismatch"
+	ReasonAuthTooOld           Reason = "auth_too_old" // auth_time missing or older than max_age
+	ReasonSubjectMismatch      Reason = "subject_mismatch"
+	ReasonTokenInvalid         Reason = "token_invalid"
+	ReasonEmailDomain          Reason = "email_domain_not_allowed"
+	ReasonRefusedByApp         Reason = "refused_by_app" // Config.OnLogin refused
+	ReasonCookieTooLarge       Reason = "cookie_too_large"
+	ReasonCrossSite            Reason = "cross_site"
+	ReasonNotMember            Reason = "not_member"
+	ReasonNotAllowed           Reason = "not_allowed"
+	ReasonRefreshRefused       Reason = "refresh_refused"
+	ReasonLogoutTokenInvalid   Reason = "logout_token_invalid"
+	ReasonInternal             Reason = "internal_error"
 	// ReasonStepUpFailed: a step-up or purpose sign-in came back without
 	// the acr or amr it asked for.
-	ReasonStepUpFailed = "step_up_failed"
+	ReasonStepUpFailed Reason = "step_up_failed"
 	// ReasonSilentLoginFailed: a silent sign-in (prompt=none) found no Okta
 	// session; the browser was sent on quietly.
-	ReasonSilentLoginFailed = "silent_login_failed"
+	ReasonSilentLoginFailed Reason = "silent_login_failed"
 	// ReasonMembershipUnavailable: Config.IsMember or Config.GroupsSource
 	// failed, so membership could not be decided.
-	ReasonMembershipUnavailable = "membership_unavailable"
+	ReasonMembershipUnavailable Reason = "membership_unavailable"
 )
 
 // reasonError attaches a reason code to an error.
 type reasonError struct {
-	reason string
+	reason Reason
 	err    error
 }
 
 func (e *reasonError) Error() string { return e.err.Error() }
 func (e *reasonError) Unwrap() error { return e.err }
 
-func withReason(reason string, err error) error { return &reasonError{reason: reason, err: err} }
+func withReason(reason Reason, err error) error { return &reasonError{reason: reason, err: err} }
 
 // reasonOf finds the reason code of an error: an attached one, or one
 // derived from the sentinel errors and go-oidc's verification errors.
-func reasonOf(err error) string {
+func reasonOf(err error) Reason {
 	var re *reasonError
 	if errors.As(err, &re) {
 		return re.reason
@@ -122,7 +127,10 @@ func reasonOf(err error) string {
 	}
 	// go-oidc's checks, by their messages (kept in one place).
 	msg := err.Error()
-	for _, m := range []struct{ text, reason string }{
+	for _, m := range []struct {
+		text   string
+		reason Reason
+	}{
 		{"issued by a different provider", ReasonIssuerMismatch},
 		{"expected audience", ReasonAudienceMismatch},
 		{"failed to verify signature", ReasonSignatureInvalid},
@@ -146,7 +154,7 @@ func (a *Auth) audit(ctx context.Context, level slog.Level, ev Event, err error)
 
 // emitEvent logs ev and hands it to onEvent, if set.
 func emitEvent(ctx context.Context, logger *slog.Logger, onEvent func(Event), level slog.Level, ev Event, err error) {
-	attrs := []slog.Attr{slog.String("event", ev.Name), slog.String("reason", ev.Reason)}
+	attrs := []slog.Attr{slog.String("event", ev.Name), slog.String("reason", string(ev.Reason))}
 	if ev.Subject != "" {
 		attrs = append(attrs, slog.String("subject", ev.Subject))
 	}

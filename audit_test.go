@@ -57,7 +57,7 @@ func TestAuditEvents(t *testing.T) {
 		edit   func(*Config)
 		run    func(h *harness)
 		event  string
-		reason string
+		reason Reason
 	}{
 		{"login", nil, func(h *harness) { h.login(h.browser(), alice, "/") }, EventLogin, ReasonOK},
 		{"nonce", nil, func(h *harness) {
@@ -149,7 +149,7 @@ func TestAuditEvents(t *testing.T) {
 			h.audit = log
 			tt.run(h)
 			recs := log.records(t)
-			if len(recs) != 1 || recs[0]["event"] != tt.event || recs[0]["reason"] != tt.reason {
+			if len(recs) != 1 || recs[0]["event"] != tt.event || recs[0]["reason"] != string(tt.reason) {
 				t.Fatalf("audit records = %v; want exactly one with event %s, reason %s", recs, tt.event, tt.reason)
 			}
 			log.mu.Lock()

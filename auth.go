@@ -80,7 +80,7 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 		c.Logger.Warn("oktasso: the session store is not a SetStore; back- and front-channel logout cannot find sessions to end")
 	}
 	if len(c.SessionKeys) == 0 {
-		c.Logger.Warn("oktasso: no session keys configured; using a random key, so sessions end when the process restarts and are not shared between instances (set " + EnvSessionKeys + ")")
+		c.Logger.Warn("oktasso: no session keys configured; using a random key, so sessions end when the process restarts and are not shared between instances (set " + envSessionKeys + ")")
 	}
 	if !secure && !isLoopback(hostOf(c.BaseURL)) {
 		c.Logger.Warn("oktasso: base URL is http on a non-loopback host; cookies are not Secure", "base_url", c.BaseURL)

@@ -30,13 +30,13 @@ const (
 // ReasonSignatureInvalid, ReasonTokenExpired, ReasonTokenTimeInvalid and
 // ReasonTokenInvalid.
 const (
-	ReasonTokenMissing      = "token_missing"        // no Authorization: Bearer header
-	ReasonRequestMalformed  = "request_malformed"    // several or malformed Authorization headers
-	ReasonClientNotAllowed  = "client_not_allowed"   // cid not in BearerConfig.ClientIDs
-	ReasonOrgServerToken    = "org_server_token"     // a token of the org authorization server
-	ReasonTokenInactive     = "token_inactive"       // introspection: expired, revoked or unknown
-	ReasonInsufficientScope = "insufficient_scope"   // a scope Require asks for is missing
-	ReasonOpaqueToken       = "opaque_token_refused" // not a JWT, and introspection is off
+	ReasonTokenMissing      Reason = "token_missing"        // no Authorization: Bearer header
+	ReasonRequestMalformed  Reason = "request_malformed"    // several or malformed Authorization headers
+	ReasonClientNotAllowed  Reason = "client_not_allowed"   // cid not in BearerConfig.ClientIDs
+	ReasonOrgServerToken    Reason = "org_server_token"     // a token of the org authorization server
+	ReasonTokenInactive     Reason = "token_inactive"       // introspection: expired, revoked or unknown
+	ReasonInsufficientScope Reason = "insufficient_scope"   // a scope Require asks for is missing
+	ReasonOpaqueToken       Reason = "opaque_token_refused" // not a JWT, and introspection is off
 )
 
 // BearerConfig configures a [Bearer]: an API that accepts Okta access

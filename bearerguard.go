@@ -66,7 +66,7 @@ func WithAccessToken(ctx context.Context, t *AccessToken) context.Context {
 
 // audit emits an EventTokenRefused. err, when set, is one of ours and
 // never holds the token.
-func (b *Bearer) audit(r *http.Request, level slog.Level, reason, subject string, err error) {
+func (b *Bearer) audit(r *http.Request, level slog.Level, reason Reason, subject string, err error) {
 	emitEvent(r.Context(), b.cfg.Logger, b.cfg.OnEvent, level, Event{Name: EventTokenRefused, Reason: reason, Subject: subject, Path: r.URL.Path}, err)
 }
 

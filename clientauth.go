@@ -46,7 +46,7 @@ func checkClientAuth(m ClientAuthMethod, secret, key Secret, kid string) *config
 		}
 	case PrivateKeyJWT:
 		if key == "" {
-			return &configProblem{"ClientAuth", fmt.Sprintf("private_key_jwt needs a private key; set %s to the key (PEM or JWK) or a file holding it", EnvPrivateKey)}
+			return &configProblem{"ClientAuth", fmt.Sprintf("private_key_jwt needs a private key; set %s to the key (PEM or JWK) or a file holding it", envPrivateKey)}
 		}
 		if secret != "" {
 			return &configProblem{"ClientSecret", "is set but the client authentication method is private_key_jwt; remove the secret"}

@@ -26,50 +26,50 @@ const (
 	minSessionKeyLen          = 32
 )
 
-// Environment variables read by ConfigFromEnv.
+// Environment variables read by ConfigFromEnv (the README lists them).
 const (
-	EnvDomain              = "OKTA_DOMAIN"
-	EnvAuthServerID        = "OKTA_AUTH_SERVER_ID"
-	EnvIssuer              = "OKTA_ISSUER"
-	EnvClientID            = "OKTA_CLIENT_ID"
-	EnvClientSecret        = "OKTA_CLIENT_SECRET"
-	EnvCLIIssuer           = "OKTA_OAUTH2_ISSUER"
-	EnvCLIClientID         = "OKTA_OAUTH2_CLIENT_ID"
-	EnvCLIClientSecret     = "OKTA_OAUTH2_CLIENT_SECRET"
-	EnvClientAuth          = "OKTA_CLIENT_AUTH_METHOD"
-	EnvPrivateKey          = "OKTA_PRIVATE_KEY"
-	EnvPrivateKeyID        = "OKTA_PRIVATE_KEY_ID"
-	EnvBaseURL             = "OKTASSO_BASE_URL"
-	EnvScopes              = "OKTASSO_SCOPES"
-	EnvSessionKeys         = "OKTASSO_SESSION_KEYS"
-	EnvSessionIdleTimeout  = "OKTASSO_SESSION_IDLE_TIMEOUT"
-	EnvSessionMaxAge       = "OKTASSO_SESSION_MAX_AGE"
-	EnvEnforceWorkspace    = "OKTASSO_ENFORCE_WORKSPACE"
-	EnvEnforceWebApp       = "OKTASSO_ENFORCE_WEBAPP"
-	EnvWorkspaceGroups     = "OKTASSO_WORKSPACE_GROUPS"
-	EnvWebAppGroups        = "OKTASSO_WEBAPP_GROUPS"
-	EnvAllowedEmailDomains = "OKTASSO_ALLOWED_EMAIL_DOMAINS"
-	EnvMembershipInterval  = "OKTASSO_MEMBERSHIP_INTERVAL"
-	EnvSilentLogin         = "OKTASSO_SILENT_LOGIN"
+	envDomain              = "OKTA_DOMAIN"
+	envAuthServerID        = "OKTA_AUTH_SERVER_ID"
+	envIssuer              = "OKTA_ISSUER"
+	envClientID            = "OKTA_CLIENT_ID"
+	envClientSecret        = "OKTA_CLIENT_SECRET"
+	envCLIIssuer           = "OKTA_OAUTH2_ISSUER"
+	envCLIClientID         = "OKTA_OAUTH2_CLIENT_ID"
+	envCLIClientSecret     = "OKTA_OAUTH2_CLIENT_SECRET"
+	envClientAuth          = "OKTA_CLIENT_AUTH_METHOD"
+	envPrivateKey          = "OKTA_PRIVATE_KEY"
+	envPrivateKeyID        = "OKTA_PRIVATE_KEY_ID"
+	envBaseURL             = "OKTASSO_BASE_URL"
+	envScopes              = "OKTASSO_SCOPES"
+	envSessionKeys         = "OKTASSO_SESSION_KEYS"
+	envSessionIdleTimeout  = "OKTASSO_SESSION_IDLE_TIMEOUT"
+	envSessionMaxAge       = "OKTASSO_SESSION_MAX_AGE"
+	envEnforceWorkspace    = "OKTASSO_ENFORCE_WORKSPACE"
+	envEnforceWebApp       = "OKTASSO_ENFORCE_WEBAPP"
+	envWorkspaceGroups     = "OKTASSO_WORKSPACE_GROUPS"
+	envWebAppGroups        = "OKTASSO_WEBAPP_GROUPS"
+	envAllowedEmailDomains = "OKTASSO_ALLOWED_EMAIL_DOMAINS"
+	envMembershipInterval  = "OKTASSO_MEMBERSHIP_INTERVAL"
+	envSilentLogin         = "OKTASSO_SILENT_LOGIN"
 )
 
 // envNames maps Config field names to the variables that set them, so that
 // validation of an environment-built Config names the variable to fix.
 var envNames = map[string]string{
-	"Issuer":              EnvIssuer + " (or " + EnvDomain + ")",
-	"Domain":              EnvDomain,
-	"AuthServerID":        EnvAuthServerID,
-	"ClientID":            EnvClientID,
-	"ClientSecret":        EnvClientSecret,
-	"ClientAuth":          EnvClientAuth,
-	"PrivateKey":          EnvPrivateKey,
-	"PrivateKeyID":        EnvPrivateKeyID,
-	"BaseURL":             EnvBaseURL,
-	"SessionKeys":         EnvSessionKeys,
-	"SessionIdleTimeout":  EnvSessionIdleTimeout,
-	"SessionMaxAge":       EnvSessionMaxAge,
-	"AllowedEmailDomains": EnvAllowedEmailDomains,
-	"MembershipInterval":  EnvMembershipInterval,
+	"Issuer":              envIssuer + " (or " + envDomain + ")",
+	"Domain":              envDomain,
+	"AuthServerID":        envAuthServerID,
+	"ClientID":            envClientID,
+	"ClientSecret":        envClientSecret,
+	"ClientAuth":          envClientAuth,
+	"PrivateKey":          envPrivateKey,
+	"PrivateKeyID":        envPrivateKeyID,
+	"BaseURL":             envBaseURL,
+	"SessionKeys":         envSessionKeys,
+	"SessionIdleTimeout":  envSessionIdleTimeout,
+	"SessionMaxAge":       envSessionMaxAge,
+	"AllowedEmailDomains": envAllowedEmailDomains,
+	"MembershipInterval":  envMembershipInterval,
 	"PostLogoutPath":      "PostLogoutPath",
 	"MaxPendingLogins":    "MaxPendingLogins",
 }
@@ -93,29 +93,29 @@ func ConfigFromLookup(lookup func(string) (string, bool)) (Config, error) {
 	}
 	var c Config
 	var errs []error
-	c.Issuer = get(EnvIssuer, EnvCLIIssuer)
-	c.Domain = get(EnvDomain)
-	c.AuthServerID = get(EnvAuthServerID)
-	c.ClientID = get(EnvClientID, EnvCLIClientID)
-	c.ClientSecret = Secret(get(EnvClientSecret, EnvCLIClientSecret))
-	c.ClientAuth = ClientAuthMethod(get(EnvClientAuth))
+	c.Issuer = get(envIssuer, envCLIIssuer)
+	c.Domain = get(envDomain)
+	c.AuthServerID = get(envAuthServerID)
+	c.ClientID = get(envClientID, envCLIClientID)
+	c.ClientSecret = Secret(get(envClientSecret, envCLIClientSecret))
+	c.ClientAuth = ClientAuthMethod(get(envClientAuth))
 	// OKTA_PRIVATE_KEY is also what directory sync (and Okta's SDKs, as
 	// OKTA_CLIENT_PRIVATEKEY) read for a service app: the web app uses it
 	// only when OKTA_CLIENT_AUTH_METHOD says private_key_jwt.
 	if c.ClientAuth == PrivateKeyJWT {
-		c.PrivateKey = Secret(get(EnvPrivateKey))
-		c.PrivateKeyID = get(EnvPrivateKeyID)
+		c.PrivateKey = Secret(get(envPrivateKey))
+		c.PrivateKeyID = get(envPrivateKeyID)
 	}
-	c.BaseURL = get(EnvBaseURL)
-	c.Scopes = splitList(get(EnvScopes), " ,")
-	c.WorkspaceGroups = splitList(get(EnvWorkspaceGroups), ",")
-	c.WebAppGroups = splitList(get(EnvWebAppGroups), ",")
-	c.AllowedEmailDomains = splitList(get(EnvAllowedEmailDomains), ",")
+	c.BaseURL = get(envBaseURL)
+	c.Scopes = splitList(get(envScopes), " ,")
+	c.WorkspaceGroups = splitList(get(envWorkspaceGroups), ",")
+	c.WebAppGroups = splitList(get(envWebAppGroups), ",")
+	c.AllowedEmailDomains = splitList(get(envAllowedEmailDomains), ",")
 
-	for i, k := range splitList(get(EnvSessionKeys), ",") {
+	for i, k := range splitList(get(envSessionKeys), ",") {
 		b, err := decodeKey(k)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("oktasso: %s: key %d is not base64; make one with `openssl rand -base64 32`", EnvSessionKeys, i+1))
+			errs = append(errs, fmt.Errorf("oktasso: %s: key %d is not base64; make one with `openssl rand -base64 32`", envSessionKeys, i+1))
 			continue
 		}
 		c.SessionKeys = append(c.SessionKeys, Secret(b))
@@ -123,7 +123,7 @@ func ConfigFromLookup(lookup func(string) (string, bool)) (Config, error) {
 	for _, d := range []struct {
 		name string
 		dst  *time.Duration
-	}{{EnvSessionIdleTimeout, &c.SessionIdleTimeout}, {EnvSessionMaxAge, &c.SessionMaxAge}, {EnvMembershipInterval, &c.MembershipInterval}} {
+	}{{envSessionIdleTimeout, &c.SessionIdleTimeout}, {envSessionMaxAge, &c.SessionMaxAge}, {envMembershipInterval, &c.MembershipInterval}} {
 		if v := get(d.name); v != "" {
 			t, err := time.ParseDuration(v)
 			if err != nil {
@@ -133,17 +133,17 @@ func ConfigFromLookup(lookup func(string) (string, bool)) (Config, error) {
 			*d.dst = t
 		}
 	}
-	if v := get(EnvSilentLogin); v != "" {
+	if v := get(envSilentLogin); v != "" {
 		on, err := strconv.ParseBool(v)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("oktasso: %s: %q is not a boolean; write true or false", EnvSilentLogin, v))
+			errs = append(errs, fmt.Errorf("oktasso: %s: %q is not a boolean; write true or false", envSilentLogin, v))
 		}
 		c.SilentLogin = on
 	}
 	for _, b := range []struct {
 		name string
 		skip *bool
-	}{{EnvEnforceWorkspace, &c.SkipEnforceWorkspace}, {EnvEnforceWebApp, &c.SkipEnforceWebApp}} {
+	}{{envEnforceWorkspace, &c.SkipEnforceWorkspace}, {envEnforceWebApp, &c.SkipEnforceWebApp}} {
 		if v := get(b.name); v != "" {
 			on, err := strconv.ParseBool(v)
 			if err != nil {
@@ -205,7 +205,7 @@ func (c Config) normalize(names map[string]string) (Config, error) {
 	c.checkCookieName(bad)
 	if c.Issuer == "" {
 		if c.Domain == "" {
-			bad("Issuer", "no issuer; set %s to your Okta domain, e.g. dev-123.okta.com", EnvDomain)
+			bad("Issuer", "no issuer; set %s to your Okta domain, e.g. dev-123.okta.com", envDomain)
 		} else if iss, err := issuerFromDomain(c.Domain, c.AuthServerID); err != nil {
 			bad("Domain", "%s", err.Error())
 		} else {
@@ -354,7 +354,7 @@ func issuerFromDomain(domain, authServerID string) (string, error) {
 			return "", fmt.Errorf("%q has a path; write just the domain, e.g. dev-123.okta.com", domain)
 		}
 		if authServerID != "" && authServerID != id {
-			return "", fmt.Errorf("%q names authorization server %q but %s is %q; keep one", domain, id, EnvAuthServerID, authServerID)
+			return "", fmt.Errorf("%q names authorization server %q but %s is %q; keep one", domain, id, envAuthServerID, authServerID)
 		}
 		authServerID = id
 	}

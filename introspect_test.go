@@ -147,7 +147,7 @@ func TestFromIntrospection(t *testing.T) {
 	tests := []struct {
 		name string
 		edit func(*introspection)
-		want string // reason, "" for accepted
+		want Reason // reason, "" for accepted
 	}{
 		{"active", func(*introspection) {}, ""},
 		{"inactive", func(i *introspection) { i.Active = false }, ReasonTokenInactive},
@@ -163,11 +163,11 @@ func TestFromIntrospection(t *testing.T) {
 		in := ok()
 		tt.edit(&in)
 		tok, err := b.fromIntrospection(&in, now)
-		reason := ""
+		var reason Reason
 		if be, isBE := err.(*bearerError); isBE {
 			reason = be.reason
 		} else if err != nil {
-			reason = err.Error()
+			reason = Reason(err.Error())
 		}
 		if reason != tt.want {
 			t.Errorf("%s: fromIntrospection() reason = %q; want %q", tt.name, reason, tt.want)

@@ -164,12 +164,12 @@ func (c *checker) checkBaseURL(ctx context.Context) {
 	u, _ := url.Parse(c.base)
 	switch {
 	case c.cfg.BaseURL == "":
-		c.add(pass("base URL", "%s (the default; set %s to the app's external URL)", c.base, oktasso.EnvBaseURL))
+		c.add(pass("base URL", "%s (the default; set %s to the app's external URL)", c.base, "OKTASSO_BASE_URL"))
 	case u.Scheme == "http" && !isLoopback(u.Hostname()):
-		c.add(fail("base URL", "set "+oktasso.EnvBaseURL+" to the https URL users open",
+		c.add(fail("base URL", "set "+"OKTASSO_BASE_URL"+" to the https URL users open",
 			"%s is http on a non-loopback host: cookies are not Secure and Okta sends codes over plain http", c.base))
 	default:
-		c.add(pass("base URL", "%s (from %s)", c.base, oktasso.EnvBaseURL))
+		c.add(pass("base URL", "%s (from %s)", c.base, "OKTASSO_BASE_URL"))
 	}
 }
 
@@ -189,12 +189,12 @@ func (c *checker) checkIssuer(ctx context.Context) bool {
 
 	var source string
 	var notes, ignored []string // normalisations; variables not used
-	if name, raw := firstSet(c.lookup, oktasso.EnvIssuer, oktasso.EnvCLIIssuer); name != "" {
+	if name, raw := firstSet(c.lookup, "OKTA_ISSUER", "OKTA_OAUTH2_ISSUER"); name != "" {
 		source = name
 		if strings.HasSuffix(raw, "/") {
 			notes = append(notes, "trailing slash stripped")
 		}
-		for _, v := range []string{oktasso.EnvDomain, oktasso.EnvAuthServerID} {
+		for _, v := range []string{"OKTA_DOMAIN", "OKTA_AUTH_SERVER_ID"} {
 			if n, _ := firstSet(c.lookup, v); n != "" {
 				ignored = append(ignored, n)
 			}
@@ -204,8 +204,8 @@ func (c *checker) checkIssuer(ctx context.Context) bool {
 			return false
 		}
 	} else {
-		source = oktasso.EnvDomain
-		_, raw := firstSet(c.lookup, oktasso.EnvDomain)
+		source = "OKTA_DOMAIN"
+		_, raw := firstSet(c.lookup, "OKTA_DOMAIN")
 		rest := raw
 		for _, scheme := range []string{"https://", "http://"} {
 			if r, ok := strings.CutPrefix(rest, scheme); ok {
@@ -218,9 +218,9 @@ func (c *checker) checkIssuer(ctx context.Context) bool {
 		}
 		host, path, _ := strings.Cut(strings.TrimRight(rest, "/"), "/")
 		if path != "" {
-			notes = append(notes, fmt.Sprintf("/%s in %s taken as the authorization server", path, oktasso.EnvDomain))
+			notes = append(notes, fmt.Sprintf("/%s in %s taken as the authorization server", path, "OKTA_DOMAIN"))
 		} else if c.cfg.AuthServerID != "" {
-			source += " and " + oktasso.EnvAuthServerID
+			source += " and " + "OKTA_AUTH_SERVER_ID"
 		}
 		if host != u.Host {
 			notes = append(notes, fmt.Sprintf("admin console host %s → %s", host, u.Host))
@@ -273,10 +273,10 @@ func badIssuer(u *url.URL) (issuerProblem, bool) {
 // length and encoding are configuration errors already reported.
 func (c *checker) checkSessionKeys() {
 	const name = "session keys"
-	_, raw := firstSet(c.lookup, oktasso.EnvSessionKeys)
+	_, raw := firstSet(c.lookup, "OKTASSO_SESSION_KEYS")
 	if raw == "" {
-		c.add(fail(name, "set "+oktasso.EnvSessionKeys+" (oktasso keygen)",
-			"%s is not set: a random key per process, so sessions end at restart and are not shared between instances", oktasso.EnvSessionKeys))
+		c.add(fail(name, "set "+"OKTASSO_SESSION_KEYS"+" (oktasso keygen)",
+			"%s is not set: a random key per process, so sessions end at restart and are not shared between instances", "OKTASSO_SESSION_KEYS"))
 		return
 	}
 	n, usable := 0, 0
@@ -299,7 +299,7 @@ func (c *checker) checkSessionKeys() {
 	case len(weak) > 0:
 		c.add(fail(name, "make random keys with oktasso keygen", "weak: %s", strings.Join(weak, "; ")))
 	case usable < n:
-		c.add(skip(name, "fix the "+oktasso.EnvSessionKeys+" errors above"))
+		c.add(skip(name, "fix the "+"OKTASSO_SESSION_KEYS"+" errors above"))
 	default:
 		c.add(pass(name, "%d key(s); the first encrypts, all decrypt", n))
 	}
@@ -320,7 +320,7 @@ func distinctBytes(b []byte) int {
 func printRegister(w io.Writer, r *register) {
 	fmt.Fprintln(w)
 	if r == nil {
-		fmt.Fprintf(w, "Register in Okta: fix %s first.\n", oktasso.EnvBaseURL)
+		fmt.Fprintf(w, "Register in Okta: fix %s first.\n", "OKTASSO_BASE_URL")
 		return
 	}
 	fmt.Fprintln(w, "Register in Okta (Applications → your app → General):")

@@ -92,8 +92,8 @@ func isHTML(resp *http.Response) bool {
 func (c *checker) checkDiscovery(ctx context.Context) *oktasso.Metadata {
 	const name = "discovery"
 	u := c.issuer + "/.well-known/openid-configuration"
-	issuerVar := oktasso.EnvDomain
-	if n, _ := firstSet(c.lookup, oktasso.EnvIssuer, oktasso.EnvCLIIssuer); n != "" {
+	issuerVar := "OKTA_DOMAIN"
+	if n, _ := firstSet(c.lookup, "OKTA_ISSUER", "OKTA_OAUTH2_ISSUER"); n != "" {
 		issuerVar = n
 	}
 	resp, body, err := c.get(ctx, u)
@@ -134,7 +134,7 @@ func (c *checker) checkDiscovery(ctx context.Context) *oktasso.Metadata {
 		return nil
 	}
 	if m.Issuer != c.issuer {
-		c.add(fail(name, "set "+oktasso.EnvIssuer+"="+m.Issuer,
+		c.add(fail(name, "set "+"OKTA_ISSUER"+"="+m.Issuer,
 			"the discovered issuer %q is not the configured %q (they must match exactly)", m.Issuer, c.issuer))
 		return nil
 	}
@@ -278,7 +278,7 @@ func (c *checker) checkClient(ctx context.Context, m *oktasso.Metadata) {
 	case "invalid_client":
 		fix := "copy them again from the app's General tab"
 		if secret == "" {
-			fix = "copy the client ID again from the app's General tab; if the app has a client secret, set " + oktasso.EnvClientSecret
+			fix = "copy the client ID again from the app's General tab; if the app has a client secret, set " + "OKTA_CLIENT_SECRET"
 		}
 		c.add(fail(name, fix, "Okta refused the client ID or secret (%s; sent with %s)", said, method))
 	case "unauthorized_client":
@@ -333,9 +333,9 @@ func (c *checker) checkRedirect(ctx context.Context, m *oktasso.Metadata) {
 		case "", "login_required", "consent_required", "interaction_required":
 			c.add(pass(name, "Okta accepts %s", redirect))
 		case "invalid_scope":
-			fix := "define these scopes on the authorization server, or change " + oktasso.EnvScopes
+			fix := "define these scopes on the authorization server, or change " + "OKTASSO_SCOPES"
 			if strings.Contains(c.issuer, "/oauth2/") && slices.Contains(c.scopes, "groups") {
-				fix = "remove groups from " + oktasso.EnvScopes + ": custom authorization servers send groups in a claim, not a scope"
+				fix = "remove groups from " + "OKTASSO_SCOPES" + ": custom authorization servers send groups in a claim, not a scope"
 			}
 			c.add(fail(name, fix, "Okta refused the scopes %q: %s", strings.Join(c.scopes, " "), lq.Get("error_description")))
 		default:

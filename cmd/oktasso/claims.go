@@ -21,34 +21,34 @@ func claimResults(cfg oktasso.Config, u *oktasso.User, allowedDomains []string) 
 	if u.Email != "" {
 		rs = append(rs, pass("email", "%s", u.Email))
 	} else {
-		rs = append(rs, fail("email", "request the email scope ("+oktasso.EnvScopes+") and give the user an email in Okta", "no email claim"))
+		rs = append(rs, fail("email", "request the email scope ("+"OKTASSO_SCOPES"+") and give the user an email in Okta", "no email claim"))
 	}
 	if u.EmailVerified {
 		rs = append(rs, pass("email_verified", "true"))
 	} else {
-		rs = append(rs, fail("email_verified", "verify the user's email in Okta; "+oktasso.EnvAllowedEmailDomains+" admits verified emails only", "false or missing"))
+		rs = append(rs, fail("email_verified", "verify the user's email in Okta; "+"OKTASSO_ALLOWED_EMAIL_DOMAINS"+" admits verified emails only", "false or missing"))
 	}
 	if len(u.Groups) > 0 {
 		rs = append(rs, pass("groups", "%s", quoteList(u.Groups)))
 	} else {
 		fix := "add a groups claim filter on the app's Sign On tab (org authorization server), or a claim of type Groups on the custom authorization server"
 		if !strings.Contains(cfg.Issuer, "/oauth2/") && !slices.Contains(cfg.Scopes, "groups") {
-			fix = "request the groups scope (set " + oktasso.EnvWorkspaceGroups + ", or add groups to " + oktasso.EnvScopes + ") and " + fix
+			fix = "request the groups scope (set " + "OKTASSO_WORKSPACE_GROUPS" + ", or add groups to " + "OKTASSO_SCOPES" + ") and " + fix
 		}
 		rs = append(rs, fail("groups", fix, "no groups claim in the ID token or userinfo"))
 	}
-	rs = append(rs, groupResult("workspace", oktasso.EnvWorkspaceGroups, cfg.WorkspaceGroups, u,
+	rs = append(rs, groupResult("workspace", "OKTASSO_WORKSPACE_GROUPS", cfg.WorkspaceGroups, u,
 		"internal member", "external user", "everyone is external unless the app's OnLogin marks them internal"))
 	if len(cfg.WebAppGroups) > 0 {
-		rs = append(rs, groupResult("webapp", oktasso.EnvWebAppGroups, cfg.WebAppGroups, u,
+		rs = append(rs, groupResult("webapp", "OKTASSO_WEBAPP_GROUPS", cfg.WebAppGroups, u,
 			"admitted to the webapp scope", "refused by the webapp scope", ""))
 	}
 	if len(allowedDomains) > 0 {
 		d := u.EmailDomain()
 		if u.EmailVerified && slices.Contains(allowedDomains, d) {
-			rs = append(rs, pass("email domain", "%s is in %s", d, oktasso.EnvAllowedEmailDomains))
+			rs = append(rs, pass("email domain", "%s is in %s", d, "OKTASSO_ALLOWED_EMAIL_DOMAINS"))
 		} else {
-			rs = append(rs, fail("email domain", "add the domain to "+oktasso.EnvAllowedEmailDomains+" if this user should sign in",
+			rs = append(rs, fail("email domain", "add the domain to "+"OKTASSO_ALLOWED_EMAIL_DOMAINS"+" if this user should sign in",
 				"the app would refuse this user: %q (verified %t) is not in %s", d, u.EmailVerified, quoteList(allowedDomains)))
 		}
 	}

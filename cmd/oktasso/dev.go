@@ -70,7 +70,7 @@ Members") and bob@partner.example / bob-password; --users loads a JSON
 directory instead, e.g.
 {"users":[{"login":"carol@example.com","password":"pw","groups":["Eng"]}]}. Sign-ins that ask for two
 factors (acr_values urn:okta:loa:2fa:any) accept the code ` + oktatest.VerificationCode + `.`,
-		vars: "none; it prints " + oktasso.EnvIssuer + ", " + oktasso.EnvClientID + ", " + oktasso.EnvClientSecret + " and " + oktasso.EnvBaseURL + " for the app",
+		vars: "none; it prints " + "OKTA_ISSUER" + ", " + "OKTA_CLIENT_ID" + ", " + "OKTA_CLIENT_SECRET" + " and " + "OKTASSO_BASE_URL" + " for the app",
 		example: `
 oktasso dev
 oktasso dev --redirect-uri http://localhost:3000/auth/callback --client-secret dev-secret
@@ -154,7 +154,7 @@ func printDevInfo(w io.Writer, info oktatest.DevInfo) {
 	}
 	if len(info.RedirectURIs) > 0 {
 		if base, ok := strings.CutSuffix(info.RedirectURIs[0], oktasso.CallbackPath); ok {
-			fmt.Fprintf(w, "%s=%s\n", oktasso.EnvBaseURL, base)
+			fmt.Fprintf(w, "%s=%s\n", "OKTASSO_BASE_URL", base)
 		}
 	}
 	fmt.Fprintln(w)

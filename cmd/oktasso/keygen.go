@@ -20,14 +20,13 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
-	"github.com/oktasso/oktasso"
 )
 
 // Variables that ConfigFromEnv (private_key_jwt client authentication) and
 // directory sync (oktasso sync) read; keygen --jwk prints them.
 const (
-	envPrivateKey   = oktasso.EnvPrivateKey
-	envPrivateKeyID = oktasso.EnvPrivateKeyID
+	envPrivateKey   = "OKTA_PRIVATE_KEY"
+	envPrivateKeyID = "OKTA_PRIVATE_KEY_ID"
 )
 
 const defaultKeyFile = "oktasso-private-key.pem"
@@ -62,7 +61,7 @@ thumbprint) to paste into Okta: the app → General → Client Credentials →
 Public key / Private key → Add key. It also prints OKTA_PRIVATE_KEY and
 OKTA_PRIVATE_KEY_ID, which the library reads for private_key_jwt client
 authentication (and directory sync will).`,
-		vars: "none; it prints " + oktasso.EnvSessionKeys + ", or " + envPrivateKey + " and " + envPrivateKeyID + " with --jwk",
+		vars: "none; it prints " + "OKTASSO_SESSION_KEYS" + ", or " + envPrivateKey + " and " + envPrivateKeyID + " with --jwk",
 		example: `
 oktasso keygen
 oktasso keygen | head -1 > session.key
@@ -111,7 +110,7 @@ Set it as the session key (keep it secret, share it between instances of the app
 To rotate, put the new key first and keep the current ones until the sessions
 they protect expire (%[3]s, 24h by default), then drop them:
   %[1]s=%[2]s,<current keys>
-`, oktasso.EnvSessionKeys, k, oktasso.EnvSessionMaxAge)
+`, "OKTASSO_SESSION_KEYS", k, "OKTASSO_SESSION_MAX_AGE")
 	return exitOK
 }
 

@@ -34,7 +34,7 @@ type loginOptions struct {
 
 func loginFlags(o *loginOptions) *flag.FlagSet {
 	fs := flag.NewFlagSet("login", flag.ContinueOnError)
-	fs.StringVar(&o.baseURL, "base-url", "", "loopback `URL` to sign in through (default: "+oktasso.EnvBaseURL+" when it is loopback, else "+oktasso.DefaultBaseURL+")")
+	fs.StringVar(&o.baseURL, "base-url", "", "loopback `URL` to sign in through (default: "+"OKTASSO_BASE_URL"+" when it is loopback, else "+oktasso.DefaultBaseURL+")")
 	fs.StringVar(&o.listen, "listen", "", "`ADDR` to listen on (default: the base URL's host:port); with port 0 the base URL becomes http://ADDR with the port chosen")
 	fs.BoolVar(&o.noBrowser, "no-browser", false, "print the sign-in URL without opening a browser")
 	fs.BoolVar(&o.showTokens, "show-tokens", false, "also print the raw ID, access and refresh tokens")
@@ -79,8 +79,8 @@ oktasso login --show-tokens`,
 // loginVarsHidden are variables login does not use: it makes its own
 // session key and its own base URL, so their mistakes must not stop it.
 var loginVarsHidden = []string{
-	oktasso.EnvBaseURL, oktasso.EnvSessionKeys, oktasso.EnvSessionIdleTimeout, oktasso.EnvSessionMaxAge,
-	oktasso.EnvEnforceWorkspace, oktasso.EnvEnforceWebApp,
+	"OKTASSO_BASE_URL", "OKTASSO_SESSION_KEYS", "OKTASSO_SESSION_IDLE_TIMEOUT", "OKTASSO_SESSION_MAX_AGE",
+	"OKTASSO_ENFORCE_WORKSPACE", "OKTASSO_ENFORCE_WEBAPP",
 }
 
 // signIn is what a finished sign-in yields.
@@ -202,7 +202,7 @@ func (a *app) runLogin(ctx context.Context, args []string) int {
 
 	loginURL := auth.LoginURL("/")
 	if ignoredEnv {
-		fmt.Fprintf(a.stdout, "%s is not a loopback URL; signing in through %s instead (--base-url chooses)\n", oktasso.EnvBaseURL, cfg.BaseURL)
+		fmt.Fprintf(a.stdout, "%s is not a loopback URL; signing in through %s instead (--base-url chooses)\n", "OKTASSO_BASE_URL", cfg.BaseURL)
 	}
 	fmt.Fprintf(a.stdout, "Sign-in redirect URI (must be registered on the app in Okta): %s\n", auth.RedirectURL())
 	fmt.Fprintf(a.stdout, "Sign in at:\n  %s\n", loginURL)
@@ -235,9 +235,9 @@ func (a *app) runLogin(ctx context.Context, args []string) int {
 func (a *app) loginBaseURL(flagValue string) (base *url.URL, ignoredEnv bool, err error) {
 	raw, from := flagValue, "--base-url"
 	if raw == "" {
-		if _, env := firstSet(a.lookup, oktasso.EnvBaseURL); env != "" {
+		if _, env := firstSet(a.lookup, "OKTASSO_BASE_URL"); env != "" {
 			if u, err := url.Parse(env); err == nil && isLoopback(u.Hostname()) {
-				raw, from = env, oktasso.EnvBaseURL
+				raw, from = env, "OKTASSO_BASE_URL"
 			} else {
 				ignoredEnv = true
 			}
@@ -262,7 +262,7 @@ func loginFix(err error, auth *oktasso.Auth) string {
 	case errors.As(err, &oe) && oe.Code == "access_denied":
 		return "assign the user to the app in Okta (the app's Assignments tab)"
 	case errors.As(err, &oe) && oe.Code == "invalid_scope":
-		return "check " + oktasso.EnvScopes + "; custom authorization servers send groups in a claim, not a scope"
+		return "check " + "OKTASSO_SCOPES" + "; custom authorization servers send groups in a claim, not a scope"
 	case errors.Is(err, oktasso.ErrInvalidCallback):
 		return "start again from the printed URL, in one tab; is " + auth.RedirectURL() + " the app's sign-in redirect URI?"
 	}

@@ -45,7 +45,7 @@ func syncFlags(o *syncOptions) *flag.FlagSet {
 	fs.IntVar(&o.maxDeactivate, "max-deactivate", 0, "most users one run may deactivate (and groups it may delete); 0: 5% of the known ones, at least 10")
 	fs.BoolVar(&o.json, "json", false, "print the summary as JSON")
 	fs.BoolVar(&o.verbose, "v", false, "debug logging on stderr")
-	fs.StringVar(&o.domain, "domain", "", "Okta `domain` or org URL (default $"+oktasso.EnvDomain+")")
+	fs.StringVar(&o.domain, "domain", "", "Okta `domain` or org URL (default $"+"OKTA_DOMAIN"+")")
 	fs.StringVar(&o.clientID, "client-id", "", "client ID of the API Services app (default $"+envClientID+")")
 	fs.StringVar(&o.privateKey, "private-key", "", "the app's private key: a `FILE` (PEM or JWK); default $"+envPrivateKey)
 	fs.StringVar(&o.keyID, "key-id", "", "the key's id in Okta (default $"+envPrivateKeyID+", else the JWK's kid or the key's thumbprint)")
@@ -164,7 +164,7 @@ func (a *app) syncConfig(o syncOptions) (directory.Config, error) {
 		return strings.TrimSpace(v)
 	}
 	cfg := directory.Config{
-		OrgURL: pick(o.domain, oktasso.EnvDomain), ClientID: pick(o.clientID, envClientID),
+		OrgURL: pick(o.domain, "OKTA_DOMAIN"), ClientID: pick(o.clientID, envClientID),
 		PrivateKey: oktasso.Secret(pick(o.privateKey, envPrivateKey)), KeyID: pick(o.keyID, envPrivateKeyID),
 		HTTPClient: a.client, Now: a.now, PageSize: o.pageSize, InsecureNoDPoP: o.noDPoP,
 	}

@@ -88,7 +88,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		if ln, err = net.Listen("tcp", *addr); err != nil {
 			return fmt.Errorf("workspace: %w", err)
 		}
-		baseURL := getenv(oktasso.EnvBaseURL)
+		baseURL := getenv("OKTASSO_BASE_URL")
 		if baseURL == "" {
 			baseURL = "http://" + publicAddr(*addr, ln.Addr())
 		}
@@ -150,7 +150,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 // productionMode reports whether the environment names an Okta org.
 func productionMode(getenv func(string) string) bool {
-	for _, name := range []string{oktasso.EnvDomain, oktasso.EnvIssuer, oktasso.EnvCLIIssuer} {
+	for _, name := range []string{"OKTA_DOMAIN", "OKTA_ISSUER", "OKTA_OAUTH2_ISSUER"} {
 		if getenv(name) != "" {
 			return true
 		}
@@ -185,7 +185,7 @@ func isLoopbackHost(host string) bool {
 }
 
 func printDevBanner(w io.Writer, appURL, oktaURL string, users []oktatest.User) {
-	fmt.Fprintf(w, "oktasso example workspace: dev mode (a fake Okta org; set %s to use a real one)\n", oktasso.EnvDomain)
+	fmt.Fprintf(w, "oktasso example workspace: dev mode (a fake Okta org; set %s to use a real one)\n", "OKTA_DOMAIN")
 	fmt.Fprintf(w, "  app:       %s\n", appURL)
 	fmt.Fprintf(w, "  fake Okta: %s\n", oktaURL)
 	for _, u := range users {

@@ -644,16 +644,16 @@ func TestRunDevMode(t *testing.T) {
 func TestRunInvalidEnvironment(t *testing.T) {
 	t.Parallel()
 	env := map[string]string{
-		oktasso.EnvDomain:             "dev-123.okta.com",
-		oktasso.EnvSessionIdleTimeout: "forever",
-		"ADDR":                        "127.0.0.1:0",
+		"OKTA_DOMAIN":                  "dev-123.okta.com",
+		"OKTASSO_SESSION_IDLE_TIMEOUT": "forever",
+		"ADDR":                         "127.0.0.1:0",
 	}
 	var out syncBuffer
 	err := run(t.Context(), nil, func(k string) string { return env[k] }, &out)
 	if err == nil {
 		t.Fatal("run() with an incomplete environment = nil; want the configuration errors")
 	}
-	for _, want := range []string{oktasso.EnvClientID, oktasso.EnvSessionIdleTimeout} {
+	for _, want := range []string{"OKTA_CLIENT_ID", "OKTASSO_SESSION_IDLE_TIMEOUT"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("run() error = %q; want it to name %s", err, want)
 		}
