@@ -12,7 +12,7 @@ import (
 // Event is one audit record: every sign-in, sign-out, refusal and failure
 // emits exactly one, as a log/slog record (message "oktasso: <Name>", with
 // the attributes "event" and "reason") and, when set, through
-// Config.OnEvent. It never holds a token or a secret.
+// Config.Hooks.OnEvent. It never holds a token or a secret.
 type Event struct {
 	Name    string // EventLogin, EventLoginFailed, …
 	Reason  Reason // why: a stable code
@@ -67,7 +67,7 @@ const (
 	ReasonSubjectMismatch      Reason = "subject_mismatch"
 	ReasonTokenInvalid         Reason = "token_invalid"
 	ReasonEmailDomain          Reason = "email_domain_not_allowed"
-	ReasonRefusedByApp         Reason = "refused_by_app" // Config.OnLogin refused
+	ReasonRefusedByApp         Reason = "refused_by_app" // Config.Hooks.OnLogin refused
 	ReasonCookieTooLarge       Reason = "cookie_too_large"
 	ReasonCrossSite            Reason = "cross_site"
 	ReasonNotMember            Reason = "not_member"
@@ -81,7 +81,7 @@ const (
 	// ReasonSilentLoginFailed: a silent sign-in (prompt=none) found no Okta
 	// session; the browser was sent on quietly.
 	ReasonSilentLoginFailed Reason = "silent_login_failed"
-	// ReasonMembershipUnavailable: Config.IsMember or Config.GroupsSource
+	// ReasonMembershipUnavailable: Config.Access.Workspace or Config.Access.GroupsSource
 	// failed, so membership could not be decided.
 	ReasonMembershipUnavailable Reason = "membership_unavailable"
 )
@@ -149,7 +149,7 @@ func reasonOf(err error) Reason {
 
 // audit emits one audit record.
 func (a *Auth) audit(ctx context.Context, level slog.Level, ev Event, err error) {
-	emitEvent(ctx, a.cfg.Logger, a.cfg.OnEvent, level, ev, err)
+	emitEvent(ctx, a.cfg.Logger, a.cfg.Hooks.OnEvent, level, ev, err)
 }
 
 // emitEvent logs ev and hands it to onEvent, if set.

@@ -88,9 +88,9 @@ func TestAuditEvents(t *testing.T) {
 			b := h.browser()
 			b.get(setParam(h.authorize(b, alice, "/"), "state", "forged"))
 		}, EventLoginFailed, ReasonStateMismatch},
-		{"not assigned", func(c *Config) { c.ClientID = bobOnlyClientID }, func(h *harness) { h.login(h.browser(), alice, "/") }, EventLoginRefused, ReasonNotAssigned},
-		{"email domain", func(c *Config) { c.AllowedEmailDomains = []string{"example.org"} }, func(h *harness) { h.login(h.browser(), alice, "/") }, EventLoginRefused, ReasonEmailDomain},
-		{"invalid client", func(c *Config) { c.ClientSecret = "wrong" }, func(h *harness) { h.login(h.browser(), alice, "/") }, EventLoginFailed, ReasonInvalidClient},
+		{"not assigned", func(c *Config) { c.Client.ID = bobOnlyClientID }, func(h *harness) { h.login(h.browser(), alice, "/") }, EventLoginRefused, ReasonNotAssigned},
+		{"email domain", func(c *Config) { c.Access.SignIn = RequireEmailDomains("example.org") }, func(h *harness) { h.login(h.browser(), alice, "/") }, EventLoginRefused, ReasonEmailDomain},
+		{"invalid client", func(c *Config) { c.Client.Secret = "wrong" }, func(h *harness) { h.login(h.browser(), alice, "/") }, EventLoginFailed, ReasonInvalidClient},
 		{"not member", nil, func(h *harness) {
 			b := h.browser()
 			h.login(b, bob, "/")
@@ -141,7 +141,7 @@ func TestAuditEvents(t *testing.T) {
 			log := &auditLog{}
 			h := newHarness(t, func(c *Config) {
 				c.Logger = slog.New(slog.NewJSONHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))
-				c.OnEvent = log.onEvent
+				c.Hooks.OnEvent = log.onEvent
 				if tt.edit != nil {
 					tt.edit(c)
 				}

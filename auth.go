@@ -34,13 +34,15 @@ type Auth struct {
 	refresh  refreshes
 
 	policyMu sync.RWMutex
-	claimSet []string // claims sessions keep (Config.SessionClaims and policies)
+	claimSet []string // claims sessions keep (Config.Session.Claims and policies)
 	groupSet []string // groups policies name
 	purposes map[string]*Purpose
 	// tokenHTTP calls the token endpoint: HTTPClient, plus client
 	// assertions with private_key_jwt (clientauth.go).
 	tokenHTTP *http.Client
 	cache     *sessionCache // nil: no caching
+	workspace Policy        // Access.Workspace; the zero Policy admits nobody there
+	members   *memberCache  // RequireMember answers
 }
 
 // New validates cfg, reporting every problem at once, and returns an Auth.
@@ -60,40 +62,46 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 		p.useOAuth2(c.OAuth2)
 	}
 	secure := strings.HasPrefix(c.BaseURL, "https://")
-	keyContext := c.Issuer + " " + c.ClientID
-	if c.CookieName != "" { // tenants sharing an issuer and client still get keys of their own
-		keyContext += " " + c.CookieName
+	keyContext := c.Issuer + " " + c.Client.ID
+	if c.Session.CookieName != "" { // tenants sharing an issuer and client still get keys of their own
+		keyContext += " " + c.Session.CookieName
 	}
-	ck, err := newCookies(secure, c.SessionKeys, c.SessionMaxAge, keyContext)
+	ck, err := newCookies(secure, c.Session.Keys, c.Session.MaxAge, keyContext)
 	if err != nil {
 		return nil, err
 	}
-	ck.maxChunks = c.MaxSessionCookies
-	if c.CookieName != "" {
+	ck.maxChunks = c.Session.MaxCookies
+	if c.Session.CookieName != "" {
 		if secure {
-			ck.setPrefix("__Host-" + c.CookieName)
+			ck.setPrefix("__Host-" + c.Session.CookieName)
 		} else {
-			ck.setPrefix(c.CookieName)
+			ck.setPrefix(c.Session.CookieName)
 		}
 	}
 	if _, ok := c.Store.(SetStore); !ok {
 		c.Logger.Warn("oktasso: the session store is not a SetStore; back- and front-channel logout cannot find sessions to end")
 	}
-	if len(c.SessionKeys) == 0 {
+	if len(c.Session.Keys) == 0 {
 		c.Logger.Warn("oktasso: no session keys configured; using a random key, so sessions end when the process restarts and are not shared between instances (set " + envSessionKeys + ")")
 	}
 	if !secure && !isLoopback(hostOf(c.BaseURL)) {
 		c.Logger.Warn("oktasso: base URL is http on a non-loopback host; cookies are not Secure", "base_url", c.BaseURL)
 	}
-	creds, err := newClientCreds(c.ClientID, c.ClientSecret, c.ClientAuth, c.PrivateKey, c.PrivateKeyID, c.Now)
+	creds, err := newClientCreds(c.Client.ID, c.Client.Secret, c.Client.AuthMethod, c.Client.PrivateKey, c.Client.PrivateKeyID, c.Now)
 	if err != nil {
 		return nil, err
 	}
 	a := &Auth{cfg: c, provider: p, cookies: ck, used: newUsedStates(4096), pages: c.Pages, tokenHTTP: creds.httpClient(c.HTTPClient),
-		cache: newSessionCache(c.SessionCacheSize)}
-	a.claimSet = slices.Clone(c.SessionClaims)
-	a.notePolicy(c.WorkspacePolicy)
-	a.notePolicy(c.WebAppPolicy)
+		cache: newSessionCache(c.Session.CacheSize)}
+	a.claimSet = slices.Clone(c.Session.Claims)
+	a.workspace = c.Access.Workspace
+	if a.workspace.isZero() {
+		a.workspace = nobody
+	}
+	a.members = newMemberCache(c.Access.RecheckInterval, c.Now)
+	for _, p := range []Policy{c.Access.SignIn, a.workspace, c.Access.WebApp} {
+		a.notePolicy(p)
+	}
 	if a.pages == nil {
 		a.pages = builtinPages
 	}
@@ -150,12 +158,12 @@ func (a *Auth) Handler() http.Handler {
 // oauth2Config builds the OAuth 2.0 client for the discovered endpoints.
 func (a *Auth) oauth2Config(d *discovered) *oauth2.Config {
 	style := oauth2.AuthStyleInHeader
-	if a.cfg.ClientAuth == ClientSecretPost || a.cfg.ClientSecret == "" {
+	if a.cfg.Client.AuthMethod == ClientSecretPost || a.cfg.Client.Secret == "" {
 		style = oauth2.AuthStyleInParams
 	}
 	return &oauth2.Config{
-		ClientID:     a.cfg.ClientID,
-		ClientSecret: string(a.cfg.ClientSecret),
+		ClientID:     a.cfg.Client.ID,
+		ClientSecret: string(a.cfg.Client.Secret),
 		RedirectURL:  a.RedirectURL(),
 		Scopes:       a.cfg.Scopes,
 		Endpoint: oauth2.Endpoint{

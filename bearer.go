@@ -153,7 +153,7 @@ func (a *Auth) Bearer(cfg BearerConfig) (*Bearer, error) {
 		cfg.Issuer = a.cfg.Issuer
 	}
 	if len(cfg.ClientIDs) == 0 {
-		cfg.ClientIDs = []string{a.cfg.ClientID}
+		cfg.ClientIDs = []string{a.cfg.Client.ID}
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = a.cfg.HTTPClient

@@ -19,15 +19,19 @@ import (
 // benchAuth returns an Auth against a fake Okta and a request carrying a
 // valid session cookie for a typical user (≈600 bytes of claims plus the
 // raw ID token, as after a real sign-in). cacheSize is
-// Config.SessionCacheSize (-1: no cache, so every request decrypts).
+// Config.Session.CacheSize (-1: no cache, so every request decrypts).
 func benchAuth(b *testing.B, cacheSize int) (*Auth, *http.Request, *session) {
 	b.Helper()
 	fake := oktatest.NewServer()
 	b.Cleanup(fake.Close)
 	a, err := New(context.Background(), Config{
-		Issuer: fake.Issuer(), ClientID: testClientID, ClientSecret: "s", BaseURL: "https://app.example.com",
-		SessionKeys: []Secret{key1}, WorkspaceGroups: []string{"Engineering"}, HTTPClient: fake.Client(), Logger: quietLogger(),
-		SessionCacheSize: cacheSize,
+		Issuer:     fake.Issuer(),
+		BaseURL:    "https://app.example.com",
+		HTTPClient: fake.Client(),
+		Logger:     quietLogger(),
+		Client:     ClientConfig{ID: testClientID, Secret: "s"},
+		Session:    SessionConfig{Keys: []Secret{key1}, CacheSize: cacheSize},
+		Access:     AccessConfig{Workspace: RequireGroups("Engineering")},
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -252,7 +256,7 @@ var (
 // checks plus azp, iat, nonce, at_hash and the claims oktasso reads) with
 // go-oidc alone (oidc.IDTokenVerifier.Verify and the claims into a struct)
 // on the same token, signed by the fake Okta, and the same key set. The map
-// of every claim (User.Claims) is decoded only when Config.OnLogin is set:
+// of every claim (User.Claims) is decoded only when Config.Hooks.OnLogin is set:
 // "oktasso+all-claims".
 func BenchmarkVerifyIDToken(b *testing.B) {
 	h := newHarness(b, nil)
@@ -272,7 +276,7 @@ func BenchmarkVerifyIDToken(b *testing.B) {
 	for _, all := range []bool{false, true} {
 		name := "oktasso"
 		if all {
-			name = "oktasso+all-claims" // with Config.OnLogin: User.Claims too
+			name = "oktasso+all-claims" // with Config.Hooks.OnLogin: User.Claims too
 		}
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()

@@ -44,20 +44,20 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rawID, _ := tok.Extra("id_token").(string)
-	if err := a.admit(context.WithValue(r.Context(), tokenKey{}, tok), u); err != nil {
+	if err := a.admit(r.WithContext(context.WithValue(r.Context(), tokenKey{}, tok)), u); err != nil {
 		a.loginFailed(w, r, err)
 		return
 	}
 	old, _ := a.peekSession(r.Context(), r)
-	s := sessionFor(u, rawID, a.now(), a.cfg.SessionMaxAge)
+	s := sessionFor(u, rawID, a.now(), a.cfg.Session.MaxAge)
 	s.Claims = a.keptClaims(u.Claims)
-	if a.cfg.DropIDToken {
+	if a.cfg.Session.DropIDToken {
 		s.IDToken = ""
 	}
 	if tok.RefreshToken != "" {
 		s.RefreshToken = tok.RefreshToken
 	}
-	if a.cfg.KeepAccessToken {
+	if a.cfg.Session.KeepAccessToken {
 		s.AccessToken = tok.AccessToken
 	}
 	if !tok.Expiry.IsZero() {
@@ -207,12 +207,12 @@ func (a *Auth) exchange(ctx context.Context, d *discovered, f *flow, code string
 		return nil, nil, fmt.Errorf("%w: the token response has no id_token (is the openid scope granted?)", ErrInvalidToken)
 	}
 	c, claims, err := a.provider.verifyIDToken(ctx, d, rawID, verifyRequest{
-		clientID: a.cfg.ClientID, nonce: f.Nonce, accessToken: tok.AccessToken,
+		clientID: a.cfg.Client.ID, nonce: f.Nonce, accessToken: tok.AccessToken,
 		maxAge: time.Duration(f.MaxAge) * time.Second, checkMaxAge: f.HasMaxAge,
 		// Every claim is decoded only when something reads them: OnLogin
 		// (User.Claims), kept claims (policies), or the groups-claim test
 		// for GroupsSource.
-		allClaims: a.cfg.OnLogin != nil || a.cfg.GroupsSource != nil || len(a.claimNames()) > 0,
+		allClaims: a.cfg.Hooks.OnLogin != nil || a.cfg.Access.GroupsSource != nil || len(a.claimNames()) > 0,
 	})
 	if err != nil {
 		return nil, nil, err
@@ -259,33 +259,32 @@ func mergeUserInfo(u *User, ui *idClaims) {
 	}
 }
 
-// admit decides groups and membership, applies the configured policy and
+// admit decides groups and membership, applies the sign-in policy and
 // runs the application's OnLogin hook.
-func (a *Auth) admit(ctx context.Context, u *User) error {
+func (a *Auth) admit(r *http.Request, u *User) error {
 	u.apiGroups = a.usesGroupsSource(u.Claims)
-	if err := a.decideMembership(ctx, u, u.apiGroups); err != nil {
+	if err := a.decideMembership(r, u, u.apiGroups, true); err != nil {
 		return err
 	}
-	decided := u.Internal
-	if !a.emailAllowed(u) {
-		return withReason(ReasonEmailDomain, &Error{Code: "access_denied", Description: "Your account's email domain is not allowed to sign in to this application."})
+	f, err := a.check(a.cfg.Access.SignIn, r, u, true)
+	if err != nil {
+		return &errMembership{err}
 	}
-	if a.cfg.OnLogin != nil {
-		if err := a.cfg.OnLogin(ctx, u); err != nil {
+	if f != "" {
+		reason, desc := ReasonNotAllowed, "Your account does not meet a requirement of this application: "+f+"."
+		if f == emailDomainRequirement {
+			reason, desc = ReasonEmailDomain, "Your account's email domain is not allowed to sign in to this application."
+		}
+		return withReason(reason, &Error{Code: "access_denied", Description: desc})
+	}
+	if a.cfg.Hooks.OnLogin != nil {
+		decided := u.Internal
+		if err := a.cfg.Hooks.OnLogin(r.Context(), u); err != nil {
 			return fmt.Errorf("oktasso: OnLogin: %w", err)
 		}
-		// OnLogin's own decision stands for the session: re-evaluation
-		// does not undo it.
-		u.pinned = u.Internal != decided
+		u.Internal = decided // the Workspace policy's to decide, not OnLogin's
 	}
 	return nil
-}
-
-func (a *Auth) emailAllowed(u *User) bool {
-	if len(a.cfg.AllowedEmailDomains) == 0 {
-		return true
-	}
-	return u.EmailVerified && slices.Contains(a.cfg.AllowedEmailDomains, u.EmailDomain())
 }
 
 // tokenError is an error answer from the token endpoint.

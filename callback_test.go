@@ -235,7 +235,7 @@ func TestProviderErrorPage(t *testing.T) {
 }
 
 func TestUnassignedUser(t *testing.T) {
-	h := newHarness(t, func(c *Config) { c.ClientID = bobOnlyClientID })
+	h := newHarness(t, func(c *Config) { c.Client.ID = bobOnlyClientID })
 	b := h.browser()
 	r := h.login(b, alice, "/")
 	if r.status != http.StatusForbidden || !strings.Contains(r.body, "not assigned") || !strings.Contains(r.body, "administrator") {
@@ -255,13 +255,15 @@ func TestOnLoginHook(t *testing.T) {
 		bodyHasNot string
 		workspace  int // status of GET /workspace afterwards
 	}{
-		{"provisions and promotes", func(_ context.Context, u *User) error {
+		// Provisioning only: Internal is the Workspace policy's to decide,
+		// so bob (external) stays out of the workspace.
+		{"provisions, cannot promote", func(_ context.Context, u *User) error {
 			if u.Issuer == "" || !strings.HasPrefix(u.Subject, "00u") || u.Email != bob || u.Internal {
 				return fmt.Errorf("hook got %+v", u)
 			}
 			u.LocalID, u.Internal = "acct-42", true
 			return nil
-		}, http.StatusFound, "", "", http.StatusOK},
+		}, http.StatusFound, "", "", http.StatusForbidden},
 		{"refuses with a reason", func(context.Context, *User) error {
 			return &Error{Code: "access_denied", Description: "Your trial has ended."}
 		}, http.StatusForbidden, "Your trial has ended.", "", http.StatusFound},
@@ -274,7 +276,7 @@ func TestOnLoginHook(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t, func(c *Config) { c.OnLogin = tt.hook })
+			h := newHarness(t, func(c *Config) { c.Hooks.OnLogin = tt.hook })
 			b := h.browser()
 			r := h.login(b, bob, "/workspace")
 			if r.status != tt.status || !strings.Contains(r.body, tt.bodyHas) || (tt.bodyHasNot != "" && strings.Contains(r.body, tt.bodyHasNot)) {
@@ -343,7 +345,7 @@ func TestManyGroupsStillSignIn(t *testing.T) {
 	for i := 0; i < 100; i++ {
 		groups = append(groups, fmt.Sprintf("department-%03d-with-a-long-name", i))
 	}
-	h := newHarness(t, func(c *Config) { c.WebAppGroups = []string{"department-042-with-a-long-name"} })
+	h := newHarness(t, func(c *Config) { c.Access.WebApp = RequireGroups("department-042-with-a-long-name") })
 	h.fake.SetGroupsClaimLimit(0) // past Okta's 100: as from a provider without the limit
 	h.fake.AddUser(oktatest.User{Login: "many@example.com", Password: "p", Groups: append(groups, "Workspace Members")})
 	b := h.browser()
@@ -392,7 +394,7 @@ func TestOnLoginSeesClaimsAndTokens(t *testing.T) {
 	var got *User
 	var tok *oauth2.Token
 	h := newHarness(t, func(c *Config) {
-		c.OnLogin = func(ctx context.Context, u *User) error {
+		c.Hooks.OnLogin = func(ctx context.Context, u *User) error {
 			got, tok = u, TokenFromContext(ctx)
 			return nil
 		}

@@ -46,20 +46,20 @@ func checkClientAuth(m ClientAuthMethod, secret, key Secret, kid string) *config
 		}
 	case PrivateKeyJWT:
 		if key == "" {
-			return &configProblem{"ClientAuth", fmt.Sprintf("private_key_jwt needs a private key; set %s to the key (PEM or JWK) or a file holding it", envPrivateKey)}
+			return &configProblem{"AuthMethod", fmt.Sprintf("private_key_jwt needs a private key; set %s to the key (PEM or JWK) or a file holding it", envPrivateKey)}
 		}
 		if secret != "" {
-			return &configProblem{"ClientSecret", "is set but the client authentication method is private_key_jwt; remove the secret"}
+			return &configProblem{"Secret", "is set but the client authentication method is private_key_jwt; remove the secret"}
 		}
 		if _, err := loadClientKey(key, kid); err != nil {
 			return &configProblem{"PrivateKey", err.Error()}
 		}
 	case ClientAuthNone:
 		if secret != "" || key != "" {
-			return &configProblem{"ClientAuth", "is none (a public client) but a secret or key is set; remove it, or choose the method that uses it"}
+			return &configProblem{"AuthMethod", "is none (a public client) but a secret or key is set; remove it, or choose the method that uses it"}
 		}
 	default:
-		return &configProblem{"ClientAuth", fmt.Sprintf("%q is not supported; use client_secret_basic, client_secret_post, private_key_jwt or none", string(m))}
+		return &configProblem{"AuthMethod", fmt.Sprintf("%q is not supported; use client_secret_basic, client_secret_post, private_key_jwt or none", string(m))}
 	}
 	return nil
 }

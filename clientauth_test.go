@@ -41,12 +41,12 @@ func TestPrivateKeyJWTLogin(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			clientID := "0oapkj" + string(rune('a'+i))
 			h := newHarness(t, func(c *Config) {
-				c.ClientID, c.ClientSecret, c.PrivateKey, c.PrivateKeyID = clientID, "", Secret(tt.key), tt.kid
+				c.Client.ID, c.Client.Secret, c.Client.PrivateKey, c.Client.PrivateKeyID = clientID, "", Secret(tt.key), tt.kid
 				c.Scopes = []string{"profile", "email", "offline_access"}
 			})
 			h.fake.AddClient(oktatest.Client{ID: clientID, RedirectURIs: []string{h.app.URL + CallbackPath}, PublicKeys: []oktatest.PublicKey{tt.registered}})
-			if h.auth.Config().ClientAuth != PrivateKeyJWT {
-				t.Fatalf("ClientAuth = %q; want private_key_jwt chosen by the key", h.auth.Config().ClientAuth)
+			if h.auth.Config().Client.AuthMethod != PrivateKeyJWT {
+				t.Fatalf("ClientAuth = %q; want private_key_jwt chosen by the key", h.auth.Config().Client.AuthMethod)
 			}
 			b := h.browser()
 			r := h.login(b, alice, "/webapp")
@@ -82,9 +82,9 @@ func TestPrivateKeyJWTLogin(t *testing.T) {
 // only (token_endpoint_auth_method none). The fake refuses any secret or
 // assertion from a client registered without one.
 func TestPublicClientLogin(t *testing.T) {
-	h := newHarness(t, func(c *Config) { c.ClientID, c.ClientSecret = "0oapublic", "" })
+	h := newHarness(t, func(c *Config) { c.Client.ID, c.Client.Secret = "0oapublic", "" })
 	h.fake.AddClient(oktatest.Client{ID: "0oapublic", RedirectURIs: []string{h.app.URL + CallbackPath}})
-	if got := h.auth.Config().ClientAuth; got != ClientAuthNone {
+	if got := h.auth.Config().Client.AuthMethod; got != ClientAuthNone {
 		t.Errorf("ClientAuth = %q; want none", got)
 	}
 	b := h.browser()
@@ -102,7 +102,7 @@ func TestClientAuthConfig(t *testing.T) {
 	if err := os.WriteFile(keyFile, []byte(ecPEM), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	base := Config{Issuer: "https://dev-1.okta.com", ClientID: "0oa1"}
+	base := Config{Issuer: "https://dev-1.okta.com", Client: ClientConfig{ID: "0oa1"}}
 	tests := []struct {
 		name     string
 		edit     func(*Config)
@@ -110,21 +110,23 @@ func TestClientAuthConfig(t *testing.T) {
 		wantErr  string
 		mustHide string // never in the error
 	}{
-		{"secret", func(c *Config) { c.ClientSecret = "s" }, ClientSecretBasic, "", ""},
-		{"post", func(c *Config) { c.ClientSecret, c.ClientAuth = "s", ClientSecretPost }, ClientSecretPost, "", ""},
+		{"secret", func(c *Config) { c.Client.Secret = "s" }, ClientSecretBasic, "", ""},
+		{"post", func(c *Config) { c.Client.Secret, c.Client.AuthMethod = "s", ClientSecretPost }, ClientSecretPost, "", ""},
 		{"nothing: public", func(c *Config) {}, ClientAuthNone, "", ""},
-		{"PEM", func(c *Config) { c.PrivateKey = Secret(ecPEM) }, PrivateKeyJWT, "", ""},
-		{"file", func(c *Config) { c.PrivateKey = Secret(keyFile) }, PrivateKeyJWT, "", ""},
-		{"missing file", func(c *Config) { c.PrivateKey = "/nonexistent/MIIEvQIBADANBg" }, "", "PrivateKey: is neither a PEM key", "MIIEvQ"},
-		{"bad PEM", func(c *Config) { c.PrivateKey = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----" }, "", "PrivateKey: is not a usable key", "AAAA"},
+		{"PEM", func(c *Config) { c.Client.PrivateKey = Secret(ecPEM) }, PrivateKeyJWT, "", ""},
+		{"file", func(c *Config) { c.Client.PrivateKey = Secret(keyFile) }, PrivateKeyJWT, "", ""},
+		{"missing file", func(c *Config) { c.Client.PrivateKey = "/nonexistent/MIIEvQIBADANBg" }, "", "PrivateKey: is neither a PEM key", "MIIEvQ"},
+		{"bad PEM", func(c *Config) { c.Client.PrivateKey = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----" }, "", "PrivateKey: is not a usable key", "AAAA"},
 		{"public JWK", func(c *Config) {
-			c.PrivateKey = `{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}`
+			c.Client.PrivateKey = `{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}`
 		}, "", "public key", ""},
-		{"key and secret", func(c *Config) { c.PrivateKey, c.ClientSecret = Secret(ecPEM), "s" }, "", "ClientSecret: is set but", ""},
-		{"key with basic", func(c *Config) { c.PrivateKey, c.ClientSecret, c.ClientAuth = Secret(ecPEM), "s", ClientSecretBasic }, "", "PrivateKey: is set but", ""},
-		{"private_key_jwt without key", func(c *Config) { c.ClientAuth = PrivateKeyJWT }, "", "ClientAuth: private_key_jwt needs a private key", ""},
-		{"none with a secret", func(c *Config) { c.ClientAuth, c.ClientSecret = ClientAuthNone, "s" }, "", "ClientAuth: is none", ""},
-		{"unknown", func(c *Config) { c.ClientAuth = "client_secret_jwt" }, "", "not supported", ""},
+		{"key and secret", func(c *Config) { c.Client.PrivateKey, c.Client.Secret = Secret(ecPEM), "s" }, "", "Client.Secret: is set but", ""},
+		{"key with basic", func(c *Config) {
+			c.Client.PrivateKey, c.Client.Secret, c.Client.AuthMethod = Secret(ecPEM), "s", ClientSecretBasic
+		}, "", "PrivateKey: is set but", ""},
+		{"private_key_jwt without key", func(c *Config) { c.Client.AuthMethod = PrivateKeyJWT }, "", "Client.AuthMethod: private_key_jwt needs a private key", ""},
+		{"none with a secret", func(c *Config) { c.Client.AuthMethod, c.Client.Secret = ClientAuthNone, "s" }, "", "Client.AuthMethod: is none", ""},
+		{"unknown", func(c *Config) { c.Client.AuthMethod = "client_secret_jwt" }, "", "not supported", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -132,8 +134,8 @@ func TestClientAuthConfig(t *testing.T) {
 			tt.edit(&c)
 			n, err := c.Normalize()
 			if tt.wantErr == "" {
-				if err != nil || n.ClientAuth != tt.want {
-					t.Errorf("Normalize() = %q, %v; want %q", n.ClientAuth, err, tt.want)
+				if err != nil || n.Client.AuthMethod != tt.want {
+					t.Errorf("Normalize() = %q, %v; want %q", n.Client.AuthMethod, err, tt.want)
 				}
 				return
 			}
@@ -152,8 +154,8 @@ func TestPrivateKeyFromEnv(t *testing.T) {
 	// A service app's key in the environment (directory sync, Okta's SDKs)
 	// does not switch the web app to private_key_jwt by itself.
 	env := map[string]string{"OKTA_DOMAIN": "dev-1.okta.com", "OKTA_CLIENT_ID": "0oa1", "OKTA_CLIENT_SECRET": "s", "OKTA_PRIVATE_KEY": ecPEM, "OKTA_PRIVATE_KEY_ID": "k9"}
-	if c, err := ConfigFromLookup(lookupFrom(env)); err != nil || c.PrivateKey != "" {
-		t.Fatalf("without OKTA_CLIENT_AUTH_METHOD: PrivateKey set = %v, err %v; want the key ignored", c.PrivateKey != "", err)
+	if c, err := ConfigFromLookup(lookupFrom(env)); err != nil || c.Client.PrivateKey != "" {
+		t.Fatalf("without OKTA_CLIENT_AUTH_METHOD: PrivateKey set = %v, err %v; want the key ignored", c.Client.PrivateKey != "", err)
 	}
 	delete(env, "OKTA_CLIENT_SECRET")
 	env["OKTA_CLIENT_AUTH_METHOD"] = "private_key_jwt"
@@ -161,8 +163,8 @@ func TestPrivateKeyFromEnv(t *testing.T) {
 	if err == nil {
 		c, err = c.Normalize()
 	}
-	if err != nil || c.ClientAuth != PrivateKeyJWT || c.PrivateKeyID != "k9" {
-		t.Errorf("ConfigFromLookup = %q %q, %v; want private_key_jwt with kid k9", c.ClientAuth, c.PrivateKeyID, err)
+	if err != nil || c.Client.AuthMethod != PrivateKeyJWT || c.Client.PrivateKeyID != "k9" {
+		t.Errorf("ConfigFromLookup = %q %q, %v; want private_key_jwt with kid k9", c.Client.AuthMethod, c.Client.PrivateKeyID, err)
 	}
 	env["OKTA_PRIVATE_KEY"] = "/nonexistent"
 	if _, err := ConfigFromLookup(lookupFrom(env)); err == nil || !strings.Contains(err.Error(), "OKTA_PRIVATE_KEY: ") {

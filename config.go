@@ -56,22 +56,21 @@ const (
 // envNames maps Config field names to the variables that set them, so that
 // validation of an environment-built Config names the variable to fix.
 var envNames = map[string]string{
-	"Issuer":              envIssuer + " (or " + envDomain + ")",
-	"Domain":              envDomain,
-	"AuthServerID":        envAuthServerID,
-	"ClientID":            envClientID,
-	"ClientSecret":        envClientSecret,
-	"ClientAuth":          envClientAuth,
-	"PrivateKey":          envPrivateKey,
-	"PrivateKeyID":        envPrivateKeyID,
-	"BaseURL":             envBaseURL,
-	"SessionKeys":         envSessionKeys,
-	"SessionIdleTimeout":  envSessionIdleTimeout,
-	"SessionMaxAge":       envSessionMaxAge,
-	"AllowedEmailDomains": envAllowedEmailDomains,
-	"MembershipInterval":  envMembershipInterval,
-	"PostLogoutPath":      "PostLogoutPath",
-	"MaxPendingLogins":    "MaxPendingLogins",
+	"Issuer":                   envIssuer + " (or " + envDomain + ")",
+	"Domain":                   envDomain,
+	"AuthServerID":             envAuthServerID,
+	"Client.ID":                envClientID,
+	"Client.Secret":            envClientSecret,
+	"Client.AuthMethod":        envClientAuth,
+	"Client.PrivateKey":        envPrivateKey,
+	"Client.PrivateKeyID":      envPrivateKeyID,
+	"BaseURL":                  envBaseURL,
+	"Session.Keys":             envSessionKeys,
+	"Session.IdleTimeout":      envSessionIdleTimeout,
+	"Session.MaxAge":           envSessionMaxAge,
+	"Access.RecheckInterval":   envMembershipInterval,
+	"Session.PostLogoutPath":   "Session.PostLogoutPath",
+	"Session.MaxPendingLogins": "Session.MaxPendingLogins",
 }
 
 // ConfigFromEnv builds a Config from the process environment (see the
@@ -96,21 +95,31 @@ func ConfigFromLookup(lookup func(string) (string, bool)) (Config, error) {
 	c.Issuer = get(envIssuer, envCLIIssuer)
 	c.Domain = get(envDomain)
 	c.AuthServerID = get(envAuthServerID)
-	c.ClientID = get(envClientID, envCLIClientID)
-	c.ClientSecret = Secret(get(envClientSecret, envCLIClientSecret))
-	c.ClientAuth = ClientAuthMethod(get(envClientAuth))
+	c.Client.ID = get(envClientID, envCLIClientID)
+	c.Client.Secret = Secret(get(envClientSecret, envCLIClientSecret))
+	c.Client.AuthMethod = ClientAuthMethod(get(envClientAuth))
 	// OKTA_PRIVATE_KEY is also what directory sync (and Okta's SDKs, as
 	// OKTA_CLIENT_PRIVATEKEY) read for a service app: the web app uses it
 	// only when OKTA_CLIENT_AUTH_METHOD says private_key_jwt.
-	if c.ClientAuth == PrivateKeyJWT {
-		c.PrivateKey = Secret(get(envPrivateKey))
-		c.PrivateKeyID = get(envPrivateKeyID)
+	if c.Client.AuthMethod == PrivateKeyJWT {
+		c.Client.PrivateKey = Secret(get(envPrivateKey))
+		c.Client.PrivateKeyID = get(envPrivateKeyID)
 	}
 	c.BaseURL = get(envBaseURL)
 	c.Scopes = splitList(get(envScopes), " ,")
-	c.WorkspaceGroups = splitList(get(envWorkspaceGroups), ",")
-	c.WebAppGroups = splitList(get(envWebAppGroups), ",")
-	c.AllowedEmailDomains = splitList(get(envAllowedEmailDomains), ",")
+	// The access shortcuts produce policies.
+	if g := splitList(get(envWorkspaceGroups), ","); len(g) > 0 {
+		c.Access.Workspace = RequireGroups(g...)
+	}
+	if g := splitList(get(envWebAppGroups), ","); len(g) > 0 {
+		c.Access.WebApp = RequireGroups(g...)
+	}
+	if d := splitList(get(envAllowedEmailDomains), ","); len(d) > 0 {
+		for _, bad := range badDomains(d) {
+			errs = append(errs, fmt.Errorf("oktasso: %s: %q is not a domain; write e.g. example.com", envAllowedEmailDomains, bad))
+		}
+		c.Access.SignIn = RequireEmailDomains(d...)
+	}
 
 	for i, k := range splitList(get(envSessionKeys), ",") {
 		b, err := decodeKey(k)
@@ -118,12 +127,12 @@ func ConfigFromLookup(lookup func(string) (string, bool)) (Config, error) {
 			errs = append(errs, fmt.Errorf("oktasso: %s: key %d is not base64; make one with `openssl rand -base64 32`", envSessionKeys, i+1))
 			continue
 		}
-		c.SessionKeys = append(c.SessionKeys, Secret(b))
+		c.Session.Keys = append(c.Session.Keys, Secret(b))
 	}
 	for _, d := range []struct {
 		name string
 		dst  *time.Duration
-	}{{envSessionIdleTimeout, &c.SessionIdleTimeout}, {envSessionMaxAge, &c.SessionMaxAge}, {envMembershipInterval, &c.MembershipInterval}} {
+	}{{envSessionIdleTimeout, &c.Session.IdleTimeout}, {envSessionMaxAge, &c.Session.MaxAge}, {envMembershipInterval, &c.Access.RecheckInterval}} {
 		if v := get(d.name); v != "" {
 			t, err := time.ParseDuration(v)
 			if err != nil {
@@ -138,12 +147,12 @@ func ConfigFromLookup(lookup func(string) (string, bool)) (Config, error) {
 		if err != nil {
 			errs = append(errs, fmt.Errorf("oktasso: %s: %q is not a boolean; write true or false", envSilentLogin, v))
 		}
-		c.SilentLogin = on
+		c.Access.SilentLogin = on
 	}
 	for _, b := range []struct {
 		name string
 		skip *bool
-	}{{envEnforceWorkspace, &c.SkipEnforceWorkspace}, {envEnforceWebApp, &c.SkipEnforceWebApp}} {
+	}{{envEnforceWorkspace, &c.Access.SkipEnforceWorkspace}, {envEnforceWebApp, &c.Access.SkipEnforceWebApp}} {
 		if v := get(b.name); v != "" {
 			on, err := strconv.ParseBool(v)
 			if err != nil {
@@ -160,6 +169,19 @@ func ConfigFromLookup(lookup func(string) (string, bool)) (Config, error) {
 		return c, errors.Join(errs...)
 	}
 	return c, nil
+}
+
+// badDomains returns the entries of an email-domain list that are not
+// domains.
+func badDomains(domains []string) []string {
+	var bad []string
+	for _, d := range domains {
+		d = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(d), "@"))
+		if d == "" || strings.ContainsAny(d, "@/ *") || !strings.Contains(d, ".") {
+			bad = append(bad, d)
+		}
+	}
+	return bad
 }
 
 // decodeKey accepts standard or URL-safe base64, padded or not.
@@ -219,12 +241,12 @@ func (c Config) normalize(names map[string]string) (Config, error) {
 			bad("Issuer", "%s", err.Error())
 		}
 	}
-	if c.ClientID == "" {
-		bad("ClientID", "is empty; copy the Client ID from the Okta application's General tab")
+	if c.Client.ID == "" {
+		bad("Client.ID", "is empty; copy the Client ID from the Okta application's General tab")
 	}
-	c.ClientAuth = defaultClientAuth(c.ClientAuth, c.ClientSecret, c.PrivateKey)
-	if err := checkClientAuth(c.ClientAuth, c.ClientSecret, c.PrivateKey, c.PrivateKeyID); err != nil {
-		bad(err.field, "%s", err.msg)
+	c.Client.AuthMethod = defaultClientAuth(c.Client.AuthMethod, c.Client.Secret, c.Client.PrivateKey)
+	if err := checkClientAuth(c.Client.AuthMethod, c.Client.Secret, c.Client.PrivateKey, c.Client.PrivateKeyID); err != nil {
+		bad("Client."+err.field, "%s", err.msg)
 	}
 
 	if c.BaseURL == "" {
@@ -235,73 +257,62 @@ func (c Config) normalize(names map[string]string) (Config, error) {
 		bad("BaseURL", "%q is not an http(s) URL without query; write the app's external URL, e.g. https://app.example.com", c.BaseURL)
 	}
 
-	for i, k := range c.SessionKeys {
+	for i, k := range c.Session.Keys {
 		if len(k) < minSessionKeyLen {
-			bad("SessionKeys", "key %d has %d bytes, want at least %d; make one with `openssl rand -base64 32`", i+1, len(k), minSessionKeyLen)
+			bad("Session.Keys", "key %d has %d bytes, want at least %d; make one with `openssl rand -base64 32`", i+1, len(k), minSessionKeyLen)
 		}
 	}
-	if c.SessionIdleTimeout == 0 {
-		c.SessionIdleTimeout = DefaultSessionIdleTimeout
+	if c.Session.IdleTimeout == 0 {
+		c.Session.IdleTimeout = DefaultSessionIdleTimeout
 	}
-	if c.SessionMaxAge == 0 {
-		c.SessionMaxAge = DefaultSessionMaxAge
+	if c.Session.MaxAge == 0 {
+		c.Session.MaxAge = DefaultSessionMaxAge
 	}
-	if c.SessionIdleTimeout < time.Minute {
-		bad("SessionIdleTimeout", "%v is too short; use at least 1m", c.SessionIdleTimeout)
+	if c.Session.IdleTimeout < time.Minute {
+		bad("Session.IdleTimeout", "%v is too short; use at least 1m", c.Session.IdleTimeout)
 	}
-	if c.SessionMaxAge < time.Minute {
-		bad("SessionMaxAge", "%v is too short; use at least 1m", c.SessionMaxAge)
+	if c.Session.MaxAge < time.Minute {
+		bad("Session.MaxAge", "%v is too short; use at least 1m", c.Session.MaxAge)
 	}
-	if c.MaxSessionCookies == 0 {
-		c.MaxSessionCookies = defaultMaxChunks
+	if c.Session.MaxCookies == 0 {
+		c.Session.MaxCookies = defaultMaxChunks
 	}
-	if c.MaxSessionCookies < 1 || c.MaxSessionCookies > maxMaxChunks {
-		bad("MaxSessionCookies", "%d is out of range 1..%d", c.MaxSessionCookies, maxMaxChunks)
+	if c.Session.MaxCookies < 1 || c.Session.MaxCookies > maxMaxChunks {
+		bad("Session.MaxCookies", "%d is out of range 1..%d", c.Session.MaxCookies, maxMaxChunks)
 	}
-	if c.MembershipInterval == 0 {
-		c.MembershipInterval = DefaultMembershipInterval
+	if c.Access.RecheckInterval == 0 {
+		c.Access.RecheckInterval = DefaultMembershipInterval
 	}
-	if c.MembershipInterval < time.Second {
-		bad("MembershipInterval", "%v is too short; use at least 1s", c.MembershipInterval)
+	if c.Access.RecheckInterval < time.Second {
+		bad("Access.RecheckInterval", "%v is too short; use at least 1s", c.Access.RecheckInterval)
 	}
-	if c.SessionCacheSize == 0 {
-		c.SessionCacheSize = DefaultSessionCacheSize
+	if c.Session.CacheSize == 0 {
+		c.Session.CacheSize = DefaultSessionCacheSize
 	}
-	if c.RevocationCacheTTL < 0 {
-		bad("RevocationCacheTTL", "%v is negative", c.RevocationCacheTTL)
+	if c.Session.RevocationCacheTTL < 0 {
+		bad("Session.RevocationCacheTTL", "%v is negative", c.Session.RevocationCacheTTL)
 	}
-	if c.RefreshBefore == 0 {
-		c.RefreshBefore = 5 * time.Minute
+	if c.Session.RefreshBefore == 0 {
+		c.Session.RefreshBefore = 5 * time.Minute
 	}
-	if c.RefreshBefore < 0 {
-		bad("RefreshBefore", "%v is negative", c.RefreshBefore)
+	if c.Session.RefreshBefore < 0 {
+		bad("Session.RefreshBefore", "%v is negative", c.Session.RefreshBefore)
 	}
-	if c.SessionIdleTimeout > c.SessionMaxAge {
-		c.SessionIdleTimeout = c.SessionMaxAge
+	if c.Session.IdleTimeout > c.Session.MaxAge {
+		c.Session.IdleTimeout = c.Session.MaxAge
 	}
 
-	domains := make([]string, 0, len(c.AllowedEmailDomains))
-	for _, d := range c.AllowedEmailDomains {
-		d = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(d), "@"))
-		if d == "" || strings.ContainsAny(d, "@/ *") || !strings.Contains(d, ".") {
-			bad("AllowedEmailDomains", "%q is not a domain; write e.g. example.com", d)
-			continue
-		}
-		domains = append(domains, d)
+	if c.Session.PostLogoutPath == "" {
+		c.Session.PostLogoutPath = "/"
 	}
-	c.AllowedEmailDomains = domains
-
-	if c.PostLogoutPath == "" {
-		c.PostLogoutPath = "/"
+	if safePath(c.Session.PostLogoutPath) != c.Session.PostLogoutPath {
+		bad("Session.PostLogoutPath", "%q is not a same-origin path; write e.g. /", c.Session.PostLogoutPath)
 	}
-	if safePath(c.PostLogoutPath) != c.PostLogoutPath {
-		bad("PostLogoutPath", "%q is not a same-origin path; write e.g. /", c.PostLogoutPath)
+	if c.Session.MaxPendingLogins == 0 {
+		c.Session.MaxPendingLogins = DefaultMaxPendingLogins
 	}
-	if c.MaxPendingLogins == 0 {
-		c.MaxPendingLogins = DefaultMaxPendingLogins
-	}
-	if c.MaxPendingLogins < 1 || c.MaxPendingLogins > 20 {
-		bad("MaxPendingLogins", "%d is out of range 1..20", c.MaxPendingLogins)
+	if c.Session.MaxPendingLogins < 1 || c.Session.MaxPendingLogins > 20 {
+		bad("Session.MaxPendingLogins", "%d is out of range 1..20", c.Session.MaxPendingLogins)
 	}
 
 	scopes := []string{"openid"}
@@ -310,7 +321,8 @@ func (c Config) normalize(names map[string]string) (Config, error) {
 		// The org authorization server has a groups scope; custom servers
 		// answer invalid_scope unless an admin defined one, and put groups
 		// in a claim instead.
-		if (len(c.WorkspaceGroups) > 0 || len(c.WebAppGroups) > 0) && !strings.Contains(c.Issuer, "/oauth2/") && !c.IgnoreGroupsClaim {
+		named := len(c.Access.SignIn.groups) + len(c.Access.Workspace.groups) + len(c.Access.WebApp.groups)
+		if named > 0 && !strings.Contains(c.Issuer, "/oauth2/") && !c.Access.IgnoreGroupsClaim {
 			c.Scopes = append(c.Scopes, "groups")
 		}
 	}

@@ -75,18 +75,18 @@ func TestConfigFromEnvValues(t *testing.T) {
 		name      string
 		got, want any
 	}{
-		{"ClientID", n.ClientID, "0oaCLI"},
-		{"ClientSecret", string(n.ClientSecret), "s3cret"},
+		{"ClientID", n.Client.ID, "0oaCLI"},
+		{"ClientSecret", string(n.Client.Secret), "s3cret"},
 		{"BaseURL", n.BaseURL, "https://app.example.com"},
-		{"keys", len(n.SessionKeys), 2},
-		{"idle", n.SessionIdleTimeout, 30 * time.Minute},
-		{"max", n.SessionMaxAge, 12 * time.Hour},
-		{"SkipEnforceWorkspace", n.SkipEnforceWorkspace, true},
-		{"SkipEnforceWebApp", n.SkipEnforceWebApp, false},
-		{"groups", strings.Join(n.WorkspaceGroups, "|"), "Admins|Staff"},
-		{"domains", strings.Join(n.AllowedEmailDomains, "|"), "example.com|corp.example"},
+		{"keys", len(n.Session.Keys), 2},
+		{"idle", n.Session.IdleTimeout, 30 * time.Minute},
+		{"max", n.Session.MaxAge, 12 * time.Hour},
+		{"SkipEnforceWorkspace", n.Access.SkipEnforceWorkspace, true},
+		{"SkipEnforceWebApp", n.Access.SkipEnforceWebApp, false},
+		{"groups", strings.Join(n.Access.Workspace.groups, "|"), "Admins|Staff"},
+		{"domains", n.Access.SignIn.failed(nil, &User{Email: "a@corp.example", EmailVerified: true}) + "|" + n.Access.SignIn.failed(nil, &User{Email: "a@other.example", EmailVerified: true}), "|" + emailDomainRequirement},
 		{"scopes", strings.Join(n.Scopes, " "), "openid profile email groups"},
-		{"ClientAuth", n.ClientAuth, ClientSecretBasic},
+		{"ClientAuth", n.Client.AuthMethod, ClientSecretBasic},
 	}
 	for _, c := range checks {
 		if fmt.Sprint(c.got) != fmt.Sprint(c.want) {
@@ -135,7 +135,7 @@ func TestDefaultScopes(t *testing.T) {
 		{"https://dev-1.okta.com/oauth2/default", []string{"Admins"}, "openid profile email"},
 	}
 	for _, tt := range tests {
-		c, err := Config{Issuer: tt.issuer, ClientID: "0oa1", WorkspaceGroups: tt.groups}.normalize(nil)
+		c, err := Config{Issuer: tt.issuer, Client: ClientConfig{ID: "0oa1"}, Access: AccessConfig{Workspace: RequireGroups(tt.groups...)}}.normalize(nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -146,7 +146,7 @@ func TestDefaultScopes(t *testing.T) {
 }
 
 func TestNormalizeRejects(t *testing.T) {
-	base := Config{Issuer: "https://dev-1.okta.com", ClientID: "0oa1"}
+	base := Config{Issuer: "https://dev-1.okta.com", Client: ClientConfig{ID: "0oa1"}}
 	tests := []struct {
 		name string
 		edit func(*Config)
@@ -154,10 +154,10 @@ func TestNormalizeRejects(t *testing.T) {
 	}{
 		{"http issuer", func(c *Config) { c.Issuer = "http://dev-1.okta.com" }, "only loopback"},
 		{"issuer with query", func(c *Config) { c.Issuer = "https://dev-1.okta.com?x=1" }, "not an issuer URL"},
-		{"no client", func(c *Config) { c.ClientID = "" }, "ClientID"},
-		{"short key", func(c *Config) { c.SessionKeys = []Secret{"short"} }, "SessionKeys"},
-		{"bad auth", func(c *Config) { c.ClientAuth = "private_key_jwt" }, "ClientAuth"},
-		{"off-site logout", func(c *Config) { c.PostLogoutPath = "//evil.com" }, "PostLogoutPath"},
+		{"no client", func(c *Config) { c.Client.ID = "" }, "Client.ID"},
+		{"short key", func(c *Config) { c.Session.Keys = []Secret{"short"} }, "Session.Keys"},
+		{"bad auth", func(c *Config) { c.Client.AuthMethod = "private_key_jwt" }, "Client.AuthMethod"},
+		{"off-site logout", func(c *Config) { c.Session.PostLogoutPath = "//evil.com" }, "PostLogoutPath"},
 		{"domain with path", func(c *Config) { c.Issuer = ""; c.Domain = "dev-1.okta.com/app/x" }, "has a path"},
 		{"conflicting server", func(c *Config) { c.Issuer = ""; c.Domain = "dev-1.okta.com/oauth2/a"; c.AuthServerID = "b" }, "keep one"},
 	}
@@ -180,7 +180,7 @@ func TestSecretRedacts(t *testing.T) {
 	slog.New(slog.NewTextHandler(&logs, nil)).Info("x", "secret", s)
 	js, _ := json.Marshal(struct{ S Secret }{s})
 	outs := []string{fmt.Sprint(s), fmt.Sprintf("%v %s %q %#v %+v", s, s, s, s, s), string(js), logs.String(),
-		fmt.Sprintf("%v", Config{ClientSecret: s, SessionKeys: []Secret{s}})}
+		fmt.Sprintf("%v", Config{Client: ClientConfig{Secret: s}, Session: SessionConfig{Keys: []Secret{s}}})}
 	for _, out := range outs {
 		if strings.Contains(out, "hunter2") {
 			t.Errorf("secret leaked in %q", out)

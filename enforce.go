@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 )
@@ -28,14 +27,14 @@ func (s Scope) String() string {
 }
 
 // Workspace guards the admin console: it admits internal members only (by
-// Config.WorkspaceGroups or Config.OnLogin). Browsers without a session are
+// Config.Access.Workspace or Config.Hooks.OnLogin). Browsers without a session are
 // sent to sign in; API clients get 401 JSON; signed-in external users get
-// 403. With Config.SkipEnforceWorkspace, anonymous requests pass through.
+// 403. With Config.Access.SkipEnforceWorkspace, anonymous requests pass through.
 func (a *Auth) Workspace(next http.Handler) http.Handler { return a.guard(WorkspaceScope, next) }
 
 // WebApp guards end-user apps: it admits any signed-in user the policy
-// allows (Config.AllowedEmailDomains, Config.WebAppGroups), internal or
-// external. With Config.SkipEnforceWebApp, anonymous requests pass through.
+// allows (Config.Access.SignIn, Config.Access.WebApp), internal or
+// external. With Config.Access.SkipEnforceWebApp, anonymous requests pass through.
 func (a *Auth) WebApp(next http.Handler) http.Handler { return a.guard(WebAppScope, next) }
 
 // Identify puts the signed-in user, if any, in the request context and never
@@ -44,7 +43,7 @@ func (a *Auth) WebApp(next http.Handler) http.Handler { return a.guard(WebAppSco
 func (a *Auth) Identify(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s, u, err := a.currentSession(w, r); s != nil && err == nil {
-			if a.emailAllowed(u) {
+			if f, err := a.check(a.cfg.Access.SignIn, r, u, false); f == "" && err == nil {
 				r = r.WithContext(a.withSession(r.Context(), s, u))
 			}
 		}
@@ -53,9 +52,9 @@ func (a *Auth) Identify(next http.Handler) http.Handler {
 }
 
 func (a *Auth) guard(scope Scope, next http.Handler) http.Handler {
-	enforced := !a.cfg.SkipEnforceWorkspace
+	enforced := !a.cfg.Access.SkipEnforceWorkspace
 	if scope == WebAppScope {
-		enforced = !a.cfg.SkipEnforceWebApp
+		enforced = !a.cfg.Access.SkipEnforceWebApp
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, u, err := a.currentSession(w, r)
@@ -71,7 +70,12 @@ func (a *Auth) guard(scope Scope, next http.Handler) http.Handler {
 			a.requireLogin(w, r)
 			return
 		}
-		if kind, requirement, ok := a.allowed(r, scope, u); !ok {
+		kind, requirement, ok, err := a.allowed(r, scope, u)
+		if err != nil {
+			a.unavailable(w, r, &errMembership{err})
+			return
+		}
+		if !ok {
 			if !enforced {
 				// The app authenticates this request its own way; an SSO
 				// user the scope would refuse is not handed to it, nor
@@ -100,27 +104,21 @@ func (a *Auth) withSession(ctx context.Context, s *session, u *User) context.Con
 
 // allowed applies a scope's rules and policy to a signed-in user; when it
 // refuses, requirement names what failed.
-func (a *Auth) allowed(r *http.Request, scope Scope, u *User) (kind pageKind, requirement string, ok bool) {
-	if !a.emailAllowed(u) {
-		return pageNotAllowed, "an email address in an allowed domain", false
+func (a *Auth) allowed(r *http.Request, scope Scope, u *User) (kind pageKind, requirement string, ok bool, err error) {
+	if f, err := a.check(a.cfg.Access.SignIn, r, u, false); f != "" || err != nil {
+		return pageNotAllowed, f, false, err
 	}
-	switch scope {
-	case WorkspaceScope:
-		if !u.Internal {
-			return pageNotMember, "", false
-		}
-		if f := a.cfg.WorkspacePolicy.failed(r, u); f != "" {
-			return pageNotAllowed, f, false
-		}
-	case WebAppScope:
-		if len(a.cfg.WebAppGroups) > 0 && !slices.ContainsFunc(a.cfg.WebAppGroups, u.InGroup) {
-			return pageNotAllowed, "membership in a required group", false
-		}
-		if f := a.cfg.WebAppPolicy.failed(r, u); f != "" {
-			return pageNotAllowed, f, false
-		}
+	p, kind := a.cfg.Access.WebApp, pageNotAllowed
+	if scope == WorkspaceScope {
+		p, kind = a.workspace, pageNotMember
 	}
-	return 0, "", true
+	if f, err := a.check(p, r, u, false); f != "" || err != nil {
+		if kind == pageNotMember && (f == nobody.name || f == groupsRequirement) {
+			f = "" // "workspace members only" says it all
+		}
+		return kind, f, false, err
+	}
+	return 0, "", true, nil
 }
 
 // currentUser reads the session cookie. A missing, tampered, expired or
@@ -149,7 +147,7 @@ func (a *Auth) currentSession(w http.ResponseWriter, r *http.Request) (*session,
 	if s == nil {
 		return nil, nil, nil
 	}
-	if s.RefreshToken != "" && s.TokenExpiry != 0 && now.Add(a.cfg.RefreshBefore).Unix() >= s.TokenExpiry {
+	if s.RefreshToken != "" && s.TokenExpiry != 0 && now.Add(a.cfg.Session.RefreshBefore).Unix() >= s.TokenExpiry {
 		ns := a.refreshSession(ctx, w, s)
 		if ns == nil {
 			return nil, nil, nil
@@ -159,7 +157,7 @@ func (a *Auth) currentSession(w http.ResponseWriter, r *http.Request) (*session,
 		}
 	}
 	if a.rechecks(s) {
-		checked, err := a.recheck(ctx, w, s, now)
+		checked, err := a.recheck(r, w, s, now)
 		if err != nil {
 			return s, u, err
 		}
@@ -170,7 +168,7 @@ func (a *Auth) currentSession(w http.ResponseWriter, r *http.Request) (*session,
 			return checked, checked.user(), nil // saved, timestamps included
 		}
 	}
-	if rewrite || now.Sub(time.Unix(s.Seen, 0)) >= max(a.cfg.SessionIdleTimeout/20, time.Second) {
+	if rewrite || now.Sub(time.Unix(s.Seen, 0)) >= max(a.cfg.Session.IdleTimeout/20, time.Second) {
 		rolled := *s // copy on write: s may be the cached session
 		rolled.Seen = now.Unix()
 		s = &rolled
@@ -205,7 +203,7 @@ func (a *Auth) requireLogin(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusUnauthorized, "login_required", "sign in required", loginURL)
 		return
 	}
-	if a.cfg.SilentLogin && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+	if a.cfg.Access.SilentLogin && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 		if _, err := r.Cookie(a.silentCookieName()); err != nil {
 			// Once per browser session: a browser already signed in to
 			// Okta comes back signed in without seeing a page.

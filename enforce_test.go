@@ -30,13 +30,13 @@ func TestGuards(t *testing.T) {
 		{"anonymous XHR", nil, "", "/webapp", []string{"X-Requested-With", "XMLHttpRequest"}, http.StatusUnauthorized, "login_required"},
 		{"anonymous fetch", nil, "", "/webapp", []string{"Sec-Fetch-Mode", "cors", "Sec-Fetch-Dest", "empty"}, http.StatusUnauthorized, "login_required"},
 		{"external JSON client in workspace", nil, bob, "/workspace", []string{"Accept", "application/json"}, http.StatusForbidden, `"access_denied"`},
-		{"workspace not enforced, anonymous", func(c *Config) { c.SkipEnforceWorkspace = true }, "", "/workspace", nil, http.StatusOK, "anonymous"},
-		{"workspace not enforced, external hidden", func(c *Config) { c.SkipEnforceWorkspace = true }, bob, "/workspace", nil, http.StatusOK, "anonymous"},
-		{"workspace not enforced, member seen", func(c *Config) { c.SkipEnforceWorkspace = true }, alice, "/workspace", nil, http.StatusOK, "user:" + alice},
-		{"webapp not enforced, workspace still is", func(c *Config) { c.SkipEnforceWebApp = true }, "", "/workspace", nil, http.StatusFound, ""},
-		{"webapp not enforced, anonymous", func(c *Config) { c.SkipEnforceWebApp = true }, "", "/webapp", nil, http.StatusOK, "anonymous"},
-		{"webapp groups refuse", func(c *Config) { c.WebAppGroups = []string{"Engineering"} }, bob, "/webapp", nil, http.StatusForbidden, "not allowed"},
-		{"webapp groups admit", func(c *Config) { c.WebAppGroups = []string{"Partners"} }, bob, "/webapp", nil, http.StatusOK, "user:" + bob},
+		{"workspace not enforced, anonymous", func(c *Config) { c.Access.SkipEnforceWorkspace = true }, "", "/workspace", nil, http.StatusOK, "anonymous"},
+		{"workspace not enforced, external hidden", func(c *Config) { c.Access.SkipEnforceWorkspace = true }, bob, "/workspace", nil, http.StatusOK, "anonymous"},
+		{"workspace not enforced, member seen", func(c *Config) { c.Access.SkipEnforceWorkspace = true }, alice, "/workspace", nil, http.StatusOK, "user:" + alice},
+		{"webapp not enforced, workspace still is", func(c *Config) { c.Access.SkipEnforceWebApp = true }, "", "/workspace", nil, http.StatusFound, ""},
+		{"webapp not enforced, anonymous", func(c *Config) { c.Access.SkipEnforceWebApp = true }, "", "/webapp", nil, http.StatusOK, "anonymous"},
+		{"webapp groups refuse", func(c *Config) { c.Access.WebApp = RequireGroups("Engineering") }, bob, "/webapp", nil, http.StatusForbidden, "not allowed"},
+		{"webapp groups admit", func(c *Config) { c.Access.WebApp = RequireGroups("Partners") }, bob, "/webapp", nil, http.StatusOK, "user:" + bob},
 		{"landing identifies", nil, alice, "/", nil, http.StatusOK, "user:" + alice},
 		{"landing anonymous", nil, "", "/", nil, http.StatusOK, "anonymous"},
 	}
@@ -84,7 +84,11 @@ func TestAllowedEmailDomains(t *testing.T) {
 		{[]string{"partner.example", "example.com"}, bob, true},
 	} {
 		t.Run(strings.Join(tt.domains, ",")+"/"+tt.user, func(t *testing.T) {
-			h := newHarness(t, func(c *Config) { c.AllowedEmailDomains = tt.domains })
+			h := newHarness(t, func(c *Config) {
+				if len(tt.domains) > 0 {
+					c.Access.SignIn = RequireEmailDomains(tt.domains...)
+				}
+			})
 			b := h.browser()
 			r := h.login(b, tt.user, "/webapp")
 			if got := r.status == http.StatusFound; got != tt.ok {
@@ -111,8 +115,8 @@ func TestBadSessionCookieMeansSignedOut(t *testing.T) {
 
 func TestIdleAndAbsoluteExpiry(t *testing.T) {
 	h := newHarness(t, func(c *Config) {
-		c.SessionIdleTimeout = time.Hour
-		c.SessionMaxAge = 3 * time.Hour
+		c.Session.IdleTimeout = time.Hour
+		c.Session.MaxAge = 3 * time.Hour
 	})
 	b := h.browser()
 	h.login(b, alice, "/")

@@ -23,7 +23,7 @@ var (
 
 // Error is an OAuth 2.0 / OpenID Connect error, from the provider (the error
 // and error_description of an authorization or token response) or from
-// Config.OnLogin refusing a sign-in. Description is shown to the user,
+// Config.Hooks.OnLogin refusing a sign-in. Description is shown to the user,
 // escaped; keep it free of secrets.
 type Error struct {
 	Code        string // e.g. "access_denied", "invalid_grant"

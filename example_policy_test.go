@@ -25,9 +25,12 @@ func newExampleApp(routes func(auth *oktasso.Auth, mux *http.ServeMux)) (app *ht
 	base := "http://" + app.Listener.Addr().String()
 	okta.AddClient(oktatest.Client{ID: "0oaexample", Secret: "example-secret", RedirectURIs: []string{base + oktasso.CallbackPath}})
 	auth, err := oktasso.New(context.Background(), oktasso.Config{
-		Issuer: okta.Issuer(), ClientID: "0oaexample", ClientSecret: "example-secret", BaseURL: base,
-		WorkspaceGroups: []string{"Workspace Members"},
-		HTTPClient:      okta.Client(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Issuer:     okta.Issuer(),
+		BaseURL:    base,
+		HTTPClient: okta.Client(),
+		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Client:     oktasso.ClientConfig{ID: "0oaexample", Secret: "example-secret"},
+		Access:     oktasso.AccessConfig{Workspace: oktasso.RequireGroups("Workspace Members")},
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -32,10 +32,7 @@ func ExampleOAuth2Provider() {
 	})
 	gh := fake.PlainOAuth2() // for GitHub itself: https://github.com/login/oauth/authorize, …
 	auth, err := oktasso.New(context.Background(), oktasso.Config{
-		ClientID:     "Iv1.example",
-		ClientSecret: "example-secret",
-		ClientAuth:   oktasso.ClientSecretPost,
-		BaseURL:      base,
+		BaseURL: base,
 		OAuth2: &oktasso.OAuth2Provider{
 			Identity:    "https://github.com",
 			AuthURL:     gh.AuthURL,
@@ -46,6 +43,7 @@ func ExampleOAuth2Provider() {
 		},
 		HTTPClient: fake.Client(),
 		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Client:     oktasso.ClientConfig{ID: "Iv1.example", Secret: "example-secret", AuthMethod: oktasso.ClientSecretPost},
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -88,8 +86,11 @@ func ExampleTenants() {
 				return oktasso.Config{}, oktasso.ErrUnknownTenant
 			}
 			return oktasso.Config{
-				Issuer: org.Issuer(), ClientID: "0oa" + id, ClientSecret: oktasso.Secret("secret-" + id),
-				BaseURL: base + "/t/" + id, HTTPClient: org.Client(), Logger: quiet,
+				Issuer:     org.Issuer(),
+				BaseURL:    base + "/t/" + id,
+				HTTPClient: org.Client(),
+				Logger:     quiet,
+				Client:     oktasso.ClientConfig{ID: "0oa" + id, Secret: oktasso.Secret("secret-" + id)},
 			}, nil
 		},
 		SessionKeys: []oktasso.Secret{oktasso.Secret(strings.Repeat("example key, use a random one! ", 2))},

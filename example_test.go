@@ -31,13 +31,13 @@ func Example() {
 	})
 
 	auth, err := oktasso.New(context.Background(), oktasso.Config{
-		Issuer:          okta.Issuer(), // or Domain: "dev-123.okta.com"
-		ClientID:        "0oaexample",
-		ClientSecret:    "example-secret",
-		BaseURL:         base,
-		WorkspaceGroups: []string{"Workspace Members"},
-		HTTPClient:      okta.Client(),
-		Logger:          slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Issuer: okta.Issuer(),
+		// or Domain: "dev-123.okta.com"
+		BaseURL:    base,
+		HTTPClient: okta.Client(),
+		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Client:     oktasso.ClientConfig{ID: "0oaexample", Secret: "example-secret"},
+		Access:     oktasso.AccessConfig{Workspace: oktasso.RequireGroups("Workspace Members")},
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -70,16 +70,16 @@ func Example() {
 // the environment variables' names.)
 func ExampleNew_invalidConfig() {
 	_, err := oktasso.New(context.Background(), oktasso.Config{
-		Domain:      "http://dev-123.okta.com",
-		SessionKeys: []oktasso.Secret{"too short"},
+		Domain:  "http://dev-123.okta.com",
+		Session: oktasso.SessionConfig{Keys: []oktasso.Secret{"too short"}},
 	})
 	for _, line := range strings.Split(err.Error(), "\n") {
 		fmt.Println(strings.SplitN(line, ";", 2)[0])
 	}
 	// Output:
 	// oktasso: Issuer: "http://dev-123.okta.com" uses http
-	// oktasso: ClientID: is empty
-	// oktasso: SessionKeys: key 1 has 9 bytes, want at least 32
+	// oktasso: Client.ID: is empty
+	// oktasso: Session.Keys: key 1 has 9 bytes, want at least 32
 }
 
 // ExampleUserFrom reads the signed-in user in a handler behind a guard.
@@ -103,7 +103,7 @@ func ExampleUserFrom() {
 
 // ExampleSecret shows that secrets redact themselves when printed.
 func ExampleSecret() {
-	cfg := oktasso.Config{ClientSecret: "s3cr3t"}
-	fmt.Printf("%v %s\n", cfg.ClientSecret, cfg.ClientSecret)
+	cfg := oktasso.Config{Client: oktasso.ClientConfig{Secret: "s3cr3t"}}
+	fmt.Printf("%v %s\n", cfg.Client.Secret, cfg.Client.Secret)
 	// Output: [redacted] [redacted]
 }

@@ -39,7 +39,7 @@ func FuzzChunks(f *testing.F) {
 // run before any key fetch: no panic, and nothing passes that lacks the
 // required claims.
 func FuzzLogoutToken(f *testing.F) {
-	a := &Auth{cfg: Config{ClientID: testClientID, Now: time.Now, Logger: quietLogger()}, provider: &Provider{issuer: "https://dev-1.okta.com"}}
+	a := &Auth{cfg: Config{Now: time.Now, Logger: quietLogger(), Client: ClientConfig{ID: testClientID}}, provider: &Provider{issuer: "https://dev-1.okta.com"}}
 	now := time.Now().Unix()
 	f.Add(jwtUnsigned(map[string]any{"alg": "RS256", "typ": "logout+jwt"}, map[string]any{"iss": "https://dev-1.okta.com", "aud": testClientID, "iat": now, "sub": "00u1", "events": map[string]any{backchannelEvent: map[string]any{}}}))
 	f.Add("a.b.c")

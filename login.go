@@ -289,7 +289,7 @@ func (a *Auth) evictFlows(w http.ResponseWriter, r *http.Request) {
 		flows = append(flows, pending{ck.Name, f.Created})
 	}
 	sort.Slice(flows, func(i, j int) bool { return flows[i].created < flows[j].created })
-	for len(flows) >= a.cfg.MaxPendingLogins {
+	for len(flows) >= a.cfg.Session.MaxPendingLogins {
 		a.cookies.set(w, flows[0].name, "", -1)
 		flows = flows[1:]
 	}

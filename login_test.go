@@ -40,7 +40,7 @@ func TestLoginRequestParameters(t *testing.T) {
 }
 
 func TestTwoTabsAndPendingCap(t *testing.T) {
-	h := newHarness(t, func(c *Config) { c.MaxPendingLogins = 3 })
+	h := newHarness(t, func(c *Config) { c.Session.MaxPendingLogins = 3 })
 	b := h.browser()
 	first := h.authorize(b, alice, "/one")
 	second := h.authorize(b, alice, "/two")

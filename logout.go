@@ -62,19 +62,19 @@ func (a *Auth) handleLogout(w http.ResponseWriter, r *http.Request) {
 		d, _ = a.provider.discover(r.Context())
 	}
 	if d == nil || d.meta.EndSessionEndpoint == "" {
-		a.redirect(w, r, a.cfg.PostLogoutPath, http.StatusSeeOther)
+		a.redirect(w, r, a.cfg.Session.PostLogoutPath, http.StatusSeeOther)
 		return
 	}
 	ls := logoutState{State: randomString(24), Created: now.Unix()}
 	v, err := a.cookies.seal(a.cookies.flow, a.logoutCookieName(), &ls)
 	if err != nil {
-		a.redirect(w, r, a.cfg.PostLogoutPath, http.StatusSeeOther)
+		a.redirect(w, r, a.cfg.Session.PostLogoutPath, http.StatusSeeOther)
 		return
 	}
 	a.cookies.set(w, a.logoutCookieName(), v, flowTTL)
 	u, err := url.Parse(d.meta.EndSessionEndpoint)
 	if err != nil {
-		a.redirect(w, r, a.cfg.PostLogoutPath, http.StatusSeeOther)
+		a.redirect(w, r, a.cfg.Session.PostLogoutPath, http.StatusSeeOther)
 		return
 	}
 	q := u.Query()
@@ -103,7 +103,7 @@ func (a *Auth) handleLogoutCallback(w http.ResponseWriter, r *http.Request) {
 		a.render(w, http.StatusBadRequest, p)
 		return
 	}
-	a.redirect(w, r, a.cfg.PostLogoutPath, http.StatusSeeOther)
+	a.redirect(w, r, a.cfg.Session.PostLogoutPath, http.StatusSeeOther)
 }
 
 // sameOrigin refuses cross-site state-changing requests: Sec-Fetch-Site

@@ -122,7 +122,7 @@ func TestLogoutCallbackChecksState(t *testing.T) {
 }
 
 func TestLogoutWithoutSessionIsLocal(t *testing.T) {
-	h := newHarness(t, func(c *Config) { c.PostLogoutPath = "/bye" })
+	h := newHarness(t, func(c *Config) { c.Session.PostLogoutPath = "/bye" })
 	r := h.browser().post(h.app.URL+LogoutPath, nil)
 	if r.status != http.StatusSeeOther || r.location != h.app.URL+"/bye" {
 		t.Errorf("POST /auth/logout without a session = %d to %q; want 303 to /bye", r.status, r.location)
@@ -173,7 +173,7 @@ func TestLogoutPageAllowsFormToReachOkta(t *testing.T) {
 // id_token_hint, whether the session came from the cache or not.
 func TestLogoutAfterRollForward(t *testing.T) {
 	for _, cache := range []int{-1, DefaultSessionCacheSize} {
-		h := newHarness(t, func(c *Config) { c.SessionCacheSize = cache })
+		h := newHarness(t, func(c *Config) { c.Session.CacheSize = cache })
 		b := h.browser()
 		h.login(b, alice, "/")
 		idToken := h.sessionIDToken(t, b)

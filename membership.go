@@ -1,16 +1,15 @@
 package oktasso
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"slices"
+	"sync"
 	"time"
 )
 
-// errMembership wraps a failure to decide membership (IsMember or
+// errMembership wraps a failure to decide membership (RequireMember or
 // GroupsSource): the request is answered 503, the session kept as it was.
 type errMembership struct{ err error }
 
@@ -21,60 +20,133 @@ func (e *errMembership) Unwrap() error { return e.err }
 // always with IgnoreGroupsClaim, otherwise when the sign-in carried no
 // groups claim (or a null one).
 func (a *Auth) usesGroupsSource(claims map[string]any) bool {
-	if a.cfg.GroupsSource == nil {
+	if a.cfg.Access.GroupsSource == nil {
 		return false
 	}
-	if a.cfg.IgnoreGroupsClaim {
+	if a.cfg.Access.IgnoreGroupsClaim {
 		return true
 	}
 	return claims["groups"] == nil
 }
 
-// decideMembership sets u.Groups (from GroupsSource when it is the source)
-// and u.Internal (WorkspaceGroups, then IsMember), at sign-in and on each
-// re-evaluation. fromAPI says whether GroupsSource supplied the groups.
-func (a *Auth) decideMembership(ctx context.Context, u *User, fromAPI bool) error {
+// decideMembership sets u.Groups (from GroupsSource when it is the
+// source) and u.Internal (the Workspace policy), at sign-in (fresh: every
+// RequireMember is asked again) and on each re-evaluation. fromAPI says
+// whether GroupsSource supplies the groups.
+func (a *Auth) decideMembership(r *http.Request, u *User, fromAPI, fresh bool) error {
 	if fromAPI {
-		g, err := a.cfg.GroupsSource.UserGroups(ctx, u.Subject)
+		g, err := a.cfg.Access.GroupsSource.UserGroups(r.Context(), u.Subject)
 		if err != nil {
 			return &errMembership{fmt.Errorf("reading the user's groups: %w", err)}
 		}
 		u.Groups = g
 	}
-	u.Internal = slices.ContainsFunc(a.cfg.WorkspaceGroups, u.InGroup)
-	if a.cfg.IsMember != nil {
-		m, err := a.cfg.IsMember(ctx, u)
-		if err != nil {
-			return &errMembership{fmt.Errorf("IsMember: %w", err)}
-		}
-		u.Internal = m
+	f, err := a.check(a.workspace, r, u, fresh)
+	if err != nil {
+		return &errMembership{err}
 	}
+	u.Internal = f == ""
 	return nil
+}
+
+// check evaluates p for u, answering RequireMember parts from the member
+// cache (fresh: asking the application again and caching the answer).
+func (a *Auth) check(p Policy, r *http.Request, u *User, fresh bool) (string, error) {
+	if !p.dynamic && p.member == nil {
+		return p.eval(r, u, nil)
+	}
+	return p.eval(r, u, func(m *memberLeaf, r *http.Request, u *User) (bool, error) {
+		return a.members.lookup(m, r, u, fresh)
+	})
 }
 
 // rechecks reports whether sessions' membership is re-evaluated: only when
 // something outside the ID token decides it.
 func (a *Auth) rechecks(s *session) bool {
-	return a.cfg.IsMember != nil || s.APIGroups
+	return a.workspace.dynamic || a.workspace.member != nil || s.APIGroups
+}
+
+// memberCache keeps RequireMember answers for RecheckInterval, bounded:
+// at most max entries; when full, expired entries go first, then any.
+type memberCache struct {
+	ttl time.Duration
+	max int
+	now func() time.Time
+
+	mu sync.Mutex
+	m  map[memberKey]memberAnswer
+}
+
+type memberKey struct {
+	leaf            *memberLeaf
+	issuer, subject string
+}
+
+type memberAnswer struct {
+	member bool
+	at     time.Time
+}
+
+// defaultMaxMemberAnswers bounds the member cache: one answer per user and
+// RequireMember policy, about 100 bytes each.
+const defaultMaxMemberAnswers = 10_000
+
+func newMemberCache(ttl time.Duration, now func() time.Time) *memberCache {
+	return &memberCache{ttl: ttl, max: defaultMaxMemberAnswers, now: now, m: map[memberKey]memberAnswer{}}
+}
+
+// lookup answers m for u from the cache, or asks the application (always
+// when fresh) and keeps the answer. Errors are not kept.
+func (c *memberCache) lookup(m *memberLeaf, r *http.Request, u *User, fresh bool) (bool, error) {
+	k := memberKey{m, u.Issuer, u.Subject}
+	now := c.now()
+	if !fresh {
+		c.mu.Lock()
+		ans, ok := c.m[k]
+		c.mu.Unlock()
+		if ok && now.Sub(ans.at) < c.ttl {
+			return ans.member, nil
+		}
+	}
+	member, err := m.isMember(r.Context(), u)
+	if err != nil {
+		return false, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.m[k]; !ok && len(c.m) >= c.max {
+		for key, ans := range c.m {
+			if now.Sub(ans.at) >= c.ttl {
+				delete(c.m, key)
+			}
+		}
+		for key := range c.m {
+			if len(c.m) < c.max {
+				break
+			}
+			delete(c.m, key)
+		}
+	}
+	c.m[k] = memberAnswer{member: member, at: now}
+	return member, nil
 }
 
 // recheck decides a session's membership again once its decision is
-// MembershipInterval old, and saves the session when anything changed (or
+// RecheckInterval old, and saves the session when anything changed (or
 // to record the time of the check). It returns the session to use.
-func (a *Auth) recheck(ctx context.Context, w http.ResponseWriter, s *session, now time.Time) (*session, error) {
-	if !a.rechecks(s) || now.Sub(time.Unix(s.Checked, 0)) < a.cfg.MembershipInterval {
+func (a *Auth) recheck(r *http.Request, w http.ResponseWriter, s *session, now time.Time) (*session, error) {
+	if !a.rechecks(s) || now.Sub(time.Unix(s.Checked, 0)) < a.cfg.Access.RecheckInterval {
 		return s, nil
 	}
+	ctx := r.Context()
 	u := s.user()
-	if err := a.decideMembership(ctx, u, s.APIGroups); err != nil {
+	if err := a.decideMembership(r, u, s.APIGroups, false); err != nil {
 		a.cfg.Logger.Warn("oktasso: could not re-evaluate membership; refusing the request until it can", "subject", s.Subject, "err", err.Error())
 		return s, err
 	}
 	next := *s
 	next.Checked = now.Unix()
-	if !s.Pinned {
-		next.Internal = u.Internal
-	}
+	next.Internal = u.Internal
 	if s.APIGroups {
 		next.Groups = u.Groups
 	}

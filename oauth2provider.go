@@ -27,7 +27,7 @@ const maxSubjectLen = 255
 // Without an ID token there is no nonce, no signature to check and no
 // provider sign-out: signing out ends only the local session. Everything
 // else (sessions, guards, OnLogin, policies) works as with Okta. Note that
-// AllowedEmailDomains needs a verified email, so it admits nobody unless
+// RequireEmailDomains needs a verified email, so it admits nobody unless
 // Mapping.EmailVerified names a claim the provider vouches for.
 //
 // A Config holding an OAuth2Provider is copied by New; changing the
@@ -71,7 +71,7 @@ type OAuth2Provider struct {
 // text.
 //
 // For GitHub: ClaimMapping{Subject: "id", Username: "login"}. The whole
-// userinfo object is in User.Claims for Config.OnLogin, numbers as
+// userinfo object is in User.Claims for Config.Hooks.OnLogin, numbers as
 // json.Number.
 type ClaimMapping struct {
 	// Subject identifies the user for good. Default "sub". A response

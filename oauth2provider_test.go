@@ -27,7 +27,7 @@ func newOAuth2Harness(t *testing.T, seen *[]User) *harness {
 			Scopes:  []string{"read:user", "user:email"},
 			Mapping: ClaimMapping{Subject: "id", Username: "login"},
 		}
-		c.OnLogin = func(_ context.Context, u *User) error {
+		c.Hooks.OnLogin = func(_ context.Context, u *User) error {
 			if seen != nil {
 				*seen = append(*seen, *u)
 			}
@@ -191,12 +191,12 @@ func TestOAuth2Config(t *testing.T) {
 		{name: "no token URL", edit: func(_ *Config, o *OAuth2Provider) { o.TokenURL = "" }, wantErr: "TokenURL: is empty"},
 		{name: "issuer differs", edit: func(c *Config, _ *OAuth2Provider) { c.Issuer = "https://gitlab.com" }, wantErr: "differs from Issuer"},
 		{name: "subject unmapped", edit: func(_ *Config, o *OAuth2Provider) { o.Mapping.Subject = "-" }, wantErr: "Mapping.Subject"},
-		{name: "bad cookie name", edit: func(c *Config, _ *OAuth2Provider) { c.CookieName = "a b" }, wantErr: "CookieName"},
+		{name: "bad cookie name", edit: func(c *Config, _ *OAuth2Provider) { c.Session.CookieName = "a b" }, wantErr: "CookieName"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			o := good
-			c := Config{ClientID: "Iv1.abc", OAuth2: &o}
+			c := Config{OAuth2: &o, Client: ClientConfig{ID: "Iv1.abc"}}
 			tt.edit(&c, &o)
 			n, err := c.Normalize()
 			if tt.wantErr == "" {

@@ -40,212 +40,59 @@ import (
 )
 
 // Config configures an [Auth]. Build it by hand or with [ConfigFromEnv].
-// The zero value of every optional field is safe and documented.
+// The zero value of every optional field is safe; each field says its
+// default. Related settings are grouped: Client, Session, Access and Hooks.
 type Config struct {
 	// Issuer is the authorization server's issuer URL, compared exactly with
 	// the discovered one, e.g. "https://dev-123.okta.com" (org authorization
-	// server) or "https://dev-123.okta.com/oauth2/default" (custom). When
-	// empty it is derived from Domain and AuthServerID.
+	// server) or "https://dev-123.okta.com/oauth2/default" (custom). Default:
+	// derived from Domain and AuthServerID.
 	Issuer string
 	// Domain is the Okta domain, e.g. "dev-123.okta.com". A pasted URL such
-	// as "https://dev-123.okta.com/" is normalised. Used only when Issuer is
-	// empty.
+	// as "https://dev-123.okta.com/" is normalised, and the admin console's
+	// "-admin" host corrected. Used only when Issuer is empty.
 	Domain string
 	// AuthServerID selects a custom authorization server ("default" or an
-	// "aus…" id). Empty means the org authorization server. Used only when
+	// "aus…" id). Default "": the org authorization server. Used only when
 	// Issuer is empty.
 	AuthServerID string
-
-	// ClientID is the Okta application's client ID. Required.
-	ClientID string
-	// ClientSecret is the application's client secret. Empty means a public
-	// client that authenticates with PKCE only.
-	ClientSecret Secret
-	// ClientAuth is how the client authenticates at the token endpoint.
-	// Default: PrivateKeyJWT when PrivateKey is set, ClientSecretBasic when
-	// ClientSecret is set, else ClientAuthNone (a public client: PKCE only).
-	ClientAuth ClientAuthMethod
-	// PrivateKey is the client's private key for PrivateKeyJWT: a PEM key
-	// (PKCS#8, PKCS#1 or SEC 1), a private JWK in JSON, or the path of a
-	// file holding either; RSA of 2048 bits or more signs with RS256, P-256
-	// with ES256. It is loaded and checked by New. Register its public key
-	// (`oktasso keygen --jwk` prints both) in the Okta application.
-	PrivateKey Secret
-	// PrivateKeyID is the key id (kid) sent with every client assertion.
-	// Empty means the JWK's kid, or else the key's RFC 7638 thumbprint.
-	PrivateKeyID string
-
+	// Client is the Okta application: its client ID (required) and how it
+	// authenticates.
+	Client ClientConfig
 	// BaseURL is the application's external URL, e.g. "https://app.example.com".
 	// The redirect URI is BaseURL+"/auth/callback" and every Location header
-	// derives from it, never from request headers. Default
-	// "http://localhost:8080". With https, cookies are Secure and use the
-	// "__Host-" prefix.
+	// derives from it, never from request headers. With https, cookies are
+	// Secure and use the "__Host-" prefix. Default "http://localhost:8080".
 	BaseURL string
-
-	// Scopes requested at sign-in. Default openid, profile, email, plus
-	// groups when WorkspaceGroups or WebAppGroups are set and the issuer is
-	// the org authorization server (custom servers carry groups in a claim
-	// and refuse an undefined groups scope). openid is always added.
+	// Scopes requested at sign-in; openid is always added. Default openid,
+	// profile, email, plus groups when an Access policy names groups and the
+	// issuer is the org authorization server (custom servers carry groups in
+	// a claim and refuse an undefined groups scope).
 	Scopes []string
-
-	// SessionKeys are the secrets that protect cookies, newest first: the
-	// first encrypts, all decrypt, so keys can be rotated without signing
-	// everyone out. Each must be at least 32 bytes. Empty means a random key
-	// per process (sessions end at restart and are not shared between
-	// instances), with a warning in the log.
-	SessionKeys []Secret
-	// SessionIdleTimeout ends a session after this long without a request.
-	// Default 8 hours.
-	SessionIdleTimeout time.Duration
-	// SessionMaxAge ends a session this long after sign-in, however active.
-	// Default 24 hours.
-	SessionMaxAge time.Duration
-
-	// Store keeps server-side state: ended (revoked) sessions, the index
-	// that back- and front-channel logout use, refreshed tokens and, with
-	// ServerSessions, the sessions themselves. Use a shared store such as
-	// package redisstore when several instances serve the app. Default: a
-	// MemoryStore (this process only).
-	Store Store
-	// ServerSessions keeps sessions in Store; the cookie then carries only
-	// a random session id (and its timestamps). Default false: the session
-	// lives in its encrypted cookie, split into chunks when large.
-	ServerSessions bool
-	// LargeSessionsInStore keeps in Store only the cookie sessions too large
-	// for MaxSessionCookies cookies. Default false: such a session drops the
-	// raw ID token, then the groups no policy names.
-	LargeSessionsInStore bool
-	// MaxSessionCookies caps the cookies one session may span (each under
-	// 4,000 bytes), so the Cookie header stays under 8 KB. Default 2, at
-	// most 4.
-	MaxSessionCookies int
-	// DropIDToken does not keep the raw ID token in the session. Sessions
-	// get smaller, but sign-out then ends only the local session, not
-	// Okta's (which needs id_token_hint). Default false.
-	DropIDToken bool
-	// KeepAccessToken keeps the access token in the session, for handlers
-	// that call APIs with it (AccessTokenFrom). With the offline_access
-	// scope it is refreshed before it expires. Default false.
-	KeepAccessToken bool
-	// SessionCacheSize is how many verified session cookies are kept in
-	// memory, so that a repeat request with the exact same cookie value
-	// skips decryption (lifetimes and revocation are still checked on
-	// every request). Only single-cookie sessions are cached; an entry
-	// takes about twice its cookie's size: ~3.7 KB for a typical session
-	// with its ID token, ~8 KB at most. When full, a random entry makes
-	// room. Default DefaultSessionCacheSize (4,096 entries: ~15 MB for
-	// typical sessions, 32 MB at most); negative turns the cache off.
-	SessionCacheSize int
-	// RevocationCacheTTL lets a cached session skip the Store's revocation
-	// lookup for this long after the Store last said the session was not
-	// revoked. Sessions ended by this process (sign-out, single logout, a
-	// refused refresh) leave the cache at once; one ended by another
-	// instance sharing the Store may then still be admitted here for up to
-	// RevocationCacheTTL. Worth it with a remote Store, whose round trip
-	// (tens of microseconds for Redis on loopback) is then most of a
-	// request's cost: e.g. 1 s. Default 0: the Store is asked on every
-	// request.
-	RevocationCacheTTL time.Duration
-	// RefreshBefore is how long before the access token expires a session
-	// with a refresh token (scope offline_access) refreshes its tokens.
-	// Default 5 minutes.
-	RefreshBefore time.Duration
-
-	// SkipEnforceWorkspace turns off SSO enforcement on the Workspace scope:
-	// anonymous requests pass (the app then authenticates them its own way)
-	// and a signed-in user is put in the request context only when the
-	// workspace would admit them. Default false (enforced).
-	SkipEnforceWorkspace bool
-	// SkipEnforceWebApp does the same for the WebApp scope. Default false.
-	SkipEnforceWebApp bool
-
-	// WorkspaceGroups lists Okta groups whose members are internal
-	// (workspace) members. Empty means nobody is internal unless OnLogin
-	// marks them so.
-	WorkspaceGroups []string
-	// WebAppGroups, when set, limits the WebApp scope to members of any of
-	// these groups. Empty means any signed-in user the other rules allow.
-	WebAppGroups []string
-	// AllowedEmailDomains, when set, admits only users whose verified email
-	// is exactly in one of these domains (no subdomains). Empty means any.
-	AllowedEmailDomains []string
-
-	// IsMember decides whether a signed-in user is an internal (workspace)
-	// member, e.g. by a lookup in the application's member table. It runs
-	// at sign-in (before OnLogin) and again on requests once the decision
-	// is MembershipInterval old, so removing a member takes effect within
-	// that interval instead of at the end of their session. An error
-	// fails closed: the request gets 503 and the session is unchanged.
-	// Default nil: membership comes from WorkspaceGroups (and OnLogin).
-	IsMember func(ctx context.Context, u *User) (bool, error)
-	// MembershipInterval is how long a membership decision (IsMember, or
-	// WorkspaceGroups with groups read from GroupsSource) stands before it
-	// is made again. Default 5 minutes.
-	MembershipInterval time.Duration
-	// GroupsSource reads a user's groups from outside the ID token, e.g.
-	// the Okta Management API (package directory's Client implements it).
-	// It is used when the ID token and userinfo carry no groups claim (Okta
-	// fails a sign-in whose groups claim would exceed 100 groups, so admins
-	// filter the claim or leave it out) or always with IgnoreGroupsClaim.
-	// Groups it returns are kept in the session and read again every
-	// MembershipInterval. Default nil.
-	GroupsSource GroupsSource
-	// IgnoreGroupsClaim makes GroupsSource the only source of groups, even
-	// when a groups claim is present (e.g. a claim filtered for another
-	// purpose). The default scopes then leave out "groups", so Okta does
-	// not fail sign-ins of users in more than 100 groups. Default false.
-	IgnoreGroupsClaim bool
-
-	// SilentLogin makes guards try a silent sign-in (prompt=none) once per
-	// browser session before sending a browser to Okta's sign-in page: a
-	// browser already signed in to Okta comes back signed in without
-	// seeing a page, and one that is not (login_required) is sent on to
-	// the sign-in page as usual. Default false.
-	SilentLogin bool
-
-	// WorkspacePolicy is applied to every request of the Workspace scope,
-	// after the membership check. The zero Policy admits everyone.
-	WorkspacePolicy Policy
-	// WebAppPolicy is applied to every request of the WebApp scope, after
-	// AllowedEmailDomains and WebAppGroups. The zero Policy admits everyone.
-	WebAppPolicy Policy
-	// SessionClaims names ID-token or userinfo claims to keep in the
-	// session, so User.Claims has them on every request (each as a
-	// []string; at most 64 values of up to 256 bytes each). Claims that
-	// policies read (RequireClaim) are kept without being listed here.
-	SessionClaims []string
-
-	// OnLogin runs after a verified sign-in, before the session is issued.
-	// It may provision or update a local account linked by (Issuer,
-	// Subject), set User.LocalID, set User.Internal, or refuse the sign-in by
-	// returning an error: an [*Error] shows its Description to the user, an
-	// error wrapping [ErrAccessDenied] shows a generic refusal (403), any
-	// other error is a server error (500). An Internal that OnLogin changes
-	// stands for the whole session (re-evaluation keeps it); decide
-	// membership with IsMember when removals must take effect sooner.
-	// Default nil.
-	OnLogin func(ctx context.Context, u *User) error
-
-	// PostLogoutPath is where the browser lands after sign-out; a same-origin
-	// path. Default "/".
-	PostLogoutPath string
-	// MaxPendingLogins caps the sign-in flows one browser may have in
-	// progress (one per tab); the oldest is dropped. Default 5.
-	MaxPendingLogins int
-
+	// Session configures sessions: keys, lifetimes, where they live.
+	Session SessionConfig
+	// Access decides who may sign in and who may enter each scope.
+	Access AccessConfig
+	// Hooks lets the application provision accounts, observe events and
+	// render errors.
+	Hooks Hooks
+	// Pages restyles the pages oktasso renders (errors, refusals, the
+	// sign-out confirmation) and the login button: start from
+	// DefaultPages() and redefine its templates. It must define
+	// PageTemplate, which is executed with a Page. Default DefaultPages().
+	Pages *template.Template
 	// OAuth2, when set, makes the provider a plain OAuth 2.0 server (such
 	// as GitHub) instead of an OpenID provider: no discovery, no ID token,
 	// the user's identity read from its userinfo endpoint. Issuer then
 	// defaults to OAuth2.Identity, and Scopes are ignored for
 	// OAuth2.Scopes. Default nil (OpenID Connect).
 	OAuth2 *OAuth2Provider
-	// CookieName names the session cookie; the sign-in and sign-out
-	// cookies derive their names from it. With an https BaseURL it gets the
-	// "__Host-" prefix. Letters, digits, "-" and "_", at most 64. Set a
-	// distinct one per Auth sharing a host (Tenants does it per tenant).
-	// Default "oktasso".
-	CookieName string
-
+	// Store keeps server-side state: ended (revoked) sessions, the index
+	// that back- and front-channel logout use, refreshed tokens and the
+	// sessions that Session.Storage puts there. Use a shared store such as
+	// package redisstore when several instances serve the app. Default: a
+	// MemoryStore (this process only).
+	Store Store
 	// HTTPClient makes every call to the identity provider. Default: a
 	// client with a 10 second timeout. Responses are always size-limited.
 	HTTPClient *http.Client
@@ -254,19 +101,178 @@ type Config struct {
 	// Logger receives structured events. Tokens and secrets are never
 	// logged. Default slog.Default().
 	Logger *slog.Logger
-	// ErrorHandler renders every error page (4xx and 5xx) shown to a
-	// browser. Default: the built-in HTML page. It must not show
-	// err.Error() to the user.
-	ErrorHandler func(w http.ResponseWriter, r *http.Request, status int, err error)
-	// OnEvent, when set, receives every audit Event (sign-ins, sign-outs,
-	// refusals, failures) as it is logged, e.g. to count them by Reason
-	// for metrics. It runs synchronously: keep it fast. Default nil.
+}
+
+// ClientConfig is the Okta application that signs users in (Config.Client).
+type ClientConfig struct {
+	// ID is the application's client ID. Required.
+	ID string
+	// Secret is the application's client secret. Default "": none (a
+	// public client, or PrivateKeyJWT).
+	Secret Secret
+	// AuthMethod is how the client authenticates at the token endpoint.
+	// Default: PrivateKeyJWT when PrivateKey is set, ClientSecretBasic when
+	// Secret is set, else ClientAuthNone (a public client: PKCE only).
+	AuthMethod ClientAuthMethod
+	// PrivateKey is the client's private key for PrivateKeyJWT: a PEM key
+	// (PKCS#8, PKCS#1 or SEC 1), a private JWK in JSON, or the path of a
+	// file holding either; RSA of 2048 bits or more signs with RS256, P-256
+	// with ES256. It is loaded and checked by New. Register its public key
+	// (`oktasso keygen --jwk` prints both) in the Okta application.
+	// Default "": none.
+	PrivateKey Secret
+	// PrivateKeyID is the key id (kid) sent with every client assertion.
+	// Default: the JWK's kid, or else the key's RFC 7638 thumbprint.
+	PrivateKeyID string
+}
+
+// SessionStorage says where sessions live (SessionConfig.Storage).
+type SessionStorage int
+
+// Where sessions live.
+const (
+	// SessionInCookie keeps the session in its encrypted cookie, split
+	// into at most MaxCookies cookies. A session too large for them drops
+	// the raw ID token, then the groups no policy names.
+	SessionInCookie SessionStorage = iota
+	// SessionInStoreWhenLarge keeps sessions in cookies, and in Config.Store
+	// only those too large for MaxCookies cookies.
+	SessionInStoreWhenLarge
+	// SessionInStore keeps every session in Config.Store; the cookie then
+	// carries only a random session id and its timestamps.
+	SessionInStore
+)
+
+// SessionConfig configures sessions (Config.Session).
+type SessionConfig struct {
+	// Keys are the secrets that protect cookies, newest first: the first
+	// encrypts, all decrypt, so keys can be rotated without signing
+	// everyone out. Each must be at least 32 bytes. Default: a random key
+	// per process (sessions end at restart and are not shared between
+	// instances), with a warning in the log.
+	Keys []Secret
+	// IdleTimeout ends a session after this long without a request.
+	// Default 8 hours.
+	IdleTimeout time.Duration
+	// MaxAge ends a session this long after sign-in, however active.
+	// Default 24 hours.
+	MaxAge time.Duration
+	// CookieName names the session cookie; the sign-in and sign-out
+	// cookies derive their names from it. With an https BaseURL it gets the
+	// "__Host-" prefix. Letters, digits, "-" and "_", at most 64. Set a
+	// distinct one per Auth sharing a host (package tenants does it per
+	// tenant). Default "oktasso".
+	CookieName string
+	// Storage says where sessions live. Default SessionInCookie.
+	Storage SessionStorage
+	// MaxCookies caps the cookies one session may span (each under 4,000
+	// bytes), so the Cookie header stays under 8 KB. Default 2, at most 4.
+	MaxCookies int
+	// DropIDToken does not keep the raw ID token in the session. Sessions
+	// get smaller, but sign-out then ends only the local session, not
+	// Okta's (which needs id_token_hint). Default false.
+	DropIDToken bool
+	// KeepAccessToken keeps the access token in the session, for handlers
+	// that call APIs with it (AccessTokenFrom). With the offline_access
+	// scope it is refreshed before it expires. Default false.
+	KeepAccessToken bool
+	// RefreshBefore is how long before the access token expires a session
+	// with a refresh token (scope offline_access) refreshes its tokens.
+	// Default 5 minutes.
+	RefreshBefore time.Duration
+	// Claims names ID-token or userinfo claims to keep in the session, so
+	// User.Claims has them on every request (each as a []string; at most 64
+	// values of up to 256 bytes each). Claims that policies read
+	// (RequireClaim) are kept without being listed here. Default none.
+	Claims []string
+	// CacheSize is how many verified session cookies are kept in memory,
+	// so that a repeat request with the exact same cookie value skips
+	// decryption (lifetimes and revocation are still checked on every
+	// request). Only single-cookie sessions are cached; an entry takes
+	// about twice its cookie's size. When full, a random entry makes room.
+	// Default 4,096; negative turns the cache off.
+	CacheSize int
+	// RevocationCacheTTL lets a cached session skip the Store's revocation
+	// lookup for this long after the Store last said the session was not
+	// revoked. Sessions ended by this process leave the cache at once; one
+	// ended by another instance sharing the Store may then still be
+	// admitted here for up to RevocationCacheTTL. Worth it with a remote
+	// Store, e.g. 1 s. Default 0: the Store is asked on every request.
+	RevocationCacheTTL time.Duration
+	// MaxPendingLogins caps the sign-in flows one browser may have in
+	// progress (one per tab); the oldest is dropped. Default 5, at most 20.
+	MaxPendingLogins int
+	// PostLogoutPath is where the browser lands after sign-out; a
+	// same-origin path. Default "/".
+	PostLogoutPath string
+}
+
+// AccessConfig decides who may enter (Config.Access). Every decision is a
+// [Policy]; Hooks provision accounts but do not decide access.
+type AccessConfig struct {
+	// SignIn decides who may sign in at all; a refused user gets a 403
+	// page at the callback, and guards and Identify stop recognising a
+	// session it no longer admits. Default: the zero Policy, everyone the
+	// provider lets through. OKTASSO_ALLOWED_EMAIL_DOMAINS sets it to
+	// RequireEmailDomains.
+	SignIn Policy
+	// Workspace decides who is an internal member, admitted to the
+	// Workspace scope (the admin console); User.Internal reports it.
+	// Default: nobody (unlike elsewhere, the zero Policy admits nobody
+	// here). OKTASSO_WORKSPACE_GROUPS sets it to RequireGroups; use
+	// RequireMember for a lookup in the application's own member table.
+	Workspace Policy
+	// WebApp decides who may enter the WebApp scope (end-user apps,
+	// external users included). Default: the zero Policy, every signed-in
+	// user SignIn admits. OKTASSO_WEBAPP_GROUPS sets it to RequireGroups.
+	WebApp Policy
+	// SkipEnforceWorkspace turns off SSO enforcement on the Workspace
+	// scope: anonymous requests pass (the app then authenticates them its
+	// own way) and a signed-in user is put in the request context only when
+	// the workspace would admit them. Default false (enforced).
+	SkipEnforceWorkspace bool
+	// SkipEnforceWebApp does the same for the WebApp scope. Default false.
+	SkipEnforceWebApp bool
+	// SilentLogin makes guards try a silent sign-in (prompt=none) once per
+	// browser session before sending a browser to the provider's sign-in
+	// page. Default false.
+	SilentLogin bool
+	// GroupsSource reads a user's groups from outside the ID token, e.g.
+	// the Okta Management API (package directory's Client implements it).
+	// It is used when the ID token and userinfo carry no groups claim (Okta
+	// fails a sign-in whose groups claim would exceed 100 groups, so admins
+	// filter the claim or leave it out) or always with IgnoreGroupsClaim.
+	// Groups it returns are kept in the session and read again every
+	// RecheckInterval. Default nil.
+	GroupsSource GroupsSource
+	// IgnoreGroupsClaim makes GroupsSource the only source of groups, even
+	// when a groups claim is present. The default scopes then leave out
+	// "groups". Default false.
+	IgnoreGroupsClaim bool
+	// RecheckInterval is how long a decision that depends on something
+	// outside the session (RequireMember, groups from GroupsSource) stands
+	// before it is made again, so removing a member takes effect within
+	// it. Default 5 minutes.
+	RecheckInterval time.Duration
+}
+
+// Hooks are the application's callbacks (Config.Hooks). Each is optional.
+type Hooks struct {
+	// OnLogin runs after a verified, admitted sign-in, before the session
+	// is issued. It may provision or update a local account linked by
+	// (Issuer, Subject) and set User.LocalID, or refuse the sign-in by
+	// returning an error: an [*Error] shows its Description to the user, an
+	// error wrapping [ErrAccessDenied] shows a generic refusal (403), any
+	// other error is a server error (500). Default nil.
+	OnLogin func(ctx context.Context, u *User) error
+	// OnEvent receives every audit Event (sign-ins, sign-outs, refusals,
+	// failures) as it is logged, e.g. to count them by Reason for metrics.
+	// It runs synchronously: keep it fast. Default nil.
 	OnEvent func(Event)
-	// Pages restyles the pages oktasso renders (errors, refusals, the
-	// sign-out confirmation) and the login button: start from
-	// DefaultPages() and redefine its templates. It must define
-	// PageTemplate, which is executed with a Page. Default DefaultPages().
-	Pages *template.Template
+	// ErrorHandler renders every error page (4xx and 5xx) shown to a
+	// browser. It must not show err.Error() to the user. Default: the
+	// built-in page (Config.Pages).
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, status int, err error)
 }
 
 // GroupsSource reads a user's groups by their provider user id (for Okta,
@@ -286,7 +292,7 @@ const (
 	ClientSecretBasic ClientAuthMethod = "client_secret_basic"
 	// ClientSecretPost sends the secret in the form body.
 	ClientSecretPost ClientAuthMethod = "client_secret_post"
-	// PrivateKeyJWT sends a client assertion signed with Config.PrivateKey
+	// PrivateKeyJWT sends a client assertion signed with Config.Client.PrivateKey
 	// (RFC 7523): iss = sub = the client ID, aud = the endpoint's URL, a
 	// unique jti, valid five minutes. No secret is shared with Okta.
 	PrivateKeyJWT ClientAuthMethod = "private_key_jwt"
@@ -325,7 +331,7 @@ func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
 // User is the signed-in person, as verified at sign-in. Handlers read it with
 // [UserFrom]. A User in a request context must be treated as read-only: it
 // is shared by concurrent requests of the same session (see
-// Config.SessionCacheSize); copy it to change it.
+// Config.Session.CacheSize); copy it to change it.
 type User struct {
 	// Issuer and Subject identify the user for good: link local accounts by
 	// this pair, never by email alone. For Okta, Subject is the user id
@@ -342,7 +348,7 @@ type User struct {
 	Groups []string `json:"groups,omitempty"`
 	// Internal is true for workspace members; false for external users.
 	Internal bool `json:"internal,omitempty"`
-	// LocalID is the application's own account id, set by Config.OnLogin.
+	// LocalID is the application's own account id, set by Config.Hooks.OnLogin.
 	LocalID string `json:"local_id,omitempty"`
 	// AuthTime is when the user last authenticated at the identity provider.
 	AuthTime time.Time `json:"auth_time"`
@@ -354,15 +360,15 @@ type User struct {
 	AMR []string `json:"amr,omitempty"`
 	// SessionID is the identity provider's session id (sid), if sent.
 	SessionID string `json:"sid,omitempty"`
-	// Claims holds, during sign-in (in Config.OnLogin), every verified
+	// Claims holds, during sign-in (in Config.Hooks.OnLogin), every verified
 	// ID-token claim with userinfo claims filling the gaps (custom claims
 	// included). On later requests it holds only the claims the session
-	// keeps (Config.SessionClaims and those policies read), each as a
+	// keeps (Config.Session.Claims and those policies read), each as a
 	// []string. Copy what else you need into your own store at sign-in.
 	Claims map[string]any `json:"-"`
 
-	apiGroups bool // Groups came from Config.GroupsSource
-	pinned    bool // Config.OnLogin changed Internal: re-evaluation keeps it
+	apiGroups bool // Groups came from Config.Access.GroupsSource
+	pinned    bool // Config.Hooks.OnLogin changed Internal: re-evaluation keeps it
 }
 
 // InGroup reports whether the user is in the named group.
@@ -384,7 +390,7 @@ type tokenKey struct{}
 type accessTokenKey struct{}
 
 // AccessTokenFrom returns the signed-in user's current access token, kept
-// with Config.KeepAccessToken (and refreshed with offline_access), or "".
+// with Config.Session.KeepAccessToken (and refreshed with offline_access), or "".
 // Guards put it in the request context next to the user.
 func AccessTokenFrom(ctx context.Context) string {
 	t, _ := ctx.Value(accessTokenKey{}).(string)
@@ -394,7 +400,7 @@ func AccessTokenFrom(ctx context.Context) string {
 // TokenFromContext returns the token response of the sign-in in progress
 // (access token, refresh token when granted, and the raw ID token as
 // tok.Extra("id_token")). It is set only in the context passed to
-// Config.OnLogin, for an application that calls an API at first sign-in;
+// Config.Hooks.OnLogin, for an application that calls an API at first sign-in;
 // tokens are never logged nor kept in the session by oktasso.
 func TokenFromContext(ctx context.Context) *oauth2.Token {
 	t, _ := ctx.Value(tokenKey{}).(*oauth2.Token)

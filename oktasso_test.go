@@ -60,15 +60,14 @@ func newHarness(t testing.TB, edit func(*Config)) *harness {
 		RedirectURIs: []string{base + CallbackPath},
 	})
 	cfg := Config{
-		Issuer:          h.fake.Issuer(),
-		ClientID:        testClientID,
-		ClientSecret:    "test-secret",
-		BaseURL:         base,
-		SessionKeys:     []Secret{key1},
-		WorkspaceGroups: []string{"Workspace Members"},
-		HTTPClient:      h.fake.Client(),
-		Now:             h.clock.Now,
-		Logger:          quietLogger(),
+		Issuer:     h.fake.Issuer(),
+		BaseURL:    base,
+		HTTPClient: h.fake.Client(),
+		Now:        h.clock.Now,
+		Logger:     quietLogger(),
+		Client:     ClientConfig{ID: testClientID, Secret: "test-secret"},
+		Session:    SessionConfig{Keys: []Secret{key1}},
+		Access:     AccessConfig{Workspace: RequireGroups("Workspace Members")},
 	}
 	if edit != nil {
 		edit(&cfg)

@@ -160,9 +160,9 @@ func securityHeaders(w http.ResponseWriter, formTargets ...string) {
 // fail answers a browser with an error page (or the configured
 // ErrorHandler). err is for the handler and the logs, never for the page.
 func (a *Auth) fail(w http.ResponseWriter, r *http.Request, status int, err error, kind pageKind) {
-	if a.cfg.ErrorHandler != nil {
+	if a.cfg.Hooks.ErrorHandler != nil {
 		noStore(w)
-		a.cfg.ErrorHandler(w, r, status, err)
+		a.cfg.Hooks.ErrorHandler(w, r, status, err)
 		return
 	}
 	a.render(w, status, a.pageFor(kind, err, UserFrom(r.Context())))

@@ -50,7 +50,7 @@ func TestCustomErrorHandler(t *testing.T) {
 	var gotStatus int
 	var gotErr error
 	h := newHarness(t, func(c *Config) {
-		c.ErrorHandler = func(w http.ResponseWriter, r *http.Request, status int, err error) {
+		c.Hooks.ErrorHandler = func(w http.ResponseWriter, r *http.Request, status int, err error) {
 			gotStatus, gotErr = status, err
 			w.WriteHeader(status)
 		}
@@ -90,7 +90,7 @@ func TestDefaultLoginButton(t *testing.T) {
 }
 
 func TestPagesMustDefinePage(t *testing.T) {
-	_, err := New(context.Background(), Config{Issuer: "https://dev-1.okta.com", ClientID: "x", Pages: template.New("empty")})
+	_, err := New(context.Background(), Config{Issuer: "https://dev-1.okta.com", Pages: template.New("empty"), Client: ClientConfig{ID: "x"}})
 	if err == nil || !strings.Contains(err.Error(), PageTemplate) {
 		t.Errorf("New with a page set lacking %s = %v; want an error naming it", PageTemplate, err)
 	}

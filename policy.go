@@ -1,6 +1,7 @@
 package oktasso
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -12,25 +13,51 @@ import (
 // Policy decides whether a signed-in user may use part of an application.
 // Build one with RequireGroups, RequireAllGroups, RequireEmailDomains,
 // RequireEmailVerified, RequireClaim or RequireFunc, and combine them with
-// AllOf and AnyOf. Apply it to a scope (Config.WorkspacePolicy,
-// Config.WebAppPolicy) or to routes (Auth.Require). The zero Policy admits
+// AllOf and AnyOf. Apply it to a scope (Config.Access.Workspace,
+// Config.Access.WebApp) or to routes (Auth.Require). The zero Policy admits
 // every signed-in user.
 //
 // A refusal is a 403 page (or 403 JSON for API clients) that names the
 // requirement that failed, e.g. "membership in a required group", never
 // the values it wanted. A Policy is immutable and safe for concurrent use.
 type Policy struct {
-	name   string                              // the requirement, as shown when it fails
-	check  func(r *http.Request, u *User) bool // nil admits everyone
-	parts  []Policy                            // for AllOf/AnyOf
-	any    bool                                // AnyOf
-	claims []string                            // claims the policy reads: kept in the session
-	groups []string                            // groups the policy names: kept when sessions must shrink
+	name    string                              // the requirement, as shown when it fails
+	check   func(r *http.Request, u *User) bool // nil admits everyone
+	parts   []Policy                            // for AllOf/AnyOf
+	any     bool                                // AnyOf
+	claims  []string                            // claims the policy reads: kept in the session
+	groups  []string                            // groups the policy names: kept when sessions must shrink
+	member  *memberLeaf                         // RequireMember: a lookup whose answer is kept RecheckInterval
+	dynamic bool                                // some part is a RequireMember
+}
+
+// memberLeaf is the application's membership lookup of a RequireMember
+// policy; its address identifies the policy in the Auth's member cache.
+type memberLeaf struct {
+	isMember func(ctx context.Context, u *User) (bool, error)
+}
+
+// RequireMember admits users for whom isMember returns true, e.g. after a
+// lookup in the application's own member table. The answer is asked at
+// sign-in and kept for AccessConfig.RecheckInterval (in a bounded cache),
+// so removing a member takes effect within that interval instead of at the
+// end of their session. An error fails closed: the request gets 503 and
+// the session is unchanged. name says what is required, as in RequireFunc
+// (empty means "membership of this workspace"). A nil isMember admits
+// nobody.
+func RequireMember(name string, isMember func(ctx context.Context, u *User) (bool, error)) Policy {
+	if name == "" {
+		name = "membership of this workspace"
+	}
+	if isMember == nil {
+		isMember = func(context.Context, *User) (bool, error) { return false, nil }
+	}
+	return Policy{name: name, member: &memberLeaf{isMember: isMember}}
 }
 
 // RequireGroups admits members of at least one of groups (exact names).
 func RequireGroups(groups ...string) Policy {
-	return Policy{name: "membership in a required group", groups: slices.Clone(groups), check: func(_ *http.Request, u *User) bool {
+	return Policy{name: groupsRequirement, groups: slices.Clone(groups), check: func(_ *http.Request, u *User) bool {
 		return slices.ContainsFunc(groups, u.InGroup)
 	}}
 }
@@ -55,7 +82,7 @@ func RequireEmailDomains(domains ...string) Policy {
 	for i, d := range domains {
 		want[i] = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(d), "@"))
 	}
-	return Policy{name: "an email address in an allowed domain", check: func(_ *http.Request, u *User) bool {
+	return Policy{name: emailDomainRequirement, check: func(_ *http.Request, u *User) bool {
 		return u.EmailVerified && slices.Contains(want, u.EmailDomain())
 	}}
 }
@@ -70,7 +97,7 @@ func RequireEmailVerified() Policy {
 // RequireClaim admits users whose claim name equals value or, for a list
 // claim, contains it. Strings compare exactly; numbers and booleans by
 // their JSON text ("42", "true"). The claim is kept in the session (see
-// Config.SessionClaims) so the check works on every request; a session
+// Config.Session.Claims) so the check works on every request; a session
 // from before the policy existed lacks it and is refused until the user
 // signs in again.
 func RequireClaim(name, value string) Policy {
@@ -109,6 +136,7 @@ func combine(any bool, policies []Policy) Policy {
 	}
 	var names []string
 	for _, q := range policies {
+		p.dynamic = p.dynamic || q.dynamic || q.member != nil
 		p.claims = append(p.claims, q.claims...)
 		p.groups = append(p.groups, q.groups...)
 		names = append(names, q.name)
@@ -122,30 +150,75 @@ func combine(any bool, policies []Policy) Policy {
 	return p
 }
 
-// failed returns the requirement u does not meet, or "" when p admits u.
-// Every refusing policy has a non-empty name (RequireFunc and combine see
-// to it), so "" always means admitted.
+// memberLookup answers a RequireMember part of a policy for u.
+type memberLookup func(m *memberLeaf, r *http.Request, u *User) (bool, error)
+
+// failed returns the requirement u does not meet, or "" when p admits u,
+// asking RequireMember parts directly (tests and policies without them).
 func (p Policy) failed(r *http.Request, u *User) string {
+	f, err := p.eval(r, u, nil)
+	if err != nil && f == "" {
+		return p.name
+	}
+	return f
+}
+
+// eval returns the requirement u does not meet, or "" when p admits u.
+// Every refusing policy has a non-empty name (RequireFunc, RequireMember
+// and combine see to it), so "" always means admitted. err is set when a
+// RequireMember lookup failed and the outcome depended on it; lookup
+// answers those parts (nil: ask the application's function).
+func (p Policy) eval(r *http.Request, u *User, lookup memberLookup) (string, error) {
 	switch {
 	case p.parts != nil && p.any:
+		var firstErr error
 		for _, q := range p.parts {
-			if q.failed(r, u) == "" {
-				return ""
+			f, err := q.eval(r, u, lookup)
+			if err == nil && f == "" {
+				return "", nil
+			}
+			if firstErr == nil {
+				firstErr = err
 			}
 		}
-		return p.name
+		return p.name, firstErr
 	case p.parts != nil:
 		for _, q := range p.parts {
-			if f := q.failed(r, u); f != "" {
-				return f
+			if f, err := q.eval(r, u, lookup); f != "" || err != nil {
+				return f, err
 			}
 		}
-		return ""
+		return "", nil
+	case p.member != nil:
+		var ok bool
+		var err error
+		if lookup != nil {
+			ok, err = lookup(p.member, r, u)
+		} else {
+			ok, err = p.member.isMember(r.Context(), u)
+		}
+		if err != nil {
+			return p.name, err
+		}
+		if !ok {
+			return p.name, nil
+		}
+		return "", nil
 	case p.check == nil || p.check(r, u):
-		return ""
+		return "", nil
 	}
-	return p.name
+	return p.name, nil
 }
+
+// groupsRequirement names RequireGroups' requirement.
+const groupsRequirement = "membership in a required group"
+
+// emailDomainRequirement names RequireEmailDomains' requirement; a sign-in
+// it refuses is audited with ReasonEmailDomain.
+const emailDomainRequirement = "an email address in an allowed domain"
+
+// isZero reports whether p is the zero Policy (which admits everyone).
+func (p Policy) isZero() bool { return p.check == nil && p.parts == nil && p.member == nil }
 
 // claimValues flattens a claim value for comparison: a string, a number or
 // a boolean becomes one string, a list its elements' strings.
@@ -206,7 +279,7 @@ func (a *Auth) keptClaims(claims map[string]any) map[string][]string {
 	return out
 }
 
-// claimNames returns the claims sessions keep: Config.SessionClaims and
+// claimNames returns the claims sessions keep: Config.Session.Claims and
 // those the policies of this Auth read.
 func (a *Auth) claimNames() []string {
 	a.policyMu.RLock()
@@ -236,9 +309,6 @@ func (a *Auth) notePolicy(p Policy) {
 
 // namedGroup reports whether a policy or the configuration names group g.
 func (a *Auth) namedGroup(g string) bool {
-	if slices.Contains(a.cfg.WorkspaceGroups, g) || slices.Contains(a.cfg.WebAppGroups, g) {
-		return true
-	}
 	a.policyMu.RLock()
 	defer a.policyMu.RUnlock()
 	return slices.Contains(a.groupSet, g)
@@ -252,7 +322,10 @@ func (a *Auth) Require(policies ...Policy) func(http.Handler) http.Handler {
 	p := AllOf(policies...)
 	a.notePolicy(p)
 	return a.routeGuard(func(w http.ResponseWriter, r *http.Request, u *User) bool {
-		if f := p.failed(r, u); f != "" {
+		if f, err := a.check(p, r, u, false); err != nil {
+			a.unavailable(w, r, &errMembership{err})
+			return false
+		} else if f != "" {
 			a.refuse(w, r, u, pageNotAllowed, f)
 			return false
 		}
@@ -303,8 +376,11 @@ func (a *Auth) routeUser(w http.ResponseWriter, r *http.Request) (u *User, out *
 		a.requireLogin(w, r)
 		return nil, r, true
 	}
-	if !a.emailAllowed(u) {
-		a.refuse(w, r, u, pageNotAllowed, "an email address in an allowed domain")
+	if f, err := a.check(a.cfg.Access.SignIn, r, u, false); err != nil {
+		a.unavailable(w, r, &errMembership{err})
+		return nil, r, true
+	} else if f != "" {
+		a.refuse(w, r, u, pageNotAllowed, f)
 		return nil, r, true
 	}
 	return u, r.WithContext(a.withSession(r.Context(), s, u)), false
@@ -336,3 +412,7 @@ func (a *Auth) refuse(w http.ResponseWriter, r *http.Request, u *User, kind page
 	p.LogoutAction = a.cfg.BaseURL + LogoutPath
 	a.render(w, http.StatusForbidden, p)
 }
+
+// nobody is the Workspace policy when none is set: the workspace admits
+// internal members only, and without a policy nobody is one.
+var nobody = Policy{name: "membership of this workspace", check: func(*http.Request, *User) bool { return false }}

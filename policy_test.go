@@ -79,8 +79,8 @@ func TestPolicyCollectsClaimsAndGroups(t *testing.T) {
 // and route policies, for browsers and API clients.
 func TestPoliciesEndToEnd(t *testing.T) {
 	h := newHarness(t, func(c *Config) {
-		c.WebAppPolicy = RequireEmailVerified()
-		c.WorkspacePolicy = RequireClaim("department", "R&D")
+		c.Access.WebApp = RequireEmailVerified()
+		c.Access.Workspace = AllOf(c.Access.Workspace, RequireClaim("department", "R&D"))
 	})
 	h.fake.MutateIDToken(func(tok *oktatest.Token) {
 		if tok.Claims["preferred_username"] == alice {
@@ -152,7 +152,7 @@ func TestPoliciesEndToEnd(t *testing.T) {
 }
 
 func TestKeptClaimsAreBounded(t *testing.T) {
-	h := newHarness(t, func(c *Config) { c.SessionClaims = []string{"big", "many", "absent"} })
+	h := newHarness(t, func(c *Config) { c.Session.Claims = []string{"big", "many", "absent"} })
 	many := make([]any, 100)
 	for i := range many {
 		many[i] = "v"
@@ -173,7 +173,7 @@ func TestKeptClaimsAreBounded(t *testing.T) {
 // user it would refuse from the handler; a Require or RequireStepUp inside
 // must not bring them back, nor send anonymous requests to sign in.
 func TestRequireInsideUnenforcedScope(t *testing.T) {
-	h := newHarness(t, func(c *Config) { c.SkipEnforceWorkspace = true })
+	h := newHarness(t, func(c *Config) { c.Access.SkipEnforceWorkspace = true })
 	show := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if u := UserFrom(r.Context()); u != nil {
 			io.WriteString(w, "user:"+u.Email)
@@ -208,7 +208,7 @@ func TestRequireInsideUnenforcedScope(t *testing.T) {
 // TestRequireAloneAppliesEmailDomains: on its own, Require applies the
 // email-domain rule every scope applies.
 func TestRequireAloneAppliesEmailDomains(t *testing.T) {
-	h := newHarness(t, func(c *Config) { c.AllowedEmailDomains = []string{"example.com"} })
+	h := newHarness(t, func(c *Config) { c.Access.SignIn = RequireEmailDomains("example.com") })
 	mux := *h.handler.Load()
 	mux.Handle("/alone", h.auth.Require()(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "in") })))
 	b := h.browser()

@@ -31,7 +31,7 @@ var purposeName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
 // (RedirectURL) with the Okta application. done runs with the verified
 // user (AuthTime, ACR and AMR tell how they authenticated) and its
 // request's context; it returns nil to send the browser back to the
-// return path, or an error to refuse, as Config.OnLogin does.
+// return path, or an error to refuse, as Config.Hooks.OnLogin does.
 func (a *Auth) NewPurpose(name, callbackPath string, done func(ctx context.Context, u *User) error) (*Purpose, error) {
 	if !purposeName.MatchString(name) {
 		return nil, fmt.Errorf("oktasso: purpose name %q: use 1 to 32 lower-case letters, digits and dashes", name)

@@ -197,19 +197,19 @@ func (a *Auth) redeemRefreshToken(ctx context.Context, s *session) (*session, er
 	if tok.RefreshToken != "" {
 		ns.RefreshToken = tok.RefreshToken
 	}
-	if a.cfg.KeepAccessToken {
+	if a.cfg.Session.KeepAccessToken {
 		ns.AccessToken = tok.AccessToken
 	}
 	ns.TokenExpiry = tok.Expiry.Unix()
 	if raw, _ := tok.Extra("id_token").(string); raw != "" {
-		c, _, err := a.provider.verifyIDToken(ctx, d, raw, verifyRequest{clientID: a.cfg.ClientID, accessToken: tok.AccessToken, refreshed: true})
+		c, _, err := a.provider.verifyIDToken(ctx, d, raw, verifyRequest{clientID: a.cfg.Client.ID, accessToken: tok.AccessToken, refreshed: true})
 		if err != nil {
 			return nil, fmt.Errorf("%w: refreshed ID token: %w", errSessionEnded, err)
 		}
 		if c.Subject != s.Subject {
 			return nil, fmt.Errorf("%w: refreshed ID token is for another subject", errSessionEnded)
 		}
-		if !a.cfg.DropIDToken {
+		if !a.cfg.Session.DropIDToken {
 			ns.IDToken, ns.idSealed = raw, ""
 		}
 	}

@@ -60,13 +60,13 @@ type session struct {
 	Checked   int64               `json:"ck,omitempty"` // last time membership (Internal, Groups) was evaluated
 	APIGroups bool                `json:"ga,omitempty"` // Groups came from the Management API, not the claim
 	Pinned    bool                `json:"pi,omitempty"` // Internal was set by OnLogin: re-evaluation keeps it
-	Claims    map[string][]string `json:"cl,omitempty"` // kept claims (Config.SessionClaims, policies)
+	Claims    map[string][]string `json:"cl,omitempty"` // kept claims (Config.Session.Claims, policies)
 	Created   int64               `json:"cr"`           // sign-in time, unix seconds
 	Seen      int64               `json:"se"`           // last time the cookie was written: idle expiry counts from here
 	Expires   int64               `json:"ex"`           // absolute end, never extended
 
 	IDToken      string `json:"it,omitempty"` // for id_token_hint at sign-out; see also idSealed
-	AccessToken  string `json:"ac,omitempty"` // with Config.KeepAccessToken or refresh
+	AccessToken  string `json:"ac,omitempty"` // with Config.Session.KeepAccessToken or refresh
 	RefreshToken string `json:"rt,omitempty"` // with offline_access
 	TokenExpiry  int64  `json:"te,omitempty"` // access token expiry, unix seconds
 
@@ -247,7 +247,7 @@ func (c *cookies) idToken(s *session) string {
 
 func (c *cookies) sessionName() string { return c.prefix }
 
-// setPrefix names the cookies (Config.CookieName) and the session values'
+// setPrefix names the cookies (Config.Session.CookieName) and the session values'
 // additional data, which binds them to that name.
 func (c *cookies) setPrefix(p string) {
 	c.prefix = p

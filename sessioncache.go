@@ -5,7 +5,7 @@ import (
 	"sync/atomic"
 )
 
-// DefaultSessionCacheSize is the default Config.SessionCacheSize.
+// DefaultSessionCacheSize is the default Config.Session.CacheSize.
 const DefaultSessionCacheSize = 4096
 
 // sessionCache remembers cookie values that were verified and decoded, so a

@@ -69,8 +69,8 @@ func TestSessionCacheExpiry(t *testing.T) {
 				t.Fatal("fresh session refused")
 			}
 			if tt.name == "absolute end passed" {
-				h.cfg.SessionIdleTimeout = 48 * time.Hour
-				h.auth.cfg.SessionIdleTimeout = 48 * time.Hour
+				h.cfg.Session.IdleTimeout = 48 * time.Hour
+				h.auth.cfg.Session.IdleTimeout = 48 * time.Hour
 			}
 			h.clock.Add(tt.advance)
 			s, _, _ := h.auth.loadSession(context.Background(), req)
@@ -102,7 +102,7 @@ func TestSessionCacheRevocation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			store := NewMemoryStore(nil)
-			h := newHarness(t, func(c *Config) { c.Store = store; c.RevocationCacheTTL = tt.ttl })
+			h := newHarness(t, func(c *Config) { c.Store = store; c.Session.RevocationCacheTTL = tt.ttl })
 			req := signedInRequest(t, h)
 			ctx := context.Background()
 			s, _, _ := h.auth.loadSession(ctx, req)
@@ -180,7 +180,7 @@ func TestSessionCacheBounded(t *testing.T) {
 }
 
 func TestSessionCacheOff(t *testing.T) {
-	h := newHarness(t, func(c *Config) { c.SessionCacheSize = -1 })
+	h := newHarness(t, func(c *Config) { c.Session.CacheSize = -1 })
 	req := signedInRequest(t, h)
 	s1, _, _ := h.auth.loadSession(context.Background(), req)
 	s2, _, _ := h.auth.loadSession(context.Background(), req)
@@ -213,7 +213,7 @@ func TestSessionCacheHitAllocs(t *testing.T) {
 // it is ended: run with -race. Once endSessions has returned, no load
 // admits it.
 func TestSessionCacheConcurrent(t *testing.T) {
-	h := newHarness(t, func(c *Config) { c.RevocationCacheTTL = time.Hour })
+	h := newHarness(t, func(c *Config) { c.Session.RevocationCacheTTL = time.Hour })
 	req := signedInRequest(t, h)
 	ctx := context.Background()
 	s, _, _ := h.auth.loadSession(ctx, req)

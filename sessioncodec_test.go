@@ -356,9 +356,9 @@ func TestV3NearTheCapRollsForward(t *testing.T) {
 	}
 	b.client.Jar.SetCookies(mustURL(t, h.app.URL), rec.Result().Cookies())
 	for i := 0; i < 12; i++ { // 1.2 idle timeouts
-		h.clock.Add(h.auth.cfg.SessionIdleTimeout / 10)
+		h.clock.Add(h.auth.cfg.Session.IdleTimeout / 10)
 		if r := b.get(h.app.URL + "/workspace"); r.status != http.StatusOK {
-			t.Fatalf("request %d, %v in: %d; want 200 (the session rolled forward)", i, time.Duration(i+1)*h.auth.cfg.SessionIdleTimeout/10, r.status)
+			t.Fatalf("request %d, %v in: %d; want 200 (the session rolled forward)", i, time.Duration(i+1)*h.auth.cfg.Session.IdleTimeout/10, r.status)
 		}
 	}
 	req := httptest.NewRequest("GET", h.app.URL+"/", nil)

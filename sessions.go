@@ -23,7 +23,7 @@ func keyBySID(app, iss, sid string) string { return "ix:sid:" + app + iss + "|" 
 func keyBySub(app, iss, sub string) string { return "ix:sub:" + app + iss + "|" + sub }
 
 // indexApp is this application's part of the logout index keys.
-func (a *Auth) indexApp() string { return a.cfg.ClientID + "|" + a.cookies.prefix + "|" }
+func (a *Auth) indexApp() string { return a.cfg.Client.ID + "|" + a.cookies.prefix + "|" }
 
 // storeSealName binds sealed session values in the store to their use, so
 // they cannot be presented as cookies.
@@ -35,10 +35,10 @@ const storeSealName = "oktasso-store"
 // reports that the cookie was sealed with an older key or format and should
 // be written again.
 //
-// A verified single-cookie value is cached (Config.SessionCacheSize): a
+// A verified single-cookie value is cached (Config.Session.CacheSize): a
 // repeat request with the exact same value skips decryption, but its
 // lifetime is checked again and its revocation too (in the Store, or at
-// most every Config.RevocationCacheTTL). The session and user returned may
+// most every Config.Session.RevocationCacheTTL). The session and user returned may
 // be the cached ones: read-only.
 func (a *Auth) loadSession(ctx context.Context, r *http.Request) (s *session, u *User, rewrite bool) {
 	return a.loadSessionAt(ctx, r, a.now())
@@ -51,7 +51,7 @@ func (a *Auth) loadSessionAt(ctx context.Context, r *http.Request, now time.Time
 		return nil, nil, false
 	}
 	if e := a.cache.get(v); e != nil {
-		if !e.s.valid(now, a.cfg.SessionIdleTimeout) || a.revokedEntry(ctx, e, now) {
+		if !e.s.valid(now, a.cfg.Session.IdleTimeout) || a.revokedEntry(ctx, e, now) {
 			a.cache.remove(v, e)
 			return nil, nil, false
 		}
@@ -59,7 +59,7 @@ func (a *Auth) loadSessionAt(ctx context.Context, r *http.Request, now time.Time
 	}
 	gen := a.cache.generation()
 	s, rewrite = a.decodeSession(ctx, v, n, false)
-	if s == nil || !s.valid(now, a.cfg.SessionIdleTimeout) {
+	if s == nil || !s.valid(now, a.cfg.Session.IdleTimeout) {
 		return nil, nil, false
 	}
 	if s.Ref {
@@ -139,9 +139,9 @@ func (a *Auth) revokedKey(ctx context.Context, key string) bool {
 }
 
 // revokedEntry is revoked for a cached session: the Store is asked unless
-// it said "not revoked" less than Config.RevocationCacheTTL ago.
+// it said "not revoked" less than Config.Session.RevocationCacheTTL ago.
 func (a *Auth) revokedEntry(ctx context.Context, e *cacheEntry, now time.Time) bool {
-	if ttl := a.cfg.RevocationCacheTTL; ttl > 0 && now.UnixNano()-e.checked.Load() < int64(ttl) {
+	if ttl := a.cfg.Session.RevocationCacheTTL; ttl > 0 && now.UnixNano()-e.checked.Load() < int64(ttl) {
 		return false
 	}
 	if a.revokedKey(ctx, e.revKey) {
@@ -152,8 +152,8 @@ func (a *Auth) revokedEntry(ctx context.Context, e *cacheEntry, now time.Time) b
 }
 
 // saveSession writes s: as cookies (chunked when needed), or in the store
-// with a stub in the cookie (Config.ServerSessions, a session already kept
-// there, or one too large for its cookies with Config.LargeSessionsInStore).
+// with a stub in the cookie (SessionInStore, a session already kept
+// there, or one too large for its cookies with SessionInStoreWhenLarge).
 // data=false means only the cookie-held timestamps changed. s must not be
 // one loadSession returned (it sets s.Ref): save a copy.
 func (a *Auth) saveSession(ctx context.Context, w http.ResponseWriter, s *session, data bool) error {
@@ -163,10 +163,10 @@ func (a *Auth) saveSession(ctx context.Context, w http.ResponseWriter, s *sessio
 		a.cookies.clearChunks(w)
 		return nil
 	}
-	if !a.cfg.ServerSessions && !s.Ref {
+	if a.cfg.Session.Storage != SessionInStore && !s.Ref {
 		v := a.cookies.sealSession(a.cookies.sessionName(), s)
 		err := a.cookies.writeChunks(w, v, ttl, s.chunks)
-		if !errors.Is(err, errSessionTooLarge) || !a.cfg.LargeSessionsInStore {
+		if !errors.Is(err, errSessionTooLarge) || a.cfg.Session.Storage != SessionInStoreWhenLarge {
 			return err
 		}
 		data = true
@@ -208,7 +208,7 @@ func (a *Auth) issueSession(ctx context.Context, w http.ResponseWriter, s *sessi
 func (a *Auth) fitSession(ctx context.Context, w http.ResponseWriter, s *session) error {
 	err := a.saveSession(ctx, w, s, true)
 	if errors.Is(err, errSessionTooLarge) && s.hasIDToken() {
-		a.cfg.Logger.Warn("oktasso: session too large for its cookies; dropping the ID token, so sign-out will not end the Okta session (set LargeSessionsInStore to keep it)",
+		a.cfg.Logger.Warn("oktasso: session too large for its cookies; dropping the ID token, so sign-out will not end the Okta session (set Session.Storage to SessionInStoreWhenLarge to keep it)",
 			"subject", s.Subject, "largest_claim", largestClaim(s))
 		s.dropIDToken()
 		err = a.saveSession(ctx, w, s, true)
@@ -220,7 +220,7 @@ func (a *Auth) fitSession(ctx context.Context, w http.ResponseWriter, s *session
 				kept = append(kept, g)
 			}
 		}
-		a.cfg.Logger.Warn("oktasso: the groups claim makes the session too large; keeping only the groups this app's policy names (filter the groups claim in Okta, or set LargeSessionsInStore)",
+		a.cfg.Logger.Warn("oktasso: the groups claim makes the session too large; keeping only the groups this app's policy names (filter the groups claim in Okta, or set Session.Storage to SessionInStoreWhenLarge)",
 			"subject", s.Subject, "groups", len(s.Groups), "kept", len(kept))
 		s.Groups = kept
 		err = a.saveSession(ctx, w, s, true)
@@ -273,7 +273,7 @@ func (a *Auth) endSessions(ctx context.Context, ids ...string) error {
 	defer a.cache.purge(ids...)
 	var errs []error
 	for _, id := range ids {
-		if err := a.cfg.Store.Set(ctx, keyRevoked(id), []byte{1}, a.cfg.SessionMaxAge+time.Minute); err != nil {
+		if err := a.cfg.Store.Set(ctx, keyRevoked(id), []byte{1}, a.cfg.Session.MaxAge+time.Minute); err != nil {
 			errs = append(errs, err)
 		}
 		if err := a.cfg.Store.Delete(ctx, keySession(id), keyFresh(id)); err != nil {

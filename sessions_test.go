@@ -39,7 +39,11 @@ func (h *harness) replay(t *testing.T, path, cookie string) result {
 func TestLogoutRevokesCopiedCookie(t *testing.T) {
 	for _, server := range []bool{false, true} {
 		t.Run(fmt.Sprintf("ServerSessions=%v", server), func(t *testing.T) {
-			h := newHarness(t, func(c *Config) { c.ServerSessions = server })
+			h := newHarness(t, func(c *Config) {
+				if server {
+					c.Session.Storage = SessionInStore
+				}
+			})
 			b := h.browser()
 			h.login(b, alice, "/")
 			copied := h.cookieHeader(b)
@@ -56,7 +60,7 @@ func TestLogoutRevokesCopiedCookie(t *testing.T) {
 
 func TestServerSessions(t *testing.T) {
 	store := NewMemoryStore(nil)
-	h := newHarness(t, func(c *Config) { c.ServerSessions = true; c.Store = store })
+	h := newHarness(t, func(c *Config) { c.Session.Storage = SessionInStore; c.Store = store })
 	b := h.browser()
 	h.login(b, alice, "/")
 	ck := h.sessionCookie(b)
@@ -95,7 +99,11 @@ func TestLargeSessions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t, func(c *Config) { c.LargeSessionsInStore = tt.inStore })
+			h := newHarness(t, func(c *Config) {
+				if tt.inStore {
+					c.Session.Storage = SessionInStoreWhenLarge
+				}
+			})
 			h.fake.SetGroupsClaimLimit(0) // past Okta's 100: as from a provider without the limit
 			h.fake.AddUser(oktatest.User{Login: "big@example.com", Password: "p", Groups: append(groups, "Workspace Members")})
 			b := h.browser()
@@ -125,14 +133,14 @@ func TestKeyRotationKeepsSessions(t *testing.T) {
 
 	// Add key2 in front: sessions sealed with key1 still work, and are
 	// sealed again with key2 when used.
-	h.cfg.SessionKeys = []Secret{key2, key1}
+	h.cfg.Session.Keys = []Secret{key2, key1}
 	h.restart()
 	r := b.get(h.app.URL + "/workspace")
 	if r.status != http.StatusOK || len(r.header.Values("Set-Cookie")) == 0 {
 		t.Fatalf("request after adding a key = %d, cookies %v; want 200 and the cookie sealed again", r.status, r.header.Values("Set-Cookie"))
 	}
 	// Remove key1: the migrated session lives on.
-	h.cfg.SessionKeys = []Secret{key2}
+	h.cfg.Session.Keys = []Secret{key2}
 	h.restart()
 	if r := b.get(h.app.URL + "/workspace"); r.status != http.StatusOK {
 		t.Errorf("migrated session after removing the old key = %d; want 200", r.status)
@@ -257,7 +265,7 @@ func b64json(v any) string {
 func TestRefresh(t *testing.T) {
 	h := newHarness(t, func(c *Config) {
 		c.Scopes = []string{"openid", "profile", "email", "offline_access"}
-		c.KeepAccessToken = true
+		c.Session.KeepAccessToken = true
 	})
 	var seen sync.Map
 	mux := http.NewServeMux()

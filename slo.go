@@ -141,7 +141,7 @@ func (a *Auth) precheckLogoutToken(raw string) (*logoutClaims, error) {
 	switch {
 	case c.Issuer != a.provider.issuer:
 		return nil, errors.New("iss is not the issuer")
-	case !slices.Contains(c.Audience, a.cfg.ClientID):
+	case !slices.Contains(c.Audience, a.cfg.Client.ID):
 		return nil, errors.New("aud is not this client")
 	case c.IssuedAt == 0 || time.Unix(c.IssuedAt, 0).After(now.Add(clockSkew)) || now.Sub(time.Unix(c.IssuedAt, 0)) > logoutTokenMaxAge:
 		return nil, errors.New("iat missing or outside the accepted window")

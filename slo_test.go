@@ -18,7 +18,11 @@ func TestBackchannelLogoutFromOkta(t *testing.T) {
 	for _, server := range []bool{false, true} {
 		name := map[bool]string{false: "cookie sessions", true: "server sessions"}[server]
 		t.Run(name, func(t *testing.T) {
-			h := newHarness(t, func(c *Config) { c.ServerSessions = server })
+			h := newHarness(t, func(c *Config) {
+				if server {
+					c.Session.Storage = SessionInStore
+				}
+			})
 			a1, a2, b := h.browser(), h.browser(), h.browser()
 			h.login(a1, alice, "/")
 			h.fake.AutoLogin(alice)

@@ -13,7 +13,7 @@ var ErrNotFound = errors.New("oktasso: not found")
 
 // Store keeps oktasso's server-side state as opaque bytes under string keys:
 // revoked session ids, the logout index, refreshed sessions and, with
-// Config.ServerSessions, the sessions themselves. Keys are chosen by oktasso
+// Config.Session.Storage, the sessions themselves. Keys are chosen by oktasso
 // and never come from a request unauthenticated. Implementations must be
 // safe for concurrent use; package redisstore has one for Redis, and
 // NewMemoryStore one for a single process. Check an implementation with

@@ -436,14 +436,14 @@ func (t *Tenants) newAuth(ctx context.Context, id string) (*Auth, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oktasso: tenant %q: %w", id, err)
 	}
-	if cfg.CookieName == "" {
-		cfg.CookieName = tenantCookieName(id)
+	if cfg.Session.CookieName == "" {
+		cfg.Session.CookieName = tenantCookieName(id)
 	}
 	if cfg.Store == nil {
 		cfg.Store = t.cfg.Store
 	}
-	if len(cfg.SessionKeys) == 0 {
-		cfg.SessionKeys = t.cfg.SessionKeys
+	if len(cfg.Session.Keys) == 0 {
+		cfg.Session.Keys = t.cfg.SessionKeys
 	}
 	if cfg.Now == nil {
 		cfg.Now = t.cfg.Now
@@ -478,12 +478,12 @@ func tenantCookieName(id string) string {
 // "-silent") use, so one app's or tenant's cookie names are never another's.
 var cookieNameRE = regexp.MustCompile(`^[A-Za-z0-9_]{1,64}$`)
 
-// checkCookieName validates Config.CookieName.
+// checkCookieName validates Config.Session.CookieName.
 func (c *Config) checkCookieName(bad func(field, format string, args ...any)) {
-	if c.CookieName == "" {
+	if c.Session.CookieName == "" {
 		return
 	}
-	if !cookieNameRE.MatchString(c.CookieName) || strings.HasPrefix(c.CookieName, "__") {
-		bad("CookieName", "%q is not a cookie name; use letters, digits and _ (at most 64, not starting with __)", c.CookieName)
+	if !cookieNameRE.MatchString(c.Session.CookieName) || strings.HasPrefix(c.Session.CookieName, "__") {
+		bad("Session.CookieName", "%q is not a cookie name; use letters, digits and _ (at most 64, not starting with __)", c.Session.CookieName)
 	}
 }

@@ -117,8 +117,12 @@ func newTenantApp(t *testing.T, byPath, shared bool) *tenantApp {
 			case "gh":
 				if gh := ta.base["gh"]; gh != "" {
 					p := ta.fake["a"].PlainOAuth2()
-					return Config{ClientID: "Iv1.gh", ClientSecret: "gh-secret", ClientAuth: ClientSecretPost, BaseURL: gh, HTTPClient: ta.fake["a"].Client(),
-						OAuth2: &OAuth2Provider{Identity: "https://github.com", AuthURL: p.AuthURL, TokenURL: p.TokenURL, UserInfoURL: p.UserInfoURL, Mapping: ClaimMapping{Subject: "id"}}}, nil
+					return Config{
+						BaseURL:    gh,
+						HTTPClient: ta.fake["a"].Client(),
+						OAuth2:     &OAuth2Provider{Identity: "https://github.com", AuthURL: p.AuthURL, TokenURL: p.TokenURL, UserInfoURL: p.UserInfoURL, Mapping: ClaimMapping{Subject: "id"}},
+						Client:     ClientConfig{ID: "Iv1.gh", Secret: "gh-secret", AuthMethod: ClientSecretPost},
+					}, nil
 				}
 			}
 			f, ok := ta.fake[id]
@@ -126,9 +130,11 @@ func newTenantApp(t *testing.T, byPath, shared bool) *tenantApp {
 				return Config{}, ErrUnknownTenant
 			}
 			return Config{
-				Issuer: f.Issuer(), ClientID: testClientID, ClientSecret: "test-secret", BaseURL: ta.base[id],
-				WorkspaceGroups: []string{"Workspace Members"},
-				HTTPClient:      &http.Client{Transport: countingTransport{n: ta.calls[id], next: f.Client().Transport}},
+				Issuer:     f.Issuer(),
+				BaseURL:    ta.base[id],
+				HTTPClient: &http.Client{Transport: countingTransport{n: ta.calls[id], next: f.Client().Transport}},
+				Client:     ClientConfig{ID: testClientID, Secret: "test-secret"},
+				Access:     AccessConfig{Workspace: RequireGroups("Workspace Members")},
 			}, nil
 		},
 		SessionKeys: []Secret{key1},
@@ -417,8 +423,13 @@ func TestTenantsSingleFlightAndBound(t *testing.T) {
 		Lookup: func(ctx context.Context, id string) (Config, error) {
 			lookups.Add(1)
 			<-release
-			return Config{Issuer: "https://" + id + ".okta.com", ClientID: "0oa" + id, Logger: quietLogger(), BaseURL: "https://app.example",
-				HTTPClient: &http.Client{Transport: offline{}}}, nil
+			return Config{
+				Issuer:     "https://" + id + ".okta.com",
+				Logger:     quietLogger(),
+				BaseURL:    "https://app.example",
+				HTTPClient: &http.Client{Transport: offline{}},
+				Client:     ClientConfig{ID: "0oa" + id},
+			}, nil
 		},
 		MaxTenants:  2,
 		SessionKeys: []Secret{key1},
@@ -449,7 +460,7 @@ func TestTenantsSingleFlightAndBound(t *testing.T) {
 	if n := lookups.Load(); n != 1 {
 		t.Errorf("20 concurrent first requests made %d lookups; want 1", n)
 	}
-	if got := auths[0].Config().CookieName; got != "oktasso_acme" {
+	if got := auths[0].Config().Session.CookieName; got != "oktasso_acme" {
 		t.Errorf("CookieName = %q; want oktasso_acme", got)
 	}
 	// Beyond MaxTenants, the least recently used tenant is dropped.
@@ -479,8 +490,13 @@ func TestTenantsMadeUpIDs(t *testing.T) {
 			if id != "acme" && id != "beta" {
 				return Config{}, ErrUnknownTenant
 			}
-			return Config{Issuer: "https://" + id + ".okta.com", ClientID: "0oa" + id, Logger: quietLogger(), BaseURL: "https://app.example",
-				HTTPClient: &http.Client{Transport: offline{}}}, nil
+			return Config{
+				Issuer:     "https://" + id + ".okta.com",
+				Logger:     quietLogger(),
+				BaseURL:    "https://app.example",
+				HTTPClient: &http.Client{Transport: offline{}},
+				Client:     ClientConfig{ID: "0oa" + id},
+			}, nil
 		},
 		MaxTenants:  2,
 		SessionKeys: []Secret{key1},
@@ -585,8 +601,14 @@ func TestCookieNameConfig(t *testing.T) {
 		{"dash, the suffix separator", "foo-flow-x", "https://app.example", "", "CookieName"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			a, err := New(context.Background(), Config{Issuer: "https://dev-1.okta.com", ClientID: "0oa1", BaseURL: tt.base,
-				CookieName: tt.cookieName, SessionKeys: []Secret{key1}, Logger: quietLogger(), HTTPClient: &http.Client{Transport: offline{}}})
+			a, err := New(context.Background(), Config{
+				Issuer:     "https://dev-1.okta.com",
+				BaseURL:    tt.base,
+				Logger:     quietLogger(),
+				HTTPClient: &http.Client{Transport: offline{}},
+				Client:     ClientConfig{ID: "0oa1"},
+				Session:    SessionConfig{CookieName: tt.cookieName, Keys: []Secret{key1}},
+			})
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Errorf("New(CookieName %q) = %v; want an error naming %s", tt.cookieName, err, tt.wantErr)
@@ -607,8 +629,14 @@ func TestCookieNameConfig(t *testing.T) {
 }
 
 func TestLocalTargetUnderBasePath(t *testing.T) {
-	a, err := New(context.Background(), Config{Issuer: "https://dev-1.okta.com", ClientID: "0oa1", BaseURL: "https://app.example/t/a",
-		SessionKeys: []Secret{key1}, Logger: quietLogger(), HTTPClient: &http.Client{Transport: offline{}}})
+	a, err := New(context.Background(), Config{
+		Issuer:     "https://dev-1.okta.com",
+		BaseURL:    "https://app.example/t/a",
+		Logger:     quietLogger(),
+		HTTPClient: &http.Client{Transport: offline{}},
+		Client:     ClientConfig{ID: "0oa1"},
+		Session:    SessionConfig{Keys: []Secret{key1}},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

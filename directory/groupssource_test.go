@@ -36,10 +36,14 @@ func TestGroupsFallbackAtSignIn(t *testing.T) {
 	base := "http://" + app.Listener.Addr().String()
 	f.srv.AddClient(oktatest.Client{ID: "web", Secret: "web-secret", RedirectURIs: []string{base + oktasso.CallbackPath}})
 	auth, err := oktasso.New(t.Context(), oktasso.Config{
-		Issuer: f.srv.Issuer(), ClientID: "web", ClientSecret: "web-secret", BaseURL: base,
-		WorkspaceGroups: []string{"Workspace Members"}, GroupsSource: dir, IgnoreGroupsClaim: true,
-		LargeSessionsInStore: true, HTTPClient: f.srv.Client(), Now: f.clock.Now,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Issuer:     f.srv.Issuer(),
+		BaseURL:    base,
+		HTTPClient: f.srv.Client(),
+		Now:        f.clock.Now,
+		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Client:     oktasso.ClientConfig{ID: "web", Secret: "web-secret"},
+		Session:    oktasso.SessionConfig{Storage: oktasso.SessionInStoreWhenLarge},
+		Access:     oktasso.AccessConfig{Workspace: oktasso.RequireGroups("Workspace Members"), GroupsSource: dir, IgnoreGroupsClaim: true},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -72,8 +72,11 @@ func ExampleServer_AutoLogin() {
 	base := "http://" + app.Listener.Addr().String()
 	dev := okta.DevSetup(oktatest.DevApp{RedirectURIs: []string{base + oktasso.CallbackPath}})
 	auth, err := oktasso.New(context.Background(), oktasso.Config{
-		Issuer: dev.OrgIssuer, ClientID: dev.ClientID, ClientSecret: oktasso.Secret(dev.ClientSecret),
-		BaseURL: base, HTTPClient: okta.Client(), Logger: slog.New(slog.DiscardHandler),
+		Issuer:     dev.OrgIssuer,
+		BaseURL:    base,
+		HTTPClient: okta.Client(),
+		Logger:     slog.New(slog.DiscardHandler),
+		Client:     oktasso.ClientConfig{ID: dev.ClientID, Secret: oktasso.Secret(dev.ClientSecret)},
 	})
 	if err != nil {
 		log.Fatal(err)

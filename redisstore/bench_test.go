@@ -53,11 +53,14 @@ func BenchmarkAuthenticatedRequest(b *testing.B) {
 			base := "http://" + app.Listener.Addr().String()
 			fake.AddClient(oktatest.Client{ID: "0oabench", Secret: "s", RedirectURIs: []string{base + oktasso.CallbackPath}})
 			a, err := oktasso.New(context.Background(), oktasso.Config{
-				Issuer: fake.Issuer(), ClientID: "0oabench", ClientSecret: "s", BaseURL: base,
-				SessionKeys: []oktasso.Secret{"0123456789abcdef0123456789abcdef"}, WorkspaceGroups: []string{"Workspace Members"},
-				Store: tt.store, ServerSessions: tt.server, HTTPClient: fake.Client(),
-				SessionCacheSize: tt.cache, RevocationCacheTTL: tt.ttl,
-				Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+				Issuer:     fake.Issuer(),
+				BaseURL:    base,
+				Store:      tt.store,
+				HTTPClient: fake.Client(),
+				Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+				Client:     oktasso.ClientConfig{ID: "0oabench", Secret: "s"},
+				Session:    oktasso.SessionConfig{Storage: storage(tt.server), Keys: []oktasso.Secret{"0123456789abcdef0123456789abcdef"}, CacheSize: tt.cache, RevocationCacheTTL: tt.ttl},
+				Access:     oktasso.AccessConfig{Workspace: oktasso.RequireGroups("Workspace Members")},
 			})
 			if err != nil {
 				b.Fatal(err)
@@ -93,4 +96,11 @@ func BenchmarkAuthenticatedRequest(b *testing.B) {
 			}
 		})
 	}
+}
+
+func storage(server bool) oktasso.SessionStorage {
+	if server {
+		return oktasso.SessionInStore
+	}
+	return oktasso.SessionInCookie
 }

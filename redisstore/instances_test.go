@@ -48,13 +48,15 @@ func newCluster(t *testing.T, edit func(*oktasso.Config)) *cluster {
 	handlers := [2]http.Handler{}
 	for i := range c.instances {
 		cfg := oktasso.Config{
-			Issuer: c.fake.Issuer(), ClientID: "0oacluster", ClientSecret: "s", BaseURL: base,
-			SessionKeys:     []oktasso.Secret{"0123456789abcdef0123456789abcdef"},
-			WorkspaceGroups: []string{"Workspace Members"},
-			Store:           New(rdb, "app:"),
-			HTTPClient:      c.fake.Client(),
-			Now:             c.clock,
-			Logger:          slog.New(slog.NewTextHandler(io.Discard, nil)),
+			Issuer:     c.fake.Issuer(),
+			BaseURL:    base,
+			Store:      New(rdb, "app:"),
+			HTTPClient: c.fake.Client(),
+			Now:        c.clock,
+			Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+			Client:     oktasso.ClientConfig{ID: "0oacluster", Secret: "s"},
+			Session:    oktasso.SessionConfig{Keys: []oktasso.Secret{"0123456789abcdef0123456789abcdef"}},
+			Access:     oktasso.AccessConfig{Workspace: oktasso.RequireGroups("Workspace Members")},
 		}
 		if edit != nil {
 			edit(&cfg)
@@ -114,7 +116,11 @@ func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastRe
 func TestTwoInstancesShareSessions(t *testing.T) {
 	for _, server := range []bool{false, true} {
 		t.Run(map[bool]string{false: "cookie sessions", true: "server sessions"}[server], func(t *testing.T) {
-			c := newCluster(t, func(cfg *oktasso.Config) { cfg.ServerSessions = server })
+			c := newCluster(t, func(cfg *oktasso.Config) {
+				if server {
+					cfg.Session.Storage = oktasso.SessionInStore
+				}
+			})
 			c.fake.AutoLogin("alice@example.com")
 			browser := c.client()
 			// The sign-in starts on one instance and its callback lands on the other.
@@ -186,7 +192,7 @@ func TestCallbackReplayAcrossInstances(t *testing.T) {
 func TestRefreshOnceAcrossInstances(t *testing.T) {
 	c := newCluster(t, func(cfg *oktasso.Config) {
 		cfg.Scopes = []string{"openid", "email", "groups", "offline_access"}
-		cfg.KeepAccessToken = true
+		cfg.Session.KeepAccessToken = true
 	})
 	c.fake.AutoLogin("alice@example.com")
 	browser := c.client()

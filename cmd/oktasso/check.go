@@ -156,7 +156,7 @@ const (
 )
 
 func (c *checker) checkBaseURL(ctx context.Context) {
-	eff, err := effective(ctx, oktasso.Config{Issuer: placeholderIssuer, ClientID: placeholderClientID, BaseURL: c.cfg.BaseURL})
+	eff, err := effective(ctx, oktasso.Config{Issuer: placeholderIssuer, BaseURL: c.cfg.BaseURL, Client: oktasso.ClientConfig{ID: placeholderClientID}})
 	if err != nil {
 		return // a config line already says what is wrong with it
 	}
@@ -177,8 +177,12 @@ func (c *checker) checkBaseURL(ctx context.Context) {
 // kind it is. It reports whether the provider checks may run.
 func (c *checker) checkIssuer(ctx context.Context) bool {
 	eff, err := effective(ctx, oktasso.Config{
-		Issuer: c.cfg.Issuer, Domain: c.cfg.Domain, AuthServerID: c.cfg.AuthServerID, ClientID: placeholderClientID,
-		Scopes: c.cfg.Scopes, WorkspaceGroups: c.cfg.WorkspaceGroups, WebAppGroups: c.cfg.WebAppGroups,
+		Issuer:       c.cfg.Issuer,
+		Domain:       c.cfg.Domain,
+		AuthServerID: c.cfg.AuthServerID,
+		Scopes:       c.cfg.Scopes,
+		Client:       oktasso.ClientConfig{ID: placeholderClientID},
+		Access:       c.cfg.Access,
 	})
 	if err != nil {
 		c.add(skip("issuer", "fix the issuer or domain configuration above first"))
@@ -286,7 +290,7 @@ func (c *checker) checkSessionKeys() {
 			n++
 		}
 	}
-	for i, k := range c.cfg.SessionKeys {
+	for i, k := range c.cfg.Session.Keys {
 		if len(k) < 32 {
 			continue
 		}

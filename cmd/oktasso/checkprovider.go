@@ -45,7 +45,7 @@ func (c *checker) checkProvider(ctx context.Context) {
 		c.add(fail("sign-out", "use an Okta authorization server, which always has one",
 			"discovery has no end_session_endpoint: sign-out would be local only and the Okta session would stay"))
 	}
-	if c.cfg.ClientID == "" || c.base == "" {
+	if c.cfg.Client.ID == "" || c.base == "" {
 		c.add(skip("client credentials", "fix the client ID and base URL configuration above"))
 		c.add(skip("sign-in redirect URI", "fix the client ID and base URL configuration above"))
 		return
@@ -231,8 +231,8 @@ func (c *checker) checkClient(ctx context.Context, m *oktasso.Metadata) {
 		"redirect_uri":  {c.base + oktasso.CallbackPath},
 		"code_verifier": {randomString(32)},
 	}
-	secret := string(c.cfg.ClientSecret)
-	method := string(c.cfg.ClientAuth)
+	secret := string(c.cfg.Client.Secret)
+	method := string(c.cfg.Client.AuthMethod)
 	if method == "" {
 		method = string(oktasso.ClientSecretBasic)
 	}
@@ -240,9 +240,9 @@ func (c *checker) checkClient(ctx context.Context, m *oktasso.Metadata) {
 	switch {
 	case secret == "":
 		method = "none (public client, PKCE only)"
-		form.Set("client_id", c.cfg.ClientID)
+		form.Set("client_id", c.cfg.Client.ID)
 	case method == string(oktasso.ClientSecretPost):
-		form.Set("client_id", c.cfg.ClientID)
+		form.Set("client_id", c.cfg.Client.ID)
 		form.Set("client_secret", secret)
 	default:
 		basic = true
@@ -256,7 +256,7 @@ func (c *checker) checkClient(ctx context.Context, m *oktasso.Metadata) {
 	req.Header.Set("Accept", "application/json")
 	if basic {
 		// As x/oauth2 sends them (RFC 6749 section 2.3.1).
-		req.SetBasicAuth(url.QueryEscape(c.cfg.ClientID), url.QueryEscape(secret))
+		req.SetBasicAuth(url.QueryEscape(c.cfg.Client.ID), url.QueryEscape(secret))
 	}
 	resp, body, err := c.do(ctx, c.client, req)
 	if err != nil {
@@ -274,7 +274,7 @@ func (c *checker) checkClient(ctx context.Context, m *oktasso.Metadata) {
 	}
 	switch oe.Error {
 	case "invalid_grant":
-		c.add(pass(name, "client credentials accepted (%s, client ID %s)", method, c.cfg.ClientID))
+		c.add(pass(name, "client credentials accepted (%s, client ID %s)", method, c.cfg.Client.ID))
 	case "invalid_client":
 		fix := "copy them again from the app's General tab"
 		if secret == "" {
@@ -301,7 +301,7 @@ func (c *checker) checkRedirect(ctx context.Context, m *oktasso.Metadata) {
 	verifier := randomString(32)
 	sum := sha256.Sum256([]byte(verifier))
 	q := url.Values{
-		"client_id":             {c.cfg.ClientID},
+		"client_id":             {c.cfg.Client.ID},
 		"redirect_uri":          {redirect},
 		"response_type":         {"code"},
 		"scope":                 {strings.Join(c.scopes, " ")},
@@ -348,7 +348,7 @@ func (c *checker) checkRedirect(ctx context.Context, m *oktasso.Metadata) {
 			"Okta refused %s as a sign-in redirect URI (HTTP %d)", redirect, resp.StatusCode))
 	case strings.Contains(string(body), "client_id"):
 		c.add(fail(name, "copy the client ID again from the app's General tab",
-			"Okta does not know the client ID %s (HTTP %d)", c.cfg.ClientID, resp.StatusCode))
+			"Okta does not know the client ID %s (HTTP %d)", c.cfg.Client.ID, resp.StatusCode))
 	default:
 		c.add(fail(name, "make sure "+redirect+" is a Sign-in redirect URI of the app (General tab → Login)",
 			"the authorize request was refused with HTTP %d", resp.StatusCode))

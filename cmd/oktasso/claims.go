@@ -16,7 +16,9 @@ import (
 )
 
 // claimResults reports on the claims an oktasso app relies on.
-func claimResults(cfg oktasso.Config, u *oktasso.User, allowedDomains []string) []result {
+// The access lists come from the environment (workspaceGroups,
+// webappGroups, allowedDomains), where the policies were made from.
+func claimResults(cfg oktasso.Config, u *oktasso.User, workspaceGroups, webappGroups, allowedDomains []string) []result {
 	var rs []result
 	if u.Email != "" {
 		rs = append(rs, pass("email", "%s", u.Email))
@@ -37,10 +39,10 @@ func claimResults(cfg oktasso.Config, u *oktasso.User, allowedDomains []string) 
 		}
 		rs = append(rs, fail("groups", fix, "no groups claim in the ID token or userinfo"))
 	}
-	rs = append(rs, groupResult("workspace", "OKTASSO_WORKSPACE_GROUPS", cfg.WorkspaceGroups, u,
-		"internal member", "external user", "everyone is external unless the app's OnLogin marks them internal"))
-	if len(cfg.WebAppGroups) > 0 {
-		rs = append(rs, groupResult("webapp", "OKTASSO_WEBAPP_GROUPS", cfg.WebAppGroups, u,
+	rs = append(rs, groupResult("workspace", "OKTASSO_WORKSPACE_GROUPS", workspaceGroups, u,
+		"internal member", "external user", "everyone is external unless the app sets a Workspace policy"))
+	if len(webappGroups) > 0 {
+		rs = append(rs, groupResult("webapp", "OKTASSO_WEBAPP_GROUPS", webappGroups, u,
 			"admitted to the webapp scope", "refused by the webapp scope", ""))
 	}
 	if len(allowedDomains) > 0 {

@@ -138,10 +138,13 @@ func (a *app) runLogin(ctx context.Context, args []string) int {
 	if o.verbose {
 		logger = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	allowedDomains := cfg.AllowedEmailDomains
-	cfg.AllowedEmailDomains = nil // reported below instead of refusing the sign-in
+	allowedDomains := a.envList("OKTASSO_ALLOWED_EMAIL_DOMAINS")
+	for i, d := range allowedDomains {
+		allowedDomains[i] = strings.ToLower(strings.TrimPrefix(d, "@"))
+	}
+	cfg.Access.SignIn = oktasso.Policy{} // reported below instead of refusing the sign-in
 	cfg.BaseURL = strings.TrimRight(base.String(), "/")
-	cfg.SessionKeys = []oktasso.Secret{oktasso.Secret(rand.Text() + rand.Text())}
+	cfg.Session.Keys = []oktasso.Secret{oktasso.Secret(rand.Text() + rand.Text())}
 	cfg.Logger = logger
 
 	finished := make(chan signIn, 1)
@@ -153,14 +156,14 @@ func (a *app) runLogin(ctx context.Context, args []string) int {
 	}
 	var mu sync.Mutex
 	var got *signIn
-	cfg.OnLogin = func(ctx context.Context, u *oktasso.User) error {
+	cfg.Hooks.OnLogin = func(ctx context.Context, u *oktasso.User) error {
 		cp := *u
 		mu.Lock()
 		got = &signIn{user: &cp, token: oktasso.TokenFromContext(ctx)}
 		mu.Unlock()
 		return nil
 	}
-	cfg.ErrorHandler = func(w http.ResponseWriter, r *http.Request, status int, err error) {
+	cfg.Hooks.ErrorHandler = func(w http.ResponseWriter, r *http.Request, status int, err error) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(status)
 		fmt.Fprintf(w, "Sign-in failed (HTTP %d); see the terminal.\n", status)
@@ -303,7 +306,7 @@ func (a *app) printSignIn(ctx context.Context, cfg oktasso.Config, meta *oktasso
 		}
 	}
 
-	results = append(results, claimResults(cfg, u, allowedDomains)...)
+	results = append(results, claimResults(cfg, u, a.envList("OKTASSO_WORKSPACE_GROUPS"), a.envList("OKTASSO_WEBAPP_GROUPS"), allowedDomains)...)
 	fmt.Fprintln(w)
 	printResults(w, results)
 	if anyFailed(results) {

@@ -213,3 +213,15 @@ OKTA_CLIENT_SECRET          the app's client secret (alias OKTA_OAUTH2_CLIENT_SE
 OKTA_CLIENT_AUTH_METHOD     client_secret_basic (default) or client_secret_post
 OKTASSO_SCOPES              scopes to request; default openid profile email (+ groups, see the README)
 `
+
+// envList reads a comma-separated list variable, as ConfigFromEnv does.
+func (a *app) envList(name string) []string {
+	v, _ := a.lookup(name)
+	var out []string
+	for _, f := range strings.Split(v, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}

@@ -118,7 +118,7 @@ func newAccountStore(now func() time.Time) *accountStore {
 	return &accountStore{now: now, byIdentity: make(map[identity]*account)}
 }
 
-// Login is the oktasso.Config.OnLogin hook. It runs after Okta's answer
+// Login is the oktasso.Config.Hooks.OnLogin hook. It runs after Okta's answer
 // has been verified and before the session is issued: it creates the
 // account on first sign-in, refreshes the name and email on later ones,
 // and sets u.LocalID so handlers find the account from the session. An

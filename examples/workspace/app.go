@@ -48,7 +48,7 @@ func newApp(ctx context.Context, cfg appConfig) (http.Handler, *oktasso.Auth, er
 		accounts = newAccountStore(cfg.OIDC.Now)
 	}
 	oc := cfg.OIDC
-	oc.OnLogin = accounts.Login
+	oc.Hooks.OnLogin = accounts.Login
 	auth, err := oktasso.New(ctx, oc)
 	if err != nil {
 		return nil, nil, err

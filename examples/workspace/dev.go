@@ -31,13 +31,12 @@ func devSetup(fake *oktatest.Server, baseURL string) (oktasso.Config, oktatest.D
 		PostLogoutRedirectURIs: []string{baseURL + oktasso.LogoutCallbackPath},
 	})
 	return oktasso.Config{
-		Issuer:          info.OrgIssuer,
-		ClientID:        info.ClientID,
-		ClientSecret:    oktasso.Secret(info.ClientSecret),
-		BaseURL:         baseURL,
-		WorkspaceGroups: []string{devWorkspaceGroup},
-		HTTPClient:      fake.Client(),
-		// OnLogin is set by newApp to the account store's hook.
+		Issuer:     info.OrgIssuer,
+		BaseURL:    baseURL,
+		HTTPClient: fake.Client(),
+		// Hooks.OnLogin is set by newApp to the account store's hook.
+		Client: oktasso.ClientConfig{ID: info.ClientID, Secret: oktasso.Secret(info.ClientSecret)},
+		Access: oktasso.AccessConfig{Workspace: oktasso.RequireGroups(devWorkspaceGroup)},
 	}, info
 }
 
