@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/oktasso/oktasso/audit"
 	"slices"
 	"strings"
 	"time"
@@ -67,7 +68,7 @@ func AccessTokenClaimsFrom(ctx context.Context) *AccessToken {
 type bearerError struct {
 	code   string // invalid_request or invalid_token
 	desc   string
-	reason Reason
+	reason audit.Reason
 }
 
 func (e *bearerError) Error() string { return "oktasso: invalid token: " + e.desc }
@@ -75,7 +76,7 @@ func (e *bearerError) Error() string { return "oktasso: invalid token: " + e.des
 // Is makes every bearerError match ErrInvalidToken.
 func (e *bearerError) Is(target error) bool { return target == ErrInvalidToken }
 
-func invalidToken(reason Reason, desc string) error {
+func invalidToken(reason audit.Reason, desc string) error {
 	return &bearerError{code: "invalid_token", desc: desc, reason: reason}
 }
 
@@ -107,23 +108,23 @@ func (b *Bearer) Verify(ctx context.Context, raw string) (*AccessToken, error) {
 
 func (b *Bearer) verify(ctx context.Context, raw string, now time.Time) (*AccessToken, error) {
 	if raw == "" || len(raw) > maxBearerTokenLen {
-		return nil, invalidToken(ReasonTokenInvalid, "the access token is empty or too long")
+		return nil, invalidToken(audit.ReasonTokenInvalid, "the access token is empty or too long")
 	}
 	if b.isOrg || strings.Count(raw, ".") != 2 {
 		if b.intro == nil {
-			return nil, invalidToken(ReasonOpaqueToken, "the access token is not a JWT; this API accepts JWT access tokens of "+b.cfg.Issuer)
+			return nil, invalidToken(audit.ReasonOpaqueToken, "the access token is not a JWT; this API accepts JWT access tokens of "+b.cfg.Issuer)
 		}
 		return b.introspect(ctx, raw, now)
 	}
 	jws, err := jose.ParseSignedCompact(raw, signingAlgs)
 	if err != nil {
-		return nil, invalidToken(ReasonTokenInvalid, "the access token is not an RS256 JWT")
+		return nil, invalidToken(audit.ReasonTokenInvalid, "the access token is not an RS256 JWT")
 	}
 	var c atClaims
 	var all map[string]any
 	payload := jws.UnsafePayloadWithoutVerification()
 	if err := json.Unmarshal(payload, &c); err != nil || json.Unmarshal(payload, &all) != nil {
-		return nil, invalidToken(ReasonTokenInvalid, "the access token's claims are malformed")
+		return nil, invalidToken(audit.ReasonTokenInvalid, "the access token's claims are malformed")
 	}
 	if err := checkClaimNames(all); err != nil {
 		return nil, err
@@ -133,9 +134,9 @@ func (b *Bearer) verify(ctx context.Context, raw string, now time.Time) (*Access
 	switch c.Issuer {
 	case b.cfg.Issuer:
 	case b.orgIssuer:
-		return nil, invalidToken(ReasonOrgServerToken, "the access token is from the Okta org authorization server, whose tokens only Okta can validate; request it from "+b.cfg.Issuer)
+		return nil, invalidToken(audit.ReasonOrgServerToken, "the access token is from the Okta org authorization server, whose tokens only Okta can validate; request it from "+b.cfg.Issuer)
 	default:
-		return nil, invalidToken(ReasonIssuerMismatch, "the access token is from another issuer")
+		return nil, invalidToken(audit.ReasonIssuerMismatch, "the access token is from another issuer")
 	}
 	d, err := b.provider.discover(ctx)
 	if err != nil {
@@ -145,10 +146,10 @@ func (b *Bearer) verify(ctx context.Context, raw string, now time.Time) (*Access
 		if errors.Is(err, ErrProviderUnavailable) || ctx.Err() != nil {
 			return nil, err
 		}
-		return nil, invalidToken(ReasonSignatureInvalid, "the access token's signature is invalid")
+		return nil, invalidToken(audit.ReasonSignatureInvalid, "the access token's signature is invalid")
 	}
 	if c.IssuedAt == 0 {
-		return nil, invalidToken(ReasonTokenTimeInvalid, "the access token has no iat")
+		return nil, invalidToken(audit.ReasonTokenTimeInvalid, "the access token has no iat")
 	}
 	t := &AccessToken{
 		Issuer: c.Issuer, Subject: c.Subject, UserID: c.UserID, ClientID: c.ClientID,
@@ -175,11 +176,11 @@ var checkedClaims = map[string]bool{"iss": true, "sub": true, "aud": true, "cid"
 // Bearer tokens, a stolen one would be replayable.
 func checkClaimNames(all map[string]any) error {
 	if _, ok := all["cnf"]; ok {
-		return invalidToken(ReasonTokenInvalid, "the access token is bound to a key (DPoP); this API accepts Bearer tokens only")
+		return invalidToken(audit.ReasonTokenInvalid, "the access token is bound to a key (DPoP); this API accepts Bearer tokens only")
 	}
 	for k := range all {
 		if l := strings.ToLower(k); l != k && checkedClaims[l] {
-			return invalidToken(ReasonTokenInvalid, "the access token has an ambiguous claim name")
+			return invalidToken(audit.ReasonTokenInvalid, "the access token has an ambiguous claim name")
 		}
 	}
 	return nil
@@ -197,19 +198,19 @@ func (b *Bearer) check(t *AccessToken, nbf, now time.Time) error {
 	lw := b.cfg.Leeway
 	switch {
 	case t.Expiry.IsZero():
-		return invalidToken(ReasonTokenTimeInvalid, "the access token has no exp")
+		return invalidToken(audit.ReasonTokenTimeInvalid, "the access token has no exp")
 	case !now.Before(t.Expiry.Add(lw)):
-		return invalidToken(ReasonTokenExpired, "the access token expired")
+		return invalidToken(audit.ReasonTokenExpired, "the access token expired")
 	case !nbf.IsZero() && now.Add(lw).Before(nbf):
-		return invalidToken(ReasonTokenTimeInvalid, "the access token is not valid yet")
+		return invalidToken(audit.ReasonTokenTimeInvalid, "the access token is not valid yet")
 	case !t.IssuedAt.IsZero() && now.Add(lw).Before(t.IssuedAt):
-		return invalidToken(ReasonTokenTimeInvalid, "the access token was issued in the future")
+		return invalidToken(audit.ReasonTokenTimeInvalid, "the access token was issued in the future")
 	case !slices.ContainsFunc(t.Audience, func(a string) bool { return slices.Contains(b.cfg.Audiences, a) }):
-		return invalidToken(ReasonAudienceMismatch, "the access token is not for this API (audience)")
+		return invalidToken(audit.ReasonAudienceMismatch, "the access token is not for this API (audience)")
 	case !slices.Contains(b.cfg.ClientIDs, t.ClientID):
-		return invalidToken(ReasonClientNotAllowed, "the access token was issued to a client this API does not accept")
+		return invalidToken(audit.ReasonClientNotAllowed, "the access token was issued to a client this API does not accept")
 	case t.Subject == "":
-		return invalidToken(ReasonTokenInvalid, "the access token has no sub")
+		return invalidToken(audit.ReasonTokenInvalid, "the access token has no sub")
 	}
 	return nil
 }

@@ -3,103 +3,27 @@ package oktasso
 import (
 	"context"
 	"errors"
+	"github.com/oktasso/oktasso/audit"
 	"log/slog"
 	"strings"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 )
 
-// Event is one audit record: every sign-in, sign-out, refusal and failure
-// emits exactly one, as a log/slog record (message "oktasso: <Name>", with
-// the attributes "event" and "reason") and, when set, through
-// Config.Hooks.OnEvent. It never holds a token or a secret.
-type Event struct {
-	Name    string // EventLogin, EventLoginFailed, …
-	Reason  Reason // why: a stable code
-	Subject string // the user, when known
-	Path    string // the request path, for access refusals
-	// Requirement is the policy requirement a refused user did not meet,
-	// e.g. "membership in a required group", for access refusals.
-	Requirement string
-}
-
-// Event names.
-const (
-	EventLogin              = "login"
-	EventLoginFailed        = "login_failed"  // the sign-in did not complete (Reason says why)
-	EventLoginRefused       = "login_refused" // completed at Okta, refused here or there (not assigned, policy, OnLogin)
-	EventLogout             = "logout"
-	EventLogoutRefused      = "logout_refused"
-	EventAccessDenied       = "access_denied" // a signed-in user a scope does not admit
-	EventRefresh            = "refresh"
-	EventRefreshFailed      = "refresh_failed"
-	EventBackchannelLogout  = "backchannel_logout"
-	EventFrontchannelLogout = "frontchannel_logout"
-	EventReauthenticated    = "reauthenticated" // a Purpose flow (MFA, enrollment) completed
-)
-
-// Reason is a stable code saying why an Event happened: alert and count on
-// it. The values are the Reason… constants (and, for API routes, those of
-// package bearer); new values may be added in minor releases.
-type Reason string
-
-// Reason codes.
-const (
-	ReasonOK                   Reason = "ok"
-	ReasonCallbackMalformed    Reason = "callback_malformed"     // missing or oversized parameters
-	ReasonStateMismatch        Reason = "state_mismatch"         // no sign-in pending in this browser for this state
-	ReasonStateReplayed        Reason = "state_replayed"         // the callback was already used
-	ReasonIssParameterMismatch Reason = "iss_parameter_mismatch" // RFC 9207 iss wrong, or missing though advertised
-	ReasonNotAssigned          Reason = "not_assigned"           // Okta: user not assigned to the app
-	ReasonProviderError        Reason = "provider_error"         // another error from the authorization endpoint
-	ReasonInvalidClient        Reason = "invalid_client"         // wrong client ID or secret
-	ReasonCodeRejected         Reason = "code_rejected"          // invalid_grant: expired, reused, PKCE failed
-	ReasonProviderUnavailable  Reason = "provider_unavailable"
-	ReasonIssuerMismatch       Reason = "issuer_mismatch"
-	ReasonAudienceMismatch     Reason = "audience_mismatch"
-	ReasonAZPMismatch          Reason = "azp_mismatch"
-	ReasonSignatureInvalid     Reason = "signature_invalid"
-	ReasonTokenExpired         Reason = "token_expired"
-	ReasonTokenTimeInvalid     Reason = "token_time_invalid" // iat or nbf
-	ReasonNonceMismatch        Reason = "nonce_mismatch"
-	ReasonAtHashMismatch       Reason = "at_hash_mismatch"
-	ReasonAuthTooOld           Reason = "auth_too_old" // auth_time missing or older than max_age
-	ReasonSubjectMismatch      Reason = "subject_mismatch"
-	ReasonTokenInvalid         Reason = "token_invalid"
-	ReasonEmailDomain          Reason = "email_domain_not_allowed"
-	ReasonRefusedByApp         Reason = "refused_by_app" // Config.Hooks.OnLogin refused
-	ReasonCookieTooLarge       Reason = "cookie_too_large"
-	ReasonCrossSite            Reason = "cross_site"
-	ReasonNotMember            Reason = "not_member"
-	ReasonNotAllowed           Reason = "not_allowed"
-	ReasonRefreshRefused       Reason = "refresh_refused"
-	ReasonLogoutTokenInvalid   Reason = "logout_token_invalid"
-	ReasonInternal             Reason = "internal_error"
-	// ReasonStepUpFailed: a step-up or purpose sign-in came back without
-	// the acr or amr it asked for.
-	ReasonStepUpFailed Reason = "step_up_failed"
-	// ReasonSilentLoginFailed: a silent sign-in (prompt=none) found no Okta
-	// session; the browser was sent on quietly.
-	ReasonSilentLoginFailed Reason = "silent_login_failed"
-	// ReasonMembershipUnavailable: Config.Access.Workspace or Config.Access.GroupsSource
-	// failed, so membership could not be decided.
-	ReasonMembershipUnavailable Reason = "membership_unavailable"
-)
-
 // reasonError attaches a reason code to an error.
 type reasonError struct {
-	reason Reason
+	reason audit.Reason
 	err    error
 }
 
 func (e *reasonError) Error() string { return e.err.Error() }
 func (e *reasonError) Unwrap() error { return e.err }
 
-func withReason(reason Reason, err error) error { return &reasonError{reason: reason, err: err} }
+func withReason(reason audit.Reason, err error) error { return &reasonError{reason: reason, err: err} }
 
 // reasonOf finds the reason code of an error: an attached one, or one
 // derived from the sentinel errors and go-oidc's verification errors.
-func reasonOf(err error) Reason {
+func reasonOf(err error) audit.Reason {
 	var re *reasonError
 	if errors.As(err, &re) {
 		return re.reason
@@ -109,51 +33,51 @@ func reasonOf(err error) Reason {
 	var oe *Error
 	switch {
 	case err == nil:
-		return ReasonOK
+		return audit.ReasonOK
 	case errors.As(err, &expired):
-		return ReasonTokenExpired
+		return audit.ReasonTokenExpired
 	case errors.As(err, &te) && te.oauth.Code == "invalid_client":
-		return ReasonInvalidClient
+		return audit.ReasonInvalidClient
 	case errors.As(err, &te):
-		return ReasonCodeRejected
+		return audit.ReasonCodeRejected
 	case errors.Is(err, ErrProviderUnavailable):
-		return ReasonProviderUnavailable
+		return audit.ReasonProviderUnavailable
 	case errors.Is(err, errSessionTooLarge):
-		return ReasonCookieTooLarge
+		return audit.ReasonCookieTooLarge
 	case errors.As(err, &oe):
-		return ReasonRefusedByApp
+		return audit.ReasonRefusedByApp
 	case errors.Is(err, ErrAccessDenied):
-		return ReasonRefusedByApp
+		return audit.ReasonRefusedByApp
 	}
 	// go-oidc's checks, by their messages (kept in one place).
 	msg := err.Error()
 	for _, m := range []struct {
 		text   string
-		reason Reason
+		reason audit.Reason
 	}{
-		{"issued by a different provider", ReasonIssuerMismatch},
-		{"expected audience", ReasonAudienceMismatch},
-		{"failed to verify signature", ReasonSignatureInvalid},
-		{"malformed jwt", ReasonSignatureInvalid},
-		{"before the nbf", ReasonTokenTimeInvalid},
+		{"issued by a different provider", audit.ReasonIssuerMismatch},
+		{"expected audience", audit.ReasonAudienceMismatch},
+		{"failed to verify signature", audit.ReasonSignatureInvalid},
+		{"malformed jwt", audit.ReasonSignatureInvalid},
+		{"before the nbf", audit.ReasonTokenTimeInvalid},
 	} {
 		if strings.Contains(msg, m.text) {
 			return m.reason
 		}
 	}
 	if errors.Is(err, ErrInvalidToken) {
-		return ReasonTokenInvalid
+		return audit.ReasonTokenInvalid
 	}
-	return ReasonInternal
+	return audit.ReasonInternal
 }
 
 // audit emits one audit record.
-func (a *Auth) audit(ctx context.Context, level slog.Level, ev Event, err error) {
+func (a *Auth) audit(ctx context.Context, level slog.Level, ev audit.Event, err error) {
 	emitEvent(ctx, a.cfg.Logger, a.cfg.Hooks.OnEvent, level, ev, err)
 }
 
 // emitEvent logs ev and hands it to onEvent, if set.
-func emitEvent(ctx context.Context, logger *slog.Logger, onEvent func(Event), level slog.Level, ev Event, err error) {
+func emitEvent(ctx context.Context, logger *slog.Logger, onEvent func(audit.Event), level slog.Level, ev audit.Event, err error) {
 	attrs := []slog.Attr{slog.String("event", ev.Name), slog.String("reason", string(ev.Reason))}
 	if ev.Subject != "" {
 		attrs = append(attrs, slog.String("subject", ev.Subject))

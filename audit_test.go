@@ -3,6 +3,7 @@ package oktasso
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/oktasso/oktasso/audit"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -18,7 +19,7 @@ import (
 type auditLog struct {
 	mu     sync.Mutex
 	buf    bytes.Buffer
-	events []Event
+	events []audit.Event
 }
 
 func (l *auditLog) Write(p []byte) (int, error) {
@@ -27,7 +28,7 @@ func (l *auditLog) Write(p []byte) (int, error) {
 	return l.buf.Write(p)
 }
 
-func (l *auditLog) onEvent(e Event) {
+func (l *auditLog) onEvent(e audit.Event) {
 	l.mu.Lock()
 	l.events = append(l.events, e)
 	l.mu.Unlock()
@@ -57,57 +58,57 @@ func TestAuditEvents(t *testing.T) {
 		edit   func(*Config)
 		run    func(h *harness)
 		event  string
-		reason Reason
+		reason audit.Reason
 	}{
-		{"login", nil, func(h *harness) { h.login(h.browser(), alice, "/") }, EventLogin, ReasonOK},
+		{"login", nil, func(h *harness) { h.login(h.browser(), alice, "/") }, audit.EventLogin, audit.ReasonOK},
 		{"nonce", nil, func(h *harness) {
 			h.fake.MutateIDToken(func(tk *oktatest.Token) { tk.Claims["nonce"] = "x" })
 			h.login(h.browser(), alice, "/")
-		}, EventLoginFailed, ReasonNonceMismatch},
+		}, audit.EventLoginFailed, audit.ReasonNonceMismatch},
 		{"issuer", nil, func(h *harness) {
 			h.fake.MutateIDToken(func(tk *oktatest.Token) { tk.Claims["iss"] = "https://evil.okta.com" })
 			h.login(h.browser(), alice, "/")
-		}, EventLoginFailed, ReasonIssuerMismatch},
+		}, audit.EventLoginFailed, audit.ReasonIssuerMismatch},
 		{"audience", nil, func(h *harness) {
 			h.fake.MutateIDToken(func(tk *oktatest.Token) { tk.Claims["aud"] = "0oaother" })
 			h.login(h.browser(), alice, "/")
-		}, EventLoginFailed, ReasonAudienceMismatch},
+		}, audit.EventLoginFailed, audit.ReasonAudienceMismatch},
 		{"signature", nil, func(h *harness) {
 			h.fake.MutateIDToken(func(tk *oktatest.Token) { tk.Sign = oktatest.SignCorrupt })
 			h.login(h.browser(), alice, "/")
-		}, EventLoginFailed, ReasonSignatureInvalid},
+		}, audit.EventLoginFailed, audit.ReasonSignatureInvalid},
 		{"expired", nil, func(h *harness) {
 			h.fake.MutateIDToken(func(tk *oktatest.Token) { tk.Claims["exp"] = h.clock.Now().Add(-time.Hour).Unix() })
 			h.login(h.browser(), alice, "/")
-		}, EventLoginFailed, ReasonTokenExpired},
+		}, audit.EventLoginFailed, audit.ReasonTokenExpired},
 		{"userinfo subject", nil, func(h *harness) {
 			h.fake.MutateUserInfo(func(c map[string]any) { c["sub"] = "00uOther" })
 			h.login(h.browser(), alice, "/")
-		}, EventLoginFailed, ReasonSubjectMismatch},
+		}, audit.EventLoginFailed, audit.ReasonSubjectMismatch},
 		{"state", nil, func(h *harness) {
 			b := h.browser()
 			b.get(setParam(h.authorize(b, alice, "/"), "state", "forged"))
-		}, EventLoginFailed, ReasonStateMismatch},
-		{"not assigned", func(c *Config) { c.Client.ID = bobOnlyClientID }, func(h *harness) { h.login(h.browser(), alice, "/") }, EventLoginRefused, ReasonNotAssigned},
-		{"email domain", func(c *Config) { c.Access.SignIn = RequireEmailDomains("example.org") }, func(h *harness) { h.login(h.browser(), alice, "/") }, EventLoginRefused, ReasonEmailDomain},
-		{"invalid client", func(c *Config) { c.Client.Secret = "wrong" }, func(h *harness) { h.login(h.browser(), alice, "/") }, EventLoginFailed, ReasonInvalidClient},
+		}, audit.EventLoginFailed, audit.ReasonStateMismatch},
+		{"not assigned", func(c *Config) { c.Client.ID = bobOnlyClientID }, func(h *harness) { h.login(h.browser(), alice, "/") }, audit.EventLoginRefused, audit.ReasonNotAssigned},
+		{"email domain", func(c *Config) { c.Access.SignIn = RequireEmailDomains("example.org") }, func(h *harness) { h.login(h.browser(), alice, "/") }, audit.EventLoginRefused, audit.ReasonEmailDomain},
+		{"invalid client", func(c *Config) { c.Client.Secret = "wrong" }, func(h *harness) { h.login(h.browser(), alice, "/") }, audit.EventLoginFailed, audit.ReasonInvalidClient},
 		{"not member", nil, func(h *harness) {
 			b := h.browser()
 			h.login(b, bob, "/")
 			h.audit.reset()
 			b.get(h.app.URL + "/workspace")
-		}, EventAccessDenied, ReasonNotMember},
+		}, audit.EventAccessDenied, audit.ReasonNotMember},
 		{"logout", nil, func(h *harness) {
 			b := h.browser()
 			h.login(b, alice, "/")
 			h.audit.reset()
 			b.post(h.app.URL+LogoutPath, nil)
-		}, EventLogout, ReasonOK},
+		}, audit.EventLogout, audit.ReasonOK},
 		{"cross-site logout", nil, func(h *harness) {
 			b := h.browser()
 			b.origin = "https://evil.example"
 			b.post(h.app.URL+LogoutPath, nil)
-		}, EventLogoutRefused, ReasonCrossSite},
+		}, audit.EventLogoutRefused, audit.ReasonCrossSite},
 		{"refresh refused", func(c *Config) { c.Scopes = []string{"openid", "offline_access"} }, func(h *harness) {
 			b := h.browser()
 			h.login(b, alice, "/")
@@ -123,18 +124,18 @@ func TestAuditEvents(t *testing.T) {
 			h.audit.reset()
 			h.clock.Add(56 * time.Minute)
 			b.get(h.app.URL + "/webapp")
-		}, EventRefreshFailed, ReasonRefreshRefused},
+		}, audit.EventRefreshFailed, audit.ReasonRefreshRefused},
 		{"back-channel", nil, func(h *harness) {
 			h.login(h.browser(), alice, "/")
 			h.audit.reset()
 			h.fake.EndSession(alice)
-		}, EventBackchannelLogout, ReasonOK},
+		}, audit.EventBackchannelLogout, audit.ReasonOK},
 		{"back-channel forged", nil, func(h *harness) {
 			h.login(h.browser(), alice, "/")
 			h.audit.reset()
 			h.fake.MutateLogoutToken(func(tk *oktatest.Token) { tk.Sign = oktatest.SignCorrupt })
 			h.fake.EndSession(alice)
-		}, EventBackchannelLogout, ReasonLogoutTokenInvalid},
+		}, audit.EventBackchannelLogout, audit.ReasonLogoutTokenInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -153,7 +154,7 @@ func TestAuditEvents(t *testing.T) {
 				t.Fatalf("audit records = %v; want exactly one with event %s, reason %s", recs, tt.event, tt.reason)
 			}
 			log.mu.Lock()
-			events := append([]Event(nil), log.events...)
+			events := append([]audit.Event(nil), log.events...)
 			all := log.buf.String()
 			log.mu.Unlock()
 			if len(events) != 1 || events[0].Name != tt.event || events[0].Reason != tt.reason {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/oktasso/oktasso/audit"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -23,20 +24,6 @@ const (
 	// maxBearerTokenLen bounds an access token; Okta's are 1–4 KB, more
 	// with many groups.
 	maxBearerTokenLen = 16 << 10
-)
-
-// Reason codes of the bearer guard, in its log records (attribute
-// "reason"), besides ReasonIssuerMismatch, ReasonAudienceMismatch,
-// ReasonSignatureInvalid, ReasonTokenExpired, ReasonTokenTimeInvalid and
-// ReasonTokenInvalid.
-const (
-	ReasonTokenMissing      Reason = "token_missing"        // no Authorization: Bearer header
-	ReasonRequestMalformed  Reason = "request_malformed"    // several or malformed Authorization headers
-	ReasonClientNotAllowed  Reason = "client_not_allowed"   // cid not in BearerConfig.ClientIDs
-	ReasonOrgServerToken    Reason = "org_server_token"     // a token of the org authorization server
-	ReasonTokenInactive     Reason = "token_inactive"       // introspection: expired, revoked or unknown
-	ReasonInsufficientScope Reason = "insufficient_scope"   // a scope Require asks for is missing
-	ReasonOpaqueToken       Reason = "opaque_token_refused" // not a JWT, and introspection is off
 )
 
 // BearerConfig configures a [Bearer]: an API that accepts Okta access
@@ -93,13 +80,8 @@ type BearerConfig struct {
 	Logger *slog.Logger
 	// OnEvent, when set, receives every EventTokenRefused Event, e.g. to
 	// count refusals by Reason. It runs synchronously: keep it fast.
-	OnEvent func(Event)
+	OnEvent func(audit.Event)
 }
-
-// EventTokenRefused is the audit event of a request Bearer.Require
-// refused; its Reason says why (ReasonTokenMissing, ReasonTokenExpired,
-// ReasonInsufficientScope, …).
-const EventTokenRefused = "token_refused"
 
 // Introspection is how a Bearer authenticates at the introspection
 // endpoint: as one of the Okta applications the tokens are issued to (Okta

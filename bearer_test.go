@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/oktasso/oktasso/audit"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -250,7 +251,7 @@ func TestBearerExpiryAndCache(t *testing.T) {
 	}
 	f.clock.Add(2 * time.Second)
 	_, err = b.Verify(ctx, tok)
-	if be, ok := errors.AsType[*bearerError](err); !ok || be.reason != ReasonTokenExpired || !errors.Is(err, ErrInvalidToken) {
+	if be, ok := errors.AsType[*bearerError](err); !ok || be.reason != audit.ReasonTokenExpired || !errors.Is(err, ErrInvalidToken) {
 		t.Errorf("Verify after exp+leeway = %v; want an expired-token error", err)
 	}
 	if rec := callAPI(b, nil, "Bearer "+tok); rec.Code != 401 || !strings.Contains(rec.Header().Get("WWW-Authenticate"), `error_description="the access token expired"`) {
@@ -390,10 +391,10 @@ func TestBearerEvents(t *testing.T) {
 	otherTok := userToken(t, f.fake, custom, otherClientID, nil)
 	orgTok := userToken(t, f.fake, f.fake.Issuer(), spaClientID, nil)
 	var logs strings.Builder
-	var events []Event
+	var events []audit.Event
 	b := f.bearer(func(c *BearerConfig) {
 		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-		c.OnEvent = func(ev Event) { events = append(events, ev) }
+		c.OnEvent = func(ev audit.Event) { events = append(events, ev) }
 	})
 	callAPI(b, nil)
 	callAPI(b, []string{"orders:read"}, "Bearer "+spaTok)
@@ -401,11 +402,11 @@ func TestBearerEvents(t *testing.T) {
 	callAPI(b, nil, "Bearer "+orgTok)
 	callAPI(b, nil, "Bearer "+spaTok) // admitted: no event
 	aliceUser, _ := f.fake.LookupUser(alice)
-	want := []Event{
-		{Name: EventTokenRefused, Reason: ReasonTokenMissing, Path: "/api/orders"},
-		{Name: EventTokenRefused, Reason: ReasonInsufficientScope, Subject: aliceUser.ID, Path: "/api/orders"},
-		{Name: EventTokenRefused, Reason: ReasonClientNotAllowed, Path: "/api/orders"},
-		{Name: EventTokenRefused, Reason: ReasonOrgServerToken, Path: "/api/orders"},
+	want := []audit.Event{
+		{Name: audit.EventTokenRefused, Reason: audit.ReasonTokenMissing, Path: "/api/orders"},
+		{Name: audit.EventTokenRefused, Reason: audit.ReasonInsufficientScope, Subject: aliceUser.ID, Path: "/api/orders"},
+		{Name: audit.EventTokenRefused, Reason: audit.ReasonClientNotAllowed, Path: "/api/orders"},
+		{Name: audit.EventTokenRefused, Reason: audit.ReasonOrgServerToken, Path: "/api/orders"},
 	}
 	if fmt.Sprint(events) != fmt.Sprint(want) {
 		t.Errorf("events = %v; want %v", events, want)

@@ -3,6 +3,7 @@ package oktasso
 import (
 	"context"
 	"errors"
+	"github.com/oktasso/oktasso/audit"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -25,7 +26,7 @@ func (b *Bearer) Require(scopes ...string) func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			raw, err := bearerCandidate(r.Header)
 			if err == nil && raw == "" {
-				b.audit(r, slog.LevelDebug, ReasonTokenMissing, "", nil)
+				b.audit(r, slog.LevelDebug, audit.ReasonTokenMissing, "", nil)
 				b.challenge(w, http.StatusUnauthorized, "", "a bearer access token is required", "")
 				return
 			}
@@ -48,7 +49,7 @@ func (b *Bearer) Require(scopes ...string) func(http.Handler) http.Handler {
 			}
 			for _, s := range scopes {
 				if !t.HasScope(s) {
-					b.audit(r, slog.LevelDebug, ReasonInsufficientScope, t.user.Subject, nil)
+					b.audit(r, slog.LevelDebug, audit.ReasonInsufficientScope, t.user.Subject, nil)
 					b.challenge(w, http.StatusForbidden, "insufficient_scope", "the access token lacks a required scope", scopeList)
 					return
 				}
@@ -66,8 +67,8 @@ func WithAccessToken(ctx context.Context, t *AccessToken) context.Context {
 
 // audit emits an EventTokenRefused. err, when set, is one of ours and
 // never holds the token.
-func (b *Bearer) audit(r *http.Request, level slog.Level, reason Reason, subject string, err error) {
-	emitEvent(r.Context(), b.cfg.Logger, b.cfg.OnEvent, level, Event{Name: EventTokenRefused, Reason: reason, Subject: subject, Path: r.URL.Path}, err)
+func (b *Bearer) audit(r *http.Request, level slog.Level, reason audit.Reason, subject string, err error) {
+	emitEvent(r.Context(), b.cfg.Logger, b.cfg.OnEvent, level, audit.Event{Name: audit.EventTokenRefused, Reason: reason, Subject: subject, Path: r.URL.Path}, err)
 }
 
 // refuse answers a request whose token or header was refused, or whose
@@ -75,7 +76,7 @@ func (b *Bearer) audit(r *http.Request, level slog.Level, reason Reason, subject
 func (b *Bearer) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	if be, ok := errors.AsType[*bearerError](err); ok {
 		level := slog.LevelDebug
-		if be.reason == ReasonOrgServerToken {
+		if be.reason == audit.ReasonOrgServerToken {
 			// Worth an operator's eye: the API's clients ask the wrong
 			// authorization server, or the API should use introspection.
 			level = slog.LevelInfo
@@ -88,7 +89,7 @@ func (b *Bearer) refuse(w http.ResponseWriter, r *http.Request, err error) {
 		b.challenge(w, status, be.code, be.desc, "")
 		return
 	}
-	b.audit(r, slog.LevelWarn, ReasonProviderUnavailable, "", err)
+	b.audit(r, slog.LevelWarn, audit.ReasonProviderUnavailable, "", err)
 	w.Header().Set("Retry-After", strconv.Itoa(int(max(retryAfter(err).Seconds(), 1))))
 	writeJSONError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the identity provider is unreachable; try again shortly", "")
 }
@@ -123,7 +124,7 @@ func quoteSafe(s string) string {
 	}, s)
 }
 
-var errMalformedHeader = &bearerError{code: "invalid_request", desc: "the Authorization header is not \"Bearer\" followed by a token", reason: ReasonRequestMalformed}
+var errMalformedHeader = &bearerError{code: "invalid_request", desc: "the Authorization header is not \"Bearer\" followed by a token", reason: audit.ReasonRequestMalformed}
 
 // bearerToken extracts the token of an "Authorization: Bearer" header. It
 // returns "" and no error when there is no such header (or another scheme
@@ -144,7 +145,7 @@ func bearerCandidate(h http.Header) (string, error) {
 		return "", nil
 	}
 	if len(vals) > 1 {
-		return "", &bearerError{code: "invalid_request", desc: "several Authorization headers", reason: ReasonRequestMalformed}
+		return "", &bearerError{code: "invalid_request", desc: "several Authorization headers", reason: audit.ReasonRequestMalformed}
 	}
 	scheme, rest, _ := strings.Cut(vals[0], " ")
 	if !strings.EqualFold(scheme, "Bearer") {

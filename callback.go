@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/oktasso/oktasso/audit"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -64,7 +65,7 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 		s.TokenExpiry = tok.Expiry.Unix()
 	}
 	if err := a.issueSession(r.Context(), w, s); err != nil {
-		a.audit(r.Context(), slog.LevelError, Event{Name: EventLoginFailed, Reason: reasonOf(err), Subject: u.Subject}, err)
+		a.audit(r.Context(), slog.LevelError, audit.Event{Name: audit.EventLoginFailed, Reason: reasonOf(err), Subject: u.Subject}, err)
 		a.fail(w, r, http.StatusInternalServerError, err, pageLoginFailed)
 		return
 	}
@@ -75,7 +76,7 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 			a.cfg.Logger.Warn("oktasso: could not end the replaced session", "err", err.Error())
 		}
 	}
-	a.audit(r.Context(), slog.LevelInfo, Event{Name: EventLogin, Reason: ReasonOK, Subject: u.Subject}, nil)
+	a.audit(r.Context(), slog.LevelInfo, audit.Event{Name: audit.EventLogin, Reason: audit.ReasonOK, Subject: u.Subject}, nil)
 	a.redirect(w, r, f.ReturnTo, http.StatusFound)
 }
 
@@ -88,7 +89,7 @@ func (a *Auth) finishFlow(w http.ResponseWriter, r *http.Request, purpose string
 	q := r.URL.Query()
 	state, code := q.Get("state"), q.Get("code")
 	if state == "" || len(state) > maxStateLen || len(code) > maxCodeLen || len(q.Get("error_description")) > maxErrorLen || len(q.Get("error")) > maxErrorCodeLen {
-		a.callbackFail(w, r, http.StatusBadRequest, withReason(ReasonCallbackMalformed, fmt.Errorf("%w: missing or oversized parameters", ErrInvalidCallback)), pageBadCallback)
+		a.callbackFail(w, r, http.StatusBadRequest, withReason(audit.ReasonCallbackMalformed, fmt.Errorf("%w: missing or oversized parameters", ErrInvalidCallback)), pageBadCallback)
 		return nil, nil, nil, false
 	}
 	name := a.flowCookieName(state)
@@ -97,36 +98,36 @@ func (a *Auth) finishFlow(w http.ResponseWriter, r *http.Request, purpose string
 	if err != nil || a.cookies.openValue(a.cookies.flow, name, ck.Value, &f) != nil ||
 		subtle.ConstantTimeCompare([]byte(f.State), []byte(state)) != 1 ||
 		a.now().Sub(time.Unix(f.Created, 0)) > flowTTL || f.Purpose != purpose {
-		a.callbackFail(w, r, http.StatusBadRequest, withReason(ReasonStateMismatch, fmt.Errorf("%w: no pending sign-in for this state", ErrInvalidCallback)), pageBadCallback)
+		a.callbackFail(w, r, http.StatusBadRequest, withReason(audit.ReasonStateMismatch, fmt.Errorf("%w: no pending sign-in for this state", ErrInvalidCallback)), pageBadCallback)
 		return nil, nil, nil, false
 	}
 	// The flow is consumed whatever happens next: a replayed callback finds
 	// neither the cookie nor an unused state.
 	a.cookies.set(w, name, "", -1)
 	if !a.firstUse(r.Context(), state, time.Unix(f.Created, 0).Add(flowTTL)) {
-		a.callbackFail(w, r, http.StatusBadRequest, withReason(ReasonStateReplayed, fmt.Errorf("%w: state already used", ErrInvalidCallback)), pageBadCallback)
+		a.callbackFail(w, r, http.StatusBadRequest, withReason(audit.ReasonStateReplayed, fmt.Errorf("%w: state already used", ErrInvalidCallback)), pageBadCallback)
 		return nil, nil, nil, false
 	}
 
 	d, err := a.provider.discover(r.Context())
 	if err != nil {
-		a.audit(r.Context(), slog.LevelWarn, Event{Name: EventLoginFailed, Reason: ReasonProviderUnavailable}, err)
+		a.audit(r.Context(), slog.LevelWarn, audit.Event{Name: audit.EventLoginFailed, Reason: audit.ReasonProviderUnavailable}, err)
 		a.unavailable(w, r, err)
 		return nil, nil, nil, false
 	}
 	if iss, ok := q["iss"]; ok {
 		if len(iss) != 1 || iss[0] != a.provider.issuer {
-			a.callbackFail(w, r, http.StatusBadRequest, withReason(ReasonIssParameterMismatch, fmt.Errorf("%w: iss parameter is not the issuer (RFC 9207)", ErrInvalidCallback)), pageBadCallback)
+			a.callbackFail(w, r, http.StatusBadRequest, withReason(audit.ReasonIssParameterMismatch, fmt.Errorf("%w: iss parameter is not the issuer (RFC 9207)", ErrInvalidCallback)), pageBadCallback)
 			return nil, nil, nil, false
 		}
 	} else if d.meta.IssParameterSupported {
-		a.callbackFail(w, r, http.StatusBadRequest, withReason(ReasonIssParameterMismatch, fmt.Errorf("%w: iss parameter missing though the provider sends it (RFC 9207)", ErrInvalidCallback)), pageBadCallback)
+		a.callbackFail(w, r, http.StatusBadRequest, withReason(audit.ReasonIssParameterMismatch, fmt.Errorf("%w: iss parameter missing though the provider sends it (RFC 9207)", ErrInvalidCallback)), pageBadCallback)
 		return nil, nil, nil, false
 	}
 	if e := q.Get("error"); e != "" {
 		if f.Silent != 0 && silentFailure[e] {
 			// No Okta session for this browser: fall back quietly.
-			a.audit(r.Context(), slog.LevelInfo, Event{Name: EventLoginRefused, Reason: ReasonSilentLoginFailed}, nil)
+			a.audit(r.Context(), slog.LevelInfo, audit.Event{Name: audit.EventLoginRefused, Reason: audit.ReasonSilentLoginFailed}, nil)
 			if f.Silent == silentInteractive {
 				a.StartLogin(w, r, f.ReturnTo)
 			} else {
@@ -135,11 +136,11 @@ func (a *Auth) finishFlow(w http.ResponseWriter, r *http.Request, purpose string
 			return nil, nil, nil, false
 		}
 		oe := &Error{Code: e, Description: q.Get("error_description")}
-		reason := ReasonProviderError
+		reason := audit.ReasonProviderError
 		if e == "access_denied" && strings.Contains(strings.ToLower(oe.Description), "not assigned") {
-			reason = ReasonNotAssigned
+			reason = audit.ReasonNotAssigned
 		}
-		a.audit(r.Context(), slog.LevelInfo, Event{Name: EventLoginRefused, Reason: reason}, oe)
+		a.audit(r.Context(), slog.LevelInfo, audit.Event{Name: audit.EventLoginRefused, Reason: reason}, oe)
 		status := http.StatusBadRequest
 		if e == "access_denied" {
 			status = http.StatusForbidden
@@ -148,7 +149,7 @@ func (a *Auth) finishFlow(w http.ResponseWriter, r *http.Request, purpose string
 		return nil, nil, nil, false
 	}
 	if code == "" {
-		a.callbackFail(w, r, http.StatusBadRequest, withReason(ReasonCallbackMalformed, fmt.Errorf("%w: no code", ErrInvalidCallback)), pageBadCallback)
+		a.callbackFail(w, r, http.StatusBadRequest, withReason(audit.ReasonCallbackMalformed, fmt.Errorf("%w: no code", ErrInvalidCallback)), pageBadCallback)
 		return nil, nil, nil, false
 	}
 
@@ -173,14 +174,14 @@ var silentFailure = map[string]bool{
 // step-up's acr and amr, and the user who started it.
 func (f *flow) satisfiedBy(u *User) error {
 	if f.Subject != "" && u.Subject != f.Subject {
-		return withReason(ReasonSubjectMismatch, &Error{Code: "access_denied", Description: "You verified as a different user than the one signed in. Sign out first to switch accounts."})
+		return withReason(audit.ReasonSubjectMismatch, &Error{Code: "access_denied", Description: "You verified as a different user than the one signed in. Sign out first to switch accounts."})
 	}
 	if len(f.ACR) > 0 && !slices.Contains(f.ACR, u.ACR) {
-		return withReason(ReasonStepUpFailed, &Error{Code: "access_denied", Description: "The additional verification this page needs was not completed."})
+		return withReason(audit.ReasonStepUpFailed, &Error{Code: "access_denied", Description: "The additional verification this page needs was not completed."})
 	}
 	for _, m := range f.AMR {
 		if !slices.Contains(u.AMR, m) {
-			return withReason(ReasonStepUpFailed, &Error{Code: "access_denied", Description: "The additional verification this page needs was not completed."})
+			return withReason(audit.ReasonStepUpFailed, &Error{Code: "access_denied", Description: "The additional verification this page needs was not completed."})
 		}
 	}
 	return nil
@@ -271,9 +272,9 @@ func (a *Auth) admit(r *http.Request, u *User) error {
 		return &errMembership{err}
 	}
 	if f != "" {
-		reason, desc := ReasonNotAllowed, "Your account does not meet a requirement of this application: "+f+"."
+		reason, desc := audit.ReasonNotAllowed, "Your account does not meet a requirement of this application: "+f+"."
 		if f == emailDomainRequirement {
-			reason, desc = ReasonEmailDomain, "Your account's email domain is not allowed to sign in to this application."
+			reason, desc = audit.ReasonEmailDomain, "Your account's email domain is not allowed to sign in to this application."
 		}
 		return withReason(reason, &Error{Code: "access_denied", Description: desc})
 	}
@@ -299,7 +300,7 @@ func (e *tokenError) Unwrap() error { return e.oauth }
 // callbackFail audits a callback refused before the code exchange and
 // shows its page.
 func (a *Auth) callbackFail(w http.ResponseWriter, r *http.Request, status int, err error, kind pageKind) {
-	a.audit(r.Context(), slog.LevelInfo, Event{Name: EventLoginFailed, Reason: reasonOf(err)}, err)
+	a.audit(r.Context(), slog.LevelInfo, audit.Event{Name: audit.EventLoginFailed, Reason: reasonOf(err)}, err)
 	a.fail(w, r, status, err, kind)
 }
 
@@ -311,31 +312,31 @@ func (a *Auth) loginFailed(w http.ResponseWriter, r *http.Request, err error) {
 	var me *errMembership
 	reason := reasonOf(err)
 	ev := func(level slog.Level, name string) {
-		a.audit(r.Context(), level, Event{Name: name, Reason: reason}, err)
+		a.audit(r.Context(), level, audit.Event{Name: name, Reason: reason}, err)
 	}
 	switch {
 	case errors.As(err, &te) && te.oauth.Code == "invalid_client":
-		ev(slog.LevelError, EventLoginFailed) // check OKTA_CLIENT_ID and OKTA_CLIENT_SECRET
+		ev(slog.LevelError, audit.EventLoginFailed) // check OKTA_CLIENT_ID and OKTA_CLIENT_SECRET
 		a.fail(w, r, http.StatusBadGateway, err, pageMisconfigured)
 	case errors.As(err, &te):
-		ev(slog.LevelWarn, EventLoginFailed)
+		ev(slog.LevelWarn, audit.EventLoginFailed)
 		a.fail(w, r, http.StatusBadRequest, err, pageLoginExpired)
 	case errors.As(err, &me):
-		reason = ReasonMembershipUnavailable
-		ev(slog.LevelWarn, EventLoginFailed)
+		reason = audit.ReasonMembershipUnavailable
+		ev(slog.LevelWarn, audit.EventLoginFailed)
 		a.fail(w, r, http.StatusServiceUnavailable, err, pageUnavailable)
 	case errors.Is(err, ErrProviderUnavailable):
-		ev(slog.LevelWarn, EventLoginFailed)
+		ev(slog.LevelWarn, audit.EventLoginFailed)
 		a.fail(w, r, http.StatusBadGateway, err, pageUnavailable)
 	case errors.Is(err, ErrInvalidToken):
-		ev(slog.LevelWarn, EventLoginFailed)
+		ev(slog.LevelWarn, audit.EventLoginFailed)
 		a.fail(w, r, http.StatusBadRequest, err, pageBadToken)
 	case errors.As(err, &oe), errors.Is(err, ErrAccessDenied):
-		ev(slog.LevelInfo, EventLoginRefused)
+		ev(slog.LevelInfo, audit.EventLoginRefused)
 		a.fail(w, r, http.StatusForbidden, err, pageRefused)
 	default:
-		reason = ReasonInternal
-		ev(slog.LevelError, EventLoginFailed)
+		reason = audit.ReasonInternal
+		ev(slog.LevelError, audit.EventLoginFailed)
 		a.fail(w, r, http.StatusInternalServerError, err, pageLoginFailed)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/oktasso/oktasso/audit"
 	"net/http"
 	"net/url"
 	"strings"
@@ -103,13 +104,13 @@ func (b *Bearer) fromIntrospection(in *introspection, now time.Time) (*AccessTok
 	namesErr := checkClaimNames(in.all)
 	switch {
 	case !in.Active:
-		return nil, invalidToken(ReasonTokenInactive, "the access token is not active (expired, revoked or unknown)")
+		return nil, invalidToken(audit.ReasonTokenInactive, "the access token is not active (expired, revoked or unknown)")
 	case !strings.EqualFold(in.TokenType, "Bearer"):
-		return nil, invalidToken(ReasonTokenInvalid, "the token is not a Bearer access token")
+		return nil, invalidToken(audit.ReasonTokenInvalid, "the token is not a Bearer access token")
 	case namesErr != nil:
 		return nil, namesErr
 	case in.Iss != "" && in.Iss != b.cfg.Issuer:
-		return nil, invalidToken(ReasonIssuerMismatch, "the access token is from another issuer")
+		return nil, invalidToken(audit.ReasonIssuerMismatch, "the access token is from another issuer")
 	}
 	t := &AccessToken{
 		Issuer: b.cfg.Issuer, Subject: in.Sub, UserID: in.UID, ClientID: in.ClientID, Audience: in.Aud,

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
+	"github.com/oktasso/oktasso/audit"
 	"net/http"
 	"net/url"
 	"strings"
@@ -147,27 +148,27 @@ func TestFromIntrospection(t *testing.T) {
 	tests := []struct {
 		name string
 		edit func(*introspection)
-		want Reason // reason, "" for accepted
+		want audit.Reason // reason, "" for accepted
 	}{
 		{"active", func(*introspection) {}, ""},
-		{"inactive", func(i *introspection) { i.Active = false }, ReasonTokenInactive},
-		{"refresh token", func(i *introspection) { i.TokenType = "refresh_token" }, ReasonTokenInvalid},
-		{"other issuer", func(i *introspection) { i.Iss = "https://evil.okta.com" }, ReasonIssuerMismatch},
-		{"other client", func(i *introspection) { i.ClientID = "0oa2" }, ReasonClientNotAllowed},
-		{"other audience", func(i *introspection) { i.Aud = stringList{"api://x"} }, ReasonAudienceMismatch},
-		{"expired", func(i *introspection) { i.Exp = float64(now.Add(-2 * time.Minute).Unix()) }, ReasonTokenExpired},
-		{"no exp", func(i *introspection) { i.Exp = 0 }, ReasonTokenTimeInvalid},
-		{"not yet valid", func(i *introspection) { i.Nbf = float64(now.Add(2 * time.Minute).Unix()) }, ReasonTokenTimeInvalid},
+		{"inactive", func(i *introspection) { i.Active = false }, audit.ReasonTokenInactive},
+		{"refresh token", func(i *introspection) { i.TokenType = "refresh_token" }, audit.ReasonTokenInvalid},
+		{"other issuer", func(i *introspection) { i.Iss = "https://evil.okta.com" }, audit.ReasonIssuerMismatch},
+		{"other client", func(i *introspection) { i.ClientID = "0oa2" }, audit.ReasonClientNotAllowed},
+		{"other audience", func(i *introspection) { i.Aud = stringList{"api://x"} }, audit.ReasonAudienceMismatch},
+		{"expired", func(i *introspection) { i.Exp = float64(now.Add(-2 * time.Minute).Unix()) }, audit.ReasonTokenExpired},
+		{"no exp", func(i *introspection) { i.Exp = 0 }, audit.ReasonTokenTimeInvalid},
+		{"not yet valid", func(i *introspection) { i.Nbf = float64(now.Add(2 * time.Minute).Unix()) }, audit.ReasonTokenTimeInvalid},
 	}
 	for _, tt := range tests {
 		in := ok()
 		tt.edit(&in)
 		tok, err := b.fromIntrospection(&in, now)
-		var reason Reason
+		var reason audit.Reason
 		if be, isBE := err.(*bearerError); isBE {
 			reason = be.reason
 		} else if err != nil {
-			reason = Reason(err.Error())
+			reason = audit.Reason(err.Error())
 		}
 		if reason != tt.want {
 			t.Errorf("%s: fromIntrospection() reason = %q; want %q", tt.name, reason, tt.want)

@@ -2,6 +2,7 @@ package oktasso
 
 import (
 	"crypto/subtle"
+	"github.com/oktasso/oktasso/audit"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -36,7 +37,7 @@ func (a *Auth) handleLogoutPage(w http.ResponseWriter, r *http.Request) {
 // post_logout_redirect_uri and a state.
 func (a *Auth) handleLogout(w http.ResponseWriter, r *http.Request) {
 	if !a.sameOrigin(r) {
-		a.audit(r.Context(), slog.LevelWarn, Event{Name: EventLogoutRefused, Reason: ReasonCrossSite}, nil)
+		a.audit(r.Context(), slog.LevelWarn, audit.Event{Name: audit.EventLogoutRefused, Reason: audit.ReasonCrossSite}, nil)
 		a.fail(w, r, http.StatusForbidden, ErrAccessDenied, pageCrossSite)
 		return
 	}
@@ -50,7 +51,7 @@ func (a *Auth) handleLogout(w http.ResponseWriter, r *http.Request) {
 		if err := a.endSessions(r.Context(), s.ID); err != nil {
 			a.cfg.Logger.Error("oktasso: revoking the session at sign-out failed", "err", err.Error())
 		}
-		a.audit(r.Context(), slog.LevelInfo, Event{Name: EventLogout, Reason: ReasonOK, Subject: s.Subject}, nil)
+		a.audit(r.Context(), slog.LevelInfo, audit.Event{Name: audit.EventLogout, Reason: audit.ReasonOK, Subject: s.Subject}, nil)
 	}
 	a.cookies.clearChunks(w)
 	noStore(w)

@@ -29,6 +29,7 @@ package oktasso
 
 import (
 	"context"
+	"github.com/oktasso/oktasso/audit"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -268,7 +269,7 @@ type Hooks struct {
 	// OnEvent receives every audit Event (sign-ins, sign-outs, refusals,
 	// failures) as it is logged, e.g. to count them by Reason for metrics.
 	// It runs synchronously: keep it fast. Default nil.
-	OnEvent func(Event)
+	OnEvent func(audit.Event)
 	// ErrorHandler renders every error page (4xx and 5xx) shown to a
 	// browser. It must not show err.Error() to the user. Default: the
 	// built-in page (Config.Pages).

@@ -3,6 +3,7 @@ package oktasso
 import (
 	"context"
 	"fmt"
+	"github.com/oktasso/oktasso/audit"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -390,11 +391,11 @@ func (a *Auth) routeUser(w http.ResponseWriter, r *http.Request) (u *User, out *
 // 403 JSON for API clients, a page otherwise; requirement, when set, names
 // what failed.
 func (a *Auth) refuse(w http.ResponseWriter, r *http.Request, u *User, kind pageKind, requirement string) {
-	reason := ReasonNotAllowed
+	reason := audit.ReasonNotAllowed
 	if kind == pageNotMember {
-		reason = ReasonNotMember
+		reason = audit.ReasonNotMember
 	}
-	a.audit(r.Context(), slog.LevelInfo, Event{Name: EventAccessDenied, Reason: reason, Subject: u.Subject, Path: r.URL.Path, Requirement: requirement}, nil)
+	a.audit(r.Context(), slog.LevelInfo, audit.Event{Name: audit.EventAccessDenied, Reason: reason, Subject: u.Subject, Path: r.URL.Path, Requirement: requirement}, nil)
 	msg := pageTexts[kind].message
 	if isAPI(r) {
 		body := map[string]string{"error": "access_denied", "error_description": msg}

@@ -3,6 +3,7 @@ package oktasso
 import (
 	"context"
 	"fmt"
+	"github.com/oktasso/oktasso/audit"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -94,6 +95,6 @@ func (p *Purpose) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.loginFailed(w, r, fmt.Errorf("oktasso: purpose %s: %w", p.name, err))
 		return
 	}
-	a.audit(r.Context(), slog.LevelInfo, Event{Name: EventReauthenticated, Reason: ReasonOK, Subject: u.Subject, Path: p.path}, nil)
+	a.audit(r.Context(), slog.LevelInfo, audit.Event{Name: audit.EventReauthenticated, Reason: audit.ReasonOK, Subject: u.Subject, Path: p.path}, nil)
 	a.redirect(w, r, f.ReturnTo, http.StatusFound)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/oktasso/oktasso/audit"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -118,7 +119,7 @@ func (a *Auth) doRefresh(ctx context.Context, s *session) *session {
 			}
 		}
 	}
-	a.audit(ctx, slog.LevelInfo, Event{Name: EventRefresh, Reason: ReasonOK, Subject: ns.Subject}, nil)
+	a.audit(ctx, slog.LevelInfo, audit.Event{Name: audit.EventRefresh, Reason: audit.ReasonOK, Subject: ns.Subject}, nil)
 	return ns
 }
 
@@ -164,11 +165,11 @@ func (a *Auth) keepOrEnd(ctx context.Context, s *session, err error) *session {
 		a.cfg.Logger.Warn("oktasso: refresh failed; keeping the session while its token lasts", "subject", s.Subject, "err", err.Error())
 		return s
 	}
-	reason := ReasonRefreshRefused
+	reason := audit.ReasonRefreshRefused
 	if !errors.Is(err, errSessionEnded) {
 		reason = reasonOf(err)
 	}
-	a.audit(ctx, slog.LevelInfo, Event{Name: EventRefreshFailed, Reason: reason, Subject: s.Subject}, err)
+	a.audit(ctx, slog.LevelInfo, audit.Event{Name: audit.EventRefreshFailed, Reason: reason, Subject: s.Subject}, err)
 	if err := a.endSessions(ctx, s.ID); err != nil {
 		a.cfg.Logger.Error("oktasso: revoking the session failed", "err", err.Error())
 	}

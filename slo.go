@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/oktasso/oktasso/audit"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -85,7 +86,7 @@ func (a *Auth) handleBackchannelLogout(w http.ResponseWriter, r *http.Request) {
 			writeJSONError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the provider's keys are unavailable", "")
 			return
 		}
-		a.audit(r.Context(), slog.LevelWarn, Event{Name: EventBackchannelLogout, Reason: ReasonLogoutTokenInvalid}, err)
+		a.audit(r.Context(), slog.LevelWarn, audit.Event{Name: audit.EventBackchannelLogout, Reason: audit.ReasonLogoutTokenInvalid}, err)
 		writeJSONError(w, http.StatusBadRequest, "invalid_request", "invalid logout token", "")
 		return
 	}
@@ -100,7 +101,7 @@ func (a *Auth) handleBackchannelLogout(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "sessions could not be ended; retry", "")
 		return
 	}
-	a.audit(r.Context(), slog.LevelInfo, Event{Name: EventBackchannelLogout, Reason: ReasonOK, Subject: c.Subject}, nil)
+	a.audit(r.Context(), slog.LevelInfo, audit.Event{Name: audit.EventBackchannelLogout, Reason: audit.ReasonOK, Subject: c.Subject}, nil)
 	a.cfg.Logger.Debug("oktasso: back-channel logout ended sessions", "count", n)
 	w.WriteHeader(http.StatusOK)
 }
@@ -187,11 +188,11 @@ func (a *Auth) handleFrontchannelLogout(w http.ResponseWriter, r *http.Request) 
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors "+originOf(a.provider.issuer))
 	if (iss != a.provider.issuer && iss != originOf(a.provider.issuer)) || sid == "" || len(sid) > 256 {
-		reason := ReasonCallbackMalformed
+		reason := audit.ReasonCallbackMalformed
 		if iss != a.provider.issuer && iss != originOf(a.provider.issuer) {
-			reason = ReasonIssuerMismatch
+			reason = audit.ReasonIssuerMismatch
 		}
-		a.audit(r.Context(), slog.LevelWarn, Event{Name: EventFrontchannelLogout, Reason: reason}, nil)
+		a.audit(r.Context(), slog.LevelWarn, audit.Event{Name: audit.EventFrontchannelLogout, Reason: reason}, nil)
 		w.WriteHeader(http.StatusBadRequest)
 		return
 	}
@@ -205,7 +206,7 @@ func (a *Auth) handleFrontchannelLogout(w http.ResponseWriter, r *http.Request) 
 		w.WriteHeader(http.StatusServiceUnavailable)
 		return
 	}
-	a.audit(r.Context(), slog.LevelInfo, Event{Name: EventFrontchannelLogout, Reason: ReasonOK}, nil)
+	a.audit(r.Context(), slog.LevelInfo, audit.Event{Name: audit.EventFrontchannelLogout, Reason: audit.ReasonOK}, nil)
 	a.cfg.Logger.Debug("oktasso: front-channel logout ended sessions", "count", n)
 	w.Write([]byte("<!doctype html><title>Signed out</title>"))
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/oktasso/oktasso/audit"
 	"net/http"
 	"strconv"
 	"time"
@@ -118,29 +119,29 @@ func (p *Provider) verifyIDToken(ctx context.Context, d *discovered, raw string,
 	now := p.now()
 	switch {
 	case c.Subject == "":
-		return nil, nil, withReason(ReasonTokenInvalid, fmt.Errorf("%w: no sub", ErrInvalidToken))
+		return nil, nil, withReason(audit.ReasonTokenInvalid, fmt.Errorf("%w: no sub", ErrInvalidToken))
 	case len(tok.Audience) > 1 && c.AuthorizedParty == "":
-		return nil, nil, withReason(ReasonAZPMismatch, fmt.Errorf("%w: several audiences and no azp", ErrInvalidToken))
+		return nil, nil, withReason(audit.ReasonAZPMismatch, fmt.Errorf("%w: several audiences and no azp", ErrInvalidToken))
 	case c.AuthorizedParty != "" && c.AuthorizedParty != vr.clientID:
-		return nil, nil, withReason(ReasonAZPMismatch, fmt.Errorf("%w: azp %q is not this client", ErrInvalidToken, c.AuthorizedParty))
+		return nil, nil, withReason(audit.ReasonAZPMismatch, fmt.Errorf("%w: azp %q is not this client", ErrInvalidToken, c.AuthorizedParty))
 	case c.IssuedAt == 0:
-		return nil, nil, withReason(ReasonTokenTimeInvalid, fmt.Errorf("%w: no iat", ErrInvalidToken))
+		return nil, nil, withReason(audit.ReasonTokenTimeInvalid, fmt.Errorf("%w: no iat", ErrInvalidToken))
 	case time.Unix(c.IssuedAt, 0).After(now.Add(clockSkew)):
-		return nil, nil, withReason(ReasonTokenTimeInvalid, fmt.Errorf("%w: iat is in the future", ErrInvalidToken))
+		return nil, nil, withReason(audit.ReasonTokenTimeInvalid, fmt.Errorf("%w: iat is in the future", ErrInvalidToken))
 	case !vr.refreshed && (vr.nonce == "" || subtle.ConstantTimeCompare([]byte(c.Nonce), []byte(vr.nonce)) != 1):
-		return nil, nil, withReason(ReasonNonceMismatch, fmt.Errorf("%w: nonce does not match", ErrInvalidToken))
+		return nil, nil, withReason(audit.ReasonNonceMismatch, fmt.Errorf("%w: nonce does not match", ErrInvalidToken))
 	}
 	if tok.AccessTokenHash != "" && vr.accessToken != "" {
 		if err := tok.VerifyAccessToken(vr.accessToken); err != nil {
-			return nil, nil, withReason(ReasonAtHashMismatch, fmt.Errorf("%w: at_hash does not match the access token", ErrInvalidToken))
+			return nil, nil, withReason(audit.ReasonAtHashMismatch, fmt.Errorf("%w: at_hash does not match the access token", ErrInvalidToken))
 		}
 	}
 	if vr.checkMaxAge {
 		if c.AuthTime == 0 {
-			return nil, nil, withReason(ReasonAuthTooOld, fmt.Errorf("%w: max_age was asked but auth_time is missing", ErrInvalidToken))
+			return nil, nil, withReason(audit.ReasonAuthTooOld, fmt.Errorf("%w: max_age was asked but auth_time is missing", ErrInvalidToken))
 		}
 		if now.Sub(time.Unix(c.AuthTime, 0)) > vr.maxAge+clockSkew {
-			return nil, nil, withReason(ReasonAuthTooOld, fmt.Errorf("%w: authentication is older than max_age", ErrInvalidToken))
+			return nil, nil, withReason(audit.ReasonAuthTooOld, fmt.Errorf("%w: authentication is older than max_age", ErrInvalidToken))
 		}
 	}
 	return &c, all, nil
@@ -173,7 +174,7 @@ func (p *Provider) userInfo(ctx context.Context, d *discovered, accessToken, sub
 		return nil, nil, fmt.Errorf("%w: userinfo is not JSON claims: %w", ErrProviderUnavailable, err)
 	}
 	if c.Subject != subject {
-		return nil, nil, withReason(ReasonSubjectMismatch, fmt.Errorf("%w: userinfo sub differs from the ID token's", ErrInvalidToken))
+		return nil, nil, withReason(audit.ReasonSubjectMismatch, fmt.Errorf("%w: userinfo sub differs from the ID token's", ErrInvalidToken))
 	}
 	return &c, all, nil
 }

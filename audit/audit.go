@@ -1,0 +1,99 @@
+// Package audit names what oktasso's audit records say: the Event that
+// every sign-in, sign-out, refusal and failure emits (as a log/slog record
+// and through the application's OnEvent hook), its event names, and the
+// stable Reason codes to alert and count on.
+package audit
+
+// Event is one audit record: every sign-in, sign-out, refusal and failure
+// emits exactly one, as a log/slog record (message "oktasso: <Name>", with
+// the attributes "event" and "reason") and, when set, through
+// Config.Hooks.OnEvent. It never holds a token or a secret.
+type Event struct {
+	Name    string // EventLogin, EventLoginFailed, …
+	Reason  Reason // why: a stable code
+	Subject string // the user, when known
+	Path    string // the request path, for access refusals
+	// Requirement is the policy requirement a refused user did not meet,
+	// e.g. "membership in a required group", for access refusals.
+	Requirement string
+}
+
+// Event names.
+const (
+	EventLogin              = "login"
+	EventLoginFailed        = "login_failed"  // the sign-in did not complete (Reason says why)
+	EventLoginRefused       = "login_refused" // completed at Okta, refused here or there (not assigned, policy, OnLogin)
+	EventLogout             = "logout"
+	EventLogoutRefused      = "logout_refused"
+	EventAccessDenied       = "access_denied" // a signed-in user a scope does not admit
+	EventRefresh            = "refresh"
+	EventRefreshFailed      = "refresh_failed"
+	EventBackchannelLogout  = "backchannel_logout"
+	EventFrontchannelLogout = "frontchannel_logout"
+	EventReauthenticated    = "reauthenticated" // a Purpose flow (MFA, enrollment) completed
+	// EventTokenRefused: package bearer refused a request to an API
+	// route; Reason says why (ReasonTokenMissing, ReasonTokenExpired,
+	// ReasonInsufficientScope, …).
+	EventTokenRefused = "token_refused"
+)
+
+// Reason is a stable code saying why an Event happened: alert and count on
+// it. The values are the Reason… constants (and, for API routes, those of
+// package bearer); new values may be added in minor releases.
+type Reason string
+
+// Reason codes.
+const (
+	ReasonOK                   Reason = "ok"
+	ReasonCallbackMalformed    Reason = "callback_malformed"     // missing or oversized parameters
+	ReasonStateMismatch        Reason = "state_mismatch"         // no sign-in pending in this browser for this state
+	ReasonStateReplayed        Reason = "state_replayed"         // the callback was already used
+	ReasonIssParameterMismatch Reason = "iss_parameter_mismatch" // RFC 9207 iss wrong, or missing though advertised
+	ReasonNotAssigned          Reason = "not_assigned"           // Okta: user not assigned to the app
+	ReasonProviderError        Reason = "provider_error"         // another error from the authorization endpoint
+	ReasonInvalidClient        Reason = "invalid_client"         // wrong client ID or secret
+	ReasonCodeRejected         Reason = "code_rejected"          // invalid_grant: expired, reused, PKCE failed
+	ReasonProviderUnavailable  Reason = "provider_unavailable"
+	ReasonIssuerMismatch       Reason = "issuer_mismatch"
+	ReasonAudienceMismatch     Reason = "audience_mismatch"
+	ReasonAZPMismatch          Reason = "azp_mismatch"
+	ReasonSignatureInvalid     Reason = "signature_invalid"
+	ReasonTokenExpired         Reason = "token_expired"
+	ReasonTokenTimeInvalid     Reason = "token_time_invalid" // iat or nbf
+	ReasonNonceMismatch        Reason = "nonce_mismatch"
+	ReasonAtHashMismatch       Reason = "at_hash_mismatch"
+	ReasonAuthTooOld           Reason = "auth_too_old" // auth_time missing or older than max_age
+	ReasonSubjectMismatch      Reason = "subject_mismatch"
+	ReasonTokenInvalid         Reason = "token_invalid"
+	ReasonEmailDomain          Reason = "email_domain_not_allowed"
+	ReasonRefusedByApp         Reason = "refused_by_app" // Config.Hooks.OnLogin refused
+	ReasonCookieTooLarge       Reason = "cookie_too_large"
+	ReasonCrossSite            Reason = "cross_site"
+	ReasonNotMember            Reason = "not_member"
+	ReasonNotAllowed           Reason = "not_allowed"
+	ReasonRefreshRefused       Reason = "refresh_refused"
+	ReasonLogoutTokenInvalid   Reason = "logout_token_invalid"
+	ReasonInternal             Reason = "internal_error"
+	// ReasonStepUpFailed: a step-up or purpose sign-in came back without
+	// the acr or amr it asked for.
+	ReasonStepUpFailed Reason = "step_up_failed"
+	// ReasonSilentLoginFailed: a silent sign-in (prompt=none) found no Okta
+	// session; the browser was sent on quietly.
+	ReasonSilentLoginFailed Reason = "silent_login_failed"
+	// ReasonMembershipUnavailable: Access.Workspace or Access.GroupsSource
+	// failed, so membership could not be decided.
+	ReasonMembershipUnavailable Reason = "membership_unavailable"
+)
+
+// Reason codes of package bearer's access-token guard, besides ReasonIssuerMismatch, ReasonAudienceMismatch,
+// ReasonSignatureInvalid, ReasonTokenExpired, ReasonTokenTimeInvalid and
+// ReasonTokenInvalid.
+const (
+	ReasonTokenMissing      Reason = "token_missing"        // no Authorization: Bearer header
+	ReasonRequestMalformed  Reason = "request_malformed"    // several or malformed Authorization headers
+	ReasonClientNotAllowed  Reason = "client_not_allowed"   // cid not in the guard's ClientIDs
+	ReasonOrgServerToken    Reason = "org_server_token"     // a token of the org authorization server
+	ReasonTokenInactive     Reason = "token_inactive"       // introspection: expired, revoked or unknown
+	ReasonInsufficientScope Reason = "insufficient_scope"   // a scope Require asks for is missing
+	ReasonOpaqueToken       Reason = "opaque_token_refused" // not a JWT, and introspection is off
+)
