@@ -16,10 +16,10 @@ import (
 // Routes served by Auth.Handler, relative to the base URL.
 const (
 	LoginPath          = "/auth/login"
-	InitiateLoginPath  = "/auth/initiate-login"
+	initiateLoginPath  = "/auth/initiate-login"
 	CallbackPath       = "/auth/callback"
 	LogoutPath         = "/auth/logout"
-	LogoutCallbackPath = "/auth/logout/callback"
+	logoutCallbackPath = "/auth/logout/callback"
 )
 
 // Auth is an OpenID Connect relying party: it serves the sign-in, callback
@@ -128,10 +128,10 @@ func (a *Auth) RedirectURL() string { return a.cfg.BaseURL + CallbackPath }
 
 // InitiateLoginURL is the "Initiate login URI" to register in Okta, so the
 // app's tile on the Okta dashboard signs people in.
-func (a *Auth) InitiateLoginURL() string { return a.cfg.BaseURL + InitiateLoginPath }
+func (a *Auth) InitiateLoginURL() string { return a.cfg.BaseURL + initiateLoginPath }
 
 // PostLogoutRedirectURL is the sign-out redirect URI to register in Okta.
-func (a *Auth) PostLogoutRedirectURL() string { return a.cfg.BaseURL + LogoutCallbackPath }
+func (a *Auth) PostLogoutRedirectURL() string { return a.cfg.BaseURL + logoutCallbackPath }
 
 // LoginURL returns the absolute URL that starts a sign-in and comes back to
 // returnTo (a same-origin path; anything else becomes "/").
@@ -144,14 +144,14 @@ func (a *Auth) LoginURL(returnTo string) string {
 func (a *Auth) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+LoginPath, a.handleLogin)
-	mux.HandleFunc("GET "+InitiateLoginPath, a.handleInitiateLogin)
+	mux.HandleFunc("GET "+initiateLoginPath, a.handleInitiateLogin)
 	mux.HandleFunc("GET "+CallbackPath, a.handleCallback)
 	mux.HandleFunc("GET "+CallbackPath+"/{purpose}", a.handleCallback)
 	mux.HandleFunc("GET "+LogoutPath, a.handleLogoutPage)
 	mux.HandleFunc("POST "+LogoutPath, a.handleLogout)
-	mux.HandleFunc("GET "+LogoutCallbackPath, a.handleLogoutCallback)
-	mux.HandleFunc("POST "+BackchannelLogoutPath, a.handleBackchannelLogout)
-	mux.HandleFunc("GET "+FrontchannelLogoutPath, a.handleFrontchannelLogout)
+	mux.HandleFunc("GET "+logoutCallbackPath, a.handleLogoutCallback)
+	mux.HandleFunc("POST "+backchannelLogoutPath, a.handleBackchannelLogout)
+	mux.HandleFunc("GET "+frontchannelLogoutPath, a.handleFrontchannelLogout)
 	return mux
 }
 

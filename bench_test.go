@@ -57,7 +57,7 @@ func benchAuth(b *testing.B, cacheSize int) (*Auth, *http.Request, *session) {
 var cacheModes = []struct {
 	name string
 	size int
-}{{"miss", -1}, {"hit", DefaultSessionCacheSize}}
+}{{"miss", -1}, {"hit", defaultSessionCacheSize}}
 
 // benchIDToken has the size of an Okta ID token with profile, email and a
 // few groups (≈1 kB).

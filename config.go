@@ -17,12 +17,12 @@ import (
 
 // Defaults for optional Config fields.
 const (
-	DefaultBaseURL            = "http://localhost:8080"
-	DefaultSessionIdleTimeout = 8 * time.Hour
-	DefaultMembershipInterval = 5 * time.Minute
-	DefaultSessionMaxAge      = 24 * time.Hour
-	DefaultHTTPTimeout        = 10 * time.Second
-	DefaultMaxPendingLogins   = 5
+	defaultBaseURL            = "http://localhost:8080"
+	defaultSessionIdleTimeout = 8 * time.Hour
+	defaultRecheckInterval = 5 * time.Minute
+	defaultSessionMaxAge      = 24 * time.Hour
+	defaultHTTPTimeout        = 10 * time.Second
+	defaultMaxPendingLogins   = 5
 	minSessionKeyLen          = 32
 )
 
@@ -250,7 +250,7 @@ func (c Config) normalize(names map[string]string) (Config, error) {
 	}
 
 	if c.BaseURL == "" {
-		c.BaseURL = DefaultBaseURL
+		c.BaseURL = defaultBaseURL
 	}
 	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
 	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
@@ -263,10 +263,10 @@ func (c Config) normalize(names map[string]string) (Config, error) {
 		}
 	}
 	if c.Session.IdleTimeout == 0 {
-		c.Session.IdleTimeout = DefaultSessionIdleTimeout
+		c.Session.IdleTimeout = defaultSessionIdleTimeout
 	}
 	if c.Session.MaxAge == 0 {
-		c.Session.MaxAge = DefaultSessionMaxAge
+		c.Session.MaxAge = defaultSessionMaxAge
 	}
 	if c.Session.IdleTimeout < time.Minute {
 		bad("Session.IdleTimeout", "%v is too short; use at least 1m", c.Session.IdleTimeout)
@@ -281,13 +281,13 @@ func (c Config) normalize(names map[string]string) (Config, error) {
 		bad("Session.MaxCookies", "%d is out of range 1..%d", c.Session.MaxCookies, maxMaxChunks)
 	}
 	if c.Access.RecheckInterval == 0 {
-		c.Access.RecheckInterval = DefaultMembershipInterval
+		c.Access.RecheckInterval = defaultRecheckInterval
 	}
 	if c.Access.RecheckInterval < time.Second {
 		bad("Access.RecheckInterval", "%v is too short; use at least 1s", c.Access.RecheckInterval)
 	}
 	if c.Session.CacheSize == 0 {
-		c.Session.CacheSize = DefaultSessionCacheSize
+		c.Session.CacheSize = defaultSessionCacheSize
 	}
 	if c.Session.RevocationCacheTTL < 0 {
 		bad("Session.RevocationCacheTTL", "%v is negative", c.Session.RevocationCacheTTL)
@@ -309,7 +309,7 @@ func (c Config) normalize(names map[string]string) (Config, error) {
 		bad("Session.PostLogoutPath", "%q is not a same-origin path; write e.g. /", c.Session.PostLogoutPath)
 	}
 	if c.Session.MaxPendingLogins == 0 {
-		c.Session.MaxPendingLogins = DefaultMaxPendingLogins
+		c.Session.MaxPendingLogins = defaultMaxPendingLogins
 	}
 	if c.Session.MaxPendingLogins < 1 || c.Session.MaxPendingLogins > 20 {
 		bad("Session.MaxPendingLogins", "%d is out of range 1..20", c.Session.MaxPendingLogins)
@@ -336,8 +336,8 @@ func (c Config) normalize(names map[string]string) (Config, error) {
 		c.Scopes = slices.Clone(c.OAuth2.Scopes) // no openid: not an OpenID provider
 	}
 
-	if c.Pages != nil && c.Pages.Lookup(PageTemplate) == nil {
-		bad("Pages", "does not define %q; start from oktasso.DefaultPages()", PageTemplate)
+	if c.Pages != nil && c.Pages.Lookup(pageTemplate) == nil {
+		bad("Pages", "does not define %q; start from oktasso.DefaultPages()", pageTemplate)
 	}
 	ioDefaults(&c.HTTPClient, &c.Now, &c.Logger)
 	if c.Store == nil {
@@ -426,7 +426,7 @@ func isLoopback(host string) bool {
 // and logger, the same way for Config and BearerConfig.
 func ioDefaults(hc **http.Client, now *func() time.Time, logger **slog.Logger) {
 	if *hc == nil {
-		*hc = &http.Client{Timeout: DefaultHTTPTimeout}
+		*hc = &http.Client{Timeout: defaultHTTPTimeout}
 	}
 	if *now == nil {
 		*now = time.Now

@@ -10,17 +10,17 @@ import (
 )
 
 // Scope is one part of the application with its own SSO enforcement.
-type Scope int
+type scope int
 
 const (
 	// WorkspaceScope is the admin console: internal members only.
-	WorkspaceScope Scope = iota
+	workspaceScope scope = iota
 	// WebAppScope is the end-user apps: external users allowed.
-	WebAppScope
+	webAppScope
 )
 
-func (s Scope) String() string {
-	if s == WorkspaceScope {
+func (s scope) String() string {
+	if s == workspaceScope {
 		return "workspace"
 	}
 	return "webapp"
@@ -30,12 +30,12 @@ func (s Scope) String() string {
 // Config.Access.Workspace or Config.Hooks.OnLogin). Browsers without a session are
 // sent to sign in; API clients get 401 JSON; signed-in external users get
 // 403. With Config.Access.SkipEnforceWorkspace, anonymous requests pass through.
-func (a *Auth) Workspace(next http.Handler) http.Handler { return a.guard(WorkspaceScope, next) }
+func (a *Auth) Workspace(next http.Handler) http.Handler { return a.guard(workspaceScope, next) }
 
 // WebApp guards end-user apps: it admits any signed-in user the policy
 // allows (Config.Access.SignIn, Config.Access.WebApp), internal or
 // external. With Config.Access.SkipEnforceWebApp, anonymous requests pass through.
-func (a *Auth) WebApp(next http.Handler) http.Handler { return a.guard(WebAppScope, next) }
+func (a *Auth) WebApp(next http.Handler) http.Handler { return a.guard(webAppScope, next) }
 
 // Identify puts the signed-in user, if any, in the request context and never
 // refuses a request. Use it for pages such as a landing page that change
@@ -51,9 +51,9 @@ func (a *Auth) Identify(next http.Handler) http.Handler {
 	})
 }
 
-func (a *Auth) guard(scope Scope, next http.Handler) http.Handler {
+func (a *Auth) guard(scope scope, next http.Handler) http.Handler {
 	enforced := !a.cfg.Access.SkipEnforceWorkspace
-	if scope == WebAppScope {
+	if scope == webAppScope {
 		enforced = !a.cfg.Access.SkipEnforceWebApp
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -104,12 +104,12 @@ func (a *Auth) withSession(ctx context.Context, s *session, u *User) context.Con
 
 // allowed applies a scope's rules and policy to a signed-in user; when it
 // refuses, requirement names what failed.
-func (a *Auth) allowed(r *http.Request, scope Scope, u *User) (kind pageKind, requirement string, ok bool, err error) {
+func (a *Auth) allowed(r *http.Request, scope scope, u *User) (kind pageKind, requirement string, ok bool, err error) {
 	if f, err := a.check(a.cfg.Access.SignIn, r, u, false); f != "" || err != nil {
 		return pageNotAllowed, f, false, err
 	}
 	p, kind := a.cfg.Access.WebApp, pageNotAllowed
-	if scope == WorkspaceScope {
+	if scope == workspaceScope {
 		p, kind = a.workspace, pageNotMember
 	}
 	if f, err := a.check(p, r, u, false); f != "" || err != nil {

@@ -150,7 +150,7 @@ func TestSessionNotRewrittenOnEveryRequest(t *testing.T) {
 	if sc := r.header.Values("Set-Cookie"); len(sc) != 0 {
 		t.Errorf("a request right after sign-in set cookies %v; want none", sc)
 	}
-	h.clock.Add(DefaultSessionIdleTimeout / 10)
+	h.clock.Add(defaultSessionIdleTimeout / 10)
 	r = b.get(h.app.URL + "/workspace")
 	if sc := r.header.Values("Set-Cookie"); len(sc) != 1 {
 		t.Errorf("a request after a tenth of the idle timeout set %d cookies; want 1 (rolled forward)", len(sc))

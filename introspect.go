@@ -146,7 +146,7 @@ func (b *Bearer) callIntrospection(ctx context.Context, raw string) (*introspect
 	if err := b.intro.creds.apply(form, h, ep); err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, DefaultHTTPTimeout)
+	ctx, cancel := context.WithTimeout(ctx, defaultHTTPTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep, strings.NewReader(form.Encode()))
 	if err != nil {

@@ -143,7 +143,7 @@ func (ks *keySet) get(ctx context.Context, refresh bool) ([]jose.JSONWebKey, err
 }
 
 func (ks *keySet) fetch(ctx context.Context, done chan struct{}) {
-	ctx, cancel := context.WithTimeout(ctx, DefaultHTTPTimeout)
+	ctx, cancel := context.WithTimeout(ctx, defaultHTTPTimeout)
 	defer cancel()
 	keys, err := ks.download(ctx)
 	ks.mu.Lock()

@@ -157,9 +157,9 @@ func TestInitiateLogin(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			b := h.browser()
 			h.fake.AutoLogin(alice)
-			r := b.get(h.app.URL + InitiateLoginPath + "?" + tt.query)
+			r := b.get(h.app.URL + initiateLoginPath + "?" + tt.query)
 			if r.status != tt.status {
-				t.Fatalf("GET %s?%s = %d; want %d", InitiateLoginPath, tt.query, r.status, tt.status)
+				t.Fatalf("GET %s?%s = %d; want %d", initiateLoginPath, tt.query, r.status, tt.status)
 			}
 			if tt.status != http.StatusFound {
 				if h.sessionCookie(b) != nil {

@@ -21,7 +21,7 @@ func TestLogoutRoundTrip(t *testing.T) {
 	}
 	end := mustURL(t, r.location)
 	q := end.Query()
-	if end.Path != "/oauth2/v1/logout" || q.Get("id_token_hint") != idToken || q.Get("post_logout_redirect_uri") != h.app.URL+LogoutCallbackPath || len(q.Get("state")) < 20 {
+	if end.Path != "/oauth2/v1/logout" || q.Get("id_token_hint") != idToken || q.Get("post_logout_redirect_uri") != h.app.URL+logoutCallbackPath || len(q.Get("state")) < 20 {
 		t.Fatalf("end-session redirect = %s; want Okta's logout with id_token_hint, post_logout_redirect_uri and state", r.location)
 	}
 	if h.sessionCookie(b) != nil {
@@ -35,7 +35,7 @@ func TestLogoutRoundTrip(t *testing.T) {
 	if m := regexp.MustCompile(`http-equiv="refresh" content="1; url=([^"]+)"`).FindStringSubmatch(r.body); r.status == http.StatusOK && m != nil {
 		next = html.UnescapeString(m[1])
 	}
-	if !strings.HasPrefix(next, h.app.URL+LogoutCallbackPath) {
+	if !strings.HasPrefix(next, h.app.URL+logoutCallbackPath) {
 		t.Fatalf("Okta logout = %d to %q; want the post-logout callback", r.status, next)
 	}
 	r = b.get(next)
@@ -109,14 +109,14 @@ func TestLogoutCallbackChecksState(t *testing.T) {
 	h.login(b, alice, "/")
 	r := b.post(h.app.URL+LogoutPath, nil)
 	for _, state := range []string{"", "forged", strings.Repeat("x", 1000)} {
-		u := h.app.URL + LogoutCallbackPath + "?" + url.Values{"state": {state}}.Encode()
+		u := h.app.URL + logoutCallbackPath + "?" + url.Values{"state": {state}}.Encode()
 		got := h.browser().get(u)
 		if got.status != http.StatusBadRequest || got.location != "" {
 			t.Errorf("post-logout callback with state %.10q = %d to %q; want 400 and no redirect", state, got.status, got.location)
 		}
 	}
 	real := mustURL(t, r.location).Query().Get("state")
-	if got := b.get(h.app.URL + LogoutCallbackPath + "?state=" + url.QueryEscape(real)); got.location != h.app.URL+"/" {
+	if got := b.get(h.app.URL + logoutCallbackPath + "?state=" + url.QueryEscape(real)); got.location != h.app.URL+"/" {
 		t.Errorf("post-logout callback with the right state = %d to %q; want %s/", got.status, got.location, h.app.URL)
 	}
 }
@@ -172,14 +172,14 @@ func TestLogoutPageAllowsFormToReachOkta(t *testing.T) {
 // the ID token back without opening it, and sign-out still sends it as
 // id_token_hint, whether the session came from the cache or not.
 func TestLogoutAfterRollForward(t *testing.T) {
-	for _, cache := range []int{-1, DefaultSessionCacheSize} {
+	for _, cache := range []int{-1, defaultSessionCacheSize} {
 		h := newHarness(t, func(c *Config) { c.Session.CacheSize = cache })
 		b := h.browser()
 		h.login(b, alice, "/")
 		idToken := h.sessionIDToken(t, b)
 		first := h.sessionCookie(b).Value
 		for i := 0; i < 3; i++ {
-			h.clock.Add(DefaultSessionIdleTimeout / 10)
+			h.clock.Add(defaultSessionIdleTimeout / 10)
 			if r := b.get(h.app.URL + "/workspace"); r.status != http.StatusOK || len(r.header.Values("Set-Cookie")) != 1 {
 				t.Fatalf("cache %d: request %d = %d, cookies %v; want 200 and the session rolled forward", cache, i, r.status, r.header.Values("Set-Cookie"))
 			}

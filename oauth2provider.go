@@ -164,7 +164,7 @@ func (p *Provider) useOAuth2(o *OAuth2Provider) {
 // oauth2User reads the signed-in user of a plain OAuth 2.0 provider from
 // its userinfo endpoint, through Config.OAuth2.Mapping.
 func (a *Auth) oauth2User(ctx context.Context, d *discovered, tok *oauth2.Token) (*User, error) {
-	ctx, cancel := context.WithTimeout(ctx, DefaultHTTPTimeout)
+	ctx, cancel := context.WithTimeout(ctx, defaultHTTPTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, d.meta.UserInfoEndpoint, nil)
 	if err != nil {

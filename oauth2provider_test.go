@@ -167,9 +167,9 @@ func stealCode(h *harness, code string) {
 func TestOAuth2NoSignedTokens(t *testing.T) {
 	h := newOAuth2Harness(t, nil)
 	b := h.browser()
-	r := b.post(h.app.URL+BackchannelLogoutPath, url.Values{"logout_token": {"eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJodHRwczovL2dpdGh1Yi5jb20ifQ.c2ln"}})
+	r := b.post(h.app.URL+backchannelLogoutPath, url.Values{"logout_token": {"eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJodHRwczovL2dpdGh1Yi5jb20ifQ.c2ln"}})
 	if r.status != http.StatusBadRequest {
-		t.Errorf("POST %s = %d; want 400 (a plain provider signs nothing)", BackchannelLogoutPath, r.status)
+		t.Errorf("POST %s = %d; want 400 (a plain provider signs nothing)", backchannelLogoutPath, r.status)
 	}
 }
 

@@ -80,7 +80,7 @@ type Config struct {
 	// Pages restyles the pages oktasso renders (errors, refusals, the
 	// sign-out confirmation) and the login button: start from
 	// DefaultPages() and redefine its templates. It must define
-	// PageTemplate, which is executed with a Page. Default DefaultPages().
+	// "oktasso-page" (see DefaultPages). Default DefaultPages().
 	Pages *template.Template
 	// OAuth2, when set, makes the provider a plain OAuth 2.0 server (such
 	// as GitHub) instead of an OpenID provider: no discovery, no ID token,

@@ -51,9 +51,9 @@ func newHarness(t testing.TB, edit func(*Config)) *harness {
 	h.fake.AddClient(oktatest.Client{
 		ID: testClientID, Secret: "test-secret",
 		RedirectURIs:           []string{base + CallbackPath, base + CallbackPath + "/mfa", base + "/enroll/callback"},
-		PostLogoutRedirectURIs: []string{base + LogoutCallbackPath},
-		BackchannelLogoutURI:   base + BackchannelLogoutPath,
-		FrontchannelLogoutURI:  base + FrontchannelLogoutPath,
+		PostLogoutRedirectURIs: []string{base + logoutCallbackPath},
+		BackchannelLogoutURI:   base + backchannelLogoutPath,
+		FrontchannelLogoutURI:  base + frontchannelLogoutPath,
 	})
 	h.fake.AddClient(oktatest.Client{
 		ID: bobOnlyClientID, Secret: "test-secret", AssignedUsers: []string{bob},

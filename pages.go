@@ -59,10 +59,11 @@ var providerHints = map[string]string{
 	"consent_required": "Grant the application access when Okta asks, then try again.",
 }
 
-// Page is what every page oktasso renders is made from: a sign-in error, a
-// refusal, the sign-out confirmation. Restyle the pages by setting
-// Config.Pages; every text is plain and escaped by html/template.
-type Page struct {
+// page is what every page oktasso renders is made from: a sign-in error, a
+// refusal, the sign-out confirmation. Its fields are what a restyled
+// "oktasso-page" template reads (see DefaultPages); every text is plain and
+// escaped by html/template.
+type page struct {
 	Status       int    // the HTTP status
 	Kind         string // a stable name for the situation, e.g. "not_member", "bad_callback", "logout_confirm"
 	Title        string
@@ -75,10 +76,8 @@ type Page struct {
 	LogoutAction string // on the sign-out confirmation: where its form POSTs
 }
 
-// pageData is the historical name used inside the package.
-type pageData = Page
 
-// kindNames are the stable Page.Kind values.
+// kindNames are the stable page.Kind values.
 var kindNames = map[pageKind]string{
 	pageBadCallback: "bad_callback", pageProviderError: "provider_error", pageLoginExpired: "login_expired",
 	pageMisconfigured: "misconfigured", pageUnavailable: "unavailable", pageBadToken: "bad_token",
@@ -87,20 +86,15 @@ var kindNames = map[pageKind]string{
 	pageSignedOut: "signed_out", pageForeignIssuer: "foreign_issuer",
 }
 
-// The templates in a page set. DefaultPages defines all three; a custom set
-// must define PageTemplate and may leave out the others.
+// The templates in a page set (see DefaultPages).
 const (
-	// PageTemplate renders a whole page from a Page.
-	PageTemplate = "oktasso-page"
-	// StyleTemplate is the CSS of the default page.
-	StyleTemplate = "oktasso-style"
-	// LoginButtonTemplate renders the "Sign in with Okta" button from a
-	// LoginButtonData, for an application's own pages (Auth.LoginButton).
-	LoginButtonTemplate = "oktasso-login-button"
+	pageTemplate        = "oktasso-page"
+	styleTemplate       = "oktasso-style"
+	loginButtonTemplate = "oktasso-login-button"
 )
 
-// LoginButtonData is what LoginButtonTemplate renders.
-type LoginButtonData struct {
+// loginButtonData is what the "oktasso-login-button" template renders.
+type loginButtonData struct {
 	URL   string // the sign-in URL
 	Label string // "Sign in with Okta"
 }
@@ -132,9 +126,22 @@ a:focus,button:focus{outline:3px solid #1d1d21;outline-offset:2px}
 {{end}}
 {{define "oktasso-login-button"}}<a class="oktasso-login-button" href="{{.URL}}" style="display:inline-flex;align-items:center;gap:.5rem;font:600 16px/1.5 system-ui,sans-serif;color:#fff;background:#1662dd;border-radius:6px;padding:.6rem 1.2rem;text-decoration:none"><svg aria-hidden="true" width="18" height="18" viewBox="0 0 18 18"><circle cx="9" cy="9" r="7" fill="none" stroke="#fff" stroke-width="3"/></svg>{{.Label}}</a>{{end}}`
 
-// DefaultPages returns a fresh copy of oktasso's page templates. Start a
-// restyle from it: redefine StyleTemplate, or PageTemplate, or the button,
-// and set the result as Config.Pages.
+// DefaultPages returns a fresh copy of oktasso's page templates, to start a
+// restyle from: redefine any of them and set the result as Config.Pages.
+// The set has three templates:
+//
+//   - "oktasso-page" renders every page oktasso shows (a sign-in error, a
+//     refusal, the sign-out confirmation); a custom set must define it. It
+//     is executed with a value whose fields are Status (the HTTP status),
+//     Kind (a stable name such as "not_member", "bad_callback",
+//     "logout_confirm"), Title, Message (what happened), Detail (the
+//     provider's or the application's description), Hint (what the person
+//     can do), Account (the signed-in user's email or name), HomeURL,
+//     LoginURL (set when signing in again helps) and LogoutAction (on the
+//     sign-out confirmation: where its form POSTs).
+//   - "oktasso-style" is the CSS of the default page.
+//   - "oktasso-login-button" renders the "Sign in with Okta" button for an
+//     application's own pages (Auth.LoginButton), from fields URL and Label.
 func DefaultPages() *template.Template {
 	return template.Must(template.New("oktasso").Parse(defaultPages))
 }
@@ -168,9 +175,9 @@ func (a *Auth) fail(w http.ResponseWriter, r *http.Request, status int, err erro
 	a.render(w, status, a.pageFor(kind, err, UserFrom(r.Context())))
 }
 
-func (a *Auth) pageFor(kind pageKind, err error, u *User) pageData {
+func (a *Auth) pageFor(kind pageKind, err error, u *User) page {
 	t := pageTexts[kind]
-	p := pageData{Kind: kindNames[kind], Title: t.title, Message: t.message, Hint: t.hint, HomeURL: a.cfg.BaseURL + "/"}
+	p := page{Kind: kindNames[kind], Title: t.title, Message: t.message, Hint: t.hint, HomeURL: a.cfg.BaseURL + "/"}
 	var oe *Error
 	if err != nil && errors.As(err, &oe) && (kind == pageProviderError || kind == pageRefused) {
 		p.Detail = oe.Description
@@ -191,7 +198,7 @@ func (a *Auth) pageFor(kind pageKind, err error, u *User) pageData {
 	return p
 }
 
-func (a *Auth) render(w http.ResponseWriter, status int, p pageData) {
+func (a *Auth) render(w http.ResponseWriter, status int, p page) {
 	p.Status = status
 	if p.LogoutAction != "" {
 		// The sign-out form's POST is redirected to the provider's
@@ -201,7 +208,7 @@ func (a *Auth) render(w http.ResponseWriter, status int, p pageData) {
 		securityHeaders(w)
 	}
 	w.WriteHeader(status)
-	if err := a.pages.ExecuteTemplate(w, PageTemplate, p); err != nil {
+	if err := a.pages.ExecuteTemplate(w, pageTemplate, p); err != nil {
 		a.cfg.Logger.Error("oktasso: rendering a page failed", "err", err.Error())
 	}
 }
@@ -226,16 +233,16 @@ func originOf(raw string) string {
 	return u.Scheme + "://" + u.Host
 }
 
-// LoginButton renders the "Sign in with Okta" button (LoginButtonTemplate of
+// LoginButton renders the "Sign in with Okta" button ("oktasso-login-button" of
 // Config.Pages, or the default) linking to a sign-in that returns to
 // returnTo, for the application's own templates.
 func (a *Auth) LoginButton(returnTo string) template.HTML {
-	t := a.pages.Lookup(LoginButtonTemplate)
+	t := a.pages.Lookup(loginButtonTemplate)
 	if t == nil {
-		t = builtinPages.Lookup(LoginButtonTemplate)
+		t = builtinPages.Lookup(loginButtonTemplate)
 	}
 	var b strings.Builder
-	if err := t.Execute(&b, LoginButtonData{URL: a.LoginURL(returnTo), Label: "Sign in with Okta"}); err != nil {
+	if err := t.Execute(&b, loginButtonData{URL: a.LoginURL(returnTo), Label: "Sign in with Okta"}); err != nil {
 		a.cfg.Logger.Error("oktasso: rendering the login button failed", "err", err.Error())
 		return ""
 	}

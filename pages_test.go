@@ -63,8 +63,8 @@ func TestCustomErrorHandler(t *testing.T) {
 
 func TestRestyledPages(t *testing.T) {
 	pages := DefaultPages()
-	template.Must(pages.New(PageTemplate).Parse(`<p data-kind="{{.Kind}}">{{.Title}}|{{.Detail}}</p>`))
-	template.Must(pages.New(LoginButtonTemplate).Parse(`<button-okta href="{{.URL}}">{{.Label}}</button-okta>`))
+	template.Must(pages.New(pageTemplate).Parse(`<p data-kind="{{.Kind}}">{{.Title}}|{{.Detail}}</p>`))
+	template.Must(pages.New(loginButtonTemplate).Parse(`<button-okta href="{{.URL}}">{{.Label}}</button-okta>`))
 	h := newHarness(t, func(c *Config) { c.Pages = pages })
 	b := h.browser()
 	h.login(b, bob, "/")
@@ -91,7 +91,7 @@ func TestDefaultLoginButton(t *testing.T) {
 
 func TestPagesMustDefinePage(t *testing.T) {
 	_, err := New(context.Background(), Config{Issuer: "https://dev-1.okta.com", Pages: template.New("empty"), Client: ClientConfig{ID: "x"}})
-	if err == nil || !strings.Contains(err.Error(), PageTemplate) {
-		t.Errorf("New with a page set lacking %s = %v; want an error naming it", PageTemplate, err)
+	if err == nil || !strings.Contains(err.Error(), pageTemplate) {
+		t.Errorf("New with a page set lacking %s = %v; want an error naming it", pageTemplate, err)
 	}
 }

@@ -76,7 +76,7 @@ func NewProvider(issuer string, client *http.Client, now func() time.Time, logge
 		return nil, fmt.Errorf("oktasso: %w", err)
 	}
 	if client == nil {
-		client = &http.Client{Timeout: DefaultHTTPTimeout}
+		client = &http.Client{Timeout: defaultHTTPTimeout}
 	}
 	if now == nil {
 		now = time.Now
@@ -154,7 +154,7 @@ func (p *Provider) discover(ctx context.Context) (*discovered, error) {
 
 func (p *Provider) runDiscovery(ctx context.Context, done chan struct{}) {
 	// A deadline of its own, in case the injected client has no timeout.
-	ctx, cancel := context.WithTimeout(ctx, DefaultHTTPTimeout)
+	ctx, cancel := context.WithTimeout(ctx, defaultHTTPTimeout)
 	defer cancel()
 	meta, err := p.fetchMetadata(ctx)
 	var d *discovered

@@ -53,7 +53,7 @@ func (a *Auth) refreshSession(ctx context.Context, w http.ResponseWriter, s *ses
 		go func() {
 			// Detached from this request: its cancellation must not cancel
 			// the refresh the other requests wait for.
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshWait+DefaultHTTPTimeout)
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshWait+defaultHTTPTimeout)
 			defer cancel()
 			call.s = a.doRefresh(rctx, s)
 			a.refresh.mu.Lock()

@@ -6,7 +6,7 @@ import (
 )
 
 // DefaultSessionCacheSize is the default Config.Session.CacheSize.
-const DefaultSessionCacheSize = 4096
+const defaultSessionCacheSize = 4096
 
 // sessionCache remembers cookie values that were verified and decoded, so a
 // repeat request with the same value skips the base64 decode, the

@@ -101,7 +101,7 @@ func TestSessionCacheRevocation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			store := NewMemoryStore(nil)
+			store := NewMemoryStore(nil).(*memoryStore)
 			h := newHarness(t, func(c *Config) { c.Store = store; c.Session.RevocationCacheTTL = tt.ttl })
 			req := signedInRequest(t, h)
 			ctx := context.Background()

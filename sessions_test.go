@@ -59,7 +59,7 @@ func TestLogoutRevokesCopiedCookie(t *testing.T) {
 }
 
 func TestServerSessions(t *testing.T) {
-	store := NewMemoryStore(nil)
+	store := NewMemoryStore(nil).(*memoryStore)
 	h := newHarness(t, func(c *Config) { c.Session.Storage = SessionInStore; c.Store = store })
 	b := h.browser()
 	h.login(b, alice, "/")
@@ -163,7 +163,7 @@ func TestFrontchannelLogout(t *testing.T) {
 		{"foreign iss", url.Values{"iss": {"https://evil.okta.com"}, "sid": {"okta-sid-1"}}.Encode()},
 		{"no sid", url.Values{"iss": {h.fake.Issuer()}}.Encode()},
 	} {
-		if r := h.browser().get(h.app.URL + FrontchannelLogoutPath + "?" + tt.query); r.status != http.StatusBadRequest {
+		if r := h.browser().get(h.app.URL + frontchannelLogoutPath + "?" + tt.query); r.status != http.StatusBadRequest {
 			t.Errorf("%s: front-channel logout = %d; want 400", tt.name, r.status)
 		}
 	}
@@ -171,7 +171,7 @@ func TestFrontchannelLogout(t *testing.T) {
 		t.Fatalf("after refused front-channel requests, alice = %d; want still signed in", r.status)
 	}
 
-	r := h.browser().get(h.app.URL + FrontchannelLogoutPath + "?" + url.Values{"iss": {h.fake.Issuer()}, "sid": {"okta-sid-1"}}.Encode())
+	r := h.browser().get(h.app.URL + frontchannelLogoutPath + "?" + url.Values{"iss": {h.fake.Issuer()}, "sid": {"okta-sid-1"}}.Encode())
 	if r.status != http.StatusOK || !strings.Contains(r.header.Get("Content-Security-Policy"), "frame-ancestors "+h.fake.URL) || r.header.Get("X-Frame-Options") != "" {
 		t.Fatalf("front-channel logout = %d, headers %v; want 200 frameable by the issuer only", r.status, r.header)
 	}
@@ -226,7 +226,7 @@ func TestBackchannelLogoutRefusesBadTokens(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := h.browser().post(h.app.URL+BackchannelLogoutPath, url.Values{"logout_token": {tt.token}})
+			r := h.browser().post(h.app.URL+backchannelLogoutPath, url.Values{"logout_token": {tt.token}})
 			if r.status != http.StatusBadRequest || r.header.Get("Cache-Control") != "no-store" {
 				t.Errorf("back-channel logout = %d (Cache-Control %q); want 400 no-store", r.status, r.header.Get("Cache-Control"))
 			}
@@ -234,7 +234,7 @@ func TestBackchannelLogoutRefusesBadTokens(t *testing.T) {
 	}
 	// A well-formed token with a bad signature reaches the key check, but
 	// none of the cheap refusals above did.
-	r := h.browser().post(h.app.URL+BackchannelLogoutPath, url.Values{"logout_token": {mk(rs, nil)}})
+	r := h.browser().post(h.app.URL+backchannelLogoutPath, url.Values{"logout_token": {mk(rs, nil)}})
 	if r.status != http.StatusBadRequest {
 		t.Errorf("unsigned but well-formed token = %d; want 400", r.status)
 	}
@@ -245,7 +245,7 @@ func TestBackchannelLogoutRefusesBadTokens(t *testing.T) {
 		t.Errorf("bad logout tokens caused %d JWKS fetches; want at most 1 (for the unknown kid)", fetches)
 	}
 	big := strings.NewReader("logout_token=" + strings.Repeat("a", maxLogoutBody+10))
-	req, _ := http.NewRequest("POST", h.app.URL+BackchannelLogoutPath, big)
+	req, _ := http.NewRequest("POST", h.app.URL+backchannelLogoutPath, big)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	if r := h.browser().do(req); r.status != http.StatusBadRequest {
 		t.Errorf("oversized body = %d; want 400", r.status)

@@ -17,8 +17,8 @@ import (
 
 // Single-logout receivers, served by Auth.Handler.
 const (
-	BackchannelLogoutPath  = "/auth/backchannel-logout"
-	FrontchannelLogoutPath = "/auth/frontchannel-logout"
+	backchannelLogoutPath  = "/auth/backchannel-logout"
+	frontchannelLogoutPath = "/auth/frontchannel-logout"
 )
 
 const (
@@ -30,11 +30,11 @@ const (
 
 // BackchannelLogoutURL is the back-channel logout URI to register with the
 // provider.
-func (a *Auth) BackchannelLogoutURL() string { return a.cfg.BaseURL + BackchannelLogoutPath }
+func (a *Auth) BackchannelLogoutURL() string { return a.cfg.BaseURL + backchannelLogoutPath }
 
 // FrontchannelLogoutURL is the front-channel logout URI to register with the
 // provider (Okta's single logout).
-func (a *Auth) FrontchannelLogoutURL() string { return a.cfg.BaseURL + FrontchannelLogoutPath }
+func (a *Auth) FrontchannelLogoutURL() string { return a.cfg.BaseURL + frontchannelLogoutPath }
 
 // logoutClaims are the claims of an OpenID Connect back-channel logout
 // token.

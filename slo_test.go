@@ -97,7 +97,7 @@ func TestFrontchannelLogoutThroughOktaPage(t *testing.T) {
 		t.Fatalf("Okta's logout page = %d %.300s; want an iframe to the app's front-channel URI", r.status, r.body)
 	}
 	src := html.UnescapeString(m[1])
-	if !strings.HasPrefix(src, h.app.URL+FrontchannelLogoutPath+"?") {
+	if !strings.HasPrefix(src, h.app.URL+frontchannelLogoutPath+"?") {
 		t.Fatalf("iframe src = %q; want the app's front-channel logout URI", src)
 	}
 	if fr := h.browser().get(src); fr.status != http.StatusOK {

@@ -13,7 +13,7 @@ import (
 // to use a route, for sensitive actions. The zero StepUp asks for nothing.
 type StepUp struct {
 	// MaxAge is how long ago the user may have last authenticated at Okta
-	// (auth_time, with ClockSkew of leeway); 0 means any time. Stepping up
+	// (auth_time, with two minutes of leeway for clock skew); 0 means any time. Stepping up
 	// sends max_age.
 	MaxAge time.Duration
 	// ACR lists acceptable authentication context classes (the acr claim),
@@ -31,7 +31,7 @@ const oktaTwoFactor = "urn:okta:loa:2fa:any"
 
 // unmet reports what of s the user lacks, or "".
 func (s StepUp) unmet(u *User, now time.Time) string {
-	// The callback accepts auth_time up to MaxAge+ClockSkew old; so does
+	// The callback accepts auth_time up to MaxAge plus two minutes old; so does
 	// this check, or a provider clock behind ours would loop step-ups.
 	if s.MaxAge > 0 && (u.AuthTime.IsZero() || now.Sub(u.AuthTime) > s.MaxAge+clockSkew) {
 		return "a recent sign-in"

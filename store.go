@@ -54,10 +54,10 @@ type LockStore interface {
 	Unlock(ctx context.Context, key, token string) error
 }
 
-// MemoryStore is a Store, SetStore and LockStore in this process's memory,
+// memoryStore is a Store, SetStore and LockStore in this process's memory,
 // with expiry. It suits a single instance; several instances need a shared
 // store such as package redisstore. Safe for concurrent use.
-type MemoryStore struct {
+type memoryStore struct {
 	now func() time.Time
 
 	mu    sync.RWMutex
@@ -76,16 +76,20 @@ type memSet struct {
 	expires time.Time
 }
 
-// NewMemoryStore returns an empty MemoryStore. now may be nil for time.Now.
-func NewMemoryStore(now func() time.Time) *MemoryStore {
+// NewMemoryStore returns an empty Store in this process's memory, with
+// expiry: the default Config.Store. It also implements SetStore and
+// LockStore. It suits a single instance; several instances need a shared
+// store such as package redisstore. It is safe for concurrent use. now may
+// be nil for time.Now.
+func NewMemoryStore(now func() time.Time) Store {
 	if now == nil {
 		now = time.Now
 	}
-	return &MemoryStore{now: now, items: map[string]memItem{}, sets: map[string]memSet{}}
+	return &memoryStore{now: now, items: map[string]memItem{}, sets: map[string]memSet{}}
 }
 
 // Get implements Store.
-func (m *MemoryStore) Get(_ context.Context, key string) ([]byte, error) {
+func (m *memoryStore) Get(_ context.Context, key string) ([]byte, error) {
 	m.mu.RLock()
 	it, ok := m.items[key]
 	m.mu.RUnlock()
@@ -96,7 +100,7 @@ func (m *MemoryStore) Get(_ context.Context, key string) ([]byte, error) {
 }
 
 // Set implements Store.
-func (m *MemoryStore) Set(_ context.Context, key string, value []byte, ttl time.Duration) error {
+func (m *memoryStore) Set(_ context.Context, key string, value []byte, ttl time.Duration) error {
 	if ttl <= 0 {
 		return errors.New("oktasso: Set with a ttl that is not positive")
 	}
@@ -108,7 +112,7 @@ func (m *MemoryStore) Set(_ context.Context, key string, value []byte, ttl time.
 }
 
 // Delete implements Store.
-func (m *MemoryStore) Delete(_ context.Context, keys ...string) error {
+func (m *memoryStore) Delete(_ context.Context, keys ...string) error {
 	m.mu.Lock()
 	for _, k := range keys {
 		delete(m.items, k)
@@ -119,7 +123,7 @@ func (m *MemoryStore) Delete(_ context.Context, keys ...string) error {
 }
 
 // AddToSet implements SetStore.
-func (m *MemoryStore) AddToSet(_ context.Context, key, member string, ttl time.Duration) error {
+func (m *memoryStore) AddToSet(_ context.Context, key, member string, ttl time.Duration) error {
 	if ttl <= 0 {
 		return errors.New("oktasso: AddToSet with a ttl that is not positive")
 	}
@@ -140,7 +144,7 @@ func (m *MemoryStore) AddToSet(_ context.Context, key, member string, ttl time.D
 }
 
 // Members implements SetStore.
-func (m *MemoryStore) Members(_ context.Context, key string) ([]string, error) {
+func (m *memoryStore) Members(_ context.Context, key string) ([]string, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	s, ok := m.sets[key]
@@ -155,7 +159,7 @@ func (m *MemoryStore) Members(_ context.Context, key string) ([]string, error) {
 }
 
 // TryLock implements LockStore.
-func (m *MemoryStore) TryLock(_ context.Context, key, token string, ttl time.Duration) (bool, error) {
+func (m *memoryStore) TryLock(_ context.Context, key, token string, ttl time.Duration) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now()
@@ -167,7 +171,7 @@ func (m *MemoryStore) TryLock(_ context.Context, key, token string, ttl time.Dur
 }
 
 // Unlock implements LockStore.
-func (m *MemoryStore) Unlock(_ context.Context, key, token string) error {
+func (m *memoryStore) Unlock(_ context.Context, key, token string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if it, ok := m.items[key]; ok && string(it.value) == token {
@@ -178,7 +182,7 @@ func (m *MemoryStore) Unlock(_ context.Context, key, token string) error {
 
 // sweepLocked drops expired entries every 1,024 writes, so memory follows
 // the live sessions. m.mu must be held.
-func (m *MemoryStore) sweepLocked() {
+func (m *memoryStore) sweepLocked() {
 	m.ops++
 	if m.ops < 1024 {
 		return

@@ -398,7 +398,7 @@ func (t *Tenants) removeLocked(e *tenant) {
 
 // build looks the tenant up and creates its Auth.
 func (t *Tenants) build(ctx context.Context, e *tenant) {
-	ctx, cancel := context.WithTimeout(ctx, DefaultHTTPTimeout)
+	ctx, cancel := context.WithTimeout(ctx, defaultHTTPTimeout)
 	defer cancel()
 	e.auth, e.err = t.newAuth(ctx, e.id)
 	if e.err == nil {

@@ -93,8 +93,8 @@ func newTenantApp(t *testing.T, byPath, shared bool) *tenantApp {
 		if shared && id == "b" {
 			continue
 		}
-		ta.fake[id].AddClient(oktatest.Client{ID: testClientID, Secret: "test-secret", RedirectURIs: uris, PostLogoutRedirectURIs: []string{ta.base[id] + LogoutCallbackPath},
-			BackchannelLogoutURI: ta.base[id] + BackchannelLogoutPath})
+		ta.fake[id].AddClient(oktatest.Client{ID: testClientID, Secret: "test-secret", RedirectURIs: uris, PostLogoutRedirectURIs: []string{ta.base[id] + logoutCallbackPath},
+			BackchannelLogoutURI: ta.base[id] + backchannelLogoutPath})
 	}
 	if byPath { // tenant "gh" signs in with a plain OAuth 2.0 provider (org a's GitHub-like one)
 		ta.base["gh"] = "http://127.0.0.1:" + port + "/t/gh"
@@ -364,7 +364,7 @@ func TestTenantsRefuseForeignLogoutToken(t *testing.T) {
 		t.Errorf("a after its org's logout = %d; want 302", r.status)
 	}
 	// The same token, posted to tenant b, is refused and ends nothing there.
-	if r := newJarBrowser(t, "").post(ta.base["b"]+BackchannelLogoutPath, url.Values{"logout_token": {ds[0].LogoutToken}}); r.status != http.StatusBadRequest {
+	if r := newJarBrowser(t, "").post(ta.base["b"]+backchannelLogoutPath, url.Values{"logout_token": {ds[0].LogoutToken}}); r.status != http.StatusBadRequest {
 		t.Errorf("org a's logout token at b = %d; want 400", r.status)
 	}
 	if r := b.get(ta.base["b"] + "/webapp"); r.body != "tenant:b user:"+alice+" path:/webapp" {
@@ -661,11 +661,11 @@ func TestTenantsInitiateLogin(t *testing.T) {
 	b := newJarBrowser(t, ta.app.URL)
 	ta.fake["a"].AutoLogin(alice)
 	q := url.Values{"iss": {ta.fake["a"].Issuer()}, "target_link_uri": {ta.base["a"] + "/webapp"}}
-	if r := b.follow(ta.base["a"] + InitiateLoginPath + "?" + q.Encode()); r.body != "tenant:a user:"+alice+" path:/webapp" {
+	if r := b.follow(ta.base["a"] + initiateLoginPath + "?" + q.Encode()); r.body != "tenant:a user:"+alice+" path:/webapp" {
 		t.Errorf("dashboard tile of org a = %d %q; want a signed in at /webapp", r.status, r.body)
 	}
 	// Org a's tile does not start a sign-in at tenant b.
-	if r := b.get(ta.base["b"] + InitiateLoginPath + "?" + q.Encode()); r.status != http.StatusBadRequest {
+	if r := b.get(ta.base["b"] + initiateLoginPath + "?" + q.Encode()); r.status != http.StatusBadRequest {
 		t.Errorf("org a's tile at tenant b = %d; want 400", r.status)
 	}
 }

@@ -15,12 +15,9 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 )
 
-// ClockSkew is the leeway oktasso allows between its clock and the
-// provider's: for iat in the future, auth_time with max_age and session
-// timestamps. A clock further off makes sign-ins fail.
-const ClockSkew = 2 * time.Minute
-
-const clockSkew = ClockSkew
+// clockSkew is the leeway allowed between this clock and the provider's:
+// for iat in the future, auth_time with max_age and session timestamps.
+const clockSkew = 2 * time.Minute
 
 // idClaims are the ID token and userinfo claims oktasso reads.
 type idClaims struct {

@@ -44,7 +44,7 @@ func newCluster(t *testing.T, edit func(*oktasso.Config)) *cluster {
 	c.app = httptest.NewUnstartedServer(nil)
 	base := "http://" + c.app.Listener.Addr().String()
 	c.fake.AddClient(oktatest.Client{ID: "0oacluster", Secret: "s",
-		RedirectURIs: []string{base + oktasso.CallbackPath}, PostLogoutRedirectURIs: []string{base + oktasso.LogoutCallbackPath}})
+		RedirectURIs: []string{base + oktasso.CallbackPath}, PostLogoutRedirectURIs: []string{base + "/auth/logout/callback"}})
 	handlers := [2]http.Handler{}
 	for i := range c.instances {
 		cfg := oktasso.Config{

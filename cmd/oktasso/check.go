@@ -20,7 +20,7 @@ const (
 	// limit for discovery and JWKS, so what passes here passes there.
 	maxBody = 512 << 10
 	// maxClockSkew is the library's leeway for token times.
-	maxClockSkew = oktasso.ClockSkew
+	maxClockSkew = (2 * time.Minute)
 )
 
 type checkOptions struct {
@@ -132,11 +132,11 @@ func (a *app) check(ctx context.Context) *checkReport {
 	if c.base != "" {
 		rep.Register = &register{
 			SignInRedirectURI:  c.base + oktasso.CallbackPath,
-			SignOutRedirectURI: c.base + oktasso.LogoutCallbackPath,
-			InitiateLoginURI:   c.base + oktasso.InitiateLoginPath,
+			SignOutRedirectURI: c.base + "/auth/logout/callback",
+			InitiateLoginURI:   c.base + "/auth/initiate-login",
 
-			BackChannelLogoutURI:  c.base + oktasso.BackchannelLogoutPath,
-			FrontChannelLogoutURI: c.base + oktasso.FrontchannelLogoutPath,
+			BackChannelLogoutURI:  c.base + "/auth/backchannel-logout",
+			FrontChannelLogoutURI: c.base + "/auth/frontchannel-logout",
 		}
 	}
 	return rep

@@ -47,7 +47,7 @@ func devFlags(o *devOptions) *flag.FlagSet {
 	fs.StringVar(&o.clientID, "client-id", "oktasso-dev", "the client ID of the app it registers")
 	fs.StringVar(&o.clientSecret, "client-secret", "", "the app's client secret (default: random)")
 	fs.Var(&o.redirectURIs, "redirect-uri", "a sign-in redirect `URI` the app uses; repeatable (default "+defaultDevRedirectURI+")")
-	fs.Var(&o.postLogoutURI, "post-logout-uri", "a sign-out redirect `URI`; repeatable (default: each redirect URI with "+oktasso.LogoutCallbackPath+")")
+	fs.Var(&o.postLogoutURI, "post-logout-uri", "a sign-out redirect `URI`; repeatable (default: each redirect URI with "+"/auth/logout/callback"+")")
 	return fs
 }
 

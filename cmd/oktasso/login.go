@@ -34,7 +34,7 @@ type loginOptions struct {
 
 func loginFlags(o *loginOptions) *flag.FlagSet {
 	fs := flag.NewFlagSet("login", flag.ContinueOnError)
-	fs.StringVar(&o.baseURL, "base-url", "", "loopback `URL` to sign in through (default: "+"OKTASSO_BASE_URL"+" when it is loopback, else "+oktasso.DefaultBaseURL+")")
+	fs.StringVar(&o.baseURL, "base-url", "", "loopback `URL` to sign in through (default: "+"OKTASSO_BASE_URL"+" when it is loopback, else "+"http://localhost:8080"+")")
 	fs.StringVar(&o.listen, "listen", "", "`ADDR` to listen on (default: the base URL's host:port); with port 0 the base URL becomes http://ADDR with the port chosen")
 	fs.BoolVar(&o.noBrowser, "no-browser", false, "print the sign-in URL without opening a browser")
 	fs.BoolVar(&o.showTokens, "show-tokens", false, "also print the raw ID, access and refresh tokens")
@@ -247,7 +247,7 @@ func (a *app) loginBaseURL(flagValue string) (base *url.URL, ignoredEnv bool, er
 		}
 	}
 	if raw == "" {
-		raw = oktasso.DefaultBaseURL
+		raw = "http://localhost:8080"
 	}
 	u, err := url.Parse(strings.TrimRight(raw, "/"))
 	if err != nil || u.Scheme != "http" || !isLoopback(u.Hostname()) || u.RawQuery != "" || u.Fragment != "" || u.User != nil {

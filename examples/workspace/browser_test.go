@@ -665,7 +665,7 @@ func TestBrowserDashboardTile(t *testing.T) {
 	if status := b.navigate(foreign); status != http.StatusBadRequest {
 		t.Errorf("initiate-login from a foreign issuer = %d; want 400", status)
 	}
-	b.wantPage(e.app.URL+oktasso.InitiateLoginPath, "Sign-in link not recognised")
+	b.wantPage(e.app.URL+"/auth/initiate-login", "Sign-in link not recognised")
 	b.screenshot("foreign-issuer")
 	b.checkAccessibility("foreign-issuer page", "main a", "main a")
 

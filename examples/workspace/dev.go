@@ -28,7 +28,7 @@ func devSetup(fake *oktatest.Server, baseURL string) (oktasso.Config, oktatest.D
 	info := fake.DevSetup(oktatest.DevApp{
 		ClientID:               devClientID,
 		RedirectURIs:           []string{baseURL + oktasso.CallbackPath},
-		PostLogoutRedirectURIs: []string{baseURL + oktasso.LogoutCallbackPath},
+		PostLogoutRedirectURIs: []string{baseURL + "/auth/logout/callback"},
 	})
 	return oktasso.Config{
 		Issuer:     info.OrgIssuer,
