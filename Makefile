@@ -1,8 +1,9 @@
 # make bench: regenerates the numbers and the chart of docs/PERFORMANCE.md.
 # It takes about 6 minutes; run it on a quiet machine (the numbers of a
 # shared one are noisy). The Redis benchmarks skip without redis-server.
-# internal/comparebench (gorilla/sessions, for comparison) is a module of
-# its own: go.work lets one go command reach it from the repository root.
+# redisstore, examples/workspace and internal/comparebench (gorilla/sessions,
+# for comparison) are modules of their own: go.work lets one go command
+# reach them from the repository root.
 
 BENCH_DIR := docs/bench
 COUNT     ?= 6
