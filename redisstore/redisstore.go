@@ -5,8 +5,9 @@
 //	rdb := redis.NewClient(&redis.Options{Addr: "localhost:6379"})
 //	cfg.Store = redisstore.New(rdb, "myapp:")
 //
-// It lives in its own package so that applications that do not use Redis
-// do not compile its client.
+// It is a module of its own (go get github.com/oktasso/oktasso/redisstore),
+// so that applications that do not use Redis neither compile nor download
+// its client.
 package redisstore
 
 import (

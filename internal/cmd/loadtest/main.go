@@ -7,8 +7,8 @@
 //
 //	go run ./internal/cmd/loadtest -c 64 -d 10s -json docs/bench/loadtest.json
 //
-// Run it from the module's root (it builds ./examples/workspace), or give
-// a built example with -bin.
+// Run it from the repository root (it builds ./examples/workspace, a module
+// of go.work), or give a built example with -bin.
 //
 // It builds the example, starts it on 127.0.0.1 with a random port, signs
 // in once through the fake Okta's sign-in form as the demo user alice, then
