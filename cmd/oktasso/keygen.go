@@ -19,7 +19,6 @@ import (
 	"path/filepath"
 
 	"github.com/go-jose/go-jose/v4"
-
 )
 
 // Variables that ConfigFromEnv (private_key_jwt client authentication) and
