@@ -64,7 +64,7 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 	if c.CookieName != "" { // tenants sharing an issuer and client still get keys of their own
 		keyContext += " " + c.CookieName
 	}
-	ck, err := newCookies(secure, c.SessionKeys, c.SessionMaxAge, keyContext)
+	ck, err := newCookies(secure, c.SessionKeys, keyContext)
 	if err != nil {
 		return nil, err
 	}

@@ -35,40 +35,39 @@ var errSessionRevoked = errors.New("oktasso: the session was ended")
 
 // session is the value kept, encrypted and authenticated, in the session
 // cookie (or, with Ref, in the Store with only a stub in the cookie). Its
-// encoding is sessionFields (sessioncodec.go); the JSON names are those of
-// the v2 format, still read during the transition. A session returned by
+// encoding is sessionFields (sessioncodec.go). A session returned by
 // loadSession may be shared with the verified-cookie cache: never modify
 // one in place, modify a copy.
 type session struct {
-	V         int                 `json:"v"`
-	ID        string              `json:"id"`          // random: revocation, logout index and store key
-	Gen       int64               `json:"g,omitempty"` // bumped by each token refresh
-	Ref       bool                `json:"r,omitempty"` // a stub: the data is in the Store under "s:"+ID
-	Issuer    string              `json:"is"`
-	Subject   string              `json:"su,omitempty"`
-	Email     string              `json:"em,omitempty"`
-	Verified  bool                `json:"ev,omitempty"`
-	Name      string              `json:"nm,omitempty"`
-	Username  string              `json:"un,omitempty"`
-	Groups    []string            `json:"gr,omitempty"`
-	Internal  bool                `json:"in,omitempty"`
-	LocalID   string              `json:"li,omitempty"`
-	SID       string              `json:"si,omitempty"`
-	AuthTime  int64               `json:"at,omitempty"`
-	ACR       string              `json:"ar,omitempty"` // authentication context class (acr claim)
-	AMR       []string            `json:"am,omitempty"` // authentication methods (amr claim)
-	Checked   int64               `json:"ck,omitempty"` // last time membership (Internal, Groups) was evaluated
-	APIGroups bool                `json:"ga,omitempty"` // Groups came from the Management API, not the claim
-	Pinned    bool                `json:"pi,omitempty"` // Internal was set by OnLogin: re-evaluation keeps it
-	Claims    map[string][]string `json:"cl,omitempty"` // kept claims (Config.SessionClaims, policies)
-	Created   int64               `json:"cr"`           // sign-in time, unix seconds
-	Seen      int64               `json:"se"`           // last time the cookie was written: idle expiry counts from here
-	Expires   int64               `json:"ex"`           // absolute end, never extended
+	V         int
+	ID        string // random: revocation, logout index and store key
+	Gen       int64  // bumped by each token refresh
+	Ref       bool   // a stub: the data is in the Store under "s:"+ID
+	Issuer    string
+	Subject   string
+	Email     string
+	Verified  bool
+	Name      string
+	Username  string
+	Groups    []string
+	Internal  bool
+	LocalID   string
+	SID       string
+	AuthTime  int64
+	ACR       string              // authentication context class (acr claim)
+	AMR       []string            // authentication methods (amr claim)
+	Checked   int64               // last time membership (Internal, Groups) was evaluated
+	APIGroups bool                // Groups came from the Management API, not the claim
+	Pinned    bool                // Internal was set by OnLogin: re-evaluation keeps it
+	Claims    map[string][]string // kept claims (Config.SessionClaims, policies)
+	Created   int64               // sign-in time, unix seconds
+	Seen      int64               // last time the cookie was written: idle expiry counts from here
+	Expires   int64               // absolute end, never extended
 
-	IDToken      string `json:"it,omitempty"` // for id_token_hint at sign-out; see also idSealed
-	AccessToken  string `json:"ac,omitempty"` // with Config.KeepAccessToken or refresh
-	RefreshToken string `json:"rt,omitempty"` // with offline_access
-	TokenExpiry  int64  `json:"te,omitempty"` // access token expiry, unix seconds
+	IDToken      string // for id_token_hint at sign-out; see also idSealed
+	AccessToken  string // with Config.KeepAccessToken or refresh
+	RefreshToken string // with offline_access
+	TokenExpiry  int64  // access token expiry, unix seconds
 
 	// idSealed is the ID token still sealed, as the value it was opened
 	// from carried it (see the v4 format), when IDToken was not decoded:
@@ -84,12 +83,10 @@ func (s *session) hasIDToken() bool { return s.IDToken != "" || s.idSealed != ""
 // dropIDToken forgets the ID token.
 func (s *session) dropIDToken() { s.IDToken, s.idSealed = "", "" }
 
-// sessionVersion marks a session decoded from a value this version reads
-// (v2 sessions are converted when read).
-const (
-	sessionVersion       = 3
-	legacySessionVersion = 2
-)
+// sessionModelVersion is session.V of every session this version builds
+// or decodes, so that a zero session is never valid. It is never written:
+// the format of a sealed value is its first byte, sessionWireFormat.
+const sessionModelVersion = 3
 
 func (s *session) user() *User {
 	u := &User{
@@ -111,7 +108,7 @@ func (s *session) user() *User {
 
 func sessionFor(u *User, idToken string, now time.Time, maxAge time.Duration) *session {
 	s := &session{
-		V: sessionVersion, ID: randomString(16), Issuer: u.Issuer, Subject: u.Subject, Email: u.Email, Verified: u.EmailVerified,
+		V: sessionModelVersion, ID: randomString(16), Issuer: u.Issuer, Subject: u.Subject, Email: u.Email, Verified: u.EmailVerified,
 		Name: u.Name, Username: u.Username, Groups: u.Groups, Internal: u.Internal, LocalID: u.LocalID,
 		APIGroups: u.apiGroups, Pinned: u.pinned, SID: u.SessionID, ACR: u.ACR, AMR: u.AMR, Checked: now.Unix(), Created: now.Unix(), Seen: now.Unix(),
 		Expires: now.Add(maxAge).Unix(), IDToken: idToken,
@@ -125,7 +122,7 @@ func sessionFor(u *User, idToken string, now time.Time, maxAge time.Duration) *s
 // valid reports whether the session is still alive at now.
 func (s *session) valid(now time.Time, idle time.Duration) bool {
 	n := now.Unix()
-	return s.V == sessionVersion && s.ID != "" && s.Subject != "" && n < s.Expires && n < s.Seen+int64(idle/time.Second) && s.Created <= n+int64(clockSkew/time.Second)
+	return s.V == sessionModelVersion && s.ID != "" && s.Subject != "" && n < s.Expires && n < s.Seen+int64(idle/time.Second) && s.Created <= n+int64(clockSkew/time.Second)
 }
 
 // stub is what the cookie carries for a session kept in the Store.
@@ -154,11 +151,11 @@ type cookies struct {
 const flowTTL = 10 * time.Minute
 
 // newCookies derives the keys from each secret (HKDF-SHA256): an AES-GCM
-// key for sessions, a MAC and an encryption key for flow cookies (and for
-// reading v2 sessions). The first secret seals, all open. context (the
+// key for sessions, a MAC and an encryption key for flow and logout
+// cookies. The first secret seals, all open. context (the
 // issuer and client ID) goes into the key derivation, so sessions of
 // another app or tenant sharing the same secrets never decode.
-func newCookies(secure bool, secrets []Secret, sessionMaxAge time.Duration, context string) (*cookies, error) {
+func newCookies(secure bool, secrets []Secret, context string) (*cookies, error) {
 	if len(secrets) == 0 {
 		k := make([]byte, 32)
 		rand.Read(k)
@@ -169,7 +166,6 @@ func newCookies(secure bool, secrets []Secret, sessionMaxAge time.Duration, cont
 		c.prefix = "__Host-oktasso"
 	}
 	var aeadKeys [][]byte
-	var legacySession, legacyStored []securecookie.Codec
 	for _, s := range secrets {
 		aeadKey, err := hkdf.Key(sha256.New, []byte(s), nil, "oktasso session aead v3 "+context, 32)
 		if err != nil {
@@ -184,18 +180,14 @@ func newCookies(secure bool, secrets []Secret, sessionMaxAge time.Duration, cont
 		if err != nil {
 			return nil, err
 		}
-		legacySession = append(legacySession, securecookie.New(mac, enc).MaxAge(int((sessionMaxAge+time.Minute)/time.Second)).
-			MaxLength(maxMaxChunks*maxChunkBytes).SetSerializer(securecookie.NopEncoder{}))
-		legacyStored = append(legacyStored, securecookie.New(mac, enc).MaxAge(int((sessionMaxAge+time.Minute)/time.Second)).
-			MaxLength(maxStoredSession).SetSerializer(securecookie.NopEncoder{}))
 		c.flow = append(c.flow, securecookie.New(mac, enc).MaxAge(int(flowTTL/time.Second)).
 			MaxLength(maxCookieBytes).SetSerializer(securecookie.NopEncoder{}))
 	}
 	var err error
-	if c.session, err = newSessionSealer(aeadKeys, legacySession, maxMaxChunks*maxChunkBytes); err != nil {
+	if c.session, err = newSessionSealer(aeadKeys, maxMaxChunks*maxChunkBytes); err != nil {
 		return nil, err
 	}
-	if c.stored, err = newSessionSealer(aeadKeys, legacyStored, maxStoredSession); err != nil {
+	if c.stored, err = newSessionSealer(aeadKeys, maxStoredSession); err != nil {
 		return nil, err
 	}
 	c.sessionAAD, c.storedAAD = sessionAAD(c.sessionName()), sessionAAD(storeSealName)
