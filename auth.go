@@ -66,7 +66,7 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 	if c.Session.CookieName != "" { // tenants sharing an issuer and client still get keys of their own
 		keyContext += " " + c.Session.CookieName
 	}
-	ck, err := newCookies(secure, c.Session.Keys, c.Session.MaxAge, keyContext)
+	ck, err := newCookies(secure, c.Session.Keys, keyContext)
 	if err != nil {
 		return nil, err
 	}

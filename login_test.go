@@ -1,6 +1,7 @@
 package oktasso
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -176,5 +177,33 @@ func TestInitiateLogin(t *testing.T) {
 				t.Errorf("sign-in landed on %q; want %s", r.location, h.app.URL+tt.landing)
 			}
 		})
+	}
+}
+
+func TestLocalTargetUnderBasePath(t *testing.T) {
+	a, err := New(context.Background(), Config{
+		Issuer:     "https://dev-1.okta.com",
+		BaseURL:    "https://app.example/t/a",
+		Logger:     quietLogger(),
+		HTTPClient: &http.Client{Transport: offline{}},
+		Client:     ClientConfig{ID: "0oa1"},
+		Session:    SessionConfig{Keys: []Secret{key1}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ target, want string }{
+		{"https://app.example/t/a/workspace?x=1", "/workspace?x=1"},
+		{"https://app.example/t/a", "/"},
+		{"https://app.example/t/a/", "/"},
+		{"https://app.example/t/b/workspace", "/"},
+		{"https://app.example/t/ab/workspace", "/"},
+		{"https://app.example/workspace", "/"},
+		{"https://evil.example/t/a/workspace", "/"},
+		{"/workspace", "/workspace"},
+	} {
+		if got := a.localTarget(tt.target); got != tt.want {
+			t.Errorf("localTarget(%q) = %q; want %q", tt.target, got, tt.want)
+		}
 	}
 }

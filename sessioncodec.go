@@ -6,21 +6,20 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-
-	"github.com/gorilla/securecookie"
 )
 
-// Session values, format v4: two AES-256-GCM seals, each base64url without
-// padding, the second present only when the session keeps an ID token:
+// Session values (cookies and Store entries), format 4: two AES-256-GCM
+// seals, each base64url without padding, the second present only when the
+// session keeps an ID token:
 //
 //	value    = base64url(version | nonce | ciphertext | tag) ["." idtoken]
-//	version  = 0x04 (1 byte, also in the additional data)
+//	version  = sessionWireFormat, 0x04 (the first byte of the decoded
+//	           value; also in the additional data)
 //	nonce    = 12 random bytes
 //	AAD      = version | the cookie's name ("oktasso-store" in the Store)
 //	plaintext = field*, field = tag (1 byte) | uvarint length | value
@@ -43,14 +42,12 @@ import (
 // unchanged. A second part that does not open is an absent ID token: the
 // sign-out is then local only, as for a session without one.
 //
-// Version 3 values (one seal, the ID token among the fields, tag 22) and
-// version 2 values (securecookie: AES-CTR + HMAC around JSON) are still
-// read, and sealed again as v4 on their first request; see openSession.
+// A value whose first byte is another version is not a session (a later
+// format reads this one by its version byte; this one reads no other).
 const (
-	sessionFormat   = 4
-	sessionFormatV3 = 3
-	gcmNonceSize    = 12
-	gcmTagSize      = 16
+	sessionWireFormat = 4
+	gcmNonceSize      = 12
+	gcmTagSize        = 16
 )
 
 var errBadSession = errors.New("oktasso: not a session value")
@@ -59,8 +56,10 @@ var errBadSession = errors.New("oktasso: not a session value")
 // spelling (the cache matches values exactly).
 var strictBase64 = base64.RawURLEncoding.Strict()
 
-// sessionFields is the v3 encoding of session, in writing order. To add a
-// field: add it to session, then one line here with the next free tag.
+// sessionFields is the encoding of session (the plaintext of a value's
+// first part), in writing order. To add a field: add it to session, then
+// one line here with the next free tag. Tag 22 is retired (the ID token
+// of an unreleased format, now sealed apart).
 var sessionFields = [...]sessionField{
 	strField(1, func(s *session) *string { return &s.ID }),
 	intField(2, func(s *session) *int64 { return &s.Gen }),
@@ -83,8 +82,6 @@ var sessionFields = [...]sessionField{
 	intField(19, func(s *session) *int64 { return &s.Created }),
 	intField(20, func(s *session) *int64 { return &s.Seen }),
 	intField(21, func(s *session) *int64 { return &s.Expires }),
-	strField(22, func(s *session) *string { return &s.IDToken }), // v3 only; v4 seals it apart
-
 	strField(23, func(s *session) *string { return &s.AccessToken }),
 	strField(24, func(s *session) *string { return &s.RefreshToken }),
 	intField(25, func(s *session) *int64 { return &s.TokenExpiry }),
@@ -230,7 +227,7 @@ func uvarintLen(x uint64) int {
 	return n
 }
 
-// appendSession appends the v3 plaintext of s.
+// appendSession appends the plaintext of s: its fields, the ID token aside.
 func appendSession(b []byte, s *session) []byte {
 	for i := range sessionFields {
 		b = sessionFields[i].append(b, s)
@@ -238,10 +235,10 @@ func appendSession(b []byte, s *session) []byte {
 	return b
 }
 
-// decodeSession parses a v3 plaintext. Strings share one copy of p; the
+// decodeSession parses a plaintext. Strings share one copy of p; the
 // only other allocations are the session and its lists.
 func decodeSession(p []byte) (*session, error) {
-	s := &session{V: sessionVersion}
+	s := &session{V: sessionModelVersion}
 	rest := string(p)
 	for rest != "" {
 		tag := rest[0]
@@ -259,17 +256,15 @@ func decodeSession(p []byte) (*session, error) {
 }
 
 // sessionSealer seals and opens session values with AES-256-GCM, one key
-// per secret (the first seals, all open), and reads the v2 format of the
-// same secrets during the transition.
+// per secret (the first seals, all open).
 type sessionSealer struct {
 	aeads  []cipher.AEAD
-	legacy []securecookie.Codec // v2 readers
-	maxLen int                  // longest encoded value accepted
-	bufs   sync.Pool            // *[]byte scratch space for open
+	maxLen int       // longest encoded value accepted
+	bufs   sync.Pool // *[]byte scratch space for open
 }
 
-func newSessionSealer(keys [][]byte, legacy []securecookie.Codec, maxLen int) (*sessionSealer, error) {
-	ss := &sessionSealer{legacy: legacy, maxLen: maxLen}
+func newSessionSealer(keys [][]byte, maxLen int) (*sessionSealer, error) {
+	ss := &sessionSealer{maxLen: maxLen}
 	for _, k := range keys {
 		block, err := aes.NewCipher(k)
 		if err != nil {
@@ -292,14 +287,14 @@ func sessionAAD(name string) []byte {
 	if name == "" || strings.IndexByte(name, 0) >= 0 {
 		panic("oktasso: a session value's name must be non-empty and without NUL") // see idTokenAAD
 	}
-	return append(append([]byte{sessionFormat}, name...), 0)
+	return append(append([]byte{sessionWireFormat}, name...), 0)
 }
 
 // idTokenAAD binds the ID-token part of a value to the session's ID. The
 // 0x00 right after the version sets it apart from every sessionAAD (names
 // are not empty).
 func idTokenAAD(id string) []byte {
-	return append([]byte{sessionFormat, 0, 'i', 'd', '_', 't', 'o', 'k', 'e', 'n'}, id...)
+	return append([]byte{sessionWireFormat, 0, 'i', 'd', '_', 't', 'o', 'k', 'e', 'n'}, id...)
 }
 
 // seal encrypts s for the cookie (or store entry) called name. An ID token
@@ -310,10 +305,8 @@ func (ss *sessionSealer) seal(name string, s *session) string {
 	if s.IDToken != "" {
 		cold = ss.sealBytes(-1, []byte(s.IDToken), idTokenAAD(s.ID))
 	}
-	hot := *s
-	hot.IDToken = "" // never among the fields in v4: see the format above
-	plain := appendSession(make([]byte, 0, 256+len(s.AccessToken)+len(s.RefreshToken)), &hot)
-	out := ss.sealBytes(sessionFormat, plain, append(sessionAAD(name), cold...))
+	plain := appendSession(make([]byte, 0, 256+len(s.AccessToken)+len(s.RefreshToken)), s)
+	out := ss.sealBytes(sessionWireFormat, plain, append(sessionAAD(name), cold...))
 	if cold == "" {
 		return out
 	}
@@ -334,15 +327,13 @@ func (ss *sessionSealer) sealBytes(version int, plain, aad []byte) string {
 }
 
 // open authenticates, decrypts and decodes a value sealed for aad (see
-// sessionAAD) and reports whether the newest key sealed it in the current
-// format. The whole value is authenticated: the first part's AAD covers
-// the text of the second. With idToken false, the second part is not
-// decrypted but kept in s.idSealed (see the format above), unless the
-// value must be sealed again anyway (an older key or format): then it is
-// opened too, so that the rewrite seals it with the newest key. v3 and v2
-// values are decoded whole and reported as not newest, so that they are
-// sealed again as v4. Any failure is an error, which callers treat as "no
-// session".
+// sessionAAD) and reports whether the newest key sealed it. The whole
+// value is authenticated: the first part's AAD covers the text of the
+// second. With idToken false, the second part is not decrypted but kept in
+// s.idSealed (see the format above), unless the value must be sealed again
+// anyway (an older key): then it is opened too, so that the rewrite seals
+// it with the newest key. Any failure, an unknown version byte included,
+// is an error, which callers treat as "no session".
 func (ss *sessionSealer) open(aad []byte, value string, idToken bool) (*session, bool, error) {
 	if value == "" || len(value) > ss.maxLen {
 		return nil, false, errBadSession
@@ -364,22 +355,11 @@ func (ss *sessionSealer) open(aad []byte, value string, idToken bool) (*session,
 	// The decoder skips \r and \n, so the decoded length can be shorter
 	// than n, down to zero: index only what was decoded.
 	m, err := strictBase64.Decode(raw, []byte(hot))
-	if err != nil || m == 0 || (raw[0] != sessionFormat && raw[0] != sessionFormatV3) {
-		if twoParts {
-			return nil, false, errBadSession
-		}
-		return ss.openLegacy(aad, value)
-	}
-	raw = raw[:m]
-	version := raw[0]
-	if m < 1+gcmNonceSize+gcmTagSize || (version == sessionFormatV3 && twoParts) {
+	if err != nil || m < 1+gcmNonceSize+gcmTagSize || raw[0] != sessionWireFormat {
 		return nil, false, errBadSession
 	}
-	if version == sessionFormat {
-		aad = append(append((*bp)[2*n:2*n], aad...), cold...)
-	} else {
-		aad = append([]byte{sessionFormatV3}, aad[1:len(aad)-1]...) // v3: version | name
-	}
+	raw = raw[:m]
+	aad = append(append((*bp)[2*n:2*n], aad...), cold...)
 	nonce, ct := raw[1:1+gcmNonceSize], raw[1+gcmNonceSize:]
 	for i, a := range ss.aeads {
 		// Open into the second third: a failed Open clears its output,
@@ -392,15 +372,12 @@ func (ss *sessionSealer) open(aad []byte, value string, idToken bool) (*session,
 		if err != nil {
 			return nil, false, err
 		}
-		newest := i == 0 && version == sessionFormat
-		if version == sessionFormat {
-			s.IDToken = "" // v4 keeps it in the second part only
-			if twoParts {
-				s.idSealed = cold
-				if idToken || !newest {
-					s.IDToken, _ = ss.openIDToken(s.ID, cold)
-					s.idSealed = ""
-				}
+		newest := i == 0
+		if twoParts {
+			s.idSealed = cold
+			if idToken || !newest {
+				s.IDToken, _ = ss.openIDToken(s.ID, cold)
+				s.idSealed = ""
 			}
 		}
 		return s, newest, nil
@@ -422,25 +399,6 @@ func (ss *sessionSealer) openIDToken(id, cold string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-// openLegacy reads a v2 value: securecookie (AES-CTR, HMAC-SHA256) around
-// the JSON of session.
-func (ss *sessionSealer) openLegacy(aad []byte, value string) (*session, bool, error) {
-	name := string(aad[1 : len(aad)-1]) // see sessionAAD
-	var b []byte
-	for _, codec := range ss.legacy {
-		if codec.Decode(name, value, &b) != nil {
-			continue
-		}
-		var s session
-		if err := json.Unmarshal(b, &s); err != nil || s.V != legacySessionVersion {
-			return nil, false, errBadSession
-		}
-		s.V = sessionVersion
-		return &s, false, nil
-	}
-	return nil, false, errBadSession
 }
 
 // claimsField encodes the kept claims as a list: each claim's name, its

@@ -3,21 +3,17 @@ package oktasso
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/gorilla/securecookie"
 )
 
-// fullSession has every encoded field set, negative numbers included.
+// fullSession has every field set, negative numbers included.
 func fullSession() *session {
 	return &session{
-		V: sessionVersion, ID: "sid-1", Gen: 7, Ref: true, Issuer: "https://dev-1.okta.com", Subject: "00u1abcd",
+		V: sessionModelVersion, ID: "sid-1", Gen: 7, Ref: true, Issuer: "https://dev-1.okta.com", Subject: "00u1abcd",
 		Email: "alice@example.com", Verified: true, Name: "Alice Ünïcode", Username: "alice", Groups: []string{"Everyone", "", "Engineering"},
 		Internal: true, LocalID: "42", SID: "102okta", AuthTime: 1_799_999_940, ACR: "urn:okta:loa:2fa:any", AMR: []string{"pwd", "mfa"},
 		Checked: -1, APIGroups: true, Pinned: true, Claims: map[string][]string{"department": {"R&D"}, "roles": {"a", "", "b"}, "empty": {}},
@@ -32,9 +28,9 @@ func TestSessionEncodingRoundTrip(t *testing.T) {
 		s    *session
 	}{
 		{"every field", fullSession()},
-		{"zero values", &session{V: sessionVersion}},
+		{"zero values", &session{V: sessionModelVersion}},
 		{"typical", testSession(time.Unix(1_800_000_000, 0))},
-		{"large numbers", &session{V: sessionVersion, Created: 1<<62 + 5, Expires: -1 << 62}},
+		{"large numbers", &session{V: sessionModelVersion, Created: 1<<62 + 5, Expires: -1 << 62}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -42,8 +38,10 @@ func TestSessionEncodingRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatalf("decodeSession(appendSession(s)) = %v", err)
 			}
-			if !reflect.DeepEqual(got, tt.s) {
-				t.Errorf("decodeSession(appendSession(s)) = %+v; want %+v", got, tt.s)
+			want := *tt.s
+			want.IDToken = "" // sealed apart, not a field
+			if !reflect.DeepEqual(got, &want) {
+				t.Errorf("decodeSession(appendSession(s)) = %+v; want %+v", got, &want)
 			}
 		})
 	}
@@ -52,7 +50,8 @@ func TestSessionEncodingRoundTrip(t *testing.T) {
 // TestSessionFieldsCoverStruct fails when a field is added to session but
 // not to sessionFields: it would silently not be kept.
 func TestSessionFieldsCoverStruct(t *testing.T) {
-	notEncoded := map[string]bool{"V": true, "chunks": true, "idSealed": true} // idSealed: a part of the value, not a field
+	// IDToken and idSealed: the value's second part, not a field.
+	notEncoded := map[string]bool{"V": true, "chunks": true, "IDToken": true, "idSealed": true}
 	full := fullSession()
 	fv := reflect.ValueOf(full).Elem()
 	for i := 0; i < fv.NumField(); i++ {
@@ -104,80 +103,59 @@ func TestSessionDecodeMalformed(t *testing.T) {
 	}
 }
 
-// legacyValue seals s the way v2 did: securecookie around JSON.
-func legacyValue(t testing.TB, c *cookies, name string, s *session, maxLen int) string {
-	t.Helper()
-	v2 := *s
-	v2.V = legacySessionVersion
-	b, err := json.Marshal(&v2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	codecs := c.session.legacy
-	if name == storeSealName {
-		codecs = c.stored.legacy
-	}
-	v, err := securecookie.EncodeMulti(name, b, codecs[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
+// relabelled seals s without its ID token as the session value called
+// name, but with version as its first byte: authentic under c's key, with
+// the additional data of the current format, so that only the version
+// byte can refuse it.
+func relabelled(c *cookies, name string, s *session, version byte) string {
+	return c.session.sealBytes(int(version), appendSession(nil, s), sessionAAD(name))
 }
 
-func TestSessionFormatTransition(t *testing.T) {
+// TestSessionFormatVersion: the first byte of a sealed value is its format
+// version, and a value of any other version is not a session, however
+// authentic the rest of it.
+func TestSessionFormatVersion(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	c := testCookies(t, false, key1)
-	want := testSession(now)
-	tests := []struct {
-		name       string
-		value      string
-		cookieName string
-		newest     bool
-	}{
-		{"v4", c.sealSession("oktasso", want), "oktasso", true},
-		{"v3", v3Value(c, "oktasso", want), "oktasso", false},
-		{"v2 cookie", legacyValue(t, c, "oktasso", want, 0), "oktasso", false},
-		{"v2 store entry", legacyValue(t, c, storeSealName, want, 0), storeSealName, false},
+	s := testSession(now)
+	for _, name := range []string{"oktasso", storeSealName} {
+		hot, _, _ := strings.Cut(c.sealSession(name, s), ".")
+		raw, err := base64.RawURLEncoding.DecodeString(hot)
+		if err != nil || raw[0] != sessionWireFormat {
+			t.Errorf("sealSession(%q) first byte = %#x, %v; want %#x", name, raw[0], err, sessionWireFormat)
+		}
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, newest, err := c.openSession(tt.cookieName, tt.value)
-			if err != nil {
-				t.Fatalf("openSession = %v; want the session", err)
-			}
-			if newest != tt.newest {
-				t.Errorf("openSession newest = %v; want %v (v2 values are sealed again)", newest, tt.newest)
-			}
-			if got.V != sessionVersion || got.Subject != want.Subject || got.IDToken != want.IDToken || !reflect.DeepEqual(got.Groups, want.Groups) {
-				t.Errorf("openSession = %+v; want %+v", got, want)
-			}
-		})
+	if got, newest, err := c.openSession("oktasso", relabelled(c, "oktasso", s, sessionWireFormat)); err != nil || !newest || got.Subject != s.Subject {
+		t.Fatalf("openSession(current version) = %+v, %v, %v; want the session, newest", got, newest, err)
+	}
+	for _, version := range []byte{0, 2, 3, sessionWireFormat + 1, 0xff} {
+		if got, _, err := c.openSession("oktasso", relabelled(c, "oktasso", s, version)); err == nil {
+			t.Errorf("openSession(version %#x) = %+v; want refused", version, got)
+		}
 	}
 }
 
-// TestLegacySessionResealed: a v2 or v3 cookie from before the upgrade
-// keeps its user signed in, and its first request writes a v4 cookie of the
-// same session, ID token included.
-func TestLegacySessionResealed(t *testing.T) {
+// TestUnknownSessionFormat: a session cookie of another format version,
+// otherwise valid, is no session: the browser is sent to sign in, an API
+// client gets 401, never a 5xx.
+func TestUnknownSessionFormat(t *testing.T) {
 	h := newHarness(t, nil)
 	_, ck, s := h.signedIn(t)
-	for _, tt := range []struct{ format, value string }{
-		{"v2", legacyValue(t, h.auth.cookies, ck.Name, s, 0)},
-		{"v3", v3Value(h.auth.cookies, ck.Name, s)},
-	} {
-		r := h.replay(t, "/workspace", ck.Name+"="+tt.value)
-		if r.status != 200 || r.body != "user:"+alice {
-			t.Fatalf("%s cookie at /workspace = %d %q; want 200 for alice", tt.format, r.status, r.body)
-		}
-		var resealed string
-		for _, sc := range (&http.Response{Header: r.header}).Cookies() {
-			if sc.Name == ck.Name {
-				resealed = sc.Value
+	if r := h.replay(t, "/workspace", ck.Name+"="+relabelled(h.auth.cookies, ck.Name, s, sessionWireFormat)); r.status != http.StatusOK {
+		t.Fatalf("the session relabelled with the current version = %d; want 200", r.status)
+	}
+	for _, version := range []byte{3, sessionWireFormat + 1} {
+		value := relabelled(h.auth.cookies, ck.Name, s, version)
+		for _, tt := range []struct {
+			name, accept string
+			want         int
+		}{{"browser", "text/html", http.StatusFound}, {"API", "application/json", http.StatusUnauthorized}} {
+			req, _ := http.NewRequest("GET", h.app.URL+"/workspace", nil)
+			req.Header.Set("Cookie", ck.Name+"="+value)
+			req.Header.Set("Accept", tt.accept)
+			if r := h.browser().do(req); r.status != tt.want {
+				t.Errorf("version %#x session, %s = %d %.100q; want %d", version, tt.name, r.status, r.body, tt.want)
 			}
-		}
-		got, newest, err := h.auth.cookies.openSession(ck.Name, resealed)
-		if err != nil || !newest || got.ID != s.ID || got.IDToken != s.IDToken || !strings.Contains(resealed, ".") {
-			t.Errorf("cookie written for a %s session: newest=%v err=%v; want a two-part v4 cookie of the same session with its ID token", tt.format, newest, err)
 		}
 	}
 }
@@ -214,8 +192,8 @@ func TestSessionValueBinding(t *testing.T) {
 		{"store entry presented as a cookie", "oktasso", stored},
 		{"cookie under another name", "oktasso-1", v},
 		{"cookie presented as a store entry", storeSealName, v},
-		{"relabelled v3", "oktasso", relabel(hot, sessionFormatV3) + "." + cold},
-		{"relabelled v3, one part", "oktasso", relabel(bare, sessionFormatV3)},
+		{"relabelled 3", "oktasso", relabel(hot, 3) + "." + cold},
+		{"relabelled 3, one part", "oktasso", relabel(bare, 3)},
 		{"unknown version", "oktasso", relabel(hot, 9) + "." + cold},
 		{"padded base64", "oktasso", v + "=="},
 		{"padded first part", "oktasso", hot + "==." + cold},
@@ -263,15 +241,10 @@ func FuzzSessionDecode(f *testing.F) {
 	})
 }
 
-// v3Value seals s the way v3 did: one seal, the ID token among the fields.
-func v3Value(c *cookies, name string, s *session) string {
-	return c.session.sealBytes(sessionFormatV3, appendSession(nil, s), append([]byte{sessionFormatV3}, name...))
-}
-
 // TestSessionIDTokenPart: the session check leaves the ID token sealed and
 // a rewrite carries it over unchanged; sign-out opens it; a key rotation
-// or an older format opens it so that the rewrite seals it anew; a part
-// that does not open is an absent ID token, not an error.
+// opens it so that the rewrite seals it anew; a part that does not open is
+// an absent ID token, not an error.
 func TestSessionIDTokenPart(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	c := testCookies(t, false, key1)
@@ -312,62 +285,16 @@ func TestSessionIDTokenPart(t *testing.T) {
 		t.Errorf("value rewritten after rotation, old key retired: %+v, %v; want the ID token", full, err)
 	}
 
-	// v3 values are read whole and sealed again.
-	legacy, newest, err := c.openSessionHot("oktasso", v3Value(c, "oktasso", s))
-	if err != nil || newest || legacy.IDToken != token {
-		t.Errorf("openSessionHot(v3) = %+v, newest %v, %v; want the session with its ID token, not newest", legacy, newest, err)
-	}
-
 	// A second part that the first part's AAD covers but that does not
 	// open (it takes the key to make one): no ID token, the session stands.
 	junk := base64.RawURLEncoding.EncodeToString(make([]byte, gcmNonceSize+gcmTagSize+8))
 	noToken := *s
 	noToken.IDToken = ""
-	forged := c.session.sealBytes(sessionFormat, appendSession(nil, &noToken), append(sessionAAD("oktasso"), junk...)) + "." + junk
+	forged := c.session.sealBytes(sessionWireFormat, appendSession(nil, &noToken), append(sessionAAD("oktasso"), junk...)) + "." + junk
 	if full, _, err := c.openSession("oktasso", forged); err != nil || full.IDToken != "" || full.hasIDToken() {
 		t.Errorf("openSession(ID token part that does not open) = %+v, %v; want the session without an ID token", full, err)
 	}
 	if lazy, _, err := c.openSessionHot("oktasso", forged); err != nil || c.idToken(lazy) != "" {
 		t.Errorf("idToken(part that does not open) = %q, %v; want \"\"", c.idToken(lazy), err)
-	}
-}
-
-// TestV3NearTheCapRollsForward: a v3 value that fit its cookies but grows
-// past them as v4 (the ID token's own nonce and tag) is shrunk like an
-// oversized session at sign-in, so the user stays signed in while active.
-func TestV3NearTheCapRollsForward(t *testing.T) {
-	h := newHarness(t, nil)
-	b, ck, s := h.signedIn(t)
-	limit := h.auth.cookies.maxChunks * maxChunkBytes
-	var v3 string
-	for k := 0; ; k++ {
-		s.Name = strings.Repeat("x", k)
-		v3 = v3Value(h.auth.cookies, ck.Name, s)
-		if len(v3) > limit {
-			t.Fatal("no v3 value fits while its v4 form does not")
-		}
-		if len(h.auth.cookies.sealSession(ck.Name, s)) > limit {
-			break
-		}
-	}
-	rec := httptest.NewRecorder()
-	if err := h.auth.cookies.writeChunks(rec, v3, time.Hour, 0); err != nil {
-		t.Fatal(err)
-	}
-	b.client.Jar.SetCookies(mustURL(t, h.app.URL), rec.Result().Cookies())
-	for i := 0; i < 12; i++ { // 1.2 idle timeouts
-		h.clock.Add(h.auth.cfg.Session.IdleTimeout / 10)
-		if r := b.get(h.app.URL + "/workspace"); r.status != http.StatusOK {
-			t.Fatalf("request %d, %v in: %d; want 200 (the session rolled forward)", i, time.Duration(i+1)*h.auth.cfg.Session.IdleTimeout/10, r.status)
-		}
-	}
-	req := httptest.NewRequest("GET", h.app.URL+"/", nil)
-	for _, c := range b.client.Jar.Cookies(mustURL(t, h.app.URL)) {
-		req.AddCookie(c)
-	}
-	v, _ := h.auth.cookies.readChunks(req)
-	got, newest, err := h.auth.cookies.openSession(ck.Name, v)
-	if err != nil || !newest || got.hasIDToken() || got.Name != s.Name {
-		t.Errorf("rolled session: newest %v, ID token kept %v, err %v; want a v4 value without its ID token", newest, got != nil && got.hasIDToken(), err)
 	}
 }

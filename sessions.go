@@ -98,7 +98,7 @@ func (a *Auth) peekSession(ctx context.Context, r *http.Request) (*session, bool
 // the ID token may stay sealed (see cookies.openSessionHot).
 func (a *Auth) decodeSession(ctx context.Context, v string, n int, idToken bool) (*session, bool) {
 	cs, newest, err := a.cookies.openSessionPart(a.cookies.sessionName(), v, idToken)
-	if err != nil || cs.V != sessionVersion || cs.Issuer != a.provider.issuer || cs.ID == "" {
+	if err != nil || cs.V != sessionModelVersion || cs.Issuer != a.provider.issuer || cs.ID == "" {
 		return nil, false
 	}
 	cs.chunks = n

@@ -1,9 +1,11 @@
-package oktasso
+package tenants
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -15,35 +17,45 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oktasso/oktasso"
 	"github.com/oktasso/oktasso/oktatest"
 )
 
-// tenantApp is one application serving tenants "a" and "b", each signing in
-// at a fake Okta org of its own (or, shared, both at org "a" with the same
-// client and session keys).
-type tenantApp struct {
-	t       *testing.T
-	app     *httptest.Server
-	tenants *Tenants
-	base    map[string]string // tenant → BaseURL
-	fake    map[string]*oktatest.Server
-	mu      sync.Mutex
-	lookups map[string]int
-	calls   map[string]*atomic.Int64 // requests from the app to each org
+const testClientID = "0oatestclient"
+
+var (
+	key1  = oktasso.Secret("0123456789abcdef0123456789abcdef")
+	alice = "alice@example.com"
+	bob   = "bob@partner.example"
+)
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// fakeClock is a settable clock for tests.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
 }
 
-// countingTransport counts the requests it forwards whose path ends with
-// suffix ("" counts them all).
+func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+func mustURL(t testing.TB, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// countingTransport counts the requests it forwards.
 type countingTransport struct {
-	n      *atomic.Int64
-	next   http.RoundTripper
-	suffix string
+	n    *atomic.Int64
+	next http.RoundTripper
 }
 
 func (c countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if strings.HasSuffix(r.URL.Path, c.suffix) {
-		c.n.Add(1)
-	}
+	c.n.Add(1)
 	return c.next.RoundTrip(r)
 }
 
@@ -52,6 +64,67 @@ type offline struct{}
 
 func (offline) RoundTrip(*http.Request) (*http.Response, error) {
 	return nil, errors.New("offline")
+}
+
+// browser is a cookie-keeping client that does not follow redirects, so
+// tests can look at every hop.
+type browser struct {
+	t      testing.TB
+	client *http.Client
+	origin string // Origin header for POSTs
+}
+
+type result struct {
+	status   int
+	location string
+	body     string
+}
+
+func (b *browser) do(req *http.Request) result {
+	b.t.Helper()
+	resp, err := b.client.Do(req)
+	if err != nil {
+		b.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return result{status: resp.StatusCode, location: resp.Header.Get("Location"), body: string(body)}
+}
+
+func (b *browser) get(u string, hdr ...string) result {
+	b.t.Helper()
+	req, err := http.NewRequest("GET", u, nil)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	return b.do(req)
+}
+
+func (b *browser) post(u string, form url.Values) result {
+	b.t.Helper()
+	req, _ := http.NewRequest("POST", u, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if b.origin != "" {
+		req.Header.Set("Origin", b.origin)
+	}
+	return b.do(req)
+}
+
+// tenantApp is one application serving tenants "a" and "b", each signing in
+// at a fake Okta org of its own (or, shared, both at org "a" with the same
+// client and session keys).
+type tenantApp struct {
+	t       *testing.T
+	app     *httptest.Server
+	router  *Router
+	base    map[string]string // tenant → BaseURL
+	fake    map[string]*oktatest.Server
+	mu      sync.Mutex
+	lookups map[string]int
+	calls   map[string]*atomic.Int64 // requests from the app to each org
 }
 
 // newTenantApp starts the orgs and the application. byPath selects tenants
@@ -87,80 +160,80 @@ func newTenantApp(t *testing.T, byPath, shared bool) *tenantApp {
 	}
 	var uris []string
 	for _, id := range []string{"a", "b"} {
-		uris = append(uris, ta.base[id]+CallbackPath)
+		uris = append(uris, ta.base[id]+oktasso.CallbackPath)
 	}
 	for _, id := range []string{"a", "b"} {
 		if shared && id == "b" {
 			continue
 		}
-		ta.fake[id].AddClient(oktatest.Client{ID: testClientID, Secret: "test-secret", RedirectURIs: uris, PostLogoutRedirectURIs: []string{ta.base[id] + logoutCallbackPath},
-			BackchannelLogoutURI: ta.base[id] + backchannelLogoutPath})
+		ta.fake[id].AddClient(oktatest.Client{ID: testClientID, Secret: "test-secret", RedirectURIs: uris, PostLogoutRedirectURIs: []string{ta.base[id] + "/auth/logout/callback"},
+			BackchannelLogoutURI: ta.base[id] + "/auth/backchannel-logout"})
 	}
 	if byPath { // tenant "gh" signs in with a plain OAuth 2.0 provider (org a's GitHub-like one)
 		ta.base["gh"] = "http://127.0.0.1:" + port + "/t/gh"
-		ta.fake["a"].AddClient(oktatest.Client{ID: "Iv1.gh", Secret: "gh-secret", AuthMethod: "client_secret_post", RedirectURIs: []string{ta.base["gh"] + CallbackPath}})
+		ta.fake["a"].AddClient(oktatest.Client{ID: "Iv1.gh", Secret: "gh-secret", AuthMethod: "client_secret_post", RedirectURIs: []string{ta.base["gh"] + oktasso.CallbackPath}})
 	}
-	tenants, err := NewTenants(TenantsConfig{
+	router, err := New(Config{
 		Select: func(r *http.Request) (string, bool) {
 			if byPath {
 				return ByPathPrefix("/t/")(r)
 			}
 			return ByHost(map[string]string{"127.0.0.1": "a", "localhost": "b"})(r)
 		},
-		Lookup: func(_ context.Context, id string) (Config, error) {
+		Lookup: func(_ context.Context, id string) (oktasso.Config, error) {
 			ta.mu.Lock()
 			ta.lookups[id]++
 			ta.mu.Unlock()
 			switch id {
 			case "broken":
-				return Config{}, errors.New("tenant database unavailable")
+				return oktasso.Config{}, errors.New("tenant database unavailable")
 			case "gh":
 				if gh := ta.base["gh"]; gh != "" {
 					p := ta.fake["a"].PlainOAuth2()
-					return Config{
+					return oktasso.Config{
 						BaseURL:    gh,
 						HTTPClient: ta.fake["a"].Client(),
-						OAuth2:     &OAuth2Provider{Identity: "https://github.com", AuthURL: p.AuthURL, TokenURL: p.TokenURL, UserInfoURL: p.UserInfoURL, Mapping: ClaimMapping{Subject: "id"}},
-						Client:     ClientConfig{ID: "Iv1.gh", Secret: "gh-secret", AuthMethod: ClientSecretPost},
+						OAuth2:     &oktasso.OAuth2Provider{Identity: "https://github.com", AuthURL: p.AuthURL, TokenURL: p.TokenURL, UserInfoURL: p.UserInfoURL, Mapping: oktasso.ClaimMapping{Subject: "id"}},
+						Client:     oktasso.ClientConfig{ID: "Iv1.gh", Secret: "gh-secret", AuthMethod: oktasso.ClientSecretPost},
 					}, nil
 				}
 			}
 			f, ok := ta.fake[id]
 			if !ok {
-				return Config{}, ErrUnknownTenant
+				return oktasso.Config{}, ErrUnknown
 			}
-			return Config{
+			return oktasso.Config{
 				Issuer:     f.Issuer(),
 				BaseURL:    ta.base[id],
 				HTTPClient: &http.Client{Transport: countingTransport{n: ta.calls[id], next: f.Client().Transport}},
-				Client:     ClientConfig{ID: testClientID, Secret: "test-secret"},
-				Access:     AccessConfig{Workspace: RequireGroups("Workspace Members")},
+				Client:     oktasso.ClientConfig{ID: testClientID, Secret: "test-secret"},
+				Access:     oktasso.AccessConfig{Workspace: oktasso.RequireGroups("Workspace Members")},
 			}, nil
 		},
-		SessionKeys: []Secret{key1},
+		SessionKeys: []oktasso.Secret{key1},
 		Now:         clock.Now,
 		Logger:      quietLogger(),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ta.tenants = tenants
+	ta.router = router
 	show := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		email := "anonymous"
-		if u := UserFrom(r.Context()); u != nil {
+		if u := oktasso.UserFrom(r.Context()); u != nil {
 			email = u.Email
 		}
-		fmt.Fprintf(w, "tenant:%s user:%s path:%s", TenantFrom(r.Context()), email, r.URL.Path)
+		fmt.Fprintf(w, "tenant:%s user:%s path:%s", IDFrom(r.Context()), email, r.URL.Path)
 	})
 	prefix := ""
 	if byPath {
 		prefix = "/t/{tenant}"
 	}
 	mux := http.NewServeMux()
-	mux.Handle(prefix+"/auth/", tenants.Handler())
-	mux.Handle(prefix+"/workspace", tenants.Workspace(show))
-	mux.Handle(prefix+"/webapp", tenants.WebApp(show))
-	mux.Handle(prefix+"/{$}", tenants.Identify(show))
+	mux.Handle(prefix+"/auth/", router.Handler())
+	mux.Handle(prefix+"/workspace", router.Workspace(show))
+	mux.Handle(prefix+"/webapp", router.WebApp(show))
+	mux.Handle(prefix+"/{$}", router.Identify(show))
 	ta.app.Config.Handler = mux
 	ta.app.Start()
 	t.Cleanup(ta.app.Close)
@@ -211,9 +284,28 @@ func (ta *tenantApp) cookie(b *browser, id, name string) *http.Cookie {
 	return nil
 }
 
+// sessionCookieName is the name of a's session cookie: its CookieName, as
+// the tests' BaseURLs are http (no __Host- prefix).
+func sessionCookieName(a *oktasso.Auth) string { return a.Config().Session.CookieName }
+
+// flowCookie returns b's only flow cookie for tenant id, or nil.
+func (ta *tenantApp) flowCookie(b *browser, id string) *http.Cookie {
+	ta.t.Helper()
+	var flow *http.Cookie
+	for _, c := range b.client.Jar.Cookies(mustURL(ta.t, ta.base[id])) {
+		if strings.HasPrefix(c.Name, sessionCookieName(ta.auth(id))+"-flow-") {
+			if flow != nil {
+				ta.t.Fatalf("tenant %s: more than one flow cookie", id)
+			}
+			flow = c
+		}
+	}
+	return flow
+}
+
 // auth returns tenant id's Auth.
-func (ta *tenantApp) auth(id string) *Auth {
-	a, err := ta.tenants.Auth(context.Background(), id)
+func (ta *tenantApp) auth(id string) *oktasso.Auth {
+	a, err := ta.router.Auth(context.Background(), id)
 	if err != nil {
 		ta.t.Fatal(err)
 	}
@@ -225,7 +317,7 @@ func TestTenantsByPath(t *testing.T) {
 	b := newJarBrowser(t, ta.app.URL)
 
 	r := b.get(ta.base["a"] + "/workspace")
-	if want := ta.base["a"] + LoginPath + "?return_to=%2Fworkspace"; r.status != http.StatusFound || r.location != want {
+	if want := ta.base["a"] + oktasso.LoginPath + "?return_to=%2Fworkspace"; r.status != http.StatusFound || r.location != want {
 		t.Fatalf("GET /t/a/workspace = %d to %q; want 302 to %s", r.status, r.location, want)
 	}
 	if r := ta.signIn(b, "a", alice, "/workspace"); r.body != "tenant:a user:"+alice+" path:/workspace" {
@@ -238,7 +330,7 @@ func TestTenantsByPath(t *testing.T) {
 
 	// a's session does not open b, from the same browser.
 	r = b.get(ta.base["b"] + "/workspace")
-	if want := ta.base["b"] + LoginPath + "?return_to=%2Fworkspace"; r.status != http.StatusFound || r.location != want {
+	if want := ta.base["b"] + oktasso.LoginPath + "?return_to=%2Fworkspace"; r.status != http.StatusFound || r.location != want {
 		t.Errorf("GET /t/b/workspace with a's session = %d to %q; want 302 to %s", r.status, r.location, want)
 	}
 	if c := ta.calls["b"].Load(); c == 0 {
@@ -246,10 +338,10 @@ func TestTenantsByPath(t *testing.T) {
 	}
 
 	// b's callback refuses a's state, before any token request.
-	r = b.get(ta.base["a"] + LoginPath)
+	r = b.get(ta.base["a"] + oktasso.LoginPath)
 	stateA := mustURL(t, r.location).Query().Get("state")
 	before := ta.fake["b"].TokenRequests()
-	if r := b.get(ta.base["b"] + CallbackPath + "?" + url.Values{"state": {stateA}, "code": {"x"}}.Encode()); r.status != http.StatusBadRequest {
+	if r := b.get(ta.base["b"] + oktasso.CallbackPath + "?" + url.Values{"state": {stateA}, "code": {"x"}}.Encode()); r.status != http.StatusBadRequest {
 		t.Errorf("b's callback with a's state = %d; want 400", r.status)
 	}
 	if n := ta.fake["b"].TokenRequests() - before; n != 0 {
@@ -274,7 +366,7 @@ func TestTenantsByPath(t *testing.T) {
 		t.Errorf("gh issuer = %q", u)
 	}
 	// Signing out of a leaves b signed in.
-	if r := b.post(ta.base["a"]+LogoutPath, nil); r.status != http.StatusSeeOther {
+	if r := b.post(ta.base["a"]+oktasso.LogoutPath, nil); r.status != http.StatusSeeOther {
 		t.Fatalf("POST /t/a/auth/logout = %d; want 303", r.status)
 	}
 	if r := b.get(ta.base["a"] + "/workspace"); r.status != http.StatusFound {
@@ -304,11 +396,11 @@ func TestTenantsRefuseForeignSessions(t *testing.T) {
 			if r := ta.signIn(victim, "a", alice, "/workspace"); !strings.Contains(r.body, "user:"+alice) {
 				t.Fatalf("signed in to a: %d %q", r.status, r.body)
 			}
-			sess := ta.cookie(victim, "a", a.cookies.sessionName())
+			sess := ta.cookie(victim, "a", sessionCookieName(a))
 			if sess == nil {
 				t.Fatal("no session cookie for a")
 			}
-			for _, name := range []string{a.cookies.sessionName(), bAuth.cookies.sessionName()} {
+			for _, name := range []string{sessionCookieName(a), sessionCookieName(bAuth)} {
 				for _, api := range []bool{false, true} {
 					hdr := []string{"Cookie", name + "=" + sess.Value}
 					want := http.StatusFound
@@ -316,7 +408,7 @@ func TestTenantsRefuseForeignSessions(t *testing.T) {
 						hdr, want = append(hdr, "Accept", "application/json"), http.StatusUnauthorized
 					}
 					r := newJarBrowser(t, "").get(ta.base["b"]+"/workspace", hdr...)
-					if r.status != want || (!api && !strings.HasPrefix(r.location, ta.base["b"]+LoginPath)) {
+					if r.status != want || (!api && !strings.HasPrefix(r.location, ta.base["b"]+oktasso.LoginPath)) {
 						t.Errorf("b with a's session as %s (api %v) = %d to %q; want %d to b's sign-in", name, api, r.status, r.location, want)
 					}
 				}
@@ -325,15 +417,17 @@ func TestTenantsRefuseForeignSessions(t *testing.T) {
 			// a's flow, renamed for b, does not complete a sign-in at b.
 			ta.fake["a"].AutoLogin(alice)
 			attacker := newJarBrowser(t, "")
-			r := attacker.get(ta.base["a"] + LoginPath)
+			r := attacker.get(ta.base["a"] + oktasso.LoginPath)
 			cb := attacker.get(r.location).location // a's callback URL with a's code and state
-			state := mustURL(t, cb).Query().Get("state")
-			flow := ta.cookie(attacker, "a", a.flowCookieName(state))
+			flow := ta.flowCookie(attacker, "a")
 			if flow == nil {
 				t.Fatal("no flow cookie for a")
 			}
+			// The flow cookie's name is the session cookie's, "-flow-" and a
+			// digest of the state: b's name for this state swaps the first.
+			bFlowName := sessionCookieName(bAuth) + strings.TrimPrefix(flow.Name, sessionCookieName(a))
 			q := mustURL(t, cb).RawQuery
-			r = newJarBrowser(t, "").get(ta.base["b"]+CallbackPath+"?"+q, "Cookie", bAuth.flowCookieName(state)+"="+flow.Value)
+			r = newJarBrowser(t, "").get(ta.base["b"]+oktasso.CallbackPath+"?"+q, "Cookie", bFlowName+"="+flow.Value)
 			if r.status != http.StatusBadRequest {
 				t.Errorf("b's callback with a's code, state and flow = %d; want 400", r.status)
 			}
@@ -364,7 +458,7 @@ func TestTenantsRefuseForeignLogoutToken(t *testing.T) {
 		t.Errorf("a after its org's logout = %d; want 302", r.status)
 	}
 	// The same token, posted to tenant b, is refused and ends nothing there.
-	if r := newJarBrowser(t, "").post(ta.base["b"]+backchannelLogoutPath, url.Values{"logout_token": {ds[0].LogoutToken}}); r.status != http.StatusBadRequest {
+	if r := newJarBrowser(t, "").post(ta.base["b"]+"/auth/backchannel-logout", url.Values{"logout_token": {ds[0].LogoutToken}}); r.status != http.StatusBadRequest {
 		t.Errorf("org a's logout token at b = %d; want 400", r.status)
 	}
 	if r := b.get(ta.base["b"] + "/webapp"); r.body != "tenant:b user:"+alice+" path:/webapp" {
@@ -388,7 +482,7 @@ func TestTenantsLookup(t *testing.T) {
 		{"unknown tenant, API", "/t/zzz/workspace", true, 404, map[string]int{"zzz": 1}},
 		{"unknown tenant's routes", "/t/zzz/auth/login", false, 404, map[string]int{"zzz": 1}},
 		{"no tenant", "/t/", false, 404, nil},
-		{"overlong id", "/t/" + strings.Repeat("x", maxTenantIDLen+1) + "/workspace", false, 404, map[string]int{strings.Repeat("x", maxTenantIDLen+1): 0}},
+		{"overlong id", "/t/" + strings.Repeat("x", maxIDLen+1) + "/workspace", false, 404, map[string]int{strings.Repeat("x", maxIDLen+1): 0}},
 		{"failing lookup", "/t/broken/workspace", false, 500, map[string]int{"broken": 1}},
 		{"failing lookup is retried", "/t/broken/workspace", false, 500, map[string]int{"broken": 2}},
 		{"known tenant", "/t/a/workspace", false, 302, map[string]int{"a": 1}},
@@ -419,20 +513,20 @@ func TestTenantsLookup(t *testing.T) {
 func TestTenantsSingleFlightAndBound(t *testing.T) {
 	var lookups atomic.Int64
 	release := make(chan struct{})
-	tenants, err := NewTenants(TenantsConfig{
-		Lookup: func(ctx context.Context, id string) (Config, error) {
+	router, err := New(Config{
+		Lookup: func(ctx context.Context, id string) (oktasso.Config, error) {
 			lookups.Add(1)
 			<-release
-			return Config{
+			return oktasso.Config{
 				Issuer:     "https://" + id + ".okta.com",
 				Logger:     quietLogger(),
 				BaseURL:    "https://app.example",
 				HTTPClient: &http.Client{Transport: offline{}},
-				Client:     ClientConfig{ID: "0oa" + id},
+				Client:     oktasso.ClientConfig{ID: "0oa" + id},
 			}, nil
 		},
-		MaxTenants:  2,
-		SessionKeys: []Secret{key1},
+		Max:         2,
+		SessionKeys: []oktasso.Secret{key1},
 		Logger:      quietLogger(),
 	})
 	if err != nil {
@@ -440,14 +534,14 @@ func TestTenantsSingleFlightAndBound(t *testing.T) {
 	}
 	ctx := context.Background()
 	var wg sync.WaitGroup
-	auths := make([]*Auth, 20)
+	auths := make([]*oktasso.Auth, 20)
 	for i := range auths {
-		wg.Go(func() { auths[i], _ = tenants.Auth(ctx, "acme") })
+		wg.Go(func() { auths[i], _ = router.Auth(ctx, "acme") })
 	}
 	// A waiter that gives up does not disturb the others.
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := tenants.Auth(cctx, "acme"); !errors.Is(err, context.Canceled) {
+	if _, err := router.Auth(cctx, "acme"); !errors.Is(err, context.Canceled) {
 		t.Errorf("Auth with a cancelled context = %v; want context.Canceled", err)
 	}
 	close(release)
@@ -463,19 +557,19 @@ func TestTenantsSingleFlightAndBound(t *testing.T) {
 	if got := auths[0].Config().Session.CookieName; got != "oktasso_acme" {
 		t.Errorf("CookieName = %q; want oktasso_acme", got)
 	}
-	// Beyond MaxTenants, the least recently used tenant is dropped.
+	// Beyond Max, the least recently used tenant is dropped.
 	for _, id := range []string{"b1", "acme", "c1", "acme"} {
-		tenants.Auth(ctx, id)
+		router.Auth(ctx, id)
 	}
 	if n := lookups.Load(); n != 3 {
 		t.Errorf("lookups after b1, acme, c1, acme = %d; want 3 (acme kept as recently used)", n)
 	}
-	tenants.Auth(ctx, "b1")
+	router.Auth(ctx, "b1")
 	if n := lookups.Load(); n != 4 {
 		t.Errorf("lookups after b1 again = %d; want 4 (b1 was dropped)", n)
 	}
-	tenants.Forget("acme")
-	if a, _ := tenants.Auth(ctx, "acme"); a == auths[0] || lookups.Load() != 5 {
+	router.Forget("acme")
+	if a, _ := router.Auth(ctx, "acme"); a == auths[0] || lookups.Load() != 5 {
 		t.Errorf("after Forget, Auth(acme) = the old Auth or no lookup (%d lookups)", lookups.Load())
 	}
 }
@@ -484,36 +578,36 @@ func TestTenantsSingleFlightAndBound(t *testing.T) {
 // tenants out of the LRU nor run Lookup again and again.
 func TestTenantsMadeUpIDs(t *testing.T) {
 	var lookups atomic.Int64
-	tenants, err := NewTenants(TenantsConfig{
-		Lookup: func(ctx context.Context, id string) (Config, error) {
+	router, err := New(Config{
+		Lookup: func(ctx context.Context, id string) (oktasso.Config, error) {
 			lookups.Add(1)
 			if id != "acme" && id != "beta" {
-				return Config{}, ErrUnknownTenant
+				return oktasso.Config{}, ErrUnknown
 			}
-			return Config{
+			return oktasso.Config{
 				Issuer:     "https://" + id + ".okta.com",
 				Logger:     quietLogger(),
 				BaseURL:    "https://app.example",
 				HTTPClient: &http.Client{Transport: offline{}},
-				Client:     ClientConfig{ID: "0oa" + id},
+				Client:     oktasso.ClientConfig{ID: "0oa" + id},
 			}, nil
 		},
-		MaxTenants:  2,
-		SessionKeys: []Secret{key1},
+		Max:         2,
+		SessionKeys: []oktasso.Secret{key1},
 		Logger:      quietLogger(),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	acme, _ := tenants.Auth(ctx, "acme")
-	tenants.Auth(ctx, "beta")
+	acme, _ := router.Auth(ctx, "acme")
+	router.Auth(ctx, "beta")
 	for i := range 50 {
-		if _, err := tenants.Auth(ctx, "nope"+strconv.Itoa(i%5)); !errors.Is(err, ErrUnknownTenant) {
-			t.Fatalf("made-up id: err = %v; want ErrUnknownTenant", err)
+		if _, err := router.Auth(ctx, "nope"+strconv.Itoa(i%5)); !errors.Is(err, ErrUnknown) {
+			t.Fatalf("made-up id: err = %v; want ErrUnknown", err)
 		}
 	}
-	if a, _ := tenants.Auth(ctx, "acme"); a != acme {
+	if a, _ := router.Auth(ctx, "acme"); a != acme {
 		t.Fatal("made-up ids pushed acme out: a new Auth was built")
 	}
 	if n := lookups.Load(); n != 2+5 {
@@ -524,13 +618,13 @@ func TestTenantsMadeUpIDs(t *testing.T) {
 func TestTenantsExplicitID(t *testing.T) {
 	ta := newTenantApp(t, false, false)
 	// The default Select reads the id that middleware put in the context.
-	tenants, err := NewTenants(TenantsConfig{Lookup: func(ctx context.Context, id string) (Config, error) {
+	router, err := New(Config{Lookup: func(ctx context.Context, id string) (oktasso.Config, error) {
 		return ta.auth(id).Config(), nil
 	}, Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := tenants.Workspace(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	h := router.Workspace(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	for _, tt := range []struct {
 		id   string
 		want int
@@ -538,15 +632,15 @@ func TestTenantsExplicitID(t *testing.T) {
 		rec := httptest.NewRecorder()
 		req := httptest.NewRequest("GET", "/workspace", nil)
 		if tt.id != "" {
-			req = req.WithContext(WithTenant(req.Context(), tt.id))
+			req = req.WithContext(WithID(req.Context(), tt.id))
 		}
 		h.ServeHTTP(rec, req)
 		if rec.Code != tt.want || (tt.want == 302 && !strings.HasPrefix(rec.Header().Get("Location"), ta.base[tt.id])) {
 			t.Errorf("tenant %q: %d to %q; want %d", tt.id, rec.Code, rec.Header().Get("Location"), tt.want)
 		}
 	}
-	if _, err := NewTenants(TenantsConfig{SessionKeys: []Secret{"short"}}); err == nil || !strings.Contains(err.Error(), "Lookup") || !strings.Contains(err.Error(), "SessionKeys") {
-		t.Errorf("NewTenants(no Lookup, short key) = %v; want both problems", err)
+	if _, err := New(Config{SessionKeys: []oktasso.Secret{"short"}}); err == nil || !strings.Contains(err.Error(), "Lookup") || !strings.Contains(err.Error(), "SessionKeys") {
+		t.Errorf("New(no Lookup, short key) = %v; want both problems", err)
 	}
 }
 
@@ -569,90 +663,47 @@ func TestWithoutBase(t *testing.T) {
 	}
 }
 
+// accepted reports whether oktasso.New accepts cfg, completed into a
+// Config that needs no I/O.
+func accepted(t testing.TB, cfg oktasso.Config) bool {
+	t.Helper()
+	cfg.Issuer, cfg.Client.ID, cfg.BaseURL = "https://dev-1.okta.com", "0oa1", "https://app.example"
+	cfg.Logger, cfg.HTTPClient = quietLogger(), &http.Client{Transport: offline{}}
+	if cfg.Session.Keys == nil {
+		cfg.Session.Keys = []oktasso.Secret{key1}
+	}
+	_, err := oktasso.New(context.Background(), cfg)
+	return err == nil
+}
+
+// TestSessionKeyMinimum: New refuses the session keys that oktasso.New
+// refuses, and accepts the others.
+func TestSessionKeyMinimum(t *testing.T) {
+	lookup := func(context.Context, string) (oktasso.Config, error) { return oktasso.Config{}, ErrUnknown }
+	for _, n := range []int{minSessionKeyLen - 1, minSessionKeyLen} {
+		keys := []oktasso.Secret{oktasso.Secret(strings.Repeat("k", n))}
+		_, err := New(Config{Lookup: lookup, SessionKeys: keys})
+		if root := accepted(t, oktasso.Config{Session: oktasso.SessionConfig{Keys: keys}}); (err == nil) != root {
+			t.Errorf("New(a %d-byte key) = %v; oktasso.New accepts it: %v", n, err, root)
+		}
+	}
+}
+
 func TestTenantCookieName(t *testing.T) {
 	seen := map[string]string{}
 	for _, tt := range []struct{ id, want string }{
 		{"acme", "oktasso_acme"}, {"Acme2", "oktasso_Acme2"}, {"acme-1", ""}, {"acme_1", ""}, {"a.b", ""}, {strings.Repeat("x", 41), ""},
 		// An id spelling another id's digest name gets a name of its own.
-		{"_" + tenantCookieName("acme-1")[len("oktasso__"):], ""}, {tenantCookieName("acme-1")[len("oktasso__"):], ""},
+		{"_" + cookieName("acme-1")[len("oktasso__"):], ""}, {cookieName("acme-1")[len("oktasso__"):], ""},
 	} {
-		got := tenantCookieName(tt.id)
-		if (tt.want != "" && got != tt.want) || !cookieNameRE.MatchString(got) || strings.Contains(strings.TrimPrefix(got, "oktasso_"), "-") {
-			t.Errorf("tenantCookieName(%q) = %q; want %q or a digest name without -", tt.id, got, tt.want)
+		got := cookieName(tt.id)
+		if (tt.want != "" && got != tt.want) || !accepted(t, oktasso.Config{Session: oktasso.SessionConfig{CookieName: got}}) || strings.Contains(strings.TrimPrefix(got, "oktasso_"), "-") {
+			t.Errorf("cookieName(%q) = %q; want %q or a digest name without -, that oktasso.New accepts", tt.id, got, tt.want)
 		}
 		if other, dup := seen[got]; dup {
-			t.Errorf("tenantCookieName(%q) = tenantCookieName(%q) = %q", tt.id, other, got)
+			t.Errorf("cookieName(%q) = cookieName(%q) = %q", tt.id, other, got)
 		}
 		seen[got] = tt.id
-	}
-}
-
-func TestCookieNameConfig(t *testing.T) {
-	for _, tt := range []struct {
-		name, cookieName, base, want, wantErr string
-	}{
-		{"default", "", "http://localhost:8080", "oktasso", ""},
-		{"default https", "", "https://app.example", "__Host-oktasso", ""},
-		{"own", "app_1", "http://localhost:8080", "app_1", ""},
-		{"own https", "app_1", "https://app.example", "__Host-app_1", ""},
-		{"prefix of its own", "__Secure-x", "https://app.example", "", "CookieName"},
-		{"separator", "a;b", "https://app.example", "", "CookieName"},
-		{"too long", strings.Repeat("c", 65), "https://app.example", "", "CookieName"},
-		{"dash, the suffix separator", "foo-flow-x", "https://app.example", "", "CookieName"},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			a, err := New(context.Background(), Config{
-				Issuer:     "https://dev-1.okta.com",
-				BaseURL:    tt.base,
-				Logger:     quietLogger(),
-				HTTPClient: &http.Client{Transport: offline{}},
-				Client:     ClientConfig{ID: "0oa1"},
-				Session:    SessionConfig{CookieName: tt.cookieName, Keys: []Secret{key1}},
-			})
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Errorf("New(CookieName %q) = %v; want an error naming %s", tt.cookieName, err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := a.cookies.sessionName(); got != tt.want {
-				t.Errorf("session cookie name = %q; want %q", got, tt.want)
-			}
-			if got := a.flowCookieName("s"); !strings.HasPrefix(got, tt.want+"-flow-") {
-				t.Errorf("flow cookie name = %q; want the prefix %s-flow-", got, tt.want)
-			}
-		})
-	}
-}
-
-func TestLocalTargetUnderBasePath(t *testing.T) {
-	a, err := New(context.Background(), Config{
-		Issuer:     "https://dev-1.okta.com",
-		BaseURL:    "https://app.example/t/a",
-		Logger:     quietLogger(),
-		HTTPClient: &http.Client{Transport: offline{}},
-		Client:     ClientConfig{ID: "0oa1"},
-		Session:    SessionConfig{Keys: []Secret{key1}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tt := range []struct{ target, want string }{
-		{"https://app.example/t/a/workspace?x=1", "/workspace?x=1"},
-		{"https://app.example/t/a", "/"},
-		{"https://app.example/t/a/", "/"},
-		{"https://app.example/t/b/workspace", "/"},
-		{"https://app.example/t/ab/workspace", "/"},
-		{"https://app.example/workspace", "/"},
-		{"https://evil.example/t/a/workspace", "/"},
-		{"/workspace", "/workspace"},
-	} {
-		if got := a.localTarget(tt.target); got != tt.want {
-			t.Errorf("localTarget(%q) = %q; want %q", tt.target, got, tt.want)
-		}
 	}
 }
 
@@ -661,11 +712,11 @@ func TestTenantsInitiateLogin(t *testing.T) {
 	b := newJarBrowser(t, ta.app.URL)
 	ta.fake["a"].AutoLogin(alice)
 	q := url.Values{"iss": {ta.fake["a"].Issuer()}, "target_link_uri": {ta.base["a"] + "/webapp"}}
-	if r := b.follow(ta.base["a"] + initiateLoginPath + "?" + q.Encode()); r.body != "tenant:a user:"+alice+" path:/webapp" {
+	if r := b.follow(ta.base["a"] + "/auth/initiate-login" + "?" + q.Encode()); r.body != "tenant:a user:"+alice+" path:/webapp" {
 		t.Errorf("dashboard tile of org a = %d %q; want a signed in at /webapp", r.status, r.body)
 	}
 	// Org a's tile does not start a sign-in at tenant b.
-	if r := b.get(ta.base["b"] + initiateLoginPath + "?" + q.Encode()); r.status != http.StatusBadRequest {
+	if r := b.get(ta.base["b"] + "/auth/initiate-login" + "?" + q.Encode()); r.status != http.StatusBadRequest {
 		t.Errorf("org a's tile at tenant b = %d; want 400", r.status)
 	}
 }

@@ -1,10 +1,23 @@
-package oktasso
+// Package tenants serves several identity providers (Okta orgs, tenants,
+// or customers' own providers) from one application: a [Router] picks each
+// request's tenant and hands the request to that tenant's [oktasso.Auth],
+// built on the tenant's first request from the Config that
+// [Config.Lookup] returns.
+//
+//	r, err := tenants.New(tenants.Config{
+//		Select: tenants.ByPathPrefix("/t/"),
+//		Lookup: func(ctx context.Context, id string) (oktasso.Config, error) { ... },
+//	})
+//	mux.Handle("/t/{tenant}/auth/", r.Handler())
+//	mux.Handle("/t/{tenant}/workspace/", r.Workspace(console))
+package tenants
 
 import (
 	"container/list"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,52 +26,58 @@ import (
 	"net/http"
 	"net/url"
 	"path"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/oktasso/oktasso"
 )
 
-// ErrUnknownTenant is what TenantsConfig.Lookup returns (wrapped) for an id
-// that names no tenant. Tenants then answers 404.
-var ErrUnknownTenant = errors.New("oktasso: unknown tenant")
+// ErrUnknown is what Config.Lookup returns (wrapped) for an id that names
+// no tenant. The Router then answers 404.
+var ErrUnknown = errors.New("oktasso: unknown tenant")
 
-// DefaultMaxTenants is the default of TenantsConfig.MaxTenants.
-const DefaultMaxTenants = 1000
+// DefaultMax is the default of Config.Max.
+const DefaultMax = 1000
 
-// maxTenantIDLen bounds tenant ids taken from requests.
-const maxTenantIDLen = 128
+// maxIDLen bounds tenant ids taken from requests.
+const maxIDLen = 128
 
-// TenantsConfig configures [Tenants]. Lookup is required; the zero value of
-// every other field is safe.
-type TenantsConfig struct {
+// minSessionKeyLen is the shortest session key oktasso.New accepts;
+// TestSessionKeyMinimum keeps the two in step.
+const minSessionKeyLen = 32
+
+// Config configures a [Router]. Lookup is required; the zero value of every
+// other field is safe.
+type Config struct {
 	// Select picks the tenant of a request: [ByHost], [ByPathPrefix], or a
 	// function of your own. Requests for which it reports false get 404.
-	// Default: the id put in the request context with [WithTenant] by
+	// Default: the id put in the request context with [WithID] by
 	// middleware of the application.
 	Select func(r *http.Request) (tenantID string, ok bool)
-	// Lookup returns the Config of a tenant, on the tenant's first request
-	// (and again after it was dropped, see MaxTenants). Each tenant has its
-	// own issuer, client and BaseURL. For tenants chosen by path prefix,
-	// BaseURL must carry the prefix, e.g. "https://app.example.com/t/acme".
-	// An error wrapping ErrUnknownTenant means no such tenant (404); any
-	// other error is a server error (500) and is retried on the next
-	// request. Required. It must be safe for concurrent use.
-	Lookup func(ctx context.Context, tenantID string) (Config, error)
-	// MaxTenants bounds the tenants kept ready; the least recently used
-	// beyond it is dropped and looked up again on its next request (its
-	// signed-in users stay signed in when its SessionKeys are fixed and its
-	// Store is shared). Default DefaultMaxTenants.
-	MaxTenants int
+	// Lookup returns the oktasso.Config of a tenant, on the tenant's first
+	// request (and again after it was dropped, see Max). Each tenant has
+	// its own issuer, client and BaseURL. For tenants chosen by path
+	// prefix, BaseURL must carry the prefix, e.g.
+	// "https://app.example.com/t/acme". An error wrapping ErrUnknown means
+	// no such tenant (404); any other error is a server error (500) and is
+	// retried on the next request. Required. It must be safe for
+	// concurrent use.
+	Lookup func(ctx context.Context, tenantID string) (oktasso.Config, error)
+	// Max bounds the tenants kept ready; the least recently used beyond it
+	// is dropped and looked up again on its next request (its signed-in
+	// users stay signed in when its SessionKeys are fixed and its Store is
+	// shared). Default DefaultMax.
+	Max int
 	// Store is used by every tenant whose Config has no Store, so ended
-	// sessions stay ended when a tenant is dropped and rebuilt. Default: a
-	// MemoryStore.
-	Store Store
+	// sessions stay ended when a tenant is dropped and rebuilt. Default: an
+	// oktasso.MemoryStore.
+	Store oktasso.Store
 	// SessionKeys are used by every tenant whose Config has none. Cookie
 	// keys are still distinct per tenant: they are derived with its issuer,
 	// client ID and cookie name. Default: none (each tenant then has a
 	// random key, and its sessions end whenever it is rebuilt).
-	SessionKeys []Secret
+	SessionKeys []oktasso.Secret
 	// Now is the clock of the default Store and of tenants whose Config has
 	// none. Default time.Now.
 	Now func() time.Time
@@ -67,24 +86,22 @@ type TenantsConfig struct {
 	Logger *slog.Logger
 }
 
-// Tenants serves several identity providers (Okta orgs, tenants, or
-// customers' own providers) from one application: each request is routed
-// by TenantsConfig.Select to its tenant's [Auth], built on the tenant's
-// first request from TenantsConfig.Lookup (one build at a time per tenant)
-// and kept, up to MaxTenants. Each tenant has its own issuer, discovery,
-// keys, client, cookie names and cookie keys, so a session of one tenant is
-// never accepted by another, and a provider is not contacted before a
-// request for its tenant.
+// Router routes each request by Config.Select to its tenant's
+// [oktasso.Auth], built on the tenant's first request from Config.Lookup
+// (one build at a time per tenant) and kept, up to Config.Max. Each tenant
+// has its own issuer, discovery, keys, client, cookie names and cookie
+// keys, so a session of one tenant is never accepted by another, and a
+// provider is not contacted before a request for its tenant.
 //
-// Handlers behind Tenants read the user with [UserFrom] and the tenant id
-// with [TenantFrom]. For a tenant whose BaseURL has a path, the path is
-// removed before the request reaches its routes and guards, so the
+// Handlers behind a Router read the user with [oktasso.UserFrom] and the
+// tenant id with [IDFrom]. For a tenant whose BaseURL has a path, the path
+// is removed before the request reaches its routes and guards, so the
 // application's routes and return_to paths are relative to the tenant, as
 // for an application served under a prefix.
 //
-// A Tenants is safe for concurrent use.
-type Tenants struct {
-	cfg TenantsConfig
+// A Router is safe for concurrent use.
+type Router struct {
+	cfg Config
 
 	mu       sync.Mutex
 	byID     map[string]*tenant
@@ -97,42 +114,42 @@ type Tenants struct {
 // little: builds in progress at once, and how long (and how many) ids that
 // Lookup called unknown are remembered.
 const (
-	maxTenantBuilds  = 16
-	unknownTenantTTL = 30 * time.Second
-	maxUnknownIDs    = 4096
+	maxBuilds     = 16
+	unknownTTL    = 30 * time.Second
+	maxUnknownIDs = 4096
 )
 
-// errTenantsBusy means too many tenants are being set up at once.
-var errTenantsBusy = errors.New("oktasso: too many tenants being set up at once; try again")
+// errBusy means too many tenants are being set up at once.
+var errBusy = errors.New("oktasso: too many tenants being set up at once; try again")
 
 // tenant is one tenant's Auth, built once; its fields other than elem are
 // set before done is closed and never change after.
 type tenant struct {
 	id     string
 	done   chan struct{}
-	auth   *Auth
+	auth   *oktasso.Auth
 	routes http.Handler // auth.Handler()
 	base   string       // the path of the tenant's BaseURL, "" for none
 	err    error
-	elem   *list.Element // guarded by Tenants.mu
+	elem   *list.Element // guarded by Router.mu
 }
 
-// NewTenants validates cfg and returns a Tenants. It does no I/O: each
-// tenant is looked up and discovered on its first request.
-func NewTenants(cfg TenantsConfig) (*Tenants, error) {
+// New validates cfg and returns a Router. It does no I/O: each tenant is
+// looked up and discovered on its first request.
+func New(cfg Config) (*Router, error) {
 	var errs []error
 	if cfg.Lookup == nil {
-		errs = append(errs, errors.New("oktasso: TenantsConfig.Lookup is nil; return each tenant's Config from it"))
+		errs = append(errs, errors.New("oktasso: tenants.Config.Lookup is nil; return each tenant's Config from it"))
 	}
-	if cfg.MaxTenants == 0 {
-		cfg.MaxTenants = DefaultMaxTenants
+	if cfg.Max == 0 {
+		cfg.Max = DefaultMax
 	}
-	if cfg.MaxTenants < 1 {
-		errs = append(errs, fmt.Errorf("oktasso: TenantsConfig.MaxTenants: %d is not positive", cfg.MaxTenants))
+	if cfg.Max < 1 {
+		errs = append(errs, fmt.Errorf("oktasso: tenants.Config.Max: %d is not positive", cfg.Max))
 	}
 	for i, k := range cfg.SessionKeys {
 		if len(k) < minSessionKeyLen {
-			errs = append(errs, fmt.Errorf("oktasso: TenantsConfig.SessionKeys: key %d has %d bytes, want at least %d", i+1, len(k), minSessionKeyLen))
+			errs = append(errs, fmt.Errorf("oktasso: tenants.Config.SessionKeys: key %d has %d bytes, want at least %d", i+1, len(k), minSessionKeyLen))
 		}
 	}
 	if len(errs) > 0 {
@@ -140,7 +157,7 @@ func NewTenants(cfg TenantsConfig) (*Tenants, error) {
 	}
 	if cfg.Select == nil {
 		cfg.Select = func(r *http.Request) (string, bool) {
-			id := TenantFrom(r.Context())
+			id := IDFrom(r.Context())
 			return id, id != ""
 		}
 	}
@@ -148,12 +165,12 @@ func NewTenants(cfg TenantsConfig) (*Tenants, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.Store == nil {
-		cfg.Store = NewMemoryStore(cfg.Now)
+		cfg.Store = oktasso.NewMemoryStore(cfg.Now)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Tenants{cfg: cfg, byID: map[string]*tenant{}}, nil
+	return &Router{cfg: cfg, byID: map[string]*tenant{}}, nil
 }
 
 // ByHost selects tenants by the request's host: hosts maps host names
@@ -191,27 +208,27 @@ func ByPathPrefix(prefix string) func(*http.Request) (string, bool) {
 	}
 }
 
-type tenantKey struct{}
+type idKey struct{}
 
-// WithTenant returns a copy of ctx naming the tenant id. Middleware that
-// knows the tenant (from a subdomain, a header it trusts, the signed-in
-// account) sets it for the default TenantsConfig.Select; Tenants sets it
-// for the handlers behind it.
-func WithTenant(ctx context.Context, tenantID string) context.Context {
-	return context.WithValue(ctx, tenantKey{}, tenantID)
+// WithID returns a copy of ctx naming the tenant id. Middleware that knows
+// the tenant (from a subdomain, a header it trusts, the signed-in account)
+// sets it for the default Config.Select; a Router sets it for the handlers
+// behind it.
+func WithID(ctx context.Context, tenantID string) context.Context {
+	return context.WithValue(ctx, idKey{}, tenantID)
 }
 
-// TenantFrom returns the tenant id of the request context, or "".
-func TenantFrom(ctx context.Context) string {
-	id, _ := ctx.Value(tenantKey{}).(string)
+// IDFrom returns the tenant id of the request context, or "".
+func IDFrom(ctx context.Context) string {
+	id, _ := ctx.Value(idKey{}).(string)
 	return id
 }
 
 // Auth returns the tenant's Auth, looking the tenant up on first use, for
-// work outside Tenants' handlers (a tenant's LoginURL, RedirectURL, or
+// work outside the Router's handlers (a tenant's LoginURL, RedirectURL, or
 // StartLogin from a handler of your own). An unknown tenant is an error
-// wrapping ErrUnknownTenant.
-func (t *Tenants) Auth(ctx context.Context, tenantID string) (*Auth, error) {
+// wrapping ErrUnknown.
+func (t *Router) Auth(ctx context.Context, tenantID string) (*oktasso.Auth, error) {
 	e, err := t.tenant(ctx, tenantID)
 	if err != nil {
 		return nil, err
@@ -221,7 +238,7 @@ func (t *Tenants) Auth(ctx context.Context, tenantID string) (*Auth, error) {
 
 // Forget drops the tenant, so its next request looks it up again (after its
 // Config changed, say). Requests in flight finish with the old Auth.
-func (t *Tenants) Forget(tenantID string) {
+func (t *Router) Forget(tenantID string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if e := t.byID[tenantID]; e != nil {
@@ -230,45 +247,45 @@ func (t *Tenants) Forget(tenantID string) {
 }
 
 // Handler serves each tenant's sign-in and sign-out routes (see
-// Auth.Handler). Mount it where the tenants' routes are: "/auth/" for
-// tenants by host, "/t/{tenant}/auth/" for tenants by path prefix.
-func (t *Tenants) Handler() http.Handler {
+// oktasso.Auth.Handler). Mount it where the tenants' routes are: "/auth/"
+// for tenants by host, "/t/{tenant}/auth/" for tenants by path prefix.
+func (t *Router) Handler() http.Handler {
 	return t.dispatch(func(e *tenant) http.Handler { return e.routes })
 }
 
-// Workspace is Auth.Workspace of the request's tenant.
-func (t *Tenants) Workspace(next http.Handler) http.Handler {
+// Workspace is oktasso.Auth.Workspace of the request's tenant.
+func (t *Router) Workspace(next http.Handler) http.Handler {
 	return t.dispatch(func(e *tenant) http.Handler { return e.auth.Workspace(next) })
 }
 
-// WebApp is Auth.WebApp of the request's tenant.
-func (t *Tenants) WebApp(next http.Handler) http.Handler {
+// WebApp is oktasso.Auth.WebApp of the request's tenant.
+func (t *Router) WebApp(next http.Handler) http.Handler {
 	return t.dispatch(func(e *tenant) http.Handler { return e.auth.WebApp(next) })
 }
 
-// Identify is Auth.Identify of the request's tenant. A request for no known
-// tenant gets 404 all the same.
-func (t *Tenants) Identify(next http.Handler) http.Handler {
+// Identify is oktasso.Auth.Identify of the request's tenant. A request for
+// no known tenant gets 404 all the same.
+func (t *Router) Identify(next http.Handler) http.Handler {
 	return t.dispatch(func(e *tenant) http.Handler { return e.auth.Identify(next) })
 }
 
 // dispatch routes a request to the handler pick returns for its tenant,
 // with the tenant in the context and the tenant's base path removed.
-func (t *Tenants) dispatch(pick func(*tenant) http.Handler) http.Handler {
+func (t *Router) dispatch(pick func(*tenant) http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, ok := t.cfg.Select(r)
 		if !ok {
-			tenantNotFound(w, r)
+			notFound(w, r)
 			return
 		}
 		e, err := t.tenant(r.Context(), id)
 		switch {
-		case errors.Is(err, ErrUnknownTenant):
-			tenantNotFound(w, r)
+		case errors.Is(err, ErrUnknown):
+			notFound(w, r)
 			return
 		case err != nil && r.Context().Err() != nil:
 			return // the client is gone
-		case errors.Is(err, errTenantsBusy):
+		case errors.Is(err, errBusy):
 			w.Header().Set("Retry-After", "1")
 			noStore(w)
 			http.Error(w, "This site is busy; try again in a moment.", http.StatusServiceUnavailable)
@@ -279,11 +296,11 @@ func (t *Tenants) dispatch(pick func(*tenant) http.Handler) http.Handler {
 			http.Error(w, "This site is not available at the moment.", http.StatusInternalServerError)
 			return
 		}
-		r = r.WithContext(WithTenant(r.Context(), id))
+		r = r.WithContext(WithID(r.Context(), id))
 		if e.base != "" {
 			inner := withoutBase(r, e.base)
 			if inner == nil {
-				tenantNotFound(w, r)
+				notFound(w, r)
 				return
 			}
 			r = inner
@@ -315,40 +332,76 @@ func withoutBase(r *http.Request, base string) *http.Request {
 	return r2
 }
 
-// tenantNotFound answers a request for no known tenant.
-func tenantNotFound(w http.ResponseWriter, r *http.Request) {
+// notFound answers a request for no known tenant: for API requests, with
+// the JSON error the guards of oktasso answer API requests with.
+func notFound(w http.ResponseWriter, r *http.Request) {
+	noStore(w)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	if isAPI(r) {
-		writeJSONError(w, http.StatusNotFound, "unknown_tenant", "no such tenant", "")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		json.NewEncoder(w).Encode(map[string]string{"error": "unknown_tenant", "error_description": "no such tenant"})
 		return
 	}
-	noStore(w)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusNotFound)
 	io.WriteString(w, "404 page not found\n")
 }
 
+// isAPI reports whether r comes from a script rather than a page
+// navigation, by the same signs oktasso's guards go by.
+func isAPI(r *http.Request) bool {
+	h := r.Header
+	if h.Get("X-Requested-With") != "" {
+		return true
+	}
+	if mode := h.Get("Sec-Fetch-Mode"); mode != "" && mode != "navigate" && h.Get("Sec-Fetch-Dest") == "empty" {
+		return true
+	}
+	accept := h.Get("Accept")
+	return strings.Contains(accept, "application/json") && !strings.Contains(accept, "text/html")
+}
+
+// noStore keeps an answer out of caches and its URL out of Referer
+// headers, as oktasso's own answers do.
+func noStore(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	h.Set("Referrer-Policy", "no-referrer")
+}
+
+// printable reports whether s has no control characters.
+func printable(s string) bool {
+	for _, c := range s {
+		if c < ' ' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
 // tenant returns the tenant, building it on first use: one build per
 // tenant at a time, detached from the caller (so one cancelled request does
-// not fail it for the others) and bounded by DefaultHTTPTimeout. Waiters
-// honour ctx. A failed build is not kept.
-func (t *Tenants) tenant(ctx context.Context, id string) (*tenant, error) {
-	if id == "" || len(id) > maxTenantIDLen || !printable(id) || strings.Contains(id, "/") {
-		return nil, fmt.Errorf("%w: %q", ErrUnknownTenant, id)
+// not fail it for the others) and bounded by oktasso.DefaultHTTPTimeout.
+// Waiters honour ctx. A failed build is not kept.
+func (t *Router) tenant(ctx context.Context, id string) (*tenant, error) {
+	if id == "" || len(id) > maxIDLen || !printable(id) || strings.Contains(id, "/") {
+		return nil, fmt.Errorf("%w: %q", ErrUnknown, id)
 	}
 	t.mu.Lock()
 	if until, ok := t.unknown[id]; ok {
 		if t.cfg.Now().Before(until) {
 			t.mu.Unlock()
-			return nil, fmt.Errorf("%w: %q", ErrUnknownTenant, id)
+			return nil, fmt.Errorf("%w: %q", ErrUnknown, id)
 		}
 		delete(t.unknown, id)
 	}
 	e := t.byID[id]
 	if e == nil {
-		if t.building >= maxTenantBuilds {
+		if t.building >= maxBuilds {
 			t.mu.Unlock()
-			return nil, errTenantsBusy
+			return nil, errBusy
 		}
 		// Only a built tenant enters the LRU order, so tenants being set
 		// up (or made-up ids) never push ready ones out.
@@ -371,10 +424,10 @@ func (t *Tenants) tenant(ctx context.Context, id string) (*tenant, error) {
 	return e, nil
 }
 
-// evictLocked drops the least recently used built tenants beyond
-// MaxTenants. t.mu must be held.
-func (t *Tenants) evictLocked() {
-	for el := t.order.Back(); el != nil && t.order.Len() > t.cfg.MaxTenants; {
+// evictLocked drops the least recently used built tenants beyond Max.
+// t.mu must be held.
+func (t *Router) evictLocked() {
+	for el := t.order.Back(); el != nil && t.order.Len() > t.cfg.Max; {
 		prev := el.Prev()
 		e := el.Value.(*tenant)
 		select {
@@ -386,7 +439,7 @@ func (t *Tenants) evictLocked() {
 	}
 }
 
-func (t *Tenants) removeLocked(e *tenant) {
+func (t *Router) removeLocked(e *tenant) {
 	if t.byID[e.id] == e {
 		delete(t.byID, e.id)
 	}
@@ -396,14 +449,17 @@ func (t *Tenants) removeLocked(e *tenant) {
 	}
 }
 
+// lookupTimeout bounds a tenant's Lookup and the creation of its Auth.
+const lookupTimeout = 10 * time.Second
+
 // build looks the tenant up and creates its Auth.
-func (t *Tenants) build(ctx context.Context, e *tenant) {
-	ctx, cancel := context.WithTimeout(ctx, defaultHTTPTimeout)
+func (t *Router) build(ctx context.Context, e *tenant) {
+	ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
 	defer cancel()
 	e.auth, e.err = t.newAuth(ctx, e.id)
 	if e.err == nil {
 		e.routes = e.auth.Handler()
-		if u, err := url.Parse(e.auth.cfg.BaseURL); err == nil {
+		if u, err := url.Parse(e.auth.Config().BaseURL); err == nil {
 			e.base = strings.TrimRight(u.Path, "/")
 		}
 	}
@@ -413,7 +469,7 @@ func (t *Tenants) build(ctx context.Context, e *tenant) {
 	case e.err == nil:
 		e.elem = t.order.PushFront(e)
 		t.evictLocked()
-	case errors.Is(e.err, ErrUnknownTenant):
+	case errors.Is(e.err, ErrUnknown):
 		t.removeLocked(e)
 		if len(t.unknown) >= maxUnknownIDs {
 			clear(t.unknown)
@@ -421,7 +477,7 @@ func (t *Tenants) build(ctx context.Context, e *tenant) {
 		if t.unknown == nil {
 			t.unknown = map[string]time.Time{}
 		}
-		t.unknown[e.id] = t.cfg.Now().Add(unknownTenantTTL)
+		t.unknown[e.id] = t.cfg.Now().Add(unknownTTL)
 	default:
 		t.removeLocked(e)
 	}
@@ -429,15 +485,15 @@ func (t *Tenants) build(ctx context.Context, e *tenant) {
 	close(e.done)
 }
 
-// newAuth builds a tenant's Auth from its Config, with the Tenants'
+// newAuth builds a tenant's Auth from its Config, with the Router's
 // defaults and a cookie name of its own.
-func (t *Tenants) newAuth(ctx context.Context, id string) (*Auth, error) {
+func (t *Router) newAuth(ctx context.Context, id string) (*oktasso.Auth, error) {
 	cfg, err := t.cfg.Lookup(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("oktasso: tenant %q: %w", id, err)
 	}
 	if cfg.Session.CookieName == "" {
-		cfg.Session.CookieName = tenantCookieName(id)
+		cfg.Session.CookieName = cookieName(id)
 	}
 	if cfg.Store == nil {
 		cfg.Store = t.cfg.Store
@@ -451,17 +507,17 @@ func (t *Tenants) newAuth(ctx context.Context, id string) (*Auth, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = t.cfg.Logger.With("tenant", id)
 	}
-	a, err := New(ctx, cfg)
+	a, err := oktasso.New(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("oktasso: tenant %q: %w", id, err)
 	}
 	return a, nil
 }
 
-// tenantCookieName is a tenant's default cookie name: "oktasso_" and the id
-// when it is short and alphanumeric, else a digest of it, so that no
-// tenant's cookie names ("-1", "-flow-…" suffixes) can be another's.
-func tenantCookieName(id string) string {
+// cookieName is a tenant's default cookie name: "oktasso_" and the id when
+// it is short and alphanumeric, else a digest of it, so that no tenant's
+// cookie names ("-1", "-flow-…" suffixes) can be another's.
+func cookieName(id string) string {
 	ok := len(id) <= 40
 	for _, c := range id {
 		ok = ok && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9')
@@ -472,18 +528,4 @@ func tenantCookieName(id string) string {
 	// "__" marks a digest: an alphanumeric id cannot start with "_".
 	sum := sha256.Sum256([]byte(id))
 	return "oktasso__" + hex.EncodeToString(sum[:8])
-}
-
-// cookieNameRE: no "-", which oktasso's own suffixes ("-1", "-flow-…",
-// "-silent") use, so one app's or tenant's cookie names are never another's.
-var cookieNameRE = regexp.MustCompile(`^[A-Za-z0-9_]{1,64}$`)
-
-// checkCookieName validates Config.Session.CookieName.
-func (c *Config) checkCookieName(bad func(field, format string, args ...any)) {
-	if c.Session.CookieName == "" {
-		return
-	}
-	if !cookieNameRE.MatchString(c.Session.CookieName) || strings.HasPrefix(c.Session.CookieName, "__") {
-		bad("Session.CookieName", "%q is not a cookie name; use letters, digits and _ (at most 64, not starting with __)", c.Session.CookieName)
-	}
 }
