@@ -172,17 +172,7 @@ func (p Policy) failed(r *http.Request, u *User) string {
 func (p Policy) eval(r *http.Request, u *User, lookup memberLookup) (string, error) {
 	switch {
 	case p.parts != nil && p.any:
-		var firstErr error
-		for _, q := range p.parts {
-			f, err := q.eval(r, u, lookup)
-			if err == nil && f == "" {
-				return "", nil
-			}
-			if firstErr == nil {
-				firstErr = err
-			}
-		}
-		return p.name, firstErr
+		return p.evalAny(r, u, lookup)
 	case p.parts != nil:
 		for _, q := range p.parts {
 			if f, err := q.eval(r, u, lookup); f != "" || err != nil {
@@ -191,24 +181,46 @@ func (p Policy) eval(r *http.Request, u *User, lookup memberLookup) (string, err
 		}
 		return "", nil
 	case p.member != nil:
-		var ok bool
-		var err error
-		if lookup != nil {
-			ok, err = lookup(p.member, r, u)
-		} else {
-			ok, err = p.member.isMember(r.Context(), u)
-		}
-		if err != nil {
-			return p.name, err
-		}
-		if !ok {
-			return p.name, nil
-		}
-		return "", nil
+		return p.evalMember(r, u, lookup)
 	case p.check == nil || p.check(r, u):
 		return "", nil
 	}
 	return p.name, nil
+}
+
+// evalAny admits u when one part does; a failed lookup matters only when
+// no part admits.
+func (p Policy) evalAny(r *http.Request, u *User, lookup memberLookup) (string, error) {
+	var firstErr error
+	for _, q := range p.parts {
+		f, err := q.eval(r, u, lookup)
+		if err == nil && f == "" {
+			return "", nil
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	return p.name, firstErr
+}
+
+// evalMember answers a RequireMember through lookup, or by asking the
+// application when there is none.
+func (p Policy) evalMember(r *http.Request, u *User, lookup memberLookup) (string, error) {
+	var ok bool
+	var err error
+	if lookup != nil {
+		ok, err = lookup(p.member, r, u)
+	} else {
+		ok, err = p.member.isMember(r.Context(), u)
+	}
+	switch {
+	case err != nil:
+		return p.name, err
+	case !ok:
+		return p.name, nil
+	}
+	return "", nil
 }
 
 // groupsRequirement names RequireGroups' requirement.
