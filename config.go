@@ -19,7 +19,7 @@ import (
 const (
 	defaultBaseURL            = "http://localhost:8080"
 	defaultSessionIdleTimeout = 8 * time.Hour
-	defaultRecheckInterval = 5 * time.Minute
+	defaultRecheckInterval    = 5 * time.Minute
 	defaultSessionMaxAge      = 24 * time.Hour
 	defaultHTTPTimeout        = 10 * time.Second
 	defaultMaxPendingLogins   = 5

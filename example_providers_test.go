@@ -42,8 +42,8 @@ func ExampleOAuth2Provider() {
 			Mapping:     oktasso.ClaimMapping{Subject: "id", Username: "login"},
 		},
 		HTTPClient: fake.Client(),
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Client: oktasso.ClientConfig{ID: "Iv1.example", Secret: "example-secret", AuthMethod: oktasso.ClientSecretPost},
+		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Client:     oktasso.ClientConfig{ID: "Iv1.example", Secret: "example-secret", AuthMethod: oktasso.ClientSecretPost},
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -76,7 +76,6 @@ type page struct {
 	LogoutAction string // on the sign-out confirmation: where its form POSTs
 }
 
-
 // kindNames are the stable page.Kind values.
 var kindNames = map[pageKind]string{
 	pageBadCallback: "bad_callback", pageProviderError: "provider_error", pageLoginExpired: "login_expired",
