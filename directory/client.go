@@ -162,32 +162,41 @@ func New(cfg Config) (*Client, error) {
 	if c.pageSize < 0 {
 		errs = append(errs, errors.New("directory: PageSize is negative"))
 	}
-	switch {
-	case cfg.APIToken != "" && (cfg.ClientID != "" || cfg.PrivateKey != ""):
-		errs = append(errs, errors.New("directory: set either APIToken or ClientID and PrivateKey, not both"))
-	case cfg.APIToken != "":
-	case cfg.ClientID == "" && cfg.PrivateKey == "":
-		errs = append(errs, errors.New("directory: no credentials: set ClientID and PrivateKey (an API Services app) or APIToken"))
-	case cfg.ClientID == "":
-		errs = append(errs, errors.New("directory: ClientID is empty; copy it from the API Services app's General tab"))
-	case cfg.PrivateKey == "":
-		errs = append(errs, errors.New("directory: PrivateKey is empty; make one with `oktasso keygen --jwk`"))
-	default:
-		k, err := clientkey.Load(string(cfg.PrivateKey), cfg.KeyID)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("directory: PrivateKey: %w", err))
-		}
-		c.key = k
-		if !cfg.InsecureNoDPoP {
-			if err := c.newDPoPKey(); err != nil {
-				errs = append(errs, err)
-			}
-		}
-	}
+	errs = append(errs, c.loadCredentials(cfg)...)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 	return c, nil
+}
+
+// loadCredentials checks the credentials in cfg, an API token or a client
+// ID with a private key, loads the key and makes the DPoP key; it returns
+// every problem found.
+func (c *Client) loadCredentials(cfg Config) []error {
+	switch {
+	case cfg.APIToken != "" && (cfg.ClientID != "" || cfg.PrivateKey != ""):
+		return []error{errors.New("directory: set either APIToken or ClientID and PrivateKey, not both")}
+	case cfg.APIToken != "":
+		return nil
+	case cfg.ClientID == "" && cfg.PrivateKey == "":
+		return []error{errors.New("directory: no credentials: set ClientID and PrivateKey (an API Services app) or APIToken")}
+	case cfg.ClientID == "":
+		return []error{errors.New("directory: ClientID is empty; copy it from the API Services app's General tab")}
+	case cfg.PrivateKey == "":
+		return []error{errors.New("directory: PrivateKey is empty; make one with `oktasso keygen --jwk`")}
+	}
+	var errs []error
+	k, err := clientkey.Load(string(cfg.PrivateKey), cfg.KeyID)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("directory: PrivateKey: %w", err))
+	}
+	c.key = k
+	if !cfg.InsecureNoDPoP {
+		if err := c.newDPoPKey(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
 }
 
 // parseOrgURL normalises an org URL or domain, as people paste it, to
@@ -208,12 +217,10 @@ func parseOrgURL(s string) (*url.URL, error) {
 		return nil, fmt.Errorf("directory: OrgURL %q is not a URL", s)
 	}
 	host := u.Hostname()
-	if p := strings.TrimSuffix(u.Path, "/"); p != "" && !strings.HasPrefix(p, "/oauth2/") || u.RawQuery != "" || u.Fragment != "" {
+	if hasPath(u) {
 		return nil, fmt.Errorf("directory: OrgURL %q has a path; use the org alone, e.g. https://%s", s, u.Host)
 	}
-	if label, rest, ok := strings.Cut(u.Host, "."); ok && strings.HasSuffix(label, "-admin") && oktaDomain(rest) {
-		u.Host = strings.TrimSuffix(label, "-admin") + "." + rest
-	}
+	u.Host = orgHost(u.Host)
 	switch {
 	case u.Scheme == "http" && !isLoopback(host):
 		return nil, fmt.Errorf("directory: OrgURL %q uses http; only loopback hosts may", s)
@@ -221,6 +228,22 @@ func parseOrgURL(s string) (*url.URL, error) {
 		return nil, fmt.Errorf("directory: OrgURL %q: unsupported scheme", s)
 	}
 	return &url.URL{Scheme: u.Scheme, Host: u.Host}, nil
+}
+
+// hasPath reports whether u has more than a scheme and a host: a path
+// other than "/oauth2/…", a query or a fragment.
+func hasPath(u *url.URL) bool {
+	p := strings.TrimSuffix(u.Path, "/")
+	return p != "" && !strings.HasPrefix(p, "/oauth2/") || u.RawQuery != "" || u.Fragment != ""
+}
+
+// orgHost returns the org's host for the admin console's,
+// dev-123.okta.com for dev-123-admin.okta.com, and any other host as it is.
+func orgHost(host string) string {
+	if label, rest, ok := strings.Cut(host, "."); ok && strings.HasSuffix(label, "-admin") && oktaDomain(rest) {
+		return strings.TrimSuffix(label, "-admin") + "." + rest
+	}
+	return host
 }
 
 // oktaDomain reports whether d is one of Okta's own domains.

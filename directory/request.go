@@ -128,10 +128,6 @@ func (c *Client) send(ctx context.Context, limit int64, build func(serverFails i
 				return nil, nil, fmt.Errorf("directory: %s: %w", withoutQuery(req.URL), err)
 			}
 			c.log.WarnContext(ctx, "directory: request failed; retrying", "url", withoutQuery(req.URL), "err", err.Error(), "attempt", serverFails)
-			if err := c.retryWait(ctx, serverFails); err != nil {
-				return nil, nil, err
-			}
-			continue
 		case resp.StatusCode == http.StatusTooManyRequests:
 			rateFails++
 			c.stats.tooMany.Add(1)
@@ -140,20 +136,21 @@ func (c *Client) send(ctx context.Context, limit int64, build func(serverFails i
 				return nil, nil, apiError(resp, body, withoutQuery(req.URL))
 			}
 			c.log.InfoContext(ctx, "directory: rate limited (429); waiting for X-Rate-Limit-Reset", "url", withoutQuery(req.URL))
-			continue
+			continue // waitRate waits
 		case resp.StatusCode >= 500:
 			serverFails++
 			if serverFails > maxServerRetries {
 				return nil, nil, apiError(resp, body, withoutQuery(req.URL))
 			}
 			c.log.WarnContext(ctx, "directory: server error; retrying", "url", withoutQuery(req.URL), "status", resp.StatusCode, "attempt", serverFails)
-			if err := c.retryWait(ctx, serverFails); err != nil {
-				return nil, nil, err
-			}
-			continue
+		default:
+			c.noteRate(resp.Header, false)
+			return resp, body, nil
 		}
-		c.noteRate(resp.Header, false)
-		return resp, body, nil
+		// A network error or a 5xx answer: back off before the retry.
+		if err := c.retryWait(ctx, serverFails); err != nil {
+			return nil, nil, err
+		}
 	}
 }
 

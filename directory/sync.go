@@ -366,18 +366,7 @@ func (r *syncRun) limit(known int) int {
 func (r *syncRun) finish(ctx context.Context) error {
 	var deletedGroups []string
 	if r.cp.Full {
-		// Recompute the deleted users: a resumed run has them already.
-		r.cp.Pending = slices.DeleteFunc(r.cp.Pending, func(d Deactivation) bool { return d.Reason == ReasonDeleted })
-		for id, seen := range r.users {
-			if !seen {
-				r.cp.Pending = append(r.cp.Pending, Deactivation{ID: id, Reason: ReasonDeleted})
-			}
-		}
-		for id, seen := range r.groups {
-			if !seen {
-				deletedGroups = append(deletedGroups, id)
-			}
-		}
+		deletedGroups = r.findDeleted()
 	}
 	var errs []error
 	if n, limit := len(r.cp.Pending), r.limit(r.knownUsers); n > limit {
@@ -386,48 +375,88 @@ func (r *syncRun) finish(ctx context.Context) error {
 			r.users[d.ID] = false // still the app's: found again next time
 		}
 		errs = append(errs, fmt.Errorf("%w: %d users would be deactivated, more than the limit of %d; none was (check the app's scopes and admin role, or raise the limit if Okta really lost them)", ErrTooManyDeactivations, n, limit))
-	} else {
-		for _, d := range r.cp.Pending {
-			if d.Reason == ReasonDeleted {
-				r.sum.Deleted++
-			} else {
-				r.sum.Deprovisioned++
-			}
-			if err := r.apply(ctx, Change{Op: "deactivate_user", ID: d.ID, Reason: d.Reason}, func() error { return r.sink.DeactivateUser(ctx, d.ID, d.Reason) }); err != nil {
-				return err
-			}
-			delete(r.users, d.ID)
-			r.sum.Deactivated++
-		}
+	} else if err := r.deactivatePending(ctx); err != nil {
+		return err
 	}
 	if n, limit := len(deletedGroups), r.limit(r.knownGroups); n > limit {
 		r.sum.Blocked += n
 		errs = append(errs, fmt.Errorf("%w: %d groups would be deleted, more than the limit of %d; none was", ErrTooManyDeactivations, n, limit))
-	} else {
-		for _, id := range deletedGroups {
-			if err := r.deleteGroup(ctx, id); err != nil {
-				return err
-			}
-			delete(r.groups, id)
-			r.sum.GroupsDeleted++
-		}
+	} else if err := r.deleteGroups(ctx, deletedGroups); err != nil {
+		return err
 	}
 	r.cp.Pending = nil
 	if r.opts.DryRun {
 		return errors.Join(errs...)
 	}
+	if err := r.saveState(ctx, len(errs) > 0); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// findDeleted makes the users a full run did not see the pending deleted
+// ones (a resumed run has them already) and returns the groups it did not
+// see.
+func (r *syncRun) findDeleted() []string {
+	r.cp.Pending = slices.DeleteFunc(r.cp.Pending, func(d Deactivation) bool { return d.Reason == ReasonDeleted })
+	for id, seen := range r.users {
+		if !seen {
+			r.cp.Pending = append(r.cp.Pending, Deactivation{ID: id, Reason: ReasonDeleted})
+		}
+	}
+	var groups []string
+	for id, seen := range r.groups {
+		if !seen {
+			groups = append(groups, id)
+		}
+	}
+	return groups
+}
+
+// deactivatePending deactivates the pending users, stopping at the first
+// error of the sink.
+func (r *syncRun) deactivatePending(ctx context.Context) error {
+	for _, d := range r.cp.Pending {
+		if d.Reason == ReasonDeleted {
+			r.sum.Deleted++
+		} else {
+			r.sum.Deprovisioned++
+		}
+		if err := r.apply(ctx, Change{Op: "deactivate_user", ID: d.ID, Reason: d.Reason}, func() error { return r.sink.DeactivateUser(ctx, d.ID, d.Reason) }); err != nil {
+			return err
+		}
+		delete(r.users, d.ID)
+		r.sum.Deactivated++
+	}
+	return nil
+}
+
+// deleteGroups deletes the groups with ids, stopping at the first error of
+// the sink.
+func (r *syncRun) deleteGroups(ctx context.Context, ids []string) error {
+	for _, id := range ids {
+		if err := r.deleteGroup(ctx, id); err != nil {
+			return err
+		}
+		delete(r.groups, id)
+		r.sum.GroupsDeleted++
+	}
+	return nil
+}
+
+// saveState saves the state at the end of a run: the watermark, the time
+// of a full run unless deactivations were blocked (the next run is then a
+// full one), and the objects known.
+func (r *syncRun) saveState(ctx context.Context, blocked bool) error {
 	r.st.Watermark = r.cp.Started
 	if r.cp.Full {
 		r.st.LastFull = r.cp.Started
 	}
-	if len(errs) > 0 {
+	if blocked {
 		r.st.LastFull = time.Time{} // look again next run, in full
 	}
 	r.st.Users, r.st.Groups = r.users.sorted(false), r.groups.sorted(false)
-	if err := r.opts.State.Save(ctx, r.st); err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
+	return r.opts.State.Save(ctx, r.st)
 }
 
 func (r *syncRun) deleteGroup(ctx context.Context, id string) error {

@@ -106,53 +106,26 @@ func (c *Client) dropToken(value oktasso.Secret) {
 	}
 }
 
+// tokenResponse is the token endpoint's JSON answer, a token or an error.
+type tokenResponse struct {
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int64  `json:"expires_in"`
+	AccessToken string `json:"access_token"`
+	Error       string `json:"error"`
+	Description string `json:"error_description"`
+}
+
 // fetchToken runs the client_credentials grant with a private_key_jwt
 // assertion and, unless DPoP is off, a DPoP proof, answering Okta's
 // use_dpop_nonce challenge once.
 func (c *Client) fetchToken(ctx context.Context) (accessToken, error) {
 	tokenURL, _ := url.Parse(c.tokenURL())
 	for attempt := 0; ; attempt++ {
-		assertion, err := c.key.Assertion(c.clientID, tokenURL.String(), c.now())
-		if err != nil {
-			return accessToken{}, fmt.Errorf("directory: %w", err)
-		}
-		form := url.Values{
-			"grant_type":            {"client_credentials"},
-			"scope":                 {strings.Join(c.scopes, " ")},
-			"client_assertion_type": {clientkey.AssertionType},
-			"client_assertion":      {assertion},
-		}
-		c.tok.mu.Lock()
-		nonce := c.tok.nonce
-		c.tok.mu.Unlock()
-		proof := ""
-		if c.dpop != nil {
-			if proof, err = c.proof(http.MethodPost, tokenURL, nonce, ""); err != nil {
-				return accessToken{}, err
-			}
-		}
-		resp, body, err := c.send(ctx, maxTokenBytes, func(int) (*http.Request, error) {
-			req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL.String(), strings.NewReader(form.Encode()))
-			if err != nil {
-				return nil, err
-			}
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			req.Header.Set("Accept", "application/json")
-			if proof != "" {
-				req.Header.Set("DPoP", proof)
-			}
-			return req, nil
-		})
+		resp, body, err := c.postTokenRequest(ctx, tokenURL)
 		if err != nil {
 			return accessToken{}, err
 		}
-		var tr struct {
-			TokenType   string `json:"token_type"`
-			ExpiresIn   int64  `json:"expires_in"`
-			AccessToken string `json:"access_token"`
-			Error       string `json:"error"`
-			Description string `json:"error_description"`
-		}
+		var tr tokenResponse
 		jerr := json.Unmarshal(body, &tr)
 		if resp.StatusCode == http.StatusBadRequest && tr.Error == "use_dpop_nonce" && attempt < 2 {
 			if n := resp.Header.Get("DPoP-Nonce"); n != "" {
@@ -170,16 +143,60 @@ func (c *Client) fetchToken(ctx context.Context) (accessToken, error) {
 			}
 			return accessToken{}, e
 		}
-		if tr.ExpiresIn <= 0 {
-			tr.ExpiresIn = 3600
-		}
-		dpop := strings.EqualFold(tr.TokenType, "DPoP")
-		if dpop && c.dpop == nil {
-			return accessToken{}, &Error{Status: resp.StatusCode, Code: "unexpected_token_type", Summary: "Okta issued a DPoP-bound token although DPoP is off", URL: tokenURL.String()}
-		}
-		c.log.DebugContext(ctx, "directory: new access token", "type", tr.TokenType, "expires_in", tr.ExpiresIn)
-		return accessToken{value: oktasso.Secret(tr.AccessToken), dpop: dpop, expires: c.now().Add(time.Duration(tr.ExpiresIn) * time.Second)}, nil
+		return c.newAccessToken(ctx, tr, resp.StatusCode, tokenURL.String())
 	}
+}
+
+// postTokenRequest sends one client_credentials request to tokenURL, with
+// a new client assertion and, unless DPoP is off, a DPoP proof with the
+// authorization server's last nonce.
+func (c *Client) postTokenRequest(ctx context.Context, tokenURL *url.URL) (*http.Response, []byte, error) {
+	assertion, err := c.key.Assertion(c.clientID, tokenURL.String(), c.now())
+	if err != nil {
+		return nil, nil, fmt.Errorf("directory: %w", err)
+	}
+	form := url.Values{
+		"grant_type":            {"client_credentials"},
+		"scope":                 {strings.Join(c.scopes, " ")},
+		"client_assertion_type": {clientkey.AssertionType},
+		"client_assertion":      {assertion},
+	}
+	c.tok.mu.Lock()
+	nonce := c.tok.nonce
+	c.tok.mu.Unlock()
+	proof := ""
+	if c.dpop != nil {
+		if proof, err = c.proof(http.MethodPost, tokenURL, nonce, ""); err != nil {
+			return nil, nil, err
+		}
+	}
+	return c.send(ctx, maxTokenBytes, func(int) (*http.Request, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL.String(), strings.NewReader(form.Encode()))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Accept", "application/json")
+		if proof != "" {
+			req.Header.Set("DPoP", proof)
+		}
+		return req, nil
+	})
+}
+
+// newAccessToken turns a successful token response into the token to
+// cache; expires_in defaults to an hour. A DPoP-bound token is an error
+// when DPoP is off.
+func (c *Client) newAccessToken(ctx context.Context, tr tokenResponse, status int, tokenURL string) (accessToken, error) {
+	if tr.ExpiresIn <= 0 {
+		tr.ExpiresIn = 3600
+	}
+	dpop := strings.EqualFold(tr.TokenType, "DPoP")
+	if dpop && c.dpop == nil {
+		return accessToken{}, &Error{Status: status, Code: "unexpected_token_type", Summary: "Okta issued a DPoP-bound token although DPoP is off", URL: tokenURL}
+	}
+	c.log.DebugContext(ctx, "directory: new access token", "type", tr.TokenType, "expires_in", tr.ExpiresIn)
+	return accessToken{value: oktasso.Secret(tr.AccessToken), dpop: dpop, expires: c.now().Add(time.Duration(tr.ExpiresIn) * time.Second)}, nil
 }
 
 // newDPoPKey makes the client's DPoP key, an ephemeral P-256 key distinct

@@ -104,10 +104,14 @@ func (req *authRequest) amr() []string {
 	return amrPassword
 }
 
+// authorizeParams are the authorize parameters that may be sent at most
+// once.
+var authorizeParams = []string{"client_id", "redirect_uri", "state", "response_type", "scope", "nonce", "code_challenge", "code_challenge_method", "prompt", "max_age", "acr_values"}
+
 // parseAuthorize validates an authorize request for authorization server
 // as. Errors before the redirect URI is trusted are pages.
 func (s *Server) parseAuthorize(as *authServer, q url.Values) (*authRequest, *authError) {
-	for _, p := range []string{"client_id", "redirect_uri", "state", "response_type", "scope", "nonce", "code_challenge", "code_challenge_method", "prompt", "max_age", "acr_values"} {
+	for _, p := range authorizeParams {
 		if len(q[p]) > 1 {
 			return nil, &authError{page: true, code: "invalid_request", desc: "The '" + p + "' parameter was repeated."}
 		}
@@ -131,67 +135,128 @@ func (s *Server) parseAuthorize(as *authServer, q url.Values) (*authRequest, *au
 	if !slices.Contains(client.RedirectURIs, req.redirectURI) {
 		return nil, &authError{page: true, code: "invalid_request", desc: "The 'redirect_uri' parameter must be a Login redirect URI in the client app settings."}
 	}
-	fail := func(code, desc string) (*authRequest, *authError) {
-		return nil, &authError{code: code, desc: desc, redirectURI: req.redirectURI, state: req.state}
+	if e := s.checkAuthorize(req, q); e != nil {
+		e.redirectURI, e.state = req.redirectURI, req.state
+		return nil, e
 	}
-	if rt := q.Get("response_type"); rt != "code" {
-		if rt == "" {
-			return fail("invalid_request", "The 'response_type' parameter is missing.")
-		}
-		return fail("unsupported_response_type", "The response type is not supported by the authorization server. Configured response types: [code].")
-	}
-	if rm := q.Get("response_mode"); rm != "" && rm != "query" {
-		return fail("unsupported_response_mode", "The response mode '"+rm+"' is not supported by oktatest. Supported: [query].")
+	return req, nil
+}
+
+// checkAuthorize runs, in order, the checks of an authorize request whose
+// errors go back to the redirect URI, and sets req's maxAge and acr. The
+// error it returns has neither redirect URI nor state yet.
+func (s *Server) checkAuthorize(req *authRequest, q url.Values) *authError {
+	if e := checkResponseType(q.Get("response_type"), q.Get("response_mode")); e != nil {
+		return e
 	}
 	if req.state == "" {
-		return fail("invalid_request", "The authorization request is missing the 'state' parameter.")
+		return &authError{code: "invalid_request", desc: "The authorization request is missing the 'state' parameter."}
 	}
-	if !slices.Contains(req.scopes, "openid") {
-		return fail("invalid_scope", "The authorization request must include the 'openid' scope.")
+	if e := s.checkScopes(req.as, req.scopes); e != nil {
+		return e
+	}
+	if e := checkPKCE(req.challenge, q.Get("code_challenge_method"), req.client.AuthMethod); e != nil {
+		return e
+	}
+	if e := checkPrompt(req.prompt); e != nil {
+		return e
+	}
+	var e *authError
+	if req.maxAge, e = parseMaxAge(q.Get("max_age")); e != nil {
+		return e
+	}
+	req.acr, e = chooseACR(q.Get("acr_values"))
+	return e
+}
+
+// checkResponseType accepts response_type code, in the query response
+// mode.
+func checkResponseType(rt, rm string) *authError {
+	switch {
+	case rt == "":
+		return &authError{code: "invalid_request", desc: "The 'response_type' parameter is missing."}
+	case rt != "code":
+		return &authError{code: "unsupported_response_type", desc: "The response type is not supported by the authorization server. Configured response types: [code]."}
+	case rm != "" && rm != "query":
+		return &authError{code: "unsupported_response_mode", desc: "The response mode '" + rm + "' is not supported by oktatest. Supported: [query]."}
+	}
+	return nil
+}
+
+// checkScopes requires openid and accepts only the standard scopes and
+// those added to authorization server as.
+func (s *Server) checkScopes(as *authServer, scopes []string) *authError {
+	if !slices.Contains(scopes, "openid") {
+		return &authError{code: "invalid_scope", desc: "The authorization request must include the 'openid' scope."}
 	}
 	s.mu.Lock()
 	custom := as.scopes
 	s.mu.Unlock()
-	for _, sc := range req.scopes {
+	for _, sc := range scopes {
 		if !slices.Contains(scopesSupported, sc) && !slices.Contains(custom, sc) {
-			return fail("invalid_scope", "One or more scopes are not configured for the authorization server resource.")
+			return &authError{code: "invalid_scope", desc: "One or more scopes are not configured for the authorization server resource."}
 		}
 	}
-	method := q.Get("code_challenge_method")
+	return nil
+}
+
+// checkPKCE checks the code challenge and its method: S256 when there is
+// one, and one is required of a public client (authMethod "none").
+func checkPKCE(challenge, method, authMethod string) *authError {
+	desc := ""
 	switch {
-	case req.challenge == "" && method != "":
-		return fail("invalid_request", "The 'code_challenge' parameter is missing.")
-	case req.challenge != "" && method != "S256":
-		return fail("invalid_request", "The 'code_challenge_method' parameter must be 'S256'.")
-	case req.challenge != "" && !validChallenge(req.challenge):
-		return fail("invalid_request", "The 'code_challenge' parameter must be 43 base64url characters.")
-	case req.challenge == "" && client.AuthMethod == "none":
-		return fail("invalid_request", "PKCE code challenge is required when the token endpoint authentication method is 'NONE'.")
+	case challenge == "" && method != "":
+		desc = "The 'code_challenge' parameter is missing."
+	case challenge != "" && method != "S256":
+		desc = "The 'code_challenge_method' parameter must be 'S256'."
+	case challenge != "" && !validChallenge(challenge):
+		desc = "The 'code_challenge' parameter must be 43 base64url characters."
+	case challenge == "" && authMethod == "none":
+		desc = "PKCE code challenge is required when the token endpoint authentication method is 'NONE'."
+	default:
+		return nil
 	}
-	for _, p := range req.prompt {
+	return &authError{code: "invalid_request", desc: desc}
+}
+
+// checkPrompt accepts the prompt values none, login and consent, none
+// alone.
+func checkPrompt(prompt []string) *authError {
+	for _, p := range prompt {
 		if p != "none" && p != "login" && p != "consent" {
-			return fail("invalid_request", "The 'prompt' parameter value '"+p+"' is not supported.")
+			return &authError{code: "invalid_request", desc: "The 'prompt' parameter value '" + p + "' is not supported."}
 		}
 	}
-	if slices.Contains(req.prompt, "none") && len(req.prompt) > 1 {
-		return fail("invalid_request", "The 'prompt' value 'none' cannot be combined with other values.")
+	if slices.Contains(prompt, "none") && len(prompt) > 1 {
+		return &authError{code: "invalid_request", desc: "The 'prompt' value 'none' cannot be combined with other values."}
 	}
-	if ma := q.Get("max_age"); ma != "" {
-		n, err := strconv.Atoi(ma)
-		if err != nil || n < 0 {
-			return fail("invalid_request", "The 'max_age' parameter must be a non-negative integer.")
-		}
-		req.maxAge = n
+	return nil
+}
+
+// parseMaxAge parses max_age: -1 when absent.
+func parseMaxAge(ma string) (int, *authError) {
+	if ma == "" {
+		return -1, nil
 	}
-	if acr := strings.Fields(q.Get("acr_values")); len(acr) > 0 {
-		// The first supported value, in the client's order of preference.
-		i := slices.IndexFunc(acr, func(v string) bool { return slices.Contains(acrSupported, v) })
-		if i < 0 {
-			return fail("invalid_request", "The 'acr_values' parameter is not supported. Supported values: "+strings.Join(acrSupported, ", ")+".")
-		}
-		req.acr = acr[i]
+	n, err := strconv.Atoi(ma)
+	if err != nil || n < 0 {
+		return -1, &authError{code: "invalid_request", desc: "The 'max_age' parameter must be a non-negative integer."}
 	}
-	return req, nil
+	return n, nil
+}
+
+// chooseACR returns the first supported value of acr_values, in the
+// client's order of preference, or "" when none was sent.
+func chooseACR(values string) (string, *authError) {
+	acr := strings.Fields(values)
+	if len(acr) == 0 {
+		return "", nil
+	}
+	i := slices.IndexFunc(acr, func(v string) bool { return slices.Contains(acrSupported, v) })
+	if i < 0 {
+		return "", &authError{code: "invalid_request", desc: "The 'acr_values' parameter is not supported. Supported values: " + strings.Join(acrSupported, ", ") + "."}
+	}
+	return acr[i], nil
 }
 
 // validChallenge reports whether c looks like an S256 code challenge.

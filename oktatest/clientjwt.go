@@ -229,53 +229,83 @@ func (s *Server) authenticateAssertion(r *http.Request) (*clientRec, *oauthError
 	c := s.clients[iss]
 	base := s.URL
 	s.mu.Unlock()
-	if c == nil {
-		return nil, invalidClient("The client_assertion 'iss' is not a registered client.")
+	if e := checkAssertionSigner(c, j); e != nil {
+		return nil, e
 	}
-	if c.AuthMethod != "private_key_jwt" {
-		return nil, invalidClient("Client authentication failed: the client is registered for " + c.AuthMethod + ", the request used private_key_jwt.")
+	if e := checkAssertionClaims(j, base+r.URL.Path, now); e != nil {
+		return nil, e
 	}
-	if j.alg != "RS256" && j.alg != "ES256" {
-		return nil, invalidClient("The client_assertion signature algorithm must be RS256 or ES256.")
+	if e := s.spendAssertion(j, now); e != nil {
+		return nil, e
 	}
-	verified := false
-	for _, k := range c.keys {
+	return c, nil
+}
+
+// checkAssertionSigner checks that c, the client named by the assertion's
+// iss (nil if none is), uses private_key_jwt and signed j with one of its
+// keys.
+func checkAssertionSigner(c *clientRec, j *jws) *oauthError {
+	switch {
+	case c == nil:
+		return invalidClient("The client_assertion 'iss' is not a registered client.")
+	case c.AuthMethod != "private_key_jwt":
+		return invalidClient("Client authentication failed: the client is registered for " + c.AuthMethod + ", the request used private_key_jwt.")
+	case j.alg != "RS256" && j.alg != "ES256":
+		return invalidClient("The client_assertion signature algorithm must be RS256 or ES256.")
+	case !j.signedByOneOf(c.keys):
+		return invalidClient("The client_assertion signature is invalid.")
+	}
+	return nil
+}
+
+// signedByOneOf reports whether one of keys, of j's kid or of no id,
+// verifies j's signature.
+func (j *jws) signedByOneOf(keys []PublicKey) bool {
+	for _, k := range keys {
 		if (j.kid == "" || k.KeyID == "" || k.KeyID == j.kid) && verifySignature(j.alg, k.Key, j.input, j.sig) {
-			verified = true
-			break
+			return true
 		}
 	}
-	if !verified {
-		return nil, invalidClient("The client_assertion signature is invalid.")
-	}
+	return false
+}
+
+// checkAssertionClaims checks a client assertion's claims other than iss:
+// sub = iss, aud, exp (at most an hour ahead), iat, nbf and jti.
+func checkAssertionClaims(j *jws, aud string, now time.Time) *oauthError {
 	exp, hasExp := j.num("exp")
 	iat, hasIat := j.num("iat")
 	nbf, hasNbf := j.num("nbf")
-	jti := j.str("jti")
 	switch {
-	case j.str("sub") != iss:
-		return nil, invalidClient("The client_assertion 'sub' must equal its 'iss', the client_id.")
-	case !audienceIs(j.claims["aud"], base+r.URL.Path):
-		return nil, invalidClient("The client_assertion 'aud' must be " + base + r.URL.Path + ".")
+	case j.str("sub") != j.str("iss"):
+		return invalidClient("The client_assertion 'sub' must equal its 'iss', the client_id.")
+	case !audienceIs(j.claims["aud"], aud):
+		return invalidClient("The client_assertion 'aud' must be " + aud + ".")
 	case !hasExp || !now.Before(time.Unix(exp, 0)):
-		return nil, invalidClient("The client_assertion is expired or has no 'exp'.")
+		return invalidClient("The client_assertion is expired or has no 'exp'.")
 	case time.Unix(exp, 0).Sub(now) > assertionMaxLifetime:
-		return nil, invalidClient("The client_assertion 'exp' is more than one hour in the future.")
+		return invalidClient("The client_assertion 'exp' is more than one hour in the future.")
 	case !hasIat || time.Unix(iat, 0).Sub(now) > dpopMaxAge:
-		return nil, invalidClient("The client_assertion 'iat' is missing or in the future.")
+		return invalidClient("The client_assertion 'iat' is missing or in the future.")
 	case hasNbf && time.Unix(nbf, 0).Sub(now) > dpopMaxAge:
-		return nil, invalidClient("The client_assertion is not valid yet ('nbf').")
-	case jti == "":
-		return nil, invalidClient("The client_assertion has no 'jti'.")
+		return invalidClient("The client_assertion is not valid yet ('nbf').")
+	case j.str("jti") == "":
+		return invalidClient("The client_assertion has no 'jti'.")
 	}
+	return nil
+}
+
+// spendAssertion records the checked assertion j's jti, for its issuer,
+// until it expires, and fails if it was used before.
+func (s *Server) spendAssertion(j *jws, now time.Time) *oauthError {
+	exp, _ := j.num("exp")
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	key := iss + "\x00" + jti
+	key := j.str("iss") + "\x00" + j.str("jti")
 	if s.api.assertions.seen(key, now) {
-		return nil, invalidClient("The client_assertion 'jti' has already been used.")
+		return invalidClient("The client_assertion 'jti' has already been used.")
 	}
 	s.api.assertions.add(key, time.Unix(exp, 0), now)
-	return c, nil
+	return nil
 }
 
 // audienceIs reports whether an aud claim (string or array) is, or holds,

@@ -192,21 +192,8 @@ func (s *Server) AddClient(c Client) {
 	if err != nil {
 		panic("oktatest: AddClient: " + err.Error())
 	}
-	switch {
-	case c.AuthMethod == "" && len(keys) > 0:
-		c.AuthMethod = "private_key_jwt"
-	case c.AuthMethod == "" && c.Secret != "":
-		c.AuthMethod = "client_secret_basic"
-	case c.AuthMethod == "" && c.Secret == "":
-		c.AuthMethod = "none"
-	case c.AuthMethod == "none" && c.Secret != "":
-		panic("oktatest: AddClient: AuthMethod \"none\" with a Secret")
-	case (c.AuthMethod == "client_secret_basic" || c.AuthMethod == "client_secret_post") && c.Secret == "":
-		panic("oktatest: AddClient: AuthMethod " + c.AuthMethod + " without a Secret")
-	case c.AuthMethod == "private_key_jwt" && len(keys) == 0:
-		panic("oktatest: AddClient: AuthMethod private_key_jwt without PublicKeys or JWKS")
-	case c.AuthMethod != "none" && c.AuthMethod != "client_secret_basic" && c.AuthMethod != "client_secret_post" && c.AuthMethod != "private_key_jwt":
-		panic("oktatest: AddClient: unsupported AuthMethod " + c.AuthMethod)
+	if c.AuthMethod, err = clientAuthMethod(c.AuthMethod, c.Secret, len(keys) > 0); err != nil {
+		panic("oktatest: AddClient: " + err.Error())
 	}
 	if c.DPoP < DPoPDefault || c.DPoP > DPoPOff {
 		panic("oktatest: AddClient: invalid DPoP mode")
@@ -222,6 +209,37 @@ func (s *Server) AddClient(c Client) {
 		panic("oktatest: AddClient: duplicate client " + c.ID)
 	}
 	s.clients[c.ID] = &clientRec{Client: c, keys: keys}
+}
+
+// clientAuthMethod returns a client's token endpoint authentication method:
+// method, or when it is empty the one that fits the secret and the keys.
+// It fails if method is unknown or does not fit them.
+func clientAuthMethod(method, secret string, hasKeys bool) (string, error) {
+	switch method {
+	case "":
+		switch {
+		case hasKeys:
+			return "private_key_jwt", nil
+		case secret != "":
+			return "client_secret_basic", nil
+		}
+		return "none", nil
+	case "none":
+		if secret != "" {
+			return "", errors.New(`AuthMethod "none" with a Secret`)
+		}
+	case "client_secret_basic", "client_secret_post":
+		if secret == "" {
+			return "", errors.New("AuthMethod " + method + " without a Secret")
+		}
+	case "private_key_jwt":
+		if !hasKeys {
+			return "", errors.New("AuthMethod private_key_jwt without PublicKeys or JWKS")
+		}
+	default:
+		return "", errors.New("unsupported AuthMethod " + method)
+	}
+	return method, nil
 }
 
 // AddUser adds a user to the directory and returns it with ID, Email,
@@ -356,33 +374,39 @@ func (s *Server) UpdateUser(u User) User {
 		rec.Status, rec.statusChanged = u.Status, stamp(now)
 	}
 	if u.Groups != nil {
-		keep := map[string]bool{}
-		for _, name := range u.Groups {
-			if name == "Everyone" {
-				continue
-			}
-			g := s.groupByNameLocked(name)
-			if g == nil {
-				ng, err := s.addGroupLocked(Group{Name: name}, now)
-				if err != nil {
-					panic("oktatest: UpdateUser: " + err.Error())
-				}
-				g = s.dir.groups[ng.ID]
-			}
-			keep[g.ID] = true
-			s.addMemberLocked(g, rec, now)
-		}
-		for id := range rec.groupIDs {
-			if !keep[id] {
-				s.removeMemberLocked(s.dir.groups[id], rec, now)
-			}
-		}
+		s.setGroupsLocked(rec, u.Groups, now)
 	}
 	rec.LastUpdated = stamp(now)
 	rec.updated = rec.LastUpdated.Unix()
 	out := rec.User
 	out.Groups = slices.Clone(out.Groups)
 	return out
+}
+
+// setGroupsLocked makes the groups named names (creating missing ones)
+// the groups of rec, besides Everyone. s.mu must be held.
+func (s *Server) setGroupsLocked(rec *userRec, names []string, now time.Time) {
+	keep := map[string]bool{}
+	for _, name := range names {
+		if name == "Everyone" {
+			continue
+		}
+		g := s.groupByNameLocked(name)
+		if g == nil {
+			ng, err := s.addGroupLocked(Group{Name: name}, now)
+			if err != nil {
+				panic("oktatest: UpdateUser: " + err.Error())
+			}
+			g = s.dir.groups[ng.ID]
+		}
+		keep[g.ID] = true
+		s.addMemberLocked(g, rec, now)
+	}
+	for id := range rec.groupIDs {
+		if !keep[id] {
+			s.removeMemberLocked(s.dir.groups[id], rec, now)
+		}
+	}
 }
 
 // DeleteUser hard-deletes a user, as Okta does for a deactivated user: it

@@ -8,26 +8,33 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // directoryFile is the JSON form read by LoadDirectory.
 type directoryFile struct {
-	Groups []struct {
-		ID          string `json:"id"`
-		Name        string `json:"name"`
-		Description string `json:"description"`
-		Type        string `json:"type"`
-	} `json:"groups"`
-	Users []struct {
-		ID        string   `json:"id"`
-		Login     string   `json:"login"`
-		Email     string   `json:"email"`
-		FirstName string   `json:"firstName"`
-		LastName  string   `json:"lastName"`
-		Password  string   `json:"password"`
-		Status    string   `json:"status"`
-		Groups    []string `json:"groups"`
-	} `json:"users"`
+	Groups []fileGroup `json:"groups"`
+	Users  []fileUser  `json:"users"`
+}
+
+// fileGroup is a group of a directoryFile.
+type fileGroup struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Type        string `json:"type"`
+}
+
+// fileUser is a user of a directoryFile.
+type fileUser struct {
+	ID        string   `json:"id"`
+	Login     string   `json:"login"`
+	Email     string   `json:"email"`
+	FirstName string   `json:"firstName"`
+	LastName  string   `json:"lastName"`
+	Password  string   `json:"password"`
+	Status    string   `json:"status"`
+	Groups    []string `json:"groups"`
 }
 
 // LoadDirectory adds the groups and users of a JSON document to the
@@ -62,35 +69,9 @@ func (s *Server) LoadDirectory(r io.Reader) error {
 	defer s.mu.Unlock()
 	now := s.now()
 	// Validate everything against the directory and the file itself.
-	var errs []error
-	groupNames, groupIDs := map[string]bool{}, map[string]bool{}
-	groups := make([]Group, len(f.Groups))
-	for i, g := range f.Groups {
-		groups[i] = Group{ID: g.ID, Name: g.Name, Description: g.Description, Type: g.Type}
-		err := s.checkGroupLocked(&groups[i], now)
-		if err == nil && (groupNames[g.Name] || (g.ID != "" && groupIDs[g.ID])) {
-			err = errors.New("duplicate group " + g.Name)
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("oktatest: LoadDirectory: groups[%d]: %w", i, err))
-		}
-		groupNames[g.Name], groupIDs[g.ID] = true, true
-	}
-	logins, userIDs := map[string]bool{}, map[string]bool{}
-	users := make([]User, len(f.Users))
-	for i, u := range f.Users {
-		users[i] = User{ID: u.ID, Login: u.Login, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName,
-			Password: u.Password, Status: u.Status, Groups: u.Groups}
-		err := s.checkUserLocked(&users[i], now)
-		if err == nil && (logins[strings.ToLower(u.Login)] || (u.ID != "" && userIDs[u.ID])) {
-			err = errors.New("duplicate user " + u.Login)
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("oktatest: LoadDirectory: users[%d]: %w", i, err))
-		}
-		logins[strings.ToLower(u.Login)], userIDs[u.ID] = true, true
-	}
-	if err := errors.Join(errs...); err != nil {
+	groups, gerrs := s.checkFileGroupsLocked(f.Groups, now)
+	users, uerrs := s.checkFileUsersLocked(f.Users, now)
+	if err := errors.Join(append(gerrs, uerrs...)...); err != nil {
 		return err
 	}
 	for _, g := range groups {
@@ -104,6 +85,49 @@ func (s *Server) LoadDirectory(r io.Reader) error {
 		}
 	}
 	return nil
+}
+
+// checkFileGroupsLocked validates the groups of a directory file against
+// the directory and each other, and returns them with their defaults and
+// an error for each bad one. s.mu must be held.
+func (s *Server) checkFileGroupsLocked(fgs []fileGroup, now time.Time) ([]Group, []error) {
+	var errs []error
+	names, ids := map[string]bool{}, map[string]bool{}
+	groups := make([]Group, len(fgs))
+	for i, g := range fgs {
+		groups[i] = Group{ID: g.ID, Name: g.Name, Description: g.Description, Type: g.Type}
+		err := s.checkGroupLocked(&groups[i], now)
+		if err == nil && (names[g.Name] || (g.ID != "" && ids[g.ID])) {
+			err = errors.New("duplicate group " + g.Name)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("oktatest: LoadDirectory: groups[%d]: %w", i, err))
+		}
+		names[g.Name], ids[g.ID] = true, true
+	}
+	return groups, errs
+}
+
+// checkFileUsersLocked validates the users of a directory file against
+// the directory and each other, and returns them with their defaults and
+// an error for each bad one. s.mu must be held.
+func (s *Server) checkFileUsersLocked(fus []fileUser, now time.Time) ([]User, []error) {
+	var errs []error
+	logins, ids := map[string]bool{}, map[string]bool{}
+	users := make([]User, len(fus))
+	for i, u := range fus {
+		users[i] = User{ID: u.ID, Login: u.Login, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName,
+			Password: u.Password, Status: u.Status, Groups: u.Groups}
+		err := s.checkUserLocked(&users[i], now)
+		if err == nil && (logins[strings.ToLower(u.Login)] || (u.ID != "" && ids[u.ID])) {
+			err = errors.New("duplicate user " + u.Login)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("oktatest: LoadDirectory: users[%d]: %w", i, err))
+		}
+		logins[strings.ToLower(u.Login)], ids[u.ID] = true, true
+	}
+	return users, errs
 }
 
 // LoadDirectoryFile is [Server.LoadDirectory] on the named file.

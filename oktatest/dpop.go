@@ -43,52 +43,19 @@ type dpopProof struct {
 // minute, an unseen jti and, when accessToken is set, ath. It returns the
 // proof or the reason it is invalid. The jti is not recorded.
 func (s *Server) verifyDPoPProof(r *http.Request, accessToken string) (dpopProof, string) {
-	vals := r.Header.Values("DPoP")
-	if len(vals) == 0 {
-		return dpopProof{}, "The DPoP proof JWT header is missing."
-	}
-	if len(vals) > 1 {
-		return dpopProof{}, "Only one DPoP proof JWT header is allowed."
-	}
-	j, err := parseJWS(vals[0])
-	if err != nil {
-		return dpopProof{}, "The DPoP proof is not a well-formed JWT."
-	}
-	if typ, _ := j.header["typ"].(string); typ != "dpop+jwt" {
-		return dpopProof{}, "The DPoP proof 'typ' header must be 'dpop+jwt'."
-	}
-	jwk, ok := j.header["jwk"].(map[string]any)
-	if !ok {
-		return dpopProof{}, "The DPoP proof has no 'jwk' header."
-	}
-	if hasPrivateMembers(jwk) {
-		return dpopProof{}, "The DPoP proof 'jwk' header must not contain a private key."
-	}
-	key, err := parseJWK(jwk)
-	if err != nil {
-		return dpopProof{}, "The DPoP proof 'jwk' header is not a usable RSA or P-256 key."
-	}
-	if !verifySignature(j.alg, key.Key, j.input, j.sig) {
-		return dpopProof{}, "The DPoP proof signature is invalid (alg must be RS256 or ES256)."
+	j, key, desc := parseDPoPProof(r.Header.Values("DPoP"))
+	if desc != "" {
+		return dpopProof{}, desc
 	}
 	now := s.now()
 	s.mu.Lock()
 	base := s.URL
 	seen := s.api.dpop.jtis.seen(j.str("jti"), now)
 	s.mu.Unlock()
-	htu := j.str("htu")
-	switch iat, ok := j.num("iat"); {
-	case j.str("htm") != r.Method:
-		return dpopProof{}, "The DPoP proof 'htm' does not match the request method."
-	case strings.ContainsAny(htu, "?#"):
-		return dpopProof{}, "The DPoP proof 'htu' must not contain a query or fragment."
-	case htu != base+r.URL.Path:
-		return dpopProof{}, "The DPoP proof 'htu' does not match the request URL."
-	case !ok || now.Sub(time.Unix(iat, 0)).Abs() > dpopMaxAge:
-		return dpopProof{}, "The DPoP proof 'iat' is missing or not within a minute of the server's time."
-	case j.str("jti") == "":
-		return dpopProof{}, "The DPoP proof has no 'jti'."
-	case seen:
+	if desc := checkDPoPClaims(j, r.Method, base+r.URL.Path, now); desc != "" {
+		return dpopProof{}, desc
+	}
+	if seen {
 		return dpopProof{}, "The DPoP proof 'jti' has already been used."
 	}
 	if accessToken != "" {
@@ -98,6 +65,60 @@ func (s *Server) verifyDPoPProof(r *http.Request, accessToken string) (dpopProof
 		}
 	}
 	return dpopProof{jkt: jwkThumbprint(key.Key), jti: j.str("jti"), nonce: j.str("nonce")}, ""
+}
+
+// parseDPoPProof parses the DPoP header values: exactly one, a JWS of typ
+// "dpop+jwt" signed by the public key in its jwk header. It returns the
+// JWS and the key, or the reason the proof is invalid.
+func parseDPoPProof(vals []string) (*jws, PublicKey, string) {
+	if len(vals) == 0 {
+		return nil, PublicKey{}, "The DPoP proof JWT header is missing."
+	}
+	if len(vals) > 1 {
+		return nil, PublicKey{}, "Only one DPoP proof JWT header is allowed."
+	}
+	j, err := parseJWS(vals[0])
+	if err != nil {
+		return nil, PublicKey{}, "The DPoP proof is not a well-formed JWT."
+	}
+	if typ, _ := j.header["typ"].(string); typ != "dpop+jwt" {
+		return nil, PublicKey{}, "The DPoP proof 'typ' header must be 'dpop+jwt'."
+	}
+	jwk, ok := j.header["jwk"].(map[string]any)
+	if !ok {
+		return nil, PublicKey{}, "The DPoP proof has no 'jwk' header."
+	}
+	if hasPrivateMembers(jwk) {
+		return nil, PublicKey{}, "The DPoP proof 'jwk' header must not contain a private key."
+	}
+	key, err := parseJWK(jwk)
+	if err != nil {
+		return nil, PublicKey{}, "The DPoP proof 'jwk' header is not a usable RSA or P-256 key."
+	}
+	if !verifySignature(j.alg, key.Key, j.input, j.sig) {
+		return nil, PublicKey{}, "The DPoP proof signature is invalid (alg must be RS256 or ES256)."
+	}
+	return j, key, ""
+}
+
+// checkDPoPClaims checks a DPoP proof's htm against method, its htu
+// against reqURL (the request's, without query), its iat against now and
+// that it has a jti. It returns the reason the proof is invalid, or "".
+func checkDPoPClaims(j *jws, method, reqURL string, now time.Time) string {
+	htu := j.str("htu")
+	switch iat, ok := j.num("iat"); {
+	case j.str("htm") != method:
+		return "The DPoP proof 'htm' does not match the request method."
+	case strings.ContainsAny(htu, "?#"):
+		return "The DPoP proof 'htu' must not contain a query or fragment."
+	case htu != reqURL:
+		return "The DPoP proof 'htu' does not match the request URL."
+	case !ok || now.Sub(time.Unix(iat, 0)).Abs() > dpopMaxAge:
+		return "The DPoP proof 'iat' is missing or not within a minute of the server's time."
+	case j.str("jti") == "":
+		return "The DPoP proof has no 'jti'."
+	}
+	return ""
 }
 
 // hasPrivateMembers reports whether a JWK holds private key material.

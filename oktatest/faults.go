@@ -109,23 +109,10 @@ func faultEndpoint(path string) string {
 // injectFault applies the fault of the request's endpoint, if any, and
 // reports whether it answered the request.
 func (s *Server) injectFault(w http.ResponseWriter, r *http.Request) bool {
-	name := faultEndpoint(r.URL.Path)
-	if name == "" {
+	f, ok := s.takeFault(faultEndpoint(r.URL.Path))
+	if !ok {
 		return false
 	}
-	s.mu.Lock()
-	fs := s.faults[name]
-	if fs == nil {
-		s.mu.Unlock()
-		return false
-	}
-	f := fs.f
-	if fs.left > 0 {
-		if fs.left--; fs.left == 0 {
-			delete(s.faults, name)
-		}
-	}
-	s.mu.Unlock()
 	if f.Delay > 0 {
 		t := time.NewTimer(f.Delay)
 		select {
@@ -138,6 +125,33 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request) bool {
 	if f.Status == 0 && f.Body == nil && f.HugeBody == 0 {
 		return false
 	}
+	writeFault(w, r, f)
+	return true
+}
+
+// takeFault returns the fault installed for the endpoint named name (none
+// for ""), counting the request against its Times.
+func (s *Server) takeFault(name string) (Fault, bool) {
+	if name == "" {
+		return Fault{}, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fs := s.faults[name]
+	if fs == nil {
+		return Fault{}, false
+	}
+	if fs.left > 0 {
+		if fs.left--; fs.left == 0 {
+			delete(s.faults, name)
+		}
+	}
+	return fs.f, true
+}
+
+// writeFault sends the answer of fault f: its status, content type, body
+// and HugeBody filler, until the client goes away.
+func writeFault(w http.ResponseWriter, r *http.Request, f Fault) {
 	status := f.Status
 	if status == 0 {
 		status = http.StatusOK
@@ -150,15 +164,14 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request) bool {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	if _, err := w.Write(f.Body); err != nil {
-		return true
+		return
 	}
 	filler := bytes.Repeat([]byte{' '}, 32<<10)
 	for left := f.HugeBody; left > 0; {
 		n := min(left, int64(len(filler)))
 		if _, err := w.Write(filler[:n]); err != nil || r.Context().Err() != nil {
-			return true
+			return
 		}
 		left -= n
 	}
-	return true
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 )
 
 // apiAuth authenticates a Management API request and checks that it may
@@ -54,25 +55,8 @@ func (s *Server) apiOAuth(r *http.Request, dpop bool, token, scope string) *apiE
 	if !found || g.as != s.org || g.revoked || now.After(g.expires) {
 		return invalidToken(scheme, "The access token is invalid or expired, or not from the org authorization server.")
 	}
-	switch {
-	case dpop && bound.jkt == "":
-		return invalidToken(scheme, "The access token is not DPoP-bound: use the Bearer scheme.")
-	case !dpop && bound.jkt != "":
-		return invalidToken("DPoP", "The access token is DPoP-bound: use the DPoP scheme with a DPoP proof.")
-	case dpop:
-		proof, desc := s.verifyDPoPProof(r, token)
-		switch {
-		case desc != "":
-		case proof.jkt != bound.jkt:
-			desc = "The DPoP proof key does not match the key the access token is bound to."
-		case !s.useDPoPJTI(proof.jti, now):
-			desc = "The DPoP proof 'jti' has already been used."
-		}
-		if desc != "" {
-			e := apiErr(http.StatusUnauthorized, "E0000011", "Invalid token provided", desc)
-			e.authenticate = `DPoP algs="RS256 ES256", error="invalid_dpop_proof", error_description="` + desc + `"`
-			return e
-		}
+	if e := s.checkAPIBinding(r, dpop, token, bound.jkt, now); e != nil {
+		return e
 	}
 	if g.userID != "" || !admin {
 		return forbidden(scheme, "", "The client application has no admin role.")
@@ -81,6 +65,34 @@ func (s *Server) apiOAuth(r *http.Request, dpop bool, token, scope string) *apiE
 		return forbidden(scheme, scope, "The access token does not grant the scope "+scope+".")
 	}
 	return nil
+}
+
+// checkAPIBinding checks the scheme an access token came with: Bearer for
+// a token not bound to a DPoP key (jkt ""), DPoP with a valid, unused
+// proof by the key of thumbprint jkt for a bound one.
+func (s *Server) checkAPIBinding(r *http.Request, dpop bool, token, jkt string, now time.Time) *apiError {
+	switch {
+	case dpop && jkt == "":
+		return invalidToken("DPoP", "The access token is not DPoP-bound: use the Bearer scheme.")
+	case !dpop && jkt != "":
+		return invalidToken("DPoP", "The access token is DPoP-bound: use the DPoP scheme with a DPoP proof.")
+	case !dpop:
+		return nil
+	}
+	proof, desc := s.verifyDPoPProof(r, token)
+	switch {
+	case desc != "":
+	case proof.jkt != jkt:
+		desc = "The DPoP proof key does not match the key the access token is bound to."
+	case !s.useDPoPJTI(proof.jti, now):
+		desc = "The DPoP proof 'jti' has already been used."
+	}
+	if desc == "" {
+		return nil
+	}
+	e := apiErr(http.StatusUnauthorized, "E0000011", "Invalid token provided", desc)
+	e.authenticate = `DPoP algs="RS256 ES256", error="invalid_dpop_proof", error_description="` + desc + `"`
+	return e
 }
 
 // hasAPIScope reports whether scopes grant need ("okta.users.read" is also

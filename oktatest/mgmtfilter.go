@@ -81,25 +81,12 @@ func tokenizeFilter(src string) ([]filterToken, error) {
 			toks = append(toks, filterToken{text: src[i : i+1]})
 			i++
 		case c == '"':
-			var b strings.Builder
-			i++
-			for {
-				if i >= len(src) {
-					return nil, errBadFilter
-				}
-				if src[i] == '\\' && i+1 < len(src) {
-					b.WriteByte(src[i+1])
-					i += 2
-					continue
-				}
-				if src[i] == '"' {
-					i++
-					break
-				}
-				b.WriteByte(src[i])
-				i++
+			text, n, err := scanQuoted(src[i+1:])
+			if err != nil {
+				return nil, err
 			}
-			toks = append(toks, filterToken{text: b.String(), quoted: true})
+			toks = append(toks, filterToken{text: text, quoted: true})
+			i += 1 + n
 		default:
 			j := i
 			for j < len(src) && !strings.ContainsRune(" \t\r\n()\"", rune(src[j])) {
@@ -110,6 +97,26 @@ func tokenizeFilter(src string) ([]filterToken, error) {
 		}
 	}
 	return toks, nil
+}
+
+// scanQuoted reads a quoted string's content after its opening quote, a
+// backslash escaping the next byte, and returns the unescaped text and
+// the number of bytes read, closing quote included.
+func scanQuoted(src string) (string, int, error) {
+	var b strings.Builder
+	for i := 0; i < len(src); {
+		switch {
+		case src[i] == '\\' && i+1 < len(src):
+			b.WriteByte(src[i+1])
+			i += 2
+		case src[i] == '"':
+			return b.String(), i + 1, nil
+		default:
+			b.WriteByte(src[i])
+			i++
+		}
+	}
+	return "", 0, errBadFilter
 }
 
 // keyword reports whether the next token is the unquoted word w, and

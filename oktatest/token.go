@@ -59,37 +59,23 @@ func parsePostForm(w http.ResponseWriter, r *http.Request) *oauthError {
 	return nil
 }
 
+// multipleCredentials is Okta's error for a request with more than one
+// client authentication.
+const multipleCredentials = "Cannot supply multiple client credentials. Use one of the following: credentials in the Authorization header, credentials in the post body, or a client_assertion in the post body."
+
 // authenticateClient authenticates the client of a token, revoke or
 // introspect request with exactly the method the client is registered for.
 func (s *Server) authenticateClient(r *http.Request) (*clientRec, *oauthError) {
 	form := r.PostForm
 	if form.Get("client_assertion") != "" || form.Get("client_assertion_type") != "" {
 		if _, _, basic := r.BasicAuth(); basic || form.Has("client_secret") {
-			return nil, invalidRequest("Cannot supply multiple client credentials. Use one of the following: credentials in the Authorization header, credentials in the post body, or a client_assertion in the post body.")
+			return nil, invalidRequest(multipleCredentials)
 		}
 		return s.authenticateAssertion(r) // private_key_jwt (clientjwt.go)
 	}
-	id, secret, basic := r.BasicAuth()
-	method := "none"
-	switch {
-	case basic && form.Has("client_secret"):
-		return nil, invalidRequest("Cannot supply multiple client credentials. Use one of the following: credentials in the Authorization header, credentials in the post body, or a client_assertion in the post body.")
-	case basic:
-		var err1, err2 error
-		id, err1 = url.QueryUnescape(id)
-		secret, err2 = url.QueryUnescape(secret)
-		if err1 != nil || err2 != nil {
-			return nil, invalidClient("The client credentials in the Authorization header are not form-urlencoded correctly.")
-		}
-		if fid := form.Get("client_id"); fid != "" && fid != id {
-			return nil, invalidRequest("The 'client_id' parameter does not match the authenticated client.")
-		}
-		method = "client_secret_basic"
-	case form.Has("client_secret"):
-		id, secret = form.Get("client_id"), form.Get("client_secret")
-		method = "client_secret_post"
-	default:
-		id = form.Get("client_id")
+	id, secret, method, e := requestCredentials(r)
+	if e != nil {
+		return nil, e
 	}
 	if id == "" {
 		return nil, invalidClient("No client credentials found.")
@@ -107,6 +93,32 @@ func (s *Server) authenticateClient(r *http.Request) (*clientRec, *oauthError) {
 		return nil, invalidClient("The client secret supplied for a confidential client is invalid.")
 	}
 	return c, nil
+}
+
+// requestCredentials returns the client id and secret of a request without
+// a client assertion, and the method that sent them: client_secret_basic,
+// client_secret_post or, with a client_id alone, none.
+func requestCredentials(r *http.Request) (id, secret, method string, e *oauthError) {
+	form := r.PostForm
+	id, secret, basic := r.BasicAuth()
+	switch {
+	case basic && form.Has("client_secret"):
+		return "", "", "", invalidRequest(multipleCredentials)
+	case basic:
+		var err1, err2 error
+		id, err1 = url.QueryUnescape(id)
+		secret, err2 = url.QueryUnescape(secret)
+		if err1 != nil || err2 != nil {
+			return "", "", "", invalidClient("The client credentials in the Authorization header are not form-urlencoded correctly.")
+		}
+		if fid := form.Get("client_id"); fid != "" && fid != id {
+			return "", "", "", invalidRequest("The 'client_id' parameter does not match the authenticated client.")
+		}
+		return id, secret, "client_secret_basic", nil
+	case form.Has("client_secret"):
+		return form.Get("client_id"), form.Get("client_secret"), "client_secret_post", nil
+	}
+	return form.Get("client_id"), "", "none", nil
 }
 
 // handleToken serves POST {as}/v1/token.
@@ -279,23 +291,42 @@ func (s *Server) mint(as *authServer, client *clientRec, scopes []string, a auth
 	}
 	g := &grant{as: as, clientID: client.ID, authn: a, scopes: scopes}
 	if userID != "" && slices.Contains(scopes, "openid") {
-		idToken := &Token{
-			Header: map[string]any{"alg": "RS256", "kid": key.kid, "typ": "JWT"},
-			Claims: s.idClaims(as, u, client.ID, user, updated, scopes, now, a, nonce, accessToken),
-		}
-		delete(idToken.Claims, "groups")
-		if gInID {
-			idToken.Claims[gName] = groups
-		}
-		if mutate != nil {
-			mutate(idToken)
-		}
-		var rogue signingKey
-		if idToken.Sign == SignUnknownKey || idToken.Sign == SignWrongKeySameKid {
-			rogue = s.rogueKey()
-		}
-		resp["id_token"] = signToken(idToken, key, rogue)
+		claims := s.idClaims(as, u, client.ID, user, updated, scopes, now, a, nonce, accessToken)
+		resp["id_token"] = s.signIDToken(key, claims, gName, groups, gInID, mutate)
 	}
+	if rt := s.storeGrant(g, accessToken, refreshToken, now); rt != "" {
+		resp["refresh_token"] = rt
+	}
+	return resp, nil
+}
+
+// signIDToken signs an ID token with claims, setting the groups claim
+// gName when inID, and passing it through mutate (see
+// [Server.MutateIDToken]) when set.
+func (s *Server) signIDToken(key signingKey, claims map[string]any, gName string, groups []string, inID bool, mutate func(*Token)) string {
+	idToken := &Token{
+		Header: map[string]any{"alg": "RS256", "kid": key.kid, "typ": "JWT"},
+		Claims: claims,
+	}
+	delete(idToken.Claims, "groups")
+	if inID {
+		idToken.Claims[gName] = groups
+	}
+	if mutate != nil {
+		mutate(idToken)
+	}
+	var rogue signingKey
+	if idToken.Sign == SignUnknownKey || idToken.Sign == SignWrongKeySameKid {
+		rogue = s.rogueKey()
+	}
+	return signToken(idToken, key, rogue)
+}
+
+// storeGrant records accessToken for g, dropping expired access tokens,
+// and returns the refresh token of a user's grant with offline_access:
+// refreshToken when set, else a new one for g. It returns "" when the
+// grant gets no refresh token.
+func (s *Server) storeGrant(g *grant, accessToken, refreshToken string, now time.Time) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ag := *g
@@ -306,14 +337,14 @@ func (s *Server) mint(as *authServer, client *clientRec, scopes []string, a auth
 			delete(s.accessTokens, t)
 		}
 	}
-	if userID != "" && slices.Contains(scopes, "offline_access") {
-		if refreshToken == "" {
-			refreshToken = randomToken()
-			s.refreshTokens[refreshToken] = g
-		}
-		resp["refresh_token"] = refreshToken
+	if g.userID == "" || !slices.Contains(g.scopes, "offline_access") {
+		return ""
 	}
-	return resp, nil
+	if refreshToken == "" {
+		refreshToken = randomToken()
+		s.refreshTokens[refreshToken] = g
+	}
+	return refreshToken
 }
 
 // accessTokenClaims returns the claims every access token of as carries

@@ -101,38 +101,19 @@ func (a *app) runLogin(ctx context.Context, args []string) int {
 		return exitFail
 	}
 
-	cfg, err := oktasso.ConfigFromLookup(func(name string) (string, bool) {
-		if slices.Contains(loginVarsHidden, name) {
-			return "", false
-		}
-		return a.lookup(name)
-	})
-	if err != nil {
-		for _, r := range configResults(err) {
-			fmt.Fprintf(a.stderr, "oktasso login: %s\n", strings.TrimPrefix(r.String(), "✗ config: "))
-		}
+	cfg, ok := a.loginConfig()
+	if !ok {
 		return exitFail
 	}
-
 	base, ignoredEnv, err := a.loginBaseURL(o.baseURL)
 	if err != nil {
 		return failf("%s", err.Error())
 	}
-	listen := o.listen
-	if listen == "" {
-		listen = base.Host
-		if base.Port() == "" {
-			listen = net.JoinHostPort(base.Hostname(), "80")
-		}
-	}
-	ln, err := net.Listen("tcp", listen)
+	ln, err := loginListener(o.listen, base)
 	if err != nil {
-		return failf("cannot listen on %s: %s — fix: stop what uses it, or pass --base-url http://localhost:PORT (register PORT's /auth/callback in Okta)", listen, errText(err))
+		return failf("%s", err.Error())
 	}
 	defer ln.Close()
-	if _, port, _ := net.SplitHostPort(listen); port == "0" {
-		base.Host = ln.Addr().String()
-	}
 
 	logger := slog.New(slog.DiscardHandler)
 	if o.verbose {
@@ -147,28 +128,9 @@ func (a *app) runLogin(ctx context.Context, args []string) int {
 	cfg.Session.Keys = []oktasso.Secret{oktasso.Secret(rand.Text() + rand.Text())}
 	cfg.Logger = logger
 
-	finished := make(chan signIn, 1)
-	finish := func(s signIn) {
-		select {
-		case finished <- s:
-		default:
-		}
-	}
-	var mu sync.Mutex
-	var got *signIn
-	cfg.Hooks.OnLogin = func(ctx context.Context, u *oktasso.User) error {
-		cp := *u
-		mu.Lock()
-		got = &signIn{user: &cp, token: oktasso.TokenFromContext(ctx)}
-		mu.Unlock()
-		return nil
-	}
-	cfg.Hooks.ErrorHandler = func(w http.ResponseWriter, r *http.Request, status int, err error) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.WriteHeader(status)
-		fmt.Fprintf(w, "Sign-in failed (HTTP %d); see the terminal.\n", status)
-		finish(signIn{err: err})
-	}
+	lw := &loginWait{finished: make(chan signIn, 1)}
+	cfg.Hooks.OnLogin = lw.onLogin
+	cfg.Hooks.ErrorHandler = lw.errorHandler
 	auth, err := oktasso.New(ctx, cfg)
 	if err != nil {
 		return failf("%s", strings.TrimPrefix(errText(err), "oktasso: "))
@@ -179,48 +141,19 @@ func (a *app) runLogin(ctx context.Context, args []string) int {
 		return failf("cannot use the provider at %s: %s — fix: run oktasso check", cfg.Issuer, strings.TrimPrefix(errText(err), "oktasso: "))
 	}
 
-	prefix := strings.TrimRight(base.Path, "/")
-	mux := http.NewServeMux()
-	mux.Handle(prefix+"/auth/", http.StripPrefix(prefix, auth.Handler()))
-	mux.Handle(prefix+"/", http.StripPrefix(prefix, auth.Identify(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Cache-Control", "no-store")
-		mu.Lock()
-		s := got
-		mu.Unlock()
-		if oktasso.UserFrom(r.Context()) == nil || s == nil {
-			fmt.Fprintf(w, "<!doctype html><title>oktasso login</title><p>Not signed in. <a href=\"%s\">Sign in</a>.</p>\n", html.EscapeString(auth.LoginURL("/")))
-			return
-		}
-		fmt.Fprintf(w, "<!doctype html><title>oktasso login</title><p>Signed in as %s, you can close this tab.</p>\n", html.EscapeString(displayName(s.user)))
-		finish(*s)
-	}))))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelDebug)}
-	go func() { _ = srv.Serve(ln) }()
+	srv := serveLogin(ln, base, auth, lw, logger)
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	}()
-
-	loginURL := auth.LoginURL("/")
-	if ignoredEnv {
-		fmt.Fprintf(a.stdout, "%s is not a loopback URL; signing in through %s instead (--base-url chooses)\n", "OKTASSO_BASE_URL", cfg.BaseURL)
-	}
-	fmt.Fprintf(a.stdout, "Sign-in redirect URI (must be registered on the app in Okta): %s\n", auth.RedirectURL())
-	fmt.Fprintf(a.stdout, "Sign in at:\n  %s\n", loginURL)
-	if !o.noBrowser {
-		if err := a.open(loginURL); err != nil {
-			fmt.Fprintf(a.stdout, "(could not open a browser: %s; open the URL yourself)\n", errText(err))
-		}
-	}
-	fmt.Fprintf(a.stdout, "Waiting up to %s for the sign-in...\n", o.timeout)
+	a.announceLogin(auth, cfg.BaseURL, ignoredEnv, o)
 
 	wait, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	var s signIn
 	select {
-	case s = <-finished:
+	case s = <-lw.finished:
 	case <-wait.Done():
 		if ctx.Err() != nil {
 			return failf("interrupted")
@@ -231,6 +164,124 @@ func (a *app) runLogin(ctx context.Context, args []string) int {
 		return failf("sign-in failed: %s — fix: %s", strings.TrimPrefix(errText(s.err), "oktasso: "), loginFix(s.err, auth))
 	}
 	return a.printSignIn(ctx, cfg, meta, s, allowedDomains, o.showTokens)
+}
+
+// loginConfig reads the configuration from the environment, without the
+// variables in loginVarsHidden, and prints its problems if it cannot.
+func (a *app) loginConfig() (oktasso.Config, bool) {
+	cfg, err := oktasso.ConfigFromLookup(func(name string) (string, bool) {
+		if slices.Contains(loginVarsHidden, name) {
+			return "", false
+		}
+		return a.lookup(name)
+	})
+	if err != nil {
+		for _, r := range configResults(err) {
+			fmt.Fprintf(a.stderr, "oktasso login: %s\n", strings.TrimPrefix(r.String(), "✗ config: "))
+		}
+		return cfg, false
+	}
+	return cfg, true
+}
+
+// loginListener listens on listen, by default base's host and port (80
+// when it has none). When listen's port is 0, base gets the port chosen.
+func loginListener(listen string, base *url.URL) (net.Listener, error) {
+	if listen == "" {
+		listen = base.Host
+		if base.Port() == "" {
+			listen = net.JoinHostPort(base.Hostname(), "80")
+		}
+	}
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return nil, fmt.Errorf("cannot listen on %s: %s — fix: stop what uses it, or pass --base-url http://localhost:PORT (register PORT's /auth/callback in Okta)", listen, errText(err))
+	}
+	if _, port, _ := net.SplitHostPort(listen); port == "0" {
+		base.Host = ln.Addr().String()
+	}
+	return ln, nil
+}
+
+// loginWait carries the sign-in from the library's hooks and the landing
+// page to runLogin.
+type loginWait struct {
+	finished chan signIn // the first sign-in to finish or fail; one slot
+	mu       sync.Mutex
+	got      *signIn // what OnLogin saw, guarded by mu
+}
+
+// finish reports s, unless a sign-in was reported already.
+func (lw *loginWait) finish(s signIn) {
+	select {
+	case lw.finished <- s:
+	default:
+	}
+}
+
+// onLogin is the OnLogin hook: it keeps the user and the token.
+func (lw *loginWait) onLogin(ctx context.Context, u *oktasso.User) error {
+	cp := *u
+	lw.mu.Lock()
+	lw.got = &signIn{user: &cp, token: oktasso.TokenFromContext(ctx)}
+	lw.mu.Unlock()
+	return nil
+}
+
+// errorHandler is the ErrorHandler hook: it reports the failed sign-in.
+func (lw *loginWait) errorHandler(w http.ResponseWriter, r *http.Request, status int, err error) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, "Sign-in failed (HTTP %d); see the terminal.\n", status)
+	lw.finish(signIn{err: err})
+}
+
+// landing serves the page the sign-in returns to: once the session and
+// what OnLogin saw are there, it reports the sign-in; before, it links to
+// the sign-in.
+func (lw *loginWait) landing(auth *oktasso.Auth) http.Handler {
+	return auth.Identify(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		lw.mu.Lock()
+		s := lw.got
+		lw.mu.Unlock()
+		if oktasso.UserFrom(r.Context()) == nil || s == nil {
+			fmt.Fprintf(w, "<!doctype html><title>oktasso login</title><p>Not signed in. <a href=\"%s\">Sign in</a>.</p>\n", html.EscapeString(auth.LoginURL("/")))
+			return
+		}
+		fmt.Fprintf(w, "<!doctype html><title>oktasso login</title><p>Signed in as %s, you can close this tab.</p>\n", html.EscapeString(displayName(s.user)))
+		lw.finish(*s)
+	}))
+}
+
+// serveLogin serves auth's routes and the landing page under base's path
+// on ln, until the returned server is shut down.
+func serveLogin(ln net.Listener, base *url.URL, auth *oktasso.Auth, lw *loginWait, logger *slog.Logger) *http.Server {
+	prefix := strings.TrimRight(base.Path, "/")
+	mux := http.NewServeMux()
+	mux.Handle(prefix+"/auth/", http.StripPrefix(prefix, auth.Handler()))
+	mux.Handle(prefix+"/", http.StripPrefix(prefix, lw.landing(auth)))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelDebug)}
+	go func() { _ = srv.Serve(ln) }()
+	return srv
+}
+
+// announceLogin prints the redirect URI and the sign-in URL, and opens the
+// browser at it unless o.noBrowser.
+func (a *app) announceLogin(auth *oktasso.Auth, baseURL string, ignoredEnv bool, o loginOptions) {
+	loginURL := auth.LoginURL("/")
+	if ignoredEnv {
+		fmt.Fprintf(a.stdout, "%s is not a loopback URL; signing in through %s instead (--base-url chooses)\n", "OKTASSO_BASE_URL", baseURL)
+	}
+	fmt.Fprintf(a.stdout, "Sign-in redirect URI (must be registered on the app in Okta): %s\n", auth.RedirectURL())
+	fmt.Fprintf(a.stdout, "Sign in at:\n  %s\n", loginURL)
+	if !o.noBrowser {
+		if err := a.open(loginURL); err != nil {
+			fmt.Fprintf(a.stdout, "(could not open a browser: %s; open the URL yourself)\n", errText(err))
+		}
+	}
+	fmt.Fprintf(a.stdout, "Waiting up to %s for the sign-in...\n", o.timeout)
 }
 
 // loginBaseURL picks the loopback base URL to sign in through; ignoredEnv

@@ -125,32 +125,11 @@ func run(conns, rounds int, dur, warm time.Duration, bin, jsonOut string, ctl bo
 		return err
 	}
 	defer os.RemoveAll(dir)
-	if bin == "" {
-		bin = filepath.Join(dir, "workspace")
-		build := exec.Command("go", "build", "-o", bin, "./examples/workspace")
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
-			return fmt.Errorf("building the example: %w", err)
-		}
-	}
-	app := exec.CommandContext(ctx, bin)
-	// A fresh accounts file: the workspace page lists one account (alice),
-	// whatever earlier runs left in the default file.
-	app.Env = append(os.Environ(), "ADDR=127.0.0.1:0", "ACCOUNTS_FILE="+filepath.Join(dir, "accounts.json"))
-	out, err := app.StdoutPipe()
+	app, base, err := startApp(ctx, dir, bin)
 	if err != nil {
-		return err
-	}
-	app.Stderr = os.Stderr
-	if err := app.Start(); err != nil {
 		return err
 	}
 	defer func() { app.Process.Signal(os.Interrupt); app.Wait() }()
-	base, err := appURL(out)
-	if err != nil {
-		return err
-	}
-	go io.Copy(io.Discard, out) // the app's log
 
 	cookie, err := signIn(base)
 	if err != nil {
@@ -167,59 +146,12 @@ func run(conns, rounds int, dur, warm time.Duration, bin, jsonOut string, ctl bo
 		When: time.Now().UTC().Format(time.RFC3339), CPU: cpuModel(), CPUs: runtime.NumCPU(), GoVersion: runtime.Version(),
 		Connections: conns, Duration: dur.String(), Rounds: rounds,
 	}
-	// Interleaved rounds: a change in the machine's other load (it may be
-	// shared) affects every route alike instead of the one running then.
-	lats := make([][]time.Duration, len(routes))
-	errs := make([]int, len(routes))
-	appCPU := make([]time.Duration, len(routes))
-	genCPU := make([]time.Duration, len(routes))
-	rssStart := rssKB(app.Process.Pid)
-	for range rounds {
-		for i, path := range routes {
-			app0, gen0 := processCPU(app.Process.Pid), selfCPU()
-			lat, n := load(client, base+path, cookie, conns, dur/time.Duration(rounds))
-			lats[i], errs[i] = append(lats[i], lat...), errs[i]+n
-			appCPU[i] += processCPU(app.Process.Pid) - app0
-			genCPU[i] += selfCPU() - gen0
-		}
-	}
-	rssEnd := rssKB(app.Process.Pid)
-	for i, path := range routes {
-		rep.Results = append(rep.Results, Result{
-			Path: path, Requests: len(lats[i]), Errors: errs[i], RPS: float64(len(lats[i])) / dur.Seconds(),
-			P50Micros: percentile(lats[i], 0.50), P99Micros: percentile(lats[i], 0.99),
-			AppCPUMicros: perRequest(appCPU[i], len(lats[i])), GenCPUMicros: perRequest(genCPU[i], len(lats[i])),
-		})
-	}
-	rep.RSSStartKB, rep.RSSEndKB = rssStart, rssEnd
-	rep.Ratios, rep.AppCPURatios = map[string]float64{}, map[string]float64{}
-	for _, r := range rep.Results[1:] {
-		rep.Ratios[r.Path] = r.RPS / rep.Results[0].RPS
-		if r.AppCPUMicros > 0 {
-			rep.AppCPURatios[r.Path] = rep.Results[0].AppCPUMicros / r.AppCPUMicros
-		}
-	}
-
-	fmt.Printf("loadtest: %d connections, %v per route in %d interleaved rounds, %s, %d CPUs, %s (load generator on the same machine)\n",
-		conns, dur, rounds, rep.CPU, rep.CPUs, rep.GoVersion)
-	fmt.Printf("%-11s %9s %9s %8s %10s %10s %12s %12s\n", "route", "requests", "req/s", "errors", "p50", "p99", "app CPU/req", "gen CPU/req")
-	for _, r := range rep.Results {
-		fmt.Printf("%-11s %9d %9.0f %8d %8.0fµs %8.0fµs %10.1fµs %10.1fµs\n", r.Path, r.Requests, r.RPS, r.Errors, r.P50Micros, r.P99Micros, r.AppCPUMicros, r.GenCPUMicros)
-	}
-	fmt.Printf("application RSS: %.1f MB after warm-up, %.1f MB at the end\n", float64(rep.RSSStartKB)/1024, float64(rep.RSSEndKB)/1024)
-	for _, r := range rep.Results[1:] {
-		fmt.Printf("%s ÷ /healthz throughput: %.3f (goal ≥ 0.95); application CPU per request, /healthz ÷ %s: %.3f\n",
-			r.Path, rep.Ratios[r.Path], r.Path, rep.AppCPURatios[r.Path])
-	}
+	rep.Results, rep.RSSStartKB, rep.RSSEndKB = measure(client, base, cookie, app.Process.Pid, conns, rounds, dur)
+	rep.ratios()
+	rep.print()
 	if ctl {
-		header, size, err := responseShape(client, base+"/workspace", cookie)
-		if err != nil {
+		if rep.Control, err = runControl(client, base, cookie, conns, rounds, dur); err != nil {
 			return err
-		}
-		rep.Control = control(client, conns, rounds, dur, header, size)
-		fmt.Printf("control: a bare net/http server in this process, no oktasso (%d headers, %d-byte body)\n", len(header), size)
-		for _, r := range rep.Control {
-			fmt.Printf("%-28s %9.0f req/s  %.3f× the first  %5.1fµs CPU/req (server and generator)\n", r.Path, r.RPS, r.RPS/rep.Control[0].RPS, r.GenCPUMicros)
 		}
 	}
 	if jsonOut != "" {
@@ -234,6 +166,112 @@ func run(conns, rounds int, dur, warm time.Duration, bin, jsonOut string, ctl bo
 		}
 	}
 	return nil
+}
+
+// runControl measures and prints the control (see [Report.Control]) with
+// the headers and body size of /workspace's answer.
+func runControl(client *http.Client, base, cookie string, conns, rounds int, dur time.Duration) ([]Result, error) {
+	header, size, err := responseShape(client, base+"/workspace", cookie)
+	if err != nil {
+		return nil, err
+	}
+	results := control(client, conns, rounds, dur, header, size)
+	fmt.Printf("control: a bare net/http server in this process, no oktasso (%d headers, %d-byte body)\n", len(header), size)
+	for _, r := range results {
+		fmt.Printf("%-28s %9.0f req/s  %.3f× the first  %5.1fµs CPU/req (server and generator)\n", r.Path, r.RPS, r.RPS/results[0].RPS, r.GenCPUMicros)
+	}
+	return results, nil
+}
+
+// startApp builds the example into dir unless bin is set, starts it on
+// 127.0.0.1 with a random port and returns it with its URL. The caller
+// stops it.
+func startApp(ctx context.Context, dir, bin string) (*exec.Cmd, string, error) {
+	if bin == "" {
+		bin = filepath.Join(dir, "workspace")
+		build := exec.Command("go", "build", "-o", bin, "./examples/workspace")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			return nil, "", fmt.Errorf("building the example: %w", err)
+		}
+	}
+	app := exec.CommandContext(ctx, bin)
+	// A fresh accounts file: the workspace page lists one account (alice),
+	// whatever earlier runs left in the default file.
+	app.Env = append(os.Environ(), "ADDR=127.0.0.1:0", "ACCOUNTS_FILE="+filepath.Join(dir, "accounts.json"))
+	out, err := app.StdoutPipe()
+	if err != nil {
+		return nil, "", err
+	}
+	app.Stderr = os.Stderr
+	if err := app.Start(); err != nil {
+		return nil, "", err
+	}
+	base, err := appURL(out)
+	if err != nil {
+		app.Process.Signal(os.Interrupt)
+		app.Wait()
+		return nil, "", err
+	}
+	go io.Copy(io.Discard, out) // the app's log
+	return app, base, nil
+}
+
+// measure runs each route for dur in all, in interleaved rounds, against
+// the application with process id pid, and returns a result per route and
+// the application's resident memory before and after.
+func measure(client *http.Client, base, cookie string, pid, conns, rounds int, dur time.Duration) (results []Result, rssStart, rssEnd int) {
+	// Interleaved rounds: a change in the machine's other load (it may be
+	// shared) affects every route alike instead of the one running then.
+	lats := make([][]time.Duration, len(routes))
+	errs := make([]int, len(routes))
+	appCPU := make([]time.Duration, len(routes))
+	genCPU := make([]time.Duration, len(routes))
+	rssStart = rssKB(pid)
+	for range rounds {
+		for i, path := range routes {
+			app0, gen0 := processCPU(pid), selfCPU()
+			lat, n := load(client, base+path, cookie, conns, dur/time.Duration(rounds))
+			lats[i], errs[i] = append(lats[i], lat...), errs[i]+n
+			appCPU[i] += processCPU(pid) - app0
+			genCPU[i] += selfCPU() - gen0
+		}
+	}
+	rssEnd = rssKB(pid)
+	for i, path := range routes {
+		results = append(results, Result{
+			Path: path, Requests: len(lats[i]), Errors: errs[i], RPS: float64(len(lats[i])) / dur.Seconds(),
+			P50Micros: percentile(lats[i], 0.50), P99Micros: percentile(lats[i], 0.99),
+			AppCPUMicros: perRequest(appCPU[i], len(lats[i])), GenCPUMicros: perRequest(genCPU[i], len(lats[i])),
+		})
+	}
+	return results, rssStart, rssEnd
+}
+
+// ratios sets Ratios and AppCPURatios from the results.
+func (rep *Report) ratios() {
+	rep.Ratios, rep.AppCPURatios = map[string]float64{}, map[string]float64{}
+	for _, r := range rep.Results[1:] {
+		rep.Ratios[r.Path] = r.RPS / rep.Results[0].RPS
+		if r.AppCPUMicros > 0 {
+			rep.AppCPURatios[r.Path] = rep.Results[0].AppCPUMicros / r.AppCPUMicros
+		}
+	}
+}
+
+// print writes the report's routes, memory and ratios to stdout.
+func (rep *Report) print() {
+	fmt.Printf("loadtest: %d connections, %s per route in %d interleaved rounds, %s, %d CPUs, %s (load generator on the same machine)\n",
+		rep.Connections, rep.Duration, rep.Rounds, rep.CPU, rep.CPUs, rep.GoVersion)
+	fmt.Printf("%-11s %9s %9s %8s %10s %10s %12s %12s\n", "route", "requests", "req/s", "errors", "p50", "p99", "app CPU/req", "gen CPU/req")
+	for _, r := range rep.Results {
+		fmt.Printf("%-11s %9d %9.0f %8d %8.0fµs %8.0fµs %10.1fµs %10.1fµs\n", r.Path, r.Requests, r.RPS, r.Errors, r.P50Micros, r.P99Micros, r.AppCPUMicros, r.GenCPUMicros)
+	}
+	fmt.Printf("application RSS: %.1f MB after warm-up, %.1f MB at the end\n", float64(rep.RSSStartKB)/1024, float64(rep.RSSEndKB)/1024)
+	for _, r := range rep.Results[1:] {
+		fmt.Printf("%s ÷ /healthz throughput: %.3f (goal ≥ 0.95); application CPU per request, /healthz ÷ %s: %.3f\n",
+			r.Path, rep.Ratios[r.Path], r.Path, rep.AppCPURatios[r.Path])
+	}
 }
 
 // appURL reads the example's dev-mode banner for the app's URL.
