@@ -26,7 +26,7 @@ const (
 	minSessionKeyLen          = 32
 )
 
-// Environment variables read by ConfigFromEnv (the README lists them).
+// Environment variables read by ConfigFromEnv (docs/REFERENCE.md lists them).
 const (
 	envDomain              = "OKTA_DOMAIN"
 	envAuthServerID        = "OKTA_AUTH_SERVER_ID"
@@ -73,8 +73,8 @@ var envNames = map[string]string{
 	"Session.MaxPendingLogins": "Session.MaxPendingLogins",
 }
 
-// ConfigFromEnv builds a Config from the process environment (see the
-// README's table). It reports every problem at once, each naming the
+// ConfigFromEnv builds a Config from the process environment (the variables
+// are listed in docs/REFERENCE.md). It reports every problem at once, each naming the
 // variable and what to do.
 func ConfigFromEnv() (Config, error) { return ConfigFromLookup(os.LookupEnv) }
 
