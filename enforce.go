@@ -26,10 +26,10 @@ func (s scope) String() string {
 	return "webapp"
 }
 
-// Workspace guards the admin console: it admits internal members only (by
-// Config.Access.Workspace or Config.Hooks.OnLogin). Browsers without a session are
-// sent to sign in; API clients get 401 JSON; signed-in external users get
-// 403. With Config.Access.SkipEnforceWorkspace, anonymous requests pass through.
+// Workspace guards the admin console: it admits internal members only, as
+// Config.Access.Workspace decides. Browsers without a session are sent to
+// sign in; API clients get 401 JSON; signed-in external users get 403. With
+// Config.Access.SkipEnforceWorkspace, anonymous requests pass through.
 func (a *Auth) Workspace(next http.Handler) http.Handler { return a.guard(workspaceScope, next) }
 
 // WebApp guards end-user apps: it admits any signed-in user the policy
