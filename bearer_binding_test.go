@@ -46,7 +46,7 @@ func TestBearerRefusesKeyBoundToken(t *testing.T) {
 	call := func(nonce string) (int, map[string]any, http.Header) {
 		form := url.Values{"grant_type": {"client_credentials"}, "scope": {"orders:read"}}
 		h := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
-		creds.apply(form, h, tokenURL)
+		creds.Apply(form, h, tokenURL)
 		pc := map[string]any{"htm": "POST", "htu": tokenURL, "iat": f.clock.Now().Unix(), "jti": randomString(16)}
 		if nonce != "" {
 			pc["nonce"] = nonce

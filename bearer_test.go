@@ -110,7 +110,7 @@ func userToken(t testing.TB, fake *oktatest.Server, issuer, clientID string, cre
 	}
 	form := url.Values{"grant_type": {"authorization_code"}, "code": {loc.Query().Get("code")}, "redirect_uri": {spaRedirect}, "code_verifier": {verifier}}
 	if creds == nil {
-		creds = &clientCreds{id: clientID, method: ClientAuthNone}
+		creds, _ = newClientCreds(clientID, "", ClientAuthNone, "", "", nil)
 	}
 	return tokenCall(t, fake, endpointOf(issuer, "token"), form, creds)
 }
@@ -118,14 +118,14 @@ func userToken(t testing.TB, fake *oktatest.Server, issuer, clientID string, cre
 // serviceToken gets a client_credentials token of the service app.
 func serviceToken(t testing.TB, fake *oktatest.Server, issuer, scope string) string {
 	t.Helper()
-	creds := &clientCreds{id: svcClientID, secret: "svc-secret", method: ClientSecretBasic}
+	creds, _ := newClientCreds(svcClientID, "svc-secret", ClientSecretBasic, "", "", nil)
 	return tokenCall(t, fake, endpointOf(issuer, "token"), url.Values{"grant_type": {"client_credentials"}, "scope": {scope}}, creds)
 }
 
 func tokenCall(t testing.TB, fake *oktatest.Server, tokenURL string, form url.Values, creds *clientCreds) string {
 	t.Helper()
 	h := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
-	if err := creds.apply(form, h, tokenURL); err != nil {
+	if err := creds.Apply(form, h, tokenURL); err != nil {
 		t.Fatal(err)
 	}
 	req, _ := http.NewRequest("POST", tokenURL, strings.NewReader(form.Encode()))

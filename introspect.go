@@ -142,7 +142,7 @@ func (b *Bearer) callIntrospection(ctx context.Context, raw string) (*introspect
 	}
 	form := url.Values{"token": {raw}, "token_type_hint": {"access_token"}}
 	h := http.Header{}
-	if err := b.intro.creds.apply(form, h, ep); err != nil {
+	if err := b.intro.creds.Apply(form, h, ep); err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, DefaultHTTPTimeout)
