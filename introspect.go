@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/oktasso/oktasso/internal/httpjson"
 )
 
 // maxIntrospectionBytes bounds an introspection answer.
@@ -159,7 +161,7 @@ func (b *Bearer) callIntrospection(ctx context.Context, raw string) (*introspect
 		return nil, fmt.Errorf("%w: introspection: %w", ErrProviderUnavailable, err)
 	}
 	defer resp.Body.Close()
-	body, err := readJSONBody(resp, "introspection", maxIntrospectionBytes)
+	body, err := httpjson.ReadBody(resp, "introspection", maxIntrospectionBytes)
 	if err != nil {
 		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusBadRequest {
 			// Our client was refused: a configuration problem, not the token's.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+	"github.com/oktasso/oktasso/internal/httpjson"
 )
 
 // jwksRefreshInterval is the least time between two JWKS fetches triggered
@@ -158,7 +159,7 @@ func (ks *keySet) fetch(ctx context.Context, done chan struct{}) {
 }
 
 func (ks *keySet) download(ctx context.Context) ([]jose.JSONWebKey, error) {
-	body, err := getJSON(ctx, ks.client, ks.uri, maxJWKSBytes)
+	body, err := httpjson.Get(ctx, ks.client, ks.uri, maxJWKSBytes)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/oktasso/oktasso/internal/httpjson"
 	"golang.org/x/oauth2"
 )
 
@@ -176,7 +177,7 @@ func (a *Auth) oauth2User(ctx context.Context, d *discovered, tok *oauth2.Token)
 		return nil, fmt.Errorf("%w: userinfo: %w", ErrProviderUnavailable, err)
 	}
 	defer resp.Body.Close()
-	body, err := readJSONBody(resp, "userinfo", maxUserInfoBytes)
+	body, err := httpjson.ReadBody(resp, "userinfo", maxUserInfoBytes)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
 	}

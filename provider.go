@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -15,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/oktasso/oktasso/internal/httpjson"
 )
 
 // Limits on what is read from the identity provider.
@@ -180,7 +180,7 @@ func (p *Provider) runDiscovery(ctx context.Context, done chan struct{}) {
 
 func (p *Provider) fetchMetadata(ctx context.Context) (*Metadata, error) {
 	u := p.issuer + "/.well-known/openid-configuration"
-	body, err := getJSON(ctx, p.client, u, maxDiscoveryBytes)
+	body, err := httpjson.Get(ctx, p.client, u, maxDiscoveryBytes)
 	if err != nil {
 		return nil, fmt.Errorf("discovery: %w", err)
 	}
@@ -224,38 +224,4 @@ func (p *Provider) checkEndpoint(ep string) error {
 		return nil
 	}
 	return fmt.Errorf("%q must use https", ep)
-}
-
-// getJSON fetches a JSON document with a read limit and clear errors for the
-// usual misconfigurations (an HTML login page, a 404).
-func getJSON(ctx context.Context, client *http.Client, u string, limit int64) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	return readJSONBody(resp, u, limit)
-}
-
-func readJSONBody(resp *http.Response, u string, limit int64) ([]byte, error) {
-	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", u, err)
-	}
-	if int64(len(body)) > limit {
-		return nil, fmt.Errorf("%s: response larger than %d bytes", u, limit)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s: HTTP %d", u, resp.StatusCode)
-	}
-	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-	if mt == "text/html" {
-		return nil, fmt.Errorf("%s: got an HTML page, not JSON; check the issuer or domain", u)
-	}
-	return body, nil
 }

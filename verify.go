@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/oktasso/oktasso/internal/httpjson"
 )
 
 // ClockSkew is the leeway oktasso allows between its clock and the
@@ -160,7 +161,7 @@ func (p *Provider) userInfo(ctx context.Context, d *discovered, accessToken, sub
 		return nil, nil, fmt.Errorf("%w: userinfo: %w", ErrProviderUnavailable, err)
 	}
 	defer resp.Body.Close()
-	body, err := readJSONBody(resp, "userinfo", maxUserInfoBytes)
+	body, err := httpjson.ReadBody(resp, "userinfo", maxUserInfoBytes)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
 	}
