@@ -137,12 +137,8 @@ func (b *Bearer) verify(ctx context.Context, raw string, now time.Time) (*Access
 	default:
 		return nil, invalidToken(ReasonIssuerMismatch, "the access token is from another issuer")
 	}
-	d, err := b.provider.discover(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := d.keys.verifyJWS(ctx, jws); err != nil {
-		if errors.Is(err, ErrProviderUnavailable) || ctx.Err() != nil {
+	if _, err := b.provider.VerifyAccessToken(ctx, raw); err != nil {
+		if _, ok := errors.AsType[*TokenError](err); !ok {
 			return nil, err
 		}
 		return nil, invalidToken(ReasonSignatureInvalid, "the access token's signature is invalid")
@@ -183,13 +179,6 @@ func checkClaimNames(all map[string]any) error {
 		}
 	}
 	return nil
-}
-
-func unixTime(f float64) time.Time {
-	if f <= 0 {
-		return time.Time{}
-	}
-	return time.Unix(int64(f), 0)
 }
 
 // check applies the checks JWT and introspected tokens share.

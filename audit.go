@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"strings"
-
-	"github.com/coreos/go-oidc/v3/oidc"
 )
 
 // Event is one audit record: every sign-in, sign-out, refusal and failure
@@ -97,21 +94,21 @@ func (e *reasonError) Unwrap() error { return e.err }
 
 func withReason(reason Reason, err error) error { return &reasonError{reason: reason, err: err} }
 
-// reasonOf finds the reason code of an error: an attached one, or one
-// derived from the sentinel errors and go-oidc's verification errors.
+// reasonOf finds the reason code of an error: an attached one, a
+// TokenError's, or one derived from the sentinel errors.
 func reasonOf(err error) Reason {
 	var re *reasonError
 	if errors.As(err, &re) {
 		return re.reason
 	}
-	var expired *oidc.TokenExpiredError
+	if te, ok := errors.AsType[*TokenError](err); ok {
+		return te.Reason
+	}
 	var te *tokenError
 	var oe *Error
 	switch {
 	case err == nil:
 		return ReasonOK
-	case errors.As(err, &expired):
-		return ReasonTokenExpired
 	case errors.As(err, &te) && te.oauth.Code == "invalid_client":
 		return ReasonInvalidClient
 	case errors.As(err, &te):
@@ -124,24 +121,7 @@ func reasonOf(err error) Reason {
 		return ReasonRefusedByApp
 	case errors.Is(err, ErrAccessDenied):
 		return ReasonRefusedByApp
-	}
-	// go-oidc's checks, by their messages (kept in one place).
-	msg := err.Error()
-	for _, m := range []struct {
-		text   string
-		reason Reason
-	}{
-		{"issued by a different provider", ReasonIssuerMismatch},
-		{"expected audience", ReasonAudienceMismatch},
-		{"failed to verify signature", ReasonSignatureInvalid},
-		{"malformed jwt", ReasonSignatureInvalid},
-		{"before the nbf", ReasonTokenTimeInvalid},
-	} {
-		if strings.Contains(msg, m.text) {
-			return m.reason
-		}
-	}
-	if errors.Is(err, ErrInvalidToken) {
+	case errors.Is(err, ErrInvalidToken):
 		return ReasonTokenInvalid
 	}
 	return ReasonInternal

@@ -206,7 +206,7 @@ func (a *Auth) exchange(ctx context.Context, d *discovered, f *flow, code string
 	if rawID == "" {
 		return nil, nil, fmt.Errorf("%w: the token response has no id_token (is the openid scope granted?)", ErrInvalidToken)
 	}
-	c, claims, err := a.provider.verifyIDToken(ctx, d, rawID, verifyRequest{
+	c, claims, err := a.provider.verifyIDToken(ctx, rawID, verifyRequest{
 		clientID: a.cfg.ClientID, nonce: f.Nonce, accessToken: tok.AccessToken,
 		maxAge: time.Duration(f.MaxAge) * time.Second, checkMaxAge: f.HasMaxAge,
 		// Every claim is decoded only when something reads them: OnLogin

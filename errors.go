@@ -42,6 +42,35 @@ func (e *Error) Is(target error) bool {
 	return target == ErrAccessDenied && e.Code == "access_denied"
 }
 
+// TokenError is a token that failed verification: an ID token at sign-in
+// or refresh, a back-channel logout token, an access token on an API
+// route. Every refusal of a token is one, so callers tell them apart with
+// errors.As; it also matches ErrInvalidToken. Err says what was wrong and
+// never holds the token.
+type TokenError struct {
+	Reason Reason // why, as in the audit Event: ReasonSignatureInvalid, ReasonTokenExpired, …
+	Err    error
+}
+
+func (e *TokenError) Error() string {
+	if e.Err == nil {
+		return "oktasso: invalid token: " + string(e.Reason)
+	}
+	return "oktasso: invalid token: " + e.Err.Error()
+}
+
+// Unwrap returns Err.
+func (e *TokenError) Unwrap() error { return e.Err }
+
+// Is makes every TokenError match ErrInvalidToken.
+func (e *TokenError) Is(target error) bool { return target == ErrInvalidToken }
+
+// tokenErrorf returns a TokenError with reason and a message made like
+// fmt.Errorf's.
+func tokenErrorf(reason Reason, format string, args ...any) *TokenError {
+	return &TokenError{Reason: reason, Err: fmt.Errorf(format, args...)}
+}
+
 // unavailableError carries when to try again.
 type unavailableError struct {
 	retryAfter time.Duration

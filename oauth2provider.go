@@ -190,7 +190,7 @@ func (a *Auth) oauth2User(ctx context.Context, d *discovered, tok *oauth2.Token)
 	m := a.cfg.OAuth2.Mapping
 	sub := claimString(claims, m.Subject)
 	if sub == "" || len(sub) > maxSubjectLen {
-		return nil, withReason(ReasonTokenInvalid, fmt.Errorf("%w: userinfo has no usable %q (the subject)", ErrInvalidToken, m.Subject))
+		return nil, tokenErrorf(ReasonTokenInvalid, "userinfo has no usable %q (the subject)", m.Subject)
 	}
 	verified, _ := strconv.ParseBool(claimString(claims, m.EmailVerified))
 	return &User{

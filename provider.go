@@ -44,8 +44,9 @@ type Metadata struct {
 	IssParameterSupported bool `json:"authorization_response_iss_parameter_supported"`
 }
 
-// Provider is the connection to one OpenID provider: discovery, keys and ID
-// token verification. Discovery is lazy: it runs on first use, and after a
+// Provider is the connection to one OpenID provider: discovery, its one
+// key set, and the verification of the tokens it signs (ID, logout and
+// access tokens all take one path). Discovery is lazy: it runs on first use, and after a
 // failure is retried with exponential backoff, so an application starts
 // while its provider is unreachable. A Provider is safe for concurrent use.
 type Provider struct {
