@@ -132,22 +132,31 @@ func (a *Auth) audit(ctx context.Context, level slog.Level, ev Event, err error)
 	emitEvent(ctx, a.cfg.Logger, a.cfg.OnEvent, level, ev, err)
 }
 
+// LogValue makes an Event log as its attributes: "event", "reason", and
+// "subject", "path" and "requirement" when set. Under an empty key, as in
+// slog.Any("", ev), they are inlined, as in oktasso's own records.
+func (e Event) LogValue() slog.Value {
+	attrs := make([]slog.Attr, 0, 5)
+	attrs = append(attrs, slog.String("event", e.Name), slog.String("reason", string(e.Reason)))
+	if e.Subject != "" {
+		attrs = append(attrs, slog.String("subject", e.Subject))
+	}
+	if e.Path != "" {
+		attrs = append(attrs, slog.String("path", e.Path))
+	}
+	if e.Requirement != "" {
+		attrs = append(attrs, slog.String("requirement", e.Requirement))
+	}
+	return slog.GroupValue(attrs...)
+}
+
 // emitEvent logs ev and hands it to onEvent, if set.
 func emitEvent(ctx context.Context, logger *slog.Logger, onEvent func(Event), level slog.Level, ev Event, err error) {
-	attrs := []slog.Attr{slog.String("event", ev.Name), slog.String("reason", string(ev.Reason))}
-	if ev.Subject != "" {
-		attrs = append(attrs, slog.String("subject", ev.Subject))
-	}
-	if ev.Path != "" {
-		attrs = append(attrs, slog.String("path", ev.Path))
-	}
-	if ev.Requirement != "" {
-		attrs = append(attrs, slog.String("requirement", ev.Requirement))
-	}
 	if err != nil {
-		attrs = append(attrs, slog.String("err", err.Error()))
+		logger.LogAttrs(ctx, level, "oktasso: "+ev.Name, slog.Any("", ev), slog.String("err", err.Error()))
+	} else {
+		logger.LogAttrs(ctx, level, "oktasso: "+ev.Name, slog.Any("", ev))
 	}
-	logger.LogAttrs(ctx, level, "oktasso: "+ev.Name, attrs...)
 	if onEvent != nil {
 		onEvent(ev)
 	}

@@ -10,7 +10,9 @@ import (
 var (
 	// ErrProviderUnavailable means the identity provider could not be
 	// reached or its discovery document was unusable; guarded routes answer
-	// 503 with Retry-After until it recovers.
+	// 503 with Retry-After until it recovers. The errors oktasso returns
+	// that match it have a method RetryAfter() time.Duration telling when
+	// discovery is tried again; find it with errors.As and an interface.
 	ErrProviderUnavailable = errors.New("oktasso: identity provider unavailable")
 	// ErrAccessDenied means the user signed in but may not enter.
 	ErrAccessDenied = errors.New("oktasso: access denied")
@@ -73,12 +75,15 @@ func tokenErrorf(reason Reason, format string, args ...any) *TokenError {
 
 // unavailableError carries when to try again.
 type unavailableError struct {
-	retryAfter time.Duration
-	cause      error
+	wait  time.Duration
+	cause error
 }
 
 func (e *unavailableError) Error() string {
-	return fmt.Sprintf("oktasso: identity provider unavailable (retry in %v): %v", e.retryAfter.Round(time.Second), e.cause)
+	return fmt.Sprintf("oktasso: identity provider unavailable (retry in %v): %v", e.wait.Round(time.Second), e.cause)
 }
+
+// RetryAfter is how long until the provider is tried again.
+func (e *unavailableError) RetryAfter() time.Duration { return e.wait }
 
 func (e *unavailableError) Unwrap() []error { return []error{ErrProviderUnavailable, e.cause} }

@@ -26,7 +26,9 @@ const (
 	maxRetryBackoff   = time.Minute
 )
 
-// Metadata is the part of the provider's discovery document that oktasso uses.
+// Metadata is the part of the provider's discovery document that oktasso
+// uses. Every endpoint in it uses https (or http on a loopback issuer); an
+// optional endpoint that does not is left empty.
 type Metadata struct {
 	Issuer                string   `json:"issuer"`
 	AuthorizationEndpoint string   `json:"authorization_endpoint"`
@@ -108,8 +110,8 @@ func (p *Provider) cached() *discovered { return p.ready.Load() }
 // retryAfter reports how long until the next discovery attempt.
 func retryAfter(err error) time.Duration {
 	var u *unavailableError
-	if errors.As(err, &u) && u.retryAfter > 0 {
-		return u.retryAfter
+	if errors.As(err, &u) && u.wait > 0 {
+		return u.wait
 	}
 	return minRetryBackoff
 }
@@ -126,7 +128,7 @@ func (p *Provider) discover(ctx context.Context) (*discovered, error) {
 	wait := p.inflight
 	if wait == nil {
 		if now := p.now(); now.Before(p.nextTry) {
-			err := &unavailableError{retryAfter: p.nextTry.Sub(now), cause: p.lastErr}
+			err := &unavailableError{wait: p.nextTry.Sub(now), cause: p.lastErr}
 			p.mu.Unlock()
 			return nil, err
 		}
@@ -141,14 +143,14 @@ func (p *Provider) discover(ctx context.Context) (*discovered, error) {
 
 	select {
 	case <-ctx.Done():
-		return nil, &unavailableError{retryAfter: minRetryBackoff, cause: ctx.Err()}
+		return nil, &unavailableError{wait: minRetryBackoff, cause: ctx.Err()}
 	case <-wait:
 	}
 	if d := p.ready.Load(); d != nil {
 		return d, nil
 	}
 	p.mu.Lock()
-	err := &unavailableError{retryAfter: max(p.nextTry.Sub(p.now()), minRetryBackoff), cause: p.lastErr}
+	err := &unavailableError{wait: max(p.nextTry.Sub(p.now()), minRetryBackoff), cause: p.lastErr}
 	p.mu.Unlock()
 	return nil, err
 }
@@ -206,6 +208,17 @@ func (p *Provider) fetchMetadata(ctx context.Context) (*Metadata, error) {
 		}
 		if err := p.checkEndpoint(ep); err != nil {
 			return nil, fmt.Errorf("discovery: %s: %w", name, err)
+		}
+	}
+	// Optional endpoints oktasso itself does not call are left out when
+	// unusable, rather than failing discovery for everyone.
+	for name, ep := range map[string]*string{"introspection_endpoint": &m.IntrospectionEndpoint, "revocation_endpoint": &m.RevocationEndpoint} {
+		if *ep == "" {
+			continue
+		}
+		if err := p.checkEndpoint(*ep); err != nil {
+			p.log.Warn("oktasso: discovery: ignoring an unusable endpoint", "name", name, "err", err.Error())
+			*ep = ""
 		}
 	}
 	if len(m.CodeChallengeMethods) > 0 && !slices.Contains(m.CodeChallengeMethods, "S256") {
