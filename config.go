@@ -347,7 +347,7 @@ func checkIssuer(iss string) error { return issuer.Check(iss) }
 func isLoopback(host string) bool { return issuer.IsLoopback(host) }
 
 // ioDefaults fills an unset HTTP client (with DefaultHTTPTimeout), clock
-// and logger, the same way for Config and BearerConfig.
+// and logger.
 func ioDefaults(hc **http.Client, now *func() time.Time, logger **slog.Logger) {
 	if *hc == nil {
 		*hc = &http.Client{Timeout: DefaultHTTPTimeout}
