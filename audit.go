@@ -104,7 +104,7 @@ func reasonOf(err error) Reason {
 	if te, ok := errors.AsType[*TokenError](err); ok {
 		return te.Reason
 	}
-	var te *tokenError
+	var te *tokenEndpointError
 	var oe *Error
 	switch {
 	case err == nil:
