@@ -93,7 +93,12 @@ func parseJWT(raw, issuer string, want expect, dst claimSet) (*jose.JSONWebSigna
 	if len(jws.Signatures) != 1 {
 		return nil, tokenErrorf(ReasonSignatureInvalid, "want exactly one signature, got %d", len(jws.Signatures))
 	}
-	typ, _ := jws.Signatures[0].Header.ExtraHeaders[jose.HeaderType].(string)
+	typ := ""
+	if v, ok := jws.Signatures[0].Header.ExtraHeaders[jose.HeaderType]; ok {
+		if typ, ok = v.(string); !ok {
+			return nil, tokenErrorf(ReasonTokenInvalid, "typ is not a string")
+		}
+	}
 	if t := strings.TrimPrefix(strings.ToLower(typ), "application/"); !slices.Contains(typs[want.kind], t) {
 		return nil, tokenErrorf(ReasonTokenInvalid, "typ %q does not fit this kind of token", typ)
 	}

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -128,6 +129,11 @@ func TestVerifyJWTHeaderRules(t *testing.T) {
 				t.Fatalf("verify = %v; want a *TokenError with reason %s matching ErrInvalidToken", err, tt.wantReason)
 			}
 		})
+	}
+	// A typ that is not a string is not taken for an absent one.
+	numTyp := jwtUnsigned(map[string]any{"alg": "RS256", "kid": "k0", "typ": 5}, claims(idToken)) + "c2ln"
+	if err := verify(idToken, numTyp); err == nil || !errors.Is(err, ErrInvalidToken) || !strings.Contains(err.Error(), "typ") {
+		t.Errorf("verify(typ 5) = %v; want refused for its typ", err)
 	}
 	// A key whose type does not fit the alg is never used, even under the
 	// token's kid.
