@@ -91,7 +91,7 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Auth{cfg: c, provider: p, cookies: ck, used: newUsedStates(4096), pages: c.Pages, tokenHTTP: creds.httpClient(c.HTTPClient),
+	a := &Auth{cfg: c, provider: p, cookies: ck, used: newUsedStates(4096), pages: c.Pages, tokenHTTP: creds.HTTPClient(c.HTTPClient),
 		cache: newSessionCache(c.Session.CacheSize)}
 	a.claimSet = slices.Clone(c.Session.Claims)
 	a.workspace = c.Access.Workspace

@@ -195,7 +195,7 @@ func (a *Auth) exchange(ctx context.Context, d *discovered, f *flow, code string
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && re.ErrorCode != "" && re.Response.StatusCode < 500 {
-			return nil, nil, &tokenError{&Error{Code: re.ErrorCode, Description: re.ErrorDescription}, re.Response.StatusCode}
+			return nil, nil, &tokenEndpointError{&Error{Code: re.ErrorCode, Description: re.ErrorDescription}, re.Response.StatusCode}
 		}
 		return nil, nil, fmt.Errorf("%w: token endpoint: %w", ErrProviderUnavailable, err)
 	}
@@ -207,7 +207,7 @@ func (a *Auth) exchange(ctx context.Context, d *discovered, f *flow, code string
 	if rawID == "" {
 		return nil, nil, fmt.Errorf("%w: the token response has no id_token (is the openid scope granted?)", ErrInvalidToken)
 	}
-	c, claims, err := a.provider.verifyIDToken(ctx, d, rawID, verifyRequest{
+	c, claims, err := a.provider.verifyIDToken(ctx, rawID, verifyRequest{
 		clientID: a.cfg.Client.ID, nonce: f.Nonce, accessToken: tok.AccessToken,
 		maxAge: time.Duration(f.MaxAge) * time.Second, checkMaxAge: f.HasMaxAge,
 		// Every claim is decoded only when something reads them: OnLogin
@@ -288,14 +288,15 @@ func (a *Auth) admit(r *http.Request, u *User) error {
 	return nil
 }
 
-// tokenError is an error answer from the token endpoint.
-type tokenError struct {
+// tokenEndpointError is an error answer from the token endpoint (not a
+// refused token: that is a TokenError).
+type tokenEndpointError struct {
 	oauth  *Error
 	status int
 }
 
-func (e *tokenError) Error() string { return e.oauth.Error() }
-func (e *tokenError) Unwrap() error { return e.oauth }
+func (e *tokenEndpointError) Error() string { return e.oauth.Error() }
+func (e *tokenEndpointError) Unwrap() error { return e.oauth }
 
 // callbackFail audits a callback refused before the code exchange and
 // shows its page.
@@ -307,7 +308,7 @@ func (a *Auth) callbackFail(w http.ResponseWriter, r *http.Request, status int, 
 // loginFailed audits a failed exchange, verification or refusal and maps it
 // to a page.
 func (a *Auth) loginFailed(w http.ResponseWriter, r *http.Request, err error) {
-	var te *tokenError
+	var te *tokenEndpointError
 	var oe *Error
 	var me *errMembership
 	reason := reasonOf(err)

@@ -1,9 +1,13 @@
 package oktasso
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +17,20 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/oktasso/oktasso/oktatest"
 )
+
+// newECKeyPEM returns a P-256 key and its PKCS#8 PEM.
+func newECKeyPEM(t testing.TB) (*ecdsa.PrivateKey, string) {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k, string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+}
 
 // TestPrivateKeyJWTLogin signs in end to end with a confidential client
 // that authenticates with private_key_jwt, the key given as PEM (ES256) or

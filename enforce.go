@@ -2,11 +2,12 @@ package oktasso
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/oktasso/oktasso/internal/httpjson"
 )
 
 // Scope is one part of the application with its own SSO enforcement.
@@ -236,18 +237,10 @@ func isAPI(r *http.Request) bool {
 }
 
 func writeJSONError(w http.ResponseWriter, status int, code, description, loginURL string) {
-	body := map[string]string{"error": code, "error_description": description}
-	if loginURL != "" {
-		body["login_url"] = loginURL
-	}
-	writeJSON(w, status, body)
+	httpjson.WriteError(w, status, code, description, loginURL)
 }
 
 // writeJSON answers with a small JSON object that must not be cached.
 func writeJSON(w http.ResponseWriter, status int, body map[string]string) {
-	noStore(w)
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(body)
+	httpjson.Write(w, status, body)
 }

@@ -17,7 +17,7 @@ func TestErrors(t *testing.T) {
 		{"access_denied is ErrAccessDenied", &Error{Code: "access_denied"}, ErrAccessDenied, true},
 		{"wrapped access_denied", fmt.Errorf("hook: %w", &Error{Code: "access_denied"}), ErrAccessDenied, true},
 		{"other codes are not", &Error{Code: "invalid_scope"}, ErrAccessDenied, false},
-		{"unavailable", &unavailableError{retryAfter: time.Second, cause: errors.New("x")}, ErrProviderUnavailable, true},
+		{"unavailable", &unavailableError{wait: time.Second, cause: errors.New("x")}, ErrProviderUnavailable, true},
 	}
 	for _, tt := range tests {
 		if got := errors.Is(tt.err, tt.target); got != tt.want {
@@ -27,7 +27,7 @@ func TestErrors(t *testing.T) {
 	if got := (&Error{Code: "access_denied", Description: "no"}).Error(); got != "oktasso: access_denied: no" {
 		t.Errorf("Error() = %q", got)
 	}
-	if got := retryAfter(fmt.Errorf("w: %w", &unavailableError{retryAfter: 7 * time.Second})); got != 7*time.Second {
+	if got := retryAfter(fmt.Errorf("w: %w", &unavailableError{wait: 7 * time.Second})); got != 7*time.Second {
 		t.Errorf("retryAfter = %v; want 7s", got)
 	}
 }

@@ -2,6 +2,7 @@ package oktasso
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -35,43 +36,50 @@ func FuzzChunks(f *testing.F) {
 	})
 }
 
-// FuzzLogoutToken feeds arbitrary logout tokens to the cheap checks that
-// run before any key fetch: no panic, and nothing passes that lacks the
-// required claims.
+// FuzzLogoutToken feeds arbitrary logout tokens to the checks verifyJWT
+// makes before any key fetch (parseJWT): no panic, and nothing passes that
+// lacks the required claims.
 func FuzzLogoutToken(f *testing.F) {
-	a := &Auth{cfg: Config{Now: time.Now, Logger: quietLogger(), Client: ClientConfig{ID: testClientID}}, provider: &Provider{issuer: "https://dev-1.okta.com"}}
-	now := time.Now().Unix()
-	f.Add(jwtUnsigned(map[string]any{"alg": "RS256", "typ": "logout+jwt"}, map[string]any{"iss": "https://dev-1.okta.com", "aud": testClientID, "iat": now, "sub": "00u1", "events": map[string]any{backchannelEvent: map[string]any{}}}))
+	const iss = "https://dev-1.okta.com"
+	now := time.Now()
+	f.Add(jwtUnsigned(map[string]any{"alg": "RS256", "typ": "logout+jwt"}, map[string]any{"iss": iss, "aud": testClientID, "iat": now.Unix(), "sub": "00u1", "events": map[string]any{backchannelEvent: map[string]any{}}}))
 	f.Add("a.b.c")
 	f.Add("")
 	f.Add(jwtUnsigned(map[string]any{"alg": "none"}, map[string]any{}))
 	f.Fuzz(func(t *testing.T, raw string) {
-		c, err := a.precheckLogoutToken(raw)
-		if err != nil {
+		var c logoutClaims
+		if _, err := parseJWT(raw, iss, expect{kind: logoutToken, audience: testClientID, now: now}, &c); err != nil {
+			if _, ok := errors.AsType[*TokenError](err); !ok {
+				t.Fatalf("parseJWT(%q) error = %v; want a *TokenError", raw, err)
+			}
 			return
 		}
-		if c.Issuer != "https://dev-1.okta.com" || (c.Subject == "" && c.SessionID == "") || c.Nonce != nil || c.IssuedAt == 0 {
-			t.Fatalf("precheck passed a token without the required claims: %+v", c)
+		if c.Issuer != iss || (c.Subject == "" && c.SessionID == "") || c.Nonce != nil || c.IssuedAt == 0 {
+			t.Fatalf("parseJWT passed a logout token without the required claims: %+v", c)
 		}
 	})
 }
 
-// FuzzTokenSignature feeds arbitrary strings to the token signature check
-// used for ID tokens and logout tokens (and bearer tokens later): no panic,
-// and nothing verifies without a real signature by the key.
+// FuzzTokenSignature feeds arbitrary strings to verifyJWT, the path every
+// token takes (ID tokens, logout tokens, access tokens): no panic, and
+// nothing verifies without a real signature by the key.
 func FuzzTokenSignature(f *testing.F) {
+	const iss = "https://dev-1.okta.com"
 	keys := testRSAKeys(f)
 	ks := newKeySet("http://127.0.0.1:1/keys", &http.Client{Timeout: time.Millisecond}, time.Now, quietLogger())
 	ks.keys = []jose.JSONWebKey{pubJWK(keys[0], "k0")}
 	ks.fetched = time.Now()
-	good := sign(f, keys[0], "k0", []byte(`{"sub":"00u1"}`))
+	p := &Provider{issuer: iss, now: time.Now}
+	p.ready.Store(&discovered{keys: ks})
+	goodPayload := `{"iss":"` + iss + `","sub":"00u1"}`
+	good := sign(f, keys[0], "k0", []byte(goodPayload))
 	f.Add(good)
 	f.Add(good[:len(good)-3] + "AAA")
 	f.Add("eyJhbGciOiJub25lIn0.e30.")
 	f.Add("....")
 	f.Fuzz(func(t *testing.T, raw string) {
-		payload, err := ks.VerifySignature(context.Background(), raw)
-		if err == nil && raw != good && string(payload) != `{"sub":"00u1"}` {
+		payload, err := p.VerifyAccessToken(context.Background(), raw)
+		if err == nil && raw != good && string(payload) != goodPayload {
 			t.Fatalf("verified a token the key did not sign: %q", raw)
 		}
 	})

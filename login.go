@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oktasso/oktasso/internal/httpjson"
 	"golang.org/x/oauth2"
 )
 
@@ -301,9 +302,4 @@ func randomString(n int) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func noStore(w http.ResponseWriter) {
-	h := w.Header()
-	h.Set("Cache-Control", "no-store")
-	h.Set("Pragma", "no-cache")
-	h.Set("Referrer-Policy", "no-referrer")
-}
+func noStore(w http.ResponseWriter) { httpjson.NoStore(w) }

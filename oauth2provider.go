@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/oktasso/oktasso/internal/httpjson"
 	"golang.org/x/oauth2"
 )
 
@@ -177,7 +178,7 @@ func (a *Auth) oauth2User(ctx context.Context, d *discovered, tok *oauth2.Token)
 		return nil, fmt.Errorf("%w: userinfo: %w", ErrProviderUnavailable, err)
 	}
 	defer resp.Body.Close()
-	body, err := readJSONBody(resp, "userinfo", maxUserInfoBytes)
+	body, err := httpjson.ReadBody(resp, "userinfo", maxUserInfoBytes)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
 	}
@@ -190,7 +191,7 @@ func (a *Auth) oauth2User(ctx context.Context, d *discovered, tok *oauth2.Token)
 	m := a.cfg.OAuth2.Mapping
 	sub := claimString(claims, m.Subject)
 	if sub == "" || len(sub) > maxSubjectLen {
-		return nil, withReason(audit.ReasonTokenInvalid, fmt.Errorf("%w: userinfo has no usable %q (the subject)", ErrInvalidToken, m.Subject))
+		return nil, tokenErrorf(audit.ReasonTokenInvalid, "userinfo has no usable %q (the subject)", m.Subject)
 	}
 	verified, _ := strconv.ParseBool(claimString(claims, m.EmailVerified))
 	return &User{

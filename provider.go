@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -15,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/oktasso/oktasso/internal/httpjson"
 )
 
 // Limits on what is read from the identity provider.
@@ -26,7 +26,9 @@ const (
 	maxRetryBackoff   = time.Minute
 )
 
-// Metadata is the part of the provider's discovery document that oktasso uses.
+// Metadata is the part of the provider's discovery document that oktasso
+// uses. Every endpoint in it uses https (or http on a loopback issuer); an
+// optional endpoint that does not is left empty.
 type Metadata struct {
 	Issuer                string   `json:"issuer"`
 	AuthorizationEndpoint string   `json:"authorization_endpoint"`
@@ -44,8 +46,9 @@ type Metadata struct {
 	IssParameterSupported bool `json:"authorization_response_iss_parameter_supported"`
 }
 
-// Provider is the connection to one OpenID provider: discovery, keys and ID
-// token verification. Discovery is lazy: it runs on first use, and after a
+// Provider is the connection to one OpenID provider: discovery, its one
+// key set, and the verification of the tokens it signs (ID, logout and
+// access tokens all take one path). Discovery is lazy: it runs on first use, and after a
 // failure is retried with exponential backoff, so an application starts
 // while its provider is unreachable. A Provider is safe for concurrent use.
 type Provider struct {
@@ -107,8 +110,8 @@ func (p *Provider) cached() *discovered { return p.ready.Load() }
 // retryAfter reports how long until the next discovery attempt.
 func retryAfter(err error) time.Duration {
 	var u *unavailableError
-	if errors.As(err, &u) && u.retryAfter > 0 {
-		return u.retryAfter
+	if errors.As(err, &u) && u.wait > 0 {
+		return u.wait
 	}
 	return minRetryBackoff
 }
@@ -125,7 +128,7 @@ func (p *Provider) discover(ctx context.Context) (*discovered, error) {
 	wait := p.inflight
 	if wait == nil {
 		if now := p.now(); now.Before(p.nextTry) {
-			err := &unavailableError{retryAfter: p.nextTry.Sub(now), cause: p.lastErr}
+			err := &unavailableError{wait: p.nextTry.Sub(now), cause: p.lastErr}
 			p.mu.Unlock()
 			return nil, err
 		}
@@ -140,14 +143,14 @@ func (p *Provider) discover(ctx context.Context) (*discovered, error) {
 
 	select {
 	case <-ctx.Done():
-		return nil, &unavailableError{retryAfter: minRetryBackoff, cause: ctx.Err()}
+		return nil, &unavailableError{wait: minRetryBackoff, cause: ctx.Err()}
 	case <-wait:
 	}
 	if d := p.ready.Load(); d != nil {
 		return d, nil
 	}
 	p.mu.Lock()
-	err := &unavailableError{retryAfter: max(p.nextTry.Sub(p.now()), minRetryBackoff), cause: p.lastErr}
+	err := &unavailableError{wait: max(p.nextTry.Sub(p.now()), minRetryBackoff), cause: p.lastErr}
 	p.mu.Unlock()
 	return nil, err
 }
@@ -180,7 +183,7 @@ func (p *Provider) runDiscovery(ctx context.Context, done chan struct{}) {
 
 func (p *Provider) fetchMetadata(ctx context.Context) (*Metadata, error) {
 	u := p.issuer + "/.well-known/openid-configuration"
-	body, err := getJSON(ctx, p.client, u, maxDiscoveryBytes)
+	body, err := httpjson.Get(ctx, p.client, u, maxDiscoveryBytes)
 	if err != nil {
 		return nil, fmt.Errorf("discovery: %w", err)
 	}
@@ -207,6 +210,17 @@ func (p *Provider) fetchMetadata(ctx context.Context) (*Metadata, error) {
 			return nil, fmt.Errorf("discovery: %s: %w", name, err)
 		}
 	}
+	// Optional endpoints oktasso itself does not call are left out when
+	// unusable, rather than failing discovery for everyone.
+	for name, ep := range map[string]*string{"introspection_endpoint": &m.IntrospectionEndpoint, "revocation_endpoint": &m.RevocationEndpoint} {
+		if *ep == "" {
+			continue
+		}
+		if err := p.checkEndpoint(*ep); err != nil {
+			p.log.Warn("oktasso: discovery: ignoring an unusable endpoint", "name", name, "err", err.Error())
+			*ep = ""
+		}
+	}
 	if len(m.CodeChallengeMethods) > 0 && !slices.Contains(m.CodeChallengeMethods, "S256") {
 		return nil, errors.New("discovery: the provider does not support PKCE S256")
 	}
@@ -224,38 +238,4 @@ func (p *Provider) checkEndpoint(ep string) error {
 		return nil
 	}
 	return fmt.Errorf("%q must use https", ep)
-}
-
-// getJSON fetches a JSON document with a read limit and clear errors for the
-// usual misconfigurations (an HTML login page, a 404).
-func getJSON(ctx context.Context, client *http.Client, u string, limit int64) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	return readJSONBody(resp, u, limit)
-}
-
-func readJSONBody(resp *http.Response, u string, limit int64) ([]byte, error) {
-	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", u, err)
-	}
-	if int64(len(body)) > limit {
-		return nil, fmt.Errorf("%s: response larger than %d bytes", u, limit)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s: HTTP %d", u, resp.StatusCode)
-	}
-	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-	if mt == "text/html" {
-		return nil, fmt.Errorf("%s: got an HTML page, not JSON; check the issuer or domain", u)
-	}
-	return body, nil
 }

@@ -123,6 +123,23 @@ func TestDiscoveryChecks(t *testing.T) {
 	}
 }
 
+// TestDiscoveryDropsUnusableOptionalEndpoints: an http introspection or
+// revocation endpoint on a non-loopback host does not fail discovery; it
+// is left out.
+func TestDiscoveryDropsUnusableOptionalEndpoints(t *testing.T) {
+	srv := httptest.NewUnstartedServer(nil)
+	base := "http://" + srv.Listener.Addr().String()
+	srv.Config.Handler = jsonDoc(`{"issuer":"` + base + `","authorization_endpoint":"` + base + `/a","token_endpoint":"` + base + `/t","jwks_uri":"` + base + `/k",` +
+		`"introspection_endpoint":"http://evil.example/i","revocation_endpoint":"` + base + `/r"}`)
+	srv.Start()
+	defer srv.Close()
+	p, _ := NewProvider(base, srv.Client(), nil, quietLogger())
+	m, err := p.Metadata(context.Background())
+	if err != nil || m.IntrospectionEndpoint != "" || m.RevocationEndpoint != base+"/r" {
+		t.Errorf("Metadata = %+v, %v; want the http introspection endpoint left out, the loopback revocation endpoint kept", m, err)
+	}
+}
+
 func jsonDoc(doc string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

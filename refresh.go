@@ -203,7 +203,7 @@ func (a *Auth) redeemRefreshToken(ctx context.Context, s *session) (*session, er
 	}
 	ns.TokenExpiry = tok.Expiry.Unix()
 	if raw, _ := tok.Extra("id_token").(string); raw != "" {
-		c, _, err := a.provider.verifyIDToken(ctx, d, raw, verifyRequest{clientID: a.cfg.Client.ID, accessToken: tok.AccessToken, refreshed: true})
+		c, _, err := a.provider.verifyIDToken(ctx, raw, verifyRequest{clientID: a.cfg.Client.ID, accessToken: tok.AccessToken, refreshed: true})
 		if err != nil {
 			return nil, fmt.Errorf("%w: refreshed ID token: %w", errSessionEnded, err)
 		}

@@ -4,6 +4,8 @@
 // stable Reason codes to alert and count on.
 package audit
 
+import "log/slog"
+
 // Event is one audit record: every sign-in, sign-out, refusal and failure
 // emits exactly one, as a log/slog record (message "oktasso: <Name>", with
 // the attributes "event" and "reason") and, when set, through
@@ -97,3 +99,21 @@ const (
 	ReasonInsufficientScope Reason = "insufficient_scope"   // a scope Require asks for is missing
 	ReasonOpaqueToken       Reason = "opaque_token_refused" // not a JWT, and introspection is off
 )
+
+// LogValue makes an Event log as its attributes: "event", "reason", and
+// "subject", "path" and "requirement" when set. Under an empty key, as in
+// slog.Any("", ev), they are inlined, as in oktasso's own records.
+func (e Event) LogValue() slog.Value {
+	attrs := make([]slog.Attr, 0, 5)
+	attrs = append(attrs, slog.String("event", e.Name), slog.String("reason", string(e.Reason)))
+	if e.Subject != "" {
+		attrs = append(attrs, slog.String("subject", e.Subject))
+	}
+	if e.Path != "" {
+		attrs = append(attrs, slog.String("path", e.Path))
+	}
+	if e.Requirement != "" {
+		attrs = append(attrs, slog.String("requirement", e.Requirement))
+	}
+	return slog.GroupValue(attrs...)
+}

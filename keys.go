@@ -2,16 +2,22 @@ package oktasso
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rsa"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"github.com/oktasso/oktasso/audit"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+	"github.com/oktasso/oktasso/internal/httpjson"
 )
 
 // jwksRefreshInterval is the least time between two JWKS fetches triggered
@@ -19,14 +25,15 @@ import (
 // the provider.
 const jwksRefreshInterval = 30 * time.Second
 
-// signingAlgs are the only algorithms accepted on tokens: Okta signs with
-// RS256 alone. "none" and HMAC are never accepted.
+// signingAlgs are the algorithms a token may be signed with, kept here
+// alone: Okta signs with RS256. "none" and HMAC are never accepted;
+// keyFits must know the key type of any algorithm added.
 var signingAlgs = []jose.SignatureAlgorithm{jose.RS256}
 
 // keySet is the provider's JWKS: fetched from the discovered jwks_uri only,
 // refetched on an unknown kid (one fetch in flight, at most one per
-// jwksRefreshInterval), ignoring keys it cannot use. It implements
-// oidc.KeySet. Safe for concurrent use.
+// jwksRefreshInterval), ignoring keys it cannot use. Safe for concurrent
+// use.
 type keySet struct {
 	uri    string
 	client *http.Client
@@ -44,24 +51,16 @@ func newKeySet(uri string, client *http.Client, now func() time.Time, log *slog.
 	return &keySet{uri: uri, client: client, now: now, log: log}
 }
 
-// VerifySignature verifies a compact JWS signed with RS256 by a key in the
-// set and returns its payload.
-func (ks *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error) {
-	jws, err := jose.ParseSignedCompact(raw, signingAlgs)
-	if err != nil {
-		return nil, fmt.Errorf("%w: malformed or unsupported signature: %w", ErrInvalidToken, err)
-	}
-	return ks.verifyJWS(ctx, jws)
-}
-
-// verifyJWS verifies an already parsed RS256 JWS by a key in the set and
-// returns its payload, so callers that read the unverified payload first
-// (the bearer guard checks the issuer before any key fetch) parse once.
-func (ks *keySet) verifyJWS(ctx context.Context, jws *jose.JSONWebSignature) ([]byte, error) {
+// verify is the signature step of verifyJWT: exactly one signature, by the
+// key with the token's kid (the set is refetched once for an unknown kid),
+// whose type fits the token's alg. It returns the verified payload. A
+// token without a kid is accepted only when the set holds exactly one key.
+func (ks *keySet) verify(ctx context.Context, jws *jose.JSONWebSignature) ([]byte, error) {
 	if len(jws.Signatures) != 1 {
-		return nil, fmt.Errorf("%w: want exactly one signature", ErrInvalidToken)
+		return nil, tokenErrorf(audit.ReasonSignatureInvalid, "want exactly one signature, got %d", len(jws.Signatures))
 	}
-	kid := jws.Signatures[0].Header.KeyID
+	h := jws.Signatures[0].Header
+	kid, alg := h.KeyID, h.Algorithm
 	keys, err := ks.get(ctx, false)
 	if err != nil {
 		return nil, err
@@ -75,16 +74,39 @@ func (ks *keySet) verifyJWS(ctx context.Context, jws *jose.JSONWebSignature) ([]
 	}
 	if len(cands) == 0 {
 		if kid == "" {
-			return nil, fmt.Errorf("%w: token has no kid and the key set has %d keys", ErrInvalidToken, len(keys))
+			return nil, tokenErrorf(audit.ReasonSignatureInvalid, "token has no kid and the key set has %d keys", len(keys))
 		}
-		return nil, fmt.Errorf("%w: no key with kid %q", ErrInvalidToken, kid)
+		return nil, tokenErrorf(audit.ReasonSignatureInvalid, "no key with kid %q", kid)
 	}
 	for i := range cands {
+		if !keyFits(&cands[i], alg) {
+			return nil, tokenErrorf(audit.ReasonSignatureInvalid, "key %q does not fit alg %s", cands[i].KeyID, alg)
+		}
 		if payload, err := jws.Verify(&cands[i]); err == nil {
 			return payload, nil
 		}
 	}
-	return nil, fmt.Errorf("%w: bad signature", ErrInvalidToken)
+	return nil, tokenErrorf(audit.ReasonSignatureInvalid, "bad signature")
+}
+
+// keyFits reports whether k may verify a signature made with alg: its
+// type and curve match the algorithm, and its own "alg", when it has one,
+// is alg.
+func keyFits(k *jose.JSONWebKey, alg string) bool {
+	if k.Algorithm != "" && k.Algorithm != alg {
+		return false
+	}
+	switch pub := k.Key.(type) {
+	case *rsa.PublicKey:
+		return strings.HasPrefix(alg, "RS") || strings.HasPrefix(alg, "PS")
+	case *ecdsa.PublicKey:
+		return (alg == "ES256" && pub.Curve == elliptic.P256()) ||
+			(alg == "ES384" && pub.Curve == elliptic.P384()) ||
+			(alg == "ES512" && pub.Curve == elliptic.P521())
+	case ed25519.PublicKey:
+		return alg == "EdDSA"
+	}
+	return false
 }
 
 // candidates returns the keys that may have signed a token with kid. A token
@@ -108,7 +130,7 @@ func candidates(keys []jose.JSONWebKey, kid string) []jose.JSONWebKey {
 // refresh is asked and the rate limit allows. Waiters honour ctx.
 func (ks *keySet) get(ctx context.Context, refresh bool) ([]jose.JSONWebKey, error) {
 	if ks.uri == "" { // a plain OAuth 2.0 provider: nothing it signs is accepted
-		return nil, fmt.Errorf("%w: the provider publishes no signing keys", ErrInvalidToken)
+		return nil, tokenErrorf(audit.ReasonTokenInvalid, "the provider publishes no signing keys")
 	}
 	ks.mu.Lock()
 	if ks.keys != nil && (!refresh || ks.now().Sub(ks.fetched) < jwksRefreshInterval) {
@@ -158,7 +180,7 @@ func (ks *keySet) fetch(ctx context.Context, done chan struct{}) {
 }
 
 func (ks *keySet) download(ctx context.Context) ([]jose.JSONWebKey, error) {
-	body, err := getJSON(ctx, ks.client, ks.uri, maxJWKSBytes)
+	body, err := httpjson.Get(ctx, ks.client, ks.uri, maxJWKSBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -169,8 +191,8 @@ func (ks *keySet) download(ctx context.Context) ([]jose.JSONWebKey, error) {
 	return keys, err
 }
 
-// parseJWKS keeps the RSA signing keys of at least 2048 bits that may be used
-// with RS256, and counts the keys it had to skip.
+// parseJWKS keeps the public signing keys that fit one of signingAlgs
+// (RSA keys of at least 2048 bits), and counts the keys it had to skip.
 func parseJWKS(body []byte) (keys []jose.JSONWebKey, skipped int, err error) {
 	var doc struct {
 		Keys []json.RawMessage `json:"keys"`
@@ -184,11 +206,13 @@ func parseJWKS(body []byte) (keys []jose.JSONWebKey, skipped int, err error) {
 			skipped++
 			continue
 		}
-		if priv, ok := k.Key.(*rsa.PrivateKey); ok {
-			k.Key = &priv.PublicKey
+		if !k.IsPublic() {
+			k = k.Public()
 		}
-		pub, ok := k.Key.(*rsa.PublicKey)
-		if !ok || pub.N.BitLen() < 2048 || (k.Use != "" && k.Use != "sig") || (k.Algorithm != "" && k.Algorithm != string(jose.RS256)) {
+		rsaKey, isRSA := k.Key.(*rsa.PublicKey)
+		usable := k.Key != nil && (k.Use == "" || k.Use == "sig") && (!isRSA || rsaKey.N.BitLen() >= 2048) &&
+			slices.ContainsFunc(signingAlgs, func(alg jose.SignatureAlgorithm) bool { return keyFits(&k, string(alg)) })
+		if !usable {
 			skipped++
 			continue
 		}
@@ -196,7 +220,7 @@ func parseJWKS(body []byte) (keys []jose.JSONWebKey, skipped int, err error) {
 		keys = append(keys, k)
 	}
 	if len(keys) == 0 {
-		return nil, skipped, errors.New("JWKS has no usable RS256 keys")
+		return nil, skipped, fmt.Errorf("JWKS has no usable keys for %v", signingAlgs)
 	}
 	return keys, skipped, nil
 }

@@ -1,4 +1,4 @@
-package oktasso
+package bearer
 
 import "sync"
 
@@ -27,7 +27,7 @@ type cacheShard struct {
 // tokenEntry is a token (or, for introspection, a refusal) valid until
 // until, in Unix nanoseconds.
 type tokenEntry struct {
-	tok   *AccessToken
+	tok   *Token
 	err   error
 	until int64
 }

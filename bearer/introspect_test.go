@@ -1,4 +1,4 @@
-package oktasso
+package bearer
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"github.com/oktasso/oktasso/audit"
 	"net/http"
 	"net/url"
@@ -14,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oktasso/oktasso"
+	"github.com/oktasso/oktasso/internal/clientauth"
 	"github.com/oktasso/oktasso/oktatest"
 )
 
@@ -45,12 +48,12 @@ func revoke(t testing.TB, fake *oktatest.Server, issuer, clientID, token string)
 	}
 }
 
-// orgBearer returns a Bearer for the fake's org authorization server that
+// orgGuard returns a Guard for the fake's org authorization server that
 // introspects as the single-page app (a public client may introspect its
 // own tokens).
-func (f *apiFixture) orgBearer() *Bearer {
+func (f *apiFixture) orgGuard() *Guard {
 	org := f.fake.Issuer()
-	return f.bearer(func(c *BearerConfig) {
+	return f.guard(func(c *Config) {
 		c.Issuer, c.Audiences, c.ClientIDs = org, []string{org}, []string{spaClientID}
 		c.Introspection = &Introspection{ClientID: spaClientID}
 	})
@@ -62,7 +65,7 @@ func (f *apiFixture) orgBearer() *Bearer {
 func TestIntrospectionOrgServer(t *testing.T) {
 	f := newAPIFixture(t)
 	org := f.fake.Issuer()
-	b := f.orgBearer()
+	g := f.orgGuard()
 	aliceUser, _ := f.fake.LookupUser(alice)
 	tok := userToken(t, f.fake, org, spaClientID, nil)
 	otherApp := userToken(t, f.fake, org, otherClientID, nil)
@@ -88,7 +91,7 @@ func TestIntrospectionOrgServer(t *testing.T) {
 		if st.do != nil {
 			st.do()
 		}
-		rec := callAPI(b, nil, "Bearer "+st.token)
+		rec := callAPI(g, nil, "Bearer "+st.token)
 		if rec.Code != st.wantCode || !strings.Contains(rec.Body.String(), st.wantBody) {
 			t.Errorf("%s: = %d %s; want %d with %q", st.name, rec.Code, rec.Body, st.wantCode, st.wantBody)
 		}
@@ -107,7 +110,7 @@ func TestIntrospectionPrivateKeyJWT(t *testing.T) {
 	_, wrongPEM := newECKeyPEM(t)
 	f.fake.AddClient(oktatest.Client{ID: "0oaintro", PublicKeys: []oktatest.PublicKey{{KeyID: "k1", Key: &key.PublicKey}}, RedirectURIs: []string{spaRedirect}})
 	custom := f.fake.CustomIssuer("default")
-	introCreds, err := newClientCreds("0oaintro", "", "", Secret(keyPEM), "k1", f.clock.Now)
+	introCreds, err := clientauth.New("0oaintro", "", "", keyPEM, "k1", "", f.clock.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,11 +129,11 @@ func TestIntrospectionPrivateKeyJWT(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := f.bearer(func(c *BearerConfig) {
+			g := f.guard(func(c *Config) {
 				c.ClientIDs = []string{"0oaintro"}
-				c.Introspection = &Introspection{ClientID: "0oaintro", PrivateKey: Secret(tt.key), PrivateKeyID: "k1"}
+				c.Introspection = &Introspection{ClientID: "0oaintro", PrivateKey: oktasso.Secret(tt.key), PrivateKeyID: "k1"}
 			})
-			rec := callAPI(b, nil, "Bearer "+tt.token)
+			rec := callAPI(g, nil, "Bearer "+tt.token)
 			if rec.Code != tt.wantCode || !strings.Contains(rec.Body.String(), tt.wantBody) {
 				t.Errorf("= %d %s; want %d with %q", rec.Code, rec.Body, tt.wantCode, tt.wantBody)
 			}
@@ -140,10 +143,10 @@ func TestIntrospectionPrivateKeyJWT(t *testing.T) {
 
 func TestFromIntrospection(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
-	b := &Bearer{cfg: BearerConfig{Issuer: "https://dev-1.okta.com", Audiences: []string{"https://dev-1.okta.com"}, ClientIDs: []string{"0oa1"}, Leeway: time.Minute, GroupsClaim: "groups"}}
+	g := &Guard{cfg: Config{Issuer: "https://dev-1.okta.com", Audiences: []string{"https://dev-1.okta.com"}, ClientIDs: []string{"0oa1"}, Leeway: time.Minute, GroupsClaim: "groups"}}
 	ok := func() introspection {
 		return introspection{Active: true, TokenType: "Bearer", ClientID: "0oa1", Sub: "a@example.com", UID: "00u1",
-			Aud: stringList{"https://dev-1.okta.com"}, Iss: "https://dev-1.okta.com", Exp: float64(now.Add(time.Hour).Unix()), Scope: "openid orders:read"}
+			Aud: []string{"https://dev-1.okta.com"}, Iss: "https://dev-1.okta.com", Exp: now.Add(time.Hour), Scope: "openid orders:read"}
 	}
 	tests := []struct {
 		name string
@@ -155,18 +158,18 @@ func TestFromIntrospection(t *testing.T) {
 		{"refresh token", func(i *introspection) { i.TokenType = "refresh_token" }, audit.ReasonTokenInvalid},
 		{"other issuer", func(i *introspection) { i.Iss = "https://evil.okta.com" }, audit.ReasonIssuerMismatch},
 		{"other client", func(i *introspection) { i.ClientID = "0oa2" }, audit.ReasonClientNotAllowed},
-		{"other audience", func(i *introspection) { i.Aud = stringList{"api://x"} }, audit.ReasonAudienceMismatch},
-		{"expired", func(i *introspection) { i.Exp = float64(now.Add(-2 * time.Minute).Unix()) }, audit.ReasonTokenExpired},
-		{"no exp", func(i *introspection) { i.Exp = 0 }, audit.ReasonTokenTimeInvalid},
-		{"not yet valid", func(i *introspection) { i.Nbf = float64(now.Add(2 * time.Minute).Unix()) }, audit.ReasonTokenTimeInvalid},
+		{"other audience", func(i *introspection) { i.Aud = []string{"api://x"} }, audit.ReasonAudienceMismatch},
+		{"expired", func(i *introspection) { i.Exp = now.Add(-2 * time.Minute) }, audit.ReasonTokenExpired},
+		{"no exp", func(i *introspection) { i.Exp = time.Time{} }, audit.ReasonTokenTimeInvalid},
+		{"not yet valid", func(i *introspection) { i.Nbf = now.Add(2 * time.Minute) }, audit.ReasonTokenTimeInvalid},
 	}
 	for _, tt := range tests {
 		in := ok()
 		tt.edit(&in)
-		tok, err := b.fromIntrospection(&in, now)
+		tok, err := g.fromIntrospection(&in, now)
 		var reason audit.Reason
-		if be, isBE := err.(*bearerError); isBE {
-			reason = be.reason
+		if te, isTE := errors.AsType[*oktasso.TokenError](err); isTE {
+			reason = te.Reason
 		} else if err != nil {
 			reason = audit.Reason(err.Error())
 		}
@@ -182,12 +185,12 @@ func TestFromIntrospection(t *testing.T) {
 func TestIntrospectionNoEndpoint(t *testing.T) {
 	f := newAPIFixture(t)
 	f.fake.MutateDiscovery(func(doc map[string]any) { delete(doc, "introspection_endpoint") })
-	b := f.bearer(func(c *BearerConfig) { c.Introspection = &Introspection{ClientID: spaClientID} })
-	_, err := b.Verify(context.Background(), "opaque")
+	g := f.guard(func(c *Config) { c.Introspection = &Introspection{ClientID: spaClientID} })
+	_, err := g.Verify(context.Background(), "opaque")
 	if err == nil || !strings.Contains(err.Error(), "no introspection_endpoint") {
 		t.Errorf("Verify without an introspection endpoint = %v; want a provider error", err)
 	}
-	if rec := callAPI(b, nil, "Bearer opaque"); rec.Code != http.StatusServiceUnavailable {
+	if rec := callAPI(g, nil, "Bearer opaque"); rec.Code != http.StatusServiceUnavailable {
 		t.Errorf("= %d; want 503", rec.Code)
 	}
 }
@@ -197,9 +200,9 @@ func TestIntrospectionNoEndpoint(t *testing.T) {
 func TestIntrospectionSingleFlight(t *testing.T) {
 	f := newAPIFixture(t)
 	org := f.fake.Issuer()
-	b := f.orgBearer()
+	g := f.orgGuard()
 	tok := userToken(t, f.fake, org, spaClientID, nil)
-	if _, err := b.provider.Metadata(context.Background()); err != nil {
+	if _, err := g.provider.Metadata(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	f.fake.Fault("introspect", oktatest.Fault{Delay: 200 * time.Millisecond})
@@ -207,7 +210,7 @@ func TestIntrospectionSingleFlight(t *testing.T) {
 	errs := make(chan error, n)
 	for range n {
 		go func() {
-			_, err := b.Verify(context.Background(), tok)
+			_, err := g.Verify(context.Background(), tok)
 			errs <- err
 		}()
 	}

@@ -1,31 +1,72 @@
-package oktasso
+package bearer
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/oktasso/oktasso/audit"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/oktasso/oktasso"
+	"github.com/oktasso/oktasso/internal/clientauth"
 	"github.com/oktasso/oktasso/oktatest"
 )
 
 const (
-	spaClientID   = "0oaspa"   // a public client: a single-page app
-	otherClientID = "0oaother" // another public client the API does not accept
-	svcClientID   = "0oasvc"   // a confidential service app
+	alice         = "alice@example.com" // a demo user of the fake
+	spaClientID   = "0oaspa"            // a public client: a single-page app
+	otherClientID = "0oaother"          // another public client the API does not accept
+	svcClientID   = "0oasvc"            // a confidential service app
 	spaRedirect   = "http://localhost:5173/callback"
 )
+
+// fakeClock is a settable clock for tests.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func randomString(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// countingTransport counts the requests whose path ends in suffix.
+type countingTransport struct {
+	n      *atomic.Int64
+	next   http.RoundTripper
+	suffix string
+}
+
+func (c countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(r.URL.Path, c.suffix) {
+		c.n.Add(1)
+	}
+	return c.next.RoundTrip(r)
+}
 
 // apiFixture is a fake Okta org on a fake clock with a single-page app, a
 // second app and a service app registered, for APIs that take bearer
@@ -53,13 +94,13 @@ func newAPIFixture(t testing.TB) *apiFixture {
 	return f
 }
 
-// bearer returns a Bearer for the fake's default custom authorization
+// guard returns a Guard for the fake's default custom authorization
 // server accepting the single-page app and the service app, edited by edit.
-func (f *apiFixture) bearer(edit func(*BearerConfig)) *Bearer {
+func (f *apiFixture) guard(edit func(*Config)) *Guard {
 	f.t.Helper()
 	hc := *f.fake.Client()
 	hc.Transport = countingTransport{n: &f.introspections, next: hc.Transport, suffix: "/v1/introspect"}
-	cfg := BearerConfig{
+	cfg := Config{
 		Issuer:     f.fake.CustomIssuer("default"),
 		ClientIDs:  []string{spaClientID, svcClientID},
 		HTTPClient: &hc,
@@ -69,11 +110,11 @@ func (f *apiFixture) bearer(edit func(*BearerConfig)) *Bearer {
 	if edit != nil {
 		edit(&cfg)
 	}
-	b, err := NewBearer(context.Background(), cfg)
+	g, err := New(context.Background(), cfg)
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	return b
+	return g
 }
 
 // endpointOf returns an Okta endpoint URL of the authorization server with
@@ -90,7 +131,7 @@ func endpointOf(issuer, name string) string {
 // does, and returns the access token. creds authenticates the client at
 // the token endpoint (nil: a public client); extraScopes are asked for
 // besides openid, profile and email.
-func userToken(t testing.TB, fake *oktatest.Server, issuer, clientID string, creds *clientCreds, extraScopes ...string) string {
+func userToken(t testing.TB, fake *oktatest.Server, issuer, clientID string, creds *clientauth.Creds, extraScopes ...string) string {
 	t.Helper()
 	verifier := randomString(32)
 	sum := sha256.Sum256([]byte(verifier))
@@ -111,7 +152,7 @@ func userToken(t testing.TB, fake *oktatest.Server, issuer, clientID string, cre
 	}
 	form := url.Values{"grant_type": {"authorization_code"}, "code": {loc.Query().Get("code")}, "redirect_uri": {spaRedirect}, "code_verifier": {verifier}}
 	if creds == nil {
-		creds = &clientCreds{id: clientID, method: ClientAuthNone}
+		creds, _ = clientauth.New(clientID, "", clientauth.None, "", "", "", nil)
 	}
 	return tokenCall(t, fake, endpointOf(issuer, "token"), form, creds)
 }
@@ -119,14 +160,14 @@ func userToken(t testing.TB, fake *oktatest.Server, issuer, clientID string, cre
 // serviceToken gets a client_credentials token of the service app.
 func serviceToken(t testing.TB, fake *oktatest.Server, issuer, scope string) string {
 	t.Helper()
-	creds := &clientCreds{id: svcClientID, secret: "svc-secret", method: ClientSecretBasic}
+	creds, _ := clientauth.New(svcClientID, "svc-secret", clientauth.SecretBasic, "", "", "", nil)
 	return tokenCall(t, fake, endpointOf(issuer, "token"), url.Values{"grant_type": {"client_credentials"}, "scope": {scope}}, creds)
 }
 
-func tokenCall(t testing.TB, fake *oktatest.Server, tokenURL string, form url.Values, creds *clientCreds) string {
+func tokenCall(t testing.TB, fake *oktatest.Server, tokenURL string, form url.Values, creds *clientauth.Creds) string {
 	t.Helper()
 	h := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
-	if err := creds.apply(form, h, tokenURL); err != nil {
+	if err := creds.Apply(form, h, tokenURL); err != nil {
 		t.Fatal(err)
 	}
 	req, _ := http.NewRequest("POST", tokenURL, strings.NewReader(form.Encode()))
@@ -148,10 +189,10 @@ func tokenCall(t testing.TB, fake *oktatest.Server, tokenURL string, form url.Va
 }
 
 // callAPI sends a request with the given Authorization headers through
-// b.Require(scopes...) to a handler that describes the caller.
-func callAPI(b *Bearer, scopes []string, authorization ...string) *httptest.ResponseRecorder {
-	h := b.Require(scopes...)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u, t := UserFrom(r.Context()), AccessTokenClaimsFrom(r.Context())
+// g.Require(scopes...) to a handler that describes the caller.
+func callAPI(g *Guard, scopes []string, authorization ...string) *httptest.ResponseRecorder {
+	h := g.Require(scopes...)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, t := oktasso.UserFrom(r.Context()), TokenFrom(r.Context())
 		fmt.Fprintf(w, "sub=%s login=%s cid=%s introspected=%v", u.Subject, u.Username, t.ClientID, t.Introspected)
 	}))
 	req := httptest.NewRequest("GET", "/api/orders", nil)
@@ -183,11 +224,11 @@ func TestBearerGuard(t *testing.T) {
 	// The signature of spaTok on the claims of otherAppTok.
 	forged := otherAppTok[:strings.LastIndexByte(otherAppTok, '.')] + spaTok[strings.LastIndexByte(spaTok, '.'):]
 
-	std := f.bearer(nil)
-	ordersAPI := f.bearer(func(c *BearerConfig) { c.Audiences = []string{"api://orders"} })
+	std := f.guard(nil)
+	ordersAPI := f.guard(func(c *Config) { c.Audiences = []string{"api://orders"} })
 	tests := []struct {
 		name       string
-		b          *Bearer
+		g          *Guard
 		scopes     []string
 		auth       []string
 		wantStatus int
@@ -218,7 +259,7 @@ func TestBearerGuard(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for i := range 2 { // the second time from the cache, if cached
-				rec := callAPI(tt.b, tt.scopes, tt.auth...)
+				rec := callAPI(tt.g, tt.scopes, tt.auth...)
 				if rec.Code != tt.wantStatus || !strings.Contains(rec.Body.String(), tt.wantBody) {
 					t.Fatalf("call %d = %d %s; want %d with %q", i, rec.Code, rec.Body, tt.wantStatus, tt.wantBody)
 				}
@@ -232,29 +273,29 @@ func TestBearerGuard(t *testing.T) {
 
 func TestBearerExpiryAndCache(t *testing.T) {
 	f := newAPIFixture(t)
-	b := f.bearer(nil)
+	g := f.guard(nil)
 	tok := userToken(t, f.fake, f.fake.CustomIssuer("default"), spaClientID, nil)
 	ctx := context.Background()
-	first, err := b.Verify(ctx, tok)
+	first, err := g.Verify(ctx, tok)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again, _ := b.Verify(ctx, tok); again != first {
-		t.Errorf("Verify again = a new *AccessToken; want the cached one")
+	if again, _ := g.Verify(ctx, tok); again != first {
+		t.Errorf("Verify again = a new *Token; want the cached one")
 	}
-	if n := b.cache.len(); n != 1 {
+	if n := g.cache.len(); n != 1 {
 		t.Errorf("cache holds %d entries; want 1", n)
 	}
-	f.clock.Add(time.Hour + DefaultBearerLeeway - time.Second) // within the leeway
-	if _, err := b.Verify(ctx, tok); err != nil {
+	f.clock.Add(time.Hour + DefaultLeeway - time.Second) // within the leeway
+	if _, err := g.Verify(ctx, tok); err != nil {
 		t.Errorf("Verify within the leeway after exp = %v; want ok", err)
 	}
 	f.clock.Add(2 * time.Second)
-	_, err = b.Verify(ctx, tok)
-	if be, ok := errors.AsType[*bearerError](err); !ok || be.reason != audit.ReasonTokenExpired || !errors.Is(err, ErrInvalidToken) {
+	_, err = g.Verify(ctx, tok)
+	if te, ok := errors.AsType[*oktasso.TokenError](err); !ok || te.Reason != audit.ReasonTokenExpired || !errors.Is(err, oktasso.ErrInvalidToken) {
 		t.Errorf("Verify after exp+leeway = %v; want an expired-token error", err)
 	}
-	if rec := callAPI(b, nil, "Bearer "+tok); rec.Code != 401 || !strings.Contains(rec.Header().Get("WWW-Authenticate"), `error_description="the access token expired"`) {
+	if rec := callAPI(g, nil, "Bearer "+tok); rec.Code != 401 || !strings.Contains(rec.Header().Get("WWW-Authenticate"), `error_description="the access token expired"`) {
 		t.Errorf("expired token = %d %q; want 401 expired", rec.Code, rec.Header().Get("WWW-Authenticate"))
 	}
 }
@@ -263,16 +304,16 @@ func TestBearerCacheBounded(t *testing.T) {
 	c := newTokenCache(32)
 	now := time.Now().UnixNano()
 	for i := range 1000 {
-		c.put(fmt.Sprintf("token-%d", i), tokenEntry{tok: &AccessToken{}, until: now + int64(time.Hour)}, now)
+		c.put(fmt.Sprintf("token-%d", i), tokenEntry{tok: &Token{}, until: now + int64(time.Hour)}, now)
 	}
 	if n := c.len(); n > 32 {
 		t.Errorf("cache of 32 holds %d entries", n)
 	}
-	c.put("expired", tokenEntry{tok: &AccessToken{}, until: now - 1}, now)
+	c.put("expired", tokenEntry{tok: &Token{}, until: now - 1}, now)
 	if _, ok := c.get("expired", now); ok {
 		t.Errorf("get(expired) = ok; want a miss")
 	}
-	c.put("live", tokenEntry{tok: &AccessToken{}, until: now + 10}, now)
+	c.put("live", tokenEntry{tok: &Token{}, until: now + 10}, now)
 	if _, ok := c.get("live", now+10); ok {
 		t.Errorf("get(live) at its deadline = ok; want a miss")
 	}
@@ -287,62 +328,70 @@ func TestBearerProviderDown(t *testing.T) {
 	f := newAPIFixture(t)
 	tok := userToken(t, f.fake, f.fake.CustomIssuer("default"), spaClientID, nil)
 	f.fake.SetDown(true)
-	b := f.bearer(nil)
-	rec := callAPI(b, nil, "Bearer "+tok)
+	g := f.guard(nil)
+	rec := callAPI(g, nil, "Bearer "+tok)
 	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" || !strings.Contains(rec.Body.String(), "temporarily_unavailable") {
 		t.Errorf("provider down = %d %q %s; want 503 with Retry-After", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
 	}
 	f.fake.SetDown(false)
 	f.clock.Add(time.Minute) // past discovery's backoff
-	if rec := callAPI(b, nil, "Bearer "+tok); rec.Code != 200 {
+	if rec := callAPI(g, nil, "Bearer "+tok); rec.Code != 200 {
 		t.Errorf("provider back = %d %s; want 200", rec.Code, rec.Body)
 	}
 }
 
-func TestNewBearerRejects(t *testing.T) {
+func TestNewRejects(t *testing.T) {
 	tests := []struct {
 		name string
-		cfg  BearerConfig
+		cfg  Config
 		want string
 	}{
-		{"no issuer", BearerConfig{ClientIDs: []string{"x"}}, "no issuer"},
-		{"no clients", BearerConfig{Domain: "dev-1.okta.com", AuthServerID: "default"}, "ClientIDs"},
-		{"org server without introspection", BearerConfig{Domain: "dev-1.okta.com", ClientIDs: []string{"x"}}, "org authorization server"},
-		{"big leeway", BearerConfig{Issuer: "https://dev-1.okta.com/oauth2/default", ClientIDs: []string{"x"}, Leeway: time.Hour}, "Leeway"},
-		{"introspection without client", BearerConfig{Issuer: "https://dev-1.okta.com/oauth2/default", ClientIDs: []string{"x"}, Introspection: &Introspection{}}, "Introspection.ClientID"},
-		{"introspection with a bad key", BearerConfig{Issuer: "https://dev-1.okta.com/oauth2/default", ClientIDs: []string{"x"},
+		{"no issuer", Config{ClientIDs: []string{"x"}}, "no issuer"},
+		{"no clients", Config{Domain: "dev-1.okta.com", AuthServerID: "default"}, "ClientIDs"},
+		{"org server without introspection", Config{Domain: "dev-1.okta.com", ClientIDs: []string{"x"}}, "org authorization server"},
+		{"big leeway", Config{Issuer: "https://dev-1.okta.com/oauth2/default", ClientIDs: []string{"x"}, Leeway: time.Hour}, "Leeway"},
+		{"introspection without client", Config{Issuer: "https://dev-1.okta.com/oauth2/default", ClientIDs: []string{"x"}, Introspection: &Introspection{}}, "Introspection.ClientID"},
+		{"introspection with a bad key", Config{Issuer: "https://dev-1.okta.com/oauth2/default", ClientIDs: []string{"x"},
 			Introspection: &Introspection{ClientID: "x", PrivateKey: "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"}}, "Introspection: PrivateKey"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := NewBearer(context.Background(), tt.cfg)
+			_, err := New(context.Background(), tt.cfg)
 			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "oktasso: ") {
-				t.Errorf("NewBearer() error = %v; want one containing %q", err, tt.want)
+				t.Errorf("New() error = %v; want one containing %q", err, tt.want)
 			}
 		})
 	}
-	b, err := newBearer(BearerConfig{Domain: "https://dev-1-admin.okta.com/", AuthServerID: "default", ClientIDs: []string{"x"}}, nil)
-	if err != nil || b.Issuer() != "https://dev-1.okta.com/oauth2/default" || b.cfg.Audiences[0] != DefaultAudience {
-		t.Errorf("NewBearer(pasted domain) = %v, %v; want issuer https://dev-1.okta.com/oauth2/default, audience api://default", b, err)
+	g, err := newGuard(Config{Domain: "https://dev-1-admin.okta.com/", AuthServerID: "default", ClientIDs: []string{"x"}})
+	if err != nil || g.Issuer() != "https://dev-1.okta.com/oauth2/default" || g.cfg.Audiences[0] != DefaultAudience {
+		t.Errorf("New(pasted domain) = %v, %v; want issuer https://dev-1.okta.com/oauth2/default, audience api://default", g, err)
 	}
 }
 
-func TestAuthBearerSharesProvider(t *testing.T) {
-	h := newHarness(t, nil)
-	h.cfg.Issuer = h.fake.CustomIssuer("default")
-	h.fake.AddClient(oktatest.Client{ID: "0oaweb2", RedirectURIs: []string{spaRedirect}})
-	h.fake.AutoLogin(alice)
-	h.restart()
-	b, err := h.auth.Bearer(BearerConfig{})
+// TestSharedProvider: a Guard given a Provider (an Auth's, in an app that
+// also signs users in) uses it, and its issuer, for discovery and keys.
+func TestSharedProvider(t *testing.T) {
+	f := newAPIFixture(t)
+	custom := f.fake.CustomIssuer("default")
+	p, err := oktasso.NewProvider(custom, f.fake.Client(), f.clock.Now, quietLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b.provider != h.auth.provider || b.cfg.ClientIDs[0] != testClientID {
-		t.Errorf("Auth.Bearer: shared provider %v, client IDs %v; want the Auth's", b.provider == h.auth.provider, b.cfg.ClientIDs)
+	g, err := New(context.Background(), Config{Provider: p, ClientIDs: []string{spaClientID}, Now: f.clock.Now, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
 	}
-	tok := userToken(t, h.fake, h.cfg.Issuer, "0oaweb2", nil)
-	if _, err := b.Verify(context.Background(), tok); !errors.Is(err, ErrInvalidToken) {
+	if g.provider != p || g.Issuer() != custom {
+		t.Errorf("New(Provider) = provider shared %v, issuer %q; want the Provider and its issuer", g.provider == p, g.Issuer())
+	}
+	if _, err := g.Verify(context.Background(), userToken(t, f.fake, custom, spaClientID, nil)); err != nil {
+		t.Errorf("Verify(token of the app) = %v; want ok", err)
+	}
+	if _, err := g.Verify(context.Background(), userToken(t, f.fake, custom, otherClientID, nil)); !errors.Is(err, oktasso.ErrInvalidToken) {
 		t.Errorf("Verify(token of another app) = %v; want ErrInvalidToken", err)
+	}
+	if _, err := New(context.Background(), Config{Provider: p, Issuer: f.fake.Issuer(), ClientIDs: []string{spaClientID}}); err == nil || !strings.Contains(err.Error(), "Provider's issuer") {
+		t.Errorf("New(Provider, another Issuer) error = %v; want one naming the Provider's issuer", err)
 	}
 }
 
@@ -370,7 +419,7 @@ func TestBearerToken(t *testing.T) {
 		{[]string{"Bearer a=b"}, "", true},
 		{[]string{"Bearer =abc"}, "", true},
 		{[]string{"Bearer a\"b"}, "", true},
-		{[]string{"Bearer " + strings.Repeat("a", maxBearerTokenLen+1)}, "", true},
+		{[]string{"Bearer " + strings.Repeat("a", maxTokenLen+1)}, "", true},
 		{[]string{"Bearer a", "Bearer b"}, "", true},
 	}
 	for _, tt := range tests {
@@ -382,7 +431,7 @@ func TestBearerToken(t *testing.T) {
 	}
 }
 
-// TestBearerEvents: every refusal is one EventTokenRefused with a stable
+// TestBearerEvents: every refusal is one audit.EventTokenRefused with a stable
 // reason, and neither the log nor the events hold the token.
 func TestBearerEvents(t *testing.T) {
 	f := newAPIFixture(t)
@@ -392,15 +441,15 @@ func TestBearerEvents(t *testing.T) {
 	orgTok := userToken(t, f.fake, f.fake.Issuer(), spaClientID, nil)
 	var logs strings.Builder
 	var events []audit.Event
-	b := f.bearer(func(c *BearerConfig) {
+	g := f.guard(func(c *Config) {
 		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		c.OnEvent = func(ev audit.Event) { events = append(events, ev) }
 	})
-	callAPI(b, nil)
-	callAPI(b, []string{"orders:read"}, "Bearer "+spaTok)
-	callAPI(b, nil, "Bearer "+otherTok)
-	callAPI(b, nil, "Bearer "+orgTok)
-	callAPI(b, nil, "Bearer "+spaTok) // admitted: no event
+	callAPI(g, nil)
+	callAPI(g, []string{"orders:read"}, "Bearer "+spaTok)
+	callAPI(g, nil, "Bearer "+otherTok)
+	callAPI(g, nil, "Bearer "+orgTok)
+	callAPI(g, nil, "Bearer "+spaTok) // admitted: no event
 	aliceUser, _ := f.fake.LookupUser(alice)
 	want := []audit.Event{
 		{Name: audit.EventTokenRefused, Reason: audit.ReasonTokenMissing, Path: "/api/orders"},

@@ -1,7 +1,6 @@
-package oktasso
+package bearer
 
 import (
-	"context"
 	"errors"
 	"github.com/oktasso/oktasso/audit"
 	"log/slog"
@@ -9,6 +8,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/oktasso/oktasso"
+	"github.com/oktasso/oktasso/internal/httpjson"
 )
 
 // Require returns middleware that admits requests with a valid access token
@@ -18,86 +21,98 @@ import (
 // Authorization header, 403 insufficient_scope naming the scopes, 503 with
 // Retry-After while the provider is unreachable; each with a JSON body
 // like the session guards'. Guarded handlers read the caller with
-// [UserFrom] and the token with [AccessTokenClaimsFrom].
-func (b *Bearer) Require(scopes ...string) func(http.Handler) http.Handler {
+// [oktasso.UserFrom] and the token with [TokenFrom].
+func (g *Guard) Require(scopes ...string) func(http.Handler) http.Handler {
 	scopes = slices.Clone(scopes)
 	scopeList := strings.Join(scopes, " ")
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			raw, err := bearerCandidate(r.Header)
 			if err == nil && raw == "" {
-				b.audit(r, slog.LevelDebug, audit.ReasonTokenMissing, "", nil)
-				b.challenge(w, http.StatusUnauthorized, "", "a bearer access token is required", "")
+				g.audit(r, slog.LevelDebug, audit.ReasonTokenMissing, "", nil)
+				g.challenge(w, http.StatusUnauthorized, "", "a bearer access token is required", "")
 				return
 			}
-			var t *AccessToken
+			var t *Token
 			if err == nil {
-				now := b.cfg.Now()
+				now := g.cfg.Now()
 				// A cached token was checked whole; only a new one is
 				// scanned for its characters before verification.
-				if e, ok := b.cache.get(raw, now.UnixNano()); ok {
+				if e, ok := g.cache.get(raw, now.UnixNano()); ok {
 					t, err = e.tok, e.err
 				} else if !isToken68(raw) {
 					err = errMalformedHeader
 				} else {
-					t, err = b.verify(r.Context(), raw, now)
+					t, err = g.verify(r.Context(), raw, now)
 				}
 			}
 			if err != nil {
-				b.refuse(w, r, err)
+				g.refuse(w, r, err)
 				return
 			}
 			for _, s := range scopes {
 				if !t.HasScope(s) {
-					b.audit(r, slog.LevelDebug, audit.ReasonInsufficientScope, t.user.Subject, nil)
-					b.challenge(w, http.StatusForbidden, "insufficient_scope", "the access token lacks a required scope", scopeList)
+					g.audit(r, slog.LevelDebug, audit.ReasonInsufficientScope, t.user.Subject, nil)
+					g.challenge(w, http.StatusForbidden, "insufficient_scope", "the access token lacks a required scope", scopeList)
 					return
 				}
 			}
-			next.ServeHTTP(w, r.WithContext(WithAccessToken(r.Context(), t)))
+			next.ServeHTTP(w, r.WithContext(WithToken(r.Context(), t)))
 		})
 	}
 }
 
-// WithAccessToken returns a copy of ctx carrying t and its user, as
-// Bearer.Require passes them to handlers; tests of handlers can use it.
-func WithAccessToken(ctx context.Context, t *AccessToken) context.Context {
-	return context.WithValue(WithUser(ctx, t.user), bearerKey{}, t)
-}
-
-// audit emits an EventTokenRefused. err, when set, is one of ours and
-// never holds the token.
-func (b *Bearer) audit(r *http.Request, level slog.Level, reason audit.Reason, subject string, err error) {
-	emitEvent(r.Context(), b.cfg.Logger, b.cfg.OnEvent, level, audit.Event{Name: audit.EventTokenRefused, Reason: reason, Subject: subject, Path: r.URL.Path}, err)
+// audit emits an audit.EventTokenRefused, logged as oktasso logs its events.
+// err, when set, is one of ours and never holds the token.
+func (g *Guard) audit(r *http.Request, level slog.Level, reason audit.Reason, subject string, err error) {
+	ev := audit.Event{Name: audit.EventTokenRefused, Reason: reason, Subject: subject, Path: r.URL.Path}
+	if err != nil {
+		g.cfg.Logger.LogAttrs(r.Context(), level, "oktasso: "+ev.Name, slog.Any("", ev), slog.String("err", err.Error()))
+	} else {
+		g.cfg.Logger.LogAttrs(r.Context(), level, "oktasso: "+ev.Name, slog.Any("", ev))
+	}
+	if g.cfg.OnEvent != nil {
+		g.cfg.OnEvent(ev)
+	}
 }
 
 // refuse answers a request whose token or header was refused, or whose
 // token could not be checked.
-func (b *Bearer) refuse(w http.ResponseWriter, r *http.Request, err error) {
-	if be, ok := errors.AsType[*bearerError](err); ok {
+func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	if te, ok := errors.AsType[*oktasso.TokenError](err); ok {
 		level := slog.LevelDebug
-		if be.reason == audit.ReasonOrgServerToken {
+		if te.Reason == audit.ReasonOrgServerToken {
 			// Worth an operator's eye: the API's clients ask the wrong
 			// authorization server, or the API should use introspection.
 			level = slog.LevelInfo
 		}
-		b.audit(r, level, be.reason, "", err)
-		status := http.StatusUnauthorized
-		if be.code == "invalid_request" {
-			status = http.StatusBadRequest
+		g.audit(r, level, te.Reason, "", err)
+		status, code := http.StatusUnauthorized, "invalid_token"
+		if te.Reason == audit.ReasonRequestMalformed {
+			status, code = http.StatusBadRequest, "invalid_request"
 		}
-		b.challenge(w, status, be.code, be.desc, "")
+		g.challenge(w, status, code, te.Err.Error(), "")
 		return
 	}
-	b.audit(r, slog.LevelWarn, audit.ReasonProviderUnavailable, "", err)
+	g.audit(r, slog.LevelWarn, audit.ReasonProviderUnavailable, "", err)
 	w.Header().Set("Retry-After", strconv.Itoa(int(max(retryAfter(err).Seconds(), 1))))
-	writeJSONError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the identity provider is unreachable; try again shortly", "")
+	httpjson.WriteError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the identity provider is unreachable; try again shortly", "")
+}
+
+// retryAfter is how long until the provider is tried again, as the
+// errors of oktasso.Provider tell; one second when they do not.
+func retryAfter(err error) time.Duration {
+	var ra interface{ RetryAfter() time.Duration }
+	if errors.As(err, &ra) && ra.RetryAfter() > 0 {
+		return ra.RetryAfter()
+	}
+	return time.Second
 }
 
 // challenge writes an RFC 6750 challenge and a JSON error body. code is
 // empty when the request carried no token (RFC 6750 section 3.1).
-func (b *Bearer) challenge(w http.ResponseWriter, status int, code, desc, scope string) {
-	v := `Bearer realm="` + quoteSafe(b.cfg.Realm) + `"`
+func (g *Guard) challenge(w http.ResponseWriter, status int, code, desc, scope string) {
+	v := `Bearer realm="` + quoteSafe(g.cfg.Realm) + `"`
 	body := "unauthorized"
 	if code != "" {
 		body = code
@@ -107,7 +122,7 @@ func (b *Bearer) challenge(w http.ResponseWriter, status int, code, desc, scope 
 		v += `, scope="` + quoteSafe(scope) + `"`
 	}
 	w.Header().Set("WWW-Authenticate", v)
-	writeJSONError(w, status, body, desc, "")
+	httpjson.WriteError(w, status, body, desc, "")
 }
 
 // quoteSafe keeps the characters RFC 6750 allows in its quoted values
@@ -124,7 +139,7 @@ func quoteSafe(s string) string {
 	}, s)
 }
 
-var errMalformedHeader = &bearerError{code: "invalid_request", desc: "the Authorization header is not \"Bearer\" followed by a token", reason: audit.ReasonRequestMalformed}
+var errMalformedHeader = invalidToken(audit.ReasonRequestMalformed, "the Authorization header is not \"Bearer\" followed by a token")
 
 // bearerToken extracts the token of an "Authorization: Bearer" header. It
 // returns "" and no error when there is no such header (or another scheme
@@ -145,14 +160,14 @@ func bearerCandidate(h http.Header) (string, error) {
 		return "", nil
 	}
 	if len(vals) > 1 {
-		return "", &bearerError{code: "invalid_request", desc: "several Authorization headers", reason: audit.ReasonRequestMalformed}
+		return "", invalidToken(audit.ReasonRequestMalformed, "several Authorization headers")
 	}
 	scheme, rest, _ := strings.Cut(vals[0], " ")
 	if !strings.EqualFold(scheme, "Bearer") {
 		return "", nil
 	}
 	tok := strings.Trim(rest, " \t")
-	if tok == "" || len(tok) > maxBearerTokenLen {
+	if tok == "" || len(tok) > maxTokenLen {
 		return "", errMalformedHeader
 	}
 	return tok, nil

@@ -1,4 +1,4 @@
-package oktasso
+package bearer
 
 import (
 	"context"
@@ -10,13 +10,13 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 )
 
-// benchToken returns a Bearer (edited by edit) and a fresh user access
+// benchToken returns a Guard (edited by edit) and a fresh user access
 // token of the fake's default custom authorization server.
-func benchToken(b *testing.B, edit func(*BearerConfig)) (*Bearer, string, *apiFixture) {
+func benchToken(b *testing.B, edit func(*Config)) (*Guard, string, *apiFixture) {
 	b.Helper()
 	f := newAPIFixture(b)
 	tok := userToken(b, f.fake, f.fake.CustomIssuer("default"), spaClientID, nil)
-	br := f.bearer(func(c *BearerConfig) {
+	br := f.guard(func(c *Config) {
 		c.Now = time.Now // the real clock: the fixture's is behind a mutex
 		if edit != nil {
 			edit(c)
@@ -31,7 +31,7 @@ func benchToken(b *testing.B, edit func(*BearerConfig)) (*Bearer, string, *apiFi
 // BenchmarkBearerVerifyMiss is a full verification: parse, issuer, RS256
 // signature, claims, User (the cache is off).
 func BenchmarkBearerVerifyMiss(b *testing.B) {
-	br, tok, _ := benchToken(b, func(c *BearerConfig) { c.CacheSize = -1 })
+	br, tok, _ := benchToken(b, func(c *Config) { c.CacheSize = -1 })
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

@@ -1,4 +1,4 @@
-package oktasso
+package bearer
 
 import (
 	"crypto/ecdsa"
@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	jose "github.com/go-jose/go-jose/v4"
+	"github.com/oktasso/oktasso/internal/clientauth"
 	"github.com/oktasso/oktasso/oktatest"
 )
 
@@ -37,7 +38,7 @@ func TestBearerRefusesKeyBoundToken(t *testing.T) {
 	f.fake.AddScopes("default", "orders:read")
 	authKey, keyPEM := newECKeyPEM(t)
 	f.fake.AddClient(oktatest.Client{ID: "0oadpop", PublicKeys: []oktatest.PublicKey{{KeyID: "k1", Key: &authKey.PublicKey}}})
-	creds, err := newClientCreds("0oadpop", "", "", Secret(keyPEM), "k1", f.clock.Now)
+	creds, err := clientauth.New("0oadpop", "", "", keyPEM, "k1", "", f.clock.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +47,7 @@ func TestBearerRefusesKeyBoundToken(t *testing.T) {
 	call := func(nonce string) (int, map[string]any, http.Header) {
 		form := url.Values{"grant_type": {"client_credentials"}, "scope": {"orders:read"}}
 		h := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
-		creds.apply(form, h, tokenURL)
+		creds.Apply(form, h, tokenURL)
 		pc := map[string]any{"htm": "POST", "htu": tokenURL, "iat": f.clock.Now().Unix(), "jti": randomString(16)}
 		if nonce != "" {
 			pc["nonce"] = nonce
@@ -69,15 +70,15 @@ func TestBearerRefusesKeyBoundToken(t *testing.T) {
 		t.Fatalf("token = %d %v", st, m)
 	}
 	tok := m["access_token"].(string)
-	b := f.bearer(func(c *BearerConfig) { c.ClientIDs = []string{"0oadpop"} })
-	if rec := callAPI(b, []string{"orders:read"}, "Bearer "+tok); rec.Code != http.StatusUnauthorized || !strings.Contains(rec.Header().Get("WWW-Authenticate"), "invalid_token") {
+	g := f.guard(func(c *Config) { c.ClientIDs = []string{"0oadpop"} })
+	if rec := callAPI(g, []string{"orders:read"}, "Bearer "+tok); rec.Code != http.StatusUnauthorized || !strings.Contains(rec.Header().Get("WWW-Authenticate"), "invalid_token") {
 		t.Fatalf("DPoP-bound token as Bearer = %d %s; want 401 invalid_token", rec.Code, rec.Body)
 	}
 }
 
-// TestClaimNamesCaseSensitive: encoding/json matches names without regard
-// to case, so a custom claim "Scp" could stand in for scp; such tokens are
-// refused.
+// TestClaimNamesCaseSensitive: a reader matching names without regard to
+// case (encoding/json, for structs) could take a custom claim "Scp" for
+// scp; such tokens are refused.
 func TestClaimNamesCaseSensitive(t *testing.T) {
 	for _, tc := range []struct {
 		payload string

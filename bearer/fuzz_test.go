@@ -1,4 +1,4 @@
-package oktasso
+package bearer
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/oktasso/oktasso"
 )
 
 // unreachable is an HTTP transport for a provider that never answers.
@@ -23,17 +25,17 @@ func (unreachable) RoundTrip(*http.Request) (*http.Response, error) {
 // token it extracts must be a token68.
 func FuzzBearer(f *testing.F) {
 	now := time.Unix(1_800_000_000, 0)
-	b, err := newBearer(BearerConfig{
+	g, err := newGuard(Config{
 		Issuer:     "https://dev-1.okta.com/oauth2/default",
 		ClientIDs:  []string{"0oa1"},
 		HTTPClient: &http.Client{Transport: unreachable{}},
 		Now:        func() time.Time { return now },
 		Logger:     quietLogger(),
-	}, nil)
+	})
 	if err != nil {
 		f.Fatal(err)
 	}
-	h := b.Require("orders:read")(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	h := g.Require("orders:read")(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	f.Add("Bearer eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJodHRwczovL2Rldi0xLm9rdGEuY29tL29hdXRoMi9kZWZhdWx0In0.c2ln")
 	f.Add("Bearer eyJhbGciOiJub25lIn0.eyJpc3MiOiJ4In0.")
 	f.Add("bearer   abc==")
@@ -46,9 +48,9 @@ func FuzzBearer(f *testing.F) {
 			t.Fatalf("bearerToken(%q) = %q; not a token68", header, tok)
 		}
 		if tok != "" {
-			if at, err := b.Verify(context.Background(), tok); at != nil || err == nil {
+			if at, err := g.Verify(context.Background(), tok); at != nil || err == nil {
 				t.Fatalf("Verify(%q) = %+v, %v; accepted an unsigned token", tok, at, err)
-			} else if !errors.Is(err, ErrInvalidToken) && !errors.Is(err, ErrProviderUnavailable) {
+			} else if !errors.Is(err, oktasso.ErrInvalidToken) && !errors.Is(err, oktasso.ErrProviderUnavailable) {
 				t.Fatalf("Verify(%q) error = %v; want ErrInvalidToken or ErrProviderUnavailable", tok, err)
 			}
 		}

@@ -1,7 +1,8 @@
-package oktasso_test
+package bearer_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -11,20 +12,21 @@ import (
 	"strings"
 
 	"github.com/oktasso/oktasso"
+	"github.com/oktasso/oktasso/bearer"
 	"github.com/oktasso/oktasso/oktatest"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 )
 
-// ExampleBearer guards an API with Okta access tokens of a custom
-// authorization server. No client secret or session settings are needed:
-// only the issuer, the accepted clients and, per route, the scopes.
-func ExampleBearer() {
+// Example guards an API with Okta access tokens of a custom authorization
+// server. No client secret or session settings are needed: only the
+// issuer, the accepted clients and, per route, the scopes.
+func Example() {
 	okta := oktatest.NewServer()
 	defer okta.Close()
 	okta.AddClient(oktatest.Client{ID: "0oareports", Secret: "reports-secret"}) // a service app
 
-	api, err := oktasso.NewBearer(context.Background(), oktasso.BearerConfig{
+	api, err := bearer.New(context.Background(), bearer.Config{
 		Issuer:     okta.CustomIssuer("default"), // or Domain + AuthServerID: "default"
 		ClientIDs:  []string{"0oaspa", "0oareports"},
 		HTTPClient: okta.Client(),
@@ -35,7 +37,7 @@ func ExampleBearer() {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/api/orders", api.Require("orders:read")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok := oktasso.AccessTokenClaimsFrom(r.Context())
+		tok := bearer.TokenFrom(r.Context())
 		fmt.Fprintf(w, "orders for %s (scopes %v)", oktasso.UserFrom(r.Context()).Subject, tok.Scopes)
 	})))
 	srv := httptest.NewServer(mux)
@@ -72,4 +74,46 @@ func ExampleBearer() {
 	// 200 orders for 0oareports (scopes [orders:read])
 	// 401 Bearer realm="api"
 	// 401 Bearer realm="api", error="invalid_token"
+}
+
+// Example_sharedProvider shares one Provider, and so one discovery and one
+// key set, between an app's web sign-in and its API: in such an app, pass
+// auth.Provider() of its oktasso.Auth.
+func Example_sharedProvider() {
+	okta := oktatest.NewServer()
+	defer okta.Close()
+	okta.AddClient(oktatest.Client{ID: "0oareports", Secret: "reports-secret"})
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+
+	provider, err := oktasso.NewProvider(okta.CustomIssuer("default"), okta.Client(), nil, quiet)
+	if err != nil {
+		log.Fatal(err)
+	}
+	api, err := bearer.New(context.Background(), bearer.Config{
+		Provider:  provider, // the issuer comes from it
+		ClientIDs: []string{"0oareports"},
+		Logger:    quiet,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	cc := clientcredentials.Config{
+		ClientID: "0oareports", ClientSecret: "reports-secret",
+		TokenURL: okta.CustomIssuer("default") + "/v1/token", Scopes: []string{"orders:read"},
+	}
+	tok, err := cc.Token(context.WithValue(context.Background(), oauth2.HTTPClient, okta.Client()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	at, err := api.Verify(context.Background(), tok.AccessToken)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(api.Issuer() == provider.Issuer(), at.ClientID, at.HasScope("orders:read"))
+	_, err = api.Verify(context.Background(), "eyJhbGciOiJub25lIn0.e30.")
+	var te *oktasso.TokenError
+	fmt.Println(errors.As(err, &te), te.Reason)
+	// Output:
+	// true 0oareports true
+	// true token_invalid
 }

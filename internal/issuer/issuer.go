@@ -1,0 +1,88 @@
+// Package issuer derives and checks OpenID provider issuer URLs, shared by
+// oktasso's Config and package bearer's Config.
+package issuer
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+)
+
+// FromDomain derives the issuer from an Okta domain as people paste it:
+// "dev-123.okta.com", "https://dev-123.okta.com/", the admin console's
+// "dev-123-admin.okta.com", or a URL that already ends in "/oauth2/{id}".
+// serverIDName is how errors name the setting that holds authServerID.
+func FromDomain(domain, authServerID, serverIDName string) (string, error) {
+	scheme := "https"
+	d := strings.TrimSpace(domain)
+	if rest, ok := strings.CutPrefix(d, "https://"); ok {
+		d = rest
+	} else if rest, ok := strings.CutPrefix(d, "http://"); ok {
+		d, scheme = rest, "http"
+	}
+	d = strings.TrimRight(d, "/")
+	host, path, _ := strings.Cut(d, "/")
+	if path != "" {
+		id, ok := strings.CutPrefix(path, "oauth2/")
+		id = strings.TrimSuffix(id, "/v1")
+		if !ok || id == "" || strings.Contains(id, "/") {
+			return "", fmt.Errorf("%q has a path; write just the domain, e.g. dev-123.okta.com", domain)
+		}
+		if authServerID != "" && authServerID != id {
+			return "", fmt.Errorf("%q names authorization server %q but %s is %q; keep one", domain, id, serverIDName, authServerID)
+		}
+		authServerID = id
+	}
+	if host == "" || strings.ContainsAny(host, "?#@ ") {
+		return "", fmt.Errorf("%q is not a domain; write e.g. dev-123.okta.com", domain)
+	}
+	// The admin console's host is not the issuer: dev-123-admin.okta.com → dev-123.okta.com.
+	if label, rest, ok := strings.Cut(host, "."); ok && strings.HasSuffix(label, "-admin") && isOktaHost(rest) {
+		host = strings.TrimSuffix(label, "-admin") + "." + rest
+	}
+	iss := scheme + "://" + host
+	if authServerID != "" {
+		if strings.ContainsAny(authServerID, "/?#% ") {
+			return "", fmt.Errorf("authorization server id %q is not valid; write e.g. default", authServerID)
+		}
+		iss += "/oauth2/" + authServerID
+	}
+	return iss, nil
+}
+
+func isOktaHost(h string) bool {
+	for _, s := range []string{"okta.com", "oktapreview.com", "okta-emea.com", "okta-gov.com", "okta.mil"} {
+		if h == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Check accepts https URLs, and http only on loopback hosts.
+func Check(iss string) error {
+	u, err := url.Parse(iss)
+	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Errorf("%q is not an issuer URL; write e.g. https://dev-123.okta.com", iss)
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if IsLoopback(u.Hostname()) {
+			return nil
+		}
+		return fmt.Errorf("%q uses http; only loopback issuers may, use https", iss)
+	}
+	return fmt.Errorf("%q must use https", iss)
+}
+
+// IsLoopback reports whether host is localhost or a loopback address.
+func IsLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
