@@ -68,7 +68,7 @@ func TestSessionBadCookies(t *testing.T) {
 	good := rec.Result().Cookies()[0].Value
 	flip := []byte(good)
 	flip[len(flip)/2] ^= 1
-	flowValue, _ := c.seal(c.flow, "oktasso-flow-x", &flow{State: "s"})
+	flowValue, _ := c.flow.seal("oktasso-flow-x", &flow{State: "s"}, now.Add(flowTTL))
 	tests := []struct{ name, value string }{
 		{"empty", ""},
 		{"garbage", "not-a-cookie"},
