@@ -441,6 +441,7 @@ func BenchmarkFlowCookie(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+		b.ReportMetric(float64(len(v)), "value-bytes")
 	})
 	b.Run("open", func(b *testing.B) {
 		b.ReportAllocs()
@@ -451,5 +452,4 @@ func BenchmarkFlowCookie(b *testing.B) {
 			}
 		}
 	})
-	b.ReportMetric(float64(len(v)), "value-bytes")
 }
