@@ -95,7 +95,7 @@ func (a *Auth) finishFlow(w http.ResponseWriter, r *http.Request, purpose string
 	name := a.flowCookieName(state)
 	ck, err := r.Cookie(name)
 	var f flow
-	if err != nil || a.cookies.openValue(a.cookies.flow, name, ck.Value, &f) != nil ||
+	if err != nil || a.cookies.flow.open(name, ck.Value, a.now(), &f) != nil ||
 		subtle.ConstantTimeCompare([]byte(f.State), []byte(state)) != 1 ||
 		a.now().Sub(time.Unix(f.Created, 0)) > flowTTL || f.Purpose != purpose {
 		a.callbackFail(w, r, http.StatusBadRequest, withReason(audit.ReasonStateMismatch, fmt.Errorf("%w: no pending sign-in for this state", ErrInvalidCallback)), pageBadCallback)

@@ -5,6 +5,8 @@ import (
 	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -12,15 +14,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/gorilla/securecookie"
 )
 
 // Cookie size limits. Browsers keep about 4096 bytes per cookie, name and
 // attributes included, and servers commonly refuse request headers over
 // 8 KB, so a session spans at most a few chunks of maxChunkBytes.
 const (
-	maxCookieBytes   = 4000 // a single-cookie value (flow and logout cookies)
+	maxFlowBytes     = 3000 // a flow or logout value (see flowSealer.seal)
 	maxChunkBytes    = 3800 // one chunk of a session cookie
 	defaultMaxChunks = 2    // keeps the Cookie header under 8 KB
 	maxMaxChunks     = 4
@@ -32,17 +32,18 @@ var errSessionTooLarge = errors.New("oktasso: session too large for its cookies"
 
 // cookies writes and reads oktasso's cookies. Every cookie is HttpOnly,
 // SameSite=Lax, Path=/, has no Domain, and when the base URL is https is
-// Secure with the "__Host-" prefix. Session values are sealed with
-// AES-256-GCM bound to the cookie's name (sessioncodec.go); flow and logout
-// cookies are encrypted (AES-256-CTR) and authenticated (HMAC-SHA256) by
-// securecookie around JSON, bound to the cookie's name.
+// Secure with the "__Host-" prefix. Every value is sealed with AES-256-GCM
+// and bound to the cookie's name: session values as sessioncodec.go
+// describes, flow and logout values as flowSealer does, each kind with keys
+// of its own.
 type cookies struct {
 	secure    bool
 	prefix    string // "__Host-oktasso" or "oktasso"
 	maxChunks int
 	session   *sessionSealer // session cookies, up to maxMaxChunks chunks
 	stored    *sessionSealer // sessions kept in the Store (up to 1 MiB)
-	flow      []securecookie.Codec
+	flow      *flowSealer    // sign-in flow cookies
+	logout    *flowSealer    // the sign-out cookie
 
 	sessionAAD, storedAAD []byte
 }
@@ -51,10 +52,10 @@ type cookies struct {
 const flowTTL = 10 * time.Minute
 
 // newCookies derives the keys from each secret (HKDF-SHA256): an AES-GCM
-// key for sessions, a MAC and an encryption key for flow and logout
-// cookies. The first secret seals, all open. context (the issuer and
-// client ID) goes into the key derivation, so sessions of another app or
-// tenant sharing the same secrets never decode.
+// key for sessions, one for flow cookies and one for the sign-out cookie.
+// The first secret seals, all open. context (the issuer and client ID) goes
+// into the key derivation, so cookies of another app or tenant sharing the
+// same secrets never decode.
 func newCookies(secure bool, secrets []Secret, context string) (*cookies, error) {
 	if len(secrets) == 0 {
 		k := make([]byte, 32)
@@ -65,30 +66,37 @@ func newCookies(secure bool, secrets []Secret, context string) (*cookies, error)
 	if secure {
 		c.prefix = "__Host-oktasso"
 	}
-	var aeadKeys [][]byte
-	for _, s := range secrets {
-		aeadKey, err := hkdf.Key(sha256.New, []byte(s), nil, "oktasso session aead v3 "+context, 32)
-		if err != nil {
-			return nil, err
+	keys := func(info string) ([][]byte, error) {
+		var out [][]byte
+		for _, s := range secrets {
+			k, err := hkdf.Key(sha256.New, []byte(s), nil, info+context, 32)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, k)
 		}
-		aeadKeys = append(aeadKeys, aeadKey)
-		mac, err := hkdf.Key(sha256.New, []byte(s), nil, "oktasso cookie mac v1 "+context, 32)
-		if err != nil {
-			return nil, err
-		}
-		enc, err := hkdf.Key(sha256.New, []byte(s), nil, "oktasso cookie enc v1 "+context, 32)
-		if err != nil {
-			return nil, err
-		}
-		c.flow = append(c.flow, securecookie.New(mac, enc).MaxAge(int(flowTTL/time.Second)).
-			MaxLength(maxCookieBytes).SetSerializer(securecookie.NopEncoder{}))
+		return out, nil
 	}
-	var err error
+	aeadKeys, err := keys("oktasso session aead v3 ")
+	if err != nil {
+		return nil, err
+	}
 	if c.session, err = newSessionSealer(aeadKeys, maxMaxChunks*maxChunkBytes); err != nil {
 		return nil, err
 	}
 	if c.stored, err = newSessionSealer(aeadKeys, maxStoredSession); err != nil {
 		return nil, err
+	}
+	for kind, fs := range map[string]**flowSealer{"flow": &c.flow, "logout": &c.logout} {
+		k, err := keys("oktasso " + kind + " aead v1 ")
+		if err != nil {
+			return nil, err
+		}
+		ss, err := newSessionSealer(k, maxFlowBytes)
+		if err != nil {
+			return nil, err
+		}
+		*fs = &flowSealer{kind: kind, ss: ss}
 	}
 	c.sessionAAD, c.storedAAD = sessionAAD(c.sessionName()), sessionAAD(storeSealName)
 	return c, nil
@@ -162,37 +170,76 @@ func (c *cookies) set(w http.ResponseWriter, name, value string, maxAge time.Dur
 	http.SetCookie(w, ck)
 }
 
-func (c *cookies) seal(codecs []securecookie.Codec, name string, v any) (string, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+// Flow and logout values (format 1) are sealed as a session value's first
+// part is (sessionSealer.sealBytes), around JSON:
+//
+//	value     = base64url(version | nonce | ciphertext | tag)
+//	version   = flowWireFormat, 0x01
+//	nonce     = 12 random bytes
+//	AAD       = version | kind | 0x00 | the cookie's name
+//	kind      = "flow" (a sign-in) or "logout" (a sign-out)
+//	plaintext = expiry (8 bytes, big-endian Unix seconds) | JSON of the value
+//
+// Each kind has AES-256-GCM keys of its own (HKDF info "oktasso <kind> aead
+// v1 " and the issuer and client, newCookies), apart from each other's and
+// the session keys, so no value opens as another kind's, whatever its
+// version byte says. The AAD binds a value to its cookie's name, and the
+// expiry limits how long a copy is worth anything. A value whose first
+// byte is another version does not open (a later format reads this one by
+// its version byte).
+const flowWireFormat = 1
+
+var (
+	errBadFlow      = errors.New("oktasso: not a valid sign-in or sign-out cookie value")
+	errFlowTooLarge = errors.New("oktasso: sign-in or sign-out cookie value too large")
+)
+
+// flowSealer seals and opens one kind of short-lived cookie value: the
+// first key seals, all open.
+type flowSealer struct {
+	kind string // "flow" or "logout"
+	ss   *sessionSealer
+}
+
+// aad binds a value to its kind and the cookie called name.
+func (fs *flowSealer) aad(name string) []byte {
+	return append(append(append([]byte{flowWireFormat}, fs.kind...), 0), name...)
+}
+
+// seal seals v, as JSON, for the cookie called name, to open until expires.
+// A value longer than maxFlowBytes is errFlowTooLarge: that holds a flow
+// to about what fitted its cookie before format 1 (a return path of about
+// 2 KB), as several may be pending and each goes with every request.
+func (fs *flowSealer) seal(name string, v any, expires time.Time) (string, error) {
+	buf := bytes.NewBuffer(binary.BigEndian.AppendUint64(make([]byte, 0, 256), uint64(expires.Unix())))
+	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
 		return "", err
 	}
-	return securecookie.EncodeMulti(name, bytes.TrimSuffix(buf.Bytes(), []byte("\n")), codecs...)
+	plain := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	if base64.RawURLEncoding.EncodedLen(1+gcmNonceSize+len(plain)+gcmTagSize) > maxFlowBytes {
+		return "", errFlowTooLarge
+	}
+	return fs.ss.sealBytes(flowWireFormat, plain, fs.aad(name)), nil
 }
 
-// open authenticates, decrypts and decodes a cookie value into v, and
-// reports whether it was sealed with the newest key. Any failure (tampered,
-// truncated, expired, foreign) is an error; callers treat it as "no value",
-// never as a server error.
-func (c *cookies) open(codecs []securecookie.Codec, name, value string, v any) (newest bool, err error) {
-	if value == "" {
-		return false, errors.New("no cookie")
+// open authenticates, decrypts and decodes a value sealed for the cookie
+// called name into v. Any failure (empty, tampered, truncated, another
+// name or kind, a key no longer listed, expired at now) is an error;
+// callers treat it as "no value", never as a server error.
+func (fs *flowSealer) open(name, value string, now time.Time, v any) error {
+	if len(value) > maxFlowBytes {
+		return errBadFlow
 	}
-	var b []byte
-	for i, codec := range codecs {
-		if err = codec.Decode(name, value, &b); err == nil {
-			return i == 0, json.Unmarshal(b, v)
-		}
+	plain, ok := fs.ss.openBytes(flowWireFormat, value, fs.aad(name))
+	if !ok || len(plain) < 8 || now.After(time.Unix(int64(binary.BigEndian.Uint64(plain)), 0)) {
+		return errBadFlow
 	}
-	return false, err
-}
-
-// openValue is open for callers that do not care which key was used.
-func (c *cookies) openValue(codecs []securecookie.Codec, name, value string, v any) error {
-	_, err := c.open(codecs, name, value, v)
-	return err
+	if err := json.Unmarshal(plain[8:], v); err != nil {
+		return errors.Join(errBadFlow, err)
+	}
+	return nil
 }
 
 // chunkName names chunk i (≥ 1) of the session cookie.

@@ -2,10 +2,12 @@ package oktasso
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -253,4 +255,201 @@ func TestCookieNameConfig(t *testing.T) {
 			}
 		})
 	}
+}
+
+// testFlow is a flow with every field set.
+func testFlow(now time.Time) *flow {
+	return &flow{State: randomString(32), Nonce: randomString(32), Verifier: randomString(32), ReturnTo: "/a?b=<c>&d",
+		MaxAge: 300, HasMaxAge: true, Created: now.Unix(), ACR: []string{"urn:okta:loa:2fa:any"}, AMR: []string{"hwk"},
+		Subject: "00u1abcd", Purpose: "mfa", Redirect: "/mfa/callback", Silent: silentAnonymous}
+}
+
+// reencode returns value with its decoded byte i changed by edit.
+func reencode(t *testing.T, value string, i int, edit func(byte) byte) string {
+	t.Helper()
+	raw, err := strictBase64.DecodeString(value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw[i] = edit(raw[i])
+	return base64.RawURLEncoding.EncodeToString(raw)
+}
+
+func TestFlowCookieRoundTrip(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	c := testCookies(t, true, key1)
+	name := "__Host-oktasso-flow-abc"
+	f := testFlow(now)
+	v, err := c.flow.seal(name, f, now.Add(flowTTL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(v, f.State) || strings.Contains(v, "mfa") {
+		t.Error("flow cookie value shows plaintext fields")
+	}
+	var got flow
+	if err := c.flow.open(name, v, now.Add(flowTTL), &got); err != nil {
+		t.Fatalf("open at the expiry = %v; want the flow", err)
+	}
+	if !reflect.DeepEqual(&got, f) {
+		t.Errorf("opened flow = %+v; want %+v", got, *f)
+	}
+	ls := logoutState{State: randomString(24), Created: now.Unix()}
+	lv, err := c.logout.seal("__Host-oktasso-logout", &ls, now.Add(flowTTL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gotLS logoutState
+	if err := c.logout.open("__Host-oktasso-logout", lv, now, &gotLS); err != nil || gotLS != ls {
+		t.Errorf("logout state = %+v, %v; want %+v", gotLS, err, ls)
+	}
+}
+
+// TestFlowCookieRefused: a flow value opens only for its own cookie name,
+// kind, app and keys, unchanged and before its expiry.
+func TestFlowCookieRefused(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	const name = "oktasso-flow-abc"
+	c := testCookies(t, false, key1)
+	good, err := c.flow.seal(name, testFlow(now), now.Add(flowTTL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logoutValue, err := c.logout.seal(name, &logoutState{State: "s", Created: now.Unix()}, now.Add(flowTTL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	if err := c.writeSession(rec, testSession(now), now); err != nil {
+		t.Fatal(err)
+	}
+	sessionValue := rec.Result().Cookies()[0].Value
+	other, err := newCookies(false, []Secret{key1}, "https://dev-1.okta.com 0oa2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherApp, _ := other.flow.seal(name, testFlow(now), now.Add(flowTTL))
+	rotatedOut, _ := testCookies(t, false, key2).flow.seal(name, testFlow(now), now.Add(flowTTL))
+	tests := []struct {
+		name, cookie, value string
+		at                  time.Time
+	}{
+		{"another cookie name", "oktasso-flow-abd", good, now},
+		{"the sign-out cookie's name", "oktasso-logout", good, now},
+		{"expired", name, good, now.Add(flowTTL + time.Second)},
+		{"long expired", name, good, now.Add(24 * time.Hour)},
+		{"sealed with a key no longer listed", name, rotatedOut, now},
+		{"sealed for another app with the same keys", name, otherApp, now},
+		{"a sign-out value", name, logoutValue, now},
+		{"a session value", name, sessionValue, now},
+		{"a session value with the flow version byte", name, reencode(t, sessionValue[:strings.IndexByte(sessionValue+".", '.')], 0, func(byte) byte { return flowWireFormat }), now},
+		{"another version byte", name, reencode(t, good, 0, func(b byte) byte { return b + 1 }), now},
+		{"truncated", name, good[:len(good)-4], now},
+		{"padded", name, good + "==", now},
+		{"empty", name, "", now},
+		{"oversized", name, strings.Repeat("A", maxFlowBytes+4), now},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var f flow
+			if err := c.flow.open(tt.cookie, tt.value, tt.at, &f); err == nil {
+				t.Errorf("open = %+v; want refused", f)
+			}
+		})
+	}
+	// Any byte changed anywhere (version, nonce, ciphertext, tag) is refused.
+	raw, _ := strictBase64.DecodeString(good)
+	for i := range raw {
+		var f flow
+		if err := c.flow.open(name, reencode(t, good, i, func(b byte) byte { return b ^ 0x01 }), now, &f); err == nil {
+			t.Fatalf("a value with byte %d of %d flipped opened", i, len(raw))
+		}
+	}
+	// The flow value is no sign-out value either, even under its name.
+	lv, _ := c.flow.seal("oktasso-logout", &logoutState{State: "s", Created: now.Unix()}, now.Add(flowTTL))
+	if err := c.logout.open("oktasso-logout", lv, now, &logoutState{}); err == nil {
+		t.Error("a flow value opened as the sign-out value")
+	}
+}
+
+func TestFlowCookieKeyRotation(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	const name = "oktasso-flow-abc"
+	old := testCookies(t, false, key1)
+	rotated := testCookies(t, false, key2, key1)
+	retired := testCookies(t, false, key2)
+	open := func(c *cookies, v string) bool { return c.flow.open(name, v, now, &flow{}) == nil }
+	v, _ := old.flow.seal(name, testFlow(now), now.Add(flowTTL))
+	if !open(rotated, v) {
+		t.Error("a flow sealed with an older key still listed is refused; want opened")
+	}
+	if open(retired, v) {
+		t.Error("a flow sealed with a key no longer listed opened; want refused")
+	}
+	v, _ = rotated.flow.seal(name, testFlow(now), now.Add(flowTTL))
+	if !open(retired, v) || open(old, v) {
+		t.Error("after rotation the newest key does not seal; want a value only the new key opens")
+	}
+}
+
+// TestCookieKindsHaveTheirOwnKeys: the session, flow and sign-out keys
+// differ, so no kind's value opens as another's even with the same
+// additional data and version byte.
+func TestCookieKindsHaveTheirOwnKeys(t *testing.T) {
+	c := testCookies(t, false, key1)
+	sealers := map[string]*sessionSealer{"session": c.session, "flow": c.flow.ss, "logout": c.logout.ss}
+	aad := []byte("the same additional data")
+	for from, s := range sealers {
+		v := s.sealBytes(1, []byte("plain"), aad)
+		for to, o := range sealers {
+			if _, ok := o.openBytes(1, v, aad); ok != (from == to) {
+				t.Errorf("a %s value opens with the %s keys = %v; want %v", from, to, ok, from == to)
+			}
+		}
+	}
+}
+
+func TestFlowCookieTooLarge(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	c := testCookies(t, false, key1)
+	f := testFlow(now)
+	f.ReturnTo = "/" + strings.Repeat("a", maxReturnToLen-1)
+	if _, err := c.flow.seal("oktasso-flow-abc", f, now.Add(flowTTL)); !errors.Is(err, errFlowTooLarge) {
+		t.Errorf("seal of a flow with a %d-byte return path = %v; want errFlowTooLarge", len(f.ReturnTo), err)
+	}
+	f.ReturnTo = "/" + strings.Repeat("a", 1500)
+	if v, err := c.flow.seal("oktasso-flow-abc", f, now.Add(flowTTL)); err != nil || len(v) > maxFlowBytes {
+		t.Errorf("seal of a flow with a 1.5 KB return path = %d bytes, %v; want it under %d", len(v), err, maxFlowBytes)
+	}
+}
+
+// BenchmarkFlowCookie seals a sign-in's flow cookie (at login) and opens
+// it (at the callback), with a second key listed.
+func BenchmarkFlowCookie(b *testing.B) {
+	now := time.Unix(1_800_000_000, 0)
+	c := testCookies(b, true, key2, key1)
+	const name = "__Host-oktasso-flow-0123456789abcdef"
+	f := flow{State: randomString(32), Nonce: randomString(32), Verifier: randomString(32), ReturnTo: "/workspace", Created: now.Unix()}
+	v, err := c.flow.seal(name, &f, now.Add(flowTTL))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("seal", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := c.flow.seal(name, &f, now.Add(flowTTL)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(len(v)), "value-bytes")
+	})
+	b.Run("open", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var g flow
+			if err := c.flow.open(name, v, now, &g); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -241,11 +241,11 @@ func (a *Auth) startFlow(w http.ResponseWriter, r *http.Request, returnTo, purpo
 
 	a.evictFlows(w, r)
 	name := a.flowCookieName(f.State)
-	v, err := a.cookies.seal(a.cookies.flow, name, &f)
+	v, err := a.cookies.flow.seal(name, &f, now.Add(flowTTL))
 	if err != nil && f.ReturnTo != "/" {
 		// A return_to too long for the cookie is dropped, not an error.
 		f.ReturnTo = "/"
-		v, err = a.cookies.seal(a.cookies.flow, name, &f)
+		v, err = a.cookies.flow.seal(name, &f, now.Add(flowTTL))
 	}
 	if err != nil {
 		a.fail(w, r, http.StatusInternalServerError, err, pageLoginFailed)
@@ -283,7 +283,7 @@ func (a *Auth) evictFlows(w http.ResponseWriter, r *http.Request) {
 		}
 		seen[ck.Name] = true
 		var f flow
-		if err := a.cookies.openValue(a.cookies.flow, ck.Name, ck.Value, &f); err != nil {
+		if err := a.cookies.flow.open(ck.Name, ck.Value, a.now(), &f); err != nil {
 			a.cookies.set(w, ck.Name, "", -1)
 			continue
 		}

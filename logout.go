@@ -67,7 +67,7 @@ func (a *Auth) handleLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ls := logoutState{State: randomString(24), Created: now.Unix()}
-	v, err := a.cookies.seal(a.cookies.flow, a.logoutCookieName(), &ls)
+	v, err := a.cookies.logout.seal(a.logoutCookieName(), &ls, now.Add(flowTTL))
 	if err != nil {
 		a.redirect(w, r, a.cfg.Session.PostLogoutPath, http.StatusSeeOther)
 		return
@@ -95,7 +95,7 @@ func (a *Auth) handleLogoutCallback(w http.ResponseWriter, r *http.Request) {
 	ck, err := r.Cookie(a.logoutCookieName())
 	var ls logoutState
 	ok := err == nil && state != "" && len(state) <= maxStateLen &&
-		a.cookies.openValue(a.cookies.flow, ck.Name, ck.Value, &ls) == nil &&
+		a.cookies.logout.open(ck.Name, ck.Value, a.now(), &ls) == nil &&
 		subtle.ConstantTimeCompare([]byte(ls.State), []byte(state)) == 1
 	a.cookies.set(w, a.logoutCookieName(), "", -1)
 	if !ok {

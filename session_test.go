@@ -68,7 +68,9 @@ func TestSessionBadCookies(t *testing.T) {
 	good := rec.Result().Cookies()[0].Value
 	flip := []byte(good)
 	flip[len(flip)/2] ^= 1
-	flowValue, _ := c.seal(c.flow, "oktasso-flow-x", &flow{State: "s"})
+	flowValue, _ := c.flow.seal("oktasso-flow-x", &flow{State: "s"}, now.Add(flowTTL))
+	flowAsSession, _ := c.flow.seal("oktasso", &flow{State: "s"}, now.Add(flowTTL))
+	logoutAsSession, _ := c.logout.seal("oktasso", &logoutState{State: "s"}, now.Add(flowTTL))
 	tests := []struct{ name, value string }{
 		{"empty", ""},
 		{"garbage", "not-a-cookie"},
@@ -76,6 +78,9 @@ func TestSessionBadCookies(t *testing.T) {
 		{"one bit flipped", string(flip)},
 		{"oversized", strings.Repeat("A", 5000)},
 		{"flow cookie presented as session", flowValue},
+		{"flow value sealed under the session's name", flowAsSession},
+		{"flow value with the session version byte", reencode(t, flowAsSession, 0, func(byte) byte { return sessionWireFormat })},
+		{"sign-out value with the session version byte", reencode(t, logoutAsSession, 0, func(byte) byte { return sessionWireFormat })},
 		{"pipes", "a|b|c"},
 	}
 	for _, tt := range tests {

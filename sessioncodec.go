@@ -388,17 +388,31 @@ func (ss *sessionSealer) open(aad []byte, value string, idToken bool) (*session,
 // openIDToken opens the ID-token part of a value of the session id and
 // returns the token, or "" and false if it does not open with any key.
 func (ss *sessionSealer) openIDToken(id, cold string) (string, bool) {
-	raw, err := strictBase64.DecodeString(cold)
-	if err != nil || len(raw) < gcmNonceSize+gcmTagSize {
-		return "", false
+	plain, ok := ss.openBytes(-1, cold, idTokenAAD(id))
+	return string(plain), ok
+}
+
+// openBytes opens a value sealBytes sealed with the same version (< 0:
+// none) and aad, with any key: the plaintext, or false if it does not open
+// (malformed, another version, tampered, or a key no longer listed). The
+// caller bounds the value's length.
+func (ss *sessionSealer) openBytes(version int, value string, aad []byte) ([]byte, bool) {
+	raw, err := strictBase64.DecodeString(value)
+	if version >= 0 {
+		if err != nil || len(raw) == 0 || raw[0] != byte(version) {
+			return nil, false
+		}
+		raw = raw[1:]
 	}
-	aad := idTokenAAD(id)
+	if err != nil || len(raw) < gcmNonceSize+gcmTagSize {
+		return nil, false
+	}
 	for _, aead := range ss.aeads {
 		if plain, err := aead.Open(nil, raw[:gcmNonceSize], raw[gcmNonceSize:], aad); err == nil {
-			return string(plain), true
+			return plain, true
 		}
 	}
-	return "", false
+	return nil, false
 }
 
 // claimsField encodes the kept claims as a list: each claim's name, its
