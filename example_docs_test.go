@@ -152,7 +152,7 @@ func Example_groupsAtScale() {
 func Example_stepUp() {
 	keysPage := hello("keys")
 	url, browser, done := docsApp(nil, func(auth *oktasso.Auth, mux *http.ServeMux) {
-		mfa := auth.RequireStepUp(oktasso.StepUp{AMR: []string{"mfa"}, MaxAge: 10 * time.Minute})
+		mfa := auth.RequireStepUp(oktasso.RequireAMR("mfa"), oktasso.MaxAge(10*time.Minute))
 		mux.Handle("/workspace/keys", auth.Workspace(mfa(keysPage)))
 	})
 	defer done()

@@ -83,7 +83,7 @@ func ExampleAuth_Require() {
 // page: the browser goes through Okta again and comes back to the page.
 func ExampleAuth_RequireStepUp() {
 	app, browser, done := newExampleApp(func(auth *oktasso.Auth, mux *http.ServeMux) {
-		mfa := auth.RequireStepUp(oktasso.StepUp{AMR: []string{"mfa"}, MaxAge: 10 * time.Minute})
+		mfa := auth.RequireStepUp(oktasso.RequireAMR("mfa"), oktasso.MaxAge(10*time.Minute))
 		mux.Handle("/keys", auth.Workspace(mfa(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprint(w, "keys, after ", oktasso.UserFrom(r.Context()).AMR)
 		}))))

@@ -183,7 +183,7 @@ func TestRequireInsideUnenforcedScope(t *testing.T) {
 	})
 	mux := *h.handler.Load()
 	mux.Handle("/ws-policy", h.auth.Workspace(h.auth.Require(RequireEmailVerified())(show)))
-	mux.Handle("/ws-stepup", h.auth.Workspace(h.auth.RequireStepUp(StepUp{})(show)))
+	mux.Handle("/ws-stepup", h.auth.Workspace(h.auth.RequireStepUp()(show)))
 	bobB := h.browser()
 	h.login(bobB, bob, "/")
 	aliceB := h.browser()

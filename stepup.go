@@ -9,28 +9,33 @@ import (
 	"time"
 )
 
-// StepUp says how recently and how strongly a user must have authenticated
-// to use a route, for sensitive actions. The zero StepUp asks for nothing.
-type StepUp struct {
-	// MaxAge is how long ago the user may have last authenticated at Okta
-	// (auth_time, with two minutes of leeway for clock skew); 0 means any time. Stepping up
-	// sends max_age.
+// stepUp says how recently and how strongly a user must have
+// authenticated to use a route: MaxAge (0: any time), the acceptable ACR
+// values (empty: any) and the AMR values that must all be present.
+type stepUp struct {
 	MaxAge time.Duration
-	// ACR lists acceptable authentication context classes (the acr claim),
-	// e.g. "urn:okta:loa:2fa:any"; stepping up asks for them with
-	// acr_values. Empty means any.
-	ACR []string
-	// AMR lists authentication methods that must all appear in the amr
-	// claim, e.g. "mfa". When it has "mfa" and ACR is empty, stepping up
-	// asks Okta for "urn:okta:loa:2fa:any".
-	AMR []string
+	ACR    []string
+	AMR    []string
+}
+
+// stepUpFrom reads a requirement from the login options that state one.
+func stepUpFrom(opts []LoginOption) stepUp {
+	var lp loginParams
+	for _, o := range opts {
+		o.applyLogin(&lp)
+	}
+	s := stepUp{ACR: lp.acr, AMR: lp.amr}
+	if lp.hasMaxAge && lp.maxAge > 0 {
+		s.MaxAge = lp.maxAge
+	}
+	return s
 }
 
 // oktaTwoFactor is Okta's acr value for "any two factors".
 const oktaTwoFactor = "urn:okta:loa:2fa:any"
 
 // unmet reports what of s the user lacks, or "".
-func (s StepUp) unmet(u *User, now time.Time) string {
+func (s stepUp) unmet(u *User, now time.Time) string {
 	// The callback accepts auth_time up to MaxAge plus two minutes old; so does
 	// this check, or a provider clock behind ours would loop step-ups.
 	if s.MaxAge > 0 && (u.AuthTime.IsZero() || now.Sub(u.AuthTime) > s.MaxAge+clockSkew) {
@@ -48,7 +53,7 @@ func (s StepUp) unmet(u *User, now time.Time) string {
 }
 
 // acrValues is what stepping up asks Okta for.
-func (s StepUp) acrValues() []string {
+func (s stepUp) acrValues() []string {
 	if len(s.ACR) == 0 && slices.Contains(s.AMR, "mfa") {
 		return []string{oktaTwoFactor}
 	}
@@ -56,7 +61,12 @@ func (s StepUp) acrValues() []string {
 }
 
 // RequireStepUp returns middleware that admits a signed-in user only when
-// their last authentication meets s. Otherwise a browser's GET is sent
+// their last authentication meets the requirement that opts state, for
+// sensitive actions: MaxAge (authenticated at the provider at most that
+// long ago, with two minutes of leeway for clock skew), ACRValues (an
+// acceptable acr) and RequireAMR (every method present in amr; with "mfa"
+// and no ACRValues, stepping up asks Okta for "urn:okta:loa:2fa:any").
+// Other options are ignored; no options ask for nothing. Otherwise a browser's GET is sent
 // through Okta again (prompt=login, with max_age and acr_values) and
 // comes back to the same URL; the callback checks the result (and that the
 // same user came back), so an unmet requirement cannot loop. API clients
@@ -68,9 +78,10 @@ func (s StepUp) acrValues() []string {
 // and JSON with login_url, the step-up sign-in to open in the browser.
 // Inside Workspace or WebApp it uses their user; on its own it reads the
 // session like they do. With a plain OAuth 2.0 provider (Config.OAuth2),
-// which proves neither when nor how the user authenticated, a non-zero
-// StepUp refuses every request (403).
-func (a *Auth) RequireStepUp(s StepUp) func(http.Handler) http.Handler {
+// which proves neither when nor how the user authenticated, any
+// requirement refuses every request (403).
+func (a *Auth) RequireStepUp(opts ...LoginOption) func(http.Handler) http.Handler {
+	s := stepUpFrom(opts)
 	return a.routeGuard(func(w http.ResponseWriter, r *http.Request, u *User) bool {
 		if a.cfg.OAuth2 != nil && (s.MaxAge > 0 || len(s.ACR) > 0 || len(s.AMR) > 0) {
 			// A plain OAuth 2.0 provider proves neither when nor how the
@@ -107,7 +118,7 @@ func (a *Auth) RequireStepUp(s StepUp) func(http.Handler) http.Handler {
 }
 
 // insufficientAuthentication answers 401 with an RFC 9470 challenge.
-func (a *Auth) insufficientAuthentication(w http.ResponseWriter, r *http.Request, s StepUp, why string) {
+func (a *Auth) insufficientAuthentication(w http.ResponseWriter, r *http.Request, s stepUp, why string) {
 	returnTo := "/"
 	if r.Method == http.MethodGet {
 		returnTo = r.URL.RequestURI()

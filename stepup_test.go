@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -31,9 +32,9 @@ func TestStepUp(t *testing.T) {
 		io.WriteString(w, "ok amr="+strings.Join(u.AMR, ",")+" acr="+u.ACR)
 	})
 	mux := *h.handler.Load()
-	mux.Handle("/mfa", h.auth.Workspace(h.auth.RequireStepUp(StepUp{AMR: []string{"mfa"}})(show)))
-	mux.Handle("/recent", h.auth.RequireStepUp(StepUp{MaxAge: 5 * time.Minute})(show))
-	mux.Handle("/strong", h.auth.RequireStepUp(StepUp{ACR: []string{"urn:okta:loa:2fa:any"}})(show))
+	mux.Handle("/mfa", h.auth.Workspace(h.auth.RequireStepUp(RequireAMR("mfa"))(show)))
+	mux.Handle("/recent", h.auth.RequireStepUp(MaxAge(5*time.Minute))(show))
+	mux.Handle("/strong", h.auth.RequireStepUp(ACRValues("urn:okta:loa:2fa:any"))(show))
 
 	t.Run("mfa: browser goes through Okta and back", func(t *testing.T) {
 		b := h.browser()
@@ -277,4 +278,28 @@ func mustQuery(t *testing.T, raw string) url.Values {
 		t.Fatalf("parse %q: %v", raw, err)
 	}
 	return u.Query()
+}
+
+// TestStepUpFrom: the requirement comes from MaxAge, ACRValues and
+// RequireAMR; other options state none, and MaxAge(0) means any time.
+func TestStepUpFrom(t *testing.T) {
+	tests := []struct {
+		name string
+		opts []LoginOption
+		want stepUp
+	}{
+		{"none", nil, stepUp{}},
+		{"max age", []LoginOption{MaxAge(5 * time.Minute)}, stepUp{MaxAge: 5 * time.Minute}},
+		{"max age zero", []LoginOption{MaxAge(0)}, stepUp{}},
+		{"acr and amr", []LoginOption{ACRValues("phr"), RequireAMR("mfa", "hwk")}, stepUp{ACR: []string{"phr"}, AMR: []string{"mfa", "hwk"}}},
+		{"others ignored", []LoginOption{Prompt("login"), LoginHint("alice")}, stepUp{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := stepUpFrom(tt.opts)
+			if got.MaxAge != tt.want.MaxAge || !slices.Equal(got.ACR, tt.want.ACR) || !slices.Equal(got.AMR, tt.want.AMR) {
+				t.Errorf("stepUpFrom(%s) = %+v; want %+v", tt.name, got, tt.want)
+			}
+		})
+	}
 }
