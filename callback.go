@@ -45,7 +45,7 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rawID, _ := tok.Extra("id_token").(string)
-	if err := a.admit(r.WithContext(context.WithValue(r.Context(), tokenKey{}, tok)), u); err != nil {
+	if err := a.admit(r, u, tok); err != nil {
 		a.loginFailed(w, r, err)
 		return
 	}
@@ -262,7 +262,7 @@ func mergeUserInfo(u *User, ui *idClaims) {
 
 // admit decides groups and membership, applies the sign-in policy and
 // runs the application's OnLogin hook.
-func (a *Auth) admit(r *http.Request, u *User) error {
+func (a *Auth) admit(r *http.Request, u *User, tok *oauth2.Token) error {
 	u.apiGroups = a.usesGroupsSource(u.Claims)
 	if err := a.decideMembership(r, u, u.apiGroups, true); err != nil {
 		return err
@@ -280,7 +280,7 @@ func (a *Auth) admit(r *http.Request, u *User) error {
 	}
 	if a.cfg.Hooks.OnLogin != nil {
 		decided := u.Internal
-		if err := a.cfg.Hooks.OnLogin(r.Context(), u); err != nil {
+		if err := a.cfg.Hooks.OnLogin(r.Context(), u, tok); err != nil {
 			return fmt.Errorf("oktasso: OnLogin: %w", err)
 		}
 		u.Internal = decided // the Workspace policy's to decide, not OnLogin's

@@ -249,7 +249,7 @@ func TestUnassignedUser(t *testing.T) {
 func TestOnLoginHook(t *testing.T) {
 	tests := []struct {
 		name       string
-		hook       func(context.Context, *User) error
+		hook       func(context.Context, *User, *oauth2.Token) error
 		status     int
 		bodyHas    string
 		bodyHasNot string
@@ -257,20 +257,20 @@ func TestOnLoginHook(t *testing.T) {
 	}{
 		// Provisioning only: Internal is the Workspace policy's to decide,
 		// so bob (external) stays out of the workspace.
-		{"provisions, cannot promote", func(_ context.Context, u *User) error {
+		{"provisions, cannot promote", func(_ context.Context, u *User, _ *oauth2.Token) error {
 			if u.Issuer == "" || !strings.HasPrefix(u.Subject, "00u") || u.Email != bob || u.Internal {
 				return fmt.Errorf("hook got %+v", u)
 			}
 			u.LocalID, u.Internal = "acct-42", true
 			return nil
 		}, http.StatusFound, "", "", http.StatusForbidden},
-		{"refuses with a reason", func(context.Context, *User) error {
+		{"refuses with a reason", func(context.Context, *User, *oauth2.Token) error {
 			return &Error{Code: "access_denied", Description: "Your trial has ended."}
 		}, http.StatusForbidden, "Your trial has ended.", "", http.StatusFound},
-		{"refuses generically", func(context.Context, *User) error {
+		{"refuses generically", func(context.Context, *User, *oauth2.Token) error {
 			return fmt.Errorf("not in members table: %w", ErrAccessDenied)
 		}, http.StatusForbidden, "Access denied", "members table", http.StatusFound},
-		{"fails", func(context.Context, *User) error {
+		{"fails", func(context.Context, *User, *oauth2.Token) error {
 			return errors.New("database is down at 10.0.0.5")
 		}, http.StatusInternalServerError, "Sign-in failed", "10.0.0.5", http.StatusFound},
 	}
@@ -394,8 +394,8 @@ func TestOnLoginSeesClaimsAndTokens(t *testing.T) {
 	var got *User
 	var tok *oauth2.Token
 	h := newHarness(t, func(c *Config) {
-		c.Hooks.OnLogin = func(ctx context.Context, u *User) error {
-			got, tok = u, TokenFromContext(ctx)
+		c.Hooks.OnLogin = func(_ context.Context, u *User, t *oauth2.Token) error {
+			got, tok = u, t
 			return nil
 		}
 	})
@@ -408,10 +408,7 @@ func TestOnLoginSeesClaimsAndTokens(t *testing.T) {
 		t.Errorf("OnLogin claims = %v; want every ID-token claim, custom ones included", got.Claims)
 	}
 	if tok == nil || tok.AccessToken == "" || tok.Extra("id_token") == nil {
-		t.Errorf("TokenFromContext in OnLogin = %v; want the token response", tok)
-	}
-	if TokenFromContext(context.Background()) != nil {
-		t.Error("TokenFromContext outside sign-in is not nil")
+		t.Errorf("OnLogin token = %v; want the token response", tok)
 	}
 	// Claims are not kept in the session.
 	var s session

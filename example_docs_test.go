@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"golang.org/x/oauth2"
 	"html/template"
 	"log"
 	"log/slog"
@@ -116,7 +117,7 @@ func Example_members() {
 func Example_onLogin() {
 	accounts := &accountTable{}
 	url, browser, done := docsApp(func(cfg *oktasso.Config) {
-		cfg.Hooks.OnLogin = func(ctx context.Context, u *oktasso.User) error {
+		cfg.Hooks.OnLogin = func(ctx context.Context, u *oktasso.User, _ *oauth2.Token) error {
 			id, err := accounts.Upsert(ctx, u.Issuer, u.Subject, u.Email, u.Name)
 			if err != nil {
 				return err // a 500 page; return &oktasso.Error{Code: "access_denied", Description: "…"} to refuse

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"golang.org/x/oauth2"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -247,7 +248,7 @@ func TestOnLoginCannotDecideMembership(t *testing.T) {
 	h := newHarness(t, func(c *Config) {
 		c.Access.RecheckInterval = time.Minute
 		c.Access.IgnoreGroupsClaim = true
-		c.Hooks.OnLogin = func(_ context.Context, u *User) error { u.Internal = false; return nil } // demoted by the app
+		c.Hooks.OnLogin = func(_ context.Context, u *User, _ *oauth2.Token) error { u.Internal = false; return nil } // demoted by the app
 	})
 	h.fake.AddAPIToken("ssws-test")
 	h.cfg.Access.GroupsSource = &apiGroups{fake: h.fake, token: "ssws-test"}

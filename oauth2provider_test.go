@@ -3,6 +3,7 @@ package oktasso
 import (
 	"context"
 	"encoding/json"
+	"golang.org/x/oauth2"
 	"net/http"
 	"net/url"
 	"slices"
@@ -27,7 +28,7 @@ func newOAuth2Harness(t *testing.T, seen *[]User) *harness {
 			Scopes:  []string{"read:user", "user:email"},
 			Mapping: ClaimMapping{Subject: "id", Username: "login"},
 		}
-		c.Hooks.OnLogin = func(_ context.Context, u *User) error {
+		c.Hooks.OnLogin = func(_ context.Context, u *User, _ *oauth2.Token) error {
 			if seen != nil {
 				*seen = append(*seen, *u)
 			}

@@ -268,8 +268,11 @@ type Hooks struct {
 	// (Issuer, Subject) and set User.LocalID, or refuse the sign-in by
 	// returning an error: an [*Error] shows its Description to the user, an
 	// error wrapping [ErrAccessDenied] shows a generic refusal (403), any
-	// other error is a server error (500). Default nil.
-	OnLogin func(ctx context.Context, u *User) error
+	// other error is a server error (500). tok is the token response
+	// (access token, refresh token when granted, the raw ID token as
+	// tok.Extra("id_token")), for an application that calls an API at
+	// first sign-in; oktasso never logs it. Default nil.
+	OnLogin func(ctx context.Context, u *User, tok *oauth2.Token) error
 	// OnEvent receives every audit Event (sign-ins, sign-outs, refusals,
 	// failures) as it is logged, e.g. to count them by Reason for metrics.
 	// It runs synchronously: keep it fast. Default nil.
@@ -373,7 +376,6 @@ type User struct {
 	Claims map[string]any `json:"-"`
 
 	apiGroups bool // Groups came from Config.Access.GroupsSource
-	pinned    bool // Config.Hooks.OnLogin changed Internal: re-evaluation keeps it
 }
 
 // InGroup reports whether the user is in the named group.
@@ -390,8 +392,6 @@ func (u *User) EmailDomain() string {
 
 type userKey struct{}
 
-type tokenKey struct{}
-
 type accessTokenKey struct{}
 
 // AccessTokenFrom returns the signed-in user's current access token, kept
@@ -399,16 +399,6 @@ type accessTokenKey struct{}
 // Guards put it in the request context next to the user.
 func AccessTokenFrom(ctx context.Context) string {
 	t, _ := ctx.Value(accessTokenKey{}).(string)
-	return t
-}
-
-// TokenFromContext returns the token response of the sign-in in progress
-// (access token, refresh token when granted, and the raw ID token as
-// tok.Extra("id_token")). It is set only in the context passed to
-// Config.Hooks.OnLogin, for an application that calls an API at first sign-in;
-// tokens are never logged nor kept in the session by oktasso.
-func TokenFromContext(ctx context.Context) *oauth2.Token {
-	t, _ := ctx.Value(tokenKey{}).(*oauth2.Token)
 	return t
 }
 

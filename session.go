@@ -34,7 +34,6 @@ type session struct {
 	AMR       []string            // authentication methods (amr claim)
 	Checked   int64               // last time membership (Internal, Groups) was evaluated
 	APIGroups bool                // Groups came from the Management API, not the claim
-	Pinned    bool                // Internal was set by OnLogin: re-evaluation keeps it
 	Claims    map[string][]string // kept claims (Config.Session.Claims, policies)
 	Created   int64               // sign-in time, unix seconds
 	Seen      int64               // last time the cookie was written: idle expiry counts from here
@@ -86,7 +85,7 @@ func sessionFor(u *User, idToken string, now time.Time, maxAge time.Duration) *s
 	s := &session{
 		V: sessionModelVersion, ID: randomString(16), Issuer: u.Issuer, Subject: u.Subject, Email: u.Email, Verified: u.EmailVerified,
 		Name: u.Name, Username: u.Username, Groups: u.Groups, Internal: u.Internal, LocalID: u.LocalID,
-		APIGroups: u.apiGroups, Pinned: u.pinned, SID: u.SessionID, ACR: u.ACR, AMR: u.AMR, Checked: now.Unix(), Created: now.Unix(), Seen: now.Unix(),
+		APIGroups: u.apiGroups, SID: u.SessionID, ACR: u.ACR, AMR: u.AMR, Checked: now.Unix(), Created: now.Unix(), Seen: now.Unix(),
 		Expires: now.Add(maxAge).Unix(), IDToken: idToken,
 	}
 	if !u.AuthTime.IsZero() {

@@ -85,7 +85,6 @@ var sessionFields = [...]sessionField{
 	strField(23, func(s *session) *string { return &s.AccessToken }),
 	strField(24, func(s *session) *string { return &s.RefreshToken }),
 	intField(25, func(s *session) *int64 { return &s.TokenExpiry }),
-	boolField(26, func(s *session) *bool { return &s.Pinned }),
 	claimsField(27),
 }
 

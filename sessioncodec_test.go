@@ -16,7 +16,7 @@ func fullSession() *session {
 		V: sessionModelVersion, ID: "sid-1", Gen: 7, Ref: true, Issuer: "https://dev-1.okta.com", Subject: "00u1abcd",
 		Email: "alice@example.com", Verified: true, Name: "Alice Ünïcode", Username: "alice", Groups: []string{"Everyone", "", "Engineering"},
 		Internal: true, LocalID: "42", SID: "102okta", AuthTime: 1_799_999_940, ACR: "urn:okta:loa:2fa:any", AMR: []string{"pwd", "mfa"},
-		Checked: -1, APIGroups: true, Pinned: true, Claims: map[string][]string{"department": {"R&D"}, "roles": {"a", "", "b"}, "empty": {}},
+		Checked: -1, APIGroups: true, Claims: map[string][]string{"department": {"R&D"}, "roles": {"a", "", "b"}, "empty": {}},
 		Created: 1_800_000_000, Seen: 1_800_000_060, Expires: 1_800_086_400,
 		IDToken: "eyJ.id.token", AccessToken: "eyJ.access", RefreshToken: "rt-1", TokenExpiry: 1_800_003_600,
 	}

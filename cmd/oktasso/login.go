@@ -220,10 +220,10 @@ func (lw *loginWait) finish(s signIn) {
 }
 
 // onLogin is the OnLogin hook: it keeps the user and the token.
-func (lw *loginWait) onLogin(ctx context.Context, u *oktasso.User) error {
+func (lw *loginWait) onLogin(ctx context.Context, u *oktasso.User, tok *oauth2.Token) error {
 	cp := *u
 	lw.mu.Lock()
-	lw.got = &signIn{user: &cp, token: oktasso.TokenFromContext(ctx)}
+	lw.got = &signIn{user: &cp, token: tok}
 	lw.mu.Unlock()
 	return nil
 }

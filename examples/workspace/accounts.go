@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"golang.org/x/oauth2"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -123,7 +124,7 @@ func newAccountStore(now func() time.Time) *accountStore {
 // account on first sign-in, refreshes the name and email on later ones,
 // and sets u.LocalID so handlers find the account from the session. An
 // error here refuses the sign-in.
-func (s *accountStore) Login(ctx context.Context, u *oktasso.User) error {
+func (s *accountStore) Login(ctx context.Context, u *oktasso.User, _ *oauth2.Token) error {
 	if u.Issuer == "" || u.Subject == "" {
 		return errors.New("workspace: sign-in without issuer or subject")
 	}

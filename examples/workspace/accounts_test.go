@@ -49,7 +49,7 @@ func TestAccountStoreLinksByIssuerAndSubject(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newAccountStore(nil)
 			for i, u := range tt.logins {
-				if err := s.Login(t.Context(), &u); err != nil {
+				if err := s.Login(t.Context(), &u, nil); err != nil {
 					t.Fatalf("Login(%+v) = %v", u, err)
 				}
 				if u.LocalID != tt.wantIDs[i] {
@@ -72,7 +72,7 @@ func TestAccountStoreRefusesMissingIdentity(t *testing.T) {
 	t.Parallel()
 	s := newAccountStore(nil)
 	for _, u := range []oktasso.User{{Subject: "00u1"}, {Issuer: "https://dev-1.okta.com"}} {
-		if err := s.Login(t.Context(), &u); err == nil {
+		if err := s.Login(t.Context(), &u, nil); err == nil {
 			t.Errorf("Login(%+v) = nil; want an error", u)
 		}
 	}
@@ -88,7 +88,7 @@ func TestAccountStoreConcurrentFirstLogins(t *testing.T) {
 		for range each {
 			wg.Go(func() {
 				u := oktasso.User{Issuer: "https://dev-1.okta.com", Subject: fmt.Sprintf("00u%d", p)}
-				if err := s.Login(t.Context(), &u); err != nil {
+				if err := s.Login(t.Context(), &u, nil); err != nil {
 					t.Error(err)
 				}
 				s.List()
@@ -118,7 +118,7 @@ func TestAccountStorePersists(t *testing.T) {
 		{Issuer: "https://dev-1.okta.com", Subject: "00u1", Email: "a@example.com"},
 		{Issuer: "https://dev-1.okta.com", Subject: "00u2", Email: "b@example.com"},
 	} {
-		if err := s.Login(t.Context(), &u); err != nil {
+		if err := s.Login(t.Context(), &u, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -131,7 +131,7 @@ func TestAccountStorePersists(t *testing.T) {
 		t.Fatalf("after reopening, List() = %+v; want the two accounts in order", got)
 	}
 	u := oktasso.User{Issuer: "https://dev-1.okta.com", Subject: "00u3"}
-	if err := s2.Login(t.Context(), &u); err != nil || u.LocalID != "acct-0003" {
+	if err := s2.Login(t.Context(), &u, nil); err != nil || u.LocalID != "acct-0003" {
 		t.Fatalf("new account after reopening = %q, %v; want acct-0003", u.LocalID, err)
 	}
 	if a, _ := s2.Lookup("https://dev-1.okta.com", "00u1"); a.Logins != 1 {
@@ -158,7 +158,7 @@ func TestAccountStoreSaveFailureRefusesLogin(t *testing.T) {
 	}
 	s.path = filepath.Join(dir, "missing-dir", "accounts.json")
 	u := oktasso.User{Issuer: "https://dev-1.okta.com", Subject: "00u1"}
-	if err := s.Login(t.Context(), &u); err == nil {
+	if err := s.Login(t.Context(), &u, nil); err == nil {
 		t.Fatal("Login succeeded though the accounts could not be saved")
 	}
 }
