@@ -1,20 +1,310 @@
 package oktasso
 
 import (
-	"encoding/base64"
+	"context"
 	"errors"
 	"fmt"
+	"html/template"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/oktasso/oktasso/audit"
 	"github.com/oktasso/oktasso/internal/issuer"
+	"golang.org/x/oauth2"
 )
+
+// Config configures an [Auth]. Build it by hand or with [ConfigFromEnv].
+// The zero value of every optional field is safe; each field says its
+// default. Related settings are grouped: Client, Session, Access and Hooks.
+type Config struct {
+	// Issuer is the authorization server's issuer URL, compared exactly with
+	// the discovered one, e.g. "https://dev-123.okta.com" (org authorization
+	// server) or "https://dev-123.okta.com/oauth2/default" (custom). Default:
+	// derived from Domain and AuthServerID.
+	Issuer string
+	// Domain is the Okta domain, e.g. "dev-123.okta.com". A pasted URL such
+	// as "https://dev-123.okta.com/" is normalised, and the admin console's
+	// "-admin" host corrected. Used only when Issuer is empty.
+	Domain string
+	// AuthServerID selects a custom authorization server ("default" or an
+	// "aus…" id). Default "": the org authorization server. Used only when
+	// Issuer is empty.
+	AuthServerID string
+	// Client is the Okta application: its client ID (required) and how it
+	// authenticates.
+	Client ClientConfig
+	// BaseURL is the application's external URL, e.g. "https://app.example.com".
+	// The redirect URI is BaseURL+"/auth/callback" and every Location header
+	// derives from it, never from request headers. With https, cookies are
+	// Secure and use the "__Host-" prefix. Default "http://localhost:8080".
+	BaseURL string
+	// Scopes requested at sign-in; openid is always added. Default openid,
+	// profile, email, plus groups when an Access policy names groups and the
+	// issuer is the org authorization server (custom servers carry groups in
+	// a claim and refuse an undefined groups scope).
+	Scopes []string
+	// Session configures sessions: keys, lifetimes, where they live.
+	Session SessionConfig
+	// Access decides who may sign in and who may enter each scope.
+	Access AccessConfig
+	// Hooks lets the application provision accounts, observe events and
+	// render errors.
+	Hooks Hooks
+	// Pages restyles the pages oktasso renders (errors, refusals, the
+	// sign-out confirmation) and the login button: start from
+	// DefaultPages() and redefine its templates. It must define
+	// "oktasso-page" (see DefaultPages). Default DefaultPages().
+	Pages *template.Template
+	// OAuth2, when set, makes the provider a plain OAuth 2.0 server (such
+	// as GitHub) instead of an OpenID provider: no discovery, no ID token,
+	// the user's identity read from its userinfo endpoint. Issuer then
+	// defaults to OAuth2.Identity, and Scopes are ignored for
+	// OAuth2.Scopes. Default nil (OpenID Connect).
+	OAuth2 *OAuth2Provider
+	// Store keeps server-side state: ended (revoked) sessions, the index
+	// that back- and front-channel logout use, refreshed tokens and the
+	// sessions that Session.Storage puts there. Use a shared store such as
+	// package redisstore when several instances serve the app. Default: a
+	// MemoryStore (this process only).
+	Store Store
+	// HTTPClient makes every call to the identity provider. Default: a
+	// client with a 10 second timeout. Responses are always size-limited.
+	HTTPClient *http.Client
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// Logger receives structured events. Tokens and secrets are never
+	// logged. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// ClientConfig is the Okta application that signs users in (Config.Client).
+type ClientConfig struct {
+	// ID is the application's client ID. Required.
+	ID string
+	// Secret is the application's client secret. Default "": none (a
+	// public client, or PrivateKeyJWT).
+	Secret Secret
+	// AuthMethod is how the client authenticates at the token endpoint.
+	// Default: PrivateKeyJWT when PrivateKey is set, ClientSecretBasic when
+	// Secret is set, else ClientAuthNone (a public client: PKCE only).
+	AuthMethod ClientAuthMethod
+	// PrivateKey is the client's private key for PrivateKeyJWT: a PEM key
+	// (PKCS#8, PKCS#1 or SEC 1), a private JWK in JSON, or the path of a
+	// file holding either; RSA of 2048 bits or more signs with RS256, P-256
+	// with ES256. It is loaded and checked by New. Register its public key
+	// (`oktasso keygen --jwk` prints both) in the Okta application.
+	// Default "": none.
+	PrivateKey Secret
+	// PrivateKeyID is the key id (kid) sent with every client assertion.
+	// Default: the JWK's kid, or else the key's RFC 7638 thumbprint.
+	PrivateKeyID string
+}
+
+// SessionStorage says where sessions live (SessionConfig.Storage).
+type SessionStorage int
+
+// Where sessions live.
+const (
+	// SessionInCookie keeps the session in its encrypted cookie, split
+	// into at most MaxCookies cookies. A session too large for them drops
+	// the raw ID token, then the groups no policy names.
+	SessionInCookie SessionStorage = iota
+	// SessionInStoreWhenLarge keeps sessions in cookies, and in Config.Store
+	// only those too large for MaxCookies cookies.
+	SessionInStoreWhenLarge
+	// SessionInStore keeps every session in Config.Store; the cookie then
+	// carries only a random session id and its timestamps.
+	SessionInStore
+)
+
+// SessionConfig configures sessions (Config.Session).
+type SessionConfig struct {
+	// Keys are the secrets that protect cookies, newest first: the first
+	// encrypts, all decrypt, so keys can be rotated without signing
+	// everyone out. Each must be at least 32 bytes. Default: a random key
+	// per process (sessions end at restart and are not shared between
+	// instances), with a warning in the log.
+	Keys []Secret
+	// IdleTimeout ends a session after this long without a request.
+	// Default 8 hours.
+	IdleTimeout time.Duration
+	// MaxAge ends a session this long after sign-in, however active.
+	// Default 24 hours.
+	MaxAge time.Duration
+	// CookieName names the session cookie; the sign-in and sign-out
+	// cookies derive their names from it. With an https BaseURL it gets the
+	// "__Host-" prefix. Letters, digits, "-" and "_", at most 64. Set a
+	// distinct one per Auth sharing a host (package tenants does it per
+	// tenant). Default "oktasso".
+	CookieName string
+	// Storage says where sessions live. Default SessionInCookie.
+	Storage SessionStorage
+	// MaxCookies caps the cookies one session may span (each under 4,000
+	// bytes), so the Cookie header stays under 8 KB. Default 2, at most 4.
+	MaxCookies int
+	// DropIDToken does not keep the raw ID token in the session. Sessions
+	// get smaller, but sign-out then ends only the local session, not
+	// Okta's (which needs id_token_hint). Default false.
+	DropIDToken bool
+	// KeepAccessToken keeps the access token in the session, for handlers
+	// that call APIs with it (AccessTokenFrom). With the offline_access
+	// scope it is refreshed before it expires. Default false.
+	KeepAccessToken bool
+	// RefreshBefore is how long before the access token expires a session
+	// with a refresh token (scope offline_access) refreshes its tokens.
+	// Default 5 minutes.
+	RefreshBefore time.Duration
+	// Claims names ID-token or userinfo claims to keep in the session, so
+	// User.Claims has them on every request (each as a []string; at most 64
+	// values of up to 256 bytes each). Claims that policies read
+	// (RequireClaim) are kept without being listed here. Default none.
+	Claims []string
+	// CacheSize is how many verified session cookies are kept in memory,
+	// so that a repeat request with the exact same cookie value skips
+	// decryption (lifetimes and revocation are still checked on every
+	// request). Only single-cookie sessions are cached; an entry takes
+	// about twice its cookie's size. When full, a random entry makes room.
+	// Default 4,096; negative turns the cache off.
+	CacheSize int
+	// RevocationCacheTTL lets a cached session skip the Store's revocation
+	// lookup for this long after the Store last said the session was not
+	// revoked. Sessions ended by this process leave the cache at once; one
+	// ended by another instance sharing the Store may then still be
+	// admitted here for up to RevocationCacheTTL. Worth it with a remote
+	// Store, e.g. 1 s. Default 0: the Store is asked on every request.
+	RevocationCacheTTL time.Duration
+	// MaxPendingLogins caps the sign-in flows one browser may have in
+	// progress (one per tab); the oldest is dropped. Default 5, at most 20.
+	MaxPendingLogins int
+	// PostLogoutPath is where the browser lands after sign-out; a
+	// same-origin path. Default "/".
+	PostLogoutPath string
+}
+
+// AccessConfig decides who may enter (Config.Access). Every decision is a
+// [Policy]; Hooks provision accounts but do not decide access.
+type AccessConfig struct {
+	// SignIn decides who may sign in at all; a refused user gets a 403
+	// page at the callback, and guards and Identify stop recognising a
+	// session it no longer admits. Default: the zero Policy, everyone the
+	// provider lets through. OKTASSO_ALLOWED_EMAIL_DOMAINS sets it to
+	// RequireEmailDomains.
+	SignIn Policy
+	// Workspace decides who is an internal member, admitted to the
+	// Workspace scope (the admin console); User.Internal reports it.
+	// Default: nobody (unlike elsewhere, the zero Policy admits nobody
+	// here). OKTASSO_WORKSPACE_GROUPS sets it to RequireGroups; use
+	// RequireMember for a lookup in the application's own member table.
+	Workspace Policy
+	// WebApp decides who may enter the WebApp scope (end-user apps,
+	// external users included). Default: the zero Policy, every signed-in
+	// user SignIn admits. OKTASSO_WEBAPP_GROUPS sets it to RequireGroups.
+	WebApp Policy
+	// SkipEnforceWorkspace turns off SSO enforcement on the Workspace
+	// scope: anonymous requests pass (the app then authenticates them its
+	// own way) and a signed-in user is put in the request context only when
+	// the workspace would admit them. Default false (enforced).
+	SkipEnforceWorkspace bool
+	// SkipEnforceWebApp does the same for the WebApp scope. Default false.
+	SkipEnforceWebApp bool
+	// SilentLogin makes guards try a silent sign-in (prompt=none) once per
+	// browser session before sending a browser to the provider's sign-in
+	// page. Default false.
+	SilentLogin bool
+	// GroupsSource reads a user's groups from outside the ID token, e.g.
+	// the Okta Management API (package directory's Client implements it).
+	// It is used when the ID token and userinfo carry no groups claim (Okta
+	// fails a sign-in whose groups claim would exceed 100 groups, so admins
+	// filter the claim or leave it out) or always with IgnoreGroupsClaim.
+	// Groups it returns are kept in the session and read again every
+	// RecheckInterval. Default nil.
+	GroupsSource GroupsSource
+	// IgnoreGroupsClaim makes GroupsSource the only source of groups, even
+	// when a groups claim is present. The default scopes then leave out
+	// "groups". Default false.
+	IgnoreGroupsClaim bool
+	// RecheckInterval is how long a decision that depends on something
+	// outside the session (RequireMember, groups from GroupsSource) stands
+	// before it is made again, so removing a member takes effect within
+	// it. Default 5 minutes.
+	RecheckInterval time.Duration
+}
+
+// Hooks are the application's callbacks (Config.Hooks). Each is optional.
+type Hooks struct {
+	// OnLogin runs after a verified, admitted sign-in, before the session
+	// is issued. It may provision or update a local account linked by
+	// (Issuer, Subject) and set User.LocalID, or refuse the sign-in by
+	// returning an error: an [*Error] shows its Description to the user, an
+	// error wrapping [ErrAccessDenied] shows a generic refusal (403), any
+	// other error is a server error (500). tok is the token response
+	// (access token, refresh token when granted, the raw ID token as
+	// tok.Extra("id_token")), for an application that calls an API at
+	// first sign-in; oktasso never logs it. Default nil.
+	OnLogin func(ctx context.Context, u *User, tok *oauth2.Token) error
+	// OnEvent receives every audit Event (sign-ins, sign-outs, refusals,
+	// failures) as it is logged, e.g. to count them by Reason for metrics.
+	// It runs synchronously: keep it fast. Default nil.
+	OnEvent func(audit.Event)
+	// ErrorHandler renders every error page (4xx and 5xx) shown to a
+	// browser. It must not show err.Error() to the user. Default: the
+	// built-in page (Config.Pages).
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, status int, err error)
+}
+
+// GroupsSource reads a user's groups by their provider user id (for Okta,
+// the "sub" of ID tokens, "00u…"), e.g. from the Okta Management API's
+// /api/v1/users/{id}/groups. Implementations must be safe for concurrent
+// use and honour ctx.
+type GroupsSource interface {
+	UserGroups(ctx context.Context, userID string) ([]string, error)
+}
+
+// ClientAuthMethod is how the client authenticates at the token endpoint.
+type ClientAuthMethod string
+
+// Client authentication methods.
+const (
+	// ClientSecretBasic sends the secret in an HTTP Basic Authorization header.
+	ClientSecretBasic ClientAuthMethod = "client_secret_basic"
+	// ClientSecretPost sends the secret in the form body.
+	ClientSecretPost ClientAuthMethod = "client_secret_post"
+	// PrivateKeyJWT sends a client assertion signed with Config.Client.PrivateKey
+	// (RFC 7523): iss = sub = the client ID, aud = the endpoint's URL, a
+	// unique jti, valid five minutes. No secret is shared with Okta.
+	PrivateKeyJWT ClientAuthMethod = "private_key_jwt"
+	// ClientAuthNone sends only the client ID: a public client (a single
+	// page app or a native app) that proves possession with PKCE alone.
+	ClientAuthNone ClientAuthMethod = "none"
+)
+
+// Secret is a string that redacts itself when printed, marshalled or logged,
+// so a stray %v or log line never leaks it. Convert explicitly with
+// string(s) where the value is really needed.
+type Secret string
+
+const redacted = "[redacted]"
+
+// String returns a redaction marker, or "" for an empty secret.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return redacted
+}
+
+// GoString redacts the secret for %#v.
+func (s Secret) GoString() string { return `oktasso.Secret("` + s.String() + `")` }
+
+// MarshalJSON redacts the secret.
+func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + s.String() + `"`), nil }
+
+// LogValue redacts the secret in log/slog output.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
 // Defaults for optional Config fields.
 const (
@@ -26,184 +316,6 @@ const (
 	defaultMaxPendingLogins   = 5
 	minSessionKeyLen          = 32
 )
-
-// Environment variables read by ConfigFromEnv (docs/REFERENCE.md lists them).
-const (
-	envDomain              = "OKTA_DOMAIN"
-	envAuthServerID        = "OKTA_AUTH_SERVER_ID"
-	envIssuer              = "OKTA_ISSUER"
-	envClientID            = "OKTA_CLIENT_ID"
-	envClientSecret        = "OKTA_CLIENT_SECRET"
-	envCLIIssuer           = "OKTA_OAUTH2_ISSUER"
-	envCLIClientID         = "OKTA_OAUTH2_CLIENT_ID"
-	envCLIClientSecret     = "OKTA_OAUTH2_CLIENT_SECRET"
-	envClientAuth          = "OKTA_CLIENT_AUTH_METHOD"
-	envPrivateKey          = "OKTA_PRIVATE_KEY"
-	envPrivateKeyID        = "OKTA_PRIVATE_KEY_ID"
-	envBaseURL             = "OKTASSO_BASE_URL"
-	envScopes              = "OKTASSO_SCOPES"
-	envSessionKeys         = "OKTASSO_SESSION_KEYS"
-	envSessionIdleTimeout  = "OKTASSO_SESSION_IDLE_TIMEOUT"
-	envSessionMaxAge       = "OKTASSO_SESSION_MAX_AGE"
-	envEnforceWorkspace    = "OKTASSO_ENFORCE_WORKSPACE"
-	envEnforceWebApp       = "OKTASSO_ENFORCE_WEBAPP"
-	envWorkspaceGroups     = "OKTASSO_WORKSPACE_GROUPS"
-	envWebAppGroups        = "OKTASSO_WEBAPP_GROUPS"
-	envAllowedEmailDomains = "OKTASSO_ALLOWED_EMAIL_DOMAINS"
-	envMembershipInterval  = "OKTASSO_MEMBERSHIP_INTERVAL"
-	envSilentLogin         = "OKTASSO_SILENT_LOGIN"
-)
-
-// envNames maps Config field names to the variables that set them, so that
-// validation of an environment-built Config names the variable to fix.
-var envNames = map[string]string{
-	"Issuer":                   envIssuer + " (or " + envDomain + ")",
-	"Domain":                   envDomain,
-	"AuthServerID":             envAuthServerID,
-	"Client.ID":                envClientID,
-	"Client.Secret":            envClientSecret,
-	"Client.AuthMethod":        envClientAuth,
-	"Client.PrivateKey":        envPrivateKey,
-	"Client.PrivateKeyID":      envPrivateKeyID,
-	"BaseURL":                  envBaseURL,
-	"Session.Keys":             envSessionKeys,
-	"Session.IdleTimeout":      envSessionIdleTimeout,
-	"Session.MaxAge":           envSessionMaxAge,
-	"Access.RecheckInterval":   envMembershipInterval,
-	"Session.PostLogoutPath":   "Session.PostLogoutPath",
-	"Session.MaxPendingLogins": "Session.MaxPendingLogins",
-}
-
-// ConfigFromEnv builds a Config from the process environment (the variables
-// are listed in docs/REFERENCE.md). It reports every problem at once, each naming the
-// variable and what to do.
-func ConfigFromEnv() (Config, error) { return ConfigFromLookup(os.LookupEnv) }
-
-// ConfigFromLookup is ConfigFromEnv reading variables through lookup (with
-// os.LookupEnv's contract), for programs and tests that inject their
-// environment.
-func ConfigFromLookup(lookup func(string) (string, bool)) (Config, error) {
-	get := func(names ...string) string {
-		for _, n := range names {
-			if v, ok := lookup(n); ok && strings.TrimSpace(v) != "" {
-				return strings.TrimSpace(v)
-			}
-		}
-		return ""
-	}
-	var c Config
-	var errs []error
-	c.Issuer = get(envIssuer, envCLIIssuer)
-	c.Domain = get(envDomain)
-	c.AuthServerID = get(envAuthServerID)
-	c.Client.ID = get(envClientID, envCLIClientID)
-	c.Client.Secret = Secret(get(envClientSecret, envCLIClientSecret))
-	c.Client.AuthMethod = ClientAuthMethod(get(envClientAuth))
-	// OKTA_PRIVATE_KEY is also what directory sync (and Okta's SDKs, as
-	// OKTA_CLIENT_PRIVATEKEY) read for a service app: the web app uses it
-	// only when OKTA_CLIENT_AUTH_METHOD says private_key_jwt.
-	if c.Client.AuthMethod == PrivateKeyJWT {
-		c.Client.PrivateKey = Secret(get(envPrivateKey))
-		c.Client.PrivateKeyID = get(envPrivateKeyID)
-	}
-	c.BaseURL = get(envBaseURL)
-	c.Scopes = splitList(get(envScopes), " ,")
-	// The access shortcuts produce policies.
-	if g := splitList(get(envWorkspaceGroups), ","); len(g) > 0 {
-		c.Access.Workspace = RequireGroups(g...)
-	}
-	if g := splitList(get(envWebAppGroups), ","); len(g) > 0 {
-		c.Access.WebApp = RequireGroups(g...)
-	}
-	if d := splitList(get(envAllowedEmailDomains), ","); len(d) > 0 {
-		for _, bad := range badDomains(d) {
-			errs = append(errs, fmt.Errorf("oktasso: %s: %q is not a domain; write e.g. example.com", envAllowedEmailDomains, bad))
-		}
-		c.Access.SignIn = RequireEmailDomains(d...)
-	}
-
-	for i, k := range splitList(get(envSessionKeys), ",") {
-		b, err := decodeKey(k)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("oktasso: %s: key %d is not base64; make one with `openssl rand -base64 32`", envSessionKeys, i+1))
-			continue
-		}
-		c.Session.Keys = append(c.Session.Keys, Secret(b))
-	}
-	for _, d := range []struct {
-		name string
-		dst  *time.Duration
-	}{{envSessionIdleTimeout, &c.Session.IdleTimeout}, {envSessionMaxAge, &c.Session.MaxAge}, {envMembershipInterval, &c.Access.RecheckInterval}} {
-		if v := get(d.name); v != "" {
-			t, err := time.ParseDuration(v)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("oktasso: %s: %q is not a Go duration; write e.g. 8h or 30m", d.name, v))
-				continue
-			}
-			*d.dst = t
-		}
-	}
-	if v := get(envSilentLogin); v != "" {
-		on, err := strconv.ParseBool(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("oktasso: %s: %q is not a boolean; write true or false", envSilentLogin, v))
-		}
-		c.Access.SilentLogin = on
-	}
-	for _, b := range []struct {
-		name string
-		skip *bool
-	}{{envEnforceWorkspace, &c.Access.SkipEnforceWorkspace}, {envEnforceWebApp, &c.Access.SkipEnforceWebApp}} {
-		if v := get(b.name); v != "" {
-			on, err := strconv.ParseBool(v)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("oktasso: %s: %q is not a boolean; write true or false", b.name, v))
-				continue
-			}
-			*b.skip = !on
-		}
-	}
-	if _, err := c.normalize(envNames); err != nil {
-		errs = append(errs, err)
-	}
-	if len(errs) > 0 {
-		return c, errors.Join(errs...)
-	}
-	return c, nil
-}
-
-// badDomains returns the entries of an email-domain list that are not
-// domains.
-func badDomains(domains []string) []string {
-	var bad []string
-	for _, d := range domains {
-		d = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(d), "@"))
-		if d == "" || strings.ContainsAny(d, "@/ *") || !strings.Contains(d, ".") {
-			bad = append(bad, d)
-		}
-	}
-	return bad
-}
-
-// decodeKey accepts standard or URL-safe base64, padded or not.
-func decodeKey(s string) ([]byte, error) {
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
-		if b, err := enc.DecodeString(s); err == nil {
-			return b, nil
-		}
-	}
-	return nil, errors.New("not base64")
-}
-
-func splitList(s, seps string) []string {
-	var out []string
-	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return strings.ContainsRune(seps, r) }) {
-		if f = strings.TrimSpace(f); f != "" {
-			out = append(out, f)
-		}
-	}
-	return out
-}
 
 // Normalize validates c and returns it as New would run it: the issuer
 // derived from Domain and AuthServerID, defaults filled in. It does no

@@ -98,7 +98,7 @@ func (a *Auth) guard(scope scope, next http.Handler) http.Handler {
 func (a *Auth) withSession(ctx context.Context, s *session, u *User) context.Context {
 	ctx = WithUser(ctx, u)
 	if s.AccessToken != "" {
-		ctx = context.WithValue(ctx, accessTokenKey{}, s.AccessToken)
+		ctx = WithAccessToken(ctx, s.AccessToken)
 	}
 	return ctx
 }

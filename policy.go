@@ -84,7 +84,7 @@ func RequireEmailDomains(domains ...string) Policy {
 		want[i] = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(d), "@"))
 	}
 	return Policy{name: emailDomainRequirement, check: func(_ *http.Request, u *User) bool {
-		return u.EmailVerified && slices.Contains(want, u.EmailDomain())
+		return u.EmailVerified && slices.Contains(want, u.emailDomain())
 	}}
 }
 

@@ -46,7 +46,7 @@ func claimResults(cfg oktasso.Config, u *oktasso.User, workspaceGroups, webappGr
 			"admitted to the webapp scope", "refused by the webapp scope", ""))
 	}
 	if len(allowedDomains) > 0 {
-		d := u.EmailDomain()
+		_, d, _ := strings.Cut(strings.ToLower(u.Email), "@")
 		if u.EmailVerified && slices.Contains(allowedDomains, d) {
 			rs = append(rs, pass("email domain", "%s is in %s", d, "OKTASSO_ALLOWED_EMAIL_DOMAINS"))
 		} else {
