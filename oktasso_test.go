@@ -220,21 +220,6 @@ func (h *harness) sessionCookie(b *browser) *http.Cookie {
 	return nil
 }
 
-// countingTransport counts the requests it forwards whose path ends with
-// suffix ("" counts them all).
-type countingTransport struct {
-	n      *atomic.Int64
-	next   http.RoundTripper
-	suffix string
-}
-
-func (c countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if strings.HasSuffix(r.URL.Path, c.suffix) {
-		c.n.Add(1)
-	}
-	return c.next.RoundTrip(r)
-}
-
 // offline is a transport for Auths whose provider must not be reached.
 type offline struct{}
 
