@@ -157,7 +157,7 @@ func checkEndpointURL(raw string) error {
 // logout tokens are refused).
 func (p *Provider) useOAuth2(o *OAuth2Provider) {
 	p.ready.Store(&discovered{
-		meta: Metadata{Issuer: p.issuer, AuthorizationEndpoint: o.AuthURL, TokenEndpoint: o.TokenURL, UserInfoEndpoint: o.UserInfoURL},
+		meta: metadata{Issuer: p.issuer, AuthorizationEndpoint: o.AuthURL, TokenEndpoint: o.TokenURL, UserInfoEndpoint: o.UserInfoURL},
 		keys: newKeySet("", p.client, p.now, p.log),
 	})
 }

@@ -26,10 +26,10 @@ const (
 	maxRetryBackoff   = time.Minute
 )
 
-// Metadata is the part of the provider's discovery document that oktasso
+// metadata is the part of the provider's discovery document that oktasso
 // uses. Every endpoint in it uses https (or http on a loopback issuer); an
 // optional endpoint that does not is left empty.
-type Metadata struct {
+type metadata struct {
 	Issuer                string   `json:"issuer"`
 	AuthorizationEndpoint string   `json:"authorization_endpoint"`
 	TokenEndpoint         string   `json:"token_endpoint"`
@@ -68,7 +68,7 @@ type Provider struct {
 
 // discovered is what a successful discovery yields; immutable.
 type discovered struct {
-	meta Metadata
+	meta metadata
 	keys *keySet
 }
 
@@ -93,15 +93,48 @@ func NewProvider(issuer string, client *http.Client, now func() time.Time, logge
 // Issuer returns the configured issuer.
 func (p *Provider) Issuer() string { return p.issuer }
 
-// Metadata returns the discovery document, discovering it first if needed.
-// While the provider is unreachable it returns an error wrapping
-// ErrProviderUnavailable without waiting for the backoff to pass.
-func (p *Provider) Metadata(ctx context.Context) (*Metadata, error) {
+// Endpoint returns the discovered endpoint named by its discovery member
+// ("authorization_endpoint", "token_endpoint", "userinfo_endpoint",
+// "jwks_uri", "end_session_endpoint", "revocation_endpoint" or
+// "introspection_endpoint"), discovering first if needed. An endpoint it
+// returns uses https, or http on a loopback host (a discovered one only
+// when the issuer is an http loopback URL too). It returns "" and no error
+// when the provider advertises no such endpoint, or an optional one
+// (revocation, introspection) that fails that check. While the provider is
+// unreachable it returns an error wrapping ErrProviderUnavailable without
+// waiting for the backoff to pass. Any other name is an error, without I/O.
+func (p *Provider) Endpoint(ctx context.Context, name string) (string, error) {
+	if _, ok := (&metadata{}).endpoint(name); !ok {
+		return "", fmt.Errorf("oktasso: Provider.Endpoint: %q is not a discovery endpoint member", name)
+	}
 	d, err := p.discover(ctx)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	return &d.meta, nil
+	ep, _ := d.meta.endpoint(name)
+	return ep, nil
+}
+
+// endpoint returns the endpoint named by its discovery member, and whether
+// name is an endpoint member at all.
+func (m *metadata) endpoint(name string) (string, bool) {
+	switch name {
+	case "authorization_endpoint":
+		return m.AuthorizationEndpoint, true
+	case "token_endpoint":
+		return m.TokenEndpoint, true
+	case "userinfo_endpoint":
+		return m.UserInfoEndpoint, true
+	case "jwks_uri":
+		return m.JWKSURI, true
+	case "end_session_endpoint":
+		return m.EndSessionEndpoint, true
+	case "revocation_endpoint":
+		return m.RevocationEndpoint, true
+	case "introspection_endpoint":
+		return m.IntrospectionEndpoint, true
+	}
+	return "", false
 }
 
 // cached returns the discovered state without any I/O, or nil.
@@ -181,13 +214,13 @@ func (p *Provider) runDiscovery(ctx context.Context, done chan struct{}) {
 	close(done)
 }
 
-func (p *Provider) fetchMetadata(ctx context.Context) (*Metadata, error) {
+func (p *Provider) fetchMetadata(ctx context.Context) (*metadata, error) {
 	u := p.issuer + "/.well-known/openid-configuration"
 	body, err := httpjson.Get(ctx, p.client, u, maxDiscoveryBytes)
 	if err != nil {
 		return nil, fmt.Errorf("discovery: %w", err)
 	}
-	var m Metadata
+	var m metadata
 	if err := json.Unmarshal(body, &m); err != nil {
 		return nil, fmt.Errorf("discovery: %s is not a discovery document: %w", u, err)
 	}

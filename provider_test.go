@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -55,14 +56,14 @@ func TestProviderBackoffGrows(t *testing.T) {
 	}
 	var waits []time.Duration
 	for i := 0; i < 8; i++ {
-		_, err := p.Metadata(context.Background())
+		_, err := discoverMetadata(context.Background(), p)
 		if !errors.Is(err, ErrProviderUnavailable) {
-			t.Fatalf("Metadata = %v; want ErrProviderUnavailable", err)
+			t.Fatalf("discovery = %v; want ErrProviderUnavailable", err)
 		}
 		w := retryAfter(err)
 		waits = append(waits, w)
 		// Within the backoff no request is made.
-		if _, err := p.Metadata(context.Background()); retryAfter(err) > w {
+		if _, err := discoverMetadata(context.Background(), p); retryAfter(err) > w {
 			t.Fatalf("second call within backoff: retry %v > %v", retryAfter(err), w)
 		}
 		clock.Add(w)
@@ -115,9 +116,9 @@ func TestDiscoveryChecks(t *testing.T) {
 			srv.Start()
 			defer srv.Close()
 			p, _ := NewProvider(base, srv.Client(), nil, quietLogger())
-			_, err := p.Metadata(context.Background())
+			_, err := discoverMetadata(context.Background(), p)
 			if err == nil || !strings.Contains(err.Error(), tt.want) || !errors.Is(err, ErrProviderUnavailable) {
-				t.Errorf("Metadata = %v; want ErrProviderUnavailable mentioning %q", err, tt.want)
+				t.Errorf("discovery = %v; want ErrProviderUnavailable mentioning %q", err, tt.want)
 			}
 		})
 	}
@@ -134,9 +135,123 @@ func TestDiscoveryDropsUnusableOptionalEndpoints(t *testing.T) {
 	srv.Start()
 	defer srv.Close()
 	p, _ := NewProvider(base, srv.Client(), nil, quietLogger())
-	m, err := p.Metadata(context.Background())
+	m, err := discoverMetadata(context.Background(), p)
 	if err != nil || m.IntrospectionEndpoint != "" || m.RevocationEndpoint != base+"/r" {
-		t.Errorf("Metadata = %+v, %v; want the http introspection endpoint left out, the loopback revocation endpoint kept", m, err)
+		t.Errorf("metadata = %+v, %v; want the http introspection endpoint left out, the loopback revocation endpoint kept", m, err)
+	}
+}
+
+// discoverMetadata is the discovery document of p, discovering it first if
+// needed.
+func discoverMetadata(ctx context.Context, p *Provider) (*metadata, error) {
+	d, err := p.discover(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &d.meta, nil
+}
+
+// TestProviderEndpoint: Endpoint returns a discovered endpoint by its
+// member name, "" for one not advertised or refused for not using https,
+// an error without I/O for a name that is not an endpoint member, and
+// ErrProviderUnavailable while discovery fails.
+func TestProviderEndpoint(t *testing.T) {
+	var requests atomic.Int32
+	srv := httptest.NewUnstartedServer(nil)
+	base := "http://" + srv.Listener.Addr().String()
+	doc := jsonDoc(`{"issuer":"` + base + `","authorization_endpoint":"` + base + `/a","token_endpoint":"` + base + `/t","jwks_uri":"` + base + `/k",` +
+		`"end_session_endpoint":"` + base + `/logout","introspection_endpoint":"http://evil.example/i","revocation_endpoint":"` + base + `/r"}`)
+	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		doc(w, r)
+	})
+	srv.Start()
+	defer srv.Close()
+	p, err := NewProvider(base, srv.Client(), nil, quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, name := range []string{"issuer", "", "Token_Endpoint", "code_challenge_methods_supported"} {
+		ep, err := p.Endpoint(context.Background(), name)
+		if err == nil || ep != "" || errors.Is(err, ErrProviderUnavailable) || !strings.HasPrefix(err.Error(), "oktasso: ") {
+			t.Errorf("Endpoint(%q) = %q, %v; want an oktasso error that is not ErrProviderUnavailable", name, ep, err)
+		}
+	}
+	if n := requests.Load(); n != 0 {
+		t.Errorf("Endpoint with unknown members made %d requests; want none", n)
+	}
+
+	tests := []struct {
+		name, member, want string
+	}{
+		{"required", "token_endpoint", base + "/t"},
+		{"authorize", "authorization_endpoint", base + "/a"},
+		{"keys", "jwks_uri", base + "/k"},
+		{"optional", "end_session_endpoint", base + "/logout"},
+		{"loopback http kept", "revocation_endpoint", base + "/r"},
+		{"not advertised", "userinfo_endpoint", ""},
+		{"http elsewhere refused", "introspection_endpoint", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ep, err := p.Endpoint(context.Background(), tt.member)
+			if err != nil || ep != tt.want {
+				t.Errorf("Endpoint(%q) = %q, %v; want %q", tt.member, ep, err, tt.want)
+			}
+		})
+	}
+	if n := requests.Load(); n != 1 {
+		t.Errorf("discovery requests = %d; want 1 (discovered once)", n)
+	}
+}
+
+// TestProviderEndpointUnavailable: while discovery fails, Endpoint returns
+// ErrProviderUnavailable for every member, also when the document offers
+// a required endpoint without https, or http on loopback to an https issuer.
+func TestProviderEndpointUnavailable(t *testing.T) {
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "down", http.StatusBadGateway)
+	}))
+	defer down.Close()
+
+	downgraded := httptest.NewUnstartedServer(nil)
+	base := "http://" + downgraded.Listener.Addr().String()
+	downgraded.Config.Handler = jsonDoc(`{"issuer":"` + base + `","authorization_endpoint":"` + base + `/a","token_endpoint":"` + base + `/t","jwks_uri":"` + base + `/k",` +
+		`"userinfo_endpoint":"http://evil.example/u"}`)
+	downgraded.Start()
+	defer downgraded.Close()
+
+	// An https issuer whose end-session endpoint is http on loopback.
+	tlsSrv := httptest.NewUnstartedServer(nil)
+	tlsBase := "https://" + tlsSrv.Listener.Addr().String()
+	tlsSrv.Config.Handler = jsonDoc(`{"issuer":"` + tlsBase + `","authorization_endpoint":"` + tlsBase + `/a","token_endpoint":"` + tlsBase + `/t","jwks_uri":"` + tlsBase + `/k",` +
+		`"end_session_endpoint":"http://` + tlsSrv.Listener.Addr().String() + `/logout"}`)
+	tlsSrv.StartTLS()
+	defer tlsSrv.Close()
+
+	tests := []struct {
+		name, issuer string
+		client       *http.Client
+		want         string
+	}{
+		{"unreachable", down.URL, down.Client(), "HTTP 502"},
+		{"required endpoint over http", base, downgraded.Client(), "must use https"},
+		{"http on loopback for an https issuer", tlsBase, tlsSrv.Client(), "must use https"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := NewProvider(tt.issuer, tt.client, nil, quietLogger())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, member := range []string{"token_endpoint", "end_session_endpoint", "userinfo_endpoint", "introspection_endpoint"} {
+				ep, err := p.Endpoint(context.Background(), member)
+				if ep != "" || !errors.Is(err, ErrProviderUnavailable) || !strings.Contains(err.Error(), tt.want) {
+					t.Errorf("Endpoint(%q) = %q, %v; want ErrProviderUnavailable mentioning %q", member, ep, err, tt.want)
+				}
+			}
+		})
 	}
 }
 
@@ -156,9 +271,9 @@ func TestDiscoveryTimeout(t *testing.T) {
 	client.Timeout = 100 * time.Millisecond
 	p, _ := NewProvider(srv.URL, client, nil, quietLogger())
 	start := time.Now()
-	_, err := p.Metadata(context.Background())
+	_, err := discoverMetadata(context.Background(), p)
 	if !errors.Is(err, ErrProviderUnavailable) || time.Since(start) > 5*time.Second {
-		t.Errorf("Metadata against a hanging server = %v after %v; want ErrProviderUnavailable bounded by the client timeout", err, time.Since(start))
+		t.Errorf("discovery against a hanging server = %v after %v; want ErrProviderUnavailable bounded by the client timeout", err, time.Since(start))
 	}
 }
 
@@ -200,7 +315,7 @@ func TestOktaDocuments(t *testing.T) {
 			srv.Start()
 			defer srv.Close()
 			p, _ := NewProvider(base+tt.path, srv.Client(), nil, quietLogger())
-			m, err := p.Metadata(context.Background())
+			m, err := discoverMetadata(context.Background(), p)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -156,7 +156,8 @@ func New(ctx context.Context, cfg Config) (*Guard, error) {
 	if err != nil {
 		return nil, err
 	}
-	go g.provider.Metadata(context.WithoutCancel(ctx))
+	// Any endpoint will do: asking for one starts discovery.
+	go g.provider.Endpoint(context.WithoutCancel(ctx), "jwks_uri")
 	return g, nil
 }
 

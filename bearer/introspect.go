@@ -153,11 +153,10 @@ func (g *Guard) fromIntrospection(in *introspection, now time.Time) (*Token, err
 // callIntrospection POSTs the token to the discovered introspection
 // endpoint, authenticated as Introspection's client.
 func (g *Guard) callIntrospection(ctx context.Context, raw string) (*introspection, error) {
-	meta, err := g.provider.Metadata(ctx)
+	ep, err := g.provider.Endpoint(ctx, "introspection_endpoint")
 	if err != nil {
 		return nil, err
 	}
-	ep := meta.IntrospectionEndpoint
 	if ep == "" {
 		return nil, fmt.Errorf("%w: the provider advertises no introspection_endpoint, or one that is not https", oktasso.ErrProviderUnavailable)
 	}

@@ -202,7 +202,7 @@ func TestIntrospectionSingleFlight(t *testing.T) {
 	org := f.fake.Issuer()
 	g := f.orgGuard()
 	tok := userToken(t, f.fake, org, spaClientID, nil)
-	if _, err := g.provider.Metadata(context.Background()); err != nil {
+	if _, err := g.provider.Endpoint(context.Background(), "introspection_endpoint"); err != nil {
 		t.Fatal(err)
 	}
 	f.fake.Fault("introspect", oktatest.Fault{Delay: 200 * time.Millisecond})

@@ -21,6 +21,19 @@ import (
 	"github.com/oktasso/oktasso"
 )
 
+// discovery is what the checks read from the provider's discovery
+// document, decoded here rather than through the library so that the
+// report shows what the provider says, before the library's own checks.
+type discovery struct {
+	Issuer                string   `json:"issuer"`
+	AuthorizationEndpoint string   `json:"authorization_endpoint"`
+	TokenEndpoint         string   `json:"token_endpoint"`
+	JWKSURI               string   `json:"jwks_uri"`
+	EndSessionEndpoint    string   `json:"end_session_endpoint"`
+	CodeChallengeMethods  []string `json:"code_challenge_methods_supported"`
+	SigningAlgs           []string `json:"id_token_signing_alg_values_supported"`
+}
+
 // checkProvider checks the live provider at c.issuer: discovery, clock,
 // keys, PKCE, logout, client credentials and the redirect URI.
 func (c *checker) checkProvider(ctx context.Context) {
@@ -89,7 +102,7 @@ func isHTML(resp *http.Response) bool {
 
 // checkDiscovery fetches and checks the discovery document, and the clock
 // against its Date header. It returns nil when discovery failed.
-func (c *checker) checkDiscovery(ctx context.Context) *oktasso.Metadata {
+func (c *checker) checkDiscovery(ctx context.Context) *discovery {
 	const name = "discovery"
 	u := c.issuer + "/.well-known/openid-configuration"
 	issuerVar := "OKTA_DOMAIN"
@@ -128,7 +141,7 @@ func (c *checker) checkDiscovery(ctx context.Context) *oktasso.Metadata {
 		c.add(fail(name, "check "+issuerVar+"; if Okta is down, try again later", "%s answered HTTP %d", u, resp.StatusCode))
 		return nil
 	}
-	var m oktasso.Metadata
+	var m discovery
 	if err := json.Unmarshal(body, &m); err != nil {
 		c.add(fail(name, "check "+issuerVar, "%s is not a discovery document (%s)", u, errText(err)))
 		return nil
@@ -178,7 +191,7 @@ func (c *checker) checkClock(resp *http.Response) {
 }
 
 // checkKeys counts the JWKS keys usable to verify RS256 ID tokens.
-func (c *checker) checkKeys(ctx context.Context, m *oktasso.Metadata) {
+func (c *checker) checkKeys(ctx context.Context, m *discovery) {
 	const name = "signing keys"
 	if len(m.SigningAlgs) > 0 && !slices.Contains(m.SigningAlgs, "RS256") {
 		c.add(fail(name, "point the issuer at an Okta authorization server (they sign with RS256)",
@@ -223,7 +236,7 @@ func (c *checker) checkKeys(ctx context.Context, m *oktasso.Metadata) {
 // checkClient probes the token endpoint with a code that cannot exist:
 // invalid_client means the credentials are wrong, invalid_grant that Okta
 // accepted them and only refused the code.
-func (c *checker) checkClient(ctx context.Context, m *oktasso.Metadata) {
+func (c *checker) checkClient(ctx context.Context, m *discovery) {
 	const name = "client credentials"
 	form := url.Values{
 		"grant_type":    {"authorization_code"},
@@ -295,7 +308,7 @@ func (c *checker) checkClient(ctx context.Context, m *oktasso.Metadata) {
 // to sign in: Okta redirects to a registered redirect URI (with
 // login_required when there is no Okta session) and shows an error page
 // for an unregistered one.
-func (c *checker) checkRedirect(ctx context.Context, m *oktasso.Metadata) {
+func (c *checker) checkRedirect(ctx context.Context, m *discovery) {
 	const name = "sign-in redirect URI"
 	redirect := c.base + oktasso.CallbackPath
 	verifier := randomString(32)

@@ -136,7 +136,7 @@ func (a *app) runLogin(ctx context.Context, args []string) int {
 		return failf("%s", strings.TrimPrefix(errText(err), "oktasso: "))
 	}
 	cfg = auth.Config()
-	meta, err := auth.Provider().Metadata(ctx)
+	userInfoURL, err := auth.Provider().Endpoint(ctx, "userinfo_endpoint")
 	if err != nil {
 		return failf("cannot use the provider at %s: %s — fix: run oktasso check", cfg.Issuer, strings.TrimPrefix(errText(err), "oktasso: "))
 	}
@@ -163,7 +163,7 @@ func (a *app) runLogin(ctx context.Context, args []string) int {
 	if s.err != nil {
 		return failf("sign-in failed: %s — fix: %s", strings.TrimPrefix(errText(s.err), "oktasso: "), loginFix(s.err, auth))
 	}
-	return a.printSignIn(ctx, cfg, meta, s, allowedDomains, o.showTokens)
+	return a.printSignIn(ctx, cfg, userInfoURL, s, allowedDomains, o.showTokens)
 }
 
 // loginConfig reads the configuration from the environment, without the
@@ -323,8 +323,9 @@ func loginFix(err error, auth *oktasso.Auth) string {
 	return "run oktasso check"
 }
 
-// printSignIn prints the verified claims, userinfo and the ✓/✗ lines.
-func (a *app) printSignIn(ctx context.Context, cfg oktasso.Config, meta *oktasso.Metadata, s signIn, allowedDomains []string, showTokens bool) int {
+// printSignIn prints the verified claims, userinfo (from userInfoURL, the
+// discovered endpoint, if any) and the ✓/✗ lines.
+func (a *app) printSignIn(ctx context.Context, cfg oktasso.Config, userInfoURL string, s signIn, allowedDomains []string, showTokens bool) int {
 	u := s.user
 	w := a.stdout
 	fmt.Fprintf(w, "\nSigned in as %s (sub %s, issuer %s)\n", displayName(u), u.Subject, u.Issuer)
@@ -339,9 +340,9 @@ func (a *app) printSignIn(ctx context.Context, cfg oktasso.Config, meta *oktasso
 
 	fmt.Fprintln(w, "\nUserinfo:")
 	var results []result
-	if meta.UserInfoEndpoint == "" {
+	if userInfoURL == "" {
 		fmt.Fprintln(w, "  (the provider has no userinfo_endpoint)")
-	} else if info, err := userInfo(ctx, cfg.HTTPClient, meta.UserInfoEndpoint, s.token.AccessToken); err != nil {
+	} else if info, err := userInfo(ctx, cfg.HTTPClient, userInfoURL, s.token.AccessToken); err != nil {
 		fmt.Fprintf(w, "  (%s)\n", errText(err))
 		results = append(results, fail("userinfo", "run oktasso check", "%s", errText(err)))
 	} else {

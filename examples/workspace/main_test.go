@@ -333,13 +333,13 @@ func TestLogout(t *testing.T) {
 	// to Okta's end-session endpoint.
 	post := b.request(http.MethodPost, e.app.URL+"/auth/logout", nil, http.Header{"Origin": {e.app.URL}})
 	r := b.do(b.step, post)
-	meta, err := e.auth.Provider().Metadata(t.Context())
-	if err != nil {
-		t.Fatal(err)
+	endSession, err := e.auth.Provider().Endpoint(t.Context(), "end_session_endpoint")
+	if err != nil || endSession == "" {
+		t.Fatalf("Endpoint(end_session_endpoint) = %q, %v; want the fake's end-session endpoint", endSession, err)
 	}
 	loc := r.header.Get("Location")
-	if r.status != http.StatusSeeOther || !strings.HasPrefix(loc, meta.EndSessionEndpoint+"?") {
-		t.Fatalf("POST /auth/logout = %d, Location %q; want 303 to %s", r.status, loc, meta.EndSessionEndpoint)
+	if r.status != http.StatusSeeOther || !strings.HasPrefix(loc, endSession+"?") {
+		t.Fatalf("POST /auth/logout = %d, Location %q; want 303 to %s", r.status, loc, endSession)
 	}
 	if b.sessionCookie(e) != nil {
 		t.Error("session cookie still in the jar after POST /auth/logout")
