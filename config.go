@@ -14,6 +14,7 @@ import (
 
 	"github.com/oktasso/oktasso/audit"
 	"github.com/oktasso/oktasso/internal/issuer"
+	"github.com/oktasso/oktasso/plainoauth"
 	"golang.org/x/oauth2"
 )
 
@@ -64,7 +65,7 @@ type Config struct {
 	// the user's identity read from its userinfo endpoint. Issuer then
 	// defaults to OAuth2.Identity, and Scopes are ignored for
 	// OAuth2.Scopes. Default nil (OpenID Connect).
-	OAuth2 *OAuth2Provider
+	OAuth2 *plainoauth.Provider
 	// Store keeps server-side state: ended (revoked) sessions, the index
 	// that back- and front-channel logout use, refreshed tokens and the
 	// sessions that Session.Storage puts there. Use a shared store such as

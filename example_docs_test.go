@@ -17,6 +17,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"os"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -24,6 +25,7 @@ import (
 	"github.com/oktasso/oktasso"
 	"github.com/oktasso/oktasso/audit"
 	"github.com/oktasso/oktasso/oktatest"
+	"github.com/oktasso/oktasso/plainoauth"
 	"github.com/oktasso/oktasso/tenants"
 )
 
@@ -208,20 +210,27 @@ func ExampleDefaultPages() {
 	// Output: true
 }
 
-// Example_plainOAuth2 configures GitHub, a plain OAuth 2.0 provider.
+// Example_plainOAuth2 configures GitHub, a plain OAuth 2.0 provider, with
+// package plainoauth's ready-made value, and checks that the same provider
+// entered by hand is that value.
 func Example_plainOAuth2() {
 	cfg := oktasso.Config{Client: oktasso.ClientConfig{ID: "Iv1.example", Secret: "example-secret"}}
-	cfg.OAuth2 = &oktasso.OAuth2Provider{
+	cfg.OAuth2 = plainoauth.GitHub()
+	eff, err := cfg.Normalize()
+	fmt.Println(eff.Issuer, eff.Scopes, err)
+
+	cfg.OAuth2 = &plainoauth.Provider{
 		Identity:    "https://github.com", // becomes User.Issuer: link accounts by (Issuer, Subject)
 		AuthURL:     "https://github.com/login/oauth/authorize",
 		TokenURL:    "https://github.com/login/oauth/access_token",
 		UserInfoURL: "https://api.github.com/user",
 		Scopes:      []string{"read:user", "user:email"},
-		Mapping:     oktasso.ClaimMapping{Subject: "id", Username: "login"}, // others: email, name, groups
+		Mapping:     plainoauth.Mapping{Subject: "id", Username: "login"}, // others: email, name, groups
 	}
-	eff, err := cfg.Normalize()
-	fmt.Println(eff.Issuer, eff.Scopes, err)
-	// Output: https://github.com [read:user user:email] <nil>
+	fmt.Println(reflect.DeepEqual(cfg.OAuth2, plainoauth.GitHub()))
+	// Output:
+	// https://github.com [read:user user:email] <nil>
+	// true
 }
 
 // Example_tenants serves several Okta orgs from one application, one per

@@ -5,102 +5,36 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/oktasso/oktasso/audit"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/oktasso/oktasso/audit"
 	"github.com/oktasso/oktasso/internal/httpjson"
+	"github.com/oktasso/oktasso/plainoauth"
 	"golang.org/x/oauth2"
 )
+
+// This file is the behaviour of a plain OAuth 2.0 provider
+// (Config.OAuth2, configured with package plainoauth): its validation, its
+// Provider, and the user read from its userinfo endpoint.
 
 // maxSubjectLen bounds the subject read from a plain OAuth 2.0 userinfo
 // response; it is kept in every session cookie.
 const maxSubjectLen = 255
 
-// OAuth2Provider describes a plain OAuth 2.0 provider (one that is not an
-// OpenID provider, such as GitHub): endpoints entered by hand, no
-// discovery, no ID token. Set it as Config.OAuth2.
-//
-// The sign-in keeps state and PKCE (S256); the user is whoever the
-// userinfo endpoint describes with the access token, read through Mapping.
-// Without an ID token there is no nonce, no signature to check and no
-// provider sign-out: signing out ends only the local session. Everything
-// else (sessions, guards, OnLogin, policies) works as with Okta. Note that
-// RequireEmailDomains needs a verified email, so it admits nobody unless
-// Mapping.EmailVerified names a claim the provider vouches for.
-//
-// A Config holding an OAuth2Provider is copied by New; changing the
-// provider afterwards has no effect.
-type OAuth2Provider struct {
-	// Identity is a stable, issuer-like name for the provider, e.g.
-	// "https://github.com". It becomes User.Issuer (link accounts by
-	// Identity and Subject) and binds the session cookies. An https URL
-	// (http only on a loopback host). Required; Config.Issuer, if set,
-	// must equal it. A provider that sends RFC 9207's iss parameter in its
-	// callbacks must be named by that issuer. The scheme and host are
-	// lower-cased.
-	//
-	// Identity is trusted: a provider named after another issuer (say an
-	// Okta org's) produces users with that issuer and whatever subject its
-	// userinfo says. Set it from your own configuration, never from a
-	// tenant's or customer's input; where tenants configure providers
-	// themselves, link accounts by (tenant, Issuer, Subject).
-	Identity string
-	// AuthURL is the authorization endpoint, e.g.
-	// "https://github.com/login/oauth/authorize". Required.
-	AuthURL string
-	// TokenURL is the token endpoint, e.g.
-	// "https://github.com/login/oauth/access_token". Required.
-	TokenURL string
-	// UserInfoURL returns the signed-in user as a JSON object when called
-	// with the access token as a Bearer token, e.g.
-	// "https://api.github.com/user". Required.
-	UserInfoURL string
-	// Scopes requested at sign-in, e.g. ["read:user", "user:email"].
-	// Default none (the provider's default). openid is not added.
-	Scopes []string
-	// Mapping names the userinfo members that make up the User.
-	Mapping ClaimMapping
-}
-
-// ClaimMapping names the members of a userinfo response that make up a
-// User. A name may be a dotted path into nested objects ("data.id"). An
-// empty field means the OpenID Connect name given below; "-" means the
-// member is not read. Numbers (GitHub's numeric ids) become their decimal
-// text.
-//
-// For GitHub: ClaimMapping{Subject: "id", Username: "login"}. The whole
-// userinfo object is in User.Claims for Config.Hooks.OnLogin, numbers as
-// json.Number.
-type ClaimMapping struct {
-	// Subject identifies the user for good. Default "sub". A response
-	// without it fails the sign-in.
-	Subject string
-	// Email is the user's email. Default "email".
-	Email string
-	// EmailVerified is a boolean member saying the email is verified.
-	// Default "email_verified".
-	EmailVerified string
-	// Name is the display name. Default "name".
-	Name string
-	// Username is the login name. Default "preferred_username".
-	Username string
-	// Groups is a list of group names (or a single one). Default "groups".
-	Groups string
-}
-
-// withDefaults fills the OpenID Connect names in.
-func (m ClaimMapping) withDefaults() ClaimMapping {
+// mappingDefaults fills the OpenID Connect names in for the empty fields
+// of m.
+func mappingDefaults(m plainoauth.Mapping) plainoauth.Mapping {
 	def := func(v, d string) string {
 		if v == "" {
 			return d
 		}
 		return v
 	}
-	return ClaimMapping{
+	return plainoauth.Mapping{
 		Subject: def(m.Subject, "sub"), Email: def(m.Email, "email"), EmailVerified: def(m.EmailVerified, "email_verified"),
 		Name: def(m.Name, "name"), Username: def(m.Username, "preferred_username"), Groups: def(m.Groups, "groups"),
 	}
@@ -118,7 +52,7 @@ func (c *Config) normalizeOAuth2(bad func(field, format string, args ...any)) {
 		o.Identity = u.String()
 	}
 	o.Scopes = slices.Clone(o.Scopes)
-	o.Mapping = o.Mapping.withDefaults()
+	o.Mapping = mappingDefaults(o.Mapping)
 	c.OAuth2 = &o
 	switch {
 	case o.Identity == "":
@@ -155,7 +89,7 @@ func checkEndpointURL(raw string) error {
 // useOAuth2 makes p a plain OAuth 2.0 provider: its endpoints are known,
 // so there is nothing to discover, and it has no signing keys (ID and
 // logout tokens are refused).
-func (p *Provider) useOAuth2(o *OAuth2Provider) {
+func (p *Provider) useOAuth2(o *plainoauth.Provider) {
 	p.ready.Store(&discovered{
 		meta: metadata{Issuer: p.issuer, AuthorizationEndpoint: o.AuthURL, TokenEndpoint: o.TokenURL, UserInfoEndpoint: o.UserInfoURL},
 		keys: newKeySet("", p.client, p.now, p.log),

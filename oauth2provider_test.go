@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/oktasso/oktasso/oktatest"
+	"github.com/oktasso/oktasso/plainoauth"
 )
 
 const githubIdentity = "https://github.com"
@@ -22,11 +23,11 @@ func newOAuth2Harness(t *testing.T, seen *[]User) *harness {
 	return newHarness(t, func(c *Config) {
 		fake := c.Issuer // the org authorization server's issuer is the fake's URL
 		c.Issuer = ""
-		c.OAuth2 = &OAuth2Provider{
+		c.OAuth2 = &plainoauth.Provider{
 			Identity: githubIdentity,
 			AuthURL:  fake + oktatest.PlainAuthorizePath, TokenURL: fake + oktatest.PlainTokenPath, UserInfoURL: fake + oktatest.PlainUserPath,
 			Scopes:  []string{"read:user", "user:email"},
-			Mapping: ClaimMapping{Subject: "id", Username: "login"},
+			Mapping: plainoauth.Mapping{Subject: "id", Username: "login"},
 		}
 		c.Hooks.OnLogin = func(_ context.Context, u *User, _ *oauth2.Token) error {
 			if seen != nil {
@@ -175,24 +176,24 @@ func TestOAuth2NoSignedTokens(t *testing.T) {
 }
 
 func TestOAuth2Config(t *testing.T) {
-	good := OAuth2Provider{
+	good := plainoauth.Provider{
 		Identity: "https://github.com/", AuthURL: "https://github.com/login/oauth/authorize",
 		TokenURL: "https://github.com/login/oauth/access_token", UserInfoURL: "https://api.github.com/user",
 	}
 	tests := []struct {
 		name    string
-		edit    func(*Config, *OAuth2Provider)
+		edit    func(*Config, *plainoauth.Provider)
 		wantErr string // "" for none
 	}{
-		{name: "valid", edit: func(*Config, *OAuth2Provider) {}},
-		{name: "loopback http endpoints", edit: func(_ *Config, o *OAuth2Provider) { o.TokenURL = "http://127.0.0.1:9/token" }},
-		{name: "no identity", edit: func(_ *Config, o *OAuth2Provider) { o.Identity = "" }, wantErr: "Identity is empty"},
-		{name: "http identity", edit: func(_ *Config, o *OAuth2Provider) { o.Identity = "http://github.com" }, wantErr: "uses http"},
-		{name: "http endpoint", edit: func(_ *Config, o *OAuth2Provider) { o.UserInfoURL = "http://api.github.com/user" }, wantErr: "UserInfoURL"},
-		{name: "no token URL", edit: func(_ *Config, o *OAuth2Provider) { o.TokenURL = "" }, wantErr: "TokenURL: is empty"},
-		{name: "issuer differs", edit: func(c *Config, _ *OAuth2Provider) { c.Issuer = "https://gitlab.com" }, wantErr: "differs from Issuer"},
-		{name: "subject unmapped", edit: func(_ *Config, o *OAuth2Provider) { o.Mapping.Subject = "-" }, wantErr: "Mapping.Subject"},
-		{name: "bad cookie name", edit: func(c *Config, _ *OAuth2Provider) { c.Session.CookieName = "a b" }, wantErr: "CookieName"},
+		{name: "valid", edit: func(*Config, *plainoauth.Provider) {}},
+		{name: "loopback http endpoints", edit: func(_ *Config, o *plainoauth.Provider) { o.TokenURL = "http://127.0.0.1:9/token" }},
+		{name: "no identity", edit: func(_ *Config, o *plainoauth.Provider) { o.Identity = "" }, wantErr: "Identity is empty"},
+		{name: "http identity", edit: func(_ *Config, o *plainoauth.Provider) { o.Identity = "http://github.com" }, wantErr: "uses http"},
+		{name: "http endpoint", edit: func(_ *Config, o *plainoauth.Provider) { o.UserInfoURL = "http://api.github.com/user" }, wantErr: "UserInfoURL"},
+		{name: "no token URL", edit: func(_ *Config, o *plainoauth.Provider) { o.TokenURL = "" }, wantErr: "TokenURL: is empty"},
+		{name: "issuer differs", edit: func(c *Config, _ *plainoauth.Provider) { c.Issuer = "https://gitlab.com" }, wantErr: "differs from Issuer"},
+		{name: "subject unmapped", edit: func(_ *Config, o *plainoauth.Provider) { o.Mapping.Subject = "-" }, wantErr: "Mapping.Subject"},
+		{name: "bad cookie name", edit: func(c *Config, _ *plainoauth.Provider) { c.Session.CookieName = "a b" }, wantErr: "CookieName"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -238,5 +239,29 @@ func TestClaimMapping(t *testing.T) {
 		if got := claimValues(claimAt(claims, tt.path)); !slices.Equal(got, tt.want) {
 			t.Errorf("claimValues(claimAt(%q)) = %q; want %q", tt.path, got, tt.want)
 		}
+	}
+}
+
+func TestMappingDefaults(t *testing.T) {
+	tests := []struct {
+		name    string
+		in, out plainoauth.Mapping
+	}{
+		{
+			name: "empty: the OpenID names",
+			out:  plainoauth.Mapping{Subject: "sub", Email: "email", EmailVerified: "email_verified", Name: "name", Username: "preferred_username", Groups: "groups"},
+		},
+		{
+			name: "set names and - kept",
+			in:   plainoauth.Mapping{Subject: "id", Username: "login", Groups: "-", EmailVerified: "data.verified"},
+			out:  plainoauth.Mapping{Subject: "id", Email: "email", EmailVerified: "data.verified", Name: "name", Username: "login", Groups: "-"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := mappingDefaults(tt.in); got != tt.out {
+				t.Errorf("mappingDefaults(%+v) = %+v; want %+v", tt.in, got, tt.out)
+			}
+		})
 	}
 }

@@ -185,7 +185,8 @@ func TestReferenceConfigFields(t *testing.T) {
 
 // configFieldPaths walks Config with reflect: every exported field by its
 // path ("Session.IdleTimeout"), descending into the struct types of this
-// package that have exported fields (the groups, OAuth2 and its Mapping).
+// module that have exported fields (the groups, and OAuth2 and its Mapping
+// of package plainoauth).
 // groups are the top-level fields descended into.
 func configFieldPaths() (paths, groups map[string]bool) {
 	paths, groups = map[string]bool{}, map[string]bool{}
@@ -202,7 +203,8 @@ func configFieldPaths() (paths, groups map[string]bool) {
 			if ft.Kind() == reflect.Pointer {
 				ft = ft.Elem()
 			}
-			if ft.Kind() == reflect.Struct && ft.PkgPath() == pkg && hasExportedField(ft) {
+			inModule := ft.PkgPath() == pkg || strings.HasPrefix(ft.PkgPath(), pkg+"/")
+			if ft.Kind() == reflect.Struct && inModule && hasExportedField(ft) {
 				if prefix == "" {
 					groups[f.Name] = true
 				}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/oktasso/oktasso"
 	"github.com/oktasso/oktasso/oktatest"
+	"github.com/oktasso/oktasso/plainoauth"
 )
 
 const testClientID = "0oatestclient"
@@ -193,7 +194,7 @@ func newTenantApp(t *testing.T, byPath, shared bool) *tenantApp {
 					return oktasso.Config{
 						BaseURL:    gh,
 						HTTPClient: ta.fake["a"].Client(),
-						OAuth2:     &oktasso.OAuth2Provider{Identity: "https://github.com", AuthURL: p.AuthURL, TokenURL: p.TokenURL, UserInfoURL: p.UserInfoURL, Mapping: oktasso.ClaimMapping{Subject: "id"}},
+						OAuth2:     &plainoauth.Provider{Identity: "https://github.com", AuthURL: p.AuthURL, TokenURL: p.TokenURL, UserInfoURL: p.UserInfoURL, Mapping: plainoauth.Mapping{Subject: "id"}},
 						Client:     oktasso.ClientConfig{ID: "Iv1.gh", Secret: "gh-secret", AuthMethod: oktasso.ClientSecretPost},
 					}, nil
 				}

@@ -1,4 +1,4 @@
-package oktasso_test
+package plainoauth_test
 
 import (
 	"context"
@@ -13,12 +13,13 @@ import (
 
 	"github.com/oktasso/oktasso"
 	"github.com/oktasso/oktasso/oktatest"
+	"github.com/oktasso/oktasso/plainoauth"
 )
 
-// ExampleOAuth2Provider signs a user in with a plain OAuth 2.0 provider
-// shaped like GitHub (the fake's), whose endpoints are entered by hand and
-// whose userinfo has a numeric "id" and a "login".
-func ExampleOAuth2Provider() {
+// ExampleGitHub signs a user in with GitHub: here the fake's GitHub-like
+// provider, whose userinfo has a numeric "id" and a "login" as GitHub's
+// does, stands in for GitHub's endpoints.
+func ExampleGitHub() {
 	fake := oktatest.NewServer()
 	defer fake.Close()
 	fake.AddDemoUsers()
@@ -30,17 +31,12 @@ func ExampleOAuth2Provider() {
 		ID: "Iv1.example", Secret: "example-secret", AuthMethod: "client_secret_post",
 		RedirectURIs: []string{base + oktasso.CallbackPath},
 	})
-	gh := fake.PlainOAuth2() // for GitHub itself: https://github.com/login/oauth/authorize, …
+	gh := plainoauth.GitHub() // for GitHub itself, use it as it is
+	fakeGH := fake.PlainOAuth2()
+	gh.AuthURL, gh.TokenURL, gh.UserInfoURL = fakeGH.AuthURL, fakeGH.TokenURL, fakeGH.UserInfoURL
 	auth, err := oktasso.New(context.Background(), oktasso.Config{
-		BaseURL: base,
-		OAuth2: &oktasso.OAuth2Provider{
-			Identity:    "https://github.com",
-			AuthURL:     gh.AuthURL,
-			TokenURL:    gh.TokenURL,
-			UserInfoURL: gh.UserInfoURL,
-			Scopes:      []string{"read:user", "user:email"},
-			Mapping:     oktasso.ClaimMapping{Subject: "id", Username: "login"},
-		},
+		BaseURL:    base,
+		OAuth2:     gh,
 		HTTPClient: fake.Client(),
 		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Client:     oktasso.ClientConfig{ID: "Iv1.example", Secret: "example-secret", AuthMethod: oktasso.ClientSecretPost},
@@ -60,6 +56,20 @@ func ExampleOAuth2Provider() {
 
 	visit(newBrowser(), app.URL+"/webapp")
 	// Output: 200 Alice Example signed in with https://github.com as alice
+}
+
+// ExampleProvider configures GitHub Enterprise Server, whose endpoints
+// differ from github.com's: start from GitHub and change the URLs.
+func ExampleProvider() {
+	ghe := plainoauth.GitHub()
+	ghe.Identity = "https://github.example.com"
+	ghe.AuthURL = "https://github.example.com/login/oauth/authorize"
+	ghe.TokenURL = "https://github.example.com/login/oauth/access_token"
+	ghe.UserInfoURL = "https://github.example.com/api/v3/user"
+	cfg := oktasso.Config{OAuth2: ghe, Client: oktasso.ClientConfig{ID: "Iv1.example", Secret: "example-secret"}}
+	eff, err := cfg.Normalize()
+	fmt.Println(eff.Issuer, eff.Scopes, eff.OAuth2.Mapping.Subject, eff.OAuth2.Mapping.Email, err)
+	// Output: https://github.example.com [read:user user:email] id email <nil>
 }
 
 // newBrowser returns a client that keeps cookies and follows redirects,
