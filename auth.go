@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/oktasso/oktasso/store"
 )
 
 // Routes served by Auth.Handler, relative to the base URL.
@@ -78,7 +80,7 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 			ck.setPrefix(c.Session.CookieName)
 		}
 	}
-	if _, ok := c.Store.(SetStore); !ok {
+	if _, ok := c.Store.(store.SetStore); !ok {
 		c.Logger.Warn("oktasso: the session store is not a SetStore; back- and front-channel logout cannot find sessions to end")
 	}
 	if len(c.Session.Keys) == 0 {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/oktasso/oktasso/internal/issuer"
+	"github.com/oktasso/oktasso/store"
 )
 
 // Defaults for optional Config fields.
@@ -342,7 +343,7 @@ func (c Config) normalize(names map[string]string) (Config, error) {
 	}
 	ioDefaults(&c.HTTPClient, &c.Now, &c.Logger)
 	if c.Store == nil {
-		c.Store = NewMemoryStore(c.Now)
+		c.Store = store.NewMemory(c.Now)
 	}
 	return c, errors.Join(errs...)
 }

@@ -34,6 +34,7 @@ package oktasso
 import (
 	"context"
 	"github.com/oktasso/oktasso/audit"
+	"github.com/oktasso/oktasso/store"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -95,9 +96,9 @@ type Config struct {
 	// Store keeps server-side state: ended (revoked) sessions, the index
 	// that back- and front-channel logout use, refreshed tokens and the
 	// sessions that Session.Storage puts there. Use a shared store such as
-	// package redisstore when several instances serve the app. Default: a
-	// MemoryStore (this process only).
-	Store Store
+	// package redisstore when several instances serve the app. Default:
+	// store.NewMemory(Now) (this process only).
+	Store store.Store
 	// HTTPClient makes every call to the identity provider. Default: a
 	// client with a 10 second timeout. Responses are always size-limited.
 	HTTPClient *http.Client
