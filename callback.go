@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/oktasso/oktasso/audit"
+	"github.com/oktasso/oktasso/store"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -347,7 +348,7 @@ func (a *Auth) loginFailed(w http.ResponseWriter, r *http.Request, err error) {
 // callback replayed to another instance is refused too), else in this
 // process.
 func (a *Auth) firstUse(ctx context.Context, state string, until time.Time) bool {
-	if ls, ok := a.cfg.Store.(LockStore); ok {
+	if ls, ok := a.cfg.Store.(store.LockStore); ok {
 		sum := sha256.Sum256([]byte(state))
 		ttl := max(until.Sub(a.now()), time.Second)
 		first, err := ls.TryLock(ctx, "st:"+base64.RawURLEncoding.EncodeToString(sum[:]), "1", ttl)

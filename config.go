@@ -15,6 +15,7 @@ import (
 	"github.com/oktasso/oktasso/audit"
 	"github.com/oktasso/oktasso/internal/issuer"
 	"github.com/oktasso/oktasso/plainoauth"
+	"github.com/oktasso/oktasso/store"
 	"golang.org/x/oauth2"
 )
 
@@ -71,7 +72,7 @@ type Config struct {
 	// sessions that Session.Storage puts there. Use a shared store such as
 	// package redisstore when several instances serve the app. Default: a
 	// MemoryStore (this process only).
-	Store Store
+	Store store.Store
 	// HTTPClient makes every call to the identity provider. Default: a
 	// client with a 10 second timeout. Responses are always size-limited.
 	HTTPClient *http.Client
@@ -455,7 +456,7 @@ func (c Config) normalize(names map[string]string) (Config, error) {
 	}
 	ioDefaults(&c.HTTPClient, &c.Now, &c.Logger)
 	if c.Store == nil {
-		c.Store = NewMemoryStore(c.Now)
+		c.Store = store.NewMemory(c.Now)
 	}
 	return c, errors.Join(errs...)
 }

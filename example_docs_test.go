@@ -9,7 +9,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"golang.org/x/oauth2"
 	"html/template"
 	"log"
 	"log/slog"
@@ -22,10 +21,13 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/oktasso/oktasso"
 	"github.com/oktasso/oktasso/audit"
 	"github.com/oktasso/oktasso/oktatest"
 	"github.com/oktasso/oktasso/plainoauth"
+	"github.com/oktasso/oktasso/store"
 	"github.com/oktasso/oktasso/tenants"
 )
 
@@ -240,7 +242,7 @@ func Example_tenants() {
 	defer okta.Close()
 	db := tenantTable{"acme": {Issuer: okta.Issuer(), ClientID: "0oaacme", Secret: "acme-secret"}}
 	keys := []oktasso.Secret{"a-session-key-of-at-least-32-bytes!"}
-	store := oktasso.NewMemoryStore(nil)
+	sessionStore := store.NewMemory(nil) // with several instances: a redisstore.Store
 	console := hello("console")
 	mux := http.NewServeMux()
 
@@ -257,8 +259,8 @@ func Example_tenants() {
 			return oktasso.Config{Issuer: t.Issuer, BaseURL: "https://app.example.com/t/" + id,
 				Client: oktasso.ClientConfig{ID: t.ClientID, Secret: oktasso.Secret(t.Secret)}}, nil
 		},
-		SessionKeys: keys,  // for tenants without their own
-		Store:       store, // shared, so ended sessions stay ended
+		SessionKeys: keys,         // for tenants without their own
+		Store:       sessionStore, // shared, so ended sessions stay ended
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -41,6 +41,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/oktasso/oktasso/store"
 	"golang.org/x/oauth2"
 )
 
@@ -109,7 +110,7 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 			ck.setPrefix(c.Session.CookieName)
 		}
 	}
-	if _, ok := c.Store.(SetStore); !ok {
+	if _, ok := c.Store.(store.SetStore); !ok {
 		c.Logger.Warn("oktasso: the session store is not a SetStore; back- and front-channel logout cannot find sessions to end")
 	}
 	if len(c.Session.Keys) == 0 {

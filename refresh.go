@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/oktasso/oktasso/audit"
+	"github.com/oktasso/oktasso/store"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -86,7 +87,7 @@ func (a *Auth) refreshSession(ctx context.Context, w http.ResponseWriter, s *ses
 
 // doRefresh does the refresh for one session, across instances.
 func (a *Auth) doRefresh(ctx context.Context, s *session) *session {
-	if ls, ok := a.cfg.Store.(LockStore); ok {
+	if ls, ok := a.cfg.Store.(store.LockStore); ok {
 		token := randomString(12)
 		got, err := ls.TryLock(ctx, keyLock(s.ID), token, refreshLockTTL)
 		if err != nil {

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/oktasso/oktasso/store"
 )
 
 // signedInRequest signs alice in through h and returns a request carrying
@@ -101,8 +103,8 @@ func TestSessionCacheRevocation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			store := NewMemoryStore(nil).(*memoryStore)
-			h := newHarness(t, func(c *Config) { c.Store = store; c.Session.RevocationCacheTTL = tt.ttl })
+			mem := store.NewMemory(nil)
+			h := newHarness(t, func(c *Config) { c.Store = mem; c.Session.RevocationCacheTTL = tt.ttl })
 			req := signedInRequest(t, h)
 			ctx := context.Background()
 			s, _, _ := h.auth.loadSession(ctx, req)

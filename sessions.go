@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/oktasso/oktasso/store"
 )
 
 // Store keys. Every id in them is random (session ids) or comes from a
@@ -107,7 +109,7 @@ func (a *Auth) decodeSession(ctx context.Context, v string, n int, idToken bool)
 	}
 	data, err := a.cfg.Store.Get(ctx, keySession(cs.ID))
 	if err != nil {
-		if !errors.Is(err, ErrNotFound) {
+		if !errors.Is(err, store.ErrNotFound) {
 			a.cfg.Logger.Error("oktasso: reading a session from the store failed", "err", err.Error())
 		}
 		return nil, false
@@ -129,7 +131,7 @@ func (a *Auth) revoked(ctx context.Context, id string) bool {
 
 func (a *Auth) revokedKey(ctx context.Context, key string) bool {
 	_, err := a.cfg.Store.Get(ctx, key)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		return false
 	}
 	if err != nil {
@@ -249,7 +251,7 @@ func largestClaim(s *session) string {
 // index records the session under the provider's session id and the user,
 // so back- and front-channel logout can end it.
 func (a *Auth) index(ctx context.Context, s *session) {
-	ss, ok := a.cfg.Store.(SetStore)
+	ss, ok := a.cfg.Store.(store.SetStore)
 	if !ok {
 		return
 	}
@@ -297,7 +299,7 @@ func (a *Auth) endIndexedAll(ctx context.Context, key func(app string) string) (
 // endIndexed ends every session recorded under an index key and reports
 // how many there were.
 func (a *Auth) endIndexed(ctx context.Context, key string) (int, error) {
-	ss, ok := a.cfg.Store.(SetStore)
+	ss, ok := a.cfg.Store.(store.SetStore)
 	if !ok {
 		return 0, errors.New("oktasso: the session store cannot index sessions (it is not a SetStore)")
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/oktasso/oktasso/oktatest"
+	"github.com/oktasso/oktasso/store"
 )
 
 // cookieHeader is the Cookie header b sends to the app.
@@ -59,8 +60,8 @@ func TestLogoutRevokesCopiedCookie(t *testing.T) {
 }
 
 func TestServerSessions(t *testing.T) {
-	store := NewMemoryStore(nil).(*memoryStore)
-	h := newHarness(t, func(c *Config) { c.Session.Storage = SessionInStore; c.Store = store })
+	mem := store.NewMemory(nil)
+	h := newHarness(t, func(c *Config) { c.Session.Storage = SessionInStore; c.Store = mem })
 	b := h.browser()
 	h.login(b, alice, "/")
 	ck := h.sessionCookie(b)
@@ -71,14 +72,14 @@ func TestServerSessions(t *testing.T) {
 	if err := h.auth.cookies.openSessionValue(ck.Name, ck.Value, &stub); err != nil || !stub.Ref || stub.Email != "" || stub.IDToken != "" {
 		t.Fatalf("cookie content = %+v, %v; want only a stub with the session id", stub, err)
 	}
-	if _, err := store.Get(context.Background(), keySession(stub.ID)); err != nil {
+	if _, err := mem.Get(context.Background(), keySession(stub.ID)); err != nil {
 		t.Fatalf("store has no session %s: %v", stub.ID, err)
 	}
 	if r := b.get(h.app.URL + "/workspace"); r.status != http.StatusOK || r.body != "user:"+alice {
 		t.Errorf("GET /workspace = %d %q; want alice", r.status, r.body)
 	}
 	// A stub whose data is gone (ended elsewhere) is no session.
-	store.Delete(context.Background(), keySession(stub.ID))
+	mem.Delete(context.Background(), keySession(stub.ID))
 	if r := b.get(h.app.URL + "/workspace"); r.status != http.StatusFound {
 		t.Errorf("GET /workspace after the stored session was deleted = %d; want 302", r.status)
 	}

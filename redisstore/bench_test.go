@@ -13,6 +13,7 @@ import (
 
 	"github.com/oktasso/oktasso"
 	"github.com/oktasso/oktasso/oktatest"
+	"github.com/oktasso/oktasso/store"
 )
 
 type discard struct{ h http.Header }
@@ -32,7 +33,7 @@ func BenchmarkAuthenticatedRequest(b *testing.B) {
 	rdb := startRedis(b)
 	for _, tt := range []struct {
 		name   string
-		store  oktasso.Store
+		store  store.Store
 		server bool
 		cache  int
 		ttl    time.Duration

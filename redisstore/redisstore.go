@@ -1,4 +1,4 @@
-// Package redisstore is an oktasso.Store on Redis, for applications that run
+// Package redisstore is a store.Store on Redis, for applications that run
 // several instances behind a load balancer: sessions, revocations, the
 // logout index and refresh locks are shared by all of them.
 //
@@ -15,11 +15,11 @@ import (
 	"errors"
 	"time"
 
-	"github.com/oktasso/oktasso"
+	"github.com/oktasso/oktasso/store"
 	"github.com/redis/go-redis/v9"
 )
 
-// Store implements oktasso.Store, oktasso.SetStore and oktasso.LockStore on
+// Store implements store.Store, store.SetStore and store.LockStore on
 // a Redis client (a single server, Sentinel or Cluster). Safe for
 // concurrent use.
 type Store struct {
@@ -34,20 +34,20 @@ func New(rdb redis.UniversalClient, prefix string) *Store {
 }
 
 var (
-	_ oktasso.SetStore  = (*Store)(nil)
-	_ oktasso.LockStore = (*Store)(nil)
+	_ store.SetStore  = (*Store)(nil)
+	_ store.LockStore = (*Store)(nil)
 )
 
-// Get implements oktasso.Store.
+// Get implements store.Store.
 func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	b, err := s.rdb.Get(ctx, s.prefix+key).Bytes()
 	if errors.Is(err, redis.Nil) {
-		return nil, oktasso.ErrNotFound
+		return nil, store.ErrNotFound
 	}
 	return b, err
 }
 
-// Set implements oktasso.Store.
+// Set implements store.Store.
 func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	if ttl <= 0 {
 		return errors.New("redisstore: Set with a ttl that is not positive")
@@ -55,7 +55,7 @@ func (s *Store) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 	return s.rdb.Set(ctx, s.prefix+key, value, ttl).Err()
 }
 
-// Delete implements oktasso.Store.
+// Delete implements store.Store.
 func (s *Store) Delete(ctx context.Context, keys ...string) error {
 	if len(keys) == 0 {
 		return nil
@@ -79,7 +79,7 @@ local ttl = redis.call('PTTL', KEYS[1])
 if ttl < tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return 1`)
 
-// AddToSet implements oktasso.SetStore.
+// AddToSet implements store.SetStore.
 func (s *Store) AddToSet(ctx context.Context, key, member string, ttl time.Duration) error {
 	if ttl <= 0 {
 		return errors.New("redisstore: AddToSet with a ttl that is not positive")
@@ -91,12 +91,12 @@ func (s *Store) AddToSet(ctx context.Context, key, member string, ttl time.Durat
 	return extendTTL.Run(ctx, s.rdb, []string{k}, ttl.Milliseconds()).Err()
 }
 
-// Members implements oktasso.SetStore.
+// Members implements store.SetStore.
 func (s *Store) Members(ctx context.Context, key string) ([]string, error) {
 	return s.rdb.SMembers(ctx, s.prefix+key).Result()
 }
 
-// TryLock implements oktasso.LockStore with SET NX PX.
+// TryLock implements store.LockStore with SET NX PX.
 func (s *Store) TryLock(ctx context.Context, key, token string, ttl time.Duration) (bool, error) {
 	return s.rdb.SetNX(ctx, s.prefix+key, token, ttl).Result()
 }
@@ -106,7 +106,7 @@ var unlock = redis.NewScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`)
 
-// Unlock implements oktasso.LockStore.
+// Unlock implements store.LockStore.
 func (s *Store) Unlock(ctx context.Context, key, token string) error {
 	return unlock.Run(ctx, s.rdb, []string{s.prefix + key}, token).Err()
 }

@@ -1,4 +1,4 @@
-// Package storetest checks implementations of oktasso.Store, like
+// Package storetest checks implementations of store.Store, like
 // testing/fstest checks file systems. Run it from a test of your own store:
 //
 //	func TestMyStore(t *testing.T) {
@@ -7,7 +7,7 @@
 //		}
 //	}
 //
-// It also checks oktasso.SetStore and oktasso.LockStore when the store
+// It also checks store.SetStore and store.LockStore when the store
 // implements them. It writes only keys under a random prefix, and waits
 // about a second in all for expiry checks.
 package storetest
@@ -23,7 +23,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/oktasso/oktasso"
+	"github.com/oktasso/oktasso/store"
 )
 
 // ttlShort is the expiry the checks wait out; stores must honour
@@ -32,15 +32,15 @@ const ttlShort = 400 * time.Millisecond
 
 // CheckStore runs the conformance checks against s and returns every
 // failure found, joined, or nil.
-func CheckStore(ctx context.Context, s oktasso.Store) error {
+func CheckStore(ctx context.Context, s store.Store) error {
 	c := &checker{ctx: ctx, s: s, prefix: "storetest:" + randomHex(6) + ":"}
 	c.basic()
 	c.values()
 	c.concurrent()
-	if ss, ok := s.(oktasso.SetStore); ok {
+	if ss, ok := s.(store.SetStore); ok {
 		c.sets(ss)
 	}
-	if ls, ok := s.(oktasso.LockStore); ok {
+	if ls, ok := s.(store.LockStore); ok {
 		c.locks(ls)
 	}
 	c.expiry()
@@ -49,7 +49,7 @@ func CheckStore(ctx context.Context, s oktasso.Store) error {
 
 type checker struct {
 	ctx    context.Context
-	s      oktasso.Store
+	s      store.Store
 	prefix string
 	mu     sync.Mutex
 	errs   []error
@@ -71,8 +71,8 @@ func randomHex(n int) string {
 
 func (c *checker) basic() {
 	k := c.key("basic")
-	if _, err := c.s.Get(c.ctx, k); !errors.Is(err, oktasso.ErrNotFound) {
-		c.fail("Get(missing key) error = %v; want oktasso.ErrNotFound", err)
+	if _, err := c.s.Get(c.ctx, k); !errors.Is(err, store.ErrNotFound) {
+		c.fail("Get(missing key) error = %v; want store.ErrNotFound", err)
 	}
 	if err := c.s.Set(c.ctx, k, []byte("one"), time.Minute); err != nil {
 		c.fail("Set = %v", err)
@@ -93,8 +93,8 @@ func (c *checker) basic() {
 		c.fail("Delete(two keys and a missing one) = %v; want nil", err)
 	}
 	for _, key := range []string{k, k2} {
-		if _, err := c.s.Get(c.ctx, key); !errors.Is(err, oktasso.ErrNotFound) {
-			c.fail("Get after Delete error = %v; want oktasso.ErrNotFound", err)
+		if _, err := c.s.Get(c.ctx, key); !errors.Is(err, store.ErrNotFound) {
+			c.fail("Get after Delete error = %v; want store.ErrNotFound", err)
 		}
 	}
 }
@@ -167,7 +167,7 @@ func (c *checker) concurrent() {
 	wg.Wait()
 }
 
-func (c *checker) sets(s oktasso.SetStore) {
+func (c *checker) sets(s store.SetStore) {
 	k := c.key("set")
 	if m, err := s.Members(c.ctx, k); err != nil || len(m) != 0 {
 		c.fail("Members(missing set) = %v, %v; want none", m, err)
@@ -191,7 +191,7 @@ func (c *checker) sets(s oktasso.SetStore) {
 	}
 }
 
-func (c *checker) locks(s oktasso.LockStore) {
+func (c *checker) locks(s store.LockStore) {
 	k := c.key("lock")
 	if ok, err := s.TryLock(c.ctx, k, "t1", time.Minute); !ok || err != nil {
 		c.fail("TryLock(free) = %v, %v; want true", ok, err)
@@ -236,11 +236,11 @@ func (c *checker) expiry() {
 		c.fail("Set(short ttl) = %v", err)
 		return
 	}
-	ss, isSet := c.s.(oktasso.SetStore)
+	ss, isSet := c.s.(store.SetStore)
 	if isSet {
 		ss.AddToSet(c.ctx, sk, "m", ttlShort)
 	}
-	ls, isLock := c.s.(oktasso.LockStore)
+	ls, isLock := c.s.(store.LockStore)
 	if isLock {
 		ls.TryLock(c.ctx, lk, "t", ttlShort)
 	}
@@ -248,8 +248,8 @@ func (c *checker) expiry() {
 		c.fail("Get before the ttl passed = %v; want the value", err)
 	}
 	time.Sleep(ttlShort + 300*time.Millisecond)
-	if _, err := c.s.Get(c.ctx, k); !errors.Is(err, oktasso.ErrNotFound) {
-		c.fail("Get after the ttl passed error = %v; want oktasso.ErrNotFound", err)
+	if _, err := c.s.Get(c.ctx, k); !errors.Is(err, store.ErrNotFound) {
+		c.fail("Get after the ttl passed error = %v; want store.ErrNotFound", err)
 	}
 	if isSet {
 		if m, _ := ss.Members(c.ctx, sk); len(m) != 0 {

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oktasso/oktasso"
+	"github.com/oktasso/oktasso/store"
 )
 
 // leaky is a broken store: it never expires, shares its slices, and never
@@ -37,15 +37,15 @@ func TestCheckStoreFindsBrokenStores(t *testing.T) {
 	if err == nil {
 		t.Fatal("CheckStore(broken store) = nil; want failures")
 	}
-	for _, want := range []string{"Get(missing key) error = <nil>; want oktasso.ErrNotFound", "kept the caller's slice", "Get after the ttl passed", "Get after Delete"} {
+	for _, want := range []string{"Get(missing key) error = <nil>; want store.ErrNotFound", "kept the caller's slice", "Get after the ttl passed", "Get after Delete"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("CheckStore error lacks %q:\n%v", want, err)
 		}
 	}
 }
 
-func TestCheckStorePassesMemoryStore(t *testing.T) {
-	if err := CheckStore(context.Background(), oktasso.NewMemoryStore(nil)); err != nil {
+func TestCheckStorePassesMemory(t *testing.T) {
+	if err := CheckStore(context.Background(), store.NewMemory(nil)); err != nil {
 		t.Fatal(err)
 	}
 }

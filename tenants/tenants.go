@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/oktasso/oktasso"
+	"github.com/oktasso/oktasso/store"
 )
 
 // ErrUnknown is what Config.Lookup returns (wrapped) for an id that names
@@ -70,9 +71,9 @@ type Config struct {
 	// shared). Default DefaultMax.
 	Max int
 	// Store is used by every tenant whose Config has no Store, so ended
-	// sessions stay ended when a tenant is dropped and rebuilt. Default: an
-	// oktasso.MemoryStore.
-	Store oktasso.Store
+	// sessions stay ended when a tenant is dropped and rebuilt. Default:
+	// store.NewMemory(Now).
+	Store store.Store
 	// SessionKeys are used by every tenant whose Config has none. Cookie
 	// keys are still distinct per tenant: they are derived with its issuer,
 	// client ID and cookie name. Default: none (each tenant then has a
@@ -165,7 +166,7 @@ func New(cfg Config) (*Router, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.Store == nil {
-		cfg.Store = oktasso.NewMemoryStore(cfg.Now)
+		cfg.Store = store.NewMemory(cfg.Now)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
