@@ -217,14 +217,16 @@ type AccessConfig struct {
 	// browser session before sending a browser to the provider's sign-in
 	// page. Default false.
 	SilentLogin bool
-	// GroupsSource reads a user's groups from outside the ID token, e.g.
-	// the Okta Management API (package directory's Client implements it).
-	// It is used when the ID token and userinfo carry no groups claim (Okta
+	// GroupsSource reads a user's groups by their provider user id (for
+	// Okta the "sub" of ID tokens, "00u…") from outside the ID token, e.g.
+	// from the Okta Management API's /api/v1/users/{id}/groups: package
+	// directory's Client.UserGroups is one. It must be safe for concurrent
+	// use and honour ctx. It is used when the ID token and userinfo carry no groups claim (Okta
 	// fails a sign-in whose groups claim would exceed 100 groups, so admins
 	// filter the claim or leave it out) or always with IgnoreGroupsClaim.
 	// Groups it returns are kept in the session and read again every
 	// RecheckInterval. Default nil.
-	GroupsSource GroupsSource
+	GroupsSource func(ctx context.Context, userID string) ([]string, error)
 	// IgnoreGroupsClaim makes GroupsSource the only source of groups, even
 	// when a groups claim is present. The default scopes then leave out
 	// "groups". Default false.
@@ -256,14 +258,6 @@ type Hooks struct {
 	// browser. It must not show err.Error() to the user. Default: the
 	// built-in page (Config.Pages).
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, status int, err error)
-}
-
-// GroupsSource reads a user's groups by their provider user id (for Okta,
-// the "sub" of ID tokens, "00u…"), e.g. from the Okta Management API's
-// /api/v1/users/{id}/groups. Implementations must be safe for concurrent
-// use and honour ctx.
-type GroupsSource interface {
-	UserGroups(ctx context.Context, userID string) ([]string, error)
 }
 
 // ClientAuthMethod is how the client authenticates at the token endpoint.

@@ -92,7 +92,7 @@ func Example_policies() {
 		)
 	}, func(auth *oktasso.Auth, mux *http.ServeMux) {
 		billing := auth.Require(
-			oktasso.RequireAllGroups("Finance", "Managers"),
+			oktasso.RequireGroups("Finance"), oktasso.RequireGroups("Managers"), // both groups
 			oktasso.RequireEmailDomains("example.com"), // exact: not evilexample.com, not sub.example.com
 			oktasso.RequireFunc("a paid plan", func(r *http.Request, u *oktasso.User) bool { return plans.Paid(u.LocalID) }),
 		)
@@ -139,13 +139,13 @@ func Example_onLogin() {
 	// Output: 200 account acct-1
 }
 
-// Example_groupsAtScale reads groups from a GroupsSource rather than the ID
+// Example_groupsAtScale reads groups from Access.GroupsSource rather than the ID
 // token, and keeps sessions too large for cookies in the Store.
 func Example_groupsAtScale() {
 	dir := groupDirectory{"Workspace Members", "Engineering"}
 	url, browser, done := docsApp(func(cfg *oktasso.Config) {
 		cfg.Access.IgnoreGroupsClaim = true
-		cfg.Access.GroupsSource = dir                         // any type with UserGroups(ctx, userID) ([]string, error)
+		cfg.Access.GroupsSource = dir.UserGroups              // any func(ctx, userID) ([]string, error)
 		cfg.Session.Storage = oktasso.SessionInStoreWhenLarge // hundreds of groups do not fit in cookies
 	}, nil)
 	defer done()

@@ -35,7 +35,7 @@ func (a *Auth) usesGroupsSource(claims map[string]any) bool {
 // whether GroupsSource supplies the groups.
 func (a *Auth) decideMembership(r *http.Request, u *User, fromAPI, fresh bool) error {
 	if fromAPI {
-		g, err := a.cfg.Access.GroupsSource.UserGroups(r.Context(), u.Subject)
+		g, err := a.cfg.Access.GroupsSource(r.Context(), u.Subject)
 		if err != nil {
 			return &errMembership{fmt.Errorf("reading the user's groups: %w", err)}
 		}

@@ -93,7 +93,7 @@ func TestMemberRemovedTakesEffect(t *testing.T) {
 	})
 }
 
-// apiGroups is a GroupsSource reading the fake Okta's Management API with
+// apiGroups is a groups source (its UserGroups) reading the fake Okta's Management API with
 // an SSWS token, following Link pagination.
 type apiGroups struct {
 	fake  *oktatest.Server
@@ -186,12 +186,12 @@ func TestGroupsAtScale(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var src *apiGroups
 			h, s := setup(t, func(c *Config) {
-				c.Access.GroupsSource = GroupsSource(nil)
+				c.Access.GroupsSource = nil
 				c.Access.IgnoreGroupsClaim = tc.ignore
 				c.Access.RecheckInterval = time.Minute
 			}, tc.claim)
 			src = s
-			h.cfg.Access.GroupsSource = src
+			h.cfg.Access.GroupsSource = src.UserGroups
 			h.restart()
 			route := h.auth.Require(RequireGroups("Release Managers"))
 			mux := *h.handler.Load()
@@ -251,7 +251,7 @@ func TestOnLoginCannotDecideMembership(t *testing.T) {
 		c.Hooks.OnLogin = func(_ context.Context, u *User, _ *oauth2.Token) error { u.Internal = false; return nil } // demoted by the app
 	})
 	h.fake.AddAPIToken("ssws-test")
-	h.cfg.Access.GroupsSource = &apiGroups{fake: h.fake, token: "ssws-test"}
+	h.cfg.Access.GroupsSource = (&apiGroups{fake: h.fake, token: "ssws-test"}).UserGroups
 	h.restart()
 	b := h.browser()
 	h.login(b, alice, "/")
@@ -321,7 +321,7 @@ func TestRecheckTrimsLargeCookieSessions(t *testing.T) {
 	h.fake.AddUser(oktatest.User{Login: "dan@example.com", Password: "p", Groups: append([]string{"Workspace Members"}, groups...)})
 	h.fake.AddAPIToken("ssws-test")
 	src := &apiGroups{fake: h.fake, token: "ssws-test"}
-	h.cfg.Access.GroupsSource = src
+	h.cfg.Access.GroupsSource = src.UserGroups
 	h.restart()
 	b := h.browser()
 	if r := h.login(b, "dan@example.com", "/"); r.status != http.StatusFound {

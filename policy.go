@@ -12,11 +12,11 @@ import (
 )
 
 // Policy decides whether a signed-in user may use part of an application.
-// Build one with RequireGroups, RequireAllGroups, RequireEmailDomains,
-// RequireEmailVerified, RequireClaim or RequireFunc, and combine them with
-// AllOf and AnyOf. Apply it to a scope (Config.Access.Workspace,
-// Config.Access.WebApp) or to routes (Auth.Require). The zero Policy admits
-// every signed-in user.
+// Build one with RequireGroups, RequireEmailDomains, RequireEmailVerified,
+// RequireClaim, RequireFunc or RequireMember, and combine them with AllOf
+// (every one, e.g. several groups) and AnyOf. Apply it to sign-in or a
+// scope (Config.Access) or to routes (Auth.Require). The zero Policy admits
+// every signed-in user (except as Access.Workspace, where it admits nobody).
 //
 // A refusal is a 403 page (or 403 JSON for API clients) that names the
 // requirement that failed, e.g. "membership in a required group", never
@@ -60,18 +60,6 @@ func RequireMember(name string, isMember func(ctx context.Context, u *User) (boo
 func RequireGroups(groups ...string) Policy {
 	return Policy{name: groupsRequirement, groups: slices.Clone(groups), check: func(_ *http.Request, u *User) bool {
 		return slices.ContainsFunc(groups, u.InGroup)
-	}}
-}
-
-// RequireAllGroups admits members of every one of groups.
-func RequireAllGroups(groups ...string) Policy {
-	return Policy{name: "membership in all required groups", groups: slices.Clone(groups), check: func(_ *http.Request, u *User) bool {
-		for _, g := range groups {
-			if !u.InGroup(g) {
-				return false
-			}
-		}
-		return true
 	}}
 }
 

@@ -27,8 +27,8 @@ func TestPolicyFailed(t *testing.T) {
 		{"any group, in one", RequireGroups("Sales", "Eng"), alice, ""},
 		{"any group, in none", RequireGroups("Sales"), alice, "membership in a required group"},
 		{"group names are exact", RequireGroups("eng", "Eng "), alice, "membership in a required group"},
-		{"all groups, all", RequireAllGroups("Eng", "Admins"), alice, ""},
-		{"all groups, one missing", RequireAllGroups("Eng", "Sales"), alice, "membership in all required groups"},
+		{"all groups, all", AllOf(RequireGroups("Eng"), RequireGroups("Admins")), alice, ""},
+		{"all groups, one missing", AllOf(RequireGroups("Eng"), RequireGroups("Sales")), alice, "membership in a required group"},
 		{"domain exact", RequireEmailDomains("example.com"), alice, ""},
 		{"domain case and @", RequireEmailDomains("@EXAMPLE.com"), alice, ""},
 		{"no suffix trick", RequireEmailDomains("ample.com"), alice, "an email address in an allowed domain"},
@@ -66,7 +66,7 @@ func TestPolicyFailed(t *testing.T) {
 }
 
 func TestPolicyCollectsClaimsAndGroups(t *testing.T) {
-	p := AllOf(RequireClaim("department", "x"), AnyOf(RequireGroups("A"), RequireAllGroups("B", "C")), RequireClaim("tier", "gold"))
+	p := AllOf(RequireClaim("department", "x"), AnyOf(RequireGroups("A"), AllOf(RequireGroups("B"), RequireGroups("C"))), RequireClaim("tier", "gold"))
 	if got := strings.Join(p.claims, ","); got != "department,tier" {
 		t.Errorf("claims = %q; want department,tier", got)
 	}

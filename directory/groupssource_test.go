@@ -1,6 +1,7 @@
 package directory
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -14,8 +15,8 @@ import (
 	"github.com/oktasso/oktasso/oktatest"
 )
 
-// The client is an oktasso.GroupsSource.
-var _ oktasso.GroupsSource = (*Client)(nil)
+// The client's UserGroups is an oktasso groups source.
+var _ func(context.Context, string) ([]string, error) = (*Client)(nil).UserGroups
 
 // TestGroupsFallbackAtSignIn signs in, through the fake Okta, a user in
 // 150 groups whose groups claim is left out; the app reads the groups with
@@ -43,7 +44,7 @@ func TestGroupsFallbackAtSignIn(t *testing.T) {
 		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Client:     oktasso.ClientConfig{ID: "web", Secret: "web-secret"},
 		Session:    oktasso.SessionConfig{Storage: oktasso.SessionInStoreWhenLarge},
-		Access:     oktasso.AccessConfig{Workspace: oktasso.RequireGroups("Workspace Members"), GroupsSource: dir, IgnoreGroupsClaim: true},
+		Access:     oktasso.AccessConfig{Workspace: oktasso.RequireGroups("Workspace Members"), GroupsSource: dir.UserGroups, IgnoreGroupsClaim: true},
 	})
 	if err != nil {
 		t.Fatal(err)
