@@ -11,6 +11,7 @@ import (
 	"github.com/oktasso/oktasso/store"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -89,24 +90,13 @@ func (a *Auth) finishFlow(w http.ResponseWriter, r *http.Request, purpose string
 	noStore(w)
 	q := r.URL.Query()
 	state, code := q.Get("state"), q.Get("code")
-	if state == "" || len(state) > maxStateLen || len(code) > maxCodeLen || len(q.Get("error_description")) > maxErrorLen || len(q.Get("error")) > maxErrorCodeLen {
+	if !callbackParamsFit(q) {
 		a.callbackFail(w, r, http.StatusBadRequest, withReason(audit.ReasonCallbackMalformed, fmt.Errorf("%w: missing or oversized parameters", ErrInvalidCallback)), pageBadCallback)
 		return nil, nil, nil, false
 	}
-	name := a.flowCookieName(state)
-	ck, err := r.Cookie(name)
-	var f flow
-	if err != nil || a.cookies.flow.open(name, ck.Value, a.now(), &f) != nil ||
-		subtle.ConstantTimeCompare([]byte(f.State), []byte(state)) != 1 ||
-		a.now().Sub(time.Unix(f.Created, 0)) > flowTTL || f.Purpose != purpose {
-		a.callbackFail(w, r, http.StatusBadRequest, withReason(audit.ReasonStateMismatch, fmt.Errorf("%w: no pending sign-in for this state", ErrInvalidCallback)), pageBadCallback)
-		return nil, nil, nil, false
-	}
-	// The flow is consumed whatever happens next: a replayed callback finds
-	// neither the cookie nor an unused state.
-	a.cookies.set(w, name, "", -1)
-	if !a.firstUse(r.Context(), state, time.Unix(f.Created, 0).Add(flowTTL)) {
-		a.callbackFail(w, r, http.StatusBadRequest, withReason(audit.ReasonStateReplayed, fmt.Errorf("%w: state already used", ErrInvalidCallback)), pageBadCallback)
+	f, err := a.consumeFlow(w, r, state, purpose)
+	if err != nil {
+		a.callbackFail(w, r, http.StatusBadRequest, err, pageBadCallback)
 		return nil, nil, nil, false
 	}
 
@@ -116,37 +106,12 @@ func (a *Auth) finishFlow(w http.ResponseWriter, r *http.Request, purpose string
 		a.unavailable(w, r, err)
 		return nil, nil, nil, false
 	}
-	if iss, ok := q["iss"]; ok {
-		if len(iss) != 1 || iss[0] != a.provider.issuer {
-			a.callbackFail(w, r, http.StatusBadRequest, withReason(audit.ReasonIssParameterMismatch, fmt.Errorf("%w: iss parameter is not the issuer (RFC 9207)", ErrInvalidCallback)), pageBadCallback)
-			return nil, nil, nil, false
-		}
-	} else if d.meta.IssParameterSupported {
-		a.callbackFail(w, r, http.StatusBadRequest, withReason(audit.ReasonIssParameterMismatch, fmt.Errorf("%w: iss parameter missing though the provider sends it (RFC 9207)", ErrInvalidCallback)), pageBadCallback)
+	if err := a.checkIssParameter(q, d); err != nil {
+		a.callbackFail(w, r, http.StatusBadRequest, err, pageBadCallback)
 		return nil, nil, nil, false
 	}
 	if e := q.Get("error"); e != "" {
-		if f.Silent != 0 && silentFailure[e] {
-			// No Okta session for this browser: fall back quietly.
-			a.audit(r.Context(), slog.LevelInfo, audit.Event{Name: audit.EventLoginRefused, Reason: audit.ReasonSilentLoginFailed}, nil)
-			if f.Silent == silentInteractive {
-				a.StartLogin(w, r, f.ReturnTo)
-			} else {
-				a.redirect(w, r, f.ReturnTo, http.StatusFound)
-			}
-			return nil, nil, nil, false
-		}
-		oe := &Error{Code: e, Description: q.Get("error_description")}
-		reason := audit.ReasonProviderError
-		if e == "access_denied" && strings.Contains(strings.ToLower(oe.Description), "not assigned") {
-			reason = audit.ReasonNotAssigned
-		}
-		a.audit(r.Context(), slog.LevelInfo, audit.Event{Name: audit.EventLoginRefused, Reason: reason}, oe)
-		status := http.StatusBadRequest
-		if e == "access_denied" {
-			status = http.StatusForbidden
-		}
-		a.fail(w, r, status, oe, pageProviderError)
+		a.providerRefused(w, r, f, e, q.Get("error_description"))
 		return nil, nil, nil, false
 	}
 	if code == "" {
@@ -154,7 +119,7 @@ func (a *Auth) finishFlow(w http.ResponseWriter, r *http.Request, purpose string
 		return nil, nil, nil, false
 	}
 
-	u, tok, err := a.exchange(r.Context(), d, &f, code)
+	u, tok, err := a.exchange(r.Context(), d, f, code)
 	if err == nil {
 		err = f.satisfiedBy(u)
 	}
@@ -162,7 +127,74 @@ func (a *Auth) finishFlow(w http.ResponseWriter, r *http.Request, purpose string
 		a.loginFailed(w, r, err)
 		return nil, nil, nil, false
 	}
-	return &f, u, tok, true
+	return f, u, tok, true
+}
+
+// callbackParamsFit reports whether a callback's query has a state and
+// no parameter longer than its limit.
+func callbackParamsFit(q url.Values) bool {
+	return q.Get("state") != "" && len(q.Get("state")) <= maxStateLen && len(q.Get("code")) <= maxCodeLen &&
+		len(q.Get("error_description")) <= maxErrorLen && len(q.Get("error")) <= maxErrorCodeLen
+}
+
+// consumeFlow opens the flow cookie for state, checks that it is fresh, for
+// purpose and not used before, and deletes it. The error says why the
+// callback is refused.
+func (a *Auth) consumeFlow(w http.ResponseWriter, r *http.Request, state, purpose string) (*flow, error) {
+	name := a.flowCookieName(state)
+	ck, err := r.Cookie(name)
+	var f flow
+	if err != nil || a.cookies.flow.open(name, ck.Value, a.now(), &f) != nil ||
+		subtle.ConstantTimeCompare([]byte(f.State), []byte(state)) != 1 ||
+		a.now().Sub(time.Unix(f.Created, 0)) > flowTTL || f.Purpose != purpose {
+		return nil, withReason(audit.ReasonStateMismatch, fmt.Errorf("%w: no pending sign-in for this state", ErrInvalidCallback))
+	}
+	// The flow is consumed whatever happens next: a replayed callback finds
+	// neither the cookie nor an unused state.
+	a.cookies.set(w, name, "", -1)
+	if !a.firstUse(r.Context(), state, time.Unix(f.Created, 0).Add(flowTTL)) {
+		return nil, withReason(audit.ReasonStateReplayed, fmt.Errorf("%w: state already used", ErrInvalidCallback))
+	}
+	return &f, nil
+}
+
+// checkIssParameter checks the callback's iss parameter against the issuer,
+// and that it is present when the provider says it sends it (RFC 9207).
+func (a *Auth) checkIssParameter(q url.Values, d *discovered) error {
+	if iss, ok := q["iss"]; ok {
+		if len(iss) != 1 || iss[0] != a.provider.issuer {
+			return withReason(audit.ReasonIssParameterMismatch, fmt.Errorf("%w: iss parameter is not the issuer (RFC 9207)", ErrInvalidCallback))
+		}
+	} else if d.meta.IssParameterSupported {
+		return withReason(audit.ReasonIssParameterMismatch, fmt.Errorf("%w: iss parameter missing though the provider sends it (RFC 9207)", ErrInvalidCallback))
+	}
+	return nil
+}
+
+// providerRefused answers a callback carrying the provider's error e: a
+// silent sign-in falls back quietly, anything else is audited and shown.
+func (a *Auth) providerRefused(w http.ResponseWriter, r *http.Request, f *flow, e, description string) {
+	if f.Silent != 0 && silentFailure[e] {
+		// No Okta session for this browser: fall back quietly.
+		a.audit(r.Context(), slog.LevelInfo, audit.Event{Name: audit.EventLoginRefused, Reason: audit.ReasonSilentLoginFailed}, nil)
+		if f.Silent == silentInteractive {
+			a.StartLogin(w, r, f.ReturnTo)
+		} else {
+			a.redirect(w, r, f.ReturnTo, http.StatusFound)
+		}
+		return
+	}
+	oe := &Error{Code: e, Description: description}
+	reason := audit.ReasonProviderError
+	if e == "access_denied" && strings.Contains(strings.ToLower(oe.Description), "not assigned") {
+		reason = audit.ReasonNotAssigned
+	}
+	a.audit(r.Context(), slog.LevelInfo, audit.Event{Name: audit.EventLoginRefused, Reason: reason}, oe)
+	status := http.StatusBadRequest
+	if e == "access_denied" {
+		status = http.StatusForbidden
+	}
+	a.fail(w, r, status, oe, pageProviderError)
 }
 
 // silentFailure are the errors a prompt=none request gets when the user
@@ -204,9 +236,24 @@ func (a *Auth) exchange(ctx context.Context, d *discovered, f *flow, code string
 		u, err := a.oauth2User(ctx, d, tok)
 		return u, tok, err
 	}
+	u, err := a.idTokenUser(ctx, f, tok)
+	if err != nil {
+		return nil, nil, err
+	}
+	if d.meta.UserInfoEndpoint != "" && tok.AccessToken != "" {
+		if err := a.addUserInfo(ctx, d, u, tok.AccessToken); err != nil {
+			return nil, nil, err
+		}
+	}
+	return u, tok, nil
+}
+
+// idTokenUser verifies the ID token of the token response tok against the
+// flow f and returns the user it describes.
+func (a *Auth) idTokenUser(ctx context.Context, f *flow, tok *oauth2.Token) (*User, error) {
 	rawID, _ := tok.Extra("id_token").(string)
 	if rawID == "" {
-		return nil, nil, fmt.Errorf("%w: the token response has no id_token (is the openid scope granted?)", ErrInvalidToken)
+		return nil, fmt.Errorf("%w: the token response has no id_token (is the openid scope granted?)", ErrInvalidToken)
 	}
 	c, claims, err := a.provider.verifyIDToken(ctx, rawID, verifyRequest{
 		clientID: a.cfg.Client.ID, nonce: f.Nonce, accessToken: tok.AccessToken,
@@ -217,7 +264,7 @@ func (a *Auth) exchange(ctx context.Context, d *discovered, f *flow, code string
 		allClaims: a.cfg.Hooks.OnLogin != nil || a.cfg.Access.GroupsSource != nil || len(a.claimNames()) > 0,
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	u := &User{
 		Issuer: a.provider.issuer, Subject: c.Subject, Email: c.Email, EmailVerified: bool(c.EmailVerified),
@@ -227,22 +274,26 @@ func (a *Auth) exchange(ctx context.Context, d *discovered, f *flow, code string
 	if c.AuthTime != 0 {
 		u.AuthTime = time.Unix(c.AuthTime, 0)
 	}
-	if d.meta.UserInfoEndpoint != "" && tok.AccessToken != "" {
-		ui, uiClaims, err := a.provider.userInfo(ctx, d, tok.AccessToken, c.Subject)
-		if err != nil {
-			return nil, nil, err
+	return u, nil
+}
+
+// addUserInfo reads userinfo with accessToken for u's subject and fills
+// what the ID token left out, claims included.
+func (a *Auth) addUserInfo(ctx context.Context, d *discovered, u *User, accessToken string) error {
+	ui, uiClaims, err := a.provider.userInfo(ctx, d, accessToken, u.Subject)
+	if err != nil {
+		return err
+	}
+	mergeUserInfo(u, ui)
+	for k, v := range uiClaims {
+		if u.Claims == nil {
+			break
 		}
-		mergeUserInfo(u, ui)
-		for k, v := range uiClaims {
-			if u.Claims == nil {
-				break
-			}
-			if _, ok := u.Claims[k]; !ok {
-				u.Claims[k] = v
-			}
+		if _, ok := u.Claims[k]; !ok {
+			u.Claims[k] = v
 		}
 	}
-	return u, tok, nil
+	return nil
 }
 
 // mergeUserInfo fills what the ID token left out; the ID token wins.

@@ -334,6 +334,27 @@ func (c Config) normalize(names map[string]string) (Config, error) {
 
 	c.normalizeOAuth2(bad)
 	c.checkCookieName(bad)
+	c.normalizeIssuer(bad)
+	c.normalizeClient(bad)
+	c.normalizeBaseURL(bad)
+	c.normalizeSessionLifetime(bad)
+	c.normalizeAccess(bad)
+	c.normalizeSessionRefresh(bad)
+	c.normalizeSessionLogins(bad)
+	c.normalizeScopes()
+	if c.Pages != nil && c.Pages.Lookup(pageTemplate) == nil {
+		bad("Pages", "does not define %q; start from oktasso.DefaultPages()", pageTemplate)
+	}
+	ioDefaults(&c.HTTPClient, &c.Now, &c.Logger)
+	if c.Store == nil {
+		c.Store = store.NewMemory(c.Now)
+	}
+	return c, errors.Join(errs...)
+}
+
+// normalizeIssuer derives Issuer from Domain and AuthServerID when unset,
+// trims a trailing slash, and checks the result.
+func (c *Config) normalizeIssuer(bad func(field, format string, args ...any)) {
 	if c.Issuer == "" {
 		if c.Domain == "" {
 			bad("Issuer", "no issuer; set %s to your Okta domain, e.g. dev-123.okta.com", envDomain)
@@ -350,6 +371,11 @@ func (c Config) normalize(names map[string]string) (Config, error) {
 			bad("Issuer", "%s", err.Error())
 		}
 	}
+}
+
+// normalizeClient checks the client ID and picks and checks the client
+// authentication method.
+func (c *Config) normalizeClient(bad func(field, format string, args ...any)) {
 	if c.Client.ID == "" {
 		bad("Client.ID", "is empty; copy the Client ID from the Okta application's General tab")
 	}
@@ -357,7 +383,11 @@ func (c Config) normalize(names map[string]string) (Config, error) {
 	if err := checkClientAuth(c.Client.AuthMethod, c.Client.Secret, c.Client.PrivateKey, c.Client.PrivateKeyID); err != nil {
 		bad("Client."+err.field, "%s", err.msg)
 	}
+}
 
+// normalizeBaseURL defaults BaseURL, trims a trailing slash and checks that
+// it is an absolute http(s) URL without query, fragment or user info.
+func (c *Config) normalizeBaseURL(bad func(field, format string, args ...any)) {
 	if c.BaseURL == "" {
 		c.BaseURL = defaultBaseURL
 	}
@@ -365,7 +395,11 @@ func (c Config) normalize(names map[string]string) (Config, error) {
 	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 		bad("BaseURL", "%q is not an http(s) URL without query; write the app's external URL, e.g. https://app.example.com", c.BaseURL)
 	}
+}
 
+// normalizeSessionLifetime checks the session keys and defaults and checks
+// the session timeouts and the cookie count.
+func (c *Config) normalizeSessionLifetime(bad func(field, format string, args ...any)) {
 	for i, k := range c.Session.Keys {
 		if len(k) < minSessionKeyLen {
 			bad("Session.Keys", "key %d has %d bytes, want at least %d; make one with `openssl rand -base64 32`", i+1, len(k), minSessionKeyLen)
@@ -389,12 +423,21 @@ func (c Config) normalize(names map[string]string) (Config, error) {
 	if c.Session.MaxCookies < 1 || c.Session.MaxCookies > maxMaxChunks {
 		bad("Session.MaxCookies", "%d is out of range 1..%d", c.Session.MaxCookies, maxMaxChunks)
 	}
+}
+
+// normalizeAccess defaults and checks the access recheck interval.
+func (c *Config) normalizeAccess(bad func(field, format string, args ...any)) {
 	if c.Access.RecheckInterval == 0 {
 		c.Access.RecheckInterval = defaultRecheckInterval
 	}
 	if c.Access.RecheckInterval < time.Second {
 		bad("Access.RecheckInterval", "%v is too short; use at least 1s", c.Access.RecheckInterval)
 	}
+}
+
+// normalizeSessionRefresh defaults and checks the session cache and token
+// refresh settings, and caps IdleTimeout at MaxAge.
+func (c *Config) normalizeSessionRefresh(bad func(field, format string, args ...any)) {
 	if c.Session.CacheSize == 0 {
 		c.Session.CacheSize = defaultSessionCacheSize
 	}
@@ -410,7 +453,11 @@ func (c Config) normalize(names map[string]string) (Config, error) {
 	if c.Session.IdleTimeout > c.Session.MaxAge {
 		c.Session.IdleTimeout = c.Session.MaxAge
 	}
+}
 
+// normalizeSessionLogins defaults and checks where sign-out lands and how
+// many sign-ins may be pending at once.
+func (c *Config) normalizeSessionLogins(bad func(field, format string, args ...any)) {
 	if c.Session.PostLogoutPath == "" {
 		c.Session.PostLogoutPath = "/"
 	}
@@ -423,7 +470,11 @@ func (c Config) normalize(names map[string]string) (Config, error) {
 	if c.Session.MaxPendingLogins < 1 || c.Session.MaxPendingLogins > 20 {
 		bad("Session.MaxPendingLogins", "%d is out of range 1..20", c.Session.MaxPendingLogins)
 	}
+}
 
+// normalizeScopes fills the default scopes and puts openid first, once;
+// with OAuth2 set the scopes are exactly OAuth2.Scopes.
+func (c *Config) normalizeScopes() {
 	scopes := []string{"openid"}
 	if len(c.Scopes) == 0 {
 		c.Scopes = []string{"profile", "email"}
@@ -444,15 +495,6 @@ func (c Config) normalize(names map[string]string) (Config, error) {
 	if c.OAuth2 != nil {
 		c.Scopes = slices.Clone(c.OAuth2.Scopes) // no openid: not an OpenID provider
 	}
-
-	if c.Pages != nil && c.Pages.Lookup(pageTemplate) == nil {
-		bad("Pages", "does not define %q; start from oktasso.DefaultPages()", pageTemplate)
-	}
-	ioDefaults(&c.HTTPClient, &c.Now, &c.Logger)
-	if c.Store == nil {
-		c.Store = store.NewMemory(c.Now)
-	}
-	return c, errors.Join(errs...)
 }
 
 // issuerFromDomain derives the issuer from an Okta domain as people paste

@@ -75,7 +75,6 @@ func ConfigFromLookup(lookup func(string) (string, bool)) (Config, error) {
 		return ""
 	}
 	var c Config
-	var errs []error
 	c.Issuer = get(envIssuer, envCLIIssuer)
 	c.Domain = get(envDomain)
 	c.AuthServerID = get(envAuthServerID)
@@ -91,7 +90,23 @@ func ConfigFromLookup(lookup func(string) (string, bool)) (Config, error) {
 	}
 	c.BaseURL = get(envBaseURL)
 	c.Scopes = splitList(get(envScopes), " ,")
-	// The access shortcuts produce policies.
+	errs := c.accessFromEnv(get)
+	errs = append(errs, c.sessionKeysFromEnv(get)...)
+	errs = append(errs, c.durationsFromEnv(get)...)
+	errs = append(errs, c.switchesFromEnv(get)...)
+	if _, err := c.normalize(envNames); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return c, errors.Join(errs...)
+	}
+	return c, nil
+}
+
+// accessFromEnv turns the access shortcuts (groups, email domains) into
+// policies.
+func (c *Config) accessFromEnv(get func(names ...string) string) []error {
+	var errs []error
 	if g := splitList(get(envWorkspaceGroups), ","); len(g) > 0 {
 		c.Access.Workspace = RequireGroups(g...)
 	}
@@ -104,7 +119,12 @@ func ConfigFromLookup(lookup func(string) (string, bool)) (Config, error) {
 		}
 		c.Access.SignIn = RequireEmailDomains(d...)
 	}
+	return errs
+}
 
+// sessionKeysFromEnv decodes the base64 session keys.
+func (c *Config) sessionKeysFromEnv(get func(names ...string) string) []error {
+	var errs []error
 	for i, k := range splitList(get(envSessionKeys), ",") {
 		b, err := decodeKey(k)
 		if err != nil {
@@ -113,6 +133,13 @@ func ConfigFromLookup(lookup func(string) (string, bool)) (Config, error) {
 		}
 		c.Session.Keys = append(c.Session.Keys, Secret(b))
 	}
+	return errs
+}
+
+// durationsFromEnv parses the session timeouts and the membership
+// recheck interval.
+func (c *Config) durationsFromEnv(get func(names ...string) string) []error {
+	var errs []error
 	for _, d := range []struct {
 		name string
 		dst  *time.Duration
@@ -126,6 +153,13 @@ func ConfigFromLookup(lookup func(string) (string, bool)) (Config, error) {
 			*d.dst = t
 		}
 	}
+	return errs
+}
+
+// switchesFromEnv parses the boolean variables: silent sign-in and the
+// enforcement of the Workspace and WebApp policies.
+func (c *Config) switchesFromEnv(get func(names ...string) string) []error {
+	var errs []error
 	if v := get(envSilentLogin); v != "" {
 		on, err := strconv.ParseBool(v)
 		if err != nil {
@@ -146,13 +180,7 @@ func ConfigFromLookup(lookup func(string) (string, bool)) (Config, error) {
 			*b.skip = !on
 		}
 	}
-	if _, err := c.normalize(envNames); err != nil {
-		errs = append(errs, err)
-	}
-	if len(errs) > 0 {
-		return c, errors.Join(errs...)
-	}
-	return c, nil
+	return errs
 }
 
 // badDomains returns the entries of an email-domain list that are not

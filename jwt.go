@@ -117,44 +117,57 @@ func parseJWT(raw, issuer string, want expect, dst claimSet) (*jose.JSONWebSigna
 
 // checkClaims applies the claim rules of the token's kind.
 func checkClaims(want expect, dst claimSet) error {
-	c, now := dst.registered(), want.now
+	c := dst.registered()
 	if want.audience != "" && !slices.Contains(c.Audience, want.audience) {
 		return tokenErrorf(audit.ReasonAudienceMismatch, "aud does not hold %q", want.audience)
 	}
 	switch want.kind {
 	case idToken:
-		// exp without leeway; nbf and iat at most ClockSkew ahead.
-		switch {
-		case c.Expiry == 0:
-			return tokenErrorf(audit.ReasonTokenTimeInvalid, "no exp")
-		case now.After(unixTime(c.Expiry)):
-			return tokenErrorf(audit.ReasonTokenExpired, "expired")
-		case unixTime(c.NotBefore).After(now.Add(clockSkew)):
-			return tokenErrorf(audit.ReasonTokenTimeInvalid, "not valid before nbf")
-		case c.IssuedAt == 0:
-			return tokenErrorf(audit.ReasonTokenTimeInvalid, "no iat")
-		case unixTime(c.IssuedAt).After(now.Add(clockSkew)):
-			return tokenErrorf(audit.ReasonTokenTimeInvalid, "iat is in the future")
-		}
+		return checkIDTokenTimes(c, want.now)
 	case logoutToken:
-		lc := dst.(*logoutClaims)
-		iat := unixTime(c.IssuedAt)
-		var events map[string]json.RawMessage
-		switch {
-		case c.IssuedAt == 0 || iat.After(now.Add(clockSkew)) || now.Sub(iat) > logoutTokenMaxAge:
-			return tokenErrorf(audit.ReasonTokenTimeInvalid, "iat missing or outside the accepted window")
-		case c.Expiry != 0 && !now.Before(unixTime(c.Expiry).Add(clockSkew)):
-			return tokenErrorf(audit.ReasonTokenExpired, "expired")
-		case lc.Subject == "" && lc.SessionID == "":
-			return tokenErrorf(audit.ReasonTokenInvalid, "neither sub nor sid")
-		case lc.Nonce != nil:
-			return tokenErrorf(audit.ReasonTokenInvalid, "a logout token must not have a nonce")
-		case json.Unmarshal(lc.Events, &events) != nil:
-			return tokenErrorf(audit.ReasonTokenInvalid, "events is not an object")
-		}
-		if ev, ok := events[backchannelEvent]; !ok || !bytes.HasPrefix(bytes.TrimSpace(ev), []byte("{")) {
-			return tokenErrorf(audit.ReasonTokenInvalid, "events lacks the back-channel logout event")
-		}
+		return checkLogoutClaims(dst.(*logoutClaims), want.now)
+	}
+	return nil
+}
+
+// checkIDTokenTimes applies an ID token's time rules: exp without leeway;
+// nbf and iat at most ClockSkew ahead.
+func checkIDTokenTimes(c *jwtClaims, now time.Time) error {
+	switch {
+	case c.Expiry == 0:
+		return tokenErrorf(audit.ReasonTokenTimeInvalid, "no exp")
+	case now.After(unixTime(c.Expiry)):
+		return tokenErrorf(audit.ReasonTokenExpired, "expired")
+	case unixTime(c.NotBefore).After(now.Add(clockSkew)):
+		return tokenErrorf(audit.ReasonTokenTimeInvalid, "not valid before nbf")
+	case c.IssuedAt == 0:
+		return tokenErrorf(audit.ReasonTokenTimeInvalid, "no iat")
+	case unixTime(c.IssuedAt).After(now.Add(clockSkew)):
+		return tokenErrorf(audit.ReasonTokenTimeInvalid, "iat is in the future")
+	}
+	return nil
+}
+
+// checkLogoutClaims applies a logout token's rules: a recent iat, exp if
+// any, sub or sid, no nonce, and the back-channel logout event.
+func checkLogoutClaims(lc *logoutClaims, now time.Time) error {
+	c := lc.registered()
+	iat := unixTime(c.IssuedAt)
+	var events map[string]json.RawMessage
+	switch {
+	case c.IssuedAt == 0 || iat.After(now.Add(clockSkew)) || now.Sub(iat) > logoutTokenMaxAge:
+		return tokenErrorf(audit.ReasonTokenTimeInvalid, "iat missing or outside the accepted window")
+	case c.Expiry != 0 && !now.Before(unixTime(c.Expiry).Add(clockSkew)):
+		return tokenErrorf(audit.ReasonTokenExpired, "expired")
+	case lc.Subject == "" && lc.SessionID == "":
+		return tokenErrorf(audit.ReasonTokenInvalid, "neither sub nor sid")
+	case lc.Nonce != nil:
+		return tokenErrorf(audit.ReasonTokenInvalid, "a logout token must not have a nonce")
+	case json.Unmarshal(lc.Events, &events) != nil:
+		return tokenErrorf(audit.ReasonTokenInvalid, "events is not an object")
+	}
+	if ev, ok := events[backchannelEvent]; !ok || !bytes.HasPrefix(bytes.TrimSpace(ev), []byte("{")) {
+		return tokenErrorf(audit.ReasonTokenInvalid, "events lacks the back-channel logout event")
 	}
 	return nil
 }

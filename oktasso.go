@@ -94,31 +94,11 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 		p.useOAuth2(c.OAuth2)
 	}
 	secure := strings.HasPrefix(c.BaseURL, "https://")
-	keyContext := c.Issuer + " " + c.Client.ID
-	if c.Session.CookieName != "" { // tenants sharing an issuer and client still get keys of their own
-		keyContext += " " + c.Session.CookieName
-	}
-	ck, err := newCookies(secure, c.Session.Keys, keyContext)
+	ck, err := cookiesFor(c, secure)
 	if err != nil {
 		return nil, err
 	}
-	ck.maxChunks = c.Session.MaxCookies
-	if c.Session.CookieName != "" {
-		if secure {
-			ck.setPrefix("__Host-" + c.Session.CookieName)
-		} else {
-			ck.setPrefix(c.Session.CookieName)
-		}
-	}
-	if _, ok := c.Store.(store.SetStore); !ok {
-		c.Logger.Warn("oktasso: the session store is not a SetStore; back- and front-channel logout cannot find sessions to end")
-	}
-	if len(c.Session.Keys) == 0 {
-		c.Logger.Warn("oktasso: no session keys configured; using a random key, so sessions end when the process restarts and are not shared between instances (set " + envSessionKeys + ")")
-	}
-	if !secure && !isLoopback(hostOf(c.BaseURL)) {
-		c.Logger.Warn("oktasso: base URL is http on a non-loopback host; cookies are not Secure", "base_url", c.BaseURL)
-	}
+	warnConfig(c, secure)
 	creds, err := newClientCreds(c.Client.ID, c.Client.Secret, c.Client.AuthMethod, c.Client.PrivateKey, c.Client.PrivateKeyID, c.Now)
 	if err != nil {
 		return nil, err
@@ -139,6 +119,44 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 	}
 	go p.discover(context.WithoutCancel(ctx))
 	return a, nil
+}
+
+// cookiesFor makes the cookie codec of c: keys bound to the issuer, the
+// client and the cookie name, and the cookie name prefixed with __Host-
+// over https.
+func cookiesFor(c Config, secure bool) (*cookies, error) {
+	keyContext := c.Issuer + " " + c.Client.ID
+	if c.Session.CookieName != "" { // tenants sharing an issuer and client still get keys of their own
+		keyContext += " " + c.Session.CookieName
+	}
+	ck, err := newCookies(secure, c.Session.Keys, keyContext)
+	if err != nil {
+		return nil, err
+	}
+	ck.maxChunks = c.Session.MaxCookies
+	if c.Session.CookieName != "" {
+		if secure {
+			ck.setPrefix("__Host-" + c.Session.CookieName)
+		} else {
+			ck.setPrefix(c.Session.CookieName)
+		}
+	}
+	return ck, nil
+}
+
+// warnConfig logs what in c works but is weaker than it should be in
+// production: a store that cannot find sessions to end, a random session
+// key, cookies without Secure.
+func warnConfig(c Config, secure bool) {
+	if _, ok := c.Store.(store.SetStore); !ok {
+		c.Logger.Warn("oktasso: the session store is not a SetStore; back- and front-channel logout cannot find sessions to end")
+	}
+	if len(c.Session.Keys) == 0 {
+		c.Logger.Warn("oktasso: no session keys configured; using a random key, so sessions end when the process restarts and are not shared between instances (set " + envSessionKeys + ")")
+	}
+	if !secure && !isLoopback(hostOf(c.BaseURL)) {
+		c.Logger.Warn("oktasso: base URL is http on a non-loopback host; cookies are not Secure", "base_url", c.BaseURL)
+	}
 }
 
 func hostOf(raw string) string {

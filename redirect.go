@@ -15,33 +15,49 @@ const maxReturnToLen = 2048
 // overlong values.
 // An accepted path is returned unchanged, query included.
 func safePath(p string) string {
-	if p == "" || len(p) > maxReturnToLen || p[0] != '/' {
+	if p == "" || len(p) > maxReturnToLen || p[0] != '/' || schemeRelative(p) || hasRewrittenByte(p) {
 		return "/"
-	}
-	if len(p) > 1 && (p[1] == '/' || p[1] == '\\') {
-		return "/"
-	}
-	for i := 0; i < len(p); i++ {
-		if c := p[i]; c <= ' ' || c == '\\' || c == 0x7f {
-			return "/"
-		}
 	}
 	u, err := url.Parse(p)
-	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || !strings.HasPrefix(u.Path, "/") {
-		return "/"
-	}
 	// A path whose decoded form starts with "//" or "/\" is refused too, in
 	// case something between here and the browser decodes it.
-	if d := u.Path; len(d) > 1 && (d[1] == '/' || d[1] == '\\') {
+	if err != nil || !pathOnly(u) || schemeRelative(u.Path) || hasDotSegment(u.Path) {
 		return "/"
 	}
-	// Dot segments ("/a/../b", "%2e%2e" too, since u.Path is decoded) are
-	// refused: resolved by the browser, they could climb out of an
-	// application mounted under a path (a tenant's base path).
-	for seg := range strings.SplitSeq(u.Path, "/") {
-		if seg == "." || seg == ".." {
-			return "/"
+	return p
+}
+
+// schemeRelative reports whether p starts with "//" or "/\", which
+// browsers read as a URL on another host.
+func schemeRelative(p string) bool {
+	return len(p) > 1 && p[0] == '/' && (p[1] == '/' || p[1] == '\\')
+}
+
+// hasRewrittenByte reports whether p has a byte browsers drop or rewrite:
+// whitespace, control characters, DEL and backslash.
+func hasRewrittenByte(p string) bool {
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c <= ' ' || c == '\\' || c == 0x7f {
+			return true
 		}
 	}
-	return p
+	return false
+}
+
+// pathOnly reports whether u is a path and query alone: no scheme, host,
+// user info or opaque part, and a path that starts with "/".
+func pathOnly(u *url.URL) bool {
+	return u.Scheme == "" && u.Host == "" && u.User == nil && u.Opaque == "" && strings.HasPrefix(u.Path, "/")
+}
+
+// hasDotSegment reports whether the decoded path has a "." or ".." segment
+// ("/a/../b", "%2e%2e" too). Resolved by the browser, they could climb out
+// of an application mounted under a path (a tenant's base path).
+func hasDotSegment(path string) bool {
+	for seg := range strings.SplitSeq(path, "/") {
+		if seg == "." || seg == ".." {
+			return true
+		}
+	}
+	return false
 }

@@ -344,11 +344,7 @@ func (ss *sessionSealer) open(aad []byte, value string, idToken bool) (*session,
 	// Scratch space: the decoded first part, its plaintext, its AAD.
 	n := base64.RawURLEncoding.DecodedLen(len(hot))
 	size := 2*n + len(aad) + len(cold)
-	bp, _ := ss.bufs.Get().(*[]byte)
-	if bp == nil || cap(*bp) < size {
-		b := make([]byte, size)
-		bp = &b
-	}
+	bp := ss.scratch(size)
 	defer ss.bufs.Put(bp)
 	raw := (*bp)[:n]
 	// The decoder skips \r and \n, so the decoded length can be shorter
@@ -373,15 +369,32 @@ func (ss *sessionSealer) open(aad []byte, value string, idToken bool) (*session,
 		}
 		newest := i == 0
 		if twoParts {
-			s.idSealed = cold
-			if idToken || !newest {
-				s.IDToken, _ = ss.openIDToken(s.ID, cold)
-				s.idSealed = ""
-			}
+			ss.attachIDToken(s, cold, idToken || !newest)
 		}
 		return s, newest, nil
 	}
 	return nil, false, errBadSession
+}
+
+// scratch returns a buffer from ss.bufs with room for size bytes; open
+// puts it back.
+func (ss *sessionSealer) scratch(size int) *[]byte {
+	bp, _ := ss.bufs.Get().(*[]byte)
+	if bp == nil || cap(*bp) < size {
+		b := make([]byte, size)
+		bp = &b
+	}
+	return bp
+}
+
+// attachIDToken gives s the ID-token part cold of its value: kept sealed
+// in s.idSealed, or opened into s.IDToken when open is true.
+func (ss *sessionSealer) attachIDToken(s *session, cold string, open bool) {
+	s.idSealed = cold
+	if open {
+		s.IDToken, _ = ss.openIDToken(s.ID, cold)
+		s.idSealed = ""
+	}
 }
 
 // openIDToken opens the ID-token part of a value of the session id and

@@ -109,28 +109,50 @@ func (p *Provider) verifyIDToken(ctx context.Context, raw string, vr verifyReque
 			return nil, nil, tokenErrorf(audit.ReasonTokenInvalid, "claims: %w", err)
 		}
 	}
-	switch {
-	case c.Subject == "":
-		return nil, nil, tokenErrorf(audit.ReasonTokenInvalid, "no sub")
-	case len(c.Audience) > 1 && c.AuthorizedParty == "":
-		return nil, nil, tokenErrorf(audit.ReasonAZPMismatch, "several audiences and no azp")
-	case c.AuthorizedParty != "" && c.AuthorizedParty != vr.clientID:
-		return nil, nil, tokenErrorf(audit.ReasonAZPMismatch, "azp %q is not this client", c.AuthorizedParty)
-	case !vr.refreshed && (vr.nonce == "" || subtle.ConstantTimeCompare([]byte(c.Nonce), []byte(vr.nonce)) != 1):
-		return nil, nil, tokenErrorf(audit.ReasonNonceMismatch, "nonce does not match")
+	if err := checkIDTokenParties(&c, vr, alg); err != nil {
+		return nil, nil, err
 	}
-	if c.AccessTokenHash != "" && vr.accessToken != "" && !tokenHashMatches(c.AccessTokenHash, vr.accessToken, alg) {
-		return nil, nil, tokenErrorf(audit.ReasonAtHashMismatch, "at_hash does not match the access token")
-	}
-	if vr.checkMaxAge {
-		if c.AuthTime == 0 {
-			return nil, nil, tokenErrorf(audit.ReasonAuthTooOld, "max_age was asked but auth_time is missing")
-		}
-		if now.Sub(time.Unix(c.AuthTime, 0)) > vr.maxAge+clockSkew {
-			return nil, nil, tokenErrorf(audit.ReasonAuthTooOld, "authentication is older than max_age")
-		}
+	if err := checkAuthTime(&c, vr, now); err != nil {
+		return nil, nil, err
 	}
 	return &c.idClaims, all, nil
+}
+
+// checkIDTokenParties checks whom an ID token is about and for: sub is
+// set, azp (required with several audiences) is this client, the nonce
+// matches in constant time unless the token is from a refresh, and at_hash
+// matches the access token when both are present.
+func checkIDTokenParties(c *idTokenClaims, vr verifyRequest, alg string) error {
+	switch {
+	case c.Subject == "":
+		return tokenErrorf(audit.ReasonTokenInvalid, "no sub")
+	case len(c.Audience) > 1 && c.AuthorizedParty == "":
+		return tokenErrorf(audit.ReasonAZPMismatch, "several audiences and no azp")
+	case c.AuthorizedParty != "" && c.AuthorizedParty != vr.clientID:
+		return tokenErrorf(audit.ReasonAZPMismatch, "azp %q is not this client", c.AuthorizedParty)
+	case !vr.refreshed && (vr.nonce == "" || subtle.ConstantTimeCompare([]byte(c.Nonce), []byte(vr.nonce)) != 1):
+		return tokenErrorf(audit.ReasonNonceMismatch, "nonce does not match")
+	}
+	if c.AccessTokenHash != "" && vr.accessToken != "" && !tokenHashMatches(c.AccessTokenHash, vr.accessToken, alg) {
+		return tokenErrorf(audit.ReasonAtHashMismatch, "at_hash does not match the access token")
+	}
+	return nil
+}
+
+// checkAuthTime checks auth_time against max_age when the request sent
+// one: auth_time is then required and at most max_age (plus ClockSkew)
+// old.
+func checkAuthTime(c *idTokenClaims, vr verifyRequest, now time.Time) error {
+	if !vr.checkMaxAge {
+		return nil
+	}
+	if c.AuthTime == 0 {
+		return tokenErrorf(audit.ReasonAuthTooOld, "max_age was asked but auth_time is missing")
+	}
+	if now.Sub(time.Unix(c.AuthTime, 0)) > vr.maxAge+clockSkew {
+		return tokenErrorf(audit.ReasonAuthTooOld, "authentication is older than max_age")
+	}
+	return nil
 }
 
 // tokenHashMatches checks an at_hash (OpenID Connect Core 3.1.3.6): the

@@ -199,6 +199,24 @@ func (c Config) normalize() (Config, error) {
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("oktasso: %s: "+format, append([]any{field}, args...)...))
 	}
+	c.normalizeIssuer(bad)
+	c.normalizeTokenRules(bad)
+	c.normalizeIntrospection(bad)
+	if c.HTTPClient == nil {
+		c.HTTPClient = &http.Client{Timeout: httpTimeout}
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c, errors.Join(errs...)
+}
+
+// normalizeIssuer takes the issuer from Issuer, from Domain and
+// AuthServerID, or from Provider, and checks it.
+func (c *Config) normalizeIssuer(bad func(field, format string, args ...any)) {
 	switch {
 	case c.Provider != nil && c.Issuer == "" && c.Domain == "":
 		c.Issuer = c.Provider.Issuer()
@@ -219,6 +237,11 @@ func (c Config) normalize() (Config, error) {
 			bad("Issuer", "%q is not the Provider's issuer %q; leave Issuer empty to use the Provider's", c.Issuer, c.Provider.Issuer())
 		}
 	}
+}
+
+// normalizeTokenRules drops empty audiences and client IDs, and defaults
+// and checks the leeway, groups claim, cache size and realm.
+func (c *Config) normalizeTokenRules(bad func(field, format string, args ...any)) {
 	if len(c.Audiences) == 0 {
 		c.Audiences = []string{DefaultAudience}
 	}
@@ -245,30 +268,26 @@ func (c Config) normalize() (Config, error) {
 	if c.Realm == "" {
 		c.Realm = DefaultRealm
 	}
-	if in := c.Introspection; in != nil {
-		cp := *in
-		if cp.ClientID == "" {
-			bad("Introspection.ClientID", "is empty; use the client ID of the application the tokens are issued to")
-		}
-		if cp.MaxCacheAge == 0 {
-			cp.MaxCacheAge = 5 * time.Minute
-		}
-		if cp.NegativeCacheAge == 0 {
-			cp.NegativeCacheAge = 10 * time.Second
-		}
-		if cp.MaxCacheAge < 0 || cp.NegativeCacheAge < 0 {
-			bad("Introspection", "cache ages must not be negative")
-		}
-		c.Introspection = &cp
+}
+
+// normalizeIntrospection copies Introspection, fills its cache ages and
+// checks it.
+func (c *Config) normalizeIntrospection(bad func(field, format string, args ...any)) {
+	if c.Introspection == nil {
+		return
 	}
-	if c.HTTPClient == nil {
-		c.HTTPClient = &http.Client{Timeout: httpTimeout}
+	cp := *c.Introspection
+	if cp.ClientID == "" {
+		bad("Introspection.ClientID", "is empty; use the client ID of the application the tokens are issued to")
 	}
-	if c.Now == nil {
-		c.Now = time.Now
+	if cp.MaxCacheAge == 0 {
+		cp.MaxCacheAge = 5 * time.Minute
 	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
+	if cp.NegativeCacheAge == 0 {
+		cp.NegativeCacheAge = 10 * time.Second
 	}
-	return c, errors.Join(errs...)
+	if cp.MaxCacheAge < 0 || cp.NegativeCacheAge < 0 {
+		bad("Introspection", "cache ages must not be negative")
+	}
+	c.Introspection = &cp
 }

@@ -14,34 +14,20 @@ import (
 // "dev-123-admin.okta.com", or a URL that already ends in "/oauth2/{id}".
 // serverIDName is how errors name the setting that holds authServerID.
 func FromDomain(domain, authServerID, serverIDName string) (string, error) {
-	scheme := "https"
-	d := strings.TrimSpace(domain)
-	if rest, ok := strings.CutPrefix(d, "https://"); ok {
-		d = rest
-	} else if rest, ok := strings.CutPrefix(d, "http://"); ok {
-		d, scheme = rest, "http"
-	}
+	scheme, d := cutScheme(strings.TrimSpace(domain))
 	d = strings.TrimRight(d, "/")
 	host, path, _ := strings.Cut(d, "/")
 	if path != "" {
-		id, ok := strings.CutPrefix(path, "oauth2/")
-		id = strings.TrimSuffix(id, "/v1")
-		if !ok || id == "" || strings.Contains(id, "/") {
-			return "", fmt.Errorf("%q has a path; write just the domain, e.g. dev-123.okta.com", domain)
-		}
-		if authServerID != "" && authServerID != id {
-			return "", fmt.Errorf("%q names authorization server %q but %s is %q; keep one", domain, id, serverIDName, authServerID)
+		id, err := serverIDFromPath(domain, path, authServerID, serverIDName)
+		if err != nil {
+			return "", err
 		}
 		authServerID = id
 	}
 	if host == "" || strings.ContainsAny(host, "?#@ ") {
 		return "", fmt.Errorf("%q is not a domain; write e.g. dev-123.okta.com", domain)
 	}
-	// The admin console's host is not the issuer: dev-123-admin.okta.com → dev-123.okta.com.
-	if label, rest, ok := strings.Cut(host, "."); ok && strings.HasSuffix(label, "-admin") && isOktaHost(rest) {
-		host = strings.TrimSuffix(label, "-admin") + "." + rest
-	}
-	iss := scheme + "://" + host
+	iss := scheme + "://" + withoutAdmin(host)
 	if authServerID != "" {
 		if strings.ContainsAny(authServerID, "/?#% ") {
 			return "", fmt.Errorf("authorization server id %q is not valid; write e.g. default", authServerID)
@@ -49,6 +35,42 @@ func FromDomain(domain, authServerID, serverIDName string) (string, error) {
 		iss += "/oauth2/" + authServerID
 	}
 	return iss, nil
+}
+
+// cutScheme removes an https:// or http:// prefix from d and returns the
+// scheme the issuer uses: https unless d says http.
+func cutScheme(d string) (scheme, rest string) {
+	if rest, ok := strings.CutPrefix(d, "https://"); ok {
+		return "https", rest
+	}
+	if rest, ok := strings.CutPrefix(d, "http://"); ok {
+		return "http", rest
+	}
+	return "https", d
+}
+
+// serverIDFromPath reads the authorization server id from the path of a
+// pasted domain, which must be "oauth2/{id}" (or "oauth2/{id}/v1"), and
+// checks it against authServerID when that is set too.
+func serverIDFromPath(domain, path, authServerID, serverIDName string) (string, error) {
+	id, ok := strings.CutPrefix(path, "oauth2/")
+	id = strings.TrimSuffix(id, "/v1")
+	if !ok || id == "" || strings.Contains(id, "/") {
+		return "", fmt.Errorf("%q has a path; write just the domain, e.g. dev-123.okta.com", domain)
+	}
+	if authServerID != "" && authServerID != id {
+		return "", fmt.Errorf("%q names authorization server %q but %s is %q; keep one", domain, id, serverIDName, authServerID)
+	}
+	return id, nil
+}
+
+// withoutAdmin maps the admin console's host to the issuer's:
+// dev-123-admin.okta.com → dev-123.okta.com. Other hosts are unchanged.
+func withoutAdmin(host string) string {
+	if label, rest, ok := strings.Cut(host, "."); ok && strings.HasSuffix(label, "-admin") && isOktaHost(rest) {
+		return strings.TrimSuffix(label, "-admin") + "." + rest
+	}
+	return host
 }
 
 func isOktaHost(h string) bool {
