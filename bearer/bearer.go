@@ -96,7 +96,10 @@ type Config struct {
 
 	// CacheSize bounds how many verified tokens are remembered (keyed by
 	// the exact token, until it expires), so a repeated token costs a map
-	// lookup. Default DefaultCacheSize; negative turns caching off.
+	// lookup. Refused tokens are never stored there: a JWT is cached only
+	// once verified, and introspection refusals have a small cache of
+	// their own (see Introspection.NegativeCacheAge). Default
+	// DefaultCacheSize; negative turns caching off, refusals' included.
 	CacheSize int
 	// Realm is the realm of the WWW-Authenticate challenge. Default "api".
 	Realm string
@@ -132,9 +135,21 @@ type Introspection struct {
 	// MaxCacheAge bounds how long an active answer is reused, so a revoked
 	// token is refused within this time. Default 5 minutes.
 	MaxCacheAge time.Duration
-	// NegativeCacheAge is how long an inactive answer is reused. Default
-	// 10 seconds.
+	// NegativeCacheAge is how long a refusal (an inactive answer, or an
+	// active one this API does not accept) is reused. Default 10 seconds.
+	// Refusals are kept apart from verified tokens, at most 1,024 of them
+	// (expired ones are dropped first when full), so a flood of junk
+	// tokens never evicts a real user's cached token.
 	NegativeCacheAge time.Duration
+	// MaxConcurrent bounds the introspection calls this Guard has in
+	// flight at once; each distinct new token needs one (parallel
+	// requests with the same token share it). When all are taken, a
+	// request with a new token waits briefly for one (at most half a
+	// second, and only as many requests as MaxConcurrent wait), then is
+	// answered 503 with Retry-After: requests never queue without bound,
+	// and a flood of junk tokens costs Okta at most MaxConcurrent calls at
+	// a time. Default 16.
+	MaxConcurrent int
 }
 
 // Guard guards API routes with Okta access tokens. Create it with New. It
@@ -178,7 +193,7 @@ func newGuard(cfg Config) (*Guard, error) {
 		if err != nil {
 			return nil, fmt.Errorf("oktasso: Introspection: %w", err)
 		}
-		g.intro = &introspector{creds: creds, maxAge: in.MaxCacheAge, negAge: in.NegativeCacheAge}
+		g.intro = newIntrospector(creds, in, c.CacheSize > 0)
 	}
 	if c.CacheSize > 0 {
 		g.cache = newTokenCache(c.CacheSize)
@@ -288,6 +303,12 @@ func (c *Config) normalizeIntrospection(bad func(field, format string, args ...a
 	}
 	if cp.MaxCacheAge < 0 || cp.NegativeCacheAge < 0 {
 		bad("Introspection", "cache ages must not be negative")
+	}
+	if cp.MaxConcurrent == 0 {
+		cp.MaxConcurrent = defaultMaxConcurrent
+	}
+	if cp.MaxConcurrent < 0 {
+		bad("Introspection.MaxConcurrent", "%d is negative; leave it 0 for the default (16)", cp.MaxConcurrent)
 	}
 	c.Introspection = &cp
 }

@@ -351,6 +351,8 @@ func TestNewRejects(t *testing.T) {
 		{"org server without introspection", Config{Domain: "dev-1.okta.com", ClientIDs: []string{"x"}}, "org authorization server"},
 		{"big leeway", Config{Issuer: "https://dev-1.okta.com/oauth2/default", ClientIDs: []string{"x"}, Leeway: time.Hour}, "Leeway"},
 		{"introspection without client", Config{Issuer: "https://dev-1.okta.com/oauth2/default", ClientIDs: []string{"x"}, Introspection: &Introspection{}}, "Introspection.ClientID"},
+		{"negative MaxConcurrent", Config{Issuer: "https://dev-1.okta.com/oauth2/default", ClientIDs: []string{"x"},
+			Introspection: &Introspection{ClientID: "x", MaxConcurrent: -1}}, "Introspection.MaxConcurrent"},
 		{"introspection with a bad key", Config{Issuer: "https://dev-1.okta.com/oauth2/default", ClientIDs: []string{"x"},
 			Introspection: &Introspection{ClientID: "x", PrivateKey: "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"}}, "Introspection: PrivateKey"},
 	}

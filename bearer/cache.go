@@ -6,13 +6,15 @@ import "sync"
 // with different tokens rarely wait on each other.
 const cacheShards = 16
 
-// tokenCache remembers verification results by the exact token string until
-// a deadline: verified tokens until they expire, introspection answers for
-// less. It is bounded: a full shard drops its expired entries, then
-// arbitrary ones. Only verified tokens and introspection answers are
-// stored, so unauthenticated clients cannot fill it with garbage faster
-// than they can make the provider answer. A nil *tokenCache caches
-// nothing. Safe for concurrent use.
+// tokenCache remembers verification results by key until a deadline. A
+// Guard has one for verified tokens, by the exact token string, until they
+// expire (introspected ones for less), and with introspection one for
+// refusals, by the token's hash, for NegativeCacheAge: refusals never
+// evict verified tokens. Refused JWTs are not stored at all, so
+// unauthenticated clients cannot fill either cache faster than they can
+// make the provider answer. It is bounded: a full shard drops its expired
+// entries, then arbitrary ones. A nil *tokenCache caches nothing. Safe
+// for concurrent use.
 type tokenCache struct {
 	perShard int
 	shards   [cacheShards]cacheShard
@@ -24,8 +26,8 @@ type cacheShard struct {
 	_  [40]byte // keep shards on separate cache lines
 }
 
-// tokenEntry is a token (or, for introspection, a refusal) valid until
-// until, in Unix nanoseconds.
+// tokenEntry is a verified token, or a refusal, valid until until, in
+// Unix nanoseconds.
 type tokenEntry struct {
 	tok   *Token
 	err   error
@@ -40,8 +42,8 @@ func newTokenCache(size int) *tokenCache {
 	return c
 }
 
-// shard picks a shard from the token's last bytes: the signature of a
-// JWT, random characters of an opaque token.
+// shard picks a shard from the key's last bytes: the signature of a
+// JWT, random characters of an opaque token, bytes of a hash.
 func (c *tokenCache) shard(raw string) *cacheShard {
 	var h uint32
 	for i := max(len(raw)-8, 0); i < len(raw); i++ {

@@ -2,6 +2,7 @@ package bearer
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"github.com/oktasso/oktasso/audit"
@@ -16,17 +17,88 @@ import (
 	"github.com/oktasso/oktasso/internal/httpjson"
 )
 
-// maxIntrospectionBytes bounds an introspection answer.
-const maxIntrospectionBytes = 64 << 10
+const (
+	// maxIntrospectionBytes bounds an introspection answer.
+	maxIntrospectionBytes = 64 << 10
+	// defaultMaxConcurrent is Introspection.MaxConcurrent's default.
+	defaultMaxConcurrent = 16
+	// refusalCacheSize bounds the refused tokens remembered, apart from
+	// the verified ones.
+	refusalCacheSize = 1024
+	// slotWait bounds how long a new token waits for a call slot when all
+	// are taken (at most as many waiting as calling) before its request
+	// is answered 503.
+	slotWait = 500 * time.Millisecond
+)
+
+// errBusy refuses a new token while every call slot is taken: like an
+// unreachable provider, it is answered 503 with Retry-After.
+var errBusy = fmt.Errorf("%w: too many introspection calls in flight; raise Introspection.MaxConcurrent if this is regular traffic", oktasso.ErrProviderUnavailable)
 
 // introspector validates tokens at the introspection endpoint (RFC 7662).
-// Immutable; safe for concurrent use.
+// Safe for concurrent use.
+//
+// It is fair to the provider and to real users under a flood of junk
+// tokens: at most cap(slots) calls are in flight, and as many may wait
+// for a slot for at most wait, so excess requests are refused at once
+// (503) rather than queued; refusals are cached in refused, apart from
+// the Guard's cache of verified tokens, which they never evict.
 type introspector struct {
 	creds          *clientauth.Creds
 	maxAge, negAge time.Duration
 
+	slots   chan struct{} // one per call in flight
+	waiters chan struct{} // one per request waiting for a slot
+	wait    time.Duration
+	refused *tokenCache // by sha256 of the token; nil when caching is off
+
 	mu    sync.Mutex
 	calls map[string]*introCall // by token: one call in flight per token
+}
+
+func newIntrospector(creds *clientauth.Creds, in *Introspection, cache bool) *introspector {
+	ic := &introspector{
+		creds: creds, maxAge: in.MaxCacheAge, negAge: in.NegativeCacheAge,
+		slots: make(chan struct{}, in.MaxConcurrent), waiters: make(chan struct{}, in.MaxConcurrent), wait: slotWait,
+	}
+	if cache {
+		ic.refused = newTokenCache(refusalCacheSize)
+	}
+	return ic
+}
+
+// acquire takes a call slot, at once when one is free; otherwise it waits
+// for one at most ic.wait, unless as many requests already wait. It
+// reports whether it got a slot, to be given back with release.
+func (ic *introspector) acquire() bool {
+	select {
+	case ic.slots <- struct{}{}:
+		return true
+	default:
+	}
+	select {
+	case ic.waiters <- struct{}{}:
+		defer func() { <-ic.waiters }()
+	default:
+		return false
+	}
+	t := time.NewTimer(ic.wait)
+	defer t.Stop()
+	select {
+	case ic.slots <- struct{}{}:
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
+func (ic *introspector) release() { <-ic.slots }
+
+// refusalKey is the key of raw in the refusal cache: its SHA-256, so that
+// junk tokens of up to 16 KB cost 32 bytes each.
+func refusalKey(raw string) string {
+	sum := sha256.Sum256([]byte(raw))
+	return string(sum[:])
 }
 
 // introCall is an introspection in flight; t and err are set before done
@@ -76,12 +148,19 @@ func parseIntrospection(body []byte) (*introspection, error) {
 }
 
 // introspect asks the provider about raw and caches the answer: an active
-// token until it expires or MaxCacheAge passes, a refused one for
-// NegativeCacheAge. Provider failures are not cached.
-// Parallel requests with the same new token (a page firing its API calls
-// at once) share one call.
+// token in the Guard's cache until it expires or MaxCacheAge passes, a
+// refused one in the refusal cache for NegativeCacheAge. Provider failures
+// are not cached. Parallel requests with the same new token (a page
+// firing its API calls at once) share one call, which holds one slot.
 func (g *Guard) introspect(ctx context.Context, raw string, now time.Time) (*Token, error) {
 	ic := g.intro
+	key := ""
+	if ic.refused != nil {
+		key = refusalKey(raw)
+		if e, ok := ic.refused.get(key, now.UnixNano()); ok {
+			return nil, e.err
+		}
+	}
 	ic.mu.Lock()
 	if c, ok := ic.calls[raw]; ok {
 		ic.mu.Unlock()
@@ -100,7 +179,7 @@ func (g *Guard) introspect(ctx context.Context, raw string, now time.Time) (*Tok
 	ic.mu.Unlock()
 	// Detached: the others waiting must not fail because this request
 	// was cancelled; the call has its own timeout.
-	c.t, c.err = g.introspectOnce(context.WithoutCancel(ctx), raw, now)
+	c.t, c.err = g.introspectInSlot(context.WithoutCancel(ctx), raw, key, now)
 	ic.mu.Lock()
 	delete(ic.calls, raw)
 	ic.mu.Unlock()
@@ -108,14 +187,24 @@ func (g *Guard) introspect(ctx context.Context, raw string, now time.Time) (*Tok
 	return c.t, c.err
 }
 
-func (g *Guard) introspectOnce(ctx context.Context, raw string, now time.Time) (*Token, error) {
+// introspectInSlot calls introspectOnce in a call slot, or refuses with
+// errBusy when none is to be had.
+func (g *Guard) introspectInSlot(ctx context.Context, raw, key string, now time.Time) (*Token, error) {
+	if !g.intro.acquire() {
+		return nil, errBusy
+	}
+	defer g.intro.release()
+	return g.introspectOnce(ctx, raw, key, now)
+}
+
+func (g *Guard) introspectOnce(ctx context.Context, raw, key string, now time.Time) (*Token, error) {
 	in, err := g.callIntrospection(ctx, raw)
 	if err != nil {
 		return nil, err
 	}
 	t, err := g.fromIntrospection(in, now)
 	if err != nil {
-		g.cache.put(raw, tokenEntry{err: err, until: now.Add(g.intro.negAge).UnixNano()}, now.UnixNano())
+		g.intro.refused.put(key, tokenEntry{err: err, until: now.Add(g.intro.negAge).UnixNano()}, now.UnixNano())
 		return nil, err
 	}
 	until := min(t.Expiry.Add(g.cfg.Leeway).UnixNano(), now.Add(g.intro.maxAge).UnixNano())

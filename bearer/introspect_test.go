@@ -1,6 +1,7 @@
 package bearer
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -9,9 +10,14 @@ import (
 	"encoding/pem"
 	"errors"
 	"github.com/oktasso/oktasso/audit"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"runtime"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -221,5 +227,215 @@ func TestIntrospectionSingleFlight(t *testing.T) {
 	}
 	if got := f.introspections.Load(); got != 1 {
 		t.Errorf("%d parallel Verify calls made %d introspection requests; want 1", n, got)
+	}
+}
+
+// junkInactive answers the introspection of a token starting "junk-" as
+// the provider does (inactive) without a round trip, and passes every
+// other request on.
+type junkInactive struct{ next http.RoundTripper }
+
+func (j junkInactive) RoundTrip(r *http.Request) (*http.Response, error) {
+	if !strings.HasSuffix(r.URL.Path, "/v1/introspect") {
+		return j.next.RoundTrip(r)
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, err
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, err
+	}
+	if !strings.HasPrefix(form.Get("token"), "junk-") {
+		r = r.Clone(r.Context())
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		return j.next.RoundTrip(r)
+	}
+	return &http.Response{
+		StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
+		Body: io.NopCloser(strings.NewReader(`{"active":false}`)), Request: r,
+	}, nil
+}
+
+// TestIntrospectionJunkFlood: a flood of distinct junk tokens, each
+// refused by the provider, does not evict a real user's cached answer: the
+// real token is still answered without a call afterwards, even when the
+// flood is ten times the size of the cache.
+func TestIntrospectionJunkFlood(t *testing.T) {
+	f := newAPIFixture(t)
+	org := f.fake.Issuer()
+	g := f.guard(func(c *Config) {
+		c.Issuer, c.Audiences, c.ClientIDs = org, []string{org}, []string{spaClientID}
+		c.Introspection = &Introspection{ClientID: spaClientID}
+		c.CacheSize = 1_000
+		// The fake's answer to junk, without the round trip.
+		c.HTTPClient = &http.Client{Transport: countingTransport{n: &f.introspections, next: junkInactive{f.fake.Client().Transport}, suffix: "/v1/introspect"}}
+	})
+	tok := userToken(t, f.fake, org, spaClientID, nil)
+	if rec := callAPI(g, nil, "Bearer "+tok); rec.Code != 200 {
+		t.Fatalf("real token = %d %s; want 200", rec.Code, rec.Body)
+	}
+	const junk = 10_000
+	for i := range junk {
+		if rec := callAPI(g, nil, "Bearer junk-"+strconv.Itoa(i)+"-"+randomString(12)); rec.Code != 401 {
+			t.Fatalf("junk token %d = %d %s; want 401", i, rec.Code, rec.Body)
+		}
+	}
+	calls := f.introspections.Load()
+	if calls != 1+junk {
+		t.Errorf("%d introspection requests; want %d (one per distinct token)", calls, 1+junk)
+	}
+	if rec := callAPI(g, nil, "Bearer "+tok); rec.Code != 200 {
+		t.Errorf("real token after %d junk tokens = %d %s; want 200", junk, rec.Code, rec.Body)
+	}
+	if n := f.introspections.Load(); n != calls {
+		t.Errorf("real token after %d junk tokens made %d introspection requests; want 0 (a cache hit)", junk, n-calls)
+	}
+	if n := g.cache.len(); n != 1 {
+		t.Errorf("the cache of verified tokens holds %d entries; want 1 (refusals kept apart)", n)
+	}
+	if n := g.intro.refused.len(); n == 0 || n > refusalCacheSize {
+		t.Errorf("the refusal cache holds %d entries; want 1..%d", n, refusalCacheSize)
+	}
+}
+
+// gatedTransport holds every introspection request until gate is closed,
+// counting those in flight on the provider's side and reporting each
+// arrival on arrived.
+type gatedTransport struct {
+	next          http.RoundTripper
+	gate          chan struct{}
+	arrived       chan<- struct{}
+	inFlight, max atomic.Int64
+}
+
+func (g *gatedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if !strings.HasSuffix(r.URL.Path, "/v1/introspect") {
+		return g.next.RoundTrip(r)
+	}
+	n := g.inFlight.Add(1)
+	for m := g.max.Load(); n > m && !g.max.CompareAndSwap(m, n); m = g.max.Load() {
+	}
+	g.arrived <- struct{}{}
+	<-g.gate
+	defer g.inFlight.Add(-1)
+	return g.next.RoundTrip(r)
+}
+
+// gatedGuard returns a Guard for the fake's org authorization server,
+// introspecting with at most maxConcurrent calls (0: the default) through
+// a gatedTransport reporting on events.
+func (f *apiFixture) gatedGuard(maxConcurrent int, events chan<- struct{}) (*Guard, *gatedTransport) {
+	f.t.Helper()
+	gt := &gatedTransport{next: f.fake.Client().Transport, gate: make(chan struct{}), arrived: events}
+	g := f.guard(func(c *Config) {
+		org := f.fake.Issuer()
+		c.Issuer, c.Audiences, c.ClientIDs = org, []string{org}, []string{spaClientID}
+		c.Introspection = &Introspection{ClientID: spaClientID, MaxConcurrent: maxConcurrent}
+		c.HTTPClient = &http.Client{Transport: countingTransport{n: &f.introspections, next: gt, suffix: "/v1/introspect"}}
+	})
+	if _, err := g.provider.Endpoint(context.Background(), "introspection_endpoint"); err != nil {
+		f.t.Fatal(err)
+	}
+	return g, gt
+}
+
+// TestIntrospectionBoundedCalls: 200 concurrent distinct junk tokens
+// against a slow provider make at most MaxConcurrent introspection calls
+// at once; the rest are answered 503 with Retry-After instead of
+// queueing, and the slots are free again afterwards.
+func TestIntrospectionBoundedCalls(t *testing.T) {
+	tests := []struct {
+		name          string
+		maxConcurrent int
+		want          int
+	}{
+		{"default", 0, defaultMaxConcurrent},
+		{"MaxConcurrent 4", 4, 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newAPIFixture(t)
+			const n = 200
+			events := make(chan struct{}, 2*n) // an arrival at the provider, or an answer
+			g, gt := f.gatedGuard(tt.maxConcurrent, events)
+			recs := make(chan *httptest.ResponseRecorder, n)
+			for range n {
+				go func() {
+					recs <- callAPI(g, nil, "Bearer junk-"+randomString(16))
+					events <- struct{}{}
+				}()
+			}
+			// Until the provider answers, every request either reached it
+			// or was answered: one event each. (Those waiting for a slot
+			// are answered when their wait ends, since no slot frees up.)
+			for range n {
+				<-events
+			}
+			if got := gt.max.Load(); got != int64(tt.want) {
+				t.Errorf("%d introspection calls in flight at most; want %d", got, tt.want)
+			}
+			close(gt.gate)
+			var unavailable, refused int
+			for range n {
+				rec := <-recs
+				switch {
+				case rec.Code == http.StatusServiceUnavailable && rec.Header().Get("Retry-After") != "" && strings.Contains(rec.Body.String(), "temporarily_unavailable"):
+					unavailable++
+				case rec.Code == http.StatusUnauthorized && strings.Contains(rec.Body.String(), "not active"):
+					refused++
+				default:
+					t.Errorf("junk token = %d %q %s; want 401 not active, or 503 with Retry-After", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
+				}
+			}
+			if refused != tt.want || unavailable != n-tt.want {
+				t.Errorf("%d junk tokens: %d refused by the provider, %d answered 503; want %d and %d", n, refused, unavailable, tt.want, n-tt.want)
+			}
+			if got := f.introspections.Load(); got != int64(tt.want) {
+				t.Errorf("%d introspection requests; want %d", got, tt.want)
+			}
+			if len(g.intro.slots) != 0 || len(g.intro.waiters) != 0 || len(g.intro.calls) != 0 {
+				t.Errorf("after the flood: %d slots taken, %d waiting, %d calls registered; want none", len(g.intro.slots), len(g.intro.waiters), len(g.intro.calls))
+			}
+			// The slots are free: a real token is introspected.
+			tok := userToken(t, f.fake, f.fake.Issuer(), spaClientID, nil)
+			if rec := callAPI(g, nil, "Bearer "+tok); rec.Code != 200 {
+				t.Errorf("real token after the flood = %d %s; want 200", rec.Code, rec.Body)
+			}
+		})
+	}
+}
+
+// TestIntrospectionSlotWait: with every slot taken, as many requests as
+// there are slots wait for one and get it when a call ends; one more is
+// answered 503 at once.
+func TestIntrospectionSlotWait(t *testing.T) {
+	f := newAPIFixture(t)
+	events := make(chan struct{}, 8)
+	g, gt := f.gatedGuard(1, events)
+	g.intro.wait = time.Hour // a slot frees up long before
+	verify := func(tok string) <-chan error {
+		done := make(chan error, 1)
+		go func() { _, err := g.Verify(context.Background(), tok); done <- err }()
+		return done
+	}
+	first := verify("junk-first")
+	<-events // at the provider, holding the only slot
+	second := verify("junk-second")
+	for len(g.intro.waiters) == 0 {
+		runtime.Gosched()
+	}
+	if _, err := g.Verify(context.Background(), "junk-third"); !errors.Is(err, errBusy) || !errors.Is(err, oktasso.ErrProviderUnavailable) {
+		t.Errorf("Verify with the slot taken and a request waiting = %v; want errBusy, an ErrProviderUnavailable", err)
+	}
+	close(gt.gate)
+	for name, done := range map[string]<-chan error{"first": first, "second": second} {
+		if err := <-done; !errors.Is(err, oktasso.ErrInvalidToken) {
+			t.Errorf("Verify(%s) = %v; want the provider's refusal", name, err)
+		}
+	}
+	if got := f.introspections.Load(); got != 2 || gt.max.Load() != 1 {
+		t.Errorf("%d introspection requests, %d at most in flight; want 2, 1", got, gt.max.Load())
 	}
 }
