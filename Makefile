@@ -1,9 +1,9 @@
 # make bench: regenerates the numbers and the chart of docs/PERFORMANCE.md.
 # It takes about 6 minutes; run it on a quiet machine (the numbers of a
 # shared one are noisy). The Redis benchmarks skip without redis-server.
-# redisstore, examples/workspace and internal/comparebench (gorilla/sessions,
-# for comparison) are modules of their own: go.work lets one go command
-# reach them from the repository root.
+# redisstore, examples/workspace and internal/comparebench (gorilla/sessions
+# and go-oidc, for comparison) are modules of their own: go.work lets one go
+# command reach them from the repository root.
 
 BENCH_DIR := docs/bench
 COUNT     ?= 6
@@ -12,7 +12,7 @@ COUNT     ?= 6
 
 bench:
 	mkdir -p $(BENCH_DIR)
-	go test -run '^$$' -bench . -benchmem -count $(COUNT) . ./internal/comparebench/ | tee $(BENCH_DIR)/root.txt
+	go test -run '^$$' -bench . -benchmem -count $(COUNT) . ./bearer/ ./internal/comparebench/ | tee $(BENCH_DIR)/root.txt
 	go test -run '^$$' -bench . -benchmem -count $(COUNT) ./redisstore/ | tee $(BENCH_DIR)/redisstore.txt
 	go test -run '^$$' -bench 'Routes|RenderWorkspace' -benchmem -count $(COUNT) ./examples/workspace/ | tee $(BENCH_DIR)/routes.txt
 	go run ./internal/cmd/loadtest -c 64 -d 10s -control -json $(BENCH_DIR)/loadtest.json | tee $(BENCH_DIR)/loadtest.txt

@@ -26,9 +26,9 @@
 // The package oktatest provides a fake Okta org for tests and offline
 // development.
 //
-// The package depends only on github.com/coreos/go-oidc/v3 (and its
-// github.com/go-jose/go-jose/v4) and golang.org/x/oauth2; its cookies are
-// sealed with the standard library's AES-GCM.
+// The package depends only on github.com/go-jose/go-jose/v4 and
+// golang.org/x/oauth2; its cookies are sealed with the standard library's
+// AES-GCM.
 package oktasso
 
 import (
