@@ -57,23 +57,25 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 
 func newApp(lookup func(string) (string, bool), stdout, stderr io.Writer) *app {
 	return &app{
-		lookup: lookup,
-		stdout: stdout,
-		stderr: stderr,
-		now:    time.Now,
-		client: &http.Client{Timeout: httpTimeout},
-		open:   openBrowser,
+		lookup:  lookup,
+		stdout:  stdout,
+		stderr:  stderr,
+		now:     time.Now,
+		client:  &http.Client{Timeout: httpTimeout},
+		open:    openBrowser,
+		openOut: openOutFile,
 	}
 }
 
-// app carries what the commands share; tests build one to inject the clock
-// or the browser opener.
+// app carries what the commands share; tests build one to inject the clock,
+// the browser opener or sync's --out file.
 type app struct {
 	lookup         func(string) (string, bool)
 	stdout, stderr io.Writer
 	now            func() time.Time
-	client         *http.Client       // requests that check makes itself
-	open           func(string) error // opens a URL in a browser
+	client         *http.Client                       // requests that check makes itself
+	open           func(string) error                 // opens a URL in a browser
+	openOut        func(name string) (outFile, error) // opens sync's --out file to append
 }
 
 // command is one subcommand.

@@ -123,7 +123,7 @@ func (a *app) runSync(ctx context.Context, args []string) int {
 	if o.dryRun {
 		opts.OnChange = func(ch directory.Change) { fmt.Fprintln(a.stdout, planLine(ch)) }
 	} else {
-		f, err := os.OpenFile(o.out, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		f, err := a.openOut(o.out)
 		if err != nil {
 			return failf("%s — fix: pass --out with a writable path", errText(err))
 		}
@@ -201,6 +201,21 @@ func planLine(ch directory.Change) string {
 		return fmt.Sprintf("set members  %s: %d", ch.ID, len(ch.Members))
 	}
 	return fmt.Sprintf("%-12s %s", strings.ReplaceAll(ch.Op, "_", " "), ch.ID)
+}
+
+// outFile is sync's --out file: an *os.File, or in tests one whose writes
+// fail.
+type outFile interface {
+	io.Writer
+	Sync() error
+	Truncate(size int64) error
+	Stat() (os.FileInfo, error)
+	Close() error
+}
+
+// openOutFile opens the --out file to append to it, creating it (0600).
+func openOutFile(name string) (outFile, error) {
+	return os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 }
 
 // jsonlSink appends each change as a JSON line.
