@@ -57,13 +57,12 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 
 func newApp(lookup func(string) (string, bool), stdout, stderr io.Writer) *app {
 	return &app{
-		lookup:  lookup,
-		stdout:  stdout,
-		stderr:  stderr,
-		now:     time.Now,
-		client:  &http.Client{Timeout: httpTimeout},
-		open:    openBrowser,
-		openOut: openOutFile,
+		lookup: lookup,
+		stdout: stdout,
+		stderr: stderr,
+		now:    time.Now,
+		client: &http.Client{Timeout: httpTimeout},
+		open:   openBrowser,
 	}
 }
 
@@ -73,9 +72,10 @@ type app struct {
 	lookup         func(string) (string, bool)
 	stdout, stderr io.Writer
 	now            func() time.Time
-	client         *http.Client                       // requests that check makes itself
-	open           func(string) error                 // opens a URL in a browser
-	openOut        func(name string) (outFile, error) // opens sync's --out file to append
+	client         *http.Client       // requests that check makes itself
+	open           func(string) error // opens a URL in a browser
+	// openOut opens sync's --out file to append to it; nil: openOutFile.
+	openOut func(name string) (outFile, error)
 }
 
 // command is one subcommand.

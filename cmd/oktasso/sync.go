@@ -128,7 +128,11 @@ func (a *app) runSync(ctx context.Context, args []string) int {
 	if o.dryRun {
 		opts.OnChange = func(ch directory.Change) { fmt.Fprintln(a.stdout, planLine(ch)) }
 	} else {
-		f, err := a.openOut(o.out)
+		open := a.openOut
+		if open == nil {
+			open = openOutFile
+		}
+		f, err := open(o.out)
 		if err != nil {
 			return failf("%s — fix: pass --out with a writable path", errText(err))
 		}
