@@ -225,10 +225,13 @@ func openOutFile(name string) (outFile, error) {
 // jsonlSink appends each change to the --out file as a JSON line. It is a
 // directory.Flusher: Sync flushes it, and fsyncs the file, after every page
 // and before it saves the final state; the mark it keeps in the state is
-// the file's length then, with its absolute path.
+// the file's length then, with its absolute path. A --out that is not a
+// regular file (a pipe, /dev/stdout) is flushed but neither fsynced nor
+// cut, and has no mark.
 type jsonlSink struct {
 	f       outFile
 	path    string // absolute
+	regular bool   // f is a regular file
 	w       *bufio.Writer
 	err     error // the first write error: the sink writes no more
 	dirty   bool  // written to since the last fsync
@@ -247,7 +250,10 @@ func newJSONLSink(ctx context.Context, f outFile, path string, state directory.S
 	if err != nil {
 		return nil, err
 	}
-	s.durable = fi.Size()
+	s.durable, s.regular = fi.Size(), fi.Mode().IsRegular()
+	if !s.regular {
+		return s, nil
+	}
 	if st, err := state.Load(ctx); err == nil { // else Sync reports it
 		err = s.rewind(st.SinkMark, log)
 		if err != nil {
@@ -283,7 +289,7 @@ func (s *jsonlSink) rewind(mark string, log *slog.Logger) error {
 // cut truncates the file to its length at the last flush, so that after a
 // failed run it ends with a whole line that the saved state counts.
 func (s *jsonlSink) cut() {
-	if fi, err := s.f.Stat(); err == nil && fi.Size() > s.durable {
+	if fi, err := s.f.Stat(); err == nil && s.regular && fi.Size() > s.durable {
 		s.f.Truncate(s.durable)
 	}
 }
@@ -303,6 +309,10 @@ func (s *jsonlSink) write(ch directory.Change) error {
 
 // Flush writes the buffered lines, fsyncs the file and returns its mark.
 func (s *jsonlSink) Flush(context.Context) (string, error) {
+	if s.err == nil && !s.regular {
+		s.err = s.w.Flush()
+		return "", s.err
+	}
 	if s.err == nil && s.dirty {
 		s.err = s.w.Flush()
 		if s.err == nil {
