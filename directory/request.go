@@ -97,6 +97,8 @@ func withoutQuery(u *url.URL) string {
 // 5xx answers so far, so a listing can ask for a smaller page), waiting
 // out rate limits, retrying 429s, 5xx answers and network errors with
 // backoff. It returns any other answer with its body (at most limit bytes).
+// build runs for every attempt: whatever it signs (a DPoP proof, a client
+// assertion) is new in each, never replayed after a wait.
 func (c *Client) send(ctx context.Context, limit int64, build func(serverFails int) (*http.Request, error)) (*http.Response, []byte, error) {
 	serverFails, rateFails := 0, 0
 	for {

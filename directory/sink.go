@@ -5,9 +5,13 @@ import "context"
 // Sink receives the changes of a [Sync]: the app implements it over its
 // own accounts. Sync calls it from one goroutine, users first, then each
 // group with its members, then the deactivations. Every method must be
-// idempotent: a resumed run repeats the page it failed in.
+// idempotent: a resumed run repeats the page it failed in, and any page
+// read after the last checkpoint saved.
 //
-// A sink that can delete groups implements [GroupDeleter] too.
+// An error from a method stops the run before the page counts as done.
+// A sink that buffers its writes (a file, a batch, a transaction)
+// implements [Flusher] too; one that can delete groups implements
+// [GroupDeleter].
 type Sink interface {
 	// UpsertUser creates or updates the account linked to u.ID (never
 	// link by email). u.Status tells suspended and other inactive users
@@ -29,6 +33,24 @@ type Sink interface {
 // Okta. Without it, such a group gets SetMembers with no members.
 type GroupDeleter interface {
 	DeleteGroup(ctx context.Context, groupID string) error
+}
+
+// Flusher is a Sink that buffers its writes. Sync calls Flush at the end
+// of every page and after the deactivations, and counts the page done,
+// saves a checkpoint past it or saves the run's final state only after
+// Flush returned nil. An error stops the run; the checkpoint then saved
+// points at the page after the last one flushed, which the next run reads
+// again.
+//
+// Flush returns a mark of the point reached, such as the length of the
+// file the sink appends to, or "". Sync keeps it in the state it saves
+// next ([State].SinkMark). A sink that cannot take back a write (an append
+// to a file) cuts whatever follows the saved mark before the next run:
+// the writes of pages that no saved state counts as done, which that run
+// makes again. The resumed output is then exactly what one run without
+// the failure would have written.
+type Flusher interface {
+	Flush(ctx context.Context) (mark string, err error)
 }
 
 // Reason says why a user is deactivated.

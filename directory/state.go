@@ -35,6 +35,9 @@ type State struct {
 	Groups []string `json:"groups"`
 	// Run is the checkpoint of an unfinished run, resumed by the next one.
 	Run *Checkpoint `json:"run,omitempty"`
+	// SinkMark is what the sink's last Flush returned before this state
+	// was saved (see [Flusher]): how far its output is counted done.
+	SinkMark string `json:"sink_mark,omitempty"`
 }
 
 // Checkpoint is the progress of an unfinished run, part of State.

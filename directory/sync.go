@@ -108,8 +108,10 @@ type Summary struct {
 // membership changed, their members, then the deactivations of
 // deprovisioned users and, in a full run, of users gone from Okta —
 // unless there are more than SyncOptions.MaxDeactivate of them. A failed
-// or canceled run saves a checkpoint; the next run resumes from it. Sync
-// returns what it did, also on error.
+// or canceled run saves a checkpoint; the next run resumes from it. A
+// page counts as done, and a checkpoint past it is saved, only after the
+// sink applied it (and flushed it, for a [Flusher]); the final state is
+// saved after the last flush. Sync returns what it did, also on error.
 //
 // Run one Sync at a time per StateStore. The Client may meanwhile serve
 // other goroutines (UserGroups at sign-in, say); they share its token and
@@ -140,8 +142,9 @@ type syncRun struct {
 	sum   *Summary
 	since time.Time // incremental runs read changes after this
 
-	users, groups idSet // known to the app; true: read by this full run
-	knownUsers    int   // at the start, for the limit
+	users, groups idSet    // known to the app; true: read by this full run
+	pageGroups    []string // groups of the current page, known once it is done
+	knownUsers    int      // at the start, for the limit
 	knownGroups   int
 	start         time.Time
 	lastSave      time.Time
@@ -252,9 +255,16 @@ func (r *syncRun) phase(ctx context.Context, name string) error {
 	})
 }
 
-// pageDone records that the page before next is applied, reports
-// progress and saves a checkpoint when one is due.
+// pageDone flushes the sink, then records that the page before next is
+// applied, reports progress and saves a checkpoint when one is due.
 func (r *syncRun) pageDone(ctx context.Context, next string) error {
+	if err := r.flush(ctx); err != nil {
+		return err
+	}
+	for _, id := range r.pageGroups {
+		r.groups[id] = true
+	}
+	r.pageGroups = r.pageGroups[:0]
 	r.cp.Next = next
 	r.sum.Pages++
 	if r.opts.Progress != nil {
@@ -299,12 +309,29 @@ func (r *syncRun) user(ctx context.Context, u User) error {
 	return r.apply(ctx, Change{Op: "upsert_user", User: &u}, func() error { return r.sink.UpsertUser(ctx, u) })
 }
 
+// flush makes the sink's writes durable if it buffers them ([Flusher])
+// and keeps the mark it returns for the next state saved.
+func (r *syncRun) flush(ctx context.Context) error {
+	f, ok := r.sink.(Flusher)
+	if !ok || r.opts.DryRun {
+		return nil
+	}
+	mark, err := f.Flush(ctx)
+	if err != nil {
+		return fmt.Errorf("directory: sink: flush: %w", err)
+	}
+	r.st.SinkMark = mark
+	return nil
+}
+
 // group upserts a group and, in a full run or when its membership changed
-// since the watermark (or it is new), sets its members.
+// since the watermark (or it is new), sets its members. The group becomes
+// known when its page is done: a page repeated after a failure sets the
+// members of a new group again.
 func (r *syncRun) group(ctx context.Context, g Group) error {
 	r.sum.Groups++
 	isNew := !r.groups.has(g.ID)
-	r.groups[g.ID] = true
+	r.pageGroups = append(r.pageGroups, g.ID)
 	if err := r.apply(ctx, Change{Op: "upsert_group", Group: &g}, func() error { return r.sink.UpsertGroup(ctx, g) }); err != nil {
 		return err
 	}
@@ -362,27 +389,41 @@ func (r *syncRun) limit(known int) int {
 }
 
 // finish finds what a full run did not see, applies the deactivations and
-// group deletions within the limit and saves the state.
+// group deletions within the limit, flushes the sink and saves the state.
+// Until the flush, the deactivated users and deleted groups stay known
+// and pending: a run that fails before it repeats them all.
 func (r *syncRun) finish(ctx context.Context) error {
 	var deletedGroups []string
 	if r.cp.Full {
 		deletedGroups = r.findDeleted()
 	}
 	var errs []error
-	if n, limit := len(r.cp.Pending), r.limit(r.knownUsers); n > limit {
-		r.sum.Blocked += n
-		for _, d := range r.cp.Pending {
-			r.users[d.ID] = false // still the app's: found again next time
-		}
-		errs = append(errs, fmt.Errorf("%w: %d users would be deactivated, more than the limit of %d; none was (check the app's scopes and admin role, or raise the limit if Okta really lost them)", ErrTooManyDeactivations, n, limit))
+	usersBlocked := len(r.cp.Pending) > r.limit(r.knownUsers)
+	if usersBlocked {
+		r.sum.Blocked += len(r.cp.Pending)
+		errs = append(errs, fmt.Errorf("%w: %d users would be deactivated, more than the limit of %d; none was (check the app's scopes and admin role, or raise the limit if Okta really lost them)", ErrTooManyDeactivations, len(r.cp.Pending), r.limit(r.knownUsers)))
 	} else if err := r.deactivatePending(ctx); err != nil {
 		return err
 	}
 	if n, limit := len(deletedGroups), r.limit(r.knownGroups); n > limit {
 		r.sum.Blocked += n
 		errs = append(errs, fmt.Errorf("%w: %d groups would be deleted, more than the limit of %d; none was", ErrTooManyDeactivations, n, limit))
+		deletedGroups = nil
 	} else if err := r.deleteGroups(ctx, deletedGroups); err != nil {
 		return err
+	}
+	if err := r.flush(ctx); err != nil {
+		return err // alone: the run must save its checkpoint
+	}
+	for _, d := range r.cp.Pending {
+		if usersBlocked {
+			r.users[d.ID] = false // still the app's: found again next time
+		} else {
+			delete(r.users, d.ID)
+		}
+	}
+	for _, id := range deletedGroups {
+		delete(r.groups, id)
 	}
 	r.cp.Pending = nil
 	if r.opts.DryRun {
@@ -396,13 +437,19 @@ func (r *syncRun) finish(ctx context.Context) error {
 
 // findDeleted makes the users a full run did not see the pending deleted
 // ones (a resumed run has them already) and returns the groups it did not
-// see.
+// see, both in the order of their ids, so that a resumed run applies them
+// in the same order.
 func (r *syncRun) findDeleted() []string {
 	r.cp.Pending = slices.DeleteFunc(r.cp.Pending, func(d Deactivation) bool { return d.Reason == ReasonDeleted })
+	var users []string
 	for id, seen := range r.users {
 		if !seen {
-			r.cp.Pending = append(r.cp.Pending, Deactivation{ID: id, Reason: ReasonDeleted})
+			users = append(users, id)
 		}
+	}
+	slices.Sort(users)
+	for _, id := range users {
+		r.cp.Pending = append(r.cp.Pending, Deactivation{ID: id, Reason: ReasonDeleted})
 	}
 	var groups []string
 	for id, seen := range r.groups {
@@ -410,6 +457,7 @@ func (r *syncRun) findDeleted() []string {
 			groups = append(groups, id)
 		}
 	}
+	slices.Sort(groups)
 	return groups
 }
 
@@ -425,7 +473,6 @@ func (r *syncRun) deactivatePending(ctx context.Context) error {
 		if err := r.apply(ctx, Change{Op: "deactivate_user", ID: d.ID, Reason: d.Reason}, func() error { return r.sink.DeactivateUser(ctx, d.ID, d.Reason) }); err != nil {
 			return err
 		}
-		delete(r.users, d.ID)
 		r.sum.Deactivated++
 	}
 	return nil
@@ -438,7 +485,6 @@ func (r *syncRun) deleteGroups(ctx context.Context, ids []string) error {
 		if err := r.deleteGroup(ctx, id); err != nil {
 			return err
 		}
-		delete(r.groups, id)
 		r.sum.GroupsDeleted++
 	}
 	return nil

@@ -147,37 +147,37 @@ func (c *Client) fetchToken(ctx context.Context) (accessToken, error) {
 	}
 }
 
-// postTokenRequest sends one client_credentials request to tokenURL, with
-// a new client assertion and, unless DPoP is off, a DPoP proof with the
-// authorization server's last nonce.
+// postTokenRequest sends one client_credentials request to tokenURL. Each
+// attempt, the first and every retry after a 429, a 5xx or a network error,
+// carries a new client assertion and, unless DPoP is off, a new DPoP proof
+// with the authorization server's last nonce: a retry after a long
+// rate-limit wait must not repeat a jti or an iat that is minutes old.
 func (c *Client) postTokenRequest(ctx context.Context, tokenURL *url.URL) (*http.Response, []byte, error) {
-	assertion, err := c.key.Assertion(c.clientID, tokenURL.String(), c.now())
-	if err != nil {
-		return nil, nil, fmt.Errorf("directory: %w", err)
-	}
-	form := url.Values{
-		"grant_type":            {"client_credentials"},
-		"scope":                 {strings.Join(c.scopes, " ")},
-		"client_assertion_type": {clientkey.AssertionType},
-		"client_assertion":      {assertion},
-	}
-	c.tok.mu.Lock()
-	nonce := c.tok.nonce
-	c.tok.mu.Unlock()
-	proof := ""
-	if c.dpop != nil {
-		if proof, err = c.proof(http.MethodPost, tokenURL, nonce, ""); err != nil {
-			return nil, nil, err
-		}
-	}
 	return c.send(ctx, maxTokenBytes, func(int) (*http.Request, error) {
+		assertion, err := c.key.Assertion(c.clientID, tokenURL.String(), c.now())
+		if err != nil {
+			return nil, fmt.Errorf("directory: %w", err)
+		}
+		form := url.Values{
+			"grant_type":            {"client_credentials"},
+			"scope":                 {strings.Join(c.scopes, " ")},
+			"client_assertion_type": {clientkey.AssertionType},
+			"client_assertion":      {assertion},
+		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL.String(), strings.NewReader(form.Encode()))
 		if err != nil {
 			return nil, err
 		}
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("Accept", "application/json")
-		if proof != "" {
+		if c.dpop != nil {
+			c.tok.mu.Lock()
+			nonce := c.tok.nonce
+			c.tok.mu.Unlock()
+			proof, err := c.proof(http.MethodPost, tokenURL, nonce, "")
+			if err != nil {
+				return nil, err
+			}
 			req.Header.Set("DPoP", proof)
 		}
 		return req, nil

@@ -66,14 +66,16 @@ func newApp(lookup func(string) (string, bool), stdout, stderr io.Writer) *app {
 	}
 }
 
-// app carries what the commands share; tests build one to inject the clock
-// or the browser opener.
+// app carries what the commands share; tests build one to inject the clock,
+// the browser opener or sync's --out file.
 type app struct {
 	lookup         func(string) (string, bool)
 	stdout, stderr io.Writer
 	now            func() time.Time
 	client         *http.Client       // requests that check makes itself
 	open           func(string) error // opens a URL in a browser
+	// openOut opens sync's --out file to append to it; nil: openOutFile.
+	openOut func(name string) (outFile, error)
 }
 
 // command is one subcommand.

@@ -10,6 +10,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -70,9 +72,12 @@ prints the plan and changes nothing.
 
 The first run, and then one run a day (--full-every), is full: it reads
 everything and finds users and groups deleted from Okta. Other runs read
-what changed since the last one (the state file). A run that fails or is
-interrupted saves where it was; the next one resumes there. More than
---max-deactivate deactivations in one run are withheld, and sync fails.
+what changed since the last one (the state file). Each page of changes is
+written and fsynced before the state counts it. A run that fails (a full
+disk) or is interrupted saves where it was; the next one cuts from --out
+what the state does not count and resumes there, so nothing is lost or
+written twice. More than --max-deactivate deactivations in one run are
+withheld, and sync fails.
 
 On a terminal it shows a progress line; otherwise it logs progress every 5 s
 on stderr. A summary ends the run (--json: one JSON object).`,
@@ -123,28 +128,27 @@ func (a *app) runSync(ctx context.Context, args []string) int {
 	if o.dryRun {
 		opts.OnChange = func(ch directory.Change) { fmt.Fprintln(a.stdout, planLine(ch)) }
 	} else {
-		f, err := os.OpenFile(o.out, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		open := a.openOut
+		if open == nil {
+			open = openOutFile
+		}
+		f, err := open(o.out)
 		if err != nil {
 			return failf("%s — fix: pass --out with a writable path", errText(err))
 		}
 		defer f.Close()
-		out = &jsonlSink{w: bufio.NewWriterSize(f, 64<<10)}
+		if out, err = newJSONLSink(ctx, f, o.out, opts.State, cfg.Logger); err != nil {
+			return failf("%s", errText(err))
+		}
 		sink = out
 	}
 	p := a.newProgress(o, cfg.Logger)
-	opts.Progress = func(pr directory.Progress) {
-		if out != nil {
-			out.flush() // before the state's checkpoint says this page is done
-		}
-		p.show(pr)
-	}
+	opts.Progress = p.show
 
 	sum, err := directory.Sync(ctx, client, sink, opts)
 	p.done()
-	if out != nil {
-		if ferr := out.flush(); ferr != nil && err == nil {
-			err = ferr
-		}
+	if err != nil && out != nil {
+		out.cut()
 	}
 	a.printSummary(o, cfg.OrgURL, sum, err)
 	if err != nil {
@@ -203,11 +207,91 @@ func planLine(ch directory.Change) string {
 	return fmt.Sprintf("%-12s %s", strings.ReplaceAll(ch.Op, "_", " "), ch.ID)
 }
 
-// jsonlSink appends each change as a JSON line.
+// outFile is sync's --out file: an *os.File, or in tests one whose writes
+// fail.
+type outFile interface {
+	io.Writer
+	Sync() error
+	Truncate(size int64) error
+	Stat() (os.FileInfo, error)
+	Close() error
+}
+
+// openOutFile opens the --out file to append to it, creating it (0600).
+func openOutFile(name string) (outFile, error) {
+	return os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+}
+
+// jsonlSink appends each change to the --out file as a JSON line. It is a
+// directory.Flusher: Sync flushes it, and fsyncs the file, after every page
+// and before it saves the final state; the mark it keeps in the state is
+// the file's length then, with its absolute path. A --out that is not a
+// regular file (a pipe, /dev/stdout) is flushed but neither fsynced nor
+// cut, and has no mark.
 type jsonlSink struct {
-	w   *bufio.Writer
-	err error
-	n   int
+	f       outFile
+	path    string // absolute
+	regular bool   // f is a regular file
+	w       *bufio.Writer
+	err     error // the first write error: the sink writes no more
+	dirty   bool  // written to since the last fsync
+	durable int64 // the file's length at the last flush
+}
+
+// newJSONLSink returns the sink appending to f, which is path, after
+// cutting from it what the state does not count (see rewind).
+func newJSONLSink(ctx context.Context, f outFile, path string, state directory.StateStore, log *slog.Logger) (*jsonlSink, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	s := &jsonlSink{f: f, path: abs, w: bufio.NewWriterSize(f, 64<<10)}
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	s.durable, s.regular = fi.Size(), fi.Mode().IsRegular()
+	if !s.regular {
+		return s, nil
+	}
+	if st, err := state.Load(ctx); err == nil { // else Sync reports it
+		err = s.rewind(st.SinkMark, log)
+		if err != nil {
+			return nil, fmt.Errorf("cutting %s back to what the state counts: %w", path, err)
+		}
+	}
+	return s, nil
+}
+
+// outMark is the sink's mark: the file's length and its path.
+func outMark(size int64, path string) string {
+	return strconv.FormatInt(size, 10) + " " + path
+}
+
+// rewind cuts the file back to the length in mark, if mark is this file's
+// and the file is longer. What follows it are lines of a run that stopped
+// before it could save a state counting them (a full disk, a crash): this
+// run writes them again.
+func (s *jsonlSink) rewind(mark string, log *slog.Logger) error {
+	size, path, ok := strings.Cut(mark, " ")
+	n, err := strconv.ParseInt(size, 10, 64)
+	if !ok || err != nil || path != s.path || n < 0 || n >= s.durable {
+		return nil
+	}
+	if err := s.f.Truncate(n); err != nil {
+		return err
+	}
+	log.Info("oktasso sync: removed the changes of an unfinished run from --out; this run writes them again", "out", s.path, "bytes", s.durable-n)
+	s.durable = n
+	return nil
+}
+
+// cut truncates the file to its length at the last flush, so that after a
+// failed run it ends with a whole line that the saved state counts.
+func (s *jsonlSink) cut() {
+	if fi, err := s.f.Stat(); err == nil && s.regular && fi.Size() > s.durable {
+		s.f.Truncate(s.durable)
+	}
 }
 
 func (s *jsonlSink) write(ch directory.Change) error {
@@ -218,16 +302,34 @@ func (s *jsonlSink) write(ch directory.Change) error {
 	if err != nil {
 		return err
 	}
-	s.n++
+	s.dirty = true
 	_, s.err = s.w.Write(append(b, '\n'))
 	return s.err
 }
 
-func (s *jsonlSink) flush() error {
-	if s.err == nil {
+// Flush writes the buffered lines, fsyncs the file and returns its mark.
+func (s *jsonlSink) Flush(context.Context) (string, error) {
+	if s.err == nil && !s.regular {
 		s.err = s.w.Flush()
+		return "", s.err
 	}
-	return s.err
+	if s.err == nil && s.dirty {
+		s.err = s.w.Flush()
+		if s.err == nil {
+			s.err = s.f.Sync()
+		}
+		var fi os.FileInfo
+		if s.err == nil {
+			fi, s.err = s.f.Stat()
+		}
+		if s.err == nil {
+			s.durable, s.dirty = fi.Size(), false
+		}
+	}
+	if s.err != nil {
+		return "", s.err
+	}
+	return outMark(s.durable, s.path), nil
 }
 
 func (s *jsonlSink) UpsertUser(_ context.Context, u directory.User) error {

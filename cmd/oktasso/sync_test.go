@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -223,5 +225,149 @@ func TestSyncProgressLine(t *testing.T) {
 		if tt.not != "" && strings.Contains(got, tt.not) {
 			t.Errorf("%s: %q; want no %q", tt.name, got, tt.not)
 		}
+	}
+}
+
+// fullDisk is an --out file on a disk that fills up: its write number
+// failWrite is short (half of it reaches the file) and fails with ENOSPC,
+// and so does its fsync number failSync; every write and fsync after that
+// fails too. It counts the calls.
+type fullDisk struct {
+	*os.File
+	failWrite, failSync int
+	writes, syncs       int
+	full                bool
+}
+
+func (f *fullDisk) Write(p []byte) (int, error) {
+	f.writes++
+	if f.writes == f.failWrite {
+		f.full = true
+		n, _ := f.File.Write(p[:len(p)/2])
+		return n, &os.PathError{Op: "write", Path: f.Name(), Err: syscall.ENOSPC}
+	}
+	if f.full {
+		return 0, &os.PathError{Op: "write", Path: f.Name(), Err: syscall.ENOSPC}
+	}
+	return f.File.Write(p)
+}
+
+func (f *fullDisk) Sync() error {
+	f.syncs++
+	if f.syncs == f.failSync || f.full {
+		f.full = true
+		return &os.PathError{Op: "sync", Path: f.Name(), Err: syscall.ENOSPC}
+	}
+	return f.File.Sync()
+}
+
+// TestSyncCommandLosesNothing fails --out at every write and every fsync
+// of a run in turn — the first page, the middle ones, the groups, the
+// final flush with the deactivations — then resumes with a disk that has
+// room and compares --out byte for byte with a run that never failed.
+// When the failed run could not save its state either (the state file is
+// on the same full disk), the resumed run starts from the previous state
+// and cuts the lines it does not count.
+func TestSyncCommandLosesNothing(t *testing.T) {
+	f := newSyncFake(t)
+	out, state := f.path("accounts.jsonl"), f.path("state.json")
+	args := []string{"sync", "--out", out, "--state", state, "--page-size", "5"}
+	if _, stderr, code := cli(t, f.env(), args...); code != exitOK {
+		t.Fatalf("first run = %d: %s", code, stderr)
+	}
+	baseOut, _ := os.ReadFile(out)
+	baseState, _ := os.ReadFile(state)
+	restore := func() {
+		t.Helper()
+		if os.WriteFile(out, baseOut, 0o600) != nil || os.WriteFile(state, baseState, 0o600) != nil {
+			t.Fatal("restoring the files of the first run")
+		}
+	}
+	// Users are deleted and deprovisioned, a group is deleted.
+	for _, login := range []string{"user2@generated.example", "user3@generated.example"} {
+		u, _ := f.srv.LookupUser(login)
+		f.srv.DeleteUser(u.ID)
+	}
+	u4, _ := f.srv.LookupUser("user4@generated.example")
+	f.srv.SetUserStatus(u4.ID, "DEPROVISIONED")
+	g2, _ := f.srv.LookupGroup("Generated Group 2")
+	f.srv.DeleteGroup(g2.ID)
+	args = append(args, "--full")
+
+	// A run with a disk that fails where asked.
+	syncWith := func(disk *fullDisk) (stderr string, code int) {
+		_, stderr, code = cliWith(t, func(a *app) {
+			a.openOut = func(name string) (outFile, error) {
+				file, err := openOutFile(name)
+				if err != nil {
+					return nil, err
+				}
+				disk.File = file.(*os.File)
+				return disk, nil
+			}
+		}, f.env(), args...)
+		return stderr, code
+	}
+
+	restore()
+	counts := &fullDisk{}
+	if stderr, code := syncWith(counts); code != exitOK {
+		t.Fatalf("clean run = %d: %s", code, stderr)
+	}
+	want, _ := os.ReadFile(out)
+	ls := lines(t, out)
+	if n := countOps(ls[bytes.Count(baseOut, []byte("\n")):]); n["deactivate_user"] != 3 || n["delete_group"] != 1 || counts.writes < 4 || counts.syncs < 4 {
+		t.Fatalf("clean run wrote %v in %d writes and %d fsyncs; want 3 deactivations and a group deletion, in several pages", n, counts.writes, counts.syncs)
+	}
+
+	type failure struct {
+		name                string
+		failWrite, failSync int
+	}
+	var failures []failure
+	for k := 1; k <= counts.writes; k++ {
+		failures = append(failures, failure{fmt.Sprintf("write %d of %d", k, counts.writes), k, 0})
+	}
+	for k := 1; k <= counts.syncs; k++ {
+		failures = append(failures, failure{fmt.Sprintf("fsync %d of %d", k, counts.syncs), 0, k})
+	}
+	for _, fl := range failures {
+		for _, stateSaved := range []bool{true, false} {
+			restore()
+			stderr, code := syncWith(&fullDisk{failWrite: fl.failWrite, failSync: fl.failSync})
+			if code != exitFail || !strings.Contains(stderr, "no space left on device") {
+				t.Fatalf("%s failing: sync = %d; want exit 1 and the error\n%s", fl.name, code, stderr)
+			}
+			if !stateSaved {
+				os.WriteFile(state, baseState, 0o600) // the checkpoint was lost
+			}
+			if _, stderr, code := cli(t, f.env(), args...); code != exitOK {
+				t.Fatalf("%s failed (state saved %v), then the resumed run = %d: %s", fl.name, stateSaved, code, stderr)
+			}
+			if got, _ := os.ReadFile(out); !bytes.Equal(got, want) {
+				t.Errorf("%s failed (state saved %v): after resuming, --out has %d bytes (%d lines); want the clean run's %d (%d lines)",
+					fl.name, stateSaved, len(got), bytes.Count(got, []byte("\n")), len(want), bytes.Count(want, []byte("\n")))
+			}
+		}
+	}
+}
+
+// TestSyncCommandDevFull is the report's case: a first run to /dev/full
+// fails, and the next run, to a file, writes all 25 users.
+func TestSyncCommandDevFull(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full")
+	}
+	f := newSyncFake(t)
+	out, state := f.path("accounts.jsonl"), f.path("state.json")
+	_, stderr, code := cli(t, f.env(), "sync", "--out", "/dev/full", "--state", state, "--page-size", "10")
+	if code != exitFail || !strings.Contains(stderr, "no space left on device") {
+		t.Fatalf("sync --out /dev/full = %d; want exit 1 and ENOSPC\n%s", code, stderr)
+	}
+	if _, stderr, code := cli(t, f.env(), "sync", "--out", out, "--state", state, "--page-size", "10"); code != exitOK {
+		t.Fatalf("the next run = %d: %s", code, stderr)
+	}
+	if n := countOps(lines(t, out)); n["upsert_user"] != 25 || n["set_members"] != 3 {
+		t.Errorf("the next run wrote %v; want all 25 users and 3 member lists", n)
 	}
 }
