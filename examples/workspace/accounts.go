@@ -79,14 +79,22 @@ func openAccountStore(path string, now func() time.Time) (*accountStore, error) 
 	return s, nil
 }
 
-// saveLocked writes every account to the file. s.mu must be held.
-func (s *accountStore) saveLocked() error {
+// saveLocked writes every account to the file, with next in place of old
+// (old nil: next is a new account), without changing the store: Login
+// changes it only once the file has them. s.mu must be held.
+func (s *accountStore) saveLocked(old, next *account) error {
 	if s.path == "" {
 		return nil
 	}
-	list := make([]*account, 0, len(s.byIdentity))
+	list := make([]*account, 0, len(s.byIdentity)+1)
 	for _, a := range s.byIdentity {
+		if a == old {
+			a = next
+		}
 		list = append(list, a)
+	}
+	if old == nil {
+		list = append(list, next)
 	}
 	slices.SortFunc(list, func(a, b *account) int { return a.Seq - b.Seq })
 	data, err := json.MarshalIndent(list, "", "  ")
@@ -124,6 +132,10 @@ func newAccountStore(now func() time.Time) *accountStore {
 // account on first sign-in, refreshes the name and email on later ones,
 // and sets u.LocalID so handlers find the account from the session. An
 // error here refuses the sign-in.
+//
+// The change is saved before the store takes it, as a transaction commits
+// before its effects are seen: a sign-in refused because the accounts could
+// not be saved leaves the store as it was, so a retry counts once.
 func (s *accountStore) Login(ctx context.Context, u *oktasso.User, _ *oauth2.Token) error {
 	if u.Issuer == "" || u.Subject == "" {
 		return errors.New("workspace: sign-in without issuer or subject")
@@ -133,22 +145,30 @@ func (s *accountStore) Login(ctx context.Context, u *oktasso.User, _ *oauth2.Tok
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a := s.byIdentity[key]
-	if a == nil {
-		s.seq++
-		a = &account{ID: fmt.Sprintf("acct-%04d", s.seq), Seq: s.seq, Issuer: u.Issuer, Subject: u.Subject, Created: now}
-		s.byIdentity[key] = a
+	old := s.byIdentity[key]
+	var next account
+	if old != nil {
+		next = *old
+	} else {
+		seq := s.seq + 1
+		next = account{ID: fmt.Sprintf("acct-%04d", seq), Seq: seq, Issuer: u.Issuer, Subject: u.Subject, Created: now}
 	}
-	a.Email, a.Name = u.Email, u.Name
-	a.LastLogin = now
-	a.Logins++
-	s.version.Add(1)
-	u.LocalID = a.ID
-	if err := s.saveLocked(); err != nil {
+	next.Email, next.Name = u.Email, u.Name
+	next.LastLogin = now
+	next.Logins++
+	if err := s.saveLocked(old, &next); err != nil {
 		// Refuse the sign-in rather than hand out a session whose account
 		// was not recorded.
 		return fmt.Errorf("workspace: saving accounts: %w", err)
 	}
+	if old != nil {
+		*old = next
+	} else {
+		s.byIdentity[key] = &next
+		s.seq = next.Seq
+	}
+	s.version.Add(1)
+	u.LocalID = next.ID
 	return nil
 }
 
