@@ -52,6 +52,7 @@ type accountStore struct {
 
 	mu         sync.Mutex
 	byIdentity map[identity]*account
+	bySeq      []*account // the same accounts, oldest first (accounts are never deleted)
 	seq        int
 	version    atomic.Uint64 // bumped (under mu) by every change: pages showing accounts are keyed by it
 }
@@ -72,8 +73,14 @@ func openAccountStore(path string, now func() time.Time) (*accountStore, error) 
 	if err := json.Unmarshal(data, &list); err != nil {
 		return nil, fmt.Errorf("workspace: %s is not an accounts file: %w", path, err)
 	}
+	slices.SortFunc(list, func(a, b *account) int { return a.Seq - b.Seq })
 	for _, a := range list {
-		s.byIdentity[identity{a.Issuer, a.Subject}] = a
+		key := identity{a.Issuer, a.Subject}
+		if s.byIdentity[key] != nil {
+			return nil, fmt.Errorf("workspace: %s lists the account of %s at %s twice", path, a.Subject, a.Issuer)
+		}
+		s.byIdentity[key] = a
+		s.bySeq = append(s.bySeq, a)
 		s.seq = max(s.seq, a.Seq)
 	}
 	return s, nil
@@ -86,8 +93,8 @@ func (s *accountStore) saveLocked(old, next *account) error {
 	if s.path == "" {
 		return nil
 	}
-	list := make([]*account, 0, len(s.byIdentity)+1)
-	for _, a := range s.byIdentity {
+	list := make([]*account, 0, len(s.bySeq)+1)
+	for _, a := range s.bySeq {
 		if a == old {
 			a = next
 		}
@@ -96,7 +103,6 @@ func (s *accountStore) saveLocked(old, next *account) error {
 	if old == nil {
 		list = append(list, next)
 	}
-	slices.SortFunc(list, func(a, b *account) int { return a.Seq - b.Seq })
 	data, err := json.MarshalIndent(list, "", "  ")
 	if err != nil {
 		return err
@@ -164,8 +170,10 @@ func (s *accountStore) Login(ctx context.Context, u *oktasso.User, _ *oauth2.Tok
 	if old != nil {
 		*old = next
 	} else {
-		s.byIdentity[key] = &next
-		s.seq = next.Seq
+		a := &next
+		s.byIdentity[key] = a
+		s.bySeq = append(s.bySeq, a)
+		s.seq = a.Seq
 	}
 	s.version.Add(1)
 	u.LocalID = next.ID
@@ -185,21 +193,28 @@ func (s *accountStore) Lookup(issuer, subject string) (account, bool) {
 
 // List returns copies of every account, oldest first.
 func (s *accountStore) List() []account {
-	list, _ := s.Snapshot()
-	return list
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]account, len(s.bySeq))
+	for i, a := range s.bySeq {
+		out[i] = *a
+	}
+	return out
 }
 
-// Snapshot returns List and the version it is of.
-func (s *accountStore) Snapshot() ([]account, uint64) {
+// Recent returns copies of the n newest accounts, newest first, how many
+// accounts there are, and the version they are of. It copies n accounts
+// however many there are: a database would answer it from an index
+// (ORDER BY seq DESC LIMIT n, and a count).
+func (s *accountStore) Recent(n int) (newest []account, total int, version uint64) {
 	s.mu.Lock()
-	out := make([]account, 0, len(s.byIdentity))
-	for _, a := range s.byIdentity {
-		out = append(out, *a)
+	defer s.mu.Unlock()
+	total = len(s.bySeq)
+	newest = make([]account, 0, min(n, total))
+	for i := total - 1; i >= 0 && len(newest) < n; i-- {
+		newest = append(newest, *s.bySeq[i])
 	}
-	version := s.version.Load()
-	s.mu.Unlock()
-	slices.SortFunc(out, func(a, b account) int { return a.Seq - b.Seq })
-	return out, version
+	return newest, total, s.version.Load()
 }
 
 // Version changes whenever any account does.

@@ -147,6 +147,13 @@ func TestAccountStorePersists(t *testing.T) {
 	if _, err := openAccountStore(path, nil); err == nil {
 		t.Fatal("a corrupt accounts file opened without error")
 	}
+	twice := `[{"id":"acct-0001","iss":"https://dev-1.okta.com","sub":"00u1","seq":1},{"id":"acct-0002","iss":"https://dev-1.okta.com","sub":"00u1","seq":2}]`
+	if err := os.WriteFile(path, []byte(twice), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := openAccountStore(path, nil); err == nil {
+		t.Fatal("an accounts file listing one person twice opened without error")
+	}
 }
 
 func TestAccountStoreSaveFailureRefusesLogin(t *testing.T) {

@@ -50,10 +50,10 @@ func BenchmarkRoutes(b *testing.B) {
 func BenchmarkRenderWorkspace(b *testing.B) {
 	e := startApp(b, startFake(b))
 	newBrowser(b).signIn(e, "alice@example.com", "/workspace")
-	list, _ := e.accounts.Snapshot()
+	list, n, _ := e.accounts.Recent(workspaceAccounts)
 	u := &oktasso.User{Issuer: list[0].Issuer, Subject: list[0].Subject, Name: list[0].Name, Email: list[0].Email,
 		EmailVerified: true, Username: list[0].Email, Groups: []string{"Everyone", "Workspace Members"}, Internal: true, LocalID: list[0].ID}
-	data := pageData{Title: "Workspace", User: u, Accounts: list}
+	data := pageData{Title: "Workspace", User: u, Accounts: list, NumAccounts: n}
 	var buf bytes.Buffer
 	b.ReportAllocs()
 	for b.Loop() {
