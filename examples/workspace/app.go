@@ -56,7 +56,7 @@ func newApp(ctx context.Context, cfg appConfig) (http.Handler, *oktasso.Auth, er
 	eff := auth.Config()
 	a := &app{
 		accounts:    accounts,
-		pages:       newPageCache(defaultPageCacheSize),
+		pages:       newPageCache(defaultPageCacheBytes),
 		log:         eff.Logger,
 		csp:         contentSecurityPolicy(eff.Issuer),
 		loginButton: auth.LoginButton("/workspace"),
