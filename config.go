@@ -139,7 +139,10 @@ type SessionConfig struct {
 	MaxAge time.Duration
 	// CookieName names the session cookie; the sign-in and sign-out
 	// cookies derive their names from it. With an https BaseURL it gets the
-	// "__Host-" prefix. Letters, digits, "-" and "_", at most 64. Set a
+	// "__Host-" prefix. Letters, digits, "-" and "_", at most 64, not
+	// starting with "__"; since oktasso derives its other cookies' names by
+	// appending "-1", "-logout" and "-flow-…", a name may not end in
+	// "-logout" or "-" and a number, nor have a "-flow" part. Set a
 	// distinct one per Auth sharing a host (package tenants does it per
 	// tenant). Default "oktasso".
 	CookieName string

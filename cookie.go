@@ -11,6 +11,7 @@ import (
 	"errors"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -339,16 +340,39 @@ func (c *cookies) clearChunks(w http.ResponseWriter) {
 	}
 }
 
-// cookieNameRE: no "-", which oktasso's own suffixes ("-1", "-flow-…",
-// "-silent") use, so one app's or tenant's cookie names are never another's.
-var cookieNameRE = regexp.MustCompile(`^[A-Za-z0-9_]{1,64}$`)
+// cookieNameRE: letters, digits, "-" and "_", all allowed in a cookie
+// name (an RFC 6265 token).
+var cookieNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
-// checkCookieName validates Config.CookieName.
+// checkCookieName validates Config.Session.CookieName. A name may not
+// start with "__": the browser's "__Host-" and "__Secure-" prefixes are
+// oktasso's to add. Nor may it be one that oktasso derives from another
+// name (name+"-1" … for the chunks, name+"-logout", name+"-flow-…"), so
+// that two Auths on one host with different names never read or delete
+// each other's cookies: no "-"-separated part after the first is "flow",
+// and the last is not "logout" or a number.
 func (c *Config) checkCookieName(bad func(field, format string, args ...any)) {
-	if c.Session.CookieName == "" {
+	name := c.Session.CookieName
+	if name == "" {
 		return
 	}
-	if !cookieNameRE.MatchString(c.Session.CookieName) || strings.HasPrefix(c.Session.CookieName, "__") {
-		bad("Session.CookieName", "%q is not a cookie name; use letters, digits and _ (at most 64, not starting with __)", c.Session.CookieName)
+	if !cookieNameRE.MatchString(name) || strings.HasPrefix(name, "__") {
+		bad("Session.CookieName", "%q is not a cookie name; use letters, digits, - and _ (at most 64, not starting with __)", name)
+		return
 	}
+	parts := strings.Split(name, "-")
+	last := parts[len(parts)-1]
+	if len(parts) > 1 && (slices.Contains(parts[1:], "flow") || last == "logout" || isDigits(last)) {
+		bad("Session.CookieName", "%q has the form of a name oktasso derives from another (…-1, …-logout, …-flow-…), so it could be another Auth's cookie; choose another", name)
+	}
+}
+
+// isDigits reports whether s is one or more ASCII digits.
+func isDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
 }

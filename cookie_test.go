@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -224,10 +225,34 @@ func TestCookieNameConfig(t *testing.T) {
 		{"default https", "", "https://app.example", "__Host-oktasso", ""},
 		{"own", "app_1", "http://localhost:8080", "app_1", ""},
 		{"own https", "app_1", "https://app.example", "__Host-app_1", ""},
+		{"dash", "my-app", "http://localhost:8080", "my-app", ""},
+		{"dash https", "my-app", "https://app.example", "__Host-my-app", ""},
+		{"dashes and underscores", "a-b_c-d", "https://app.example", "__Host-a-b_c-d", ""},
+		{"leading dash", "-app", "http://localhost:8080", "-app", ""},
+		{"trailing dash", "app-", "http://localhost:8080", "app-", ""},
+		{"a part that only starts like flow", "app-flows", "http://localhost:8080", "app-flows", ""},
+		{"a part that only starts like logout", "app-logouts", "http://localhost:8080", "app-logouts", ""},
+		{"a number inside", "app-2-web", "http://localhost:8080", "app-2-web", ""},
+		{"a number without dash", "app2", "http://localhost:8080", "app2", ""},
+		{"flow first", "flow-app", "http://localhost:8080", "flow-app", ""},
+		{"64 characters", strings.Repeat("c", 63) + "-", "http://localhost:8080", strings.Repeat("c", 63) + "-", ""},
 		{"prefix of its own", "__Secure-x", "https://app.example", "", "CookieName"},
+		{"__Host- prefix", "__Host-x", "https://app.example", "", "CookieName"},
+		{"two underscores", "__x", "http://localhost:8080", "", "CookieName"},
 		{"separator", "a;b", "https://app.example", "", "CookieName"},
+		{"space", "a b", "https://app.example", "", "CookieName"},
+		{"equals", "a=b", "https://app.example", "", "CookieName"},
+		{"dot", "a.b", "https://app.example", "", "CookieName"},
+		{"not ASCII", "café", "https://app.example", "", "CookieName"},
+		{"control character", "a\tb", "https://app.example", "", "CookieName"},
 		{"too long", strings.Repeat("c", 65), "https://app.example", "", "CookieName"},
-		{"dash, the suffix separator", "foo-flow-x", "https://app.example", "", "CookieName"},
+		{"a flow cookie's name", "foo-flow-x", "https://app.example", "", "CookieName"},
+		{"ends like a flow cookie's prefix", "foo-flow", "https://app.example", "", "CookieName"},
+		{"a chunk's name", "foo-1", "https://app.example", "", "CookieName"},
+		{"a number part", "foo-12", "https://app.example", "", "CookieName"},
+		{"the default's chunk", "oktasso-2", "http://localhost:8080", "", "CookieName"},
+		{"the sign-out cookie's name", "foo-logout", "https://app.example", "", "CookieName"},
+		{"the default's sign-out cookie", "oktasso-logout", "http://localhost:8080", "", "CookieName"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			a, err := New(context.Background(), Config{
@@ -254,6 +279,51 @@ func TestCookieNameConfig(t *testing.T) {
 				t.Errorf("flow cookie name = %q; want the prefix %s-flow-", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestCookieNamesNeverMeet: Auths on one host with different accepted
+// cookie names never share a cookie name, and none takes another's cookie
+// for one of its sign-in flows (which it would delete as unreadable).
+func TestCookieNamesNeverMeet(t *testing.T) {
+	names := []string{"", "oktasso_2", "app", "my-app", "app-", "app-flows", "app-logouts", "app-2-web", "my", "a-b_c-d", "-app", "flow-app", "app-x"}
+	type auth struct {
+		name  string
+		a     *Auth
+		names []string // every cookie name it sets
+	}
+	var auths []auth
+	for _, name := range names {
+		for _, base := range []string{"http://localhost:8080", "https://app.example"} {
+			a, err := New(context.Background(), Config{
+				Issuer: "https://dev-1.okta.com", BaseURL: base, Logger: quietLogger(),
+				HTTPClient: &http.Client{Transport: offline{}}, Client: ClientConfig{ID: "0oa1"},
+				Session: SessionConfig{CookieName: name, Keys: []Secret{key1}, MaxCookies: 4},
+			})
+			if err != nil {
+				t.Fatalf("New(CookieName %q): %v", name, err)
+			}
+			own := []string{a.cookies.sessionName(), a.logoutCookieName(), a.flowCookieName("s"), a.flowCookieName("another state")}
+			for i := 1; i < a.cookies.maxChunks; i++ {
+				own = append(own, a.cookies.chunkName(i))
+			}
+			auths = append(auths, auth{name + " " + base, a, own})
+		}
+	}
+	for _, x := range auths {
+		for _, y := range auths {
+			if x.name == y.name {
+				continue
+			}
+			for _, n := range y.names {
+				if slices.Contains(x.names, n) {
+					t.Errorf("%s and %s both set the cookie %s", x.name, y.name, n)
+				}
+				if x.a.isFlowCookie(n) {
+					t.Errorf("%s takes %s's cookie %s for a sign-in flow of its own", x.name, y.name, n)
+				}
+			}
+		}
 	}
 }
 

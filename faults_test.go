@@ -118,8 +118,9 @@ func TestConcurrentLogins(t *testing.T) {
 }
 
 // TestIdPFaults breaks one endpoint of the fake Okta at a time: every
-// sign-in fails with a clear 5xx page within the client's timeout, reads
-// stay bounded, and nothing panics.
+// sign-in fails with a clear 5xx page (a slow endpoint: at the client's
+// timeout, not with the late answer), reads stay bounded, and nothing
+// panics.
 func TestIdPFaults(t *testing.T) {
 	html := []byte("<html><body>Okta is down for maintenance</body></html>")
 	tests := []struct {
@@ -148,7 +149,6 @@ func TestIdPFaults(t *testing.T) {
 			}
 			b := h.browser()
 			h.fake.AutoLogin(alice)
-			start := time.Now()
 			r := b.get(h.app.URL + LoginPath)
 			if r.status == http.StatusFound {
 				r = b.get(r.location) // the fake's authorize
@@ -156,11 +156,10 @@ func TestIdPFaults(t *testing.T) {
 					r = b.get(r.location) // the app's callback
 				}
 			}
+			// A slow endpoint answers normally after its 3 s delay: only a
+			// client that gave up at its 500 ms timeout sees the failure.
 			if r.status != tt.want {
 				t.Errorf("sign-in with %s = %d %.120s; want %d", tt.name, r.status, r.body, tt.want)
-			}
-			if took := time.Since(start); took > 2500*time.Millisecond {
-				t.Errorf("sign-in with %s took %v; want bounded by the 500 ms client timeout", tt.name, took)
 			}
 			if h.sessionCookie(b) != nil {
 				t.Error("session issued")

@@ -52,6 +52,7 @@ type accountStore struct {
 
 	mu         sync.Mutex
 	byIdentity map[identity]*account
+	bySeq      []*account // the same accounts, oldest first (accounts are never deleted)
 	seq        int
 	version    atomic.Uint64 // bumped (under mu) by every change: pages showing accounts are keyed by it
 }
@@ -72,23 +73,36 @@ func openAccountStore(path string, now func() time.Time) (*accountStore, error) 
 	if err := json.Unmarshal(data, &list); err != nil {
 		return nil, fmt.Errorf("workspace: %s is not an accounts file: %w", path, err)
 	}
+	slices.SortFunc(list, func(a, b *account) int { return a.Seq - b.Seq })
 	for _, a := range list {
-		s.byIdentity[identity{a.Issuer, a.Subject}] = a
+		key := identity{a.Issuer, a.Subject}
+		if s.byIdentity[key] != nil {
+			return nil, fmt.Errorf("workspace: %s lists the account of %s at %s twice", path, a.Subject, a.Issuer)
+		}
+		s.byIdentity[key] = a
+		s.bySeq = append(s.bySeq, a)
 		s.seq = max(s.seq, a.Seq)
 	}
 	return s, nil
 }
 
-// saveLocked writes every account to the file. s.mu must be held.
-func (s *accountStore) saveLocked() error {
+// saveLocked writes every account to the file, with next in place of old
+// (old nil: next is a new account), without changing the store: Login
+// changes it only once the file has them. s.mu must be held.
+func (s *accountStore) saveLocked(old, next *account) error {
 	if s.path == "" {
 		return nil
 	}
-	list := make([]*account, 0, len(s.byIdentity))
-	for _, a := range s.byIdentity {
+	list := make([]*account, 0, len(s.bySeq)+1)
+	for _, a := range s.bySeq {
+		if a == old {
+			a = next
+		}
 		list = append(list, a)
 	}
-	slices.SortFunc(list, func(a, b *account) int { return a.Seq - b.Seq })
+	if old == nil {
+		list = append(list, next)
+	}
 	data, err := json.MarshalIndent(list, "", "  ")
 	if err != nil {
 		return err
@@ -124,6 +138,10 @@ func newAccountStore(now func() time.Time) *accountStore {
 // account on first sign-in, refreshes the name and email on later ones,
 // and sets u.LocalID so handlers find the account from the session. An
 // error here refuses the sign-in.
+//
+// The change is saved before the store takes it, as a transaction commits
+// before its effects are seen: a sign-in refused because the accounts could
+// not be saved leaves the store as it was, so a retry counts once.
 func (s *accountStore) Login(ctx context.Context, u *oktasso.User, _ *oauth2.Token) error {
 	if u.Issuer == "" || u.Subject == "" {
 		return errors.New("workspace: sign-in without issuer or subject")
@@ -133,22 +151,32 @@ func (s *accountStore) Login(ctx context.Context, u *oktasso.User, _ *oauth2.Tok
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a := s.byIdentity[key]
-	if a == nil {
-		s.seq++
-		a = &account{ID: fmt.Sprintf("acct-%04d", s.seq), Seq: s.seq, Issuer: u.Issuer, Subject: u.Subject, Created: now}
-		s.byIdentity[key] = a
+	old := s.byIdentity[key]
+	var next account
+	if old != nil {
+		next = *old
+	} else {
+		seq := s.seq + 1
+		next = account{ID: fmt.Sprintf("acct-%04d", seq), Seq: seq, Issuer: u.Issuer, Subject: u.Subject, Created: now}
 	}
-	a.Email, a.Name = u.Email, u.Name
-	a.LastLogin = now
-	a.Logins++
-	s.version.Add(1)
-	u.LocalID = a.ID
-	if err := s.saveLocked(); err != nil {
+	next.Email, next.Name = u.Email, u.Name
+	next.LastLogin = now
+	next.Logins++
+	if err := s.saveLocked(old, &next); err != nil {
 		// Refuse the sign-in rather than hand out a session whose account
 		// was not recorded.
 		return fmt.Errorf("workspace: saving accounts: %w", err)
 	}
+	if old != nil {
+		*old = next
+	} else {
+		a := &next
+		s.byIdentity[key] = a
+		s.bySeq = append(s.bySeq, a)
+		s.seq = a.Seq
+	}
+	s.version.Add(1)
+	u.LocalID = next.ID
 	return nil
 }
 
@@ -165,21 +193,28 @@ func (s *accountStore) Lookup(issuer, subject string) (account, bool) {
 
 // List returns copies of every account, oldest first.
 func (s *accountStore) List() []account {
-	list, _ := s.Snapshot()
-	return list
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]account, len(s.bySeq))
+	for i, a := range s.bySeq {
+		out[i] = *a
+	}
+	return out
 }
 
-// Snapshot returns List and the version it is of.
-func (s *accountStore) Snapshot() ([]account, uint64) {
+// Recent returns copies of the n newest accounts, newest first, how many
+// accounts there are, and the version they are of. It copies n accounts
+// however many there are: a database would answer it from an index
+// (ORDER BY seq DESC LIMIT n, and a count).
+func (s *accountStore) Recent(n int) (newest []account, total int, version uint64) {
 	s.mu.Lock()
-	out := make([]account, 0, len(s.byIdentity))
-	for _, a := range s.byIdentity {
-		out = append(out, *a)
+	defer s.mu.Unlock()
+	total = len(s.bySeq)
+	newest = make([]account, 0, min(n, total))
+	for i := total - 1; i >= 0 && len(newest) < n; i-- {
+		newest = append(newest, *s.bySeq[i])
 	}
-	version := s.version.Load()
-	s.mu.Unlock()
-	slices.SortFunc(out, func(a, b account) int { return a.Seq - b.Seq })
-	return out, version
+	return newest, total, s.version.Load()
 }
 
 // Version changes whenever any account does.

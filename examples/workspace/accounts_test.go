@@ -147,6 +147,13 @@ func TestAccountStorePersists(t *testing.T) {
 	if _, err := openAccountStore(path, nil); err == nil {
 		t.Fatal("a corrupt accounts file opened without error")
 	}
+	twice := `[{"id":"acct-0001","iss":"https://dev-1.okta.com","sub":"00u1","seq":1},{"id":"acct-0002","iss":"https://dev-1.okta.com","sub":"00u1","seq":2}]`
+	if err := os.WriteFile(path, []byte(twice), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := openAccountStore(path, nil); err == nil {
+		t.Fatal("an accounts file listing one person twice opened without error")
+	}
 }
 
 func TestAccountStoreSaveFailureRefusesLogin(t *testing.T) {
@@ -160,5 +167,62 @@ func TestAccountStoreSaveFailureRefusesLogin(t *testing.T) {
 	u := oktasso.User{Issuer: "https://dev-1.okta.com", Subject: "00u1"}
 	if err := s.Login(t.Context(), &u, nil); err == nil {
 		t.Fatal("Login succeeded though the accounts could not be saved")
+	}
+}
+
+// TestAccountStoreSaveFailureChangesNothing: a sign-in whose accounts
+// could not be saved leaves the store as it was, in memory and on disk,
+// and the same sign-in retried later counts once.
+func TestAccountStoreSaveFailureChangesNothing(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "accounts.json")
+	clock := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	s, err := openAccountStore(path, func() time.Time { return clock })
+	if err != nil {
+		t.Fatal(err)
+	}
+	const iss = "https://dev-1.okta.com"
+	alice := oktasso.User{Issuer: iss, Subject: "00u1", Email: "alice@example.com", Name: "Alice"}
+	if err := s.Login(t.Context(), &alice, nil); err != nil {
+		t.Fatal(err)
+	}
+	before, version := s.List(), s.Version()
+
+	s.path = filepath.Join(dir, "missing-dir", "accounts.json") // every save fails
+	clock = clock.Add(time.Hour)
+	again := oktasso.User{Issuer: iss, Subject: "00u1", Email: "alice.new@example.com", Name: "Alice New"}
+	bob := oktasso.User{Issuer: iss, Subject: "00u2", Email: "bob@example.com"}
+	for _, u := range []*oktasso.User{&again, &bob} {
+		if err := s.Login(t.Context(), u, nil); err == nil {
+			t.Fatalf("Login(%s) succeeded though the accounts could not be saved", u.Subject)
+		}
+		if u.LocalID != "" {
+			t.Errorf("a refused Login(%s) set LocalID %q", u.Subject, u.LocalID)
+		}
+	}
+	if after := s.List(); fmt.Sprint(after) != fmt.Sprint(before) || s.Version() != version {
+		t.Errorf("after failed saves the store holds %+v (version %d); want %+v (version %d)", after, s.Version(), before, version)
+	}
+
+	s.path = path // the disk is back: the retries count once each
+	for _, u := range []*oktasso.User{&again, &bob} {
+		if err := s.Login(t.Context(), u, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if again.LocalID != "acct-0001" || bob.LocalID != "acct-0002" {
+		t.Errorf("retried sign-ins got %q and %q; want acct-0001 and acct-0002", again.LocalID, bob.LocalID)
+	}
+	a, _ := s.Lookup(iss, "00u1")
+	if a.Logins != 2 || a.Email != "alice.new@example.com" || !a.LastLogin.Equal(clock) {
+		t.Errorf("alice after a failed and a retried sign-in = %+v; want 2 sign-ins, the new email, the last time", a)
+	}
+	reopened, err := openAccountStore(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := fmt.Sprint(reopened.List()), fmt.Sprint(s.List()); got != want {
+		t.Errorf("the file holds %s; want what the store holds, %s", got, want)
 	}
 }

@@ -39,7 +39,7 @@ type app struct {
 //	GET /static/style.css  the pages' stylesheet
 //	GET /api/me      the signed-in member as JSON (auth.Workspace; 401 JSON without a session)
 //	GET /            landing page: sign-in button, or who is signed in
-//	GET /workspace   admin console, internal members only (auth.Workspace)
+//	GET /workspace   admin console, internal members only (auth.Workspace): the 20 newest accounts and their count
 //	GET /webapp      end-user app, any signed-in user (auth.WebApp)
 //	    /auth/…      sign-in, callback and sign-out (auth.Handler)
 func newApp(ctx context.Context, cfg appConfig) (http.Handler, *oktasso.Auth, error) {
@@ -56,7 +56,7 @@ func newApp(ctx context.Context, cfg appConfig) (http.Handler, *oktasso.Auth, er
 	eff := auth.Config()
 	a := &app{
 		accounts:    accounts,
-		pages:       newPageCache(defaultPageCacheSize),
+		pages:       newPageCache(defaultPageCacheBytes),
 		log:         eff.Logger,
 		csp:         contentSecurityPolicy(eff.Issuer),
 		loginButton: auth.LoginButton("/workspace"),
@@ -112,6 +112,11 @@ func (a *app) home(w http.ResponseWriter, r *http.Request) {
 	a.render(w, r, "home", pageData{Title: "Home", User: oktasso.UserFrom(r.Context()), LoginButton: a.loginButton}, 0)
 }
 
+// workspaceAccounts is how many accounts the workspace page lists, the
+// newest: the page's size, and the cost of rendering it, do not grow with
+// the number of accounts.
+const workspaceAccounts = 20
+
 // workspace is the admin console: auth.Workspace admitted only an internal
 // member, so the user is never nil here.
 func (a *app) workspace(w http.ResponseWriter, r *http.Request) {
@@ -121,7 +126,7 @@ func (a *app) workspace(w http.ResponseWriter, r *http.Request) {
 		a.writePage(w, page) // the accounts have not changed since
 		return
 	}
-	data.Accounts, version = a.accounts.Snapshot()
+	data.Accounts, data.NumAccounts, version = a.accounts.Recent(workspaceAccounts)
 	a.render(w, r, "workspace", data, version)
 }
 

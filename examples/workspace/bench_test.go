@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -50,10 +51,36 @@ func BenchmarkRoutes(b *testing.B) {
 func BenchmarkRenderWorkspace(b *testing.B) {
 	e := startApp(b, startFake(b))
 	newBrowser(b).signIn(e, "alice@example.com", "/workspace")
-	list, _ := e.accounts.Snapshot()
+	list, n, _ := e.accounts.Recent(workspaceAccounts)
 	u := &oktasso.User{Issuer: list[0].Issuer, Subject: list[0].Subject, Name: list[0].Name, Email: list[0].Email,
 		EmailVerified: true, Username: list[0].Email, Groups: []string{"Everyone", "Workspace Members"}, Internal: true, LocalID: list[0].ID}
-	data := pageData{Title: "Workspace", User: u, Accounts: list}
+	data := pageData{Title: "Workspace", User: u, Accounts: list, NumAccounts: n}
+	var buf bytes.Buffer
+	b.ReportAllocs()
+	for b.Loop() {
+		buf.Reset()
+		if err := pages["workspace"].ExecuteTemplate(&buf, "layout", data); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(int64(buf.Len()))
+}
+
+// BenchmarkRenderWorkspaceFull renders the workspace page at its largest:
+// 1,000 accounts, of which it lists the 20 newest.
+func BenchmarkRenderWorkspaceFull(b *testing.B) {
+	s := newAccountStore(nil)
+	for i := range 1000 {
+		u := oktasso.User{Issuer: "https://dev-1.okta.com", Subject: fmt.Sprintf("00u%017d", i),
+			Email: fmt.Sprintf("person.%d@example.com", i), Name: fmt.Sprintf("Person Number %d", i)}
+		if err := s.Login(b.Context(), &u, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	list, n, _ := s.Recent(workspaceAccounts)
+	u := &oktasso.User{Issuer: list[0].Issuer, Subject: list[0].Subject, Name: list[0].Name, Email: list[0].Email,
+		EmailVerified: true, Username: list[0].Email, Groups: []string{"Everyone", "Workspace Members"}, Internal: true, LocalID: list[0].ID}
+	data := pageData{Title: "Workspace", User: u, Accounts: list, NumAccounts: n}
 	var buf bytes.Buffer
 	b.ReportAllocs()
 	for b.Loop() {

@@ -17,7 +17,7 @@
 //
 // Accounts created at first sign-in are kept in the JSON file ACCOUNTS_FILE
 // (default $TMPDIR/oktasso-workspace/accounts.json), so they survive a
-// restart; /workspace lists them.
+// restart; /workspace lists the 20 newest and says how many there are.
 //
 // It listens on ADDR (default localhost:8080; the -addr flag overrides it)
 // and stops gracefully on SIGINT or SIGTERM. In dev mode the base URL is

@@ -14,22 +14,30 @@ import (
 // change). pageKey spells that out, and TestPageKeyCoversRenderedFields
 // fails when a template prints a field the key leaves out.
 //
-// It holds at most max pages; a random one is evicted to make room. Safe
-// for concurrent use; a nil *pageCache caches nothing.
+// It holds at most maxBytes of keys and pages (each counted with
+// pageOverhead for the map entry), whatever their number and size: random
+// ones are evicted to make room, and a page larger than the whole budget is
+// not kept. Safe for concurrent use; a nil *pageCache caches nothing.
 type pageCache struct {
-	max   int
-	mu    sync.RWMutex
-	pages map[string][]byte
+	maxBytes int
+	mu       sync.RWMutex
+	pages    map[string][]byte
+	bytes    int // the cost of every page held
 }
 
-// defaultPageCacheSize bounds the cache at about 5 MB of 5 kB pages.
-const defaultPageCacheSize = 1024
+// defaultPageCacheBytes bounds the cache at 4 MB: some 400 workspace pages
+// of 20 accounts, or 1,500 of the smaller pages.
+const defaultPageCacheBytes = 4 << 20
 
-func newPageCache(max int) *pageCache {
-	if max <= 0 {
+// pageOverhead is about what a cached page costs besides its key and
+// bytes: the map entry and the string and slice headers.
+const pageOverhead = 64
+
+func newPageCache(maxBytes int) *pageCache {
+	if maxBytes <= 0 {
 		return nil
 	}
-	return &pageCache{max: max, pages: make(map[string][]byte)}
+	return &pageCache{maxBytes: maxBytes, pages: make(map[string][]byte)}
 }
 
 // get returns the page rendered for key, or nil. The bytes are shared:
@@ -45,22 +53,30 @@ func (c *pageCache) get(key string) []byte {
 
 // put keeps page for key; page must not be modified afterwards.
 func (c *pageCache) put(key string, page []byte) {
-	if c == nil {
+	cost := len(key) + len(page) + pageOverhead
+	if c == nil || cost > c.maxBytes {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.pages[key]; !ok && len(c.pages) >= c.max {
-		for k := range c.pages { // map order: a random victim
-			delete(c.pages, k)
+	if old, ok := c.pages[key]; ok {
+		c.bytes -= len(key) + len(old) + pageOverhead
+		delete(c.pages, key)
+	}
+	for k, v := range c.pages { // map order: random victims
+		if c.bytes+cost <= c.maxBytes {
 			break
 		}
+		c.bytes -= len(k) + len(v) + pageOverhead
+		delete(c.pages, k)
 	}
 	c.pages[key] = page
+	c.bytes += cost
 }
 
-// pageKey names a page and the data it shows. Accounts are keyed by
-// accountsVersion, which the caller reads together with them.
+// pageKey names a page and the data it shows. The accounts (the listed
+// ones and their count) are keyed by accountsVersion, which the caller
+// reads together with them.
 func pageKey(name string, d pageData, accountsVersion uint64) string {
 	k := make(keyBuilder, 0, 256)
 	k.str(name)

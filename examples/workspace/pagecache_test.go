@@ -129,16 +129,38 @@ func TestPageKeyUnambiguous(t *testing.T) {
 	}
 }
 
-func TestPageCacheBounded(t *testing.T) {
-	c := newPageCache(3)
-	for i := range 10 {
-		c.put(fmt.Sprint(i), []byte{byte(i)})
+// cachedBytes is what the pages and keys in c take.
+func cachedBytes(c *pageCache) int {
+	n := 0
+	for k, v := range c.pages {
+		n += len(k) + len(v)
 	}
-	if len(c.pages) != 3 {
-		t.Errorf("cache of 3 holds %d pages after 10 puts", len(c.pages))
+	return n
+}
+
+// TestPageCacheBoundedInBytes: however many distinct pages go in, and
+// however large, the cache keeps at most its budget of bytes.
+func TestPageCacheBoundedInBytes(t *testing.T) {
+	const budget = 64 << 10
+	c := newPageCache(budget)
+	for i := range 2000 {
+		size := 100 + (i*7919)%9000 // 100 B to 9 kB
+		c.put(fmt.Sprintf("page %d", i), bytes.Repeat([]byte{'x'}, size))
+		if n := cachedBytes(c); n > budget {
+			t.Fatalf("after %d pages the cache holds %d bytes; want at most %d", i+1, n, budget)
+		}
 	}
-	if got := c.get("9"); !bytes.Equal(got, []byte{9}) {
-		t.Errorf("get(last put) = %v; want [9]", got)
+	if n := len(c.pages); n < 10 {
+		t.Errorf("a %d-byte cache of pages under 9 kB holds %d pages; want it to keep some", budget, n)
+	}
+	last := bytes.Repeat([]byte{'y'}, 5000)
+	c.put("last", last)
+	if got := c.get("last"); !bytes.Equal(got, last) {
+		t.Errorf("get(last put) = %d bytes; want the page", len(got))
+	}
+	c.put("huge", make([]byte, budget+1))
+	if c.get("huge") != nil || cachedBytes(c) > budget {
+		t.Errorf("a page over the budget was kept: the cache holds %d bytes", cachedBytes(c))
 	}
 	var off *pageCache = newPageCache(0)
 	off.put("a", []byte("x"))

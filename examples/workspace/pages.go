@@ -17,7 +17,8 @@ import (
 type pageData struct {
 	Title       string
 	User        *oktasso.User // nil when nobody is signed in
-	Accounts    []account     // the workspace page only
+	Accounts    []account     // the workspace page only: the newest accounts, newest first
+	NumAccounts int           // the workspace page only: how many accounts there are
 	LoginButton template.HTML // the landing page only, when nobody is signed in
 }
 
@@ -136,9 +137,10 @@ everyone who may sign in can open the <a href="/webapp">web app</a>.</p>
 </section>
 <section aria-labelledby="accounts">
 <h2 id="accounts">Local accounts</h2>
+<p>{{.NumAccounts}} account{{if ne .NumAccounts 1}}s{{end}}{{if lt (len .Accounts) .NumAccounts}}; the {{len .Accounts}} newest are listed{{end}}.</p>
 <div class="scroll">
 <table>
-<caption>Accounts this application created on each person's first sign-in, linked by issuer and subject.</caption>
+<caption>Accounts this application created on each person's first sign-in, linked by issuer and subject, newest first.</caption>
 <thead><tr><th scope="col">Account</th><th scope="col">Name</th><th scope="col">Email</th><th scope="col">Subject</th><th scope="col">Created</th><th scope="col">Last sign-in</th><th scope="col">Sign-ins</th></tr></thead>
 <tbody>
 {{range .Accounts}}<tr><td><code>{{.ID}}</code></td><td>{{.Name}}</td><td>{{.Email}}</td><td><code>{{.Subject}}</code></td><td><time datetime="{{iso .Created}}">{{when .Created}}</time></td><td><time datetime="{{iso .LastLogin}}">{{when .LastLogin}}</time></td><td>{{.Logins}}</td></tr>
@@ -163,8 +165,8 @@ func page(content string) *template.Template {
 }
 
 // render writes a page, rendered again only when its data changed (see
-// pageCache). accountsVersion is the version of data.Accounts (0 for pages
-// without them).
+// pageCache). accountsVersion is the version of data.Accounts and
+// data.NumAccounts (0 for pages without them).
 func (a *app) render(w http.ResponseWriter, r *http.Request, name string, data pageData, accountsVersion uint64) {
 	key := pageKey(name, data, accountsVersion)
 	page := a.pages.get(key)
