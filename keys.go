@@ -21,9 +21,10 @@ import (
 )
 
 // jwksRefreshInterval is the least time between two JWKS fetches triggered
-// by unknown key ids, so tokens with random kids cannot make oktasso hammer
-// the provider.
-const jwksRefreshInterval = 30 * time.Second
+// by unknown key ids: short enough that a key a provider starts signing
+// with right after publishing it is found within seconds, long enough that
+// tokens with random kids cause at most one fetch per interval.
+const jwksRefreshInterval = 5 * time.Second
 
 // signingAlgs are the algorithms a token may be signed with, kept here
 // alone: Okta signs with RS256. "none" and HMAC are never accepted;
@@ -133,7 +134,10 @@ func (ks *keySet) get(ctx context.Context, refresh bool) ([]jose.JSONWebKey, err
 		return nil, tokenErrorf(audit.ReasonTokenInvalid, "the provider publishes no signing keys")
 	}
 	ks.mu.Lock()
-	if ks.keys != nil && (!refresh || ks.now().Sub(ks.fetched) < jwksRefreshInterval) {
+	// Known keys are used at once, even while a refetch runs; an unknown
+	// kid joins the fetch in flight, or starts one when the last is at
+	// least jwksRefreshInterval old.
+	if ks.keys != nil && (!refresh || (ks.inflight == nil && ks.now().Sub(ks.fetched) < jwksRefreshInterval)) {
 		keys := ks.keys
 		ks.mu.Unlock()
 		return keys, nil

@@ -278,3 +278,82 @@ func FuzzParseJWKS(f *testing.F) {
 		}
 	})
 }
+
+// TestKeySetRotationWithinSeconds: a key the provider starts signing with
+// soon after the last JWKS fetch is found once that fetch is 5 s old, and a
+// flood of random kids still causes at most one fetch per 5 s.
+func TestKeySetRotationWithinSeconds(t *testing.T) {
+	keys := testRSAKeys(t)
+	clock := &fakeClock{t: time.Unix(1_800_000_000, 0)}
+	srv := newJWKSServer(t, pubJWK(keys[0], "k0"))
+	ks := newKeySet(srv.URL, srv.Client(), clock.Now, quietLogger())
+	ctx := context.Background()
+	if _, err := verifySig(ctx, ks, sign(t, keys[0], "k0", []byte(`{}`))); err != nil {
+		t.Fatal(err)
+	}
+	srv.set(t, pubJWK(keys[0], "k0"), pubJWK(keys[1], "k1"))
+	clock.Add(5 * time.Second)
+	if _, err := verifySig(ctx, ks, sign(t, keys[1], "k1", []byte(`{}`))); err != nil {
+		t.Fatalf("a key rotated 5 s after the last fetch: verify = %v; want ok", err)
+	}
+	if n := srv.fetches.Load(); n != 2 {
+		t.Fatalf("fetches = %d; want 2", n)
+	}
+	// 30 s of random kids, ten a second: one fetch per 5 s window.
+	for range 30 {
+		clock.Add(time.Second)
+		for range 10 {
+			if _, err := verifySig(ctx, ks, sign(t, keys[2], randomString(8), []byte(`{}`))); err == nil {
+				t.Fatal("a token with an unknown kid verified")
+			}
+		}
+	}
+	if n := srv.fetches.Load(); n != 2+6 {
+		t.Errorf("fetches after 30 s of random kids = %d; want %d (one per 5 s)", n, 2+6)
+	}
+}
+
+// TestKeySetUnknownKidJoinsFetchInFlight: tokens with a new kid that arrive
+// while its refetch runs wait for that one fetch instead of failing on the
+// old keys; tokens with a known kid do not wait.
+func TestKeySetUnknownKidJoinsFetchInFlight(t *testing.T) {
+	keys := testRSAKeys(t)
+	clock := &fakeClock{t: time.Unix(1_800_000_000, 0)}
+	srv := newJWKSServer(t, pubJWK(keys[0], "k0"))
+	ks := newKeySet(srv.URL, srv.Client(), clock.Now, quietLogger())
+	ctx := context.Background()
+	if _, err := verifySig(ctx, ks, sign(t, keys[0], "k0", []byte(`{}`))); err != nil {
+		t.Fatal(err)
+	}
+	srv.set(t, pubJWK(keys[0], "k0"), pubJWK(keys[1], "k1"))
+	release := make(chan struct{})
+	srv.Config.Handler = gate(srv.Config.Handler, release)
+	clock.Add(jwksRefreshInterval)
+	tok := sign(t, keys[1], "k1", []byte(`{}`))
+	var wg sync.WaitGroup
+	var failures atomic.Int32
+	for range 20 {
+		wg.Go(func() {
+			if _, err := verifySig(ctx, ks, tok); err != nil {
+				failures.Add(1)
+			}
+		})
+	}
+	// A known kid is served from the old keys while the fetch is held.
+	if _, err := verifySig(ctx, ks, sign(t, keys[0], "k0", []byte(`{}`))); err != nil {
+		t.Errorf("known kid during a refetch: verify = %v; want ok", err)
+	}
+	close(release)
+	wg.Wait()
+	if n := srv.fetches.Load(); n != 2 || failures.Load() != 0 {
+		t.Errorf("20 concurrent tokens with a new kid: %d fetches, %d failures; want 2 fetches, 0 failures", n, failures.Load())
+	}
+}
+
+// gate holds every request to h until release is closed.
+func gate(h http.Handler, release <-chan struct{}) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		h.ServeHTTP(w, r)
+	})
+}
