@@ -305,7 +305,7 @@ func (s *Server) mint(as *authServer, client *clientRec, scopes []string, a auth
 // [Server.MutateIDToken]) when set.
 func (s *Server) signIDToken(key signingKey, claims map[string]any, gName string, groups []string, inID bool, mutate func(*Token)) string {
 	idToken := &Token{
-		Header: map[string]any{"alg": "RS256", "kid": key.kid, "typ": "JWT"},
+		Header: map[string]any{"alg": key.alg(), "kid": key.kid, "typ": "JWT"},
 		Claims: claims,
 	}
 	delete(idToken.Claims, "groups")
@@ -317,7 +317,7 @@ func (s *Server) signIDToken(key signingKey, claims map[string]any, gName string
 	}
 	var rogue signingKey
 	if idToken.Sign == SignUnknownKey || idToken.Sign == SignWrongKeySameKid {
-		rogue = s.rogueKey()
+		rogue = s.rogueKey(key.alg())
 	}
 	return signToken(idToken, key, rogue)
 }
