@@ -66,7 +66,7 @@ func FuzzLogoutToken(f *testing.F) {
 func FuzzTokenSignature(f *testing.F) {
 	const iss = "https://dev-1.okta.com"
 	keys := testRSAKeys(f)
-	ks := newKeySet("http://127.0.0.1:1/keys", &http.Client{Timeout: time.Millisecond}, time.Now, quietLogger())
+	ks := newKeySet("http://127.0.0.1:1/keys", defaultAlgs, &http.Client{Timeout: time.Millisecond}, time.Now, quietLogger())
 	ks.keys = []jose.JSONWebKey{pubJWK(keys[0], "k0")}
 	ks.fetched = time.Now()
 	p := &Provider{issuer: iss, now: time.Now}

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
 	"github.com/oktasso/oktasso/internal/httpjson"
 )
 
@@ -44,6 +45,10 @@ type metadata struct {
 	// authorization_response_iss_parameter_supported: when true, callbacks
 	// without an iss parameter are refused.
 	IssParameterSupported bool `json:"authorization_response_iss_parameter_supported"`
+
+	// algs are the algorithms of SigningAlgs that oktasso accepts
+	// (providerAlgs), set by fetchMetadata.
+	algs []jose.SignatureAlgorithm
 }
 
 // Provider is the connection to one OpenID provider: discovery, its one
@@ -195,7 +200,7 @@ func (p *Provider) runDiscovery(ctx context.Context, done chan struct{}) {
 	meta, err := p.fetchMetadata(ctx)
 	var d *discovered
 	if err == nil {
-		ks := newKeySet(meta.JWKSURI, p.client, p.now, p.log)
+		ks := newKeySet(meta.JWKSURI, meta.algs, p.client, p.now, p.log)
 		d = &discovered{meta: *meta, keys: ks}
 	}
 	p.mu.Lock()
@@ -256,6 +261,9 @@ func (p *Provider) fetchMetadata(ctx context.Context) (*metadata, error) {
 	}
 	if len(m.CodeChallengeMethods) > 0 && !slices.Contains(m.CodeChallengeMethods, "S256") {
 		return nil, errors.New("discovery: the provider does not support PKCE S256")
+	}
+	if m.algs, err = providerAlgs(m.SigningAlgs); err != nil {
+		return nil, fmt.Errorf("discovery: %w", err)
 	}
 	return &m, nil
 }

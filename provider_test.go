@@ -107,6 +107,9 @@ func TestDiscoveryChecks(t *testing.T) {
 			return jsonDoc(`{"issuer":"` + base + `","authorization_endpoint":"` + base + `/a","token_endpoint":"http://evil.example/t","jwks_uri":"` + base + `/k"}`)
 		}, "must use https"},
 		{"404", func(string) http.HandlerFunc { return http.NotFound }, "HTTP 404"},
+		{"no signing alg oktasso accepts", func(base string) http.HandlerFunc {
+			return jsonDoc(`{"issuer":"` + base + `","authorization_endpoint":"` + base + `/a","token_endpoint":"` + base + `/t","jwks_uri":"` + base + `/k","id_token_signing_alg_values_supported":["HS256","none"]}`)
+		}, "id_token_signing_alg_values_supported lists HS256, none, none of which oktasso accepts"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -286,7 +289,7 @@ func TestOktaDocuments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, skipped, err := parseJWKS(jwks)
+	keys, skipped, err := parseJWKS(jwks, defaultAlgs)
 	if err != nil || len(keys) != 2 || skipped != 0 {
 		t.Errorf("parseJWKS(okta-jwks.json) = %d keys, %d skipped, %v; want 2, 0, nil", len(keys), skipped, err)
 	}

@@ -175,6 +175,26 @@ func TestCheck(t *testing.T) {
 			},
 		},
 		{
+			name: "provider signing with ES256",
+			setup: func(t *testing.T) (*oktatest.Server, []string) {
+				srv := fakeWithApp(t, "")
+				srv.SetSigningAlg("", "ES256")
+				return srv, []string{"OKTA_ISSUER", srv.URL, "OKTA_CLIENT_ID", testClientID, "OKTA_CLIENT_SECRET", testSecret, "OKTASSO_SESSION_KEYS", key}
+			},
+			wantCode: exitOK,
+			want:     []want{{"signing keys", []string{"✓", "2 EC key(s) for ES256"}}},
+		},
+		{
+			name: "provider advertising no accepted signing algorithm",
+			setup: func(t *testing.T) (*oktatest.Server, []string) {
+				srv := fakeWithApp(t, "")
+				srv.MutateDiscovery(func(doc map[string]any) { doc["id_token_signing_alg_values_supported"] = []string{"HS256"} })
+				return srv, []string{"OKTA_ISSUER", srv.URL, "OKTA_CLIENT_ID", testClientID, "OKTA_CLIENT_SECRET", testSecret, "OKTASSO_SESSION_KEYS", key}
+			},
+			wantCode: exitFail,
+			want:     []want{{"signing keys", []string{"✗", "lists HS256, none of which oktasso accepts", "fix: configure the provider", "ES256"}}},
+		},
+		{
 			name: "endpoint prefix pasted as the issuer",
 			setup: func(t *testing.T) (*oktatest.Server, []string) {
 				srv := fakeWithApp(t, "")
