@@ -26,9 +26,10 @@
 //
 // Fault injection for negative tests: [Server.MutateIDToken] (claims, headers
 // and broken signatures, see [SignMode]), [Server.MutateUserInfo],
-// [Server.MutateDiscovery], [Server.MutateLogoutToken], [Server.Fault]
-// (per-endpoint delays, statuses, bodies and huge bodies), [Server.SetDown],
-// [Server.Rotate], [Server.SetSigningAlg] (ES256 instead of Okta's RS256) and
+// [Server.MutateDiscovery], [Server.MutateLogoutToken],
+// [Server.MutateTokenResponse], [Server.Fault] (per-endpoint delays,
+// statuses, bodies and huge bodies), [Server.SetDown], [Server.Rotate],
+// [Server.SetSigningAlg] (ES256 instead of Okta's RS256) and
 // [Server.TokenRequests].
 //
 // OpenID Connect details: acr_values ("urn:okta:loa:2fa:any" adds a

@@ -155,6 +155,12 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request, as *authSer
 		e.write(w)
 		return
 	}
+	s.mu.Lock()
+	mutate := s.mutateTokenResp
+	s.mu.Unlock()
+	if mutate != nil {
+		mutate(resp)
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
 	writeJSON(w, http.StatusOK, resp)
@@ -430,6 +436,17 @@ func (s *Server) MutateIDToken(fn func(*Token)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.mutateIDToken = fn
+}
+
+// MutateTokenResponse makes fn edit every successful token response (of
+// every grant and authorization server) before it is served, until called
+// again with nil: fn may change, add or delete any member, such as
+// "token_type". The tokens in it are already issued. fn is called without
+// locks held.
+func (s *Server) MutateTokenResponse(fn func(resp map[string]any)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mutateTokenResp = fn
 }
 
 // RotateRefreshTokens turns refresh token rotation on or off (off by
