@@ -124,6 +124,11 @@ func checkClaims(want expect, dst claimSet) error {
 	}
 	switch want.kind {
 	case idToken:
+		if dst.(*idTokenClaims).Events != nil {
+			// A back-channel logout token is never an ID token, whatever its
+			// typ (OpenID Connect Back-Channel Logout 1.0 section 2.4).
+			return tokenErrorf(audit.ReasonTokenInvalid, "an ID token must not have an events claim")
+		}
 		return checkIDTokenTimes(c, want.now)
 	case logoutToken:
 		return checkLogoutClaims(dst.(*logoutClaims), want.now)
