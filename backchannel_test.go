@@ -31,6 +31,7 @@ func TestBackchannelLogoutFromOkta(t *testing.T) {
 				}
 			})
 			h.fake.SetSigningAlg("", tt.alg)
+			h.restart() // New discovers at once: again, after the change
 			a1, a2, b := h.browser(), h.browser(), h.browser()
 			h.login(a1, alice, "/")
 			h.fake.AutoLogin(alice)
