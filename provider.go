@@ -16,6 +16,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/oktasso/oktasso/internal/httpjson"
+	"github.com/oktasso/oktasso/internal/issuer"
 )
 
 // Limits on what is read from the identity provider.
@@ -220,7 +221,7 @@ func (p *Provider) runDiscovery(ctx context.Context, done chan struct{}) {
 }
 
 func (p *Provider) fetchMetadata(ctx context.Context) (*metadata, error) {
-	u := p.issuer + "/.well-known/openid-configuration"
+	u := issuer.DiscoveryURL(p.issuer)
 	body, err := httpjson.Get(ctx, p.client, u, maxDiscoveryBytes)
 	if err != nil {
 		return nil, fmt.Errorf("discovery: %w", err)
@@ -230,7 +231,7 @@ func (p *Provider) fetchMetadata(ctx context.Context) (*metadata, error) {
 		return nil, fmt.Errorf("discovery: %s is not a discovery document: %w", u, err)
 	}
 	if m.Issuer != p.issuer {
-		return nil, fmt.Errorf("discovery: issuer %q does not equal the configured %q exactly; fix the configured issuer", m.Issuer, p.issuer)
+		return nil, issuerMismatch(m.Issuer, p.issuer)
 	}
 	for name, ep := range map[string]string{"authorization_endpoint": m.AuthorizationEndpoint, "token_endpoint": m.TokenEndpoint, "jwks_uri": m.JWKSURI} {
 		if ep == "" {
@@ -266,6 +267,17 @@ func (p *Provider) fetchMetadata(ctx context.Context) (*metadata, error) {
 		return nil, fmt.Errorf("discovery: %w", err)
 	}
 	return &m, nil
+}
+
+// issuerMismatch is the error for a discovered issuer that is not the
+// configured one exactly, naming the value to configure.
+func issuerMismatch(discovered, configured string) error {
+	why := ""
+	if strings.TrimSuffix(discovered, "/") == strings.TrimSuffix(configured, "/") {
+		why = " (they differ only by a trailing slash, which counts)"
+	}
+	return fmt.Errorf("discovery: issuer %q does not equal the configured %q exactly%s; set the issuer (Config.Issuer, OKTA_ISSUER) to %q",
+		discovered, configured, why, discovered)
 }
 
 // checkEndpoint refuses endpoints that would downgrade transport security:

@@ -22,6 +22,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/oktasso/oktasso"
+	"github.com/oktasso/oktasso/internal/issuer"
 )
 
 // discovery is what the checks read from the provider's discovery
@@ -107,10 +108,10 @@ func isHTML(resp *http.Response) bool {
 // against its Date header. It returns nil when discovery failed.
 func (c *checker) checkDiscovery(ctx context.Context) *discovery {
 	const name = "discovery"
-	u := c.issuer + "/.well-known/openid-configuration"
-	issuerVar := "OKTA_DOMAIN"
+	u := issuer.DiscoveryURL(c.issuer)
+	issuerVar, setVar := "OKTA_DOMAIN", "OKTA_ISSUER" // what holds the issuer; what can hold any issuer
 	if n, _ := firstSet(c.lookup, "OKTA_ISSUER", "OKTA_OAUTH2_ISSUER"); n != "" {
-		issuerVar = n
+		issuerVar, setVar = n, n
 	}
 	resp, body, err := c.get(ctx, u)
 	// The clock line follows the discovery line, whatever it says.
@@ -150,8 +151,11 @@ func (c *checker) checkDiscovery(ctx context.Context) *discovery {
 		return nil
 	}
 	if m.Issuer != c.issuer {
-		c.add(fail(name, "set "+"OKTA_ISSUER"+"="+m.Issuer,
-			"the discovered issuer %q is not the configured %q (they must match exactly)", m.Issuer, c.issuer))
+		why := "they must match exactly"
+		if strings.TrimSuffix(m.Issuer, "/") == strings.TrimSuffix(c.issuer, "/") {
+			why = "they differ only by a trailing slash, which counts: they must match exactly"
+		}
+		c.add(fail(name, "set "+setVar+"="+m.Issuer, "the discovered issuer %q is not the configured %q (%s)", m.Issuer, c.issuer, why))
 		return nil
 	}
 	var missing []string
