@@ -125,6 +125,18 @@ func TestAuditEvents(t *testing.T) {
 			h.clock.Add(56 * time.Minute)
 			b.get(h.app.URL + "/webapp")
 		}, audit.EventRefreshFailed, audit.ReasonRefreshRefused},
+		{"token_type not Bearer", nil, func(h *harness) {
+			h.fake.MutateTokenResponse(func(resp map[string]any) { resp["token_type"] = "mac" })
+			h.login(h.browser(), alice, "/")
+		}, audit.EventLoginFailed, audit.ReasonTokenInvalid},
+		{"refresh with token_type not Bearer", func(c *Config) { c.Scopes = []string{"openid", "offline_access"} }, func(h *harness) {
+			b := h.browser()
+			h.login(b, alice, "/")
+			h.audit.reset()
+			h.fake.MutateTokenResponse(func(resp map[string]any) { resp["token_type"] = "mac" })
+			h.clock.Add(56 * time.Minute)
+			b.get(h.app.URL + "/webapp")
+		}, audit.EventRefreshFailed, audit.ReasonRefreshRefused},
 		{"back-channel", nil, func(h *harness) {
 			h.login(h.browser(), alice, "/")
 			h.audit.reset()

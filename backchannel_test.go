@@ -15,14 +15,23 @@ import (
 // ends alice's Okta session at the fake, which POSTs a signed logout token
 // to the app: both of alice's sessions end, bob's does not.
 func TestBackchannelLogoutFromOkta(t *testing.T) {
-	for _, server := range []bool{false, true} {
-		name := map[bool]string{false: "cookie sessions", true: "server sessions"}[server]
-		t.Run(name, func(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		server bool
+		alg    string // the provider's signing algorithm
+	}{
+		{"cookie sessions", false, "RS256"},
+		{"server sessions", true, "RS256"},
+		{"ES256 logout tokens", false, "ES256"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, func(c *Config) {
-				if server {
+				if tt.server {
 					c.Session.Storage = SessionInStore
 				}
 			})
+			h.fake.SetSigningAlg("", tt.alg)
+			h.restart() // New discovers at once: again, after the change
 			a1, a2, b := h.browser(), h.browser(), h.browser()
 			h.login(a1, alice, "/")
 			h.fake.AutoLogin(alice)

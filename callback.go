@@ -220,8 +220,9 @@ func (f *flow) satisfiedBy(u *User) error {
 	return nil
 }
 
-// exchange redeems the code with the PKCE verifier, verifies the ID token and
-// reads userinfo, and returns the user and the token response.
+// exchange redeems the code with the PKCE verifier, checks that the token
+// response is of type Bearer, verifies the ID token and reads userinfo, and
+// returns the user and the token response.
 func (a *Auth) exchange(ctx context.Context, d *discovered, f *flow, code string) (*User, *oauth2.Token, error) {
 	octx := context.WithValue(ctx, oauth2.HTTPClient, a.tokenHTTP)
 	tok, err := a.flowConfig(d, f).Exchange(octx, code, oauth2.VerifierOption(f.Verifier))
@@ -231,6 +232,9 @@ func (a *Auth) exchange(ctx context.Context, d *discovered, f *flow, code string
 			return nil, nil, &tokenEndpointError{&Error{Code: re.ErrorCode, Description: re.ErrorDescription}, re.Response.StatusCode}
 		}
 		return nil, nil, fmt.Errorf("%w: token endpoint: %w", ErrProviderUnavailable, err)
+	}
+	if err := checkTokenType(tok, a.cfg.OAuth2 != nil); err != nil {
+		return nil, nil, err
 	}
 	if a.cfg.OAuth2 != nil { // no ID token: the user is whoever userinfo describes
 		u, err := a.oauth2User(ctx, d, tok)
@@ -246,6 +250,18 @@ func (a *Auth) exchange(ctx context.Context, d *discovered, f *flow, code string
 		}
 	}
 	return u, tok, nil
+}
+
+// checkTokenType refuses a token response whose token_type is not Bearer,
+// in any case (RFC 6749 section 5.1; OpenID Connect Core 3.1.3.3): its
+// access token is not one that userinfo or the application could use as
+// a bearer token. A plain OAuth 2.0 provider may leave token_type out
+// (x/oauth2 then takes Bearer); an OpenID provider must send it.
+func checkTokenType(tok *oauth2.Token, plain bool) error {
+	if strings.EqualFold(tok.TokenType, "Bearer") || (plain && tok.TokenType == "") {
+		return nil
+	}
+	return tokenErrorf(audit.ReasonTokenInvalid, "the token response's token_type is %.32q, not Bearer", tok.TokenType)
 }
 
 // idTokenUser verifies the ID token of the token response tok against the

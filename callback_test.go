@@ -8,9 +8,11 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/oktasso/oktasso/audit"
 	"github.com/oktasso/oktasso/oktatest"
 	"golang.org/x/oauth2"
 )
@@ -83,6 +85,12 @@ func TestIDTokenRules(t *testing.T) {
 		{"signature corrupted", func(tk *oktatest.Token) { tk.Sign = oktatest.SignCorrupt }, false},
 		{"no kid, JWKS has several keys", func(tk *oktatest.Token) { delete(tk.Header, "kid") }, false},
 		{"jku header ignored", func(tk *oktatest.Token) { tk.Header["jku"] = "https://evil.example/keys" }, true},
+		{"events claim (a logout token's)", func(tk *oktatest.Token) {
+			tk.Claims["events"] = map[string]any{backchannelEvent: map[string]any{}}
+		}, false},
+		{"events claim null", func(tk *oktatest.Token) { tk.Claims["events"] = nil }, false},
+		{"typ logout+jwt", func(tk *oktatest.Token) { tk.Header["typ"] = "logout+jwt" }, false},
+		{"typ at+jwt", func(tk *oktatest.Token) { tk.Header["typ"] = "at+jwt" }, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -103,6 +111,66 @@ func TestIDTokenRules(t *testing.T) {
 				t.Error("a session was issued for a rejected token")
 			}
 		})
+	}
+}
+
+// TestTokenTypeMustBeBearer: a token response whose token_type is not
+// Bearer (in any case) fails the sign-in with a 4xx page before userinfo
+// is called.
+func TestTokenTypeMustBeBearer(t *testing.T) {
+	h := newHarness(t, nil)
+	var userinfoCalls atomic.Int32
+	h.fake.MutateUserInfo(func(map[string]any) { userinfoCalls.Add(1) })
+	for _, tt := range []struct {
+		tokenType any // nil: left out
+		ok        bool
+	}{
+		{"Bearer", true}, {"bearer", true}, {"BEARER", true},
+		{"mac", false}, {"DPoP", false}, {"N_A", false}, {"", false}, {nil, false},
+	} {
+		t.Run(fmt.Sprint(tt.tokenType), func(t *testing.T) {
+			h.fake.MutateTokenResponse(func(resp map[string]any) {
+				if tt.tokenType == nil {
+					delete(resp, "token_type")
+				} else {
+					resp["token_type"] = tt.tokenType
+				}
+			})
+			defer h.fake.MutateTokenResponse(nil)
+			before := userinfoCalls.Load()
+			b := h.browser()
+			r := h.login(b, alice, "/")
+			if tt.ok {
+				if r.status != http.StatusFound || h.sessionCookie(b) == nil {
+					t.Errorf("callback with token_type %q = %d; want 302 with a session", tt.tokenType, r.status)
+				}
+				return
+			}
+			if r.status != http.StatusBadRequest || h.sessionCookie(b) != nil {
+				t.Errorf("callback with token_type %v = %d, session %v; want 400 and no session", tt.tokenType, r.status, h.sessionCookie(b) != nil)
+			}
+			if n := userinfoCalls.Load() - before; n != 0 {
+				t.Errorf("callback with token_type %v called userinfo %d times; want 0", tt.tokenType, n)
+			}
+		})
+	}
+}
+
+func TestCheckTokenType(t *testing.T) {
+	for _, tt := range []struct {
+		tokenType string
+		plain, ok bool
+	}{
+		{"Bearer", false, true}, {"bEaReR", false, true}, {"", false, false}, {"mac", false, false},
+		{"bearer", true, true}, {"", true, true}, {"mac", true, false}, {"Bearer ", true, false},
+	} {
+		err := checkTokenType(&oauth2.Token{AccessToken: "at", TokenType: tt.tokenType}, tt.plain)
+		if (err == nil) != tt.ok {
+			t.Errorf("checkTokenType(%q, plain %v) = %v; want ok %v", tt.tokenType, tt.plain, err, tt.ok)
+		}
+		if te, isTE := errors.AsType[*TokenError](err); err != nil && (!isTE || te.Reason != audit.ReasonTokenInvalid) {
+			t.Errorf("checkTokenType(%q) = %v; want a token_invalid TokenError", tt.tokenType, err)
+		}
 	}
 }
 

@@ -25,8 +25,12 @@ import (
 type Config struct {
 	// Issuer is the authorization server's issuer URL, compared exactly with
 	// the discovered one, e.g. "https://dev-123.okta.com" (org authorization
-	// server) or "https://dev-123.okta.com/oauth2/default" (custom). Default:
-	// derived from Domain and AuthServerID.
+	// server) or "https://dev-123.okta.com/oauth2/default" (custom). It is
+	// kept as written, a trailing slash included (some providers' issuers
+	// end in one), except that on an Okta host (okta.com, oktapreview.com,
+	// okta-emea.com, okta-gov.com, okta.mil), whose issuers never do, a
+	// trailing slash is dropped. Default: derived from Domain and
+	// AuthServerID.
 	Issuer string
 	// Domain is the Okta domain, e.g. "dev-123.okta.com". A pasted URL such
 	// as "https://dev-123.okta.com/" is normalised, and the admin console's
@@ -356,7 +360,7 @@ func (c Config) normalize(names map[string]string) (Config, error) {
 }
 
 // normalizeIssuer derives Issuer from Domain and AuthServerID when unset,
-// trims a trailing slash, and checks the result.
+// trims a trailing slash on an Okta host only, and checks the result.
 func (c *Config) normalizeIssuer(bad func(field, format string, args ...any)) {
 	if c.Issuer == "" {
 		if c.Domain == "" {
@@ -367,7 +371,7 @@ func (c *Config) normalizeIssuer(bad func(field, format string, args ...any)) {
 			c.Issuer = iss
 		}
 	} else {
-		c.Issuer = strings.TrimRight(c.Issuer, "/")
+		c.Issuer = issuer.Normalize(c.Issuer)
 	}
 	if c.Issuer != "" {
 		if err := checkIssuer(c.Issuer); err != nil {

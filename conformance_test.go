@@ -89,6 +89,20 @@ func TestConformance(t *testing.T) {
 		{id: "rp-id_token-kid-absent-single-jwks", setup: singleKeyJWKS, want: accept},
 		{id: "oktasso-jwks-unparseable-keys", setup: jwksWithJunk, want: accept},
 		{id: "rp-key-rotation-op-sign-key", flow: rotateBeforeSigning, want: accept},
+		{id: "rp-id_token-sig-es256", setup: signWith("ES256", nil), want: accept},
+		{id: "rp-id_token-bad-sig-es256", setup: signWith("ES256", func(tk *oktatest.Token) { tk.Sign = oktatest.SignCorrupt }), want: reject},
+		{id: "oktasso-sig-es256-not-advertised", setup: func(h *harness) {
+			h.fake.MutateDiscovery(func(d map[string]any) { d["id_token_signing_alg_values_supported"] = []string{"RS256"} })
+			signWith("ES256", nil)(h)
+		}, want: reject},
+		{id: "oktasso-sig-rs256-not-advertised", setup: func(h *harness) {
+			h.fake.MutateDiscovery(func(d map[string]any) { d["id_token_signing_alg_values_supported"] = []string{"ES256", "PS256"} })
+			h.restart()
+		}, want: reject},
+		{id: "oktasso-discovery-only-hs256-advertised", setup: func(h *harness) {
+			h.fake.MutateDiscovery(func(d map[string]any) { d["id_token_signing_alg_values_supported"] = []string{"HS256", "none"} })
+			h.restart()
+		}, flow: func(h *harness, b *browser) result { return b.get(h.app.URL + LoginPath) }, want: unavailable},
 		{id: "oktasso-at_hash-mismatch", setup: tokenMut(func(tk *oktatest.Token) { tk.Claims["at_hash"] = "AAAAAAAAAAAAAAAAAAAAAA" }), want: reject},
 		{id: "rp-userinfo-bad-sub-claim", setup: func(h *harness) {
 			h.fake.MutateUserInfo(func(c map[string]any) { c["sub"] = "00uSomeoneElse" })
@@ -244,6 +258,18 @@ func attackerJWK(t testing.TB) map[string]any {
 	var m map[string]any
 	json.Unmarshal(b, &m)
 	return m
+}
+
+// signWith makes the fake's org authorization server sign with alg, and
+// then (if not nil) changes each ID token.
+func signWith(alg string, then func(*oktatest.Token)) func(*harness) {
+	return func(h *harness) {
+		h.fake.SetSigningAlg("", alg)
+		if then != nil {
+			h.fake.MutateIDToken(then)
+		}
+		h.restart()
+	}
 }
 
 // rotateBeforeSigning signs in once (keys cached), then rotates the fake's

@@ -2,6 +2,9 @@ package oktasso
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -66,21 +69,44 @@ func FuzzLogoutToken(f *testing.F) {
 func FuzzTokenSignature(f *testing.F) {
 	const iss = "https://dev-1.okta.com"
 	keys := testRSAKeys(f)
-	ks := newKeySet("http://127.0.0.1:1/keys", &http.Client{Timeout: time.Millisecond}, time.Now, quietLogger())
-	ks.keys = []jose.JSONWebKey{pubJWK(keys[0], "k0")}
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		f.Fatal(err)
+	}
+	// A provider advertising RS256 and ES256, with a key of each.
+	ks := newKeySet("http://127.0.0.1:1/keys", []jose.SignatureAlgorithm{jose.RS256, jose.ES256}, &http.Client{Timeout: time.Millisecond}, time.Now, quietLogger())
+	ks.keys = []jose.JSONWebKey{pubJWK(keys[0], "k0"), {Key: &ecKey.PublicKey, KeyID: "ec", Use: "sig"}}
 	ks.fetched = time.Now()
 	p := &Provider{issuer: iss, now: time.Now}
 	p.ready.Store(&discovered{keys: ks})
 	goodPayload := `{"iss":"` + iss + `","sub":"00u1"}`
 	good := sign(f, keys[0], "k0", []byte(goodPayload))
+	goodEC := signJWT(f, ecKey, jose.ES256, "ec", "", map[string]any{"iss": iss, "sub": "00u1"})
 	f.Add(good)
+	f.Add(goodEC)
 	f.Add(good[:len(good)-3] + "AAA")
+	f.Add(goodEC[:len(goodEC)-3] + "AAA")
+	f.Add(signJWT(f, keys[0], jose.PS256, "k0", "", map[string]any{"iss": iss, "sub": "00u1"}))
 	f.Add("eyJhbGciOiJub25lIn0.e30.")
 	f.Add("....")
 	f.Fuzz(func(t *testing.T, raw string) {
 		payload, err := p.VerifyAccessToken(context.Background(), raw)
-		if err == nil && raw != good && string(payload) != goodPayload {
-			t.Fatalf("verified a token the key did not sign: %q", raw)
+		if err == nil && raw != good && raw != goodEC && string(payload) != goodPayload {
+			t.Fatalf("verified a token the keys did not sign: %q", raw)
+		}
+		if err == nil {
+			if alg := headerAlg(raw); alg != "RS256" && alg != "ES256" {
+				t.Fatalf("verified a token with the unadvertised alg %q: %q", alg, raw)
+			}
 		}
 	})
+}
+
+// headerAlg returns the alg of a compact JWS's header, or "".
+func headerAlg(raw string) string {
+	jws, err := jose.ParseSignedCompact(raw, signingAlgs)
+	if err != nil || len(jws.Signatures) != 1 {
+		return ""
+	}
+	return jws.Signatures[0].Header.Algorithm
 }

@@ -65,8 +65,9 @@ type expect struct {
 // payload and alg. First, without any I/O (parseJWT): the alg is one of
 // signingAlgs (never none, never HMAC), the typ fits the kind, iss is the
 // issuer exactly, and the claims meet the kind's rules (checkClaims). Then
-// the signature (keySet.verify): exactly one, by the key with the token's
-// kid, refetched once when unknown, whose type fits the alg. A refused
+// the signature (keySet.verify): the alg is one the provider advertises,
+// and there is exactly one signature, by the key with the token's kid,
+// refetched once when unknown, whose type fits the alg. A refused
 // token is a *TokenError; keys that cannot be had are an error matching
 // ErrProviderUnavailable.
 func (p *Provider) verifyJWT(ctx context.Context, raw string, want expect, dst claimSet) (payload []byte, alg string, err error) {
@@ -123,6 +124,11 @@ func checkClaims(want expect, dst claimSet) error {
 	}
 	switch want.kind {
 	case idToken:
+		if dst.(*idTokenClaims).Events != nil {
+			// A back-channel logout token is never an ID token, whatever its
+			// typ (OpenID Connect Back-Channel Logout 1.0 section 2.4).
+			return tokenErrorf(audit.ReasonTokenInvalid, "an ID token must not have an events claim")
+		}
 		return checkIDTokenTimes(c, want.now)
 	case logoutToken:
 		return checkLogoutClaims(dst.(*logoutClaims), want.now)
@@ -183,9 +189,10 @@ func unixTime(f float64) time.Time {
 
 // VerifyAccessToken checks the parts of a JWT access token that depend on
 // the provider, and returns the token's verified claims (its JSON
-// payload): the alg is one the provider signs with (RS256), the typ fits
-// an access token (none, JWT or at+jwt), iss is p's issuer exactly, and
-// the signature is by one of p's keys, refetched once for an unknown kid.
+// payload): the alg is one the provider advertises for its ID tokens
+// (Okta: RS256), the typ fits an access token (none, JWT or at+jwt), iss
+// is p's issuer exactly, and the signature is by one of p's keys, of a
+// type that fits the alg, refetched once for an unknown kid.
 // The rest is the API's to check: aud, exp, nbf, iat, the client and the
 // scopes; package bearer does. A refused token is a *TokenError; while
 // the provider or its keys are unreachable the error matches

@@ -54,7 +54,7 @@ func jwtProvider(t testing.TB, srv *jwksServer, clock *fakeClock) *Provider {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.ready.Store(&discovered{keys: newKeySet(srv.URL, srv.Client(), clock.Now, quietLogger())})
+	p.ready.Store(&discovered{keys: newKeySet(srv.URL, defaultAlgs, srv.Client(), clock.Now, quietLogger())})
 	return p
 }
 
@@ -138,7 +138,7 @@ func TestVerifyJWTHeaderRules(t *testing.T) {
 	}
 	// A key whose type does not fit the alg is never used, even under the
 	// token's kid.
-	ks := newKeySet(srv.URL, srv.Client(), clock.Now, quietLogger())
+	ks := newKeySet(srv.URL, defaultAlgs, srv.Client(), clock.Now, quietLogger())
 	ks.keys, ks.fetched = []jose.JSONWebKey{ecJWK}, clock.Now()
 	if _, err := verifySig(context.Background(), ks, signJWT(t, keys[0], jose.RS256, "ec", "", map[string]any{})); err == nil {
 		t.Error("an RS256 token verified with an EC key's kid; want refused")
@@ -250,5 +250,118 @@ func TestTokenError(t *testing.T) {
 	}
 	if got := reasonOf(fmt.Errorf("callback: %w", err)); got != audit.ReasonSignatureInvalid {
 		t.Errorf("reasonOf(wrapped TokenError) = %q; want signature_invalid", got)
+	}
+}
+
+// TestVerifyJWTAdvertisedAlgs: every algorithm of signingAlgs verifies
+// when the provider advertises it, with a key of the fitting type; an
+// algorithm it does not advertise is refused before any key fetch.
+func TestVerifyJWTAdvertisedAlgs(t *testing.T) {
+	rsaKey := testRSAKeys(t)[0]
+	p256, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	p521, _ := ecdsa.GenerateKey(elliptic.P521(), rand.Reader)
+	edPub, edKey, _ := ed25519.GenerateKey(rand.Reader)
+	srv := newJWKSServer(t,
+		jose.JSONWebKey{Key: &rsaKey.PublicKey, KeyID: "rsa", Use: "sig"},
+		jose.JSONWebKey{Key: &p256.PublicKey, KeyID: "p256", Use: "sig"},
+		jose.JSONWebKey{Key: &p384.PublicKey, KeyID: "p384", Use: "sig"},
+		jose.JSONWebKey{Key: &p521.PublicKey, KeyID: "p521", Use: "sig"},
+		jose.JSONWebKey{Key: edPub, KeyID: "ed", Use: "sig"},
+	)
+	clock := &fakeClock{t: time.Unix(1_800_000_000, 0)}
+	now := clock.Now().Unix()
+	claims := map[string]any{"iss": jwtTestIssuer, "aud": testClientID, "iat": now, "exp": now + 3600, "sub": "00u1"}
+	providerWith := func(advertised ...string) *Provider {
+		algs, err := providerAlgs(advertised)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := jwtProvider(t, srv, clock)
+		p.ready.Store(&discovered{keys: newKeySet(srv.URL, algs, srv.Client(), clock.Now, quietLogger())})
+		return p
+	}
+	verify := func(p *Provider, raw string) error {
+		var c idTokenClaims
+		_, _, err := p.verifyJWT(context.Background(), raw, expect{kind: idToken, audience: testClientID, now: clock.Now()}, &c)
+		return err
+	}
+	signers := map[jose.SignatureAlgorithm]struct {
+		key any
+		kid string
+	}{
+		jose.RS256: {rsaKey, "rsa"}, jose.RS384: {rsaKey, "rsa"}, jose.RS512: {rsaKey, "rsa"},
+		jose.PS256: {rsaKey, "rsa"}, jose.PS384: {rsaKey, "rsa"}, jose.PS512: {rsaKey, "rsa"},
+		jose.ES256: {p256, "p256"}, jose.ES384: {p384, "p384"}, jose.ES512: {p521, "p521"},
+		jose.EdDSA: {edKey, "ed"},
+	}
+	all := make([]string, len(signingAlgs))
+	for i, a := range signingAlgs {
+		all[i] = string(a)
+	}
+	everything := providerWith(all...)
+	for _, alg := range signingAlgs {
+		s := signers[alg]
+		if err := verify(everything, signJWT(t, s.key, alg, s.kid, "JWT", claims)); err != nil {
+			t.Errorf("%s advertised: verify = %v; want ok", alg, err)
+		}
+	}
+
+	es256Only := providerWith("ES256")
+	fetches := srv.fetches.Load()
+	tests := []struct {
+		name string
+		raw  string
+		want audit.Reason // "" for accepted
+	}{
+		{"ES256, advertised", signJWT(t, p256, jose.ES256, "p256", "JWT", claims), ""},
+		{"RS256, not advertised", signJWT(t, rsaKey, jose.RS256, "rsa", "JWT", claims), audit.ReasonTokenInvalid},
+		{"ES384, not advertised", signJWT(t, p384, jose.ES384, "p384", "JWT", claims), audit.ReasonTokenInvalid},
+		{"HS256", signJWT(t, []byte("0123456789abcdef0123456789abcdef"), jose.HS256, "p256", "JWT", claims), audit.ReasonTokenInvalid},
+		{"alg none", jwtUnsigned(map[string]any{"alg": "none", "kid": "p256"}, claims), audit.ReasonTokenInvalid},
+		{"ES256 header, P-384 key's kid", signJWT(t, p256, jose.ES256, "p384", "JWT", claims), audit.ReasonSignatureInvalid},
+	}
+	for _, tt := range tests {
+		err := verify(es256Only, tt.raw)
+		if tt.want == "" {
+			if err != nil {
+				t.Errorf("%s: verify = %v; want ok", tt.name, err)
+			}
+			continue
+		}
+		if te, ok := errors.AsType[*TokenError](err); !ok || te.Reason != tt.want {
+			t.Errorf("%s: verify = %v; want a *TokenError with reason %s", tt.name, err, tt.want)
+		}
+	}
+	// One fetch for the provider's first token; refused algs cost none.
+	if n := srv.fetches.Load() - fetches; n != 1 {
+		t.Errorf("JWKS fetches for the ES256-only provider = %d; want 1", n)
+	}
+}
+
+func TestProviderAlgs(t *testing.T) {
+	tests := []struct {
+		advertised []string
+		want       string // algList of the result, or a part of the error
+		wantErr    bool
+	}{
+		{nil, "RS256", false},
+		{[]string{"RS256"}, "RS256", false},
+		{[]string{"ES256", "RS256", "HS256", "none"}, "RS256, ES256", false},
+		{[]string{"EdDSA", "PS384", "foo"}, "PS384, EdDSA", false},
+		{[]string{"HS256", "none"}, "lists HS256, none, none of which oktasso accepts", true},
+		{[]string{"RS1"}, "lists RS1", true},
+	}
+	for _, tt := range tests {
+		algs, err := providerAlgs(tt.advertised)
+		if tt.wantErr {
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("providerAlgs(%q) = %v, %v; want an error containing %q", tt.advertised, algs, err, tt.want)
+			}
+			continue
+		}
+		if err != nil || algList(algs) != tt.want {
+			t.Errorf("providerAlgs(%q) = %q, %v; want %q", tt.advertised, algList(algs), err, tt.want)
+		}
 	}
 }

@@ -21,21 +21,66 @@ import (
 )
 
 // jwksRefreshInterval is the least time between two JWKS fetches triggered
-// by unknown key ids, so tokens with random kids cannot make oktasso hammer
-// the provider.
-const jwksRefreshInterval = 30 * time.Second
+// by unknown key ids: short enough that a key a provider starts signing
+// with right after publishing it is found within seconds, long enough that
+// tokens with random kids cause at most one fetch per interval.
+const jwksRefreshInterval = 5 * time.Second
 
 // signingAlgs are the algorithms a token may be signed with, kept here
-// alone: Okta signs with RS256. "none" and HMAC are never accepted;
-// keyFits must know the key type of any algorithm added.
-var signingAlgs = []jose.SignatureAlgorithm{jose.RS256}
+// alone: RSA (PKCS #1 v1.5 and PSS), ECDSA and EdDSA. "none" and HMAC are
+// never accepted; keyFits must know the key type of any algorithm added.
+// A provider's tokens are held to the ones of these it advertises
+// (providerAlgs); Okta signs with RS256.
+var signingAlgs = []jose.SignatureAlgorithm{
+	jose.RS256, jose.RS384, jose.RS512,
+	jose.PS256, jose.PS384, jose.PS512,
+	jose.ES256, jose.ES384, jose.ES512,
+	jose.EdDSA,
+}
+
+// defaultAlgs are a provider's algorithms when its discovery document
+// lists none: RS256, which every OpenID provider supports (OpenID Connect
+// Discovery 1.0 section 3).
+var defaultAlgs = []jose.SignatureAlgorithm{jose.RS256}
+
+// providerAlgs returns the algorithms of signingAlgs that a provider
+// advertises in id_token_signing_alg_values_supported: defaultAlgs when it
+// lists none, and an error naming what it lists when none of them is one
+// oktasso accepts (such as only HS256 or none).
+func providerAlgs(advertised []string) ([]jose.SignatureAlgorithm, error) {
+	if len(advertised) == 0 {
+		return defaultAlgs, nil
+	}
+	var algs []jose.SignatureAlgorithm
+	for _, alg := range signingAlgs {
+		if slices.Contains(advertised, string(alg)) {
+			algs = append(algs, alg)
+		}
+	}
+	if len(algs) == 0 {
+		return nil, fmt.Errorf("id_token_signing_alg_values_supported lists %s, none of which oktasso accepts; "+
+			"configure the provider (or this client at the provider) to sign ID tokens with one of %s",
+			strings.Join(advertised, ", "), algList(signingAlgs))
+	}
+	return algs, nil
+}
+
+// algList writes algs as "RS256, ES256".
+func algList(algs []jose.SignatureAlgorithm) string {
+	s := make([]string, len(algs))
+	for i, a := range algs {
+		s[i] = string(a)
+	}
+	return strings.Join(s, ", ")
+}
 
 // keySet is the provider's JWKS: fetched from the discovered jwks_uri only,
 // refetched on an unknown kid (one fetch in flight, at most one per
-// jwksRefreshInterval), ignoring keys it cannot use. Safe for concurrent
-// use.
+// jwksRefreshInterval), ignoring keys it cannot use. It accepts the
+// algorithms the provider advertises (algs). Safe for concurrent use.
 type keySet struct {
 	uri    string
+	algs   []jose.SignatureAlgorithm // a subset of signingAlgs, never empty
 	client *http.Client
 	now    func() time.Time
 	log    *slog.Logger
@@ -47,20 +92,29 @@ type keySet struct {
 	fetches  int // attempts, for tests and metrics
 }
 
-func newKeySet(uri string, client *http.Client, now func() time.Time, log *slog.Logger) *keySet {
-	return &keySet{uri: uri, client: client, now: now, log: log}
+// newKeySet returns the key set at uri for tokens signed with one of algs
+// (defaultAlgs when empty).
+func newKeySet(uri string, algs []jose.SignatureAlgorithm, client *http.Client, now func() time.Time, log *slog.Logger) *keySet {
+	if len(algs) == 0 {
+		algs = defaultAlgs
+	}
+	return &keySet{uri: uri, algs: algs, client: client, now: now, log: log}
 }
 
-// verify is the signature step of verifyJWT: exactly one signature, by the
-// key with the token's kid (the set is refetched once for an unknown kid),
-// whose type fits the token's alg. It returns the verified payload. A
-// token without a kid is accepted only when the set holds exactly one key.
+// verify is the signature step of verifyJWT: the alg is one the provider
+// advertises, and there is exactly one signature, by the key with the
+// token's kid (the set is refetched once for an unknown kid), whose type
+// fits the token's alg. It returns the verified payload. A token without a
+// kid is accepted only when the set holds exactly one key.
 func (ks *keySet) verify(ctx context.Context, jws *jose.JSONWebSignature) ([]byte, error) {
 	if len(jws.Signatures) != 1 {
 		return nil, tokenErrorf(audit.ReasonSignatureInvalid, "want exactly one signature, got %d", len(jws.Signatures))
 	}
 	h := jws.Signatures[0].Header
 	kid, alg := h.KeyID, h.Algorithm
+	if !slices.Contains(ks.algs, jose.SignatureAlgorithm(alg)) {
+		return nil, tokenErrorf(audit.ReasonTokenInvalid, "alg %s is not one the provider advertises (%s)", alg, algList(ks.algs))
+	}
 	keys, err := ks.get(ctx, false)
 	if err != nil {
 		return nil, err
@@ -133,7 +187,10 @@ func (ks *keySet) get(ctx context.Context, refresh bool) ([]jose.JSONWebKey, err
 		return nil, tokenErrorf(audit.ReasonTokenInvalid, "the provider publishes no signing keys")
 	}
 	ks.mu.Lock()
-	if ks.keys != nil && (!refresh || ks.now().Sub(ks.fetched) < jwksRefreshInterval) {
+	// Known keys are used at once, even while a refetch runs; an unknown
+	// kid joins the fetch in flight, or starts one when the last is at
+	// least jwksRefreshInterval old.
+	if ks.keys != nil && (!refresh || (ks.inflight == nil && ks.now().Sub(ks.fetched) < jwksRefreshInterval)) {
 		keys := ks.keys
 		ks.mu.Unlock()
 		return keys, nil
@@ -184,16 +241,16 @@ func (ks *keySet) download(ctx context.Context) ([]jose.JSONWebKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	keys, skipped, err := parseJWKS(body)
+	keys, skipped, err := parseJWKS(body, ks.algs)
 	if skipped > 0 {
 		ks.log.Debug("oktasso: ignored unusable keys in JWKS", "jwks_uri", ks.uri, "count", skipped)
 	}
 	return keys, err
 }
 
-// parseJWKS keeps the public signing keys that fit one of signingAlgs
-// (RSA keys of at least 2048 bits), and counts the keys it had to skip.
-func parseJWKS(body []byte) (keys []jose.JSONWebKey, skipped int, err error) {
+// parseJWKS keeps the public signing keys that fit one of algs (RSA keys
+// of at least 2048 bits), and counts the keys it had to skip.
+func parseJWKS(body []byte, algs []jose.SignatureAlgorithm) (keys []jose.JSONWebKey, skipped int, err error) {
 	var doc struct {
 		Keys []json.RawMessage `json:"keys"`
 	}
@@ -211,7 +268,7 @@ func parseJWKS(body []byte) (keys []jose.JSONWebKey, skipped int, err error) {
 		}
 		rsaKey, isRSA := k.Key.(*rsa.PublicKey)
 		usable := k.Key != nil && (k.Use == "" || k.Use == "sig") && (!isRSA || rsaKey.N.BitLen() >= 2048) &&
-			slices.ContainsFunc(signingAlgs, func(alg jose.SignatureAlgorithm) bool { return keyFits(&k, string(alg)) })
+			slices.ContainsFunc(algs, func(alg jose.SignatureAlgorithm) bool { return keyFits(&k, string(alg)) })
 		if !usable {
 			skipped++
 			continue
@@ -220,7 +277,7 @@ func parseJWKS(body []byte) (keys []jose.JSONWebKey, skipped int, err error) {
 		keys = append(keys, k)
 	}
 	if len(keys) == 0 {
-		return nil, skipped, fmt.Errorf("JWKS has no usable keys for %v", signingAlgs)
+		return nil, skipped, fmt.Errorf("JWKS has no usable keys for %s", algList(algs))
 	}
 	return keys, skipped, nil
 }

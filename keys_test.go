@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -131,7 +132,7 @@ func TestKeySetVerify(t *testing.T) {
 	keys := testRSAKeys(t)
 	payload := []byte(`{"sub":"00u1"}`)
 	srv := newJWKSServer(t, pubJWK(keys[0], "k0"), pubJWK(keys[1], "k1"))
-	ks := newKeySet(srv.URL, srv.Client(), time.Now, quietLogger())
+	ks := newKeySet(srv.URL, defaultAlgs, srv.Client(), time.Now, quietLogger())
 	ctx := context.Background()
 
 	tests := []struct {
@@ -162,7 +163,7 @@ func TestKeySetVerify(t *testing.T) {
 func TestKeySetNoKidWithOneKey(t *testing.T) {
 	keys := testRSAKeys(t)
 	srv := newJWKSServer(t, pubJWK(keys[0], "k0"))
-	ks := newKeySet(srv.URL, srv.Client(), time.Now, quietLogger())
+	ks := newKeySet(srv.URL, defaultAlgs, srv.Client(), time.Now, quietLogger())
 	if _, err := verifySig(context.Background(), ks, sign(t, keys[0], "", []byte(`{}`))); err != nil {
 		t.Errorf("verify(no kid, one key) = %v; want ok", err)
 	}
@@ -176,15 +177,15 @@ func TestKeySetIgnoresUnusableKeys(t *testing.T) {
 		`{"kty":"oct","kid":"hmac","k":"c2VjcmV0"},` + string(good) + `]}`
 	srv := newJWKSServer(t)
 	srv.setRaw([]byte(doc))
-	ks := newKeySet(srv.URL, srv.Client(), time.Now, quietLogger())
+	ks := newKeySet(srv.URL, defaultAlgs, srv.Client(), time.Now, quietLogger())
 	if _, err := verifySig(context.Background(), ks, sign(t, keys[0], "good", []byte(`{}`))); err != nil {
 		t.Fatalf("verify with a usable key among broken ones = %v; want ok", err)
 	}
-	got, skipped, err := parseJWKS([]byte(doc))
+	got, skipped, err := parseJWKS([]byte(doc), defaultAlgs)
 	if err != nil || len(got) != 1 || skipped != 3 {
 		t.Errorf("parseJWKS = %d keys, %d skipped, %v; want 1 key, 3 skipped", len(got), skipped, err)
 	}
-	if _, _, err := parseJWKS([]byte(`{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}`)); err == nil {
+	if _, _, err := parseJWKS([]byte(`{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}`), defaultAlgs); err == nil {
 		t.Error("parseJWKS with no usable key = nil error; want error")
 	}
 }
@@ -193,7 +194,7 @@ func TestKeySetRotationAndRateLimit(t *testing.T) {
 	keys := testRSAKeys(t)
 	clock := &fakeClock{t: time.Unix(1_800_000_000, 0)}
 	srv := newJWKSServer(t, pubJWK(keys[0], "k0"))
-	ks := newKeySet(srv.URL, srv.Client(), clock.Now, quietLogger())
+	ks := newKeySet(srv.URL, defaultAlgs, srv.Client(), clock.Now, quietLogger())
 	ctx := context.Background()
 	if _, err := verifySig(ctx, ks, sign(t, keys[0], "k0", []byte(`{}`))); err != nil {
 		t.Fatal(err)
@@ -227,7 +228,7 @@ func TestKeySetSingleFlight(t *testing.T) {
 	keys := testRSAKeys(t)
 	srv := newJWKSServer(t, pubJWK(keys[0], "k0"))
 	srv.delay = 100 * time.Millisecond
-	ks := newKeySet(srv.URL, srv.Client(), time.Now, quietLogger())
+	ks := newKeySet(srv.URL, defaultAlgs, srv.Client(), time.Now, quietLogger())
 	tok := sign(t, keys[0], "k0", []byte(`{}`))
 	var wg sync.WaitGroup
 	var failures atomic.Int32
@@ -250,7 +251,7 @@ func TestKeySetWaiterHonoursContext(t *testing.T) {
 	keys := testRSAKeys(t)
 	srv := newJWKSServer(t, pubJWK(keys[0], "k0"))
 	srv.delay = 2 * time.Second
-	ks := newKeySet(srv.URL, srv.Client(), time.Now, quietLogger())
+	ks := newKeySet(srv.URL, defaultAlgs, srv.Client(), time.Now, quietLogger())
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	_, err := verifySig(ctx, ks, sign(t, keys[0], "k0", []byte(`{}`)))
@@ -266,15 +267,99 @@ func FuzzParseJWKS(f *testing.F) {
 	f.Add([]byte(`{"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB"}]}`))
 	f.Add([]byte(`{"keys":null}`))
 	f.Add([]byte(`<html>`))
+	f.Add([]byte(`{"keys":[{"kty":"EC","kid":"ec","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"},{"kty":"oct","k":"c2VjcmV0"}]}`))
+	f.Add([]byte(`{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}`))
 	f.Fuzz(func(t *testing.T, doc []byte) {
-		got, _, err := parseJWKS(doc)
-		if err == nil && len(got) == 0 {
-			t.Fatal("parseJWKS = no keys and no error")
-		}
-		for _, k := range got {
-			if pub, ok := k.Key.(*rsa.PublicKey); !ok || pub.N.BitLen() < 2048 {
-				t.Fatalf("parseJWKS kept an unusable key %T", k.Key)
+		for _, algs := range [][]jose.SignatureAlgorithm{defaultAlgs, signingAlgs} {
+			got, _, err := parseJWKS(doc, algs)
+			if err == nil && len(got) == 0 {
+				t.Fatal("parseJWKS = no keys and no error")
+			}
+			for _, k := range got {
+				fits := slices.ContainsFunc(algs, func(a jose.SignatureAlgorithm) bool { return keyFits(&k, string(a)) })
+				if pub, ok := k.Key.(*rsa.PublicKey); !fits || (ok && pub.N.BitLen() < 2048) || !k.IsPublic() {
+					t.Fatalf("parseJWKS(algs %s) kept an unusable key %T", algList(algs), k.Key)
+				}
 			}
 		}
+	})
+}
+
+// TestKeySetRotationWithinSeconds: a key the provider starts signing with
+// soon after the last JWKS fetch is found once that fetch is 5 s old, and a
+// flood of random kids still causes at most one fetch per 5 s.
+func TestKeySetRotationWithinSeconds(t *testing.T) {
+	keys := testRSAKeys(t)
+	clock := &fakeClock{t: time.Unix(1_800_000_000, 0)}
+	srv := newJWKSServer(t, pubJWK(keys[0], "k0"))
+	ks := newKeySet(srv.URL, defaultAlgs, srv.Client(), clock.Now, quietLogger())
+	ctx := context.Background()
+	if _, err := verifySig(ctx, ks, sign(t, keys[0], "k0", []byte(`{}`))); err != nil {
+		t.Fatal(err)
+	}
+	srv.set(t, pubJWK(keys[0], "k0"), pubJWK(keys[1], "k1"))
+	clock.Add(5 * time.Second)
+	if _, err := verifySig(ctx, ks, sign(t, keys[1], "k1", []byte(`{}`))); err != nil {
+		t.Fatalf("a key rotated 5 s after the last fetch: verify = %v; want ok", err)
+	}
+	if n := srv.fetches.Load(); n != 2 {
+		t.Fatalf("fetches = %d; want 2", n)
+	}
+	// 30 s of random kids, ten a second: one fetch per 5 s window.
+	for range 30 {
+		clock.Add(time.Second)
+		for range 10 {
+			if _, err := verifySig(ctx, ks, sign(t, keys[2], randomString(8), []byte(`{}`))); err == nil {
+				t.Fatal("a token with an unknown kid verified")
+			}
+		}
+	}
+	if n := srv.fetches.Load(); n != 2+6 {
+		t.Errorf("fetches after 30 s of random kids = %d; want %d (one per 5 s)", n, 2+6)
+	}
+}
+
+// TestKeySetUnknownKidJoinsFetchInFlight: tokens with a new kid that arrive
+// while its refetch runs wait for that one fetch instead of failing on the
+// old keys; tokens with a known kid do not wait.
+func TestKeySetUnknownKidJoinsFetchInFlight(t *testing.T) {
+	keys := testRSAKeys(t)
+	clock := &fakeClock{t: time.Unix(1_800_000_000, 0)}
+	srv := newJWKSServer(t, pubJWK(keys[0], "k0"))
+	ks := newKeySet(srv.URL, defaultAlgs, srv.Client(), clock.Now, quietLogger())
+	ctx := context.Background()
+	if _, err := verifySig(ctx, ks, sign(t, keys[0], "k0", []byte(`{}`))); err != nil {
+		t.Fatal(err)
+	}
+	srv.set(t, pubJWK(keys[0], "k0"), pubJWK(keys[1], "k1"))
+	release := make(chan struct{})
+	srv.Config.Handler = gate(srv.Config.Handler, release)
+	clock.Add(jwksRefreshInterval)
+	tok := sign(t, keys[1], "k1", []byte(`{}`))
+	var wg sync.WaitGroup
+	var failures atomic.Int32
+	for range 20 {
+		wg.Go(func() {
+			if _, err := verifySig(ctx, ks, tok); err != nil {
+				failures.Add(1)
+			}
+		})
+	}
+	// A known kid is served from the old keys while the fetch is held.
+	if _, err := verifySig(ctx, ks, sign(t, keys[0], "k0", []byte(`{}`))); err != nil {
+		t.Errorf("known kid during a refetch: verify = %v; want ok", err)
+	}
+	close(release)
+	wg.Wait()
+	if n := srv.fetches.Load(); n != 2 || failures.Load() != 0 {
+		t.Errorf("20 concurrent tokens with a new kid: %d fetches, %d failures; want 2 fetches, 0 failures", n, failures.Load())
+	}
+}
+
+// gate holds every request to h until release is closed.
+func gate(h http.Handler, release <-chan struct{}) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		h.ServeHTTP(w, r)
 	})
 }

@@ -92,7 +92,7 @@ func checkEndpointURL(raw string) error {
 func (p *Provider) useOAuth2(o *plainoauth.Provider) {
 	p.ready.Store(&discovered{
 		meta: metadata{Issuer: p.issuer, AuthorizationEndpoint: o.AuthURL, TokenEndpoint: o.TokenURL, UserInfoEndpoint: o.UserInfoURL},
-		keys: newKeySet("", p.client, p.now, p.log),
+		keys: newKeySet("", nil, p.client, p.now, p.log),
 	})
 }
 

@@ -14,7 +14,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
 	"github.com/oktasso/oktasso/internal/httpjson"
+	"github.com/oktasso/oktasso/internal/issuer"
 )
 
 // Limits on what is read from the identity provider.
@@ -44,6 +46,10 @@ type metadata struct {
 	// authorization_response_iss_parameter_supported: when true, callbacks
 	// without an iss parameter are refused.
 	IssParameterSupported bool `json:"authorization_response_iss_parameter_supported"`
+
+	// algs are the algorithms of SigningAlgs that oktasso accepts
+	// (providerAlgs), set by fetchMetadata.
+	algs []jose.SignatureAlgorithm
 }
 
 // Provider is the connection to one OpenID provider: discovery, its one
@@ -195,7 +201,7 @@ func (p *Provider) runDiscovery(ctx context.Context, done chan struct{}) {
 	meta, err := p.fetchMetadata(ctx)
 	var d *discovered
 	if err == nil {
-		ks := newKeySet(meta.JWKSURI, p.client, p.now, p.log)
+		ks := newKeySet(meta.JWKSURI, meta.algs, p.client, p.now, p.log)
 		d = &discovered{meta: *meta, keys: ks}
 	}
 	p.mu.Lock()
@@ -215,7 +221,7 @@ func (p *Provider) runDiscovery(ctx context.Context, done chan struct{}) {
 }
 
 func (p *Provider) fetchMetadata(ctx context.Context) (*metadata, error) {
-	u := p.issuer + "/.well-known/openid-configuration"
+	u := issuer.DiscoveryURL(p.issuer)
 	body, err := httpjson.Get(ctx, p.client, u, maxDiscoveryBytes)
 	if err != nil {
 		return nil, fmt.Errorf("discovery: %w", err)
@@ -225,7 +231,7 @@ func (p *Provider) fetchMetadata(ctx context.Context) (*metadata, error) {
 		return nil, fmt.Errorf("discovery: %s is not a discovery document: %w", u, err)
 	}
 	if m.Issuer != p.issuer {
-		return nil, fmt.Errorf("discovery: issuer %q does not equal the configured %q exactly; fix the configured issuer", m.Issuer, p.issuer)
+		return nil, issuerMismatch(m.Issuer, p.issuer)
 	}
 	for name, ep := range map[string]string{"authorization_endpoint": m.AuthorizationEndpoint, "token_endpoint": m.TokenEndpoint, "jwks_uri": m.JWKSURI} {
 		if ep == "" {
@@ -257,7 +263,21 @@ func (p *Provider) fetchMetadata(ctx context.Context) (*metadata, error) {
 	if len(m.CodeChallengeMethods) > 0 && !slices.Contains(m.CodeChallengeMethods, "S256") {
 		return nil, errors.New("discovery: the provider does not support PKCE S256")
 	}
+	if m.algs, err = providerAlgs(m.SigningAlgs); err != nil {
+		return nil, fmt.Errorf("discovery: %w", err)
+	}
 	return &m, nil
+}
+
+// issuerMismatch is the error for a discovered issuer that is not the
+// configured one exactly, naming the value to configure.
+func issuerMismatch(discovered, configured string) error {
+	why := ""
+	if strings.TrimSuffix(discovered, "/") == strings.TrimSuffix(configured, "/") {
+		why = " (they differ only by a trailing slash, which counts)"
+	}
+	return fmt.Errorf("discovery: issuer %q does not equal the configured %q exactly%s; set the issuer (Config.Issuer, OKTA_ISSUER) to %q",
+		discovered, configured, why, discovered)
 }
 
 // checkEndpoint refuses endpoints that would downgrade transport security:

@@ -3,15 +3,19 @@ package oktasso
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/oktasso/oktasso/oktatest"
 )
 
 func TestProviderOutageAndRecovery(t *testing.T) {
@@ -108,6 +112,9 @@ func TestDiscoveryChecks(t *testing.T) {
 			return jsonDoc(`{"issuer":"` + base + `","authorization_endpoint":"` + base + `/a","token_endpoint":"http://evil.example/t","jwks_uri":"` + base + `/k"}`)
 		}, "must use https"},
 		{"404", func(string) http.HandlerFunc { return http.NotFound }, "HTTP 404"},
+		{"no signing alg oktasso accepts", func(base string) http.HandlerFunc {
+			return jsonDoc(`{"issuer":"` + base + `","authorization_endpoint":"` + base + `/a","token_endpoint":"` + base + `/t","jwks_uri":"` + base + `/k","id_token_signing_alg_values_supported":["HS256","none"]}`)
+		}, "id_token_signing_alg_values_supported lists HS256, none, none of which oktasso accepts"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -289,7 +296,7 @@ func TestOktaDocuments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, skipped, err := parseJWKS(jwks)
+	keys, skipped, err := parseJWKS(jwks, defaultAlgs)
 	if err != nil || len(keys) != 2 || skipped != 0 {
 		t.Errorf("parseJWKS(okta-jwks.json) = %d keys, %d skipped, %v; want 2, 0, nil", len(keys), skipped, err)
 	}
@@ -326,5 +333,78 @@ func TestOktaDocuments(t *testing.T) {
 				t.Errorf("metadata = %+v; want authorize at %s, an end_session_endpoint, no RFC 9207 iss", m, tt.wantAuthorize)
 			}
 		})
+	}
+}
+
+// TestIssuerWithTrailingSlash: a provider whose issuer ends in "/" (as
+// zitadel's example server's does) is used with that issuer exactly:
+// discovery at issuer-without-slash + "/.well-known/...", every comparison
+// with the slash. Sign-in and back-channel logout work.
+func TestIssuerWithTrailingSlash(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Issuer += "/" })
+	fake := h.fake
+	iss := fake.Issuer() + "/"
+	if h.auth.provider.Issuer() != iss {
+		t.Fatalf("configured issuer = %q; want %q kept verbatim", h.auth.provider.Issuer(), iss)
+	}
+	fake.MutateDiscovery(func(d map[string]any) { d["issuer"] = iss })
+	fake.MutateIDToken(func(tk *oktatest.Token) { tk.Claims["iss"] = iss })
+	fake.MutateLogoutToken(func(tk *oktatest.Token) { tk.Claims["iss"] = iss })
+	h.restart() // New discovers at once: again, after the changes
+	b := h.browser()
+	if r := h.login(b, alice, "/"); r.status != http.StatusFound || h.sessionCookie(b) == nil {
+		t.Fatalf("sign-in with issuer %q = %d %.200s; want 302 with a session", iss, r.status, r.body)
+	}
+	if r := b.get(h.app.URL + "/webapp"); r.status != http.StatusOK || !strings.Contains(r.body, alice) {
+		t.Fatalf("GET /webapp after sign-in = %d; want 200", r.status)
+	}
+	fake.EndSession(alice)
+	if r := b.get(h.app.URL + "/webapp"); r.status == http.StatusOK {
+		t.Errorf("GET /webapp after back-channel logout = %d; want the session ended", r.status)
+	}
+	// An ID token whose iss lacks the slash is another issuer.
+	fake.MutateIDToken(func(tk *oktatest.Token) { tk.Claims["iss"] = fake.Issuer() })
+	if r := h.login(h.browser(), alice, "/"); r.status != http.StatusBadRequest {
+		t.Errorf("sign-in with an ID token whose iss lacks the slash = %d; want 400", r.status)
+	}
+}
+
+// TestDiscoveryIssuerSlashMismatch: an issuer that differs from the
+// configured one only by a trailing slash is still refused, and the error
+// names the exact value to configure. The discovery URL never has "//".
+func TestDiscoveryIssuerSlashMismatch(t *testing.T) {
+	for _, tt := range []struct{ configured, discovered string }{
+		{"", "/"}, // configured without the slash, the provider's has it
+		{"/", ""}, // and the other way round
+		{"/", "/"},
+	} {
+		srv := httptest.NewUnstartedServer(nil)
+		base := "http://" + srv.Listener.Addr().String()
+		var paths []string
+		var mu sync.Mutex
+		doc := jsonDoc(`{"issuer":"` + base + tt.discovered + `","authorization_endpoint":"` + base + `/a","token_endpoint":"` + base + `/t","jwks_uri":"` + base + `/k"}`)
+		srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			paths = append(paths, r.URL.Path)
+			mu.Unlock()
+			doc(w, r)
+		})
+		srv.Start()
+		p, _ := NewProvider(base+tt.configured, srv.Client(), nil, quietLogger())
+		_, err := discoverMetadata(context.Background(), p)
+		srv.Close()
+		if len(paths) != 1 || paths[0] != "/.well-known/openid-configuration" {
+			t.Errorf("issuer %q: discovery requested %q; want /.well-known/openid-configuration", base+tt.configured, paths)
+		}
+		if tt.configured == tt.discovered {
+			if err != nil {
+				t.Errorf("issuer %q equal to the discovered one: discovery = %v; want ok", base+tt.configured, err)
+			}
+			continue
+		}
+		want := fmt.Sprintf("set the issuer (Config.Issuer, OKTA_ISSUER) to %q", base+tt.discovered)
+		if err == nil || !errors.Is(err, ErrProviderUnavailable) || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "only by a trailing slash") {
+			t.Errorf("configured %q, discovered %q: discovery = %v; want it refused, saying %q", base+tt.configured, base+tt.discovered, err, want)
+		}
 	}
 }

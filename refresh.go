@@ -194,6 +194,9 @@ func (a *Auth) redeemRefreshToken(ctx context.Context, s *session) (*session, er
 		}
 		return nil, fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
 	}
+	if err := checkTokenType(tok, a.cfg.OAuth2 != nil); err != nil {
+		return nil, fmt.Errorf("%w: %w", errSessionEnded, err)
+	}
 	ns := *s
 	ns.Gen++
 	if tok.RefreshToken != "" {

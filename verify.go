@@ -40,11 +40,13 @@ type idClaims struct {
 }
 
 // idTokenClaims are an ID token's claims: the registered ones verifyJWT
-// checks, the ones oktasso reads, and at_hash.
+// checks, the ones oktasso reads, at_hash, and events, which only a logout
+// token may have.
 type idTokenClaims struct {
 	jwtClaims
 	idClaims
-	AccessTokenHash string `json:"at_hash"`
+	AccessTokenHash string          `json:"at_hash"`
+	Events          json.RawMessage `json:"events"`
 }
 
 // flexBool accepts true/false and "true"/"false" (some providers send strings).

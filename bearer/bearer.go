@@ -64,7 +64,9 @@ type Config struct {
 	Provider *oktasso.Provider
 
 	// Issuer is the custom authorization server's issuer, compared
-	// exactly, e.g. "https://dev-123.okta.com/oauth2/default". When empty
+	// exactly, e.g. "https://dev-123.okta.com/oauth2/default", and kept as
+	// written, as in oktasso.Config (a trailing slash is dropped on an Okta
+	// host only). When empty
 	// it is derived from Domain and AuthServerID, as in oktasso.Config. An
 	// issuer without "/oauth2/" is the org authorization server, whose
 	// access tokens can be checked only by introspection: Introspection is
@@ -244,7 +246,7 @@ func (c *Config) normalizeIssuer(bad func(field, format string, args ...any)) {
 			c.Issuer = iss
 		}
 	}
-	c.Issuer = strings.TrimRight(c.Issuer, "/")
+	c.Issuer = issuer.Normalize(c.Issuer)
 	if c.Issuer != "" {
 		if err := issuer.Check(c.Issuer); err != nil {
 			bad("Issuer", "%s", err.Error())

@@ -12,6 +12,7 @@ import (
 type authServer struct {
 	id       string
 	audience string // custom servers only; the org server uses its issuer
+	alg      string // "RS256" (also when empty) or "ES256"
 	cur      signingKey
 	next     signingKey  // published in JWKS, not yet signing
 	prev     *signingKey // still published after a rotation
@@ -24,12 +25,16 @@ var scopesSupported = []string{"openid", "profile", "email", "address", "phone",
 // newAuthServer creates an authorization server with a signing and a next
 // key. s.mu must be held, or s not yet shared.
 func (s *Server) newAuthServer(id, audience string) *authServer {
-	return &authServer{id: id, audience: audience, cur: s.allocKey(), next: s.allocKey()}
+	return &authServer{id: id, audience: audience, cur: s.allocKey(""), next: s.allocKey("")}
 }
 
-// allocKey hands out a pool key this server has not used yet, with a fresh
-// kid. s.mu must be held, or s not yet shared.
-func (s *Server) allocKey() signingKey {
+// allocKey hands out a key for alg with a fresh kid: for RS256 (or "") a
+// pool key this server has not used yet, for ES256 a new P-256 key. s.mu
+// must be held, or s not yet shared.
+func (s *Server) allocKey(alg string) signingKey {
+	if alg == "ES256" {
+		return signingKey{kid: newKid(), ec: newP256Key()}
+	}
 	k := signingKey{kid: newKid(), key: poolKey(s.nextKey)}
 	s.nextKey++
 	return k
@@ -44,8 +49,11 @@ func (s *Server) warmNextKeys(n int) {
 	warmKeys(from, from+n)
 }
 
-// rogueKey returns a key that this server never publishes.
-func (s *Server) rogueKey() signingKey {
+// rogueKey returns a key for alg that this server never publishes.
+func (s *Server) rogueKey(alg string) signingKey {
+	if alg == "ES256" {
+		return signingKey{kid: s.rogueKid, ec: ecRogue()}
+	}
 	return signingKey{kid: s.rogueKid, key: poolKey(0)}
 }
 
@@ -167,7 +175,36 @@ func (s *Server) Rotate(authServerID string) {
 	old := as.cur
 	as.prev = &old
 	as.cur = as.next
-	as.next = s.allocKey()
+	as.next = s.allocKey(as.alg)
+}
+
+// SetSigningAlg makes an authorization server ("" is the org authorization
+// server) sign its ID, access and logout tokens with alg: "RS256" (the
+// default, as Okta does) or "ES256" (P-256 keys), as other OpenID
+// providers may. Discovery then advertises alg alone in
+// id_token_signing_alg_values_supported; the new signing and next keys
+// are published in JWKS, and the previous signing key stays published
+// until the following rotation. It panics if the authorization server
+// does not exist or alg is another value.
+func (s *Server) SetSigningAlg(authServerID, alg string) {
+	if alg != "RS256" && alg != "ES256" {
+		panic("oktatest: SetSigningAlg: unsupported alg " + strconv.Quote(alg))
+	}
+	if alg == "RS256" {
+		s.warmNextKeys(2)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	as := s.org
+	if authServerID != "" {
+		as = s.custom[authServerID]
+	}
+	if as == nil {
+		panic("oktatest: SetSigningAlg: unknown authorization server " + authServerID)
+	}
+	old := as.cur
+	as.alg, as.prev = alg, &old
+	as.cur, as.next = s.allocKey(alg), s.allocKey(alg)
 }
 
 // MutateDiscovery makes fn edit every discovery document before it is
@@ -184,6 +221,7 @@ func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request, as *aut
 	s.mu.Lock()
 	u, fn := s.URL, s.mutateDiscovery
 	scopes := slices.Concat(scopesSupported, as.scopes)
+	alg := as.cur.alg()
 	s.mu.Unlock()
 	claims := []string{"iss", "ver", "sub", "aud", "iat", "exp", "jti", "auth_time", "amr", "idp",
 		"nonce", "name", "nickname", "preferred_username", "given_name", "middle_name",
@@ -204,7 +242,7 @@ func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request, as *aut
 		"response_modes_supported":                      []string{"query"},
 		"grant_types_supported":                         []string{"authorization_code", "refresh_token", "client_credentials"},
 		"subject_types_supported":                       []string{"public"},
-		"id_token_signing_alg_values_supported":         []string{"RS256"},
+		"id_token_signing_alg_values_supported":         []string{alg},
 		"scopes_supported":                              scopes,
 		"token_endpoint_auth_methods_supported":         authMethods,
 		"revocation_endpoint_auth_methods_supported":    authMethods,

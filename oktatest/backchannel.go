@@ -96,7 +96,7 @@ func (s *Server) notifyBackchannel(ctx context.Context, sess *ssoSession) {
 			d:   BackchannelDelivery{ClientID: c.ID, URI: c.BackchannelLogoutURI, Issuer: iss, Subject: sess.userID, SID: sess.sid},
 			key: key,
 			tok: &Token{
-				Header: map[string]any{"alg": "RS256", "kid": key.kid, "typ": "logout+jwt"},
+				Header: map[string]any{"alg": key.alg(), "kid": key.kid, "typ": "logout+jwt"},
 				Claims: map[string]any{
 					"iss":    iss,
 					"aud":    c.ID,
@@ -128,7 +128,7 @@ func (s *Server) notifyBackchannel(ctx context.Context, sess *ssoSession) {
 			j.mutate(j.tok)
 		}
 		if j.tok.Sign == SignUnknownKey || j.tok.Sign == SignWrongKeySameKid {
-			j.rogue = s.rogueKey()
+			j.rogue = s.rogueKey(j.key.alg())
 		}
 		j.d.LogoutToken = signToken(j.tok, j.key, j.rogue)
 		wg.Go(func() { j.d.Status, j.d.Err = deliverLogoutToken(ctx, client, j.d.URI, j.d.LogoutToken) })

@@ -26,9 +26,11 @@
 //
 // Fault injection for negative tests: [Server.MutateIDToken] (claims, headers
 // and broken signatures, see [SignMode]), [Server.MutateUserInfo],
-// [Server.MutateDiscovery], [Server.MutateLogoutToken], [Server.Fault]
-// (per-endpoint delays, statuses, bodies and huge bodies), [Server.SetDown],
-// [Server.Rotate] and [Server.TokenRequests].
+// [Server.MutateDiscovery], [Server.MutateLogoutToken],
+// [Server.MutateTokenResponse], [Server.Fault] (per-endpoint delays,
+// statuses, bodies and huge bodies), [Server.SetDown], [Server.Rotate],
+// [Server.SetSigningAlg] (ES256 instead of Okta's RS256) and
+// [Server.TokenRequests].
 //
 // OpenID Connect details: acr_values ("urn:okta:loa:2fa:any" adds a
 // "Verify with code" step to the sign-in form, see [VerificationCode]; the

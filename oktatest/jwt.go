@@ -18,7 +18,8 @@ import (
 // [Server.MutateLogoutToken]. The function may change, add or delete any
 // header or claim and choose how the token is signed.
 type Token struct {
-	// Header is the JOSE header, pre-filled with "alg" ("RS256"), "kid" (the
+	// Header is the JOSE header, pre-filled with "alg" (the authorization
+	// server's, "RS256" unless [Server.SetSigningAlg] changed it), "kid" (the
 	// authorization server's current signing key) and "typ" ("JWT", or
 	// "logout+jwt" for logout tokens).
 	Header map[string]any
@@ -34,19 +35,21 @@ type Token struct {
 type SignMode int
 
 const (
-	// SignNormal signs with RS256 and the authorization server's current key.
+	// SignNormal signs with the authorization server's algorithm (RS256
+	// unless [Server.SetSigningAlg] changed it) and its current key.
 	SignNormal SignMode = iota
-	// SignUnknownKey signs with RS256 and a key that is not published in
-	// JWKS; the "kid" header is set to that key's id unless the mutation
-	// changed it.
+	// SignUnknownKey signs with the authorization server's algorithm and a
+	// key that is not published in JWKS; the "kid" header is set to that
+	// key's id unless the mutation changed it.
 	SignUnknownKey
-	// SignWrongKeySameKid signs with RS256 and an unpublished key but keeps
-	// the published "kid", so the signature does not verify.
+	// SignWrongKeySameKid signs with the authorization server's algorithm
+	// and an unpublished key but keeps the published "kid", so the
+	// signature does not verify.
 	SignWrongKeySameKid
 	// SignNone sets "alg" to "none" and leaves the signature empty.
 	SignNone
 	// SignHS256PublicKey sets "alg" to "HS256" and signs with HMAC-SHA256
-	// keyed with the published RSA public key in PEM ("PUBLIC KEY", PKIX)
+	// keyed with the published public key in PEM ("PUBLIC KEY", PKIX)
 	// form: the classic algorithm-confusion attack.
 	SignHS256PublicKey
 	// SignCorrupt signs normally, then flips one byte of the signature.
@@ -97,10 +100,10 @@ func rs256(key *rsa.PrivateKey, signingInput string) []byte {
 	return sig
 }
 
-// signJWT signs claims with RS256 and the key, setting "kid".
+// signJWT signs claims with the key and its algorithm, setting "kid".
 func signJWT(k signingKey, claims map[string]any) string {
 	return signToken(&Token{
-		Header: map[string]any{"alg": "RS256", "kid": k.kid, "typ": "JWT"},
+		Header: map[string]any{"alg": k.alg(), "kid": k.kid, "typ": "JWT"},
 		Claims: claims,
 	}, k, signingKey{})
 }
@@ -126,7 +129,7 @@ func signToken(t *Token, cur, rogue signingKey) string {
 	switch t.Sign {
 	case SignNone:
 	case SignHS256PublicKey:
-		der, err := x509.MarshalPKIXPublicKey(&cur.key.PublicKey)
+		der, err := x509.MarshalPKIXPublicKey(cur.public())
 		if err != nil {
 			panic("oktatest: encoding public key: " + err.Error())
 		}
@@ -134,20 +137,20 @@ func signToken(t *Token, cur, rogue signingKey) string {
 		mac.Write([]byte(input))
 		sig = mac.Sum(nil)
 	case SignUnknownKey, SignWrongKeySameKid:
-		sig = rs256(rogue.key, input)
+		sig = rogue.sign(input)
 	case SignCorrupt:
-		sig = rs256(cur.key, input)
+		sig = cur.sign(input)
 		sig[len(sig)/2] ^= 0x01
 	default:
-		sig = rs256(cur.key, input)
+		sig = cur.sign(input)
 	}
 	return input + "." + b64.EncodeToString(sig)
 }
 
 var errBadJWT = errors.New("oktatest: invalid JWT")
 
-// verifyJWT checks an RS256 compact JWS against keys and returns its claims.
-// Expiry is not checked.
+// verifyJWT checks a compact JWS signed by one of keys, with that key's
+// algorithm, and returns its claims. Expiry is not checked.
 func verifyJWT(token string, keys []signingKey) (map[string]any, error) {
 	parts := strings.Split(token, ".")
 	if len(parts) != 3 {
@@ -163,15 +166,14 @@ func verifyJWT(token string, keys []signingKey) (map[string]any, error) {
 		Alg string `json:"alg"`
 		Kid string `json:"kid"`
 	}
-	if json.Unmarshal(hb, &header) != nil || header.Alg != "RS256" {
+	if json.Unmarshal(hb, &header) != nil {
 		return nil, errBadJWT
 	}
-	sum := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
 	for _, k := range keys {
 		if k.kid != header.Kid {
 			continue
 		}
-		if rsa.VerifyPKCS1v15(&k.key.PublicKey, crypto.SHA256, sum[:], sig) != nil {
+		if header.Alg != k.alg() || !k.verify(parts[0]+"."+parts[1], sig) {
 			return nil, errBadJWT
 		}
 		var claims map[string]any
@@ -185,8 +187,8 @@ func verifyJWT(token string, keys []signingKey) (map[string]any, error) {
 	return nil, errBadJWT
 }
 
-// atHash returns the OIDC at_hash of an access token for RS256: base64url of
-// the left half of its SHA-256.
+// atHash returns the OIDC at_hash of an access token for RS256 and ES256:
+// base64url of the left half of its SHA-256.
 func atHash(accessToken string) string {
 	sum := sha256.Sum256([]byte(accessToken))
 	return b64.EncodeToString(sum[:len(sum)/2])

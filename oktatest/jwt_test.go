@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
 )
 
 func TestMutateIDTokenSignModes(t *testing.T) {
@@ -120,5 +122,69 @@ func TestRotate(t *testing.T) {
 				t.Errorf("previous key's token after second Rotate = %v; want still valid", err)
 			}
 		})
+	}
+}
+
+func TestSetSigningAlg(t *testing.T) {
+	s := newTestServer(t)
+	s.AutoLogin("alice@example.com")
+	browser := newBrowser(t, s)
+	rsFlow := newFlow(t, s, s.CustomIssuer("default"))
+	rsToken := rawIDToken(t, rsFlow.login(t, s, browser))
+
+	s.SetSigningAlg("default", "ES256")
+	_, body := get(t, s.Client(), s.CustomIssuer("default")+"/.well-known/openid-configuration")
+	if !strings.Contains(body, `"id_token_signing_alg_values_supported":["ES256"]`) {
+		t.Errorf("discovery after SetSigningAlg(ES256) = %s; want ES256 advertised alone", body)
+	}
+	f := newFlow(t, s, s.CustomIssuer("default"))
+	f.algs = []jose.SignatureAlgorithm{jose.ES256}
+	tok := f.login(t, s, browser)
+	raw := rawIDToken(t, tok)
+	if alg := jwtHeader(t, raw)["alg"]; alg != "ES256" {
+		t.Fatalf("ID token alg = %v; want ES256", alg)
+	}
+	if err := f.verify(raw); err != nil {
+		t.Fatalf("verify(ES256 ID token) = %v", err)
+	}
+	if alg := jwtHeader(t, tok.AccessToken)["alg"]; alg != "ES256" {
+		t.Errorf("access token alg = %v; want ES256", alg)
+	}
+	if _, err := f.userInfo(tok); err != nil {
+		t.Errorf("userinfo with an ES256 access token = %v; want ok", err)
+	}
+	// Tokens signed before the change still verify: the old key stays published.
+	if err := rsFlow.verify(rsToken); err != nil {
+		t.Errorf("RS256 token after SetSigningAlg(ES256) = %v; want still valid", err)
+	}
+	for _, mode := range []SignMode{SignUnknownKey, SignWrongKeySameKid, SignCorrupt} {
+		s.MutateIDToken(func(tok *Token) { tok.Sign = mode })
+		bad := rawIDToken(t, f.login(t, s, browser))
+		s.MutateIDToken(nil)
+		if jwtHeader(t, bad)["alg"] != "ES256" || f.verify(bad) == nil {
+			t.Errorf("%v with ES256: alg %v, verify ok; want an ES256 token that fails", mode, jwtHeader(t, bad)["alg"])
+		}
+	}
+	s.Rotate("default")
+	if err := f.verify(rawIDToken(t, f.login(t, s, browser))); err != nil {
+		t.Errorf("ES256 token after Rotate = %v", err)
+	}
+
+	s.SetSigningAlg("default", "RS256")
+	if err := rsFlow.verify(rawIDToken(t, rsFlow.login(t, s, browser))); err != nil {
+		t.Errorf("RS256 token after SetSigningAlg(RS256) = %v", err)
+	}
+	for name, fn := range map[string]func(){
+		"alg":    func() { s.SetSigningAlg("default", "HS256") },
+		"server": func() { s.SetSigningAlg("nope", "ES256") },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("SetSigningAlg with a bad %s did not panic", name)
+				}
+			}()
+			fn()
+		}()
 	}
 }

@@ -1,6 +1,9 @@
 package oktatest
 
 import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -51,10 +54,66 @@ func warmKeys(from, to int) {
 	wg.Wait()
 }
 
-// signingKey is one key of an authorization server, with its kid.
+// ecRogue is the process-wide unpublished P-256 key, the rogue key of
+// authorization servers that sign with ES256.
+var ecRogue = sync.OnceValue(func() *ecdsa.PrivateKey { return newP256Key() })
+
+// newP256Key returns a new P-256 key.
+func newP256Key() *ecdsa.PrivateKey {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		panic("oktatest: generating EC key: " + err.Error())
+	}
+	return k
+}
+
+// signingKey is one key of an authorization server, with its kid: an RSA
+// key (RS256) or, when ec is set, a P-256 key (ES256).
 type signingKey struct {
 	kid string
 	key *rsa.PrivateKey
+	ec  *ecdsa.PrivateKey
+}
+
+// alg returns the algorithm the key signs with.
+func (k signingKey) alg() string {
+	if k.ec != nil {
+		return "ES256"
+	}
+	return "RS256"
+}
+
+// public returns the public key.
+func (k signingKey) public() crypto.PublicKey {
+	if k.ec != nil {
+		return &k.ec.PublicKey
+	}
+	return &k.key.PublicKey
+}
+
+// sign returns the signature of signingInput with the key's algorithm.
+func (k signingKey) sign(signingInput string) []byte {
+	if k.ec == nil {
+		return rs256(k.key, signingInput)
+	}
+	sum := sha256.Sum256([]byte(signingInput))
+	r, sv, err := ecdsa.Sign(rand.Reader, k.ec, sum[:])
+	if err != nil {
+		panic("oktatest: signing JWT: " + err.Error())
+	}
+	sig := make([]byte, 64) // RFC 7518 section 3.4: R and S, 32 bytes each
+	r.FillBytes(sig[:32])
+	sv.FillBytes(sig[32:])
+	return sig
+}
+
+// verify checks a signature made with the key's algorithm.
+func (k signingKey) verify(signingInput string, sig []byte) bool {
+	sum := sha256.Sum256([]byte(signingInput))
+	if k.ec == nil {
+		return rsa.VerifyPKCS1v15(&k.key.PublicKey, crypto.SHA256, sum[:], sig) == nil
+	}
+	return len(sig) == 64 && ecdsa.Verify(&k.ec.PublicKey, sum[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:]))
 }
 
 // newKid returns a random key id shaped like Okta's (43 base64url chars).
@@ -66,6 +125,20 @@ func newKid() string {
 
 // jwk returns the public JSON Web Key for k.
 func (k signingKey) jwk() map[string]any {
+	if k.ec != nil {
+		x, y := make([]byte, 32), make([]byte, 32)
+		k.ec.X.FillBytes(x)
+		k.ec.Y.FillBytes(y)
+		return map[string]any{
+			"kty": "EC",
+			"alg": "ES256",
+			"kid": k.kid,
+			"use": "sig",
+			"crv": "P-256",
+			"x":   base64.RawURLEncoding.EncodeToString(x),
+			"y":   base64.RawURLEncoding.EncodeToString(y),
+		}
+	}
 	pub := k.key.PublicKey
 	return map[string]any{
 		"kty": "RSA",

@@ -63,6 +63,7 @@ type Server struct {
 	formTokens    map[string]formToken
 
 	mutateIDToken   func(*Token)
+	mutateTokenResp func(map[string]any)
 	groupsClaims    map[string]*groupsClaimRec // by authorization server id ("" = org)
 	groupsLimit     int
 	groupsLimitSet  bool

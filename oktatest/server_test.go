@@ -177,7 +177,7 @@ func authURL(s *Server, asID string, params map[string]string) string {
 
 // oidcFlow is a relying party built from x/oauth2 and go-jose: discovery,
 // the authorization code flow with PKCE, and the ID token's checks (an
-// RS256 signature by a key of the JWKS, iss, aud, exp and iat). Like a real
+// RS256 (or f.algs) signature by a key of the JWKS, iss, aud, exp and iat). Like a real
 // relying party it keeps the JWKS and fetches it again only for an unknown
 // kid. internal/comparebench runs the same flows with go-oidc as the
 // reference relying party, so that go-oidc stays out of this module.
@@ -189,6 +189,7 @@ type oidcFlow struct {
 	client   *http.Client
 	now      func() time.Time
 	ctx      context.Context
+	algs     []jose.SignatureAlgorithm // accepted; newFlow sets RS256
 
 	mu   sync.Mutex
 	jwks jose.JSONWebKeySet // as last fetched
@@ -210,7 +211,7 @@ func newFlow(t testing.TB, s *Server, issuer string) *oidcFlow {
 	}
 	f := &oidcFlow{
 		issuer: issuer, jwksURI: disco.JWKS, userinfo: disco.UserInfo,
-		client: s.Client(), now: s.now,
+		client: s.Client(), now: s.now, algs: []jose.SignatureAlgorithm{jose.RS256},
 		ctx: context.WithValue(context.Background(), oauth2.HTTPClient, s.Client()),
 	}
 	f.config = oauth2.Config{
@@ -239,11 +240,12 @@ func (f *oidcFlow) login(t testing.TB, s *Server, browser *http.Client, opts ...
 	return tok
 }
 
-// verify checks an ID token of the flow's issuer for client "web": RS256
-// only, signed by the key of its kid, iss, aud, exp and iat at the fake's
-// clock. It decodes the claims into each of out.
+// verify checks an ID token of the flow's issuer for client "web": one of
+// f.algs (RS256 unless a test changes it), signed by the key of its kid,
+// iss, aud, exp and iat at the fake's clock. It decodes the claims into
+// each of out.
 func (f *oidcFlow) verify(raw string, out ...any) error {
-	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
+	tok, err := jwt.ParseSigned(raw, f.algs)
 	if err != nil {
 		return err
 	}

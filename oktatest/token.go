@@ -155,6 +155,12 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request, as *authSer
 		e.write(w)
 		return
 	}
+	s.mu.Lock()
+	mutate := s.mutateTokenResp
+	s.mu.Unlock()
+	if mutate != nil {
+		mutate(resp)
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
 	writeJSON(w, http.StatusOK, resp)
@@ -305,7 +311,7 @@ func (s *Server) mint(as *authServer, client *clientRec, scopes []string, a auth
 // [Server.MutateIDToken]) when set.
 func (s *Server) signIDToken(key signingKey, claims map[string]any, gName string, groups []string, inID bool, mutate func(*Token)) string {
 	idToken := &Token{
-		Header: map[string]any{"alg": "RS256", "kid": key.kid, "typ": "JWT"},
+		Header: map[string]any{"alg": key.alg(), "kid": key.kid, "typ": "JWT"},
 		Claims: claims,
 	}
 	delete(idToken.Claims, "groups")
@@ -317,7 +323,7 @@ func (s *Server) signIDToken(key signingKey, claims map[string]any, gName string
 	}
 	var rogue signingKey
 	if idToken.Sign == SignUnknownKey || idToken.Sign == SignWrongKeySameKid {
-		rogue = s.rogueKey()
+		rogue = s.rogueKey(key.alg())
 	}
 	return signToken(idToken, key, rogue)
 }
@@ -430,6 +436,17 @@ func (s *Server) MutateIDToken(fn func(*Token)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.mutateIDToken = fn
+}
+
+// MutateTokenResponse makes fn edit every successful token response (of
+// every grant and authorization server) before it is served, until called
+// again with nil: fn may change, add or delete any member, such as
+// "token_type". The tokens in it are already issued. fn is called without
+// locks held.
+func (s *Server) MutateTokenResponse(fn func(resp map[string]any)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mutateTokenResp = fn
 }
 
 // RotateRefreshTokens turns refresh token rotation on or off (off by

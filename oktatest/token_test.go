@@ -417,3 +417,21 @@ func browserCookies(t testing.TB, browser *http.Client, u string) []*http.Cookie
 	}
 	return browser.Jar.Cookies(pu)
 }
+
+func TestMutateTokenResponse(t *testing.T) {
+	s := newTestServer(t)
+	s.AutoLogin("alice@example.com")
+	s.MutateTokenResponse(func(resp map[string]any) {
+		resp["token_type"] = "mac"
+		delete(resp, "scope")
+	})
+	f := newFlow(t, s, s.CustomIssuer("default"))
+	tok := f.login(t, s, newBrowser(t, s))
+	if tok.TokenType != "mac" || tok.Extra("scope") != nil || rawIDToken(t, tok) == "" {
+		t.Errorf("token response after MutateTokenResponse: token_type %q, scope %v; want mac, no scope, an ID token", tok.TokenType, tok.Extra("scope"))
+	}
+	s.MutateTokenResponse(nil)
+	if tok := f.login(t, s, newBrowser(t, s)); tok.TokenType != "Bearer" {
+		t.Errorf("token_type after MutateTokenResponse(nil) = %q; want Bearer", tok.TokenType)
+	}
+}

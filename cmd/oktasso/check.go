@@ -195,8 +195,8 @@ func (c *checker) checkIssuer(ctx context.Context) bool {
 	var notes, ignored []string // normalisations; variables not used
 	if name, raw := firstSet(c.lookup, "OKTA_ISSUER", "OKTA_OAUTH2_ISSUER"); name != "" {
 		source = name
-		if strings.HasSuffix(raw, "/") {
-			notes = append(notes, "trailing slash stripped")
+		if strings.HasSuffix(raw, "/") && !strings.HasSuffix(c.issuer, "/") {
+			notes = append(notes, "trailing slash stripped (Okta issuers never end in /)")
 		}
 		for _, v := range []string{"OKTA_DOMAIN", "OKTA_AUTH_SERVER_ID"} {
 			if n, _ := firstSet(c.lookup, v); n != "" {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -77,12 +78,12 @@ func TestCheck(t *testing.T) {
 			name: "all green, org authorization server",
 			setup: func(t *testing.T) (*oktatest.Server, []string) {
 				srv := fakeWithApp(t, "")
-				return srv, []string{"OKTA_ISSUER", srv.URL + "/", "OKTA_CLIENT_ID", testClientID, "OKTA_CLIENT_SECRET", testSecret, "OKTASSO_SESSION_KEYS", key}
+				return srv, []string{"OKTA_ISSUER", srv.URL, "OKTA_CLIENT_ID", testClientID, "OKTA_CLIENT_SECRET", testSecret, "OKTASSO_SESSION_KEYS", key}
 			},
 			wantCode: exitOK,
 			allGreen: true,
 			want: []want{
-				{"issuer", []string{"✓", "org authorization server", "from OKTA_ISSUER", "trailing slash stripped"}},
+				{"issuer", []string{"✓", "org authorization server", "from OKTA_ISSUER"}},
 				{"discovery", []string{"✓", "issuer matches"}},
 				{"clock", []string{"✓"}},
 				{"signing keys", []string{"✓", "RSA key(s) for RS256"}},
@@ -173,6 +174,26 @@ func TestCheck(t *testing.T) {
 				{"discovery", []string{"✗", "must match exactly", "fix: set OKTA_ISSUER=http://localhost:"}},
 				{"PKCE", []string{"- ", "skipped"}},
 			},
+		},
+		{
+			name: "provider signing with ES256",
+			setup: func(t *testing.T) (*oktatest.Server, []string) {
+				srv := fakeWithApp(t, "")
+				srv.SetSigningAlg("", "ES256")
+				return srv, []string{"OKTA_ISSUER", srv.URL, "OKTA_CLIENT_ID", testClientID, "OKTA_CLIENT_SECRET", testSecret, "OKTASSO_SESSION_KEYS", key}
+			},
+			wantCode: exitOK,
+			want:     []want{{"signing keys", []string{"✓", "2 EC key(s) for ES256"}}},
+		},
+		{
+			name: "provider advertising no accepted signing algorithm",
+			setup: func(t *testing.T) (*oktatest.Server, []string) {
+				srv := fakeWithApp(t, "")
+				srv.MutateDiscovery(func(doc map[string]any) { doc["id_token_signing_alg_values_supported"] = []string{"HS256"} })
+				return srv, []string{"OKTA_ISSUER", srv.URL, "OKTA_CLIENT_ID", testClientID, "OKTA_CLIENT_SECRET", testSecret, "OKTASSO_SESSION_KEYS", key}
+			},
+			wantCode: exitFail,
+			want:     []want{{"signing keys", []string{"✗", "lists HS256, none of which oktasso accepts", "fix: configure the provider", "ES256"}}},
 		},
 		{
 			name: "endpoint prefix pasted as the issuer",
@@ -293,6 +314,97 @@ func TestCheck(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckIssuerTrailingSlash: an issuer is compared with the slash it
+// has or lacks; check passes when it matches the provider's, and on a
+// mismatch names the variable and the exact value to set.
+func TestCheckIssuerTrailingSlash(t *testing.T) {
+	key := strongKey(t)
+	tests := []struct {
+		name          string
+		providerSlash bool
+		env           func(url string) []string
+		want          func(url string) map[string][]string // check name → parts of its line
+	}{
+		{
+			name: "both end in a slash", providerSlash: true,
+			env: func(u string) []string { return []string{"OKTA_ISSUER", u + "/"} },
+			want: func(u string) map[string][]string {
+				return map[string][]string{"issuer": {"✓", u + "/ ("}, "discovery": {"✓", u + "/.well-known/openid-configuration (issuer matches)"}}
+			},
+		},
+		{
+			name: "configured with a slash the provider lacks",
+			env:  func(u string) []string { return []string{"OKTA_ISSUER", u + "/"} },
+			want: func(u string) map[string][]string {
+				return map[string][]string{"discovery": {"✗", "differ only by a trailing slash", "fix: set OKTA_ISSUER=" + u + "\n"}}
+			},
+		},
+		{
+			name: "configured without the provider's slash", providerSlash: true,
+			env: func(u string) []string { return []string{"OKTA_OAUTH2_ISSUER", u} },
+			want: func(u string) map[string][]string {
+				return map[string][]string{"discovery": {"✗", "differ only by a trailing slash", "fix: set OKTA_OAUTH2_ISSUER=" + u + "/\n"}}
+			},
+		},
+		{
+			name: "domain, provider with a slash", providerSlash: true,
+			env: func(u string) []string { return []string{"OKTA_DOMAIN", u + "/"} },
+			want: func(u string) map[string][]string {
+				return map[string][]string{"discovery": {"✗", "fix: set OKTA_ISSUER=" + u + "/\n"}}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := fakeWithApp(t, "")
+			if tt.providerSlash {
+				srv.MutateDiscovery(func(doc map[string]any) { doc["issuer"] = doc["issuer"].(string) + "/" })
+			}
+			kv := append(tt.env(srv.URL), "OKTA_CLIENT_ID", testClientID, "OKTA_CLIENT_SECRET", testSecret, "OKTASSO_SESSION_KEYS", key)
+			out, errOut, _ := cliWith(t, nil, env(kv...), "check")
+			lines := checkLines(out)
+			for name, parts := range tt.want(srv.URL) {
+				l := line(lines, name)
+				for _, p := range parts {
+					if !strings.Contains(l+"\n", p) {
+						t.Errorf("check line %q = %q; want it to contain %q\n%s%s", name, l, p, out, errOut)
+					}
+				}
+			}
+			if l := line(lines, "issuer"); !strings.Contains(l, "OKTA_DOMAIN") && strings.Contains(l, "stripped") {
+				t.Errorf("check line issuer = %q; want no slash stripped from a non-Okta issuer", line(lines, "issuer"))
+			}
+		})
+	}
+}
+
+// TestCheckOktaIssuerSlash: on an Okta host a pasted trailing slash is
+// dropped, and check says so.
+func TestCheckOktaIssuerSlash(t *testing.T) {
+	srv := fakeWithApp(t, "")
+	const okta = "https://dev-1.okta.com"
+	srv.MutateDiscovery(func(doc map[string]any) { doc["issuer"] = okta })
+	// Every request goes to the fake, whatever its host.
+	fakeURL, _ := url.Parse(srv.URL)
+	client := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		r = r.Clone(r.Context())
+		r.URL.Scheme, r.URL.Host = fakeURL.Scheme, fakeURL.Host
+		return srv.Client().Transport.RoundTrip(r)
+	})}
+	out, _, _ := cliWith(t, func(a *app) { a.client = client }, env("OKTA_ISSUER", okta+"/", "OKTA_CLIENT_ID", testClientID, "OKTASSO_SESSION_KEYS", strongKey(t)), "check")
+	lines := checkLines(out)
+	if l := line(lines, "issuer"); !strings.Contains(l, "✓ issuer: "+okta+" (") || !strings.Contains(l, "trailing slash stripped") {
+		t.Errorf("check line issuer = %q; want %s with the trailing slash stripped", l, okta)
+	}
+	if l := line(lines, "discovery"); !strings.Contains(l, "✓ discovery: "+okta+"/.well-known/openid-configuration (issuer matches)") {
+		t.Errorf("check line discovery = %q; want a match", l)
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func TestCheckHTMLDiscovery(t *testing.T) {
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

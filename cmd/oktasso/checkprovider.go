@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -19,6 +22,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/oktasso/oktasso"
+	"github.com/oktasso/oktasso/internal/issuer"
 )
 
 // discovery is what the checks read from the provider's discovery
@@ -104,10 +108,10 @@ func isHTML(resp *http.Response) bool {
 // against its Date header. It returns nil when discovery failed.
 func (c *checker) checkDiscovery(ctx context.Context) *discovery {
 	const name = "discovery"
-	u := c.issuer + "/.well-known/openid-configuration"
-	issuerVar := "OKTA_DOMAIN"
+	u := issuer.DiscoveryURL(c.issuer)
+	issuerVar, setVar := "OKTA_DOMAIN", "OKTA_ISSUER" // what holds the issuer; what can hold any issuer
 	if n, _ := firstSet(c.lookup, "OKTA_ISSUER", "OKTA_OAUTH2_ISSUER"); n != "" {
-		issuerVar = n
+		issuerVar, setVar = n, n
 	}
 	resp, body, err := c.get(ctx, u)
 	// The clock line follows the discovery line, whatever it says.
@@ -147,8 +151,11 @@ func (c *checker) checkDiscovery(ctx context.Context) *discovery {
 		return nil
 	}
 	if m.Issuer != c.issuer {
-		c.add(fail(name, "set "+"OKTA_ISSUER"+"="+m.Issuer,
-			"the discovered issuer %q is not the configured %q (they must match exactly)", m.Issuer, c.issuer))
+		why := "they must match exactly"
+		if strings.TrimSuffix(m.Issuer, "/") == strings.TrimSuffix(c.issuer, "/") {
+			why = "they differ only by a trailing slash, which counts: they must match exactly"
+		}
+		c.add(fail(name, "set "+setVar+"="+m.Issuer, "the discovered issuer %q is not the configured %q (%s)", m.Issuer, c.issuer, why))
 		return nil
 	}
 	var missing []string
@@ -190,12 +197,65 @@ func (c *checker) checkClock(resp *http.Response) {
 	c.add(pass("clock", "within %s of the provider's (leeway %s)", max(abs, time.Second), maxClockSkew))
 }
 
-// checkKeys counts the JWKS keys usable to verify RS256 ID tokens.
+// checkAlgs are the ID-token signature algorithms the library accepts
+// (its signingAlgs), in its order: a provider's tokens are held to the
+// ones of these it advertises, RS256 when it advertises none.
+var checkAlgs = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+
+// acceptedAlgs returns the algorithms of checkAlgs the provider advertises
+// in id_token_signing_alg_values_supported, as the library picks them.
+func acceptedAlgs(advertised []string) []string {
+	if len(advertised) == 0 {
+		return []string{"RS256"}
+	}
+	var algs []string
+	for _, a := range checkAlgs {
+		if slices.Contains(advertised, a) {
+			algs = append(algs, a)
+		}
+	}
+	return algs
+}
+
+// keyType names the kind of a JWKS key that can verify a signature made
+// with one of algs ("RSA", "EC", "OKP"), or "" when it cannot: an RSA key
+// of at least 2048 bits for RS* and PS*, a P-256/384/521 key for
+// ES256/384/512, an Ed25519 key for EdDSA; its own "alg", if any, among
+// algs; its "use", if any, "sig".
+func keyType(k *jose.JSONWebKey, algs []string) string {
+	if k.Use != "" && k.Use != "sig" {
+		return ""
+	}
+	for _, alg := range algs {
+		if k.Algorithm != "" && k.Algorithm != alg {
+			continue
+		}
+		switch pub := k.Key.(type) {
+		case *rsa.PublicKey:
+			if (strings.HasPrefix(alg, "RS") || strings.HasPrefix(alg, "PS")) && pub.N.BitLen() >= 2048 {
+				return "RSA"
+			}
+		case *ecdsa.PublicKey:
+			if (alg == "ES256" && pub.Curve == elliptic.P256()) || (alg == "ES384" && pub.Curve == elliptic.P384()) || (alg == "ES512" && pub.Curve == elliptic.P521()) {
+				return "EC"
+			}
+		case ed25519.PublicKey:
+			if alg == "EdDSA" {
+				return "OKP"
+			}
+		}
+	}
+	return ""
+}
+
+// checkKeys counts the JWKS keys usable to verify ID tokens signed with
+// the algorithms the provider advertises.
 func (c *checker) checkKeys(ctx context.Context, m *discovery) {
 	const name = "signing keys"
-	if len(m.SigningAlgs) > 0 && !slices.Contains(m.SigningAlgs, "RS256") {
-		c.add(fail(name, "point the issuer at an Okta authorization server (they sign with RS256)",
-			"id_token_signing_alg_values_supported does not list RS256 (%s)", listOrNone(m.SigningAlgs)))
+	algs := acceptedAlgs(m.SigningAlgs)
+	if len(algs) == 0 {
+		c.add(fail(name, "configure the provider (or this client at the provider) to sign ID tokens with one of "+strings.Join(checkAlgs, ", "),
+			"id_token_signing_alg_values_supported lists %s, none of which oktasso accepts", listOrNone(m.SigningAlgs)))
 		return
 	}
 	resp, body, err := c.get(ctx, m.JWKSURI)
@@ -215,22 +275,25 @@ func (c *checker) checkKeys(ctx context.Context, m *discovery) {
 		return
 	}
 	usable := 0
+	var types []string
 	for _, raw := range set.Keys {
 		var k jose.JSONWebKey
 		if k.UnmarshalJSON(raw) != nil {
 			continue
 		}
-		pub, ok := k.Key.(*rsa.PublicKey)
-		if ok && (k.Use == "" || k.Use == "sig") && (k.Algorithm == "" || k.Algorithm == "RS256") && pub.N.BitLen() >= 2048 {
+		if t := keyType(&k, algs); t != "" {
 			usable++
+			if !slices.Contains(types, t) {
+				types = append(types, t)
+			}
 		}
 	}
 	if usable == 0 {
-		c.add(fail(name, "point the issuer at an Okta authorization server",
-			"%s has %d key(s), none an RSA key usable for RS256", m.JWKSURI, len(set.Keys)))
+		c.add(fail(name, "check the provider's signing keys; it must publish the keys it signs ID tokens with",
+			"%s has %d key(s), none usable for %s", m.JWKSURI, len(set.Keys), strings.Join(algs, ", ")))
 		return
 	}
-	c.add(pass(name, "%d RSA key(s) for RS256 at %s", usable, m.JWKSURI))
+	c.add(pass(name, "%d %s key(s) for %s at %s", usable, strings.Join(types, "/"), strings.Join(algs, ", "), m.JWKSURI))
 }
 
 // checkClient probes the token endpoint with a code that cannot exist:

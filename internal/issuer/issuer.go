@@ -73,13 +73,47 @@ func withoutAdmin(host string) string {
 	return host
 }
 
+// oktaDomains are the domains of Okta's own hosts.
+var oktaDomains = []string{"okta.com", "oktapreview.com", "okta-emea.com", "okta-gov.com", "okta.mil"}
+
 func isOktaHost(h string) bool {
-	for _, s := range []string{"okta.com", "oktapreview.com", "okta-emea.com", "okta-gov.com", "okta.mil"} {
+	for _, s := range oktaDomains {
 		if h == s {
 			return true
 		}
 	}
 	return false
+}
+
+// onOktaDomain reports whether host is one of Okta's own hosts, such as
+// dev-123.okta.com or acme.oktapreview.com (a custom domain is not).
+func onOktaDomain(host string) bool {
+	host = strings.ToLower(host)
+	for _, s := range oktaDomains {
+		if strings.HasSuffix(host, "."+s) {
+			return true
+		}
+	}
+	return false
+}
+
+// Normalize returns a configured issuer as it is compared with the
+// provider's: verbatim, a trailing slash included, since a provider's
+// issuer may end in one (OpenID Connect Core 3.1.3.7 compares exactly);
+// only on an Okta host, whose issuers never end in "/", is a pasted
+// trailing slash dropped.
+func Normalize(iss string) string {
+	if u, err := url.Parse(iss); err == nil && onOktaDomain(u.Hostname()) {
+		return strings.TrimRight(iss, "/")
+	}
+	return iss
+}
+
+// DiscoveryURL returns the URL of iss's discovery document: iss without
+// one trailing slash, then "/.well-known/openid-configuration" (OpenID
+// Connect Discovery 1.0 section 4).
+func DiscoveryURL(iss string) string {
+	return strings.TrimSuffix(iss, "/") + "/.well-known/openid-configuration"
 }
 
 // Check accepts https URLs, and http only on loopback hosts.

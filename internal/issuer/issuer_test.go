@@ -39,3 +39,37 @@ func TestCheck(t *testing.T) {
 		}
 	}
 }
+
+func TestNormalize(t *testing.T) {
+	for iss, want := range map[string]string{
+		"http://localhost:9998/":                    "http://localhost:9998/",
+		"https://login.example.com/oauth2/default/": "https://login.example.com/oauth2/default/",
+		"https://id.example.com/realms/acme":        "https://id.example.com/realms/acme",
+		"https://dev-1.okta.com/":                   "https://dev-1.okta.com",
+		"https://dev-1.okta.com/oauth2/default//":   "https://dev-1.okta.com/oauth2/default",
+		"https://acme.oktapreview.com/":             "https://acme.oktapreview.com",
+		"https://acme.okta-emea.com/":               "https://acme.okta-emea.com",
+		"https://acme.okta-gov.com/":                "https://acme.okta-gov.com",
+		"https://acme.okta.mil/":                    "https://acme.okta.mil",
+		"https://ACME.OKTA.COM/":                    "https://ACME.OKTA.COM",
+		"https://okta.com.example.com/":             "https://okta.com.example.com/",
+		"https://notokta.com/":                      "https://notokta.com/",
+	} {
+		if got := Normalize(iss); got != want {
+			t.Errorf("Normalize(%q) = %q; want %q", iss, got, want)
+		}
+	}
+}
+
+func TestDiscoveryURL(t *testing.T) {
+	for iss, want := range map[string]string{
+		"http://localhost:9998/":           "http://localhost:9998/.well-known/openid-configuration",
+		"http://localhost:9998":            "http://localhost:9998/.well-known/openid-configuration",
+		"https://id.example.com/realms/a/": "https://id.example.com/realms/a/.well-known/openid-configuration",
+		"https://dev-1.okta.com/oauth2/x":  "https://dev-1.okta.com/oauth2/x/.well-known/openid-configuration",
+	} {
+		if got := DiscoveryURL(iss); got != want {
+			t.Errorf("DiscoveryURL(%q) = %q; want %q", iss, got, want)
+		}
+	}
+}
