@@ -131,11 +131,13 @@ type SessionConfig struct {
 	// per process (sessions end at restart and are not shared between
 	// instances), with a warning in the log.
 	Keys []Secret
-	// IdleTimeout ends a session after this long without a request.
-	// Default 8 hours.
+	// IdleTimeout ends a session after this long without a request. Any
+	// positive value works, rounded up to whole seconds; under a minute New
+	// logs a warning (such values are for trying out expiry). Default 8
+	// hours.
 	IdleTimeout time.Duration
-	// MaxAge ends a session this long after sign-in, however active.
-	// Default 24 hours.
+	// MaxAge ends a session this long after sign-in, however active. Any
+	// positive value works, as for IdleTimeout. Default 24 hours.
 	MaxAge time.Duration
 	// CookieName names the session cookie; the sign-in and sign-out
 	// cookies derive their names from it. With an https BaseURL it gets the
@@ -411,18 +413,30 @@ func (c *Config) normalizeSessionLifetime(bad func(field, format string, args ..
 	if c.Session.MaxAge == 0 {
 		c.Session.MaxAge = defaultSessionMaxAge
 	}
-	if c.Session.IdleTimeout < time.Minute {
-		bad("Session.IdleTimeout", "%v is too short; use at least 1m", c.Session.IdleTimeout)
+	// Any positive lifetime is accepted (New warns under a minute, for
+	// tests of expiry); sessions count whole seconds.
+	if c.Session.IdleTimeout < 0 {
+		bad("Session.IdleTimeout", "%v is negative; write e.g. 8h or 30m", c.Session.IdleTimeout)
 	}
-	if c.Session.MaxAge < time.Minute {
-		bad("Session.MaxAge", "%v is too short; use at least 1m", c.Session.MaxAge)
+	if c.Session.MaxAge < 0 {
+		bad("Session.MaxAge", "%v is negative; write e.g. 24h or 12h", c.Session.MaxAge)
 	}
+	c.Session.IdleTimeout = ceilSecond(c.Session.IdleTimeout)
+	c.Session.MaxAge = ceilSecond(c.Session.MaxAge)
 	if c.Session.MaxCookies == 0 {
 		c.Session.MaxCookies = defaultMaxChunks
 	}
 	if c.Session.MaxCookies < 1 || c.Session.MaxCookies > maxMaxChunks {
 		bad("Session.MaxCookies", "%d is out of range 1..%d", c.Session.MaxCookies, maxMaxChunks)
 	}
+}
+
+// ceilSecond rounds a positive d up to whole seconds.
+func ceilSecond(d time.Duration) time.Duration {
+	if d <= 0 {
+		return d
+	}
+	return (d + time.Second - 1).Truncate(time.Second)
 }
 
 // normalizeAccess defaults and checks the access recheck interval.
