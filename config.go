@@ -219,6 +219,16 @@ type AccessConfig struct {
 	// browser session before sending a browser to the provider's sign-in
 	// page. Default false.
 	SilentLogin bool
+	// RequireUserInfo makes a sign-in fail when the provider's userinfo
+	// endpoint cannot be read after the code exchange (an error status, a
+	// timeout, an answer that is not JSON claims, or no userinfo endpoint
+	// at all): the person gets a 400 page with a link to sign in again.
+	// Set it when the ID token lacks claims the application needs (groups,
+	// email) and only userinfo has them. Default false: the sign-in
+	// completes on the ID token's claims, logged as a warning and audited
+	// with reason userinfo_unavailable. Userinfo about another subject
+	// than the ID token's fails the sign-in either way.
+	RequireUserInfo bool
 	// GroupsSource reads a user's groups by their provider user id (for
 	// Okta the "sub" of ID tokens, "00u…") from outside the ID token, e.g.
 	// from the Okta Management API's /api/v1/users/{id}/groups: package

@@ -64,6 +64,7 @@ func TestConfigFromEnvValues(t *testing.T) {
 		"OKTASSO_ENFORCE_WORKSPACE":     "false",
 		"OKTASSO_WORKSPACE_GROUPS":      "Admins, Staff",
 		"OKTASSO_ALLOWED_EMAIL_DOMAINS": "Example.com,@corp.example",
+		"OKTASSO_REQUIRE_USERINFO":      "true",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -81,6 +82,7 @@ func TestConfigFromEnvValues(t *testing.T) {
 		{"BaseURL", n.BaseURL, "https://app.example.com"},
 		{"keys", len(n.Session.Keys), 2},
 		{"idle", n.Session.IdleTimeout, 30 * time.Minute},
+		{"require userinfo", n.Access.RequireUserInfo, true},
 		{"max", n.Session.MaxAge, 12 * time.Hour},
 		{"SkipEnforceWorkspace", n.Access.SkipEnforceWorkspace, true},
 		{"SkipEnforceWebApp", n.Access.SkipEnforceWebApp, false},

@@ -35,6 +35,7 @@ const (
 	envAllowedEmailDomains = "OKTASSO_ALLOWED_EMAIL_DOMAINS"
 	envMembershipInterval  = "OKTASSO_MEMBERSHIP_INTERVAL"
 	envSilentLogin         = "OKTASSO_SILENT_LOGIN"
+	envRequireUserInfo     = "OKTASSO_REQUIRE_USERINFO"
 )
 
 // envNames maps Config field names to the variables that set them, so that
@@ -156,16 +157,21 @@ func (c *Config) durationsFromEnv(get func(names ...string) string) []error {
 	return errs
 }
 
-// switchesFromEnv parses the boolean variables: silent sign-in and the
-// enforcement of the Workspace and WebApp policies.
+// switchesFromEnv parses the boolean variables: silent sign-in, required
+// userinfo and the enforcement of the Workspace and WebApp policies.
 func (c *Config) switchesFromEnv(get func(names ...string) string) []error {
 	var errs []error
-	if v := get(envSilentLogin); v != "" {
-		on, err := strconv.ParseBool(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("oktasso: %s: %q is not a boolean; write true or false", envSilentLogin, v))
+	for _, b := range []struct {
+		name string
+		on   *bool
+	}{{envSilentLogin, &c.Access.SilentLogin}, {envRequireUserInfo, &c.Access.RequireUserInfo}} {
+		if v := get(b.name); v != "" {
+			on, err := strconv.ParseBool(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("oktasso: %s: %q is not a boolean; write true or false", b.name, v))
+			}
+			*b.on = on
 		}
-		c.Access.SilentLogin = on
 	}
 	for _, b := range []struct {
 		name string

@@ -30,25 +30,27 @@ const (
 	pageLogoutConfirm
 	pageSignedOut
 	pageForeignIssuer
+	pageUserInfoFailed
 )
 
 type pageText struct{ title, message, hint string }
 
 var pageTexts = map[pageKind]pageText{
-	pageBadCallback:   {"Sign-in could not be completed", "This sign-in response does not match a sign-in started in this browser, or it was already used or has expired.", "Start again from the application."},
-	pageProviderError: {"Sign-in was refused", "Okta did not complete the sign-in.", "If this keeps happening, ask your Okta administrator for help."},
-	pageLoginExpired:  {"Sign-in expired", "The sign-in took too long or was already used.", "Start again from the application."},
-	pageMisconfigured: {"Sign-in is not set up correctly", "Okta refused this application's credentials.", "Tell the application's administrator: the Okta client ID or secret is wrong."},
-	pageUnavailable:   {"Okta is not reachable", "The application cannot reach Okta right now.", "Try again in a moment."},
-	pageBadToken:      {"Sign-in could not be verified", "The answer from Okta did not pass the application's security checks.", "Start again; if it keeps happening, tell the application's administrator."},
-	pageRefused:       {"Access denied", "This application does not allow your account to sign in.", "Ask the application's administrator for access."},
-	pageLoginFailed:   {"Sign-in failed", "Something went wrong on our side while signing you in.", "Try again in a moment."},
-	pageNotMember:     {"Workspace members only", "You are signed in, but the workspace is only for internal members and your account is an external one.", "Ask a workspace administrator to add you, or sign in with your member account."},
-	pageNotAllowed:    {"Access denied", "You are signed in, but your account is not allowed to use this application.", "Ask the application's administrator for access."},
-	pageCrossSite:     {"Request refused", "This request did not come from this application's own pages.", "Use the application's own sign-out button."},
-	pageLogoutConfirm: {"Sign out", "Do you want to sign out?", ""},
-	pageSignedOut:     {"Signed out", "You are signed out of this application.", ""},
-	pageForeignIssuer: {"Sign-in link not recognised", "This sign-in link does not come from the Okta organization this application uses.", "Open the application from your own Okta dashboard, or sign in from the application."},
+	pageBadCallback:    {"Sign-in could not be completed", "This sign-in response does not match a sign-in started in this browser, or it was already used or has expired.", "Start again from the application."},
+	pageProviderError:  {"Sign-in was refused", "Okta did not complete the sign-in.", "If this keeps happening, ask your Okta administrator for help."},
+	pageLoginExpired:   {"Sign-in expired", "The sign-in took too long or was already used.", "Start again from the application."},
+	pageMisconfigured:  {"Sign-in is not set up correctly", "Okta refused this application's credentials.", "Tell the application's administrator: the Okta client ID or secret is wrong."},
+	pageUnavailable:    {"Okta is not reachable", "The application cannot reach Okta right now.", "Try again in a moment."},
+	pageBadToken:       {"Sign-in could not be verified", "The answer from Okta did not pass the application's security checks.", "Start again; if it keeps happening, tell the application's administrator."},
+	pageRefused:        {"Access denied", "This application does not allow your account to sign in.", "Ask the application's administrator for access."},
+	pageLoginFailed:    {"Sign-in failed", "Something went wrong on our side while signing you in.", "Try again in a moment."},
+	pageNotMember:      {"Workspace members only", "You are signed in, but the workspace is only for internal members and your account is an external one.", "Ask a workspace administrator to add you, or sign in with your member account."},
+	pageNotAllowed:     {"Access denied", "You are signed in, but your account is not allowed to use this application.", "Ask the application's administrator for access."},
+	pageCrossSite:      {"Request refused", "This request did not come from this application's own pages.", "Use the application's own sign-out button."},
+	pageLogoutConfirm:  {"Sign out", "Do you want to sign out?", ""},
+	pageSignedOut:      {"Signed out", "You are signed out of this application.", ""},
+	pageUserInfoFailed: {"Sign-in could not be completed", "Okta did not send your account details to this application.", "Sign in again; if it keeps happening, tell the application's administrator."},
+	pageForeignIssuer:  {"Sign-in link not recognised", "This sign-in link does not come from the Okta organization this application uses.", "Open the application from your own Okta dashboard, or sign in from the application."},
 }
 
 // providerHints explains the provider's error codes to the person who sees them.
@@ -82,7 +84,7 @@ var kindNames = map[pageKind]string{
 	pageMisconfigured: "misconfigured", pageUnavailable: "unavailable", pageBadToken: "bad_token",
 	pageRefused: "refused", pageLoginFailed: "login_failed", pageNotMember: "not_member",
 	pageNotAllowed: "not_allowed", pageCrossSite: "cross_site", pageLogoutConfirm: "logout_confirm",
-	pageSignedOut: "signed_out", pageForeignIssuer: "foreign_issuer",
+	pageSignedOut: "signed_out", pageForeignIssuer: "foreign_issuer", pageUserInfoFailed: "userinfo_failed",
 }
 
 // The templates in a page set (see DefaultPages).
@@ -185,7 +187,7 @@ func (a *Auth) pageFor(kind pageKind, err error, u *User) page {
 		}
 	}
 	switch kind {
-	case pageBadCallback, pageLoginExpired, pageBadToken, pageProviderError:
+	case pageBadCallback, pageLoginExpired, pageBadToken, pageProviderError, pageUserInfoFailed:
 		p.LoginURL = a.cfg.BaseURL + LoginPath
 	}
 	if u != nil {
