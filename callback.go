@@ -60,6 +60,7 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 	if tok.RefreshToken != "" {
 		s.RefreshToken = tok.RefreshToken
 	}
+	a.noteRefreshToken(tok)
 	if a.cfg.Session.KeepAccessToken {
 		s.AccessToken = tok.AccessToken
 	}

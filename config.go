@@ -215,10 +215,21 @@ type AccessConfig struct {
 	SkipEnforceWorkspace bool
 	// SkipEnforceWebApp does the same for the WebApp scope. Default false.
 	SkipEnforceWebApp bool
-	// SilentLogin makes guards try a silent sign-in (prompt=none) once per
-	// browser session before sending a browser to the provider's sign-in
-	// page. Default false.
-	SilentLogin bool
+	// Prompt is the prompt parameter of the sign-ins this Auth starts for
+	// a session without one of their own (the guards', /auth/login's, a
+	// dashboard tile's). Default "": none, the provider decides.
+	//   - "consent" asks for consent at every sign-in. A strict OpenID
+	//     provider issues a refresh token for the scope offline_access only
+	//     then (OpenID Connect Core §11); New's log says when one is
+	//     needed. A step-up's prompt=login becomes "login consent".
+	//   - "login" makes the user authenticate again at every sign-in;
+	//     "select_account" lets them pick an account.
+	//   - "none" makes guards try a silent sign-in (prompt=none) once per
+	//     browser session before sending a browser to the provider's
+	//     sign-in page: a browser with a provider session comes back signed
+	//     in without seeing a page, and login_required falls back quietly.
+	// OKTASSO_PROMPT sets it; OKTASSO_SILENT_LOGIN=true means "none".
+	Prompt string
 	// RequireUserInfo makes a sign-in fail when the provider's userinfo
 	// endpoint cannot be read after the code exchange (an error status, a
 	// timeout, an answer that is not JSON claims, or no userinfo endpoint
@@ -449,8 +460,14 @@ func ceilSecond(d time.Duration) time.Duration {
 	return (d + time.Second - 1).Truncate(time.Second)
 }
 
-// normalizeAccess defaults and checks the access recheck interval.
+// normalizeAccess defaults and checks the access recheck interval and
+// the default prompt.
 func (c *Config) normalizeAccess(bad func(field, format string, args ...any)) {
+	switch c.Access.Prompt {
+	case "", "none", "login", "consent", "select_account":
+	default:
+		bad("Access.Prompt", "%q is not a prompt; write consent, login, select_account or none", c.Access.Prompt)
+	}
 	if c.Access.RecheckInterval == 0 {
 		c.Access.RecheckInterval = defaultRecheckInterval
 	}

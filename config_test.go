@@ -246,3 +246,34 @@ func TestShortSessionLifetimes(t *testing.T) {
 		t.Errorf("GET /webapp 21s idle with a 20s idle timeout = %d; want 302 to sign in", r.status)
 	}
 }
+
+func TestPromptFromEnv(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		want    string
+		wantErr string
+	}{
+		{"consent", map[string]string{"OKTASSO_PROMPT": "consent"}, "consent", ""},
+		{"silent sign-in", map[string]string{"OKTASSO_SILENT_LOGIN": "true"}, "none", ""},
+		{"silent sign-in off", map[string]string{"OKTASSO_SILENT_LOGIN": "false"}, "", ""},
+		{"both, agreeing", map[string]string{"OKTASSO_SILENT_LOGIN": "1", "OKTASSO_PROMPT": "none"}, "none", ""},
+		{"both, disagreeing", map[string]string{"OKTASSO_SILENT_LOGIN": "true", "OKTASSO_PROMPT": "consent"}, "", "set one of them"},
+		{"not a prompt", map[string]string{"OKTASSO_PROMPT": "always"}, "", "OKTASSO_PROMPT: \"always\" is not a prompt"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.env["OKTA_DOMAIN"], tt.env["OKTA_CLIENT_ID"] = "dev-1.okta.com", "0oa1"
+			c, err := ConfigFromLookup(lookupFrom(tt.env))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Errorf("ConfigFromLookup(%v) error = %v; want one containing %q", tt.env, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || c.Access.Prompt != tt.want {
+				t.Errorf("ConfigFromLookup(%v) = Access.Prompt %q, %v; want %q", tt.env, c.Access.Prompt, err, tt.want)
+			}
+		})
+	}
+}

@@ -35,6 +35,7 @@ const (
 	envAllowedEmailDomains = "OKTASSO_ALLOWED_EMAIL_DOMAINS"
 	envMembershipInterval  = "OKTASSO_MEMBERSHIP_INTERVAL"
 	envSilentLogin         = "OKTASSO_SILENT_LOGIN"
+	envPrompt              = "OKTASSO_PROMPT"
 	envRequireUserInfo     = "OKTASSO_REQUIRE_USERINFO"
 )
 
@@ -54,6 +55,7 @@ var envNames = map[string]string{
 	"Session.IdleTimeout":      envSessionIdleTimeout,
 	"Session.MaxAge":           envSessionMaxAge,
 	"Access.RecheckInterval":   envMembershipInterval,
+	"Access.Prompt":            envPrompt,
 	"Session.PostLogoutPath":   "Session.PostLogoutPath",
 	"Session.MaxPendingLogins": "Session.MaxPendingLogins",
 }
@@ -157,14 +159,16 @@ func (c *Config) durationsFromEnv(get func(names ...string) string) []error {
 	return errs
 }
 
-// switchesFromEnv parses the boolean variables: silent sign-in, required
-// userinfo and the enforcement of the Workspace and WebApp policies.
+// switchesFromEnv parses the switches: the default prompt (and silent
+// sign-in, its "none"), required userinfo and the enforcement of the
+// Workspace and WebApp policies.
 func (c *Config) switchesFromEnv(get func(names ...string) string) []error {
 	var errs []error
+	var silent bool
 	for _, b := range []struct {
 		name string
 		on   *bool
-	}{{envSilentLogin, &c.Access.SilentLogin}, {envRequireUserInfo, &c.Access.RequireUserInfo}} {
+	}{{envSilentLogin, &silent}, {envRequireUserInfo, &c.Access.RequireUserInfo}} {
 		if v := get(b.name); v != "" {
 			on, err := strconv.ParseBool(v)
 			if err != nil {
@@ -172,6 +176,13 @@ func (c *Config) switchesFromEnv(get func(names ...string) string) []error {
 			}
 			*b.on = on
 		}
+	}
+	c.Access.Prompt = get(envPrompt)
+	if silent {
+		if c.Access.Prompt != "" && c.Access.Prompt != "none" {
+			errs = append(errs, fmt.Errorf("oktasso: %s: true means %s=none, but %s is %q; set one of them", envSilentLogin, envPrompt, envPrompt, c.Access.Prompt))
+		}
+		c.Access.Prompt = "none"
 	}
 	for _, b := range []struct {
 		name string
