@@ -57,9 +57,10 @@ type Config struct {
 	// render errors.
 	Hooks Hooks
 	// Pages restyles the pages oktasso renders (errors, refusals, the
-	// sign-out confirmation) and the login button: start from
-	// DefaultPages() and redefine its templates. It must define
-	// "oktasso-page" (see DefaultPages). Default DefaultPages().
+	// sign-out confirmation) and the login button, and names the provider
+	// on them ("oktasso-provider", "Okta" by default; OKTASSO_PROVIDER_NAME
+	// sets it): start from DefaultPages() and redefine its templates. It
+	// must define "oktasso-page" (see DefaultPages). Default DefaultPages().
 	Pages *template.Template
 	// OAuth2, when set, makes the provider a plain OAuth 2.0 server (such
 	// as GitHub) instead of an OpenID provider: no discovery, no ID token,
@@ -367,6 +368,11 @@ func (c Config) normalize(names map[string]string) (Config, error) {
 	c.normalizeScopes()
 	if c.Pages != nil && c.Pages.Lookup(pageTemplate) == nil {
 		bad("Pages", "does not define %q; start from oktasso.DefaultPages()", pageTemplate)
+	}
+	if c.Pages != nil {
+		if _, problem := providerNameOf(c.Pages); problem != "" {
+			bad("Pages", "%s", problem)
+		}
 	}
 	ioDefaults(&c.HTTPClient, &c.Now, &c.Logger)
 	if c.Store == nil {

@@ -37,6 +37,7 @@ const (
 	envSilentLogin         = "OKTASSO_SILENT_LOGIN"
 	envPrompt              = "OKTASSO_PROMPT"
 	envRequireUserInfo     = "OKTASSO_REQUIRE_USERINFO"
+	envProviderName        = "OKTASSO_PROVIDER_NAME"
 )
 
 // envNames maps Config field names to the variables that set them, so that
@@ -97,6 +98,7 @@ func ConfigFromLookup(lookup func(string) (string, bool)) (Config, error) {
 	errs = append(errs, c.sessionKeysFromEnv(get)...)
 	errs = append(errs, c.durationsFromEnv(get)...)
 	errs = append(errs, c.switchesFromEnv(get)...)
+	errs = append(errs, c.pagesFromEnv(get)...)
 	if _, err := c.normalize(envNames); err != nil {
 		errs = append(errs, err)
 	}
@@ -198,6 +200,24 @@ func (c *Config) switchesFromEnv(get func(names ...string) string) []error {
 		}
 	}
 	return errs
+}
+
+// pagesFromEnv names the provider on the pages: OKTASSO_PROVIDER_NAME
+// becomes the "oktasso-provider" template of DefaultPages.
+func (c *Config) pagesFromEnv(get func(names ...string) string) []error {
+	name := get(envProviderName)
+	if name == "" {
+		return nil
+	}
+	if msg := checkProviderName(name); msg != "" {
+		return []error{fmt.Errorf("oktasso: %s %s; write the provider's name as people know it, e.g. Keycloak", envProviderName, msg)}
+	}
+	pages, err := pagesNaming(name)
+	if err != nil {
+		return []error{fmt.Errorf("oktasso: %s: %w", envProviderName, err)}
+	}
+	c.Pages = pages
+	return nil
 }
 
 // badDomains returns the entries of an email-domain list that are not

@@ -63,7 +63,10 @@ type Auth struct {
 	cookies  *cookies
 	used     *usedStates
 	pages    *template.Template
-	refresh  refreshes
+	// providerName names the provider on pages and the login button
+	// (the "oktasso-provider" template).
+	providerName string
+	refresh      refreshes
 
 	policyMu sync.RWMutex
 	claimSet []string // claims sessions keep (Config.Session.Claims and policies)
@@ -117,6 +120,7 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 	if a.pages == nil {
 		a.pages = builtinPages
 	}
+	a.providerName, _ = providerNameOf(a.pages) // checked by normalize
 	go p.discover(context.WithoutCancel(ctx))
 	return a, nil
 }

@@ -97,7 +97,7 @@ func (a *app) runCheck(ctx context.Context, args []string) int {
 		}
 	} else {
 		printResults(a.stdout, rep.Checks)
-		printRegister(a.stdout, rep.Register)
+		printRegister(a.stdout, rep.Register, a.providerName())
 	}
 	if !rep.OK {
 		return exitFail
@@ -167,7 +167,7 @@ func (c *checker) checkBaseURL(ctx context.Context) {
 		c.add(pass("base URL", "%s (the default; set %s to the app's external URL)", c.base, "OKTASSO_BASE_URL"))
 	case u.Scheme == "http" && !isLoopback(u.Hostname()):
 		c.add(fail("base URL", "set "+"OKTASSO_BASE_URL"+" to the https URL users open",
-			"%s is http on a non-loopback host: cookies are not Secure and Okta sends codes over plain http", c.base))
+			"%s is http on a non-loopback host: cookies are not Secure and %s sends codes over plain http", c.base, c.providerName()))
 	default:
 		c.add(pass("base URL", "%s (from %s)", c.base, "OKTASSO_BASE_URL"))
 	}
@@ -321,16 +321,22 @@ func distinctBytes(b []byte) int {
 	return n
 }
 
-func printRegister(w io.Writer, r *register) {
+// printRegister prints what to register on the app at provider (where,
+// for Okta).
+func printRegister(w io.Writer, r *register, provider string) {
 	fmt.Fprintln(w)
 	if r == nil {
-		fmt.Fprintf(w, "Register in Okta: fix %s first.\n", "OKTASSO_BASE_URL")
+		fmt.Fprintf(w, "Register in %s: fix %s first.\n", provider, "OKTASSO_BASE_URL")
 		return
 	}
-	fmt.Fprintln(w, "Register in Okta (Applications → your app → General):")
+	if provider == "Okta" {
+		fmt.Fprintln(w, "Register in Okta (Applications → your app → General):")
+	} else {
+		fmt.Fprintf(w, "Register in %s (the client's settings):\n", provider)
+	}
 	fmt.Fprintf(w, "  Sign-in redirect URI:     %s\n", r.SignInRedirectURI)
 	fmt.Fprintf(w, "  Sign-out redirect URI:    %s\n", r.SignOutRedirectURI)
-	fmt.Fprintf(w, "  Initiate login URI:       %s  (Okta sends ?iss=; the app starts a sign-in)\n", r.InitiateLoginURI)
+	fmt.Fprintf(w, "  Initiate login URI:       %s  (%s sends ?iss=; the app starts a sign-in)\n", r.InitiateLoginURI, provider)
 	fmt.Fprintf(w, "  Front-channel logout URI: %s  (Okta's single logout; check \"Logout session required\")\n", r.FrontChannelLogoutURI)
 	fmt.Fprintf(w, "  Back-channel logout URI:  %s  (for providers that send logout tokens)\n", r.BackChannelLogoutURI)
 }

@@ -293,14 +293,14 @@ func (c *checker) checkClient(ctx context.Context, m *discovery) {
 		if secret == "" {
 			fix = "copy the client ID again from the app's General tab; if the app has a client secret, set " + "OKTA_CLIENT_SECRET"
 		}
-		c.add(fail(name, fix, "Okta refused the client ID or secret (%s; sent with %s)", said, method))
+		c.add(fail(name, fix, "%s refused the client ID or secret (%s; sent with %s)", c.providerName(), said, method))
 	case "unauthorized_client":
-		c.add(fail(name, "tick Grant type: Authorization Code on the app's General tab", "Okta answered %s", said))
+		c.add(fail(name, "allow the authorization code grant for the client (Okta: tick Grant type: Authorization Code on the app's General tab)", "%s answered %s", c.providerName(), said))
 	case "":
-		c.add(fail(name, "check the issuer; if Okta is down, try again later",
+		c.add(fail(name, "check the issuer; if "+c.providerName()+" is down, try again later",
 			"%s answered HTTP %d without an OAuth error: %s", m.TokenEndpoint, resp.StatusCode, snippet(body)))
 	default:
-		c.add(fail(name, "see Okta's answer; check the app's General tab", "%s answered HTTP %d %s", m.TokenEndpoint, resp.StatusCode, said))
+		c.add(fail(name, "see "+c.providerName()+"'s answer; check the client's settings", "%s answered HTTP %d %s", m.TokenEndpoint, resp.StatusCode, said))
 	}
 }
 
