@@ -94,6 +94,8 @@ type ClientConfig struct {
 	// AuthMethod is how the client authenticates at the token endpoint.
 	// Default: PrivateKeyJWT when PrivateKey is set, ClientSecretBasic when
 	// Secret is set, else ClientAuthNone (a public client: PKCE only).
+	// ConfigFromEnv sets PrivateKey only when OKTA_CLIENT_AUTH_METHOD is
+	// private_key_jwt, so from the environment that method is always named.
 	AuthMethod ClientAuthMethod
 	// PrivateKey is the client's private key for PrivateKeyJWT: a PEM key
 	// (PKCS#8, PKCS#1 or SEC 1), a private JWK in JSON, or the path of a

@@ -43,15 +43,20 @@ Check validates the configuration the library would read from the environment,
 then the live provider: the issuer (org or custom authorization server, and how
 it was derived), discovery (reachable, JSON, issuer matching exactly), the clock
 against the server's Date header, RS256 signing keys, PKCE S256, the
-end_session_endpoint, the client ID and secret (a token request with a dummy
-code: invalid_grant means they are right), the sign-in redirect URI (an
-authorize request with prompt=none) and the session keys. Each line is a ✓ or
-a ✗ with the fix; checks that depend on a failed one are skipped (-).
+end_session_endpoint (a warning when there is none), the client credentials
+(a token request with a dummy code, authenticated as the app will be, secret
+or private_key_jwt: invalid_grant means they are right), the sign-in redirect
+URI (an authorize request with prompt=none: a redirect back, or the
+provider's own sign-in page, passes; an explicit refusal fails) and the
+session keys. Each line is a ✓, a ✗ with the fix, or a ! warning with what to
+do; checks that depend on a failed one are skipped (-).
 
-Then it prints the URIs to register on the Okta app for OKTASSO_BASE_URL.
+Then it prints the URIs to register on the app at the provider (Okta, or the
+one OKTASSO_PROVIDER_NAME names) for OKTASSO_BASE_URL.
 The client secret is never printed.
 
-Exit status: 0 when every check passes, 1 on any ✗, 2 on a bad command line.`,
+Exit status: 0 when every check passes (warnings included), 1 on any ✗, 2 on
+a bad command line.`,
 		vars: configVars + `OKTASSO_BASE_URL            the app's external URL; default http://localhost:8080
 OKTASSO_SESSION_KEYS        session keys, newest first (make one with oktasso keygen)
 OKTASSO_*                   every other library variable is validated too`,
