@@ -183,7 +183,7 @@ func checkProviderName(name string) string {
 	case utf8.RuneCountInString(name) > maxProviderName:
 		return fmt.Sprintf("is longer than %d characters", maxProviderName)
 	case !utf8.ValidString(name) || !printable(name):
-		return "has control characters"
+		return "has control characters or is not UTF-8"
 	}
 	return ""
 }
