@@ -60,6 +60,7 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 	if tok.RefreshToken != "" {
 		s.RefreshToken = tok.RefreshToken
 	}
+	a.noteRefreshToken(tok)
 	if a.cfg.Session.KeepAccessToken {
 		s.AccessToken = tok.AccessToken
 	}
@@ -78,7 +79,8 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 			a.cfg.Logger.Warn("oktasso: could not end the replaced session", "err", err.Error())
 		}
 	}
-	a.audit(r.Context(), slog.LevelInfo, audit.Event{Name: audit.EventLogin, Reason: audit.ReasonOK, Subject: u.Subject}, nil)
+	level, reason, warning := completion(u)
+	a.audit(r.Context(), level, audit.Event{Name: audit.EventLogin, Reason: reason, Subject: u.Subject}, warning)
 	a.redirect(w, r, f.ReturnTo, http.StatusFound)
 }
 
@@ -244,10 +246,8 @@ func (a *Auth) exchange(ctx context.Context, d *discovered, f *flow, code string
 	if err != nil {
 		return nil, nil, err
 	}
-	if d.meta.UserInfoEndpoint != "" && tok.AccessToken != "" {
-		if err := a.addUserInfo(ctx, d, u, tok.AccessToken); err != nil {
-			return nil, nil, err
-		}
+	if err := a.readUserInfo(ctx, d, u, tok.AccessToken); err != nil {
+		return nil, nil, err
 	}
 	return u, tok, nil
 }
@@ -262,6 +262,49 @@ func checkTokenType(tok *oauth2.Token, plain bool) error {
 		return nil
 	}
 	return tokenErrorf(audit.ReasonTokenInvalid, "the token response's token_type is %.32q, not Bearer", tok.TokenType)
+}
+
+// errNoUserInfo is why userinfo cannot be read at all.
+var errNoUserInfo = errors.New("oktasso: userinfo: the provider advertises no userinfo_endpoint, or the token response has no access token")
+
+// userInfoError is a userinfo endpoint that could not be read after a good
+// code exchange, with Access.RequireUserInfo set.
+type userInfoError struct{ err error }
+
+func (e *userInfoError) Error() string { return "oktasso: userinfo is required: " + e.err.Error() }
+func (e *userInfoError) Unwrap() error { return e.err }
+
+// readUserInfo adds userinfo to u. A failure to read it (an error status,
+// a timeout, an answer that is not claims) leaves u as the ID token
+// describes it, noted in u.userInfoErr, unless Access.RequireUserInfo makes
+// it a *userInfoError. Userinfo about another subject is always refused.
+func (a *Auth) readUserInfo(ctx context.Context, d *discovered, u *User, accessToken string) error {
+	if d.meta.UserInfoEndpoint == "" || accessToken == "" {
+		if a.cfg.Access.RequireUserInfo {
+			return withReason(audit.ReasonUserInfoUnavailable, &userInfoError{errNoUserInfo})
+		}
+		return nil
+	}
+	err := a.addUserInfo(ctx, d, u, accessToken)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrInvalidToken): // about another subject: not a failure to read
+		return err
+	case a.cfg.Access.RequireUserInfo:
+		return withReason(audit.ReasonUserInfoUnavailable, &userInfoError{err})
+	}
+	u.userInfoErr = err
+	return nil
+}
+
+// completion is how a completed sign-in of u is audited: ok, or a warning
+// when userinfo could not be read and the ID token's claims were used.
+func completion(u *User) (slog.Level, audit.Reason, error) {
+	if u.userInfoErr != nil {
+		return slog.LevelWarn, audit.ReasonUserInfoUnavailable, fmt.Errorf("oktasso: userinfo could not be read; signed in with the ID token's claims (set Access.RequireUserInfo to refuse instead): %w", u.userInfoErr)
+	}
+	return slog.LevelInfo, audit.ReasonOK, nil
 }
 
 // idTokenUser verifies the ID token of the token response tok against the
@@ -379,6 +422,7 @@ func (a *Auth) loginFailed(w http.ResponseWriter, r *http.Request, err error) {
 	var te *tokenEndpointError
 	var oe *Error
 	var me *errMembership
+	var ue *userInfoError
 	reason := reasonOf(err)
 	ev := func(level slog.Level, name string) {
 		a.audit(r.Context(), level, audit.Event{Name: name, Reason: reason}, err)
@@ -390,6 +434,11 @@ func (a *Auth) loginFailed(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &te):
 		ev(slog.LevelWarn, audit.EventLoginFailed)
 		a.fail(w, r, http.StatusBadRequest, err, pageLoginExpired)
+	case errors.As(err, &ue):
+		// Required userinfo failed after a good exchange: signing in again
+		// may well work, so a 4xx page offers it.
+		ev(slog.LevelWarn, audit.EventLoginFailed)
+		a.fail(w, r, http.StatusBadRequest, err, pageUserInfoFailed)
 	case errors.As(err, &me):
 		reason = audit.ReasonMembershipUnavailable
 		ev(slog.LevelWarn, audit.EventLoginFailed)

@@ -1,13 +1,16 @@
 package oktasso
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -183,15 +186,6 @@ func TestMaxAgeRequiresAuthTime(t *testing.T) {
 	r = b.get(b.get(r.location).location)
 	if r.status != http.StatusBadRequest {
 		t.Errorf("callback with max_age and no auth_time = %d; want 400", r.status)
-	}
-}
-
-func TestUserInfoSubjectMismatch(t *testing.T) {
-	h := newHarness(t, nil)
-	h.fake.MutateUserInfo(func(c map[string]any) { c["sub"] = "00uSomeoneElse" })
-	b := h.browser()
-	if r := h.login(b, alice, "/"); r.status != http.StatusBadRequest || h.sessionCookie(b) != nil {
-		t.Errorf("callback with userinfo for another sub = %d, session=%v; want 400 and no session", r.status, h.sessionCookie(b) != nil)
 	}
 }
 
@@ -493,4 +487,122 @@ func otherFirstByte(s string) string {
 		return "y" + s[1:]
 	}
 	return "x" + s[1:]
+}
+
+// TestUserInfoFailures breaks the userinfo endpoint after a good code
+// exchange. By default the sign-in completes on the ID token's claims, with
+// a warning and the audit reason userinfo_unavailable; with
+// Access.RequireUserInfo the person gets a 4xx page offering to sign in
+// again. Never a 5xx.
+func TestUserInfoFailures(t *testing.T) {
+	html := []byte("<html><body>Service Unavailable</body></html>")
+	faults := []struct {
+		name  string
+		fault oktatest.Fault
+	}{
+		{"401", oktatest.Fault{Status: 401, Body: []byte(`{"error":"invalid_token"}`)}},
+		{"403", oktatest.Fault{Status: 403, Body: []byte(`{"error":"insufficient_scope"}`)}},
+		{"500", oktatest.Fault{Status: 500, Body: []byte(`{}`)}},
+		{"503 HTML", oktatest.Fault{Status: 503, Body: html, ContentType: "text/html"}},
+		{"timeout", oktatest.Fault{Delay: 3 * time.Second}},
+		{"huge", oktatest.Fault{Body: []byte(`{"sub":"`), HugeBody: 8 << 20}},
+		{"not JSON", oktatest.Fault{Status: 200, Body: []byte(`eyJhbGciOiJSUzI1NiJ9.e30.sig`), ContentType: "application/jwt"}},
+	}
+	for _, required := range []bool{false, true} {
+		for _, f := range faults {
+			name := f.name
+			if required {
+				name += " required"
+			}
+			t.Run(name, func(t *testing.T) {
+				var mu sync.Mutex
+				var events []audit.Event
+				var logs bytes.Buffer
+				h := newHarness(t, func(c *Config) {
+					c.HTTPClient = &http.Client{Timeout: 500 * time.Millisecond}
+					c.Access.RequireUserInfo = required
+					c.Logger = slog.New(slog.NewTextHandler(&syncWriter{w: &logs, mu: &mu}, nil))
+					c.Hooks.OnEvent = func(ev audit.Event) { mu.Lock(); events = append(events, ev); mu.Unlock() }
+				})
+				h.fake.Fault("userinfo", f.fault)
+				b := h.browser()
+				r := h.login(b, alice, "/webapp")
+				if r.status >= 500 {
+					t.Fatalf("callback = %d %.200s; want no 5xx", r.status, r.body)
+				}
+				mu.Lock()
+				last, logged := events[len(events)-1], logs.String()
+				mu.Unlock()
+				if last.Reason != audit.ReasonUserInfoUnavailable {
+					t.Errorf("audit event = %+v; want reason %s", last, audit.ReasonUserInfoUnavailable)
+				}
+				if !required {
+					if r.status != http.StatusFound || r.location != h.app.URL+"/webapp" || h.sessionCookie(b) == nil {
+						t.Fatalf("callback = %d to %q, session=%v; want 302 to /webapp with a session", r.status, r.location, h.sessionCookie(b) != nil)
+					}
+					if got := b.get(h.app.URL + "/webapp"); got.body != "user:"+alice {
+						t.Errorf("GET /webapp = %q; want the ID token's user %q", got.body, "user:"+alice)
+					}
+					if last.Name != audit.EventLogin || !strings.Contains(logged, "level=WARN msg=\"oktasso: login\"") {
+						t.Errorf("event %+v, logs:\n%s\nwant a login event logged as a warning", last, logged)
+					}
+					return
+				}
+				if r.status != http.StatusBadRequest || h.sessionCookie(b) != nil {
+					t.Errorf("callback = %d, session=%v; want 400 and no session", r.status, h.sessionCookie(b) != nil)
+				}
+				if !strings.Contains(r.body, `href="`+h.app.URL+LoginPath+`"`) || !strings.Contains(r.body, "Sign in again") {
+					t.Errorf("page lacks a link to sign in again:\n%s", r.body)
+				}
+				if last.Name != audit.EventLoginFailed {
+					t.Errorf("audit event = %+v; want %s", last, audit.EventLoginFailed)
+				}
+			})
+		}
+	}
+}
+
+// TestUserInfoSubjectMismatchRefused: userinfo about another subject is a
+// refusal whether userinfo is required or not.
+func TestUserInfoSubjectMismatchRefused(t *testing.T) {
+	for _, required := range []bool{false, true} {
+		h := newHarness(t, func(c *Config) { c.Access.RequireUserInfo = required })
+		h.fake.MutateUserInfo(func(c map[string]any) { c["sub"] = "00uSomeoneElse" })
+		b := h.browser()
+		if r := h.login(b, alice, "/"); r.status != http.StatusBadRequest || h.sessionCookie(b) != nil {
+			t.Errorf("required=%v: callback with userinfo for another sub = %d, session=%v; want 400 and no session", required, r.status, h.sessionCookie(b) != nil)
+		}
+	}
+}
+
+// TestUserInfoRequiredWithoutEndpoint: a provider without a userinfo
+// endpoint cannot satisfy RequireUserInfo; by default the ID token is
+// enough.
+func TestUserInfoRequiredWithoutEndpoint(t *testing.T) {
+	for _, required := range []bool{false, true} {
+		h := newHarness(t, func(c *Config) { c.Access.RequireUserInfo = required })
+		h.fake.MutateDiscovery(func(m map[string]any) { delete(m, "userinfo_endpoint") })
+		h.restart()
+		b := h.browser()
+		r := h.login(b, alice, "/")
+		signedIn := h.sessionCookie(b) != nil
+		if required && (r.status != http.StatusBadRequest || signedIn) {
+			t.Errorf("required, no userinfo endpoint: callback = %d, session=%v; want 400 and no session", r.status, signedIn)
+		}
+		if !required && (r.status != http.StatusFound || !signedIn) {
+			t.Errorf("no userinfo endpoint: callback = %d, session=%v; want 302 and a session", r.status, signedIn)
+		}
+	}
+}
+
+// syncWriter serialises writes to w with mu.
+type syncWriter struct {
+	w  *bytes.Buffer
+	mu *sync.Mutex
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }

@@ -61,9 +61,10 @@ type Config struct {
 	// render errors.
 	Hooks Hooks
 	// Pages restyles the pages oktasso renders (errors, refusals, the
-	// sign-out confirmation) and the login button: start from
-	// DefaultPages() and redefine its templates. It must define
-	// "oktasso-page" (see DefaultPages). Default DefaultPages().
+	// sign-out confirmation) and the login button, and names the provider
+	// on them ("oktasso-provider", "Okta" by default; OKTASSO_PROVIDER_NAME
+	// sets it): start from DefaultPages() and redefine its templates. It
+	// must define "oktasso-page" (see DefaultPages). Default DefaultPages().
 	Pages *template.Template
 	// OAuth2, when set, makes the provider a plain OAuth 2.0 server (such
 	// as GitHub) instead of an OpenID provider: no discovery, no ID token,
@@ -97,6 +98,8 @@ type ClientConfig struct {
 	// AuthMethod is how the client authenticates at the token endpoint.
 	// Default: PrivateKeyJWT when PrivateKey is set, ClientSecretBasic when
 	// Secret is set, else ClientAuthNone (a public client: PKCE only).
+	// ConfigFromEnv sets PrivateKey only when OKTA_CLIENT_AUTH_METHOD is
+	// private_key_jwt, so from the environment that method is always named.
 	AuthMethod ClientAuthMethod
 	// PrivateKey is the client's private key for PrivateKeyJWT: a PEM key
 	// (PKCS#8, PKCS#1 or SEC 1), a private JWK in JSON, or the path of a
@@ -135,11 +138,13 @@ type SessionConfig struct {
 	// per process (sessions end at restart and are not shared between
 	// instances), with a warning in the log.
 	Keys []Secret
-	// IdleTimeout ends a session after this long without a request.
-	// Default 8 hours.
+	// IdleTimeout ends a session after this long without a request. Any
+	// positive value works, rounded up to whole seconds; under a minute New
+	// logs a warning (such values are for trying out expiry). Default 8
+	// hours.
 	IdleTimeout time.Duration
-	// MaxAge ends a session this long after sign-in, however active.
-	// Default 24 hours.
+	// MaxAge ends a session this long after sign-in, however active. Any
+	// positive value works, as for IdleTimeout. Default 24 hours.
 	MaxAge time.Duration
 	// CookieName names the session cookie; the sign-in and sign-out
 	// cookies derive their names from it. With an https BaseURL it gets the
@@ -220,10 +225,31 @@ type AccessConfig struct {
 	SkipEnforceWorkspace bool
 	// SkipEnforceWebApp does the same for the WebApp scope. Default false.
 	SkipEnforceWebApp bool
-	// SilentLogin makes guards try a silent sign-in (prompt=none) once per
-	// browser session before sending a browser to the provider's sign-in
-	// page. Default false.
-	SilentLogin bool
+	// Prompt is the prompt parameter of the sign-ins this Auth starts for
+	// a session without one of their own (the guards', /auth/login's, a
+	// dashboard tile's). Default "": none, the provider decides.
+	//   - "consent" asks for consent at every sign-in. A strict OpenID
+	//     provider issues a refresh token for the scope offline_access only
+	//     then (OpenID Connect Core §11); New's log says when one is
+	//     needed. A step-up's prompt=login becomes "login consent".
+	//   - "login" makes the user authenticate again at every sign-in;
+	//     "select_account" lets them pick an account.
+	//   - "none" makes guards try a silent sign-in (prompt=none) once per
+	//     browser session before sending a browser to the provider's
+	//     sign-in page: a browser with a provider session comes back signed
+	//     in without seeing a page, and login_required falls back quietly.
+	// OKTASSO_PROMPT sets it; OKTASSO_SILENT_LOGIN=true means "none".
+	Prompt string
+	// RequireUserInfo makes a sign-in fail when the provider's userinfo
+	// endpoint cannot be read after the code exchange (an error status, a
+	// timeout, an answer that is not JSON claims, or no userinfo endpoint
+	// at all): the person gets a 400 page with a link to sign in again.
+	// Set it when the ID token lacks claims the application needs (groups,
+	// email) and only userinfo has them. Default false: the sign-in
+	// completes on the ID token's claims, logged as a warning and audited
+	// with reason userinfo_unavailable. Userinfo about another subject
+	// than the ID token's fails the sign-in either way.
+	RequireUserInfo bool
 	// GroupsSource reads a user's groups by their provider user id (for
 	// Okta the "sub" of ID tokens, "00u…") from outside the ID token, e.g.
 	// from the Okta Management API's /api/v1/users/{id}/groups: package
@@ -352,6 +378,11 @@ func (c Config) normalize(names map[string]string) (Config, error) {
 	if c.Pages != nil && c.Pages.Lookup(pageTemplate) == nil {
 		bad("Pages", "does not define %q; start from oktasso.DefaultPages()", pageTemplate)
 	}
+	if c.Pages != nil {
+		if _, problem := providerNameOf(c.Pages); problem != "" {
+			bad("Pages", "%s", problem)
+		}
+	}
 	ioDefaults(&c.HTTPClient, &c.Now, &c.Logger)
 	if c.Store == nil {
 		c.Store = store.NewMemory(c.Now)
@@ -418,12 +449,16 @@ func (c *Config) normalizeSessionLifetime(bad func(field, format string, args ..
 	if c.Session.MaxAge == 0 {
 		c.Session.MaxAge = defaultSessionMaxAge
 	}
-	if c.Session.IdleTimeout < time.Minute {
-		bad("Session.IdleTimeout", "%v is too short; use at least 1m", c.Session.IdleTimeout)
+	// Any positive lifetime is accepted (New warns under a minute, for
+	// tests of expiry); sessions count whole seconds.
+	if c.Session.IdleTimeout < 0 {
+		bad("Session.IdleTimeout", "%v is negative; write e.g. 8h or 30m", c.Session.IdleTimeout)
 	}
-	if c.Session.MaxAge < time.Minute {
-		bad("Session.MaxAge", "%v is too short; use at least 1m", c.Session.MaxAge)
+	if c.Session.MaxAge < 0 {
+		bad("Session.MaxAge", "%v is negative; write e.g. 24h or 12h", c.Session.MaxAge)
 	}
+	c.Session.IdleTimeout = ceilSecond(c.Session.IdleTimeout)
+	c.Session.MaxAge = ceilSecond(c.Session.MaxAge)
 	if c.Session.MaxCookies == 0 {
 		c.Session.MaxCookies = defaultMaxChunks
 	}
@@ -432,8 +467,22 @@ func (c *Config) normalizeSessionLifetime(bad func(field, format string, args ..
 	}
 }
 
-// normalizeAccess defaults and checks the access recheck interval.
+// ceilSecond rounds a positive d up to whole seconds.
+func ceilSecond(d time.Duration) time.Duration {
+	if d <= 0 {
+		return d
+	}
+	return (d + time.Second - 1).Truncate(time.Second)
+}
+
+// normalizeAccess defaults and checks the access recheck interval and
+// the default prompt.
 func (c *Config) normalizeAccess(bad func(field, format string, args ...any)) {
+	switch c.Access.Prompt {
+	case "", "none", "login", "consent", "select_account":
+	default:
+		bad("Access.Prompt", "%q is not a prompt; write consent, login, select_account or none", c.Access.Prompt)
+	}
 	if c.Access.RecheckInterval == 0 {
 		c.Access.RecheckInterval = defaultRecheckInterval
 	}

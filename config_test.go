@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -67,6 +68,7 @@ func TestConfigFromEnvValues(t *testing.T) {
 		"OKTASSO_ENFORCE_WORKSPACE":     "false",
 		"OKTASSO_WORKSPACE_GROUPS":      "Admins, Staff",
 		"OKTASSO_ALLOWED_EMAIL_DOMAINS": "Example.com,@corp.example",
+		"OKTASSO_REQUIRE_USERINFO":      "true",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -84,6 +86,7 @@ func TestConfigFromEnvValues(t *testing.T) {
 		{"BaseURL", n.BaseURL, "https://app.example.com"},
 		{"keys", len(n.Session.Keys), 2},
 		{"idle", n.Session.IdleTimeout, 30 * time.Minute},
+		{"require userinfo", n.Access.RequireUserInfo, true},
 		{"max", n.Session.MaxAge, 12 * time.Hour},
 		{"SkipEnforceWorkspace", n.Access.SkipEnforceWorkspace, true},
 		{"SkipEnforceWebApp", n.Access.SkipEnforceWebApp, false},
@@ -195,5 +198,86 @@ func TestSecretRedacts(t *testing.T) {
 	}
 	if string(s) != "hunter2-very-secret" {
 		t.Errorf("string(s) = %q; want the raw value", string(s))
+	}
+}
+
+// TestShortSessionLifetimes: any positive idle timeout and max age are
+// accepted, from the environment too; under a minute New warns, and the
+// session really ends that soon. A negative one is still an error.
+func TestShortSessionLifetimes(t *testing.T) {
+	c, err := ConfigFromLookup(lookupFrom(map[string]string{
+		"OKTA_DOMAIN": "dev-1.okta.com", "OKTA_CLIENT_ID": "0oa1",
+		"OKTASSO_SESSION_IDLE_TIMEOUT": "20s", "OKTASSO_SESSION_MAX_AGE": "1500ms",
+	}))
+	if err != nil {
+		t.Fatalf("ConfigFromLookup with 20s and 1500ms = %v; want no error", err)
+	}
+	n, err := c.normalize(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Session.MaxAge != 2*time.Second || n.Session.IdleTimeout != 2*time.Second {
+		t.Errorf("max age, idle timeout = %v, %v; want 2s, 2s (rounded up to whole seconds, idle capped at max age)", n.Session.MaxAge, n.Session.IdleTimeout)
+	}
+	for _, env := range []map[string]string{{"OKTASSO_SESSION_IDLE_TIMEOUT": "-1s"}, {"OKTASSO_SESSION_MAX_AGE": "-5m"}} {
+		env["OKTA_DOMAIN"], env["OKTA_CLIENT_ID"] = "dev-1.okta.com", "0oa1"
+		if _, err := ConfigFromLookup(lookupFrom(env)); err == nil || !strings.Contains(err.Error(), "negative") {
+			t.Errorf("ConfigFromLookup(%v) error = %v; want one saying negative", env, err)
+		}
+	}
+
+	var logs bytes.Buffer
+	h := newHarness(t, func(c *Config) {
+		c.Session.IdleTimeout = 20 * time.Second
+		c.Session.MaxAge = 45 * time.Second
+		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+	for _, want := range []string{"idle timeout is under one minute", "max age is under one minute"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("logs lack %q:\n%s", want, logs.String())
+		}
+	}
+	if strings.Contains(logs.String(), "level=ERROR") {
+		t.Errorf("short lifetimes logged an error:\n%s", logs.String())
+	}
+	b := h.browser()
+	h.login(b, alice, "/")
+	if r := b.get(h.app.URL + "/webapp"); r.status != 200 {
+		t.Fatalf("GET /webapp right after sign-in = %d; want 200", r.status)
+	}
+	h.clock.Add(21 * time.Second)
+	if r := b.get(h.app.URL + "/webapp"); r.status != http.StatusFound {
+		t.Errorf("GET /webapp 21s idle with a 20s idle timeout = %d; want 302 to sign in", r.status)
+	}
+}
+
+func TestPromptFromEnv(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		want    string
+		wantErr string
+	}{
+		{"consent", map[string]string{"OKTASSO_PROMPT": "consent"}, "consent", ""},
+		{"silent sign-in", map[string]string{"OKTASSO_SILENT_LOGIN": "true"}, "none", ""},
+		{"silent sign-in off", map[string]string{"OKTASSO_SILENT_LOGIN": "false"}, "", ""},
+		{"both, agreeing", map[string]string{"OKTASSO_SILENT_LOGIN": "1", "OKTASSO_PROMPT": "none"}, "none", ""},
+		{"both, disagreeing", map[string]string{"OKTASSO_SILENT_LOGIN": "true", "OKTASSO_PROMPT": "consent"}, "", "set one of them"},
+		{"not a prompt", map[string]string{"OKTASSO_PROMPT": "always"}, "", "OKTASSO_PROMPT: \"always\" is not a prompt"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.env["OKTA_DOMAIN"], tt.env["OKTA_CLIENT_ID"] = "dev-1.okta.com", "0oa1"
+			c, err := ConfigFromLookup(lookupFrom(tt.env))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Errorf("ConfigFromLookup(%v) error = %v; want one containing %q", tt.env, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || c.Access.Prompt != tt.want {
+				t.Errorf("ConfigFromLookup(%v) = Access.Prompt %q, %v; want %q", tt.env, c.Access.Prompt, err, tt.want)
+			}
+		})
 	}
 }

@@ -204,7 +204,7 @@ func (a *Auth) requireLogin(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusUnauthorized, "login_required", "sign in required", loginURL)
 		return
 	}
-	if a.cfg.Access.SilentLogin && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+	if a.cfg.Access.Prompt == "none" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 		if _, err := r.Cookie(a.silentCookieName()); err != nil {
 			// Once per browser session: a browser already signed in to
 			// Okta comes back signed in without seeing a page.

@@ -35,6 +35,9 @@ const (
 	envAllowedEmailDomains = "OKTASSO_ALLOWED_EMAIL_DOMAINS"
 	envMembershipInterval  = "OKTASSO_MEMBERSHIP_INTERVAL"
 	envSilentLogin         = "OKTASSO_SILENT_LOGIN"
+	envPrompt              = "OKTASSO_PROMPT"
+	envRequireUserInfo     = "OKTASSO_REQUIRE_USERINFO"
+	envProviderName        = "OKTASSO_PROVIDER_NAME"
 )
 
 // envNames maps Config field names to the variables that set them, so that
@@ -53,6 +56,7 @@ var envNames = map[string]string{
 	"Session.IdleTimeout":      envSessionIdleTimeout,
 	"Session.MaxAge":           envSessionMaxAge,
 	"Access.RecheckInterval":   envMembershipInterval,
+	"Access.Prompt":            envPrompt,
 	"Session.PostLogoutPath":   "Session.PostLogoutPath",
 	"Session.MaxPendingLogins": "Session.MaxPendingLogins",
 }
@@ -94,6 +98,7 @@ func ConfigFromLookup(lookup func(string) (string, bool)) (Config, error) {
 	errs = append(errs, c.sessionKeysFromEnv(get)...)
 	errs = append(errs, c.durationsFromEnv(get)...)
 	errs = append(errs, c.switchesFromEnv(get)...)
+	errs = append(errs, c.pagesFromEnv(get)...)
 	if _, err := c.normalize(envNames); err != nil {
 		errs = append(errs, err)
 	}
@@ -156,16 +161,30 @@ func (c *Config) durationsFromEnv(get func(names ...string) string) []error {
 	return errs
 }
 
-// switchesFromEnv parses the boolean variables: silent sign-in and the
-// enforcement of the Workspace and WebApp policies.
+// switchesFromEnv parses the switches: the default prompt (and silent
+// sign-in, its "none"), required userinfo and the enforcement of the
+// Workspace and WebApp policies.
 func (c *Config) switchesFromEnv(get func(names ...string) string) []error {
 	var errs []error
-	if v := get(envSilentLogin); v != "" {
-		on, err := strconv.ParseBool(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("oktasso: %s: %q is not a boolean; write true or false", envSilentLogin, v))
+	var silent bool
+	for _, b := range []struct {
+		name string
+		on   *bool
+	}{{envSilentLogin, &silent}, {envRequireUserInfo, &c.Access.RequireUserInfo}} {
+		if v := get(b.name); v != "" {
+			on, err := strconv.ParseBool(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("oktasso: %s: %q is not a boolean; write true or false", b.name, v))
+			}
+			*b.on = on
 		}
-		c.Access.SilentLogin = on
+	}
+	c.Access.Prompt = get(envPrompt)
+	if silent {
+		if c.Access.Prompt != "" && c.Access.Prompt != "none" {
+			errs = append(errs, fmt.Errorf("oktasso: %s: true means %s=none, but %s is %q; set one of them", envSilentLogin, envPrompt, envPrompt, c.Access.Prompt))
+		}
+		c.Access.Prompt = "none"
 	}
 	for _, b := range []struct {
 		name string
@@ -181,6 +200,24 @@ func (c *Config) switchesFromEnv(get func(names ...string) string) []error {
 		}
 	}
 	return errs
+}
+
+// pagesFromEnv names the provider on the pages: OKTASSO_PROVIDER_NAME
+// becomes the "oktasso-provider" template of DefaultPages.
+func (c *Config) pagesFromEnv(get func(names ...string) string) []error {
+	name := get(envProviderName)
+	if name == "" {
+		return nil
+	}
+	if msg := checkProviderName(name); msg != "" {
+		return []error{fmt.Errorf("oktasso: %s %s; write the provider's name as people know it, e.g. Keycloak", envProviderName, msg)}
+	}
+	pages, err := pagesNaming(name)
+	if err != nil {
+		return []error{fmt.Errorf("oktasso: %s: %w", envProviderName, err)}
+	}
+	c.Pages = pages
+	return nil
 }
 
 // badDomains returns the entries of an email-domain list that are not

@@ -62,11 +62,14 @@ func (e *TokenError) Error() string {
 	return "oktasso: invalid token: " + e.Err.Error()
 }
 
-// Unwrap returns Err.
-func (e *TokenError) Unwrap() error { return e.Err }
-
-// Is makes every TokenError match ErrInvalidToken.
-func (e *TokenError) Is(target error) bool { return target == ErrInvalidToken }
+// Unwrap returns ErrInvalidToken and Err, so that every TokenError
+// matches ErrInvalidToken and errors.Is and errors.As see what Err wraps.
+func (e *TokenError) Unwrap() []error {
+	if e.Err == nil {
+		return []error{ErrInvalidToken}
+	}
+	return []error{ErrInvalidToken, e.Err}
+}
 
 // tokenErrorf returns a TokenError with reason and a message made like
 // fmt.Errorf's.

@@ -7,6 +7,8 @@ import (
 	"time"
 )
 
+var errTestCause = errors.New("cause")
+
 func TestErrors(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -18,6 +20,9 @@ func TestErrors(t *testing.T) {
 		{"wrapped access_denied", fmt.Errorf("hook: %w", &Error{Code: "access_denied"}), ErrAccessDenied, true},
 		{"other codes are not", &Error{Code: "invalid_scope"}, ErrAccessDenied, false},
 		{"unavailable", &unavailableError{wait: time.Second, cause: errors.New("x")}, ErrProviderUnavailable, true},
+		{"TokenError is ErrInvalidToken", fmt.Errorf("w: %w", &TokenError{Reason: "r"}), ErrInvalidToken, true},
+		{"TokenError shows its cause", &TokenError{Reason: "r", Err: fmt.Errorf("x: %w", errTestCause)}, errTestCause, true},
+		{"TokenError is not another sentinel", &TokenError{Reason: "r", Err: errTestCause}, ErrAccessDenied, false},
 	}
 	for _, tt := range tests {
 		if got := errors.Is(tt.err, tt.target); got != tt.want {

@@ -118,9 +118,9 @@ func TestConcurrentLogins(t *testing.T) {
 }
 
 // TestIdPFaults breaks one endpoint of the fake Okta at a time: every
-// sign-in fails with a clear 5xx page (a slow endpoint: at the client's
-// timeout, not with the late answer), reads stay bounded, and nothing
-// panics.
+// sign-in fails with a clear 5xx page within the client's timeout, reads
+// stay bounded, and nothing panics. (A broken userinfo endpoint does not
+// fail a sign-in: TestUserInfoFailures.)
 func TestIdPFaults(t *testing.T) {
 	html := []byte("<html><body>Okta is down for maintenance</body></html>")
 	tests := []struct {
@@ -137,8 +137,6 @@ func TestIdPFaults(t *testing.T) {
 		{"keys huge", "keys", oktatest.Fault{Body: []byte(`{"keys":[`), HugeBody: 8 << 20}, http.StatusBadGateway},
 		{"token 500 HTML", "token", oktatest.Fault{Status: 500, Body: html, ContentType: "text/html"}, http.StatusBadGateway},
 		{"token slow", "token", oktatest.Fault{Delay: 3 * time.Second}, http.StatusBadGateway},
-		{"userinfo huge", "userinfo", oktatest.Fault{Body: []byte(`{"sub":"`), HugeBody: 8 << 20}, http.StatusBadGateway},
-		{"userinfo 503", "userinfo", oktatest.Fault{Status: 503, Body: html, ContentType: "text/html"}, http.StatusBadGateway},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -225,8 +225,8 @@ func (a *Auth) startFlow(w http.ResponseWriter, r *http.Request, returnTo, purpo
 		oauth2.SetAuthURLParam("nonce", f.Nonce),
 		oauth2.S256ChallengeOption(f.Verifier),
 	}
-	if lp.prompt != "" {
-		authOpts = append(authOpts, oauth2.SetAuthURLParam("prompt", lp.prompt))
+	if prompt := a.promptFor(lp, purpose); prompt != "" {
+		authOpts = append(authOpts, oauth2.SetAuthURLParam("prompt", prompt))
 	}
 	if lp.loginHint != "" {
 		authOpts = append(authOpts, oauth2.SetAuthURLParam("login_hint", lp.loginHint))
@@ -254,6 +254,24 @@ func (a *Auth) startFlow(w http.ResponseWriter, r *http.Request, returnTo, purpo
 	a.cookies.set(w, name, v, flowTTL)
 	noStore(w)
 	http.Redirect(w, r, a.flowConfig(d, &f).AuthCodeURL(f.State, authOpts...), http.StatusFound)
+}
+
+// promptFor is the prompt parameter of a sign-in for purpose ("" for the
+// session's own) with params lp: its own, else Config.Access.Prompt (for a
+// session's sign-in; "none" is the guards' silent attempt, not a default).
+// With Access.Prompt "consent", a prompt=login asks for consent too, so a
+// step-up keeps the refresh token a strict provider grants only then.
+func (a *Auth) promptFor(lp loginParams, purpose string) string {
+	def := a.cfg.Access.Prompt
+	switch {
+	case purpose != "" || def == "none":
+		return lp.prompt
+	case lp.prompt == "":
+		return def
+	case lp.prompt == "login" && def == "consent":
+		return "login consent"
+	}
+	return lp.prompt
 }
 
 // flowCookieName names a flow's cookie after a digest of its state, so the

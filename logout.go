@@ -100,7 +100,7 @@ func (a *Auth) handleLogoutCallback(w http.ResponseWriter, r *http.Request) {
 	a.cookies.set(w, a.logoutCookieName(), "", -1)
 	if !ok {
 		p := a.pageFor(pageSignedOut, nil, nil)
-		p.Hint = "The sign-out confirmation from Okta could not be matched to this browser; you are signed out of this application all the same."
+		p.Hint = a.naming("The sign-out confirmation from {provider} could not be matched to this browser; you are signed out of this application all the same.")
 		a.render(w, http.StatusBadRequest, p)
 		return
 	}

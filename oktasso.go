@@ -63,7 +63,10 @@ type Auth struct {
 	cookies  *cookies
 	used     *usedStates
 	pages    *template.Template
-	refresh  refreshes
+	// providerName names the provider on pages and the login button
+	// (the "oktasso-provider" template).
+	providerName string
+	refresh      refreshes
 
 	policyMu sync.RWMutex
 	claimSet []string // claims sessions keep (Config.Session.Claims and policies)
@@ -117,6 +120,7 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 	if a.pages == nil {
 		a.pages = builtinPages
 	}
+	a.providerName, _ = providerNameOf(a.pages) // checked by normalize
 	go p.discover(context.WithoutCancel(ctx))
 	return a, nil
 }
@@ -146,13 +150,21 @@ func cookiesFor(c Config, secure bool) (*cookies, error) {
 
 // warnConfig logs what in c works but is weaker than it should be in
 // production: a store that cannot find sessions to end, a random session
-// key, cookies without Secure.
+// key, session lifetimes under a minute, cookies without Secure.
 func warnConfig(c Config, secure bool) {
 	if _, ok := c.Store.(store.SetStore); !ok {
 		c.Logger.Warn("oktasso: the session store is not a SetStore; back- and front-channel logout cannot find sessions to end")
 	}
 	if len(c.Session.Keys) == 0 {
 		c.Logger.Warn("oktasso: no session keys configured; using a random key, so sessions end when the process restarts and are not shared between instances (set " + envSessionKeys + ")")
+	}
+	for _, d := range []struct {
+		what string
+		v    time.Duration
+	}{{"idle timeout", c.Session.IdleTimeout}, {"max age", c.Session.MaxAge}} {
+		if d.v < time.Minute {
+			c.Logger.Warn("oktasso: the session "+d.what+" is under one minute: fine for trying out expiry, too short for people", "value", d.v.String())
+		}
 	}
 	if !secure && !isLoopback(hostOf(c.BaseURL)) {
 		c.Logger.Warn("oktasso: base URL is http on a non-loopback host; cookies are not Secure", "base_url", c.BaseURL)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"github.com/oktasso/oktasso/audit"
-	"log/slog"
 	"net/http"
 	"regexp"
 	"strings"
@@ -95,6 +94,7 @@ func (p *Purpose) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.loginFailed(w, r, fmt.Errorf("oktasso: purpose %s: %w", p.name, err))
 		return
 	}
-	a.audit(r.Context(), slog.LevelInfo, audit.Event{Name: audit.EventReauthenticated, Reason: audit.ReasonOK, Subject: u.Subject, Path: p.path}, nil)
+	level, reason, warning := completion(u)
+	a.audit(r.Context(), level, audit.Event{Name: audit.EventReauthenticated, Reason: reason, Subject: u.Subject, Path: p.path}, warning)
 	a.redirect(w, r, f.ReturnTo, http.StatusFound)
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/oktasso/oktasso/store"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -26,6 +27,9 @@ const (
 type refreshes struct {
 	mu    sync.Mutex
 	calls map[string]*refreshCall
+	// noToken logs, once per Auth, that offline_access brought no refresh
+	// token.
+	noToken sync.Once
 }
 
 type refreshCall struct {
@@ -36,6 +40,25 @@ type refreshCall struct {
 // errSessionEnded means the provider refused the refresh: the session is
 // over and the user signs in again.
 var errSessionEnded = errors.New("oktasso: the provider refused the refresh; the session ended")
+
+// noteRefreshToken warns, once per Auth, when a sign-in asked for
+// offline_access and the token response has no refresh token: sessions
+// then end when the access token expires instead of being refreshed.
+func (a *Auth) noteRefreshToken(tok *oauth2.Token) {
+	if tok.RefreshToken != "" || !slices.Contains(a.cfg.Scopes, "offline_access") {
+		return
+	}
+	a.refresh.noToken.Do(func() {
+		if a.cfg.Access.Prompt == "consent" {
+			a.cfg.Logger.Warn("oktasso: the scope offline_access was asked, with prompt=consent, but the provider issued no refresh token, so sessions will not be refreshed; " +
+				"fix: allow the refresh_token grant for this client at the provider (Okta: the app's General tab, Grant type: Refresh Token) and let it grant offline_access")
+			return
+		}
+		a.cfg.Logger.Warn("oktasso: the scope offline_access was asked but the provider issued no refresh token, so sessions will not be refreshed; " +
+			"a strict OpenID provider grants offline_access only when the sign-in also asks for consent (OpenID Connect Core §11); " +
+			"fix: set Access.Prompt to \"consent\" (" + envPrompt + "=consent), or allow the refresh_token grant for this client at the provider")
+	})
+}
 
 // refreshSession returns s with fresh tokens, or s itself when the provider
 // is unreachable and the access token is still valid, or nil when the

@@ -228,7 +228,7 @@ func TestPurposeFlows(t *testing.T) {
 }
 
 func TestSilentLogin(t *testing.T) {
-	h := newHarness(t, func(c *Config) { c.Access.SilentLogin = true })
+	h := newHarness(t, func(c *Config) { c.Access.Prompt = "none" })
 	t.Run("a browser signed in to Okta comes back signed in", func(t *testing.T) {
 		b := h.browser()
 		h.login(b, alice, "/")

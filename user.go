@@ -46,6 +46,9 @@ type User struct {
 	Claims map[string]any `json:"-"`
 
 	apiGroups bool // Groups came from Config.Access.GroupsSource
+	// userInfoErr is why userinfo could not be read at sign-in, when the
+	// user is as the ID token alone describes them.
+	userInfoErr error
 }
 
 // InGroup reports whether the user is in the named group.

@@ -85,6 +85,12 @@ const (
 	// ReasonMembershipUnavailable: Access.Workspace or Access.GroupsSource
 	// failed, so membership could not be decided.
 	ReasonMembershipUnavailable Reason = "membership_unavailable"
+	// ReasonUserInfoUnavailable: the userinfo endpoint could not be read
+	// after a good code exchange (an error status, a timeout, an answer
+	// that is not claims). On a login event (logged as a warning) the
+	// sign-in completed on the ID token's claims; on login_failed,
+	// Access.RequireUserInfo made it fail.
+	ReasonUserInfoUnavailable Reason = "userinfo_unavailable"
 )
 
 // Reason codes of package bearer's access-token guard, besides ReasonIssuerMismatch, ReasonAudienceMismatch,

@@ -43,15 +43,20 @@ Check validates the configuration the library would read from the environment,
 then the live provider: the issuer (org or custom authorization server, and how
 it was derived), discovery (reachable, JSON, issuer matching exactly), the clock
 against the server's Date header, RS256 signing keys, PKCE S256, the
-end_session_endpoint, the client ID and secret (a token request with a dummy
-code: invalid_grant means they are right), the sign-in redirect URI (an
-authorize request with prompt=none) and the session keys. Each line is a ✓ or
-a ✗ with the fix; checks that depend on a failed one are skipped (-).
+end_session_endpoint (a warning when there is none), the client credentials
+(a token request with a dummy code, authenticated as the app will be, secret
+or private_key_jwt: invalid_grant means they are right), the sign-in redirect
+URI (an authorize request with prompt=none: a redirect back, or the
+provider's own sign-in page, passes; an explicit refusal fails) and the
+session keys. Each line is a ✓, a ✗ with the fix, or a ! warning with what to
+do; checks that depend on a failed one are skipped (-).
 
-Then it prints the URIs to register on the Okta app for OKTASSO_BASE_URL.
+Then it prints the URIs to register on the app at the provider (Okta, or the
+one OKTASSO_PROVIDER_NAME names) for OKTASSO_BASE_URL.
 The client secret is never printed.
 
-Exit status: 0 when every check passes, 1 on any ✗, 2 on a bad command line.`,
+Exit status: 0 when every check passes (warnings included), 1 on any ✗, 2 on
+a bad command line.`,
 		vars: configVars + `OKTASSO_BASE_URL            the app's external URL; default http://localhost:8080
 OKTASSO_SESSION_KEYS        session keys, newest first (make one with oktasso keygen)
 OKTASSO_*                   every other library variable is validated too`,
@@ -97,7 +102,7 @@ func (a *app) runCheck(ctx context.Context, args []string) int {
 		}
 	} else {
 		printResults(a.stdout, rep.Checks)
-		printRegister(a.stdout, rep.Register)
+		printRegister(a.stdout, rep.Register, a.providerName())
 	}
 	if !rep.OK {
 		return exitFail
@@ -167,7 +172,7 @@ func (c *checker) checkBaseURL(ctx context.Context) {
 		c.add(pass("base URL", "%s (the default; set %s to the app's external URL)", c.base, "OKTASSO_BASE_URL"))
 	case u.Scheme == "http" && !isLoopback(u.Hostname()):
 		c.add(fail("base URL", "set "+"OKTASSO_BASE_URL"+" to the https URL users open",
-			"%s is http on a non-loopback host: cookies are not Secure and Okta sends codes over plain http", c.base))
+			"%s is http on a non-loopback host: cookies are not Secure and %s sends codes over plain http", c.base, c.providerName()))
 	default:
 		c.add(pass("base URL", "%s (from %s)", c.base, "OKTASSO_BASE_URL"))
 	}
@@ -321,16 +326,22 @@ func distinctBytes(b []byte) int {
 	return n
 }
 
-func printRegister(w io.Writer, r *register) {
+// printRegister prints what to register on the app at provider (where,
+// for Okta).
+func printRegister(w io.Writer, r *register, provider string) {
 	fmt.Fprintln(w)
 	if r == nil {
-		fmt.Fprintf(w, "Register in Okta: fix %s first.\n", "OKTASSO_BASE_URL")
+		fmt.Fprintf(w, "Register in %s: fix %s first.\n", provider, "OKTASSO_BASE_URL")
 		return
 	}
-	fmt.Fprintln(w, "Register in Okta (Applications → your app → General):")
+	if provider == "Okta" {
+		fmt.Fprintln(w, "Register in Okta (Applications → your app → General):")
+	} else {
+		fmt.Fprintf(w, "Register in %s (the client's settings):\n", provider)
+	}
 	fmt.Fprintf(w, "  Sign-in redirect URI:     %s\n", r.SignInRedirectURI)
 	fmt.Fprintf(w, "  Sign-out redirect URI:    %s\n", r.SignOutRedirectURI)
-	fmt.Fprintf(w, "  Initiate login URI:       %s  (Okta sends ?iss=; the app starts a sign-in)\n", r.InitiateLoginURI)
+	fmt.Fprintf(w, "  Initiate login URI:       %s  (%s sends ?iss=; the app starts a sign-in)\n", r.InitiateLoginURI, provider)
 	fmt.Fprintf(w, "  Front-channel logout URI: %s  (Okta's single logout; check \"Logout session required\")\n", r.FrontChannelLogoutURI)
 	fmt.Fprintf(w, "  Back-channel logout URI:  %s  (for providers that send logout tokens)\n", r.BackChannelLogoutURI)
 }

@@ -479,3 +479,26 @@ func TestCheckJSON(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckProviderName: with OKTASSO_PROVIDER_NAME, check's messages about
+// the provider in general name it; those about Okta's console stay Okta's.
+func TestCheckProviderName(t *testing.T) {
+	t.Parallel()
+	srv := fakeWithApp(t, "")
+	out, _, code := cli(t, env("OKTA_ISSUER", srv.URL, "OKTA_CLIENT_ID", testClientID, "OKTA_CLIENT_SECRET", "wrong",
+		"OKTASSO_SESSION_KEYS", strongKey(t), "OKTASSO_PROVIDER_NAME", "Keycloak"), "check")
+	if code != exitFail {
+		t.Errorf("check with a wrong secret = exit %d; want %d", code, exitFail)
+	}
+	if l := line(checkLines(out), "client credentials"); !strings.Contains(l, "Keycloak refused the client ID or secret") {
+		t.Errorf("client credentials line = %q; want it to name Keycloak", l)
+	}
+	for _, want := range []string{"Register in Keycloak (the client's settings):", "(Keycloak sends ?iss=;"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("check output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "Register in Okta") {
+		t.Errorf("check output still registers in Okta:\n%s", out)
+	}
+}

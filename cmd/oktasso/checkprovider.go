@@ -12,16 +12,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"mime"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/oktasso/oktasso"
+	"github.com/oktasso/oktasso/internal/clientauth"
 	"github.com/oktasso/oktasso/internal/issuer"
 )
 
@@ -59,8 +62,10 @@ func (c *checker) checkProvider(ctx context.Context) {
 	if meta.EndSessionEndpoint != "" {
 		c.add(pass("sign-out", "end_session_endpoint %s", meta.EndSessionEndpoint))
 	} else {
-		c.add(fail("sign-out", "use an Okta authorization server, which always has one",
-			"discovery has no end_session_endpoint: sign-out would be local only and the Okta session would stay"))
+		// Many standard providers have none (RP-initiated logout is an
+		// optional part of OpenID Connect): sign-out still works, locally.
+		c.add(warn("sign-out", "nothing to do if that is acceptable; "+c.providerName()+" may offer back-channel logout instead (register the back-channel logout URI below)",
+			"discovery has no end_session_endpoint: sign-out ends the app's session only, and the %s session stays", c.providerName()))
 	}
 	if c.cfg.Client.ID == "" || c.base == "" {
 		c.add(skip("client credentials", "fix the client ID and base URL configuration above"))
@@ -296,32 +301,41 @@ func (c *checker) checkKeys(ctx context.Context, m *discovery) {
 	c.add(pass(name, "%d %s key(s) for %s at %s", usable, strings.Join(types, "/"), strings.Join(algs, ", "), m.JWKSURI))
 }
 
-// checkClient probes the token endpoint with a code that cannot exist:
-// invalid_client means the credentials are wrong, invalid_grant that Okta
-// accepted them and only refused the code.
+// checkClient probes the token endpoint with a code that cannot exist,
+// authenticated as the app will be (clientauth, as the library does):
+// invalid_client means the credentials are wrong, invalid_grant that the
+// provider accepted them and only refused the code.
 func (c *checker) checkClient(ctx context.Context, m *discovery) {
 	const name = "client credentials"
+	provider := c.providerName()
+	creds, err := clientauth.New(c.cfg.Client.ID, string(c.cfg.Client.Secret), string(c.cfg.Client.AuthMethod),
+		string(c.cfg.Client.PrivateKey), c.cfg.Client.PrivateKeyID, "OKTA_PRIVATE_KEY", c.now)
+	if err != nil {
+		c.add(skip(name, "fix the client authentication configuration above"))
+		return
+	}
+	method := creds.Method()
+	described := method
+	switch method {
+	case clientauth.None:
+		described = "none (public client, PKCE only)"
+	case clientauth.PrivateKeyJWT:
+		described = "private_key_jwt, a client assertion signed with OKTA_PRIVATE_KEY"
+	}
+	// OKTA_PRIVATE_KEY alone does not make private_key_jwt: the library
+	// reads it only with OKTA_CLIENT_AUTH_METHOD=private_key_jwt.
+	_, key := firstSet(c.lookup, "OKTA_PRIVATE_KEY")
+	strayKey := key != "" && method != clientauth.PrivateKeyJWT
 	form := url.Values{
 		"grant_type":    {"authorization_code"},
 		"code":          {"oktasso-check-probe"},
 		"redirect_uri":  {c.base + oktasso.CallbackPath},
 		"code_verifier": {randomString(32)},
 	}
-	secret := string(c.cfg.Client.Secret)
-	method := string(c.cfg.Client.AuthMethod)
-	if method == "" {
-		method = string(oktasso.ClientSecretBasic)
-	}
-	basic := false
-	switch {
-	case secret == "":
-		method = "none (public client, PKCE only)"
-		form.Set("client_id", c.cfg.Client.ID)
-	case method == string(oktasso.ClientSecretPost):
-		form.Set("client_id", c.cfg.Client.ID)
-		form.Set("client_secret", secret)
-	default:
-		basic = true
+	h := http.Header{}
+	if err := creds.Apply(form, h, m.TokenEndpoint); err != nil {
+		c.add(fail(name, "check OKTA_PRIVATE_KEY", "%s", errText(err)))
+		return
 	}
 	req, err := http.NewRequest(http.MethodPost, m.TokenEndpoint, strings.NewReader(form.Encode()))
 	if err != nil {
@@ -330,9 +344,8 @@ func (c *checker) checkClient(ctx context.Context, m *discovery) {
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
-	if basic {
-		// As x/oauth2 sends them (RFC 6749 section 2.3.1).
-		req.SetBasicAuth(url.QueryEscape(c.cfg.Client.ID), url.QueryEscape(secret))
+	if v := h.Get("Authorization"); v != "" {
+		req.Header.Set("Authorization", v)
 	}
 	resp, body, err := c.do(ctx, c.client, req)
 	if err != nil {
@@ -348,31 +361,59 @@ func (c *checker) checkClient(ctx context.Context, m *discovery) {
 	if oe.Description != "" {
 		said += ": " + oe.Description
 	}
+	const useKey = "set OKTA_CLIENT_AUTH_METHOD=private_key_jwt: OKTA_PRIVATE_KEY is read only with it"
 	switch oe.Error {
 	case "invalid_grant":
-		c.add(pass(name, "client credentials accepted (%s, client ID %s)", method, c.cfg.Client.ID))
-	case "invalid_client":
-		fix := "copy them again from the app's General tab"
-		if secret == "" {
-			fix = "copy the client ID again from the app's General tab; if the app has a client secret, set " + "OKTA_CLIENT_SECRET"
+		if strayKey {
+			c.add(warn(name, useKey+", if the app is to authenticate with that key",
+				"client credentials accepted (%s, client ID %s), but OKTA_PRIVATE_KEY is set and not used", described, c.cfg.Client.ID))
+			return
 		}
-		c.add(fail(name, fix, "Okta refused the client ID or secret (%s; sent with %s)", said, method))
+		c.add(pass(name, "client credentials accepted (%s, client ID %s)", described, c.cfg.Client.ID))
+	case "invalid_client":
+		what := "client ID or secret"
+		switch method {
+		case clientauth.None:
+			what = "client ID"
+		case clientauth.PrivateKeyJWT:
+			what = "client ID or its key"
+		}
+		c.add(fail(name, clientFix(method, strayKey, useKey), "%s refused the %s (%s; sent with %s)", provider, what, said, described))
 	case "unauthorized_client":
-		c.add(fail(name, "tick Grant type: Authorization Code on the app's General tab", "Okta answered %s", said))
+		c.add(fail(name, "allow the authorization code grant for the client (Okta: tick Grant type: Authorization Code on the app's General tab)", "%s answered %s", provider, said))
 	case "":
-		c.add(fail(name, "check the issuer; if Okta is down, try again later",
+		c.add(fail(name, "check the issuer; if "+provider+" is down, try again later",
 			"%s answered HTTP %d without an OAuth error: %s", m.TokenEndpoint, resp.StatusCode, snippet(body)))
 	default:
-		c.add(fail(name, "see Okta's answer; check the app's General tab", "%s answered HTTP %d %s", m.TokenEndpoint, resp.StatusCode, said))
+		c.add(fail(name, "see "+provider+"'s answer; check the client's settings", "%s answered HTTP %d %s", m.TokenEndpoint, resp.StatusCode, said))
 	}
 }
 
+// clientFix is what to do when the provider refuses the credentials of
+// method.
+func clientFix(method string, strayKey bool, useKey string) string {
+	switch {
+	case strayKey:
+		return useKey
+	case method == clientauth.None:
+		return "copy the client ID again (Okta: the app's General tab); if the app has a client secret, set OKTA_CLIENT_SECRET"
+	case method == clientauth.PrivateKeyJWT:
+		return "register the public key of OKTA_PRIVATE_KEY on the client (`oktasso keygen --jwk` prints one; Okta: the app → General → Client Credentials → Public key / Private key), " +
+			"set OKTA_PRIVATE_KEY_ID to its key id there, and let the client authenticate with private_key_jwt"
+	}
+	return "copy them again from the app's General tab"
+}
+
 // checkRedirect sends an authorize request with prompt=none, so no one has
-// to sign in: Okta redirects to a registered redirect URI (with
-// login_required when there is no Okta session) and shows an error page
-// for an unregistered one.
+// to sign in, and reads the answer without following redirects. A provider
+// that accepts the redirect URI redirects to it (with login_required when
+// there is no session), or shows its own sign-in or connector page (a 200
+// page, or a redirect to it: Dex, for one, ignores prompt=none). Only an
+// explicit refusal of the redirect URI (or of the client, or the scopes)
+// is a ✗.
 func (c *checker) checkRedirect(ctx context.Context, m *discovery) {
 	const name = "sign-in redirect URI"
+	provider := c.providerName()
 	redirect := c.base + oktasso.CallbackPath
 	verifier := randomString(32)
 	sum := sha256.Sum256([]byte(verifier))
@@ -401,34 +442,89 @@ func (c *checker) checkRedirect(ctx context.Context, m *discovery) {
 		c.add(fail(name, "check that this machine reaches the provider", "%s: %s", m.AuthorizationEndpoint, errText(err)))
 		return
 	}
+	registerFix := "add " + redirect + " to the app's Sign-in redirect URIs (General tab → Login)"
+	if provider != "Okta" {
+		registerFix = "add " + redirect + " to the client's redirect URIs at " + provider
+	}
 	loc, _ := resp.Location()
+	redirected := resp.StatusCode >= 300 && resp.StatusCode < 400 && loc != nil
 	switch {
-	case resp.StatusCode >= 300 && resp.StatusCode < 400 && loc != nil && strings.HasPrefix(loc.String(), redirect):
+	case redirected && strings.HasPrefix(loc.String(), redirect):
 		lq := loc.Query()
 		switch e := lq.Get("error"); e {
-		case "", "login_required", "consent_required", "interaction_required":
-			c.add(pass(name, "Okta accepts %s", redirect))
+		case "", "login_required", "consent_required", "interaction_required", "account_selection_required":
+			c.add(pass(name, "%s accepts %s", provider, redirect))
 		case "invalid_scope":
 			fix := "define these scopes on the authorization server, or change " + "OKTASSO_SCOPES"
 			if strings.Contains(c.issuer, "/oauth2/") && slices.Contains(c.scopes, "groups") {
 				fix = "remove groups from " + "OKTASSO_SCOPES" + ": custom authorization servers send groups in a claim, not a scope"
 			}
-			c.add(fail(name, fix, "Okta refused the scopes %q: %s", strings.Join(c.scopes, " "), lq.Get("error_description")))
+			c.add(fail(name, fix, "%s refused the scopes %q: %s", provider, strings.Join(c.scopes, " "), lq.Get("error_description")))
 		default:
-			c.add(fail(name, "see Okta's answer; check the app's General tab", "Okta answered %s: %s", e, lq.Get("error_description")))
+			// The provider redirected to the app: it accepts the URI.
+			c.add(pass(name, "%s accepts %s (and answered %s, which a real sign-in may not meet: %s)", provider, redirect, e, lq.Get("error_description")))
 		}
-	case resp.StatusCode >= 300 && resp.StatusCode < 400:
-		c.add(pass(name, "Okta accepts %s", redirect))
-	case strings.Contains(string(body), "redirect_uri"):
-		c.add(fail(name, "add "+redirect+" to the app's Sign-in redirect URIs (General tab → Login)",
-			"Okta refused %s as a sign-in redirect URI (HTTP %d)", redirect, resp.StatusCode))
+	case redirected:
+		// Elsewhere: the provider's own sign-in page, or its error page.
+		if text := loc.Query().Get("error") + " " + loc.Query().Get("error_description"); refusesRedirectURI(text) {
+			c.add(fail(name, registerFix, "%s refused %s as a sign-in redirect URI: %s", provider, redirect, strings.TrimSpace(text)))
+			return
+		}
+		c.add(pass(name, "%s did not refuse %s (it sent the browser to %s, its sign-in page)", provider, redirect, pathOf(loc)))
+	case resp.StatusCode >= 200 && resp.StatusCode < 300:
+		// A page of the provider's own: sign-in, connector choice, consent.
+		if text := pageText(body); refusesRedirectURI(text) {
+			c.add(fail(name, registerFix, "%s refused %s as a sign-in redirect URI (HTTP %d: %s)", provider, redirect, resp.StatusCode, snippet([]byte(text))))
+			return
+		}
+		c.add(pass(name, "%s did not refuse %s (it showed its own page, HTTP %d)", provider, redirect, resp.StatusCode))
+	case strings.Contains(string(body), "redirect_uri") || refusesRedirectURI(pageText(body)):
+		c.add(fail(name, registerFix,
+			"%s refused %s as a sign-in redirect URI (HTTP %d)", provider, redirect, resp.StatusCode))
 	case strings.Contains(string(body), "client_id"):
-		c.add(fail(name, "copy the client ID again from the app's General tab",
-			"Okta does not know the client ID %s (HTTP %d)", c.cfg.Client.ID, resp.StatusCode))
+		c.add(fail(name, "copy the client ID again (Okta: the app's General tab)",
+			"%s does not know the client ID %s (HTTP %d)", provider, c.cfg.Client.ID, resp.StatusCode))
 	default:
-		c.add(fail(name, "make sure "+redirect+" is a Sign-in redirect URI of the app (General tab → Login)",
+		c.add(fail(name, "make sure "+redirect+" is a sign-in redirect URI of the client (Okta: the app's General tab → Login)",
 			"the authorize request was refused with HTTP %d", resp.StatusCode))
 	}
+}
+
+// redirectURIError matches a provider's words for a refused redirect URI:
+// an error code (redirect_uri_mismatch, invalid_redirect_uri), or
+// "redirect_uri", "redirect URI" or "callback URL" a few words from an
+// error word, before or after it.
+var redirectURIError = func() *regexp.Regexp {
+	const (
+		uri   = `(redirect[ _-]?uri|callback[ _-]?url)`
+		bad   = `(invalid|unregistered|unknown|mismatch\w*|missing|bad|wrong|not (registered|allowed|valid|permitted|whitelisted|configured|listed|found|in|match\w*)|does not match|doesn't match|must be)`
+		words = `\W+(\w+\W+){0,8}?`
+	)
+	return regexp.MustCompile(`(?i)redirect_uri_mismatch|invalid_redirect_uri|` + uri + words + bad + `|` + bad + words + uri)
+}()
+
+// refusesRedirectURI reports whether text explicitly refuses a redirect URI.
+func refusesRedirectURI(text string) bool { return redirectURIError.MatchString(text) }
+
+// pageText is what a page says: its text without tags, scripts and
+// styles, whose attributes (a login page's links carry redirect_uri in
+// their query) are not what it says.
+func pageText(body []byte) string {
+	s := scriptOrStyle.ReplaceAllString(string(body), " ")
+	s = tag.ReplaceAllString(s, " ")
+	return strings.Join(strings.Fields(html.UnescapeString(s)), " ")
+}
+
+var (
+	scriptOrStyle = regexp.MustCompile(`(?is)<(script|style)\b.*?</(script|style)\s*>`)
+	tag           = regexp.MustCompile(`(?s)<[^>]*>`)
+)
+
+// pathOf is a URL without its query, for a report line.
+func pathOf(u *url.URL) string {
+	v := *u
+	v.RawQuery, v.Fragment = "", ""
+	return v.String()
 }
 
 // randomString returns n random bytes, base64url without padding.

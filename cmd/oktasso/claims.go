@@ -18,17 +18,17 @@ import (
 // claimResults reports on the claims an oktasso app relies on.
 // The access lists come from the environment (workspaceGroups,
 // webappGroups, allowedDomains), where the policies were made from.
-func claimResults(cfg oktasso.Config, u *oktasso.User, workspaceGroups, webappGroups, allowedDomains []string) []result {
+func claimResults(cfg oktasso.Config, provider string, u *oktasso.User, workspaceGroups, webappGroups, allowedDomains []string) []result {
 	var rs []result
 	if u.Email != "" {
 		rs = append(rs, pass("email", "%s", u.Email))
 	} else {
-		rs = append(rs, fail("email", "request the email scope ("+"OKTASSO_SCOPES"+") and give the user an email in Okta", "no email claim"))
+		rs = append(rs, fail("email", "request the email scope ("+"OKTASSO_SCOPES"+") and give the user an email in "+provider, "no email claim"))
 	}
 	if u.EmailVerified {
 		rs = append(rs, pass("email_verified", "true"))
 	} else {
-		rs = append(rs, fail("email_verified", "verify the user's email in Okta; "+"OKTASSO_ALLOWED_EMAIL_DOMAINS"+" admits verified emails only", "false or missing"))
+		rs = append(rs, fail("email_verified", "verify the user's email in "+provider+"; "+"OKTASSO_ALLOWED_EMAIL_DOMAINS"+" admits verified emails only", "false or missing"))
 	}
 	if len(u.Groups) > 0 {
 		rs = append(rs, pass("groups", "%s", quoteList(u.Groups)))

@@ -21,11 +21,13 @@ import (
 	"github.com/go-jose/go-jose/v4"
 )
 
-// Variables that ConfigFromEnv (private_key_jwt client authentication) and
-// directory sync (oktasso sync) read; keygen --jwk prints them.
+// The variables of private_key_jwt client authentication that
+// ConfigFromEnv reads (directory sync, oktasso sync, reads the key and its
+// id too); keygen --jwk prints them.
 const (
-	envPrivateKey   = "OKTA_PRIVATE_KEY"
-	envPrivateKeyID = "OKTA_PRIVATE_KEY_ID"
+	envClientAuthMethod = "OKTA_CLIENT_AUTH_METHOD"
+	envPrivateKey       = "OKTA_PRIVATE_KEY"
+	envPrivateKeyID     = "OKTA_PRIVATE_KEY_ID"
 )
 
 const defaultKeyFile = "oktasso-private-key.pem"
@@ -57,10 +59,11 @@ With --jwk it makes a key pair for private_key_jwt client authentication: it
 writes the private key to FILE (PKCS#8 PEM, mode 0600; an existing file is
 never overwritten) and prints the public key as a JWK (kid = its RFC 7638
 thumbprint) to paste into Okta: the app → General → Client Credentials →
-Public key / Private key → Add key. It also prints OKTA_PRIVATE_KEY and
-OKTA_PRIVATE_KEY_ID, which the library reads for private_key_jwt client
-authentication (and directory sync will).`,
-		vars: "none; it prints " + "OKTASSO_SESSION_KEYS" + ", or " + envPrivateKey + " and " + envPrivateKeyID + " with --jwk",
+Public key / Private key → Add key. It also prints the lines to paste into
+the app's environment: OKTA_CLIENT_AUTH_METHOD=private_key_jwt (the library
+reads the key only with it), OKTA_PRIVATE_KEY and OKTA_PRIVATE_KEY_ID (which
+directory sync reads too).`,
+		vars: "none; it prints " + "OKTASSO_SESSION_KEYS" + ", or " + envClientAuthMethod + ", " + envPrivateKey + " and " + envPrivateKeyID + " with --jwk",
 		example: `
 oktasso keygen
 oktasso keygen | head -1 > session.key
@@ -158,8 +161,11 @@ func (a *app) keyPair(o keygenOptions) int {
 	fmt.Fprintln(a.stdout, "Public key to paste into Okta (the app → General → Client Credentials →")
 	fmt.Fprintln(a.stdout, "Public key / Private key → Add key → paste this JWK):")
 	fmt.Fprintf(a.stdout, "%s\n\n", pub)
-	fmt.Fprintln(a.stdout, "Environment for private_key_jwt (oktasso.ConfigFromEnv, and oktasso sync):")
-	fmt.Fprintf(a.stdout, "  %s=%s\n  %s=%s\n", envPrivateKey, path, envPrivateKeyID, jwk.KeyID)
+	// ConfigFromEnv reads the key only when the method says private_key_jwt
+	// (the same key variables also configure oktasso sync): without that
+	// line the app would be a public client.
+	fmt.Fprintln(a.stdout, "Environment for private_key_jwt (oktasso.ConfigFromEnv; oktasso sync reads the last two):")
+	fmt.Fprintf(a.stdout, "  %s=%s\n  %s=%s\n  %s=%s\n", envClientAuthMethod, "private_key_jwt", envPrivateKey, path, envPrivateKeyID, jwk.KeyID)
 	return exitOK
 }
 

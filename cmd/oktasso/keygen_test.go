@@ -113,7 +113,7 @@ func TestKeygenJWK(t *testing.T) {
 				t.Errorf("JWK kid = %q; want the RFC 7638 thumbprint %q", pub.KeyID, want)
 			}
 			tt.check(t, priv, &pub)
-			for _, want := range []string{"OKTA_PRIVATE_KEY=" + path + "\n", "OKTA_PRIVATE_KEY_ID=" + pub.KeyID + "\n"} {
+			for _, want := range []string{"  OKTA_CLIENT_AUTH_METHOD=private_key_jwt\n", "  OKTA_PRIVATE_KEY=" + path + "\n", "  OKTA_PRIVATE_KEY_ID=" + pub.KeyID + "\n"} {
 				if !strings.Contains(out, want) {
 					t.Errorf("keygen output lacks %q:\n%s", want, out)
 				}

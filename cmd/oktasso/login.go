@@ -57,7 +57,7 @@ email, email_verified and groups arrived and which OKTASSO_WORKSPACE_GROUPS
 matched. Tokens are printed only with --show-tokens.
 
 The sign-in redirect URI {base}/auth/callback must be registered on the app
-in Okta; with the default base URL that is http://localhost:8080/auth/callback,
+in Okta (or the provider OKTASSO_PROVIDER_NAME names); with the default base URL that is http://localhost:8080/auth/callback,
 usually registered already for local development. A non-loopback
 OKTASSO_BASE_URL is not used: the sign-in goes through --base-url.
 
@@ -109,7 +109,7 @@ func (a *app) runLogin(ctx context.Context, args []string) int {
 	if err != nil {
 		return failf("%s", err.Error())
 	}
-	ln, err := loginListener(o.listen, base)
+	ln, err := loginListener(o.listen, base, a.providerName())
 	if err != nil {
 		return failf("%s", err.Error())
 	}
@@ -186,7 +186,8 @@ func (a *app) loginConfig() (oktasso.Config, bool) {
 
 // loginListener listens on listen, by default base's host and port (80
 // when it has none). When listen's port is 0, base gets the port chosen.
-func loginListener(listen string, base *url.URL) (net.Listener, error) {
+// provider names the identity provider in the error.
+func loginListener(listen string, base *url.URL, provider string) (net.Listener, error) {
 	if listen == "" {
 		listen = base.Host
 		if base.Port() == "" {
@@ -195,7 +196,7 @@ func loginListener(listen string, base *url.URL) (net.Listener, error) {
 	}
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
-		return nil, fmt.Errorf("cannot listen on %s: %s — fix: stop what uses it, or pass --base-url http://localhost:PORT (register PORT's /auth/callback in Okta)", listen, errText(err))
+		return nil, fmt.Errorf("cannot listen on %s: %s — fix: stop what uses it, or pass --base-url http://localhost:PORT (register PORT's /auth/callback in %s)", listen, errText(err), provider)
 	}
 	if _, port, _ := net.SplitHostPort(listen); port == "0" {
 		base.Host = ln.Addr().String()
@@ -274,7 +275,7 @@ func (a *app) announceLogin(auth *oktasso.Auth, baseURL string, ignoredEnv bool,
 	if ignoredEnv {
 		fmt.Fprintf(a.stdout, "%s is not a loopback URL; signing in through %s instead (--base-url chooses)\n", "OKTASSO_BASE_URL", baseURL)
 	}
-	fmt.Fprintf(a.stdout, "Sign-in redirect URI (must be registered on the app in Okta): %s\n", auth.RedirectURL())
+	fmt.Fprintf(a.stdout, "Sign-in redirect URI (must be registered on the app in %s): %s\n", a.providerName(), auth.RedirectURL())
 	fmt.Fprintf(a.stdout, "Sign in at:\n  %s\n", loginURL)
 	if !o.noBrowser {
 		if err := a.open(loginURL); err != nil {
@@ -358,7 +359,7 @@ func (a *app) printSignIn(ctx context.Context, cfg oktasso.Config, userInfoURL s
 		}
 	}
 
-	results = append(results, claimResults(cfg, u, a.envList("OKTASSO_WORKSPACE_GROUPS"), a.envList("OKTASSO_WEBAPP_GROUPS"), allowedDomains)...)
+	results = append(results, claimResults(cfg, a.providerName(), u, a.envList("OKTASSO_WORKSPACE_GROUPS"), a.envList("OKTASSO_WEBAPP_GROUPS"), allowedDomains)...)
 	fmt.Fprintln(w)
 	printResults(w, results)
 	if anyFailed(results) {

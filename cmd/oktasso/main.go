@@ -32,6 +32,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode/utf8"
 )
 
 func main() {
@@ -76,6 +77,18 @@ type app struct {
 	open           func(string) error // opens a URL in a browser
 	// openOut opens sync's --out file to append to it; nil: openOutFile.
 	openOut func(name string) (outFile, error)
+}
+
+// providerName is how messages name the identity provider:
+// OKTASSO_PROVIDER_NAME, as the library's pages name it, else "Okta".
+// Messages about Okta in particular (its admin console, its Management
+// API) say Okta whatever it is.
+func (a *app) providerName() string {
+	_, v := firstSet(a.lookup, "OKTASSO_PROVIDER_NAME")
+	if v = strings.Join(strings.Fields(v), " "); v == "" || utf8.RuneCountInString(v) > 64 {
+		return "Okta"
+	}
+	return v
 }
 
 // command is one subcommand.

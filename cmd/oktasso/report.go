@@ -6,11 +6,13 @@ import (
 	"strings"
 )
 
-// result is one line of a report: a check that passed (✓), failed (✗, with
-// the fix) or was skipped because an earlier one failed (-).
+// result is one line of a report: a check that passed (✓), passed with a
+// warning (!, with what to do about it), failed (✗, with the fix) or was
+// skipped because an earlier one failed (-).
 type result struct {
 	Name    string `json:"name"`
 	OK      bool   `json:"ok"`
+	Warning bool   `json:"warning,omitempty"`
 	Skipped bool   `json:"skipped,omitempty"`
 	Detail  string `json:"detail"`
 	Fix     string `json:"fix"`
@@ -18,6 +20,12 @@ type result struct {
 
 func pass(name, format string, args ...any) result {
 	return result{Name: name, OK: true, Detail: fmt.Sprintf(format, args...)}
+}
+
+// warn is a check that does not fail: the setup works, less well than it
+// could.
+func warn(name, fix, format string, args ...any) result {
+	return result{Name: name, OK: true, Warning: true, Detail: fmt.Sprintf(format, args...), Fix: fix}
 }
 
 func fail(name, fix, format string, args ...any) result {
@@ -38,9 +46,11 @@ func (r result) String() string {
 		mark = "-"
 	case !r.OK:
 		mark = "✗"
+	case r.Warning:
+		mark = "!"
 	}
 	s := mark + " " + r.Name + ": " + r.Detail
-	if r.Fix != "" && !r.OK {
+	if r.Fix != "" && (!r.OK || r.Warning) {
 		s += " — fix: " + r.Fix
 	}
 	return s

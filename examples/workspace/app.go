@@ -1,12 +1,15 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"html"
 	"html/template"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/oktasso/oktasso"
 )
@@ -27,6 +30,7 @@ type app struct {
 	log         *slog.Logger
 	csp         string
 	loginButton template.HTML // oktasso's "Sign in with Okta" button, back to /workspace
+	provider    string        // the provider's name on oktasso's pages (OKTASSO_PROVIDER_NAME)
 }
 
 // newApp builds the application's handler and its oktasso.Auth. It does not
@@ -60,6 +64,7 @@ func newApp(ctx context.Context, cfg appConfig) (http.Handler, *oktasso.Auth, er
 		log:         eff.Logger,
 		csp:         contentSecurityPolicy(eff.Issuer),
 		loginButton: auth.LoginButton("/workspace"),
+		provider:    providerName(eff.Pages),
 	}
 
 	mux := http.NewServeMux()
@@ -71,6 +76,21 @@ func newApp(ctx context.Context, cfg appConfig) (http.Handler, *oktasso.Auth, er
 	mux.Handle("GET /webapp", auth.WebApp(http.HandlerFunc(a.webapp)))
 	mux.Handle("/auth/", auth.Handler())
 	return mux, auth, nil
+}
+
+// providerName is how oktasso's pages name the identity provider: the
+// "oktasso-provider" template of pages (which ConfigFromEnv sets from
+// OKTASSO_PROVIDER_NAME), else "Okta". The template may write it escaped,
+// as html/template does.
+func providerName(pages *template.Template) string {
+	if pages == nil || pages.Lookup("oktasso-provider") == nil {
+		return "Okta"
+	}
+	var b strings.Builder
+	if err := pages.ExecuteTemplate(&b, "oktasso-provider", nil); err != nil {
+		return "Okta"
+	}
+	return cmp.Or(strings.Join(strings.Fields(html.UnescapeString(b.String())), " "), "Okta")
 }
 
 // contentSecurityPolicy allows no scripts and no third-party content, and
@@ -109,7 +129,7 @@ func (a *app) me(w http.ResponseWriter, r *http.Request) {
 // home is the landing page. auth.Identify puts the user in the context when
 // someone is signed in; the page works for both.
 func (a *app) home(w http.ResponseWriter, r *http.Request) {
-	a.render(w, r, "home", pageData{Title: "Home", User: oktasso.UserFrom(r.Context()), LoginButton: a.loginButton}, 0)
+	a.render(w, r, "home", pageData{Title: "Home", User: oktasso.UserFrom(r.Context()), LoginButton: a.loginButton, Provider: a.provider}, 0)
 }
 
 // workspaceAccounts is how many accounts the workspace page lists, the
@@ -120,7 +140,7 @@ const workspaceAccounts = 20
 // workspace is the admin console: auth.Workspace admitted only an internal
 // member, so the user is never nil here.
 func (a *app) workspace(w http.ResponseWriter, r *http.Request) {
-	data := pageData{Title: "Workspace", User: oktasso.UserFrom(r.Context())}
+	data := pageData{Title: "Workspace", User: oktasso.UserFrom(r.Context()), Provider: a.provider}
 	version := a.accounts.Version()
 	if page := a.pages.get(pageKey("workspace", data, version)); page != nil {
 		a.writePage(w, page) // the accounts have not changed since
@@ -133,5 +153,5 @@ func (a *app) workspace(w http.ResponseWriter, r *http.Request) {
 // webapp is an end-user app: auth.WebApp admitted any signed-in user,
 // internal or external.
 func (a *app) webapp(w http.ResponseWriter, r *http.Request) {
-	a.render(w, r, "webapp", pageData{Title: "Web app", User: oktasso.UserFrom(r.Context())}, 0)
+	a.render(w, r, "webapp", pageData{Title: "Web app", User: oktasso.UserFrom(r.Context()), Provider: a.provider}, 0)
 }

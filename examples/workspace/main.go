@@ -15,6 +15,10 @@
 //	OKTA_DOMAIN=dev-123.okta.com OKTA_CLIENT_ID=0oa… OKTA_CLIENT_SECRET=… \
 //	OKTASSO_WORKSPACE_GROUPS="Workspace Members" go run ./examples/workspace
 //
+// Another OpenID provider works the same way with OKTA_ISSUER set to its
+// issuer; OKTASSO_PROVIDER_NAME (e.g. Keycloak) is then how its pages, and
+// oktasso's, name it instead of "Okta".
+//
 // Accounts created at first sign-in are kept in the JSON file ACCOUNTS_FILE
 // (default $TMPDIR/oktasso-workspace/accounts.json), so they survive a
 // restart; /workspace lists the 20 newest and says how many there are.
@@ -77,7 +81,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		// Check the configuration before taking the port.
 		lookup := func(k string) (string, bool) { v := getenv(k); return v, v != "" }
 		if cfg, err = oktasso.ConfigFromLookup(lookup); err != nil {
-			return fmt.Errorf("workspace: the Okta configuration in the environment is not valid:\n%w", err)
+			return fmt.Errorf("workspace: the sign-in configuration in the environment is not valid:\n%w", err)
 		}
 		if ln, err = net.Listen("tcp", *addr); err != nil {
 			return fmt.Errorf("workspace: %w", err)
@@ -148,7 +152,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	return nil
 }
 
-// productionMode reports whether the environment names an Okta org.
+// productionMode reports whether the environment names an identity
+// provider (an Okta org, or another OpenID provider's issuer).
 func productionMode(getenv func(string) string) bool {
 	for _, name := range []string{"OKTA_DOMAIN", "OKTA_ISSUER", "OKTA_OAUTH2_ISSUER"} {
 		if getenv(name) != "" {

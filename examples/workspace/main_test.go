@@ -42,10 +42,19 @@ func startFake(t testing.TB) *oktatest.Server {
 // wires it, on a real listener whose URL is the base URL.
 func startApp(t testing.TB, fake *oktatest.Server) *env {
 	t.Helper()
+	return startAppWith(t, fake, nil)
+}
+
+// startAppWith is startApp with edit applied to the configuration.
+func startAppWith(t testing.TB, fake *oktatest.Server, edit func(*oktasso.Config)) *env {
+	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	baseURL := "http://" + srv.Listener.Addr().String()
 	cfg := devOktaConfig(fake, baseURL)
 	cfg.Logger = slog.New(slog.DiscardHandler)
+	if edit != nil {
+		edit(&cfg)
+	}
 	accounts := newAccountStore(nil)
 	h, auth, err := newApp(t.Context(), appConfig{OIDC: cfg, Accounts: accounts})
 	if err != nil {
@@ -210,6 +219,31 @@ func TestAnonymous(t *testing.T) {
 				t.Errorf("GET %s body = %q; want it to contain %q", tt.path, r.body, tt.wantBody)
 			}
 		})
+	}
+}
+
+// TestProviderName: with OKTASSO_PROVIDER_NAME the example's pages, and
+// oktasso's, name that provider instead of Okta.
+func TestProviderName(t *testing.T) {
+	t.Parallel()
+	named, err := oktasso.ConfigFromLookup(func(k string) (string, bool) {
+		v, ok := map[string]string{"OKTA_ISSUER": "https://keycloak.example/realms/acme", "OKTA_CLIENT_ID": "app", "OKTASSO_PROVIDER_NAME": "Keycloak"}[k]
+		return v, ok
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := startAppWith(t, startFake(t), func(c *oktasso.Config) { c.Pages = named.Pages })
+	b := newBrowser(t)
+	landing := b.get(e.app.URL + "/")
+	wantLanding(t, landing, e.app.URL+"/", "This application signs people in with Keycloak.", ">Sign in with Keycloak</a>")
+	r := b.signIn(e, "bob@partner.example", "/webapp")
+	wantLanding(t, r, e.app.URL+"/webapp", "<dt>Keycloak username</dt>", "<dt>Signed in at Keycloak</dt>")
+	if regexp.MustCompile(`\bOkta\b`).MatchString(landing.body + r.body) {
+		t.Errorf("pages naming Keycloak still say Okta:\n%s\n%s", landing.body, r.body)
+	}
+	if got := providerName(nil); got != "Okta" {
+		t.Errorf("providerName(nil) = %q; want Okta", got)
 	}
 }
 

@@ -82,6 +82,7 @@ func pageKey(name string, d pageData, accountsVersion uint64) string {
 	k.str(name)
 	k.str(d.Title)
 	k.str(string(d.LoginButton))
+	k.str(d.Provider)
 	k.num(int64(accountsVersion))
 	k.flag(d.User != nil)
 	if u := d.User; u != nil {

@@ -20,6 +20,7 @@ type pageData struct {
 	Accounts    []account     // the workspace page only: the newest accounts, newest first
 	NumAccounts int           // the workspace page only: how many accounts there are
 	LoginButton template.HTML // the landing page only, when nobody is signed in
+	Provider    string        // how the pages name the identity provider, e.g. "Okta"
 }
 
 var funcs = template.FuncMap{
@@ -90,7 +91,7 @@ const layout = `{{define "layout"}}<!doctype html>
 <body>
 <header><div>
 {{- /* Signed out, the only page is the landing page: its first stop for the
-keyboard is the "Sign in with Okta" button, not a header link. */}}
+keyboard is the "Sign in with …" button, not a header link. */}}
 {{if .User}}<a class="brand" href="/">oktasso example</a>
 <nav aria-label="Main"><a href="/workspace">Workspace</a> · <a href="/webapp">Web app</a></nav>
 {{template "signout"}}{{else}}<span class="brand">oktasso example</span>{{end}}
@@ -102,17 +103,17 @@ keyboard is the "Sign in with Okta" button, not a header link. */}}
 </html>
 {{end}}
 {{define "signout"}}<form method="post" action="/auth/logout"><button type="submit">Sign out</button></form>{{end}}
-{{define "user"}}<dl>
+{{define "user"}}{{with .User}}<dl>
 <dt>Name</dt><dd>{{with .Name}}{{.}}{{else}}<span class="note">not shared</span>{{end}}</dd>
 <dt>Email</dt><dd>{{with .Email}}{{.}}{{else}}<span class="note">not shared</span>{{end}}{{if .EmailVerified}} <span class="tag">verified</span>{{end}}</dd>
-<dt>Okta username</dt><dd>{{.Username}}</dd>
+<dt>{{$.Provider}} username</dt><dd>{{.Username}}</dd>
 <dt>Subject</dt><dd><code>{{.Subject}}</code></dd>
 <dt>Issuer</dt><dd><code>{{.Issuer}}</code></dd>
 <dt>Groups</dt><dd>{{range $i, $g := .Groups}}{{if $i}}, {{end}}{{$g}}{{else}}<span class="note">none</span>{{end}}</dd>
 <dt>Membership</dt><dd>{{if .Internal}}Internal (workspace member){{else}}External{{end}}</dd>
-<dt>Signed in at Okta</dt><dd>{{if .AuthTime.IsZero}}unknown{{else}}<time datetime="{{iso .AuthTime}}">{{when .AuthTime}}</time>{{end}}</dd>
+<dt>Signed in at {{$.Provider}}</dt><dd>{{if .AuthTime.IsZero}}unknown{{else}}<time datetime="{{iso .AuthTime}}">{{when .AuthTime}}</time>{{end}}</dd>
 <dt>Local account</dt><dd><code>{{.LocalID}}</code></dd>
-</dl>{{end}}
+</dl>{{end}}{{end}}
 `
 
 var pages = map[string]*template.Template{
@@ -123,7 +124,7 @@ var pages = map[string]*template.Template{
 <li><a href="/workspace">Open the workspace</a>{{if not .Internal}} <span class="note">(workspace members only)</span>{{end}}</li>
 <li><a href="/webapp">Open the web app</a></li>
 </ul>
-{{else}}<p>This application signs people in with Okta.</p>
+{{else}}<p>This application signs people in with {{.Provider}}.</p>
 <p>{{.LoginButton}}</p>
 <p class="note">Workspace members can open the <a href="/workspace">workspace</a>;
 everyone who may sign in can open the <a href="/webapp">web app</a>.</p>
@@ -133,7 +134,7 @@ everyone who may sign in can open the <a href="/webapp">web app</a>.</p>
 <p>Only internal members reach this page.</p>
 <section aria-labelledby="you">
 <h2 id="you">Signed in</h2>
-{{template "user" .User}}
+{{template "user" .}}
 </section>
 <section aria-labelledby="accounts">
 <h2 id="accounts">Local accounts</h2>
@@ -154,7 +155,7 @@ everyone who may sign in can open the <a href="/webapp">web app</a>.</p>
 <p>Every signed-in user the policy allows reaches this page, internal or external.</p>
 <section aria-labelledby="you">
 <h2 id="you">Signed in</h2>
-{{template "user" .User}}
+{{template "user" .}}
 </section>{{end}}`),
 }
 
