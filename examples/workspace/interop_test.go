@@ -512,7 +512,9 @@ func TestInteropOIDCProviderPublicPKCE(t *testing.T) {
 
 // TestInteropZitadel: against zitadel's example OP, whose issuer ends in
 // "/", its test user signs in with the confidential "web" client, gets the
-// web app and, having no groups claim, a 403 from the workspace.
+// web app and, having no groups claim, a 403 from the workspace; the
+// session refreshes its tokens (offline_access, prompt=consent); signing
+// out sends the browser to the provider's end_session endpoint.
 func TestInteropZitadel(t *testing.T) {
 	t.Parallel()
 	a := startInteropApp(t, startZitadel, map[string]string{
@@ -520,7 +522,13 @@ func TestInteropZitadel(t *testing.T) {
 		"OKTA_CLIENT_SECRET":       "secret",
 		"OKTASSO_WORKSPACE_GROUPS": interopGroup,
 		"OKTASSO_PROVIDER_NAME":    "ZITADEL",
-	}, nil)
+		"OKTASSO_SCOPES":           "openid profile email offline_access",
+		"OKTASSO_PROMPT":           "consent",
+	}, func(c *oktasso.Config) {
+		// The provider's access tokens last 5 minutes: every request is
+		// within RefreshBefore of their expiry and refreshes them.
+		c.Session.RefreshBefore = 20 * time.Minute
+	})
 	if got := a.auth.Config().Issuer; got != a.issuer {
 		t.Fatalf("issuer = %q; want %q (kept verbatim, trailing slash included)", got, a.issuer)
 	}
@@ -532,6 +540,24 @@ func TestInteropZitadel(t *testing.T) {
 	b.wantPage(a.app.URL+"/webapp", "test-user@zitadel.ch")
 	if status := b.navigate(a.app.URL + "/workspace"); status != http.StatusForbidden {
 		t.Errorf("GET /workspace without the group = %d; want 403", status)
+	}
+	if status := b.navigate(a.app.URL + "/webapp"); status != http.StatusOK {
+		t.Errorf("GET /webapp = %d; want 200", status)
+	}
+	if n := a.countEvents(audit.EventRefresh); n == 0 {
+		t.Errorf("no %s event: the session did not refresh its tokens with the provider (events %+v)", audit.EventRefresh, a.allEvents())
+	}
+
+	// RP-initiated logout reaches the provider's end_session endpoint with
+	// the ID token as hint, and the app's session is over. The return
+	// to the app is covered with oidc-provider: the example OP's clients
+	// register no post-logout redirect URI, so it answers 400
+	// "post_logout_redirect_uri invalid" to every return address.
+	b.navigate(a.app.URL + oktasso.LogoutPath)
+	b.click("main button[type=submit]")
+	b.wantOn(a.issuer + "end_session?id_token_hint=")
+	if ck := b.appCookie(a.env, "oktasso"); ck != nil {
+		t.Errorf("session cookie %q still in the browser after sign-out", ck.Name)
 	}
 }
 
