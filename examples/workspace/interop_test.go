@@ -221,6 +221,7 @@ func (a *interopApp) countEvents(name string) int {
 func startInteropApp(t *testing.T, start func(*testing.T, string) string, vars map[string]string, edit func(*oktasso.Config)) *interopApp {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
+	t.Cleanup(srv.Close) // also when the provider is missing and the test skips
 	appURL := "http://" + srv.Listener.Addr().String()
 	a := &interopApp{issuer: start(t, appURL)}
 	all := map[string]string{
@@ -250,7 +251,6 @@ func startInteropApp(t *testing.T, start func(*testing.T, string) string, vars m
 	}
 	srv.Config.Handler = h
 	srv.Start()
-	t.Cleanup(srv.Close)
 	a.env = &env{app: srv, auth: auth, accounts: accounts}
 	return a
 }
@@ -453,28 +453,35 @@ func TestInteropOIDCProviderES256(t *testing.T) {
 		t.Errorf("GET /workspace as a non-member = %d; want 403", status)
 	}
 	// The ID token was signed with ES256.
-	if alg := idTokenAlgOfLastLogin(t, a); alg != "ES256" {
+	if alg := es256ClientIDTokenAlg(t); alg != "ES256" {
 		t.Errorf("ID token alg = %q; want ES256", alg)
 	}
 }
 
-// idTokenAlgOfLastLogin returns the alg of the last ID token the
-// provider issued to the es256 client at its token endpoint, from the line
-// the provider prints for each: "id_token <client> <alg>".
-func idTokenAlgOfLastLogin(t *testing.T, a *interopApp) string {
+// es256ClientIDTokenAlg returns the alg of the last ID token the provider
+// issued to the es256 client at its token endpoint, from the line the
+// provider prints for each: "id_token <client> <alg>". The provider prints
+// it as it answers, so the line may come a moment after the sign-in.
+func es256ClientIDTokenAlg(t *testing.T) string {
 	t.Helper()
-	alg := ""
-	for _, l := range oidcProviderLines.all() {
-		if f := strings.Fields(l); len(f) == 3 && f[0] == "id_token" && f[1] == "es256" {
-			alg = f[2]
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		alg := ""
+		for _, l := range oidcProviderLines.all() {
+			if f := strings.Fields(l); len(f) == 3 && f[0] == "id_token" && f[1] == "es256" {
+				alg = f[2]
+			}
 		}
+		if alg != "" || time.Now().After(deadline) {
+			return alg
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	return alg
 }
 
-// lineLog keeps the lines the oidc-provider processes print. Each test's
-// provider has its own clients' secrets but the same client IDs, so only
-// the es256 test reads it, for its own client.
+// lineLog keeps the lines the oidc-provider processes print. Every test's
+// provider registers the same client IDs, but only the ES256 test signs in
+// with the es256 client, so the lines about it are that test's.
 type lineLog struct {
 	mu    sync.Mutex
 	lines []string
