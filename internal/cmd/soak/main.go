@@ -5,9 +5,10 @@
 //
 //	go run ./internal/cmd/soak -n 100000 -c 16
 //
-// It starts a fake Okta (package oktatest) on 127.0.0.1 with -n generated
-// users, then, for each application of -apps, a process of its own (this
-// command again, with -serve) on 127.0.0.1 with a random port:
+// For each application of -apps, it starts a fake Okta (package oktatest)
+// on 127.0.0.1 with -n generated users, and the application in a process of
+// its own (this command again, with -serve) on 127.0.0.1 with a random
+// port:
 //
 //   - oktasso: the root package with its defaults (the session in its
 //     cookie, the in-memory store with its logout index) guarding GET /me;
@@ -83,14 +84,10 @@ func run(n, conc int, apps []string, heapDir string) error {
 	if n < 1 || conc < 1 {
 		return errors.New("-n and -c must be positive")
 	}
-	fake := oktatest.NewServer()
-	defer fake.Close()
-	fake.AddGeneratedUsers(n, 0)
-	fmt.Fprintf(os.Stderr, "soak: fake Okta at %s with %d users; %d sign-ins at once, %d CPUs, %s\n",
-		fake.Issuer(), n, conc, runtime.NumCPU(), runtime.Version())
+	fmt.Fprintf(os.Stderr, "soak: %d users; %d sign-ins at once, %d CPUs, %s\n", n, conc, runtime.NumCPU(), runtime.Version())
 	var results []result
 	for _, app := range apps {
-		r, err := measure(fake, app, n, conc, heapDir)
+		r, err := measure(app, n, conc, heapDir)
 		if err != nil {
 			return fmt.Errorf("%s: %w", app, err)
 		}
@@ -100,10 +97,14 @@ func run(n, conc int, apps []string, heapDir string) error {
 	return nil
 }
 
-// measure starts app in a process of its own, signs in users 1 to n and
+// measure starts app in a process of its own, signs in users 1 to n of a
+// fake Okta of its own (so that each application meets the same fake) and
 // reads its memory before and after.
-func measure(fake *oktatest.Server, app string, n, conc int, heapDir string) (result, error) {
+func measure(app string, n, conc int, heapDir string) (result, error) {
 	r := result{app: app}
+	fake := oktatest.NewServer()
+	defer fake.Close()
+	fake.AddGeneratedUsers(n, 0)
 	exe, err := os.Executable()
 	if err != nil {
 		return r, err
