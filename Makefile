@@ -26,8 +26,8 @@ profile:
 
 # make soak: the memory an oktasso app and a hand-wired go-oidc app each
 # gain over N distinct users' sign-ins (docs/PERFORMANCE.md). N=100000 takes
-# about 25 minutes on 2 cores; N=20000 about 4.
-N ?= 100000
+# 17 to 40 minutes on a shared 2-core machine; SOAK_N=20000 about 3.
+SOAK_N ?= 100000
 .PHONY: soak
 soak:
-	go run ./internal/cmd/soak -n $(N) -c 16
+	go run ./internal/cmd/soak -n $(SOAK_N) -c 16
