@@ -23,3 +23,11 @@ bench:
 profile:
 	go test -run '^$$' -bench 'SessionCheck/miss' -benchtime 3s -cpuprofile /tmp/oktasso-cpu.out -o /tmp/oktasso.test .
 	go tool pprof -top -nodecount 30 /tmp/oktasso.test /tmp/oktasso-cpu.out
+
+# make soak: the memory an oktasso app and a hand-wired go-oidc app each
+# gain over N distinct users' sign-ins (docs/PERFORMANCE.md). N=100000 takes
+# 17 to 40 minutes on a shared 2-core machine; SOAK_N=20000 about 3.
+SOAK_N ?= 100000
+.PHONY: soak
+soak:
+	go run ./internal/comparebench/soak -n $(SOAK_N) -c 16

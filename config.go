@@ -76,7 +76,8 @@ type Config struct {
 	// that back- and front-channel logout use, refreshed tokens and the
 	// sessions that Session.Storage puts there. Use a shared store such as
 	// package redisstore when several instances serve the app. Default: a
-	// MemoryStore (this process only).
+	// store.Memory (this process only; its index bounded, see
+	// store.MemoryOptions) warning through Logger.
 	Store store.Store
 	// HTTPClient makes every call to the identity provider. Default: a
 	// client with a 10 second timeout. Responses are always size-limited.
@@ -385,7 +386,7 @@ func (c Config) normalize(names map[string]string) (Config, error) {
 	}
 	ioDefaults(&c.HTTPClient, &c.Now, &c.Logger)
 	if c.Store == nil {
-		c.Store = store.NewMemory(c.Now)
+		c.Store = store.NewMemoryWith(store.MemoryOptions{Now: c.Now, Logger: c.Logger})
 	}
 	return c, errors.Join(errs...)
 }

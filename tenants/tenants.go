@@ -72,7 +72,7 @@ type Config struct {
 	Max int
 	// Store is used by every tenant whose Config has no Store, so ended
 	// sessions stay ended when a tenant is dropped and rebuilt. Default:
-	// store.NewMemory(Now).
+	// a store.Memory on Now, warning through Logger.
 	Store store.Store
 	// SessionKeys are used by every tenant whose Config has none. Cookie
 	// keys are still distinct per tenant: they are derived with its issuer,
@@ -165,11 +165,11 @@ func New(cfg Config) (*Router, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Store == nil {
-		cfg.Store = store.NewMemory(cfg.Now)
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Store == nil {
+		cfg.Store = store.NewMemoryWith(store.MemoryOptions{Now: cfg.Now, Logger: cfg.Logger})
 	}
 	return &Router{cfg: cfg, byID: map[string]*tenant{}}, nil
 }
