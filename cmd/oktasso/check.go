@@ -213,27 +213,7 @@ func (c *checker) checkIssuer(ctx context.Context) bool {
 			return false
 		}
 	} else {
-		source = "OKTA_DOMAIN"
-		_, raw := firstSet(c.lookup, "OKTA_DOMAIN")
-		rest := raw
-		for _, scheme := range []string{"https://", "http://"} {
-			if r, ok := strings.CutPrefix(rest, scheme); ok {
-				rest = r
-				notes = append(notes, scheme+" stripped")
-			}
-		}
-		if strings.HasSuffix(rest, "/") {
-			notes = append(notes, "trailing slash stripped")
-		}
-		host, path, _ := strings.Cut(strings.TrimRight(rest, "/"), "/")
-		if path != "" {
-			notes = append(notes, fmt.Sprintf("/%s in %s taken as the authorization server", path, "OKTA_DOMAIN"))
-		} else if c.cfg.AuthServerID != "" {
-			source += " and " + "OKTA_AUTH_SERVER_ID"
-		}
-		if host != u.Host {
-			notes = append(notes, fmt.Sprintf("admin console host %s → %s", host, u.Host))
-		}
+		source, notes = c.domainNotes(u)
 	}
 	detail := fmt.Sprintf("%s (%s, from %s", c.issuer, issuerKind(u), source)
 	if len(notes) > 0 {
@@ -244,6 +224,33 @@ func (c *checker) checkIssuer(ctx context.Context) bool {
 	}
 	c.add(pass("issuer", "%s)", detail))
 	return true
+}
+
+// domainNotes says how OKTA_DOMAIN (and OKTA_AUTH_SERVER_ID) became the
+// issuer u: the source to name and what was normalised.
+func (c *checker) domainNotes(u *url.URL) (source string, notes []string) {
+	source = "OKTA_DOMAIN"
+	_, raw := firstSet(c.lookup, "OKTA_DOMAIN")
+	rest := raw
+	for _, scheme := range []string{"https://", "http://"} {
+		if r, ok := strings.CutPrefix(rest, scheme); ok {
+			rest = r
+			notes = append(notes, scheme+" stripped")
+		}
+	}
+	if strings.HasSuffix(rest, "/") {
+		notes = append(notes, "trailing slash stripped")
+	}
+	host, path, _ := strings.Cut(strings.TrimRight(rest, "/"), "/")
+	if path != "" {
+		notes = append(notes, fmt.Sprintf("/%s in %s taken as the authorization server", path, "OKTA_DOMAIN"))
+	} else if c.cfg.AuthServerID != "" {
+		source += " and " + "OKTA_AUTH_SERVER_ID"
+	}
+	if host != u.Host {
+		notes = append(notes, fmt.Sprintf("admin console host %s → %s", host, u.Host))
+	}
+	return source, notes
 }
 
 // issuerKind names the kind of authorization server an issuer URL is.

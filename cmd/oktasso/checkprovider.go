@@ -222,6 +222,47 @@ func acceptedAlgs(advertised []string) []string {
 	return algs
 }
 
+// judgeBackToApp judges an authorize answer that came back to the app's
+// redirect URI: the provider accepted the URI; an error there may still
+// say something about the scopes.
+func (c *checker) judgeBackToApp(name, provider, redirect string, lq url.Values) {
+	switch e := lq.Get("error"); e {
+	case "", "login_required", "consent_required", "interaction_required", "account_selection_required":
+		c.add(pass(name, "%s accepts %s", provider, redirect))
+	case "invalid_scope":
+		fix := "define these scopes on the authorization server, or change " + "OKTASSO_SCOPES"
+		if strings.Contains(c.issuer, "/oauth2/") && slices.Contains(c.scopes, "groups") {
+			fix = "remove groups from " + "OKTASSO_SCOPES" + ": custom authorization servers send groups in a claim, not a scope"
+		}
+		c.add(fail(name, fix, "%s refused the scopes %q: %s", provider, strings.Join(c.scopes, " "), lq.Get("error_description")))
+	default:
+		// The provider redirected to the app: it accepts the URI.
+		c.add(pass(name, "%s accepts %s (and answered %s, which a real sign-in may not meet: %s)", provider, redirect, e, lq.Get("error_description")))
+	}
+}
+
+// describeMethod says how a client authenticates, for the report.
+func describeMethod(method string) string {
+	switch method {
+	case clientauth.None:
+		return "none (public client, PKCE only)"
+	case clientauth.PrivateKeyJWT:
+		return "private_key_jwt, a client assertion signed with OKTA_PRIVATE_KEY"
+	}
+	return method
+}
+
+// credentialsOf names what a refusal of a client with method refused.
+func credentialsOf(method string) string {
+	switch method {
+	case clientauth.None:
+		return "client ID"
+	case clientauth.PrivateKeyJWT:
+		return "client ID or its key"
+	}
+	return "client ID or secret"
+}
+
 // keyType names the kind of a JWKS key that can verify a signature made
 // with one of algs ("RSA", "EC", "OKP"), or "" when it cannot: an RSA key
 // of at least 2048 bits for RS* and PS*, a P-256/384/521 key for
@@ -235,23 +276,35 @@ func keyType(k *jose.JSONWebKey, algs []string) string {
 		if k.Algorithm != "" && k.Algorithm != alg {
 			continue
 		}
-		switch pub := k.Key.(type) {
-		case *rsa.PublicKey:
-			if (strings.HasPrefix(alg, "RS") || strings.HasPrefix(alg, "PS")) && pub.N.BitLen() >= 2048 {
-				return "RSA"
-			}
-		case *ecdsa.PublicKey:
-			if (alg == "ES256" && pub.Curve == elliptic.P256()) || (alg == "ES384" && pub.Curve == elliptic.P384()) || (alg == "ES512" && pub.Curve == elliptic.P521()) {
-				return "EC"
-			}
-		case ed25519.PublicKey:
-			if alg == "EdDSA" {
-				return "OKP"
-			}
+		if kind := keyKindFor(k.Key, alg); kind != "" {
+			return kind
 		}
 	}
 	return ""
 }
+
+// keyKindFor names the kind of the public key pub when it can verify a
+// signature made with alg, or "".
+func keyKindFor(pub any, alg string) string {
+	switch pub := pub.(type) {
+	case *rsa.PublicKey:
+		if (strings.HasPrefix(alg, "RS") || strings.HasPrefix(alg, "PS")) && pub.N.BitLen() >= 2048 {
+			return "RSA"
+		}
+	case *ecdsa.PublicKey:
+		if ecCurve[alg] != nil && pub.Curve == ecCurve[alg] {
+			return "EC"
+		}
+	case ed25519.PublicKey:
+		if alg == "EdDSA" {
+			return "OKP"
+		}
+	}
+	return ""
+}
+
+// ecCurve is the curve each ES algorithm signs with.
+var ecCurve = map[string]elliptic.Curve{"ES256": elliptic.P256(), "ES384": elliptic.P384(), "ES512": elliptic.P521()}
 
 // checkKeys counts the JWKS keys usable to verify ID tokens signed with
 // the algorithms the provider advertises.
@@ -315,13 +368,7 @@ func (c *checker) checkClient(ctx context.Context, m *discovery) {
 		return
 	}
 	method := creds.Method()
-	described := method
-	switch method {
-	case clientauth.None:
-		described = "none (public client, PKCE only)"
-	case clientauth.PrivateKeyJWT:
-		described = "private_key_jwt, a client assertion signed with OKTA_PRIVATE_KEY"
-	}
+	described := describeMethod(method)
 	// OKTA_PRIVATE_KEY alone does not make private_key_jwt: the library
 	// reads it only with OKTA_CLIENT_AUTH_METHOD=private_key_jwt.
 	_, key := firstSet(c.lookup, "OKTA_PRIVATE_KEY")
@@ -371,14 +418,7 @@ func (c *checker) checkClient(ctx context.Context, m *discovery) {
 		}
 		c.add(pass(name, "client credentials accepted (%s, client ID %s)", described, c.cfg.Client.ID))
 	case "invalid_client":
-		what := "client ID or secret"
-		switch method {
-		case clientauth.None:
-			what = "client ID"
-		case clientauth.PrivateKeyJWT:
-			what = "client ID or its key"
-		}
-		c.add(fail(name, clientFix(method, strayKey, useKey), "%s refused the %s (%s; sent with %s)", provider, what, said, described))
+		c.add(fail(name, clientFix(method, strayKey, useKey), "%s refused the %s (%s; sent with %s)", provider, credentialsOf(method), said, described))
 	case "unauthorized_client":
 		c.add(fail(name, "allow the authorization code grant for the client (Okta: tick Grant type: Authorization Code on the app's General tab)", "%s answered %s", provider, said))
 	case "":
@@ -450,20 +490,7 @@ func (c *checker) checkRedirect(ctx context.Context, m *discovery) {
 	redirected := resp.StatusCode >= 300 && resp.StatusCode < 400 && loc != nil
 	switch {
 	case redirected && strings.HasPrefix(loc.String(), redirect):
-		lq := loc.Query()
-		switch e := lq.Get("error"); e {
-		case "", "login_required", "consent_required", "interaction_required", "account_selection_required":
-			c.add(pass(name, "%s accepts %s", provider, redirect))
-		case "invalid_scope":
-			fix := "define these scopes on the authorization server, or change " + "OKTASSO_SCOPES"
-			if strings.Contains(c.issuer, "/oauth2/") && slices.Contains(c.scopes, "groups") {
-				fix = "remove groups from " + "OKTASSO_SCOPES" + ": custom authorization servers send groups in a claim, not a scope"
-			}
-			c.add(fail(name, fix, "%s refused the scopes %q: %s", provider, strings.Join(c.scopes, " "), lq.Get("error_description")))
-		default:
-			// The provider redirected to the app: it accepts the URI.
-			c.add(pass(name, "%s accepts %s (and answered %s, which a real sign-in may not meet: %s)", provider, redirect, e, lq.Get("error_description")))
-		}
+		c.judgeBackToApp(name, provider, redirect, loc.Query())
 	case redirected:
 		// Elsewhere: the provider's own sign-in page, or its error page.
 		if text := loc.Query().Get("error") + " " + loc.Query().Get("error_description"); refusesRedirectURI(text) {
@@ -471,22 +498,32 @@ func (c *checker) checkRedirect(ctx context.Context, m *discovery) {
 			return
 		}
 		c.add(pass(name, "%s did not refuse %s (it sent the browser to %s, its sign-in page)", provider, redirect, pathOf(loc)))
-	case resp.StatusCode >= 200 && resp.StatusCode < 300:
+	default:
+		c.judgePage(name, registerFix, provider, redirect, resp.StatusCode, body)
+	}
+}
+
+// judgePage judges an authorize answer that did not redirect: a page of
+// the provider's own passes unless it refuses the redirect URI; an error
+// status fails, naming the likely cause.
+func (c *checker) judgePage(name, registerFix, provider, redirect string, status int, body []byte) {
+	switch {
+	case status >= 200 && status < 300:
 		// A page of the provider's own: sign-in, connector choice, consent.
 		if text := pageText(body); refusesRedirectURI(text) {
-			c.add(fail(name, registerFix, "%s refused %s as a sign-in redirect URI (HTTP %d: %s)", provider, redirect, resp.StatusCode, snippet([]byte(text))))
+			c.add(fail(name, registerFix, "%s refused %s as a sign-in redirect URI (HTTP %d: %s)", provider, redirect, status, snippet([]byte(text))))
 			return
 		}
-		c.add(pass(name, "%s did not refuse %s (it showed its own page, HTTP %d)", provider, redirect, resp.StatusCode))
+		c.add(pass(name, "%s did not refuse %s (it showed its own page, HTTP %d)", provider, redirect, status))
 	case strings.Contains(string(body), "redirect_uri") || refusesRedirectURI(pageText(body)):
 		c.add(fail(name, registerFix,
-			"%s refused %s as a sign-in redirect URI (HTTP %d)", provider, redirect, resp.StatusCode))
+			"%s refused %s as a sign-in redirect URI (HTTP %d)", provider, redirect, status))
 	case strings.Contains(string(body), "client_id"):
 		c.add(fail(name, "copy the client ID again (Okta: the app's General tab)",
-			"%s does not know the client ID %s (HTTP %d)", provider, c.cfg.Client.ID, resp.StatusCode))
+			"%s does not know the client ID %s (HTTP %d)", provider, c.cfg.Client.ID, status))
 	default:
 		c.add(fail(name, "make sure "+redirect+" is a sign-in redirect URI of the client (Okta: the app's General tab → Login)",
-			"the authorize request was refused with HTTP %d", resp.StatusCode))
+			"the authorize request was refused with HTTP %d", status))
 	}
 }
 
