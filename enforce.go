@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/oktasso/oktasso/internal/httpjson"
@@ -224,17 +223,7 @@ func (a *Auth) silentCookieName() string { return a.cookies.prefix + "-silent" }
 
 // isAPI tells API clients (JSON, XHR, fetch) from browser navigations, so
 // API clients get a 401 instead of a redirect they cannot follow.
-func isAPI(r *http.Request) bool {
-	h := r.Header
-	if h.Get("X-Requested-With") != "" {
-		return true
-	}
-	if mode := h.Get("Sec-Fetch-Mode"); mode != "" && mode != "navigate" && h.Get("Sec-Fetch-Dest") == "empty" {
-		return true
-	}
-	accept := h.Get("Accept")
-	return strings.Contains(accept, "application/json") && !strings.Contains(accept, "text/html")
-}
+func isAPI(r *http.Request) bool { return httpjson.IsAPI(r) }
 
 func writeJSONError(w http.ResponseWriter, status int, code, description, loginURL string) {
 	httpjson.WriteError(w, status, code, description, loginURL)

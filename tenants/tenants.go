@@ -17,7 +17,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -31,6 +30,7 @@ import (
 	"time"
 
 	"github.com/oktasso/oktasso"
+	"github.com/oktasso/oktasso/internal/httpjson"
 	"github.com/oktasso/oktasso/store"
 )
 
@@ -288,12 +288,12 @@ func (t *Router) dispatch(pick func(*tenant) http.Handler) http.Handler {
 			return // the client is gone
 		case errors.Is(err, errBusy):
 			w.Header().Set("Retry-After", "1")
-			noStore(w)
+			httpjson.NoStore(w)
 			http.Error(w, "This site is busy; try again in a moment.", http.StatusServiceUnavailable)
 			return
 		case err != nil:
 			t.cfg.Logger.Error("oktasso: tenant unavailable", "tenant", id, "err", err.Error())
-			noStore(w)
+			httpjson.NoStore(w)
 			http.Error(w, "This site is not available at the moment.", http.StatusInternalServerError)
 			return
 		}
@@ -336,40 +336,15 @@ func withoutBase(r *http.Request, base string) *http.Request {
 // notFound answers a request for no known tenant: for API requests, with
 // the JSON error the guards of oktasso answer API requests with.
 func notFound(w http.ResponseWriter, r *http.Request) {
-	noStore(w)
+	httpjson.NoStore(w)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	if isAPI(r) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusNotFound)
-		json.NewEncoder(w).Encode(map[string]string{"error": "unknown_tenant", "error_description": "no such tenant"})
+	if httpjson.IsAPI(r) {
+		httpjson.WriteError(w, http.StatusNotFound, "unknown_tenant", "no such tenant", "")
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(http.StatusNotFound)
 	io.WriteString(w, "404 page not found\n")
-}
-
-// isAPI reports whether r comes from a script rather than a page
-// navigation, by the same signs oktasso's guards go by.
-func isAPI(r *http.Request) bool {
-	h := r.Header
-	if h.Get("X-Requested-With") != "" {
-		return true
-	}
-	if mode := h.Get("Sec-Fetch-Mode"); mode != "" && mode != "navigate" && h.Get("Sec-Fetch-Dest") == "empty" {
-		return true
-	}
-	accept := h.Get("Accept")
-	return strings.Contains(accept, "application/json") && !strings.Contains(accept, "text/html")
-}
-
-// noStore keeps an answer out of caches and its URL out of Referer
-// headers, as oktasso's own answers do.
-func noStore(w http.ResponseWriter) {
-	h := w.Header()
-	h.Set("Cache-Control", "no-store")
-	h.Set("Pragma", "no-cache")
-	h.Set("Referrer-Policy", "no-referrer")
 }
 
 // printable reports whether s has no control characters.

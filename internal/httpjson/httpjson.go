@@ -10,6 +10,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strings"
 )
 
 // Get fetches a JSON document with a read limit and clear errors for the
@@ -74,4 +75,19 @@ func Write(w http.ResponseWriter, status int, body map[string]string) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(body)
+}
+
+// IsAPI tells API clients (JSON, XHR, fetch) from browser navigations, so
+// API clients get JSON answers instead of pages or redirects they cannot
+// follow.
+func IsAPI(r *http.Request) bool {
+	h := r.Header
+	if h.Get("X-Requested-With") != "" {
+		return true
+	}
+	if mode := h.Get("Sec-Fetch-Mode"); mode != "" && mode != "navigate" && h.Get("Sec-Fetch-Dest") == "empty" {
+		return true
+	}
+	accept := h.Get("Accept")
+	return strings.Contains(accept, "application/json") && !strings.Contains(accept, "text/html")
 }
