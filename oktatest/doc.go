@@ -13,6 +13,8 @@
 // client_credentials), userinfo, logout, revoke and introspect. Access
 // tokens have Okta's custom-server shape (cid, uid, scp); custom scopes are
 // defined with [Server.AddScopes], custom servers with [Server.AddAuthServer].
+// Single-page apps call the token endpoint from the browser: their origins
+// are trusted with [Server.AddTrustedOrigin] (CORS), as in Okta.
 //
 //	srv := oktatest.NewServer()
 //	defer srv.Close()

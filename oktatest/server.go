@@ -84,6 +84,8 @@ type Server struct {
 	dir directory
 	api apiState
 	// ---- end directory and Management API ----
+
+	trustedOrigins []string // AddTrustedOrigin (cors.go)
 }
 
 // NewServer starts and returns a new Server listening on 127.0.0.1 with an
@@ -223,6 +225,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.injectFault(w, r) {
+		return
+	}
+	if s.serveCORS(w, r) { // trusted origins (cors.go)
 		return
 	}
 	s.mux.ServeHTTP(w, r)
