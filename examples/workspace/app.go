@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"fmt"
 	"html"
 	"html/template"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/oktasso/oktasso"
+	"github.com/oktasso/oktasso/bearer"
 )
 
 // appConfig is everything newApp needs.
@@ -21,6 +23,10 @@ type appConfig struct {
 	OIDC oktasso.Config
 	// Accounts is the local account store. nil means a new, empty one.
 	Accounts *accountStore
+	// SPA configures the single-page app example and its API (spa.go);
+	// without a ClientID, /spa/ says how to set it up and /api/claims is
+	// not served.
+	SPA spaConfig
 }
 
 // app serves the example's own pages.
@@ -31,6 +37,7 @@ type app struct {
 	csp         string
 	loginButton template.HTML // oktasso's "Sign in with Okta" button, back to /workspace
 	provider    string        // the provider's name on oktasso's pages (OKTASSO_PROVIDER_NAME)
+	spa         bool          // the single-page app example is set up
 }
 
 // newApp builds the application's handler and its oktasso.Auth. It does not
@@ -45,7 +52,16 @@ type app struct {
 //	GET /            landing page: sign-in button, or who is signed in
 //	GET /workspace   admin console, internal members only (auth.Workspace): the 20 newest accounts and their count
 //	GET /webapp      end-user app, any signed-in user (auth.WebApp)
+//	GET /spa/        a single-page app that signs in by itself and calls /api/claims (spa.go)
+//	GET /static/spa.js  its script
+//	GET /api/claims  the access token's sub, scp and cid (bearer guard, scope claims:read)
 //	    /auth/…      sign-in, callback and sign-out (auth.Handler)
+//	    /…           any other path: a 404 page
+//
+// oktasso's own pages (the sign-out confirmation, 403, sign-in errors) get
+// the application's header through Config.Pages (libraryPages), and after
+// sign-out the landing page says so (Session.PostLogoutPath
+// "/?signed_out=1", unless set).
 func newApp(ctx context.Context, cfg appConfig) (http.Handler, *oktasso.Auth, error) {
 	accounts := cfg.Accounts
 	if accounts == nil {
@@ -53,6 +69,13 @@ func newApp(ctx context.Context, cfg appConfig) (http.Handler, *oktasso.Auth, er
 	}
 	oc := cfg.OIDC
 	oc.Hooks.OnLogin = accounts.Login
+	if oc.Session.PostLogoutPath == "" {
+		oc.Session.PostLogoutPath = signedOutPath
+	}
+	var err error
+	if oc.Pages, err = libraryPages(oc.Pages); err != nil {
+		return nil, nil, fmt.Errorf("workspace: pages: %w", err)
+	}
 	auth, err := oktasso.New(ctx, oc)
 	if err != nil {
 		return nil, nil, err
@@ -65,6 +88,14 @@ func newApp(ctx context.Context, cfg appConfig) (http.Handler, *oktasso.Auth, er
 		csp:         contentSecurityPolicy(eff.Issuer),
 		loginButton: auth.LoginButton("/workspace"),
 		provider:    providerName(eff.Pages),
+		spa:         cfg.SPA.ClientID != "",
+	}
+	sc := cfg.SPA
+	sc.Issuer = cmp.Or(sc.Issuer, apiIssuer(eff.Issuer))
+	sc.Audience = cmp.Or(sc.Audience, bearer.DefaultAudience)
+	spaApp, err := newSPA(sc, eff.BaseURL, a.provider)
+	if err != nil {
+		return nil, nil, fmt.Errorf("workspace: single-page app: %w", err)
 	}
 
 	mux := http.NewServeMux()
@@ -75,8 +106,30 @@ func newApp(ctx context.Context, cfg appConfig) (http.Handler, *oktasso.Auth, er
 	mux.Handle("GET /api/me", auth.Workspace(http.HandlerFunc(a.me)))
 	mux.Handle("GET /webapp", auth.WebApp(http.HandlerFunc(a.webapp)))
 	mux.Handle("/auth/", auth.Handler())
+	mux.Handle("/", auth.Identify(http.HandlerFunc(a.notFound)))
+	mux.HandleFunc("GET "+spaPath+"{$}", spaApp.servePage)
+	if a.spa {
+		api, err := bearer.New(ctx, bearer.Config{
+			Issuer:     sc.Issuer,
+			Audiences:  []string{sc.Audience},
+			ClientIDs:  []string{sc.ClientID},
+			HTTPClient: sc.HTTPClient,
+			Now:        oc.Now,
+			Logger:     eff.Logger,
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("workspace: the API's bearer guard (OKTASSO_SPA_CLIENT_ID, OKTASSO_API_ISSUER, OKTASSO_API_AUDIENCE): %w", err)
+		}
+		mux.HandleFunc("GET "+spaScriptURL, spaApp.serveScript)
+		mux.Handle("GET /api/claims", api.Require(apiScope)(http.HandlerFunc(claims)))
+	}
 	return mux, auth, nil
 }
+
+// signedOutPath is where sign-out lands: the landing page, with a marker
+// it reads to say "You are signed out". The marker is a fixed word, not
+// input the page would show.
+const signedOutPath = "/?signed_out=1"
 
 // providerName is how oktasso's pages name the identity provider: the
 // "oktasso-provider" template of pages (which ConfigFromEnv sets from
@@ -129,7 +182,15 @@ func (a *app) me(w http.ResponseWriter, r *http.Request) {
 // home is the landing page. auth.Identify puts the user in the context when
 // someone is signed in; the page works for both.
 func (a *app) home(w http.ResponseWriter, r *http.Request) {
-	a.render(w, r, "home", pageData{Title: "Home", User: oktasso.UserFrom(r.Context()), LoginButton: a.loginButton, Provider: a.provider}, 0)
+	u := oktasso.UserFrom(r.Context())
+	signedOut := u == nil && r.URL.Query().Get("signed_out") == "1"
+	a.render(w, r, "home", pageData{Title: "Home", User: u, LoginButton: a.loginButton, Provider: a.provider, SignedOut: signedOut, SPA: a.spa}, 0)
+}
+
+// notFound answers any path no route has with a 404 page in the
+// application's look. It does not show the path.
+func (a *app) notFound(w http.ResponseWriter, r *http.Request) {
+	a.renderStatus(w, r, http.StatusNotFound, "notfound", pageData{Title: "Page not found", User: oktasso.UserFrom(r.Context()), Provider: a.provider}, 0)
 }
 
 // workspaceAccounts is how many accounts the workspace page lists, the
@@ -143,7 +204,7 @@ func (a *app) workspace(w http.ResponseWriter, r *http.Request) {
 	data := pageData{Title: "Workspace", User: oktasso.UserFrom(r.Context()), Provider: a.provider}
 	version := a.accounts.Version()
 	if page := a.pages.get(pageKey("workspace", data, version)); page != nil {
-		a.writePage(w, page) // the accounts have not changed since
+		a.writePage(w, http.StatusOK, page) // the accounts have not changed since
 		return
 	}
 	data.Accounts, data.NumAccounts, version = a.accounts.Recent(workspaceAccounts)

@@ -76,6 +76,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		cfg oktasso.Config
 		ln  net.Listener
 		err error
+		spa = spaFromEnv(getenv) // the single-page app example (spa.go)
 	)
 	if productionMode(getenv) {
 		// Check the configuration before taking the port.
@@ -100,6 +101,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		defer fake.Close()
 		var info oktatest.DevInfo
 		cfg, info = devSetup(fake, baseURL)
+		spa = devSPA(fake, baseURL, spa) // the single-page app example (spa.go)
 		printDevBanner(stdout, baseURL, fake.URL, info.Users)
 		if host, _, _ := net.SplitHostPort(*addr); !isLoopbackHost(host) {
 			logger.Warn("workspace: dev mode is listening beyond loopback; anyone who reaches it can sign in as a demo user", "addr", *addr)
@@ -114,7 +116,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	logger.Info("workspace: accounts are kept in a file", "path", accountsFile)
-	handler, auth, err := newApp(ctx, appConfig{OIDC: cfg, Accounts: accounts})
+	handler, auth, err := newApp(ctx, appConfig{OIDC: cfg, Accounts: accounts, SPA: spa})
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("workspace: %w", err)

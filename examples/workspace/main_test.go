@@ -392,7 +392,7 @@ func TestLogout(t *testing.T) {
 	if strings.Join(chain, " ") != strings.Join(wantChain, " ") {
 		t.Errorf("redirects after Okta's logout = %v; want %v", chain, wantChain)
 	}
-	wantLanding(t, r, e.app.URL+"/", "Sign in with Okta")
+	wantLanding(t, r, e.app.URL+signedOutPath, "Sign in with Okta", "You are signed out.")
 
 	wantLoginRedirect(t, e, b.getStep(e.app.URL+"/workspace", nil), "/workspace")
 }

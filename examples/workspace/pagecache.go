@@ -83,6 +83,8 @@ func pageKey(name string, d pageData, accountsVersion uint64) string {
 	k.str(d.Title)
 	k.str(string(d.LoginButton))
 	k.str(d.Provider)
+	k.flag(d.SignedOut)
+	k.flag(d.SPA)
 	k.num(int64(accountsVersion))
 	k.flag(d.User != nil)
 	if u := d.User; u != nil {

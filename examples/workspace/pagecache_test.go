@@ -90,6 +90,8 @@ func TestPageKeyCoversRenderedFields(t *testing.T) {
 			{"signed out", pageData{Title: data.Title, LoginButton: data.LoginButton}},
 			{"another title", pageData{Title: "x", User: base, Accounts: accounts, LoginButton: data.LoginButton}},
 			{"another button", pageData{Title: data.Title, User: base, Accounts: accounts, LoginButton: "<a>x</a>"}},
+			{"signed-out notice", pageData{Title: data.Title, LoginButton: data.LoginButton, SignedOut: true}},
+			{"SPA link", pageData{Title: data.Title, User: base, Accounts: accounts, LoginButton: data.LoginButton, SPA: true}},
 		} {
 			if tt.d.User == nil && name != "home" {
 				continue // only the landing page is served signed out

@@ -21,6 +21,8 @@ type pageData struct {
 	NumAccounts int           // the workspace page only: how many accounts there are
 	LoginButton template.HTML // the landing page only, when nobody is signed in
 	Provider    string        // how the pages name the identity provider, e.g. "Okta"
+	SignedOut   bool          // the landing page only: the browser just signed out
+	SPA         bool          // the single-page app example is set up (/spa/)
 }
 
 var funcs = template.FuncMap{
@@ -35,6 +37,10 @@ var funcs = template.FuncMap{
 	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	// stylesheetURL is the stylesheet's versioned URL.
 	"stylesheetURL": func() string { return stylesheetURL },
+	// inlineStylesheet is the stylesheet for a <style> element, on
+	// oktasso's pages, whose Content-Security-Policy allows inline styles
+	// only.
+	"inlineStylesheet": func() template.CSS { return template.CSS(stylesheet) },
 }
 
 // stylesheet is every page's style, served at stylesheetURL: browsers keep
@@ -61,6 +67,12 @@ code{font-size:.875rem;overflow-wrap:anywhere}
 .tag{display:inline-block;padding:0 .5rem;border-radius:1rem;background:#e8eefb;color:#0b3d91;font-size:.875rem}
 .note{color:#44474e;font-size:.9rem}
 .scroll{overflow-x:auto}
+[hidden]{display:none!important}
+header .signout{margin-left:auto}
+.notice{background:#e6f4ea;border-left:4px solid #1e7e34;padding:.5rem .75rem}
+.detail{background:#f0f1f4;padding:.5rem .75rem;border-radius:4px}
+.actions{display:flex;flex-wrap:wrap;align-items:center;gap:1rem;margin-top:1.5rem}
+pre{background:#f0f1f4;padding:.75rem;border-radius:4px;overflow-x:auto;font-size:.875rem}
 `
 
 // stylesheetURL names the stylesheet by its content, so it can be kept for
@@ -92,8 +104,7 @@ const layout = `{{define "layout"}}<!doctype html>
 <header><div>
 {{- /* Signed out, the only page is the landing page: its first stop for the
 keyboard is the "Sign in with …" button, not a header link. */}}
-{{if .User}}<a class="brand" href="/">oktasso example</a>
-<nav aria-label="Main"><a href="/workspace">Workspace</a> · <a href="/webapp">Web app</a></nav>
+{{if .User}}{{template "nav"}}
 {{template "signout"}}{{else}}<span class="brand">oktasso example</span>{{end}}
 </div></header>
 <main id="main">
@@ -102,6 +113,8 @@ keyboard is the "Sign in with …" button, not a header link. */}}
 </body>
 </html>
 {{end}}
+{{define "nav"}}<a class="brand" href="/">oktasso example</a>
+<nav aria-label="Main"><a href="/workspace">Workspace</a> · <a href="/webapp">Web app</a></nav>{{end}}
 {{define "signout"}}<form method="post" action="/auth/logout"><button type="submit">Sign out</button></form>{{end}}
 {{define "user"}}{{with .User}}<dl>
 <dt>Name</dt><dd>{{with .Name}}{{.}}{{else}}<span class="note">not shared</span>{{end}}</dd>
@@ -118,16 +131,19 @@ keyboard is the "Sign in with …" button, not a header link. */}}
 
 var pages = map[string]*template.Template{
 	"home": page(`{{define "content"}}<h1>Oktasso example</h1>
-{{with .User}}<p>You are signed in as <strong>{{with .Name}}{{.}}{{else}}{{.Email}}{{end}}</strong>{{with .Email}} ({{.}}){{end}},
+{{if .SignedOut}}<p class="notice" role="status">You are signed out.</p>
+{{end}}{{with .User}}<p>You are signed in as <strong>{{with .Name}}{{.}}{{else}}{{.Email}}{{end}}</strong>{{with .Email}} ({{.}}){{end}},
 {{if .Internal}}a workspace member{{else}}an external user{{end}}.</p>
 <ul>
 <li><a href="/workspace">Open the workspace</a>{{if not .Internal}} <span class="note">(workspace members only)</span>{{end}}</li>
 <li><a href="/webapp">Open the web app</a></li>
+{{if $.SPA}}<li><a href="/spa/">Try the single-page app and its API</a></li>{{end}}
 </ul>
 {{else}}<p>This application signs people in with {{.Provider}}.</p>
 <p>{{.LoginButton}}</p>
 <p class="note">Workspace members can open the <a href="/workspace">workspace</a>;
-everyone who may sign in can open the <a href="/webapp">web app</a>.</p>
+everyone who may sign in can open the <a href="/webapp">web app</a>.{{if .SPA}}
+A <a href="/spa/">single-page app</a> signs in by itself and calls this application's API.{{end}}</p>
 {{end}}{{end}}`),
 
 	"workspace": page(`{{define "content"}}<h1>Workspace</h1>
@@ -157,6 +173,62 @@ everyone who may sign in can open the <a href="/webapp">web app</a>.</p>
 <h2 id="you">Signed in</h2>
 {{template "user" .}}
 </section>{{end}}`),
+
+	"notfound": page(`{{define "content"}}<h1>Page not found</h1>
+<p>There is no page at this address.</p>
+<p><a href="/">Go to the home page</a></p>{{end}}`),
+}
+
+// libraryPage restyles the pages oktasso renders itself (the sign-out
+// confirmation, refusals such as the 403 for non-members, sign-in errors)
+// with this application's header and stylesheet: it redefines
+// "oktasso-page" of oktasso.DefaultPages (see libraryPages). Their
+// Content-Security-Policy, oktasso's, allows inline styles only, so the
+// stylesheet is inlined. Signed in (Account is set), the header has the
+// navigation and a link to the sign-out confirmation: a sign-out form there
+// would post to a redirect to Okta, which these pages' form-action
+// allows only on the pages that carry oktasso's own sign-out form.
+const libraryPage = `{{define "oktasso-page"}}<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}} · oktasso example</title>
+<style>{{inlineStylesheet}}</style>
+</head>
+<body>
+<header><div>
+{{if .Account}}{{template "nav"}}
+{{if not .LogoutAction}}<a class="signout" href="/auth/logout">Sign out</a>{{end}}{{else}}<a class="brand" href="/">oktasso example</a>{{end}}
+</div></header>
+<main id="main">
+<h1>{{.Title}}</h1>
+<p>{{.Message}}</p>
+{{with .Account}}<p>Signed in as <strong>{{.}}</strong>.</p>{{end}}
+{{with .Detail}}<p class="detail">{{.}}</p>{{end}}
+{{with .Hint}}<p>{{.}}</p>{{end}}
+<div class="actions">{{with .LoginURL}}<a href="{{.}}">Sign in again</a>{{end}}
+{{- if .LogoutAction}}<form method="post" action="{{.LogoutAction}}"><button type="submit"{{if eq .Kind "logout_confirm"}} autofocus{{end}}>Sign out</button></form>{{end}}
+{{- if eq .Kind "logout_confirm"}}<a href="{{.HomeURL}}">Cancel</a>{{else}}<a href="{{.HomeURL}}">Go to the home page</a>{{end}}</div>
+</main>
+</body>
+</html>
+{{end}}`
+
+// libraryPages returns the page set for oktasso.Config.Pages: oktasso's
+// default set with "oktasso-page" in this application's look, naming the
+// provider as set does (the set ConfigFromEnv makes for
+// OKTASSO_PROVIDER_NAME; nil names Okta). set itself may have run already,
+// so it is read, not cloned.
+func libraryPages(set *template.Template) (*template.Template, error) {
+	pages := oktasso.DefaultPages().Funcs(funcs)
+	if set != nil {
+		name := `{{define "oktasso-provider"}}{{` + strconv.Quote(providerName(set)) + `}}{{end}}`
+		if _, err := pages.Parse(name); err != nil {
+			return nil, err
+		}
+	}
+	return pages.Parse(layout + libraryPage)
 }
 
 var base = template.Must(template.New("base").Funcs(funcs).Parse(layout))
@@ -165,10 +237,15 @@ func page(content string) *template.Template {
 	return template.Must(template.Must(base.Clone()).Parse(content))
 }
 
-// render writes a page, rendered again only when its data changed (see
-// pageCache). accountsVersion is the version of data.Accounts and
-// data.NumAccounts (0 for pages without them).
+// render writes a page with status 200, rendered again only when its data
+// changed (see pageCache). accountsVersion is the version of data.Accounts
+// and data.NumAccounts (0 for pages without them).
 func (a *app) render(w http.ResponseWriter, r *http.Request, name string, data pageData, accountsVersion uint64) {
+	a.renderStatus(w, r, http.StatusOK, name, data, accountsVersion)
+}
+
+// renderStatus is render with another status.
+func (a *app) renderStatus(w http.ResponseWriter, r *http.Request, status int, name string, data pageData, accountsVersion uint64) {
 	key := pageKey(name, data, accountsVersion)
 	page := a.pages.get(key)
 	if page == nil {
@@ -181,12 +258,12 @@ func (a *app) render(w http.ResponseWriter, r *http.Request, name string, data p
 		page = buf.Bytes()
 		a.pages.put(key, page)
 	}
-	a.writePage(w, page)
+	a.writePage(w, status, page)
 }
 
 // writePage writes a rendered page with security headers. Browsers and
 // proxies never keep private pages: they show who is signed in.
-func (a *app) writePage(w http.ResponseWriter, page []byte) {
+func (a *app) writePage(w http.ResponseWriter, status int, page []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Security-Policy", a.csp)
@@ -196,5 +273,6 @@ func (a *app) writePage(w http.ResponseWriter, page []byte) {
 	h.Set("Cache-Control", "no-store")
 	// With its length, a page over 2 kB goes out in one piece, not chunked.
 	h.Set("Content-Length", strconv.Itoa(len(page)))
+	w.WriteHeader(status)
 	w.Write(page)
 }
