@@ -421,6 +421,26 @@ func (b *tab) wantStyle(selector, property, want string) {
 	}
 }
 
+// wantHeader checks that the page has the application's header, styled by
+// its stylesheet (which the Content-Security-Policy let through), with the
+// navigation when nav is true, and without it otherwise.
+func (b *tab) wantHeader(nav bool) {
+	b.t.Helper()
+	got, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`(() => {
+		const h = document.querySelector("header");
+		if (!h || !h.querySelector(".brand")) return "no header";
+		return h.querySelector("nav") ? "nav" : "no nav";
+	})()`))
+	if err != nil {
+		b.t.Fatalf("reading the header: %v", err)
+	}
+	want := map[bool]string{true: "nav", false: "no nav"}[nav]
+	if loc, _ := b.page(); got != want {
+		b.t.Errorf("%s: header: %s; want %s", loc, got, want)
+	}
+	b.wantStyle("header", "borderBottomStyle", "solid")
+}
+
 // appCookie returns the app's cookie named name in the tab's browser, or nil.
 func (b *tab) appCookie(e *env, name string) *network.Cookie {
 	b.t.Helper()
@@ -506,8 +526,9 @@ func TestBrowserExternalUser(t *testing.T) {
 		t.Errorf("GET /workspace as bob = %d; want 403", status)
 	}
 	b.wantPage(e.app.URL+"/workspace", "Workspace members only", "bob@partner.example")
+	b.wantHeader(true)
 	b.screenshot("forbidden")
-	b.checkAccessibility("403 page", "main button", "main button")
+	b.checkAccessibility("403 page", "main button", "header a.brand")
 }
 
 // TestBrowserTwoTabs: two tabs of one browser each start a sign-in, then
@@ -586,14 +607,16 @@ func TestBrowserSignOutThenBack(t *testing.T) {
 		t.Fatalf("GET %s = %d; want 200", oktasso.LogoutPath, status)
 	}
 	b.wantPage(e.app.URL+oktasso.LogoutPath, "Do you want to sign out?", "alice@example.com")
+	b.wantHeader(true)
 	b.screenshot("signout-confirm")
 	b.checkAccessibility("sign-out confirmation", "main button[type=submit]", "main button[type=submit]")
 
-	// The Tab above left the focus on Sign out: Enter posts the form.
+	// Sign out has the focus (autofocus): Enter posts the form.
 	if status := b.press(kb.Enter); status != http.StatusOK {
 		t.Fatalf("signing out landed with %d; want 200", status)
 	}
-	b.wantPage(e.app.URL+"/", "Sign in with Okta")
+	b.wantPage(e.app.URL+"/", "You are signed out.", "Sign in with Okta")
+	b.wantHeader(false)
 	if ck := b.appCookie(e, "oktasso"); ck != nil {
 		t.Errorf("session cookie %q still in the browser after sign-out", ck.Name)
 	}
@@ -666,8 +689,9 @@ func TestBrowserDashboardTile(t *testing.T) {
 		t.Errorf("initiate-login from a foreign issuer = %d; want 400", status)
 	}
 	b.wantPage(e.app.URL+"/auth/initiate-login", "Sign-in link not recognised")
+	b.wantHeader(false)
 	b.screenshot("foreign-issuer")
-	b.checkAccessibility("foreign-issuer page", "main a", "main a")
+	b.checkAccessibility("foreign-issuer page", "main a", "header a.brand")
 
 	tile := e.auth.InitiateLoginURL() + "?" + url.Values{
 		"iss":             {e.fake.Issuer()},
@@ -679,4 +703,27 @@ func TestBrowserDashboardTile(t *testing.T) {
 		t.Fatalf("signing in from the tile landed with %d; want 200", status)
 	}
 	b.wantPage(e.app.URL+"/webapp", "bob@partner.example", "External")
+}
+
+// TestBrowserNotFound: an unknown path gets a 404 page in the application's
+// look, signed out and signed in.
+func TestBrowserNotFound(t *testing.T) {
+	t.Parallel()
+	b := newBrowserTab(t)
+	e := newEnv(t)
+
+	if status := b.navigate(e.app.URL + "/no/such/page"); status != http.StatusNotFound {
+		t.Errorf("GET /no/such/page = %d; want 404", status)
+	}
+	b.wantPage(e.app.URL+"/no/such/page", "Page not found", "Go to the home page")
+	b.wantHeader(false)
+	b.screenshot("not-found")
+
+	b.navigate(e.app.URL + "/workspace")
+	b.signInWithForm("alice@example.com", "alice-password")
+	if status := b.navigate(e.app.URL + "/no/such/page"); status != http.StatusNotFound {
+		t.Errorf("GET /no/such/page signed in = %d; want 404", status)
+	}
+	b.wantPage(e.app.URL+"/no/such/page", "Page not found", "Workspace", "Web app", "Sign out")
+	b.wantHeader(true)
 }
