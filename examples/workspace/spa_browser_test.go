@@ -37,7 +37,9 @@ func (b *tab) clickInPage(sel, wait, want string) string {
 	return b.waitText(wait)
 }
 
-func jsString(s string) string { return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"` }
+func jsString(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}
 
 // TestBrowserSPA: the single-page app signs alice in at the fake's
 // "default" authorization server by itself (PKCE, the fake's sign-in form),
