@@ -717,7 +717,6 @@ func TestBrowserNotFound(t *testing.T) {
 	}
 	b.wantPage(e.app.URL+"/no/such/page", "Page not found", "Go to the home page")
 	b.wantHeader(false)
-	b.screenshot("not-found")
 
 	b.navigate(e.app.URL + "/workspace")
 	b.signInWithForm("alice@example.com", "alice-password")
