@@ -122,6 +122,8 @@ func newApp(ctx context.Context, cfg appConfig) (http.Handler, *oktasso.Auth, er
 		}
 		mux.HandleFunc("GET "+spaScriptURL, spaApp.serveScript)
 		mux.Handle("GET /api/claims", api.Require(apiScope)(http.HandlerFunc(claims)))
+		a.log.Info("workspace: single-page app", "url", eff.BaseURL+spaPath, "client_id", sc.ClientID,
+			"issuer", sc.Issuer, "audience", sc.Audience, "scope", apiScope)
 	}
 	return mux, auth, nil
 }
