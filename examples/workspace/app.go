@@ -108,15 +108,20 @@ func newApp(ctx context.Context, cfg appConfig) (http.Handler, *oktasso.Auth, er
 	mux.Handle("/auth/", auth.Handler())
 	mux.Handle("/", auth.Identify(http.HandlerFunc(a.notFound)))
 	mux.HandleFunc("GET "+spaPath+"{$}", spaApp.servePage)
+	mux.Handle("GET "+strings.TrimSuffix(spaPath, "/"), http.RedirectHandler(spaPath, http.StatusMovedPermanently))
 	if a.spa {
-		api, err := bearer.New(ctx, bearer.Config{
+		bc := bearer.Config{
 			Issuer:     sc.Issuer,
 			Audiences:  []string{sc.Audience},
 			ClientIDs:  []string{sc.ClientID},
 			HTTPClient: sc.HTTPClient,
 			Now:        oc.Now,
 			Logger:     eff.Logger,
-		})
+		}
+		if sc.Issuer == eff.Issuer {
+			bc.Provider = auth.Provider() // one discovery and one key set for both
+		}
+		api, err := bearer.New(ctx, bc)
 		if err != nil {
 			return nil, nil, fmt.Errorf("workspace: the API's bearer guard (OKTASSO_SPA_CLIENT_ID, OKTASSO_API_ISSUER, OKTASSO_API_AUDIENCE): %w", err)
 		}

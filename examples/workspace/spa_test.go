@@ -256,47 +256,56 @@ func TestAPIIssuer(t *testing.T) {
 // TestAPIClaimsFromEnv: against an org (here the fake, as an admin set it
 // up per docs/SPA.md), the example reads the SPA's client ID from
 // OKTASSO_SPA_CLIENT_ID and checks tokens of the org's "default" server,
-// next to the web sign-in's variables.
+// next to the web sign-in's variables: whether the web sign-in uses the org
+// server or "default" itself (then the API shares its provider).
 func TestAPIClaimsFromEnv(t *testing.T) {
 	t.Parallel()
-	fake := startFake(t)
-	srv := httptest.NewUnstartedServer(nil)
-	baseURL := "http://" + srv.Listener.Addr().String()
-	fake.AddClient(oktatest.Client{ID: "web", Secret: "web-secret", RedirectURIs: []string{baseURL + "/auth/callback"}})
-	fake.AddClient(oktatest.Client{ID: "0oaSPA", RedirectURIs: []string{baseURL + spaPath}})
-	fake.AddScopes("default", apiScope)
-	vars := map[string]string{
-		"OKTA_ISSUER": fake.URL, "OKTA_CLIENT_ID": "web", "OKTA_CLIENT_SECRET": "web-secret",
-		"OKTASSO_BASE_URL": baseURL, "OKTASSO_SPA_CLIENT_ID": "0oaSPA",
-	}
-	getenv := func(k string) string { return vars[k] }
-	cfg, err := oktasso.ConfigFromLookup(func(k string) (string, bool) { v, ok := vars[k]; return v, ok })
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Logger = slog.New(slog.DiscardHandler)
-	h, auth, err := newApp(t.Context(), appConfig{OIDC: cfg, SPA: spaFromEnv(getenv)})
-	if err != nil {
-		t.Fatalf("newApp() error = %v", err)
-	}
-	srv.Config.Handler = h
-	srv.Start()
-	t.Cleanup(srv.Close)
-	e := &env{fake: fake, app: srv, auth: auth}
+	for _, tt := range []struct{ name, issuerPath string }{
+		{"web sign-in at the org server", ""},
+		{"web sign-in at the default server", "/oauth2/default"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fake := startFake(t)
+			srv := httptest.NewUnstartedServer(nil)
+			baseURL := "http://" + srv.Listener.Addr().String()
+			fake.AddClient(oktatest.Client{ID: "web", Secret: "web-secret", RedirectURIs: []string{baseURL + "/auth/callback"}})
+			fake.AddClient(oktatest.Client{ID: "0oaSPA", RedirectURIs: []string{baseURL + spaPath}})
+			fake.AddScopes("default", apiScope)
+			vars := map[string]string{
+				"OKTA_ISSUER": fake.URL + tt.issuerPath, "OKTA_CLIENT_ID": "web", "OKTA_CLIENT_SECRET": "web-secret",
+				"OKTASSO_BASE_URL": baseURL, "OKTASSO_SPA_CLIENT_ID": "0oaSPA",
+			}
+			getenv := func(k string) string { return vars[k] }
+			cfg, err := oktasso.ConfigFromLookup(func(k string) (string, bool) { v, ok := vars[k]; return v, ok })
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.Logger = slog.New(slog.DiscardHandler)
+			h, auth, err := newApp(t.Context(), appConfig{OIDC: cfg, SPA: spaFromEnv(getenv)})
+			if err != nil {
+				t.Fatalf("newApp() error = %v", err)
+			}
+			srv.Config.Handler = h
+			srv.Start()
+			t.Cleanup(srv.Close)
+			e := &env{fake: fake, app: srv, auth: auth}
 
-	page := newBrowser(t).get(baseURL + spaPath)
-	wantLanding(t, page, baseURL+spaPath, `data-issuer="`+fake.URL+`/oauth2/default"`, `data-client-id="0oaSPA"`)
-	tok := spaToken(t, e, "default", "0oaSPA", baseURL+spaPath, "bob@partner.example", "openid "+apiScope)
-	req, _ := http.NewRequest("GET", baseURL+"/api/claims", nil)
-	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var body struct{ Sub, Cid string }
-	json.NewDecoder(resp.Body).Decode(&body)
-	if resp.StatusCode != http.StatusOK || body.Sub != "bob@partner.example" || body.Cid != "0oaSPA" {
-		t.Errorf("GET /api/claims = %d %+v; want 200 with bob's sub and cid 0oaSPA", resp.StatusCode, body)
+			page := newBrowser(t).get(baseURL + spaPath)
+			wantLanding(t, page, baseURL+spaPath, `data-issuer="`+fake.URL+`/oauth2/default"`, `data-client-id="0oaSPA"`)
+			tok := spaToken(t, e, "default", "0oaSPA", baseURL+spaPath, "bob@partner.example", "openid "+apiScope)
+			req, _ := http.NewRequest("GET", baseURL+"/api/claims", nil)
+			req.Header.Set("Authorization", "Bearer "+tok)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var body struct{ Sub, Cid string }
+			json.NewDecoder(resp.Body).Decode(&body)
+			if resp.StatusCode != http.StatusOK || body.Sub != "bob@partner.example" || body.Cid != "0oaSPA" {
+				t.Errorf("GET /api/claims = %d %+v; want 200 with bob's sub and cid 0oaSPA", resp.StatusCode, body)
+			}
+		})
 	}
 }
