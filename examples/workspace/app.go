@@ -45,6 +45,7 @@ type app struct {
 //	GET /            landing page: sign-in button, or who is signed in
 //	GET /workspace   admin console, internal members only (auth.Workspace): the 20 newest accounts and their count
 //	GET /webapp      end-user app, any signed-in user (auth.WebApp)
+//	GET /security/enroll  enroll an authenticator at Okta, then back to /webapp (auth.WebApp)
 //	    /auth/…      sign-in, callback and sign-out (auth.Handler)
 func newApp(ctx context.Context, cfg appConfig) (http.Handler, *oktasso.Auth, error) {
 	accounts := cfg.Accounts
@@ -74,6 +75,7 @@ func newApp(ctx context.Context, cfg appConfig) (http.Handler, *oktasso.Auth, er
 	mux.Handle("GET /workspace", auth.Workspace(http.HandlerFunc(a.workspace)))
 	mux.Handle("GET /api/me", auth.Workspace(http.HandlerFunc(a.me)))
 	mux.Handle("GET /webapp", auth.WebApp(http.HandlerFunc(a.webapp)))
+	mux.Handle("GET /security/enroll", auth.WebApp(enrollPage(auth)))
 	mux.Handle("/auth/", auth.Handler())
 	return mux, auth, nil
 }
