@@ -133,7 +133,11 @@ func IdP(id string) LoginOption {
 // session the browser is sent to sign in first and comes back to the URL
 // that started the enrollment (for a GET; else to its return path). A
 // Purpose's done then runs with the session's user, the one who started
-// it. Use it with StartLogin or Purpose.Start; RequireStepUp ignores it.
+// it. Since Okta's answer carries no token, it proves only that this
+// browser's flow came back without an error, not that an authenticator
+// was enrolled: where that matters, read the user's factors with the
+// Management API, or ask for the method at the next sign-in (RequireAMR).
+// Use it with StartLogin or Purpose.Start; RequireStepUp ignores it.
 // No methods, more than 8, or a method longer than 32 characters or not
 // made of ASCII letters, digits, "-", "_", "." and ":" are refused like a
 // bad IdP.

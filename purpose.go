@@ -34,7 +34,8 @@ var purposeName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
 // return path, or an error to refuse, as Config.Hooks.OnLogin does. After
 // an enrollment (EnrollAuthenticator) Okta sends no token: done then gets
 // the session's user, the one who started the flow, as the session
-// describes them.
+// describes them; that call is no proof of an enrollment (see
+// EnrollAuthenticator).
 func (a *Auth) NewPurpose(name, callbackPath string, done func(ctx context.Context, u *User) error) (*Purpose, error) {
 	if !purposeName.MatchString(name) {
 		return nil, fmt.Errorf("oktasso: purpose name %q: use 1 to 32 lower-case letters, digits and dashes", name)

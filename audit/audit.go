@@ -35,7 +35,8 @@ const (
 	EventReauthenticated    = "reauthenticated" // a Purpose flow (MFA, enrollment) completed
 	// EventEnrolled: Okta sent back an authenticator enrollment
 	// (oktasso.EnrollAuthenticator) without an error. Okta returns no
-	// token with it: Subject is the signed-in user who started it.
+	// token with it: Subject is the signed-in user who started it, and
+	// the event is no proof that an authenticator was enrolled.
 	EventEnrolled = "enrolled"
 	// EventTokenRefused: package bearer refused a request to an API
 	// route; Reason says why (ReasonTokenMissing, ReasonTokenExpired,
