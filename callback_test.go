@@ -377,6 +377,8 @@ func FuzzCallback(f *testing.F) {
 	state := genuine.Query().Get("state")
 	f.Add("state=" + state + "&code=forged")
 	f.Add("state=" + state + "&error=access_denied&error_description=%3Cb%3Ex")
+	f.Add("state=" + state + "&error=unmet_authentication_requirements&error_description=x")
+	f.Add("state=" + state + "&error=login_required")
 	f.Add("state=" + state + "&iss=https%3A%2F%2Fevil&code=x")
 	f.Add("state=&code=")
 	f.Add("%zz&state=" + state)

@@ -264,6 +264,14 @@ func TestLoginOptionParameters(t *testing.T) {
 			}
 		})
 	}
+	t.Run("RequireStepUp steps up through the IdP", func(t *testing.T) {
+		mux.Handle("/stepped", h.auth.RequireStepUp(ACRValues("phr"), IdP("0oaStep"))(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
+		r := b.get(h.app.URL + "/stepped")
+		q := mustQuery(t, r.location)
+		if r.status != http.StatusFound || q.Get("idp") != "0oaStep" || q.Get("acr_values") != "phr" || q.Get("response_type") != "code" {
+			t.Fatalf("step-up = %d to %s; want idp=0oaStep with acr_values=phr", r.status, r.location)
+		}
+	})
 }
 
 // TestLoginOptionsRefuseBadValues: a value that could carry another
