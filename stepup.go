@@ -74,8 +74,8 @@ func (s stepUp) acrValues() []string {
 // IdP makes stepping up sign in with that identity provider. Other
 // options are ignored; no options ask for nothing. An option with an
 // invalid value (see IdP) makes RequireStepUp panic: it is a programming
-// error, found when the routes are built. Otherwise a browser's GET is sent
-// through Okta again (prompt=login, with max_age and acr_values) and
+// error, found when the routes are built. When the requirement is not
+// met, a browser's GET is sent through Okta again (prompt=login, with max_age and acr_values) and
 // comes back to the same URL; the callback checks the result (and that the
 // same user came back), so an unmet requirement cannot loop. API clients
 // and other methods get 401 with an RFC 9470 challenge:
