@@ -65,10 +65,8 @@ var pageTexts = map[pageKind]pageText{
 
 // providerHints explains the provider's error codes to the person who sees them.
 var providerHints = map[string]string{
-	"access_denied":    "Ask your {provider} administrator to assign you to this application.",
-	"login_required":   "Sign in to {provider} first, then try again.",
-	"invalid_scope":    "Tell the application's administrator: the requested scopes are not allowed in {provider}.",
-	"consent_required": "Grant the application access when {provider} asks, then try again.",
+	"access_denied": "Ask your {provider} administrator to assign you to this application.",
+	"invalid_scope": "Tell the application's administrator: the requested scopes are not allowed in {provider}.",
 }
 
 // page is what every page oktasso renders is made from: a sign-in error, a
