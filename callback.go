@@ -46,6 +46,11 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if f.Enroll {
+		a.audit(r.Context(), slog.LevelInfo, audit.Event{Name: audit.EventEnrolled, Reason: audit.ReasonOK, Subject: u.Subject}, nil)
+		a.redirect(w, r, f.ReturnTo, http.StatusFound)
+		return
+	}
 	rawID, _ := tok.Extra("id_token").(string)
 	if err := a.admit(r, u, tok); err != nil {
 		a.loginFailed(w, r, err)
@@ -86,8 +91,9 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 
 // finishFlow checks a callback request for purpose ("" for sign-in),
 // consumes its flow, redeems the code and verifies the ID token and the
-// flow's requirements (acr, amr, subject). When it returns ok false it has
-// answered the request.
+// flow's requirements (acr, amr, subject). An enrollment's answer has no
+// code: its user is the session's, and the token is nil. When it returns
+// ok false it has answered the request.
 func (a *Auth) finishFlow(w http.ResponseWriter, r *http.Request, purpose string) (*flow, *User, *oauth2.Token, bool) {
 	noStore(w)
 	q := r.URL.Query()
@@ -116,6 +122,16 @@ func (a *Auth) finishFlow(w http.ResponseWriter, r *http.Request, purpose string
 		a.providerRefused(w, r, f, e, q.Get("error_description"))
 		return nil, nil, nil, false
 	}
+	if f.Enroll {
+		// Okta answers response_type=none with the state alone; a code,
+		// which was not asked for, is not redeemed.
+		u, err := a.enrolledUser(r, f)
+		if err != nil {
+			a.callbackFail(w, r, http.StatusForbidden, err, pageRefused)
+			return nil, nil, nil, false
+		}
+		return f, u, nil, true
+	}
 	if code == "" {
 		a.callbackFail(w, r, http.StatusBadRequest, withReason(audit.ReasonCallbackMalformed, fmt.Errorf("%w: no code", ErrInvalidCallback)), pageBadCallback)
 		return nil, nil, nil, false
@@ -130,6 +146,16 @@ func (a *Auth) finishFlow(w http.ResponseWriter, r *http.Request, purpose string
 		return nil, nil, nil, false
 	}
 	return f, u, tok, true
+}
+
+// enrolledUser is the user of an enrollment's answer: the browser's
+// session must still be that of the user who started it.
+func (a *Auth) enrolledUser(r *http.Request, f *flow) (*User, error) {
+	s, _ := a.peekSession(r.Context(), r)
+	if s == nil || f.Subject == "" || s.Subject != f.Subject {
+		return nil, withReason(audit.ReasonSubjectMismatch, &Error{Code: "access_denied", Description: "You are no longer signed in as the person who started this enrollment. Sign in and start it again."})
+	}
+	return s.user(), nil
 }
 
 // callbackParamsFit reports whether a callback's query has a state and
@@ -175,6 +201,7 @@ func (a *Auth) checkIssParameter(q url.Values, d *discovered) error {
 
 // providerRefused answers a callback carrying the provider's error e: a
 // silent sign-in falls back quietly, anything else is audited and shown.
+// Each is a 4xx: the browser's request is fine, the provider declined.
 func (a *Auth) providerRefused(w http.ResponseWriter, r *http.Request, f *flow, e, description string) {
 	if f.Silent != 0 && silentFailure[e] {
 		// No Okta session for this browser: fall back quietly.
@@ -187,16 +214,42 @@ func (a *Auth) providerRefused(w http.ResponseWriter, r *http.Request, f *flow, 
 		return
 	}
 	oe := &Error{Code: e, Description: description}
-	reason := audit.ReasonProviderError
-	if e == "access_denied" && strings.Contains(strings.ToLower(oe.Description), "not assigned") {
-		reason = audit.ReasonNotAssigned
-	}
-	a.audit(r.Context(), slog.LevelInfo, audit.Event{Name: audit.EventLoginRefused, Reason: reason}, oe)
-	status := http.StatusBadRequest
-	if e == "access_denied" {
+	reason, status, kind := audit.ReasonProviderError, http.StatusBadRequest, pageProviderError
+	switch {
+	case e == "unmet_authentication_requirements":
+		// 403, not 401: the user authenticated, but not as strongly as
+		// asked, and a 401 must carry a WWW-Authenticate challenge that a
+		// browser could answer, which a callback has none of. A step-up
+		// refused after the fact (satisfiedBy) is a 403 too.
+		reason, status, kind = audit.ReasonUnmetRequirements, http.StatusForbidden, pageUnmetRequirements
+	case silentFailure[e]:
+		// prompt=none asked by the application, not the guards' silent
+		// attempt: the person has to sign in with a page.
+		reason, status, kind = audit.ReasonInteractionRequired, http.StatusForbidden, pageInteractionRequired
+	case e == "access_denied":
 		status = http.StatusForbidden
+		if strings.Contains(strings.ToLower(oe.Description), "not assigned") {
+			reason = audit.ReasonNotAssigned
+		}
 	}
-	a.fail(w, r, status, oe, pageProviderError)
+	a.audit(r.Context(), slog.LevelInfo, audit.Event{Name: audit.EventLoginRefused, Reason: reason, Subject: f.Subject}, oe)
+	if kind == pageProviderError {
+		a.fail(w, r, status, oe, kind)
+		return
+	}
+	a.failRetry(w, r, status, oe, kind, f.ReturnTo)
+}
+
+// failRetry is fail for a page whose "Sign in again" goes back to
+// returnTo, where the application asks again for what it needs.
+func (a *Auth) failRetry(w http.ResponseWriter, r *http.Request, status int, err error, kind pageKind, returnTo string) {
+	if a.cfg.Hooks.ErrorHandler != nil {
+		a.fail(w, r, status, err, kind)
+		return
+	}
+	p := a.pageFor(kind, err, UserFrom(r.Context()))
+	p.LoginURL = a.LoginURL(returnTo)
+	a.render(w, status, p)
 }
 
 // silentFailure are the errors a prompt=none request gets when the user
@@ -299,10 +352,21 @@ func (a *Auth) readUserInfo(ctx context.Context, d *discovered, u *User, accessT
 }
 
 // completion is how a completed sign-in of u is audited: ok, or a warning
-// when userinfo could not be read and the ID token's claims were used.
+// when userinfo could not be read and the ID token's claims were used, or
+// when the groups claim may have been cut short.
 func completion(u *User) (slog.Level, audit.Reason, error) {
+	var uiErr, groupsErr error
 	if u.userInfoErr != nil {
-		return slog.LevelWarn, audit.ReasonUserInfoUnavailable, fmt.Errorf("oktasso: userinfo could not be read; signed in with the ID token's claims (set Access.RequireUserInfo to refuse instead): %w", u.userInfoErr)
+		uiErr = fmt.Errorf("oktasso: userinfo could not be read; signed in with the ID token's claims (set Access.RequireUserInfo to refuse instead): %w", u.userInfoErr)
+	}
+	if u.groupsTruncated {
+		groupsErr = fmt.Errorf("oktasso: the groups claim has %d groups, as many as Okta sends at most, so some may be missing; signed in with them (set Access.GroupsSource to read every group)", len(u.Groups))
+	}
+	switch {
+	case uiErr != nil:
+		return slog.LevelWarn, audit.ReasonUserInfoUnavailable, errors.Join(uiErr, groupsErr)
+	case groupsErr != nil:
+		return slog.LevelWarn, audit.ReasonGroupsTruncated, groupsErr
 	}
 	return slog.LevelInfo, audit.ReasonOK, nil
 }
@@ -374,7 +438,8 @@ func mergeUserInfo(u *User, ui *idClaims) {
 // admit decides groups and membership, applies the sign-in policy and
 // runs the application's OnLogin hook.
 func (a *Auth) admit(r *http.Request, u *User, tok *oauth2.Token) error {
-	u.apiGroups = a.usesGroupsSource(u.Claims)
+	u.apiGroups = a.usesGroupsSource(u)
+	u.groupsTruncated = a.groupsMaybeTruncated(u)
 	if err := a.decideMembership(r, u, u.apiGroups, true); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -376,6 +377,8 @@ func FuzzCallback(f *testing.F) {
 	state := genuine.Query().Get("state")
 	f.Add("state=" + state + "&code=forged")
 	f.Add("state=" + state + "&error=access_denied&error_description=%3Cb%3Ex")
+	f.Add("state=" + state + "&error=unmet_authentication_requirements&error_description=x")
+	f.Add("state=" + state + "&error=login_required")
 	f.Add("state=" + state + "&iss=https%3A%2F%2Fevil&code=x")
 	f.Add("state=&code=")
 	f.Add("%zz&state=" + state)
@@ -605,4 +608,117 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Write(p)
+}
+
+// TestProviderRefusalPages drives the callback with the errors Okta sends
+// when it cannot authenticate the user as asked: each gets its own page,
+// status and audit reason, ends the flow and issues no session.
+func TestProviderRefusalPages(t *testing.T) {
+	tests := []struct {
+		name     string
+		err      string
+		status   int
+		reason   audit.Reason
+		says     []string
+		notSays  []string
+		retryURL bool // "Sign in again" returns to the page that asked
+	}{
+		{"unmet requirements", "unmet_authentication_requirements", http.StatusForbidden, audit.ReasonUnmetRequirements,
+			[]string{"did not meet this page&#39;s security requirements", "Try again with a stronger method", "ask your Okta administrator"},
+			[]string{"did not complete the sign-in", "Okta says"}, true},
+		{"login required", "login_required", http.StatusForbidden, audit.ReasonInteractionRequired,
+			[]string{"Okta needs you to sign in", "Sign in again"}, []string{"did not complete the sign-in"}, true},
+		{"interaction required", "interaction_required", http.StatusForbidden, audit.ReasonInteractionRequired,
+			[]string{"Okta needs you to sign in"}, nil, true},
+		{"consent required", "consent_required", http.StatusForbidden, audit.ReasonInteractionRequired,
+			[]string{"Okta needs you to sign in"}, nil, true},
+		{"another error stays generic", "server_error", http.StatusBadRequest, audit.ReasonProviderError,
+			[]string{"Okta did not complete the sign-in", "Okta says"}, []string{"security requirements"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			log := &auditLog{}
+			h := newHarness(t, func(c *Config) {
+				c.Logger = slog.New(slog.NewJSONHandler(log, nil))
+				c.Hooks.OnEvent = log.onEvent
+			})
+			var tokenCalls atomic.Int32
+			h.fake.MutateTokenResponse(func(map[string]any) { tokenCalls.Add(1) })
+			b := h.browser()
+			h.login(b, alice, "/")
+			before := h.sessionCookie(b).Value
+			calls := tokenCalls.Load()
+			mux := *h.handler.Load()
+			mux.Handle("/admin", h.auth.RequireStepUp(ACRValues("phr"))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})))
+
+			r := b.get(h.app.URL + "/admin")
+			state := mustQuery(t, r.location).Get("state")
+			if r.status != http.StatusFound || state == "" {
+				t.Fatalf("GET /admin = %d to %s; want a step-up redirect", r.status, r.location)
+			}
+			log.reset()
+			q := url.Values{"state": {state}, "error": {tt.err}, "error_description": {"Okta says: " + tt.err}}
+			r = b.get(h.app.URL + CallbackPath + "?" + q.Encode())
+			if r.status != tt.status {
+				t.Fatalf("callback with error=%s = %d; want %d", tt.err, r.status, tt.status)
+			}
+			for _, s := range tt.says {
+				if !strings.Contains(r.body, s) {
+					t.Errorf("page lacks %q:\n%s", s, r.body)
+				}
+			}
+			for _, s := range tt.notSays {
+				if strings.Contains(r.body, s) {
+					t.Errorf("page says %q:\n%s", s, r.body)
+				}
+			}
+			retry := `href="` + html.EscapeString(h.auth.LoginURL("/admin")) + `"`
+			if strings.Contains(r.body, retry) != tt.retryURL {
+				t.Errorf("page links %s: %v; want %v", retry, strings.Contains(r.body, retry), tt.retryURL)
+			}
+			recs := log.records(t)
+			if len(recs) != 1 || recs[0]["event"] != audit.EventLoginRefused || recs[0]["reason"] != string(tt.reason) {
+				t.Errorf("audit = %v; want one login_refused/%s", recs, tt.reason)
+			}
+			flowCleared := false
+			for _, c := range r.header.Values("Set-Cookie") {
+				if strings.HasPrefix(c, h.auth.flowCookieName(state)+"=;") && strings.Contains(c, "Max-Age=0") {
+					flowCleared = true
+				}
+				if strings.HasPrefix(c, h.auth.cookies.sessionName()+"=") {
+					t.Errorf("callback set the session cookie: %s", c)
+				}
+			}
+			if !flowCleared {
+				t.Errorf("flow cookie not cleared: %v", r.header.Values("Set-Cookie"))
+			}
+			if h.sessionCookie(b).Value != before || tokenCalls.Load() != calls {
+				t.Error("the refused callback changed the session or called the token endpoint")
+			}
+			// The state is spent: the same answer again is a bad callback.
+			if r := b.get(h.app.URL + CallbackPath + "?" + q.Encode()); r.status != http.StatusBadRequest || !strings.Contains(r.body, "does not match a sign-in") {
+				t.Errorf("replayed refusal = %d; want the 400 bad-callback page", r.status)
+			}
+		})
+	}
+}
+
+// TestPromptNoneRefusedByTheFake: against the fake as it is, a sign-in the
+// application starts with prompt=none, without an Okta session, ends on the
+// interaction page (not the guards' quiet fallback).
+func TestPromptNoneRefusedByTheFake(t *testing.T) {
+	h := newHarness(t, nil)
+	mux := *h.handler.Load()
+	mux.HandleFunc("/quiet", func(w http.ResponseWriter, r *http.Request) { h.auth.StartLogin(w, r, "/here", Prompt("none")) })
+	h.fake.AutoLogin("")
+	b := h.browser()
+	r := b.get(h.app.URL + "/quiet")
+	r = b.get(r.location) // the fake: login_required
+	if !strings.Contains(r.location, "error=login_required") {
+		t.Fatalf("fake answered %s; want login_required", r.location)
+	}
+	r = b.get(r.location)
+	if r.status != http.StatusForbidden || !strings.Contains(r.body, "Okta needs you to sign in") || h.sessionCookie(b) != nil {
+		t.Fatalf("callback = %d %.300s; want the 403 interaction page and no session", r.status, r.body)
+	}
 }

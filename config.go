@@ -257,7 +257,11 @@ type AccessConfig struct {
 	// directory's Client.UserGroups is one. It must be safe for concurrent
 	// use and honour ctx. It is used when the ID token and userinfo carry no groups claim (Okta
 	// fails a sign-in whose groups claim would exceed 100 groups, so admins
-	// filter the claim or leave it out) or always with IgnoreGroupsClaim.
+	// filter the claim or leave it out), when the claim has 100 groups or
+	// more (Okta's cap: it may lack some), or always with IgnoreGroupsClaim.
+	// The groups claim is "groups", or OAuth2.Mapping.Groups for a plain
+	// OAuth 2.0 provider. Without a GroupsSource, a claim of 100 or more is
+	// used as it is, with a warning (audit reason groups_truncated).
 	// Groups it returns are kept in the session and read again every
 	// RecheckInterval. Default nil.
 	GroupsSource func(ctx context.Context, userID string) ([]string, error)

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	neturl "net/url"
 	"os"
 	"reflect"
 	"strings"
@@ -186,6 +187,70 @@ func ExampleAuth_NewPurpose() {
 	// Output:
 	// 200 workspace: alice@example.com (internal=true)
 	// [pwd mfa]
+}
+
+// ExampleEnrollAuthenticator has the signed-in user enroll Okta Verify
+// through a purpose of its own.
+func ExampleEnrollAuthenticator() {
+	security := &enrollments{}
+	url, browser, done := docsApp(nil, func(auth *oktasso.Auth, mux *http.ServeMux) {
+		enroll, err := auth.NewPurpose("enroll", "", func(ctx context.Context, u *oktasso.User) error {
+			return security.Enrolled(ctx, u.Subject) // the signed-in user: Okta sends no token back
+		}) // callback: /auth/callback/enroll; register enroll.RedirectURL() in Okta
+		if err != nil {
+			log.Fatal(err)
+		}
+		mux.HandleFunc("/security/enroll", func(w http.ResponseWriter, r *http.Request) {
+			enroll.Start(w, r, "/security", oktasso.EnrollAuthenticator("okta_verify"))
+		})
+	})
+	defer done()
+	get(browser, url+"/workspace") // signs alice in
+	q := authorizeQuery(browser, url+"/security/enroll")
+	fmt.Println(q.Get("prompt"), q.Get("enroll_amr_values"), q.Get("max_age"), q.Get("response_type"), q.Get("login_hint"))
+	// Output: enroll_authenticator okta_verify 0 none alice@example.com
+}
+
+// ExampleIdP sends the sign-in straight to a partner's identity provider.
+func ExampleIdP() {
+	url, browser, done := docsApp(nil, func(auth *oktasso.Auth, mux *http.ServeMux) {
+		mux.HandleFunc("/login/partner", func(w http.ResponseWriter, r *http.Request) {
+			auth.StartLogin(w, r, "/webapp", oktasso.IdP("0oa8partneridp00x4h7"))
+		})
+	})
+	defer done()
+	q := authorizeQuery(browser, url+"/login/partner")
+	fmt.Println(q.Get("idp"), q.Get("response_type"))
+	// Output: 0oa8partneridp00x4h7 code
+}
+
+// authorizeQuery returns the query of the authorization request that a GET
+// of page redirects to.
+func authorizeQuery(browser *http.Client, page string) neturl.Values {
+	c := *browser
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := c.Get(page)
+	if err != nil {
+		log.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, err := resp.Location()
+	if err != nil {
+		log.Fatal(err)
+	}
+	return loc.Query()
+}
+
+type enrollments struct {
+	mu       sync.Mutex
+	subjects []string
+}
+
+func (e *enrollments) Enrolled(ctx context.Context, subject string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.subjects = append(e.subjects, subject)
+	return nil
 }
 
 // Example_metrics counts audit events by name and reason.

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oktasso/oktasso/audit"
 	"github.com/oktasso/oktasso/internal/httpjson"
 	"golang.org/x/oauth2"
 )
@@ -35,6 +37,7 @@ type flow struct {
 	Purpose  string   `json:"p,omitempty"`  // "" for sign-in, else a Purpose's name
 	Redirect string   `json:"rd,omitempty"` // the callback path when not CallbackPath
 	Silent   int      `json:"q,omitempty"`  // prompt=none: silentInteractive or silentAnonymous
+	Enroll   bool     `json:"e,omitempty"`  // an authenticator enrollment: Okta answers with no code
 }
 
 // What a silent sign-in (prompt=none) does when Okta has no session for
@@ -45,7 +48,7 @@ const (
 )
 
 // LoginOption changes one sign-in request. Options are made by Prompt,
-// LoginHint, MaxAge, ACRValues and RequireAMR.
+// LoginHint, MaxAge, ACRValues, RequireAMR, IdP and EnrollAuthenticator.
 type LoginOption interface{ applyLogin(*loginParams) }
 
 type loginParams struct {
@@ -55,6 +58,9 @@ type loginParams struct {
 	acr, amr          []string
 	subject           string
 	silent            int
+	idp               string   // Okta's idp parameter
+	enroll            []string // enroll_amr_values; non-nil for an enrollment
+	err               error    // an option's invalid value: the sign-in is not started
 }
 
 type loginOptionFunc func(*loginParams)
@@ -91,6 +97,81 @@ func ACRValues(values ...string) LoginOption {
 func RequireAMR(methods ...string) LoginOption {
 	return loginOptionFunc(func(lp *loginParams) { lp.amr = slices.Clone(methods) })
 }
+
+// Limits on the values of IdP and EnrollAuthenticator.
+const (
+	maxIdPLen         = 64 // Okta's ids ("0oa…") are 20 characters
+	maxEnrollMethods  = 8
+	maxEnrollValueLen = 32
+)
+
+// IdP routes the sign-in to an external identity provider that the Okta
+// org trusts (Okta's idp parameter), so the user skips Okta's own sign-in
+// page: id is the Identity Provider's id in Okta ("0oa…", under Security,
+// Identity Providers). An id that is empty, longer than 64 characters or
+// not made of ASCII letters, digits, "-" and "_" is refused: the sign-in
+// is not started, the browser gets a 500 page and the log says why.
+func IdP(id string) LoginOption {
+	return loginOptionFunc(func(lp *loginParams) {
+		if id == "" || len(id) > maxIdPLen || !isToken(id, "-_") {
+			lp.err = fmt.Errorf("oktasso: IdP(%.80q): use the identity provider's id in Okta, 1 to %d ASCII letters, digits, '-' and '_'", id, maxIdPLen)
+			return
+		}
+		lp.idp = id
+	})
+}
+
+// EnrollAuthenticator makes the flow an Okta authenticator enrollment
+// instead of a sign-in: Okta authenticates the user again and has them
+// enroll one of the authenticators methods names (enroll_amr_values,
+// Okta's amr values such as "okta_verify", "sms", "otp" or "kba"). It
+// sends prompt=enroll_authenticator (replacing any other prompt),
+// max_age=0, the ACRValues given or else
+// "urn:okta:loa:2fa:any:ifpossible", and response_type=none, as Okta
+// requires: Okta's answer carries no code and no tokens, so the browser's
+// session is left as it was. Enrollment needs a signed-in user: without a
+// session the browser is sent to sign in first and comes back to the URL
+// that started the enrollment (for a GET; else to its return path). A
+// Purpose's done then runs with the session's user, the one who started
+// it. Since Okta's answer carries no token, it proves only that this
+// browser's flow came back without an error, not that an authenticator
+// was enrolled: where that matters, read the user's factors with the
+// Management API, or ask for the method at the next sign-in (RequireAMR).
+// Use it with StartLogin or Purpose.Start; RequireStepUp ignores it.
+// No methods, more than 8, or a method longer than 32 characters or not
+// made of ASCII letters, digits, "-", "_", "." and ":" are refused like a
+// bad IdP.
+func EnrollAuthenticator(methods ...string) LoginOption {
+	return loginOptionFunc(func(lp *loginParams) {
+		bad := len(methods) == 0 || len(methods) > maxEnrollMethods
+		for _, m := range methods {
+			bad = bad || m == "" || len(m) > maxEnrollValueLen || !isToken(m, "-_.:")
+		}
+		if bad {
+			lp.err = fmt.Errorf("oktasso: EnrollAuthenticator(%.120q): name 1 to %d authenticators by their amr value (e.g. okta_verify, sms, otp), each 1 to %d ASCII letters, digits, '-', '_', '.' and ':'", methods, maxEnrollMethods, maxEnrollValueLen)
+			return
+		}
+		lp.enroll = slices.Clone(methods)
+	})
+}
+
+// isToken reports whether s is made of ASCII letters, digits and the bytes
+// of extra only: nothing a URL or a parameter list could give a meaning.
+func isToken(s, extra string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte(extra, c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// oktaTwoFactorIfPossible is the acr value an enrollment asks for when the
+// application names none: two factors when the user has them, so that an
+// enrollment cannot be started with a stolen password alone once a second
+// factor exists.
+const oktaTwoFactorIfPossible = "urn:okta:loa:2fa:any:ifpossible"
 
 // expectSubject makes the callback refuse anyone but the user sub.
 func expectSubject(sub string) LoginOption {
@@ -202,6 +283,28 @@ func (a *Auth) startFlow(w http.ResponseWriter, r *http.Request, returnTo, purpo
 	for _, o := range opts {
 		o.applyLogin(&lp)
 	}
+	if lp.err != nil {
+		a.audit(r.Context(), slog.LevelError, audit.Event{Name: audit.EventLoginFailed, Reason: audit.ReasonInternal}, lp.err)
+		a.fail(w, r, http.StatusInternalServerError, lp.err, pageLoginFailed)
+		return
+	}
+	if lp.enroll != nil {
+		// Okta's answer to an enrollment names nobody: it is the signed-in
+		// user's, or nobody's.
+		s, _ := a.peekSession(r.Context(), r)
+		if s == nil {
+			back := returnTo
+			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				back = r.URL.RequestURI()
+			}
+			a.StartLogin(w, r, back)
+			return
+		}
+		lp.subject = s.Subject
+		if lp.loginHint == "" {
+			lp.loginHint = s.Username
+		}
+	}
 	d, err := a.provider.discover(r.Context())
 	if err != nil {
 		a.unavailable(w, r, err)
@@ -221,6 +324,36 @@ func (a *Auth) startFlow(w http.ResponseWriter, r *http.Request, returnTo, purpo
 		Redirect: redirectPath,
 		Silent:   lp.silent,
 	}
+	var authURL string
+	if lp.enroll != nil {
+		// No code comes back: nothing to verify, so nothing to remember
+		// but the state and the user.
+		f.Enroll, f.Nonce, f.Verifier, f.ACR, f.AMR = true, "", "", nil, nil
+		authURL = enrollURL(a.flowConfig(d, &f), f.State, lp)
+	} else {
+		authURL = a.authorizeURL(d, &f, lp, purpose)
+	}
+
+	a.evictFlows(w, r)
+	name := a.flowCookieName(f.State)
+	v, err := a.cookies.flow.seal(name, &f, now.Add(flowTTL))
+	if err != nil && f.ReturnTo != "/" {
+		// A return_to too long for the cookie is dropped, not an error.
+		f.ReturnTo = "/"
+		v, err = a.cookies.flow.seal(name, &f, now.Add(flowTTL))
+	}
+	if err != nil {
+		a.fail(w, r, http.StatusInternalServerError, err, pageLoginFailed)
+		return
+	}
+	a.cookies.set(w, name, v, flowTTL)
+	noStore(w)
+	http.Redirect(w, r, authURL, http.StatusFound)
+}
+
+// authorizeURL is the authorization request of the sign-in flow f (a code
+// flow with PKCE and a nonce) with params lp; it sets f's max_age.
+func (a *Auth) authorizeURL(d *discovered, f *flow, lp loginParams, purpose string) string {
 	authOpts := []oauth2.AuthCodeOption{
 		oauth2.SetAuthURLParam("nonce", f.Nonce),
 		oauth2.S256ChallengeOption(f.Verifier),
@@ -238,22 +371,42 @@ func (a *Auth) startFlow(w http.ResponseWriter, r *http.Request, returnTo, purpo
 	if len(lp.acr) > 0 {
 		authOpts = append(authOpts, oauth2.SetAuthURLParam("acr_values", strings.Join(lp.acr, " ")))
 	}
+	if lp.idp != "" {
+		authOpts = append(authOpts, oauth2.SetAuthURLParam("idp", lp.idp))
+	}
+	return a.flowConfig(d, f).AuthCodeURL(f.State, authOpts...)
+}
 
-	a.evictFlows(w, r)
-	name := a.flowCookieName(f.State)
-	v, err := a.cookies.flow.seal(name, &f, now.Add(flowTTL))
-	if err != nil && f.ReturnTo != "/" {
-		// A return_to too long for the cookie is dropped, not an error.
-		f.ReturnTo = "/"
-		v, err = a.cookies.flow.seal(name, &f, now.Add(flowTTL))
+// enrollURL is the authorization request of an Okta authenticator
+// enrollment, as Okta's own SDKs send it: response_type=none,
+// prompt=enroll_authenticator alone, max_age=0, acr_values and
+// enroll_amr_values; no scope, nonce or PKCE, since no code comes back.
+func enrollURL(c *oauth2.Config, state string, lp loginParams) string {
+	acr := lp.acr
+	if len(acr) == 0 {
+		acr = []string{oktaTwoFactorIfPossible}
 	}
-	if err != nil {
-		a.fail(w, r, http.StatusInternalServerError, err, pageLoginFailed)
-		return
+	v := url.Values{
+		"response_type":     {"none"},
+		"client_id":         {c.ClientID},
+		"redirect_uri":      {c.RedirectURL},
+		"state":             {state},
+		"prompt":            {"enroll_authenticator"},
+		"enroll_amr_values": {strings.Join(lp.enroll, " ")},
+		"max_age":           {"0"},
+		"acr_values":        {strings.Join(acr, " ")},
 	}
-	a.cookies.set(w, name, v, flowTTL)
-	noStore(w)
-	http.Redirect(w, r, a.flowConfig(d, &f).AuthCodeURL(f.State, authOpts...), http.StatusFound)
+	if lp.loginHint != "" {
+		v.Set("login_hint", lp.loginHint)
+	}
+	if lp.idp != "" {
+		v.Set("idp", lp.idp)
+	}
+	sep := "?"
+	if strings.Contains(c.Endpoint.AuthURL, "?") {
+		sep = "&"
+	}
+	return c.Endpoint.AuthURL + sep + v.Encode()
 }
 
 // promptFor is the prompt parameter of a sign-in for purpose ("" for the

@@ -2,12 +2,17 @@ package oktasso
 
 import (
 	"context"
+	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/oktasso/oktasso/audit"
 	"github.com/oktasso/oktasso/oktatest"
 )
 
@@ -205,5 +210,167 @@ func TestLocalTargetUnderBasePath(t *testing.T) {
 		if got := a.localTarget(tt.target); got != tt.want {
 			t.Errorf("localTarget(%q) = %q; want %q", tt.target, got, tt.want)
 		}
+	}
+}
+
+// TestLoginOptionParameters checks the exact authorize parameters that IdP
+// and EnrollAuthenticator send, alone and with the options they override.
+func TestLoginOptionParameters(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Access.Prompt = "consent" })
+	b := h.browser()
+	h.login(b, alice, "/")
+	code := []string{"client_id", "response_type", "redirect_uri", "scope", "state", "nonce", "code_challenge", "code_challenge_method", "prompt"}
+	enroll := []string{"client_id", "response_type", "redirect_uri", "state", "prompt", "enroll_amr_values", "max_age", "acr_values", "login_hint"}
+	tests := []struct {
+		name string
+		opts []LoginOption
+		keys []string          // every parameter sent, no more
+		want map[string]string // values of some of them
+	}{
+		{"idp", []LoginOption{IdP("0oa1b2c3d4E5f6G7h8i9")}, append(code, "idp"),
+			map[string]string{"response_type": "code", "idp": "0oa1b2c3d4E5f6G7h8i9", "prompt": "consent"}},
+		{"idp with step-up options", []LoginOption{Prompt("login"), ACRValues("phr"), IdP("0oa-ext_1")}, append(code, "idp", "acr_values"),
+			map[string]string{"idp": "0oa-ext_1", "acr_values": "phr", "prompt": "login consent"}},
+		{"enroll", []LoginOption{EnrollAuthenticator("okta_verify", "sms")}, enroll,
+			map[string]string{"response_type": "none", "prompt": "enroll_authenticator", "enroll_amr_values": "okta_verify sms",
+				"max_age": "0", "acr_values": "urn:okta:loa:2fa:any:ifpossible", "login_hint": alice}},
+		{"enroll overrides prompt and max_age, keeps acr_values", []LoginOption{Prompt("login"), MaxAge(time.Hour), ACRValues("phr"), RequireAMR("hwk"), EnrollAuthenticator("webauthn")}, enroll,
+			map[string]string{"response_type": "none", "prompt": "enroll_authenticator", "enroll_amr_values": "webauthn", "max_age": "0", "acr_values": "phr"}},
+		{"enroll with idp and hint", []LoginOption{LoginHint("a@example.com"), IdP("0oaX"), EnrollAuthenticator("otp")}, append(enroll, "idp"),
+			map[string]string{"idp": "0oaX", "login_hint": "a@example.com", "enroll_amr_values": "otp"}},
+	}
+	mux := *h.handler.Load()
+	for i, tt := range tests {
+		path := "/start-" + strconv.Itoa(i)
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) { h.auth.StartLogin(w, r, "/back", tt.opts...) })
+		t.Run(tt.name, func(t *testing.T) {
+			r := b.get(h.app.URL + path)
+			if r.status != http.StatusFound {
+				t.Fatalf("StartLogin = %d %.200s; want 302", r.status, r.body)
+			}
+			q := mustQuery(t, r.location)
+			got := slices.Sorted(maps.Keys(q))
+			want := slices.Sorted(slices.Values(tt.keys))
+			if !slices.Equal(got, want) {
+				t.Errorf("authorize parameters = %v; want %v", got, want)
+			}
+			for k, v := range tt.want {
+				if len(q[k]) != 1 || q[k][0] != v {
+					t.Errorf("authorize %s = %q; want %q", k, q[k], v)
+				}
+			}
+			if q.Get("client_id") != testClientID || q.Get("redirect_uri") != h.app.URL+CallbackPath || len(q.Get("state")) < 43 {
+				t.Errorf("client_id, redirect_uri, state = %q, %q, %q", q.Get("client_id"), q.Get("redirect_uri"), q.Get("state"))
+			}
+		})
+	}
+	t.Run("RequireStepUp steps up through the IdP", func(t *testing.T) {
+		mux.Handle("/stepped", h.auth.RequireStepUp(ACRValues("phr"), IdP("0oaStep"))(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
+		r := b.get(h.app.URL + "/stepped")
+		q := mustQuery(t, r.location)
+		if r.status != http.StatusFound || q.Get("idp") != "0oaStep" || q.Get("acr_values") != "phr" || q.Get("response_type") != "code" {
+			t.Fatalf("step-up = %d to %s; want idp=0oaStep with acr_values=phr", r.status, r.location)
+		}
+	})
+}
+
+// TestLoginOptionsRefuseBadValues: a value that could carry another
+// parameter, or is empty or too long, starts no sign-in.
+func TestLoginOptionsRefuseBadValues(t *testing.T) {
+	log := &auditLog{}
+	h := newHarness(t, func(c *Config) {
+		c.Logger = slog.New(slog.NewJSONHandler(log, nil))
+		c.Hooks.OnEvent = log.onEvent
+	})
+	b := h.browser()
+	h.login(b, alice, "/")
+	many := make([]string, 9)
+	for i := range many {
+		many[i] = "m" + strconv.Itoa(i)
+	}
+	tests := []struct {
+		name string
+		opt  LoginOption
+	}{
+		{"idp empty", IdP("")},
+		{"idp too long", IdP(strings.Repeat("a", 65))},
+		{"idp with a parameter", IdP("0oa1&prompt=none")},
+		{"idp with a space", IdP("0oa1 x")},
+		{"idp with a newline", IdP("0oa1\nx")},
+		{"idp not ASCII", IdP("0oä")},
+		{"idp with a fragment", IdP("0oa#x")},
+		{"enroll without methods", EnrollAuthenticator()},
+		{"enroll empty method", EnrollAuthenticator("sms", "")},
+		{"enroll with a parameter", EnrollAuthenticator("sms&max_age=9")},
+		{"enroll with a space", EnrollAuthenticator("sms otp")},
+		{"enroll method too long", EnrollAuthenticator(strings.Repeat("a", 33))},
+		{"enroll too many methods", EnrollAuthenticator(many...)},
+	}
+	mux := *h.handler.Load()
+	for i, tt := range tests {
+		path := "/bad-" + strconv.Itoa(i)
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) { h.auth.StartLogin(w, r, "/back", tt.opt) })
+		t.Run(tt.name, func(t *testing.T) {
+			log.reset()
+			r := b.get(h.app.URL + path)
+			if r.status != http.StatusInternalServerError || r.location != "" || !strings.Contains(r.body, "Sign-in failed") {
+				t.Fatalf("StartLogin = %d to %q; want the 500 page and no redirect", r.status, r.location)
+			}
+			for _, c := range r.header.Values("Set-Cookie") {
+				if strings.Contains(c, "-flow-") {
+					t.Errorf("a flow cookie was set: %s", c)
+				}
+			}
+			recs := log.records(t)
+			if len(recs) != 1 || recs[0]["reason"] != string(audit.ReasonInternal) || !strings.Contains(recs[0]["err"].(string), "oktasso: ") {
+				t.Errorf("audit = %v; want one internal_error naming the option", recs)
+			}
+		})
+	}
+	t.Run("RequireStepUp panics when the routes are built", func(t *testing.T) {
+		defer func() {
+			if recover() == nil {
+				t.Error("RequireStepUp(IdP(bad)) did not panic")
+			}
+		}()
+		h.auth.RequireStepUp(MaxAge(time.Minute), IdP("a b"))
+	})
+}
+
+// TestEnrollNeedsASession: an enrollment started signed out signs in first
+// and comes back to the URL that started it, which then enrolls.
+func TestEnrollNeedsASession(t *testing.T) {
+	log := &auditLog{}
+	h := newHarness(t, func(c *Config) { c.Hooks.OnEvent = log.onEvent })
+	mux := *h.handler.Load()
+	mux.HandleFunc("/enroll-me", func(w http.ResponseWriter, r *http.Request) {
+		h.auth.StartLogin(w, r, "/done", EnrollAuthenticator("otp"))
+	})
+	b := h.browser()
+	h.fake.AutoLogin(alice)
+	r := b.get(h.app.URL + "/enroll-me")
+	if q := mustQuery(t, r.location); r.status != http.StatusFound || q.Get("response_type") != "code" || q.Get("prompt") == "enroll_authenticator" {
+		t.Fatalf("signed out: %d to %s; want a plain sign-in first", r.status, r.location)
+	}
+	if r = b.chase(r, 2); r.status != http.StatusFound || r.location != h.app.URL+"/enroll-me" {
+		t.Fatalf("after signing in: %d to %q; want back to /enroll-me", r.status, r.location)
+	}
+	r = b.get(r.location)
+	q := mustQuery(t, r.location)
+	if q.Get("prompt") != "enroll_authenticator" || q.Get("login_hint") != alice {
+		t.Fatalf("signed in: to %s; want the enrollment for alice", r.location)
+	}
+	session := h.sessionCookie(b).Value
+	log.reset()
+	// Okta's answer: the state alone (a stray code is not redeemed).
+	r = b.get(h.app.URL + CallbackPath + "?code=unasked&state=" + url.QueryEscape(q.Get("state")))
+	if r.status != http.StatusFound || r.location != h.app.URL+"/done" || h.sessionCookie(b).Value != session {
+		t.Fatalf("enrollment answer = %d to %q; want 302 to /done with the session as it was", r.status, r.location)
+	}
+	log.mu.Lock()
+	events := slices.Clone(log.events)
+	log.mu.Unlock()
+	if len(events) != 1 || events[0].Name != audit.EventEnrolled || events[0].Subject != lookupID(t, h, alice) {
+		t.Fatalf("audit = %+v; want one enrolled event for alice", events)
 	}
 }

@@ -16,17 +16,40 @@ type errMembership struct{ err error }
 func (e *errMembership) Error() string { return "oktasso: deciding membership: " + e.err.Error() }
 func (e *errMembership) Unwrap() error { return e.err }
 
+// groupsClaimCap is the most groups Okta puts in a groups claim: a claim
+// with that many or more may lack some of the user's groups.
+const groupsClaimCap = 100
+
+// groupsClaim is the name of the claim that carries groups: for a plain
+// OAuth 2.0 provider its mapping's (Config.OAuth2.Mapping.Groups, a
+// dotted path, "-" for none), else the OpenID Connect "groups", where
+// User.Groups comes from.
+func (a *Auth) groupsClaim() string {
+	if a.cfg.OAuth2 != nil {
+		return mappingDefaults(a.cfg.OAuth2.Mapping).Groups
+	}
+	return "groups"
+}
+
 // usesGroupsSource reports whether a user's groups come from GroupsSource:
 // always with IgnoreGroupsClaim, otherwise when the sign-in carried no
-// groups claim (or a null one).
-func (a *Auth) usesGroupsSource(claims map[string]any) bool {
+// groups claim (or a null one), or one of groupsClaimCap or more groups,
+// which Okta may have cut short.
+func (a *Auth) usesGroupsSource(u *User) bool {
 	if a.cfg.Access.GroupsSource == nil {
 		return false
 	}
 	if a.cfg.Access.IgnoreGroupsClaim {
 		return true
 	}
-	return claims["groups"] == nil
+	return claimAt(u.Claims, a.groupsClaim()) == nil || len(u.Groups) >= groupsClaimCap
+}
+
+// groupsMaybeTruncated reports whether u's groups, from the claim, may be
+// incomplete: as many as Okta puts in a claim at most, and no GroupsSource
+// to read them all.
+func (a *Auth) groupsMaybeTruncated(u *User) bool {
+	return !u.apiGroups && a.cfg.Access.GroupsSource == nil && len(u.Groups) >= groupsClaimCap
 }
 
 // decideMembership sets u.Groups (from GroupsSource when it is the

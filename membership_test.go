@@ -4,9 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"golang.org/x/oauth2"
+	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oktasso/oktasso/audit"
 	"github.com/oktasso/oktasso/oktatest"
 )
 
@@ -337,5 +342,153 @@ func TestRecheckTrimsLargeCookieSessions(t *testing.T) {
 	defer src.mu.Unlock()
 	if src.calls != 2 { // sign-in, one re-evaluation
 		t.Fatalf("GroupsSource called %d times; want 2", src.calls)
+	}
+}
+
+// fakeGroupsSource is an Access.GroupsSource that answers groups (or err)
+// and counts its calls.
+type fakeGroupsSource struct {
+	mu     sync.Mutex
+	groups []string
+	err    error
+	calls  int
+}
+
+func (f *fakeGroupsSource) UserGroups(_ context.Context, userID string) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	return slices.Clone(f.groups), f.err
+}
+
+func (f *fakeGroupsSource) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls
+}
+
+// TestTruncatedGroupsClaim: a groups claim as long as Okta's cap (100) may
+// lack groups: with a GroupsSource the groups come from it, once per
+// sign-in, and a failing source fails the sign-in; without one the claim
+// is used with a warning.
+func TestTruncatedGroupsClaim(t *testing.T) {
+	fromAPI := []string{"Everyone", "Engineering", "Release Managers"}
+	tests := []struct {
+		name       string
+		inClaim    int  // groups in the claim, Everyone included
+		source     bool // Access.GroupsSource set
+		sourceErr  error
+		wantStatus int // at the callback
+		wantCalls  int
+		wantGroups int // the session's
+		wantEvent  string
+		wantReason audit.Reason
+	}{
+		{"99 in the claim with a source", 99, true, nil, http.StatusFound, 0, 99, audit.EventLogin, audit.ReasonOK},
+		{"100 in the claim with a source", 100, true, nil, http.StatusFound, 1, len(fromAPI), audit.EventLogin, audit.ReasonOK},
+		{"150 in the claim with a source", 150, true, nil, http.StatusFound, 1, len(fromAPI), audit.EventLogin, audit.ReasonOK},
+		{"100 in the claim without a source", 100, false, nil, http.StatusFound, 0, 100, audit.EventLogin, audit.ReasonGroupsTruncated},
+		{"99 in the claim without a source", 99, false, nil, http.StatusFound, 0, 99, audit.EventLogin, audit.ReasonOK},
+		{"100 in the claim, the source fails", 100, true, errors.New("management API down"), http.StatusServiceUnavailable, 1, 0, audit.EventLoginFailed, audit.ReasonMembershipUnavailable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			log := &auditLog{}
+			src := &fakeGroupsSource{groups: fromAPI, err: tt.sourceErr}
+			h := newHarness(t, func(c *Config) {
+				c.Logger = slog.New(slog.NewJSONHandler(log, nil))
+				c.Hooks.OnEvent = log.onEvent
+				c.Session.Storage = SessionInStoreWhenLarge
+				if tt.source {
+					c.Access.GroupsSource = src.UserGroups
+				}
+			})
+			h.fake.SetGroupsClaimLimit(0) // the fake sends them all; Okta would cut or fail
+			groups := make([]string, tt.inClaim-1)
+			for i := range groups {
+				groups[i] = fmt.Sprintf("team-%03d", i)
+			}
+			h.fake.AddUser(oktatest.User{Login: "carol@example.com", Password: "p", Groups: groups})
+			route := h.auth.Require(RequireGroups("Release Managers"))
+			mux := *h.handler.Load()
+			mux.Handle("/release", route(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
+
+			b := h.browser()
+			r := h.login(b, "carol@example.com", "/webapp")
+			if r.status != tt.wantStatus {
+				t.Fatalf("callback = %d %.300s; want %d", r.status, r.body, tt.wantStatus)
+			}
+			if got := src.count(); got != tt.wantCalls {
+				t.Errorf("GroupsSource called %d times; want %d", got, tt.wantCalls)
+			}
+			recs := log.records(t)
+			if len(recs) != 1 || recs[0]["event"] != tt.wantEvent || recs[0]["reason"] != string(tt.wantReason) {
+				t.Fatalf("audit = %v; want one %s/%s", recs, tt.wantEvent, tt.wantReason)
+			}
+			if tt.wantReason == audit.ReasonGroupsTruncated && (recs[0]["level"] != "WARN" || !strings.Contains(recs[0]["err"].(string), "Access.GroupsSource")) {
+				t.Errorf("truncation note = %v; want a warning pointing at Access.GroupsSource", recs[0])
+			}
+			if tt.wantStatus != http.StatusFound {
+				if h.sessionCookie(b) != nil || !strings.Contains(r.body, "Try again in a moment") {
+					t.Errorf("failed sign-in left a session or an unclear page: %.300s", r.body)
+				}
+				return
+			}
+			if r := b.get(h.app.URL + "/webapp"); r.header.Get("X-Groups") != strconv.Itoa(tt.wantGroups) {
+				t.Errorf("session groups = %s; want %d", r.header.Get("X-Groups"), tt.wantGroups)
+			}
+			wantRelease := http.StatusForbidden
+			if tt.wantCalls > 0 {
+				wantRelease = http.StatusOK
+			}
+			if r := b.get(h.app.URL + "/release"); r.status != wantRelease {
+				t.Errorf("GET /release = %d; want %d", r.status, wantRelease)
+			}
+		})
+	}
+}
+
+// TestGroupsClaimNameFromMapping: with a plain OAuth 2.0 provider whose
+// groups are at Mapping.Groups, that claim (not "groups") decides whether
+// the GroupsSource is asked, and a long one counts as truncated.
+func TestGroupsClaimNameFromMapping(t *testing.T) {
+	hundred := make([]any, 100)
+	for i := range hundred {
+		hundred[i] = fmt.Sprintf("team-%03d", i)
+	}
+	tests := []struct {
+		name       string
+		mapping    string
+		userinfo   map[string]any
+		wantCalls  int
+		wantGroups int
+	}{
+		{"the configured claim", "org.teams", map[string]any{"org": map[string]any{"teams": []any{"Eng", "Ops"}}}, 0, 2},
+		{"only a claim called groups", "org.teams", map[string]any{"groups": []any{"Eng"}}, 1, 2},
+		{"the configured claim, truncated", "org.teams", map[string]any{"org": map[string]any{"teams": hundred}}, 1, 2},
+		{"groups not read", "-", map[string]any{"groups": []any{"Eng"}}, 1, 2},
+		{"default name", "", map[string]any{"groups": []any{"Eng", "Ops", "QA"}}, 0, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := &fakeGroupsSource{groups: []string{"from-api-1", "from-api-2"}}
+			h := newOAuth2Harness(t, nil)
+			h.cfg.OAuth2.Mapping.Groups = tt.mapping
+			h.cfg.Access.GroupsSource = src.UserGroups
+			h.restart()
+			h.fake.MutateUserInfo(func(c map[string]any) { maps.Copy(c, tt.userinfo) })
+			b := h.browser()
+			h.fake.AutoLogin(alice)
+			r := b.chase(b.get(h.app.URL+LoginPath+"?return_to=/webapp"), 2)
+			if r.status != http.StatusFound || r.location != h.app.URL+"/webapp" {
+				t.Fatalf("sign-in = %d to %q %.200s", r.status, r.location, r.body)
+			}
+			if got := src.count(); got != tt.wantCalls {
+				t.Errorf("GroupsSource called %d times; want %d", got, tt.wantCalls)
+			}
+			if r := b.get(h.app.URL + "/webapp"); r.header.Get("X-Groups") != strconv.Itoa(tt.wantGroups) {
+				t.Errorf("groups = %s; want %d", r.header.Get("X-Groups"), tt.wantGroups)
+			}
+		})
 	}
 }

@@ -34,6 +34,8 @@ const (
 	pageSignedOut
 	pageForeignIssuer
 	pageUserInfoFailed
+	pageUnmetRequirements
+	pageInteractionRequired
 )
 
 // pageText is what a page says; "{provider}" in it is the provider's name
@@ -55,15 +57,16 @@ var pageTexts = map[pageKind]pageText{
 	pageLogoutConfirm:  {"Sign out", "Do you want to sign out?", ""},
 	pageSignedOut:      {"Signed out", "You are signed out of this application.", ""},
 	pageUserInfoFailed: {"Sign-in could not be completed", "{provider} did not send your account details to this application.", "Sign in again; if it keeps happening, tell the application's administrator."},
-	pageForeignIssuer:  {"Sign-in link not recognised", "This sign-in link does not come from the {provider} organization this application uses.", "Open the application from your own {provider} dashboard, or sign in from the application."},
+	pageUnmetRequirements: {"A stronger sign-in is needed", "Your sign-in did not meet this page's security requirements: {provider} could not verify you with a method strong enough for it.",
+		"Try again with a stronger method, such as a security key, a passkey or an authenticator app; if you have none set up, ask your {provider} administrator to help you add one."},
+	pageInteractionRequired: {"Sign-in needs you", "{provider} needs you to sign in, or to confirm something, before this application can continue.", "Sign in again to continue."},
+	pageForeignIssuer:       {"Sign-in link not recognised", "This sign-in link does not come from the {provider} organization this application uses.", "Open the application from your own {provider} dashboard, or sign in from the application."},
 }
 
 // providerHints explains the provider's error codes to the person who sees them.
 var providerHints = map[string]string{
-	"access_denied":    "Ask your {provider} administrator to assign you to this application.",
-	"login_required":   "Sign in to {provider} first, then try again.",
-	"invalid_scope":    "Tell the application's administrator: the requested scopes are not allowed in {provider}.",
-	"consent_required": "Grant the application access when {provider} asks, then try again.",
+	"access_denied": "Ask your {provider} administrator to assign you to this application.",
+	"invalid_scope": "Tell the application's administrator: the requested scopes are not allowed in {provider}.",
 }
 
 // page is what every page oktasso renders is made from: a sign-in error, a
@@ -91,6 +94,7 @@ var kindNames = map[pageKind]string{
 	pageRefused: "refused", pageLoginFailed: "login_failed", pageNotMember: "not_member",
 	pageNotAllowed: "not_allowed", pageCrossSite: "cross_site", pageLogoutConfirm: "logout_confirm",
 	pageSignedOut: "signed_out", pageForeignIssuer: "foreign_issuer", pageUserInfoFailed: "userinfo_failed",
+	pageUnmetRequirements: "unmet_requirements", pageInteractionRequired: "interaction_required",
 }
 
 // The templates in a page set (see DefaultPages).
@@ -248,7 +252,7 @@ func (a *Auth) pageFor(kind pageKind, err error, u *User) page {
 		}
 	}
 	switch kind {
-	case pageBadCallback, pageLoginExpired, pageBadToken, pageProviderError, pageUserInfoFailed:
+	case pageBadCallback, pageLoginExpired, pageBadToken, pageProviderError, pageUserInfoFailed, pageUnmetRequirements, pageInteractionRequired:
 		p.LoginURL = a.cfg.BaseURL + LoginPath
 	}
 	if u != nil {

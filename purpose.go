@@ -31,7 +31,11 @@ var purposeName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
 // (RedirectURL) with the Okta application. done runs with the verified
 // user (AuthTime, ACR and AMR tell how they authenticated) and its
 // request's context; it returns nil to send the browser back to the
-// return path, or an error to refuse, as Config.Hooks.OnLogin does.
+// return path, or an error to refuse, as Config.Hooks.OnLogin does. After
+// an enrollment (EnrollAuthenticator) Okta sends no token: done then gets
+// the session's user, the one who started the flow, as the session
+// describes them; that call is no proof of an enrollment (see
+// EnrollAuthenticator).
 func (a *Auth) NewPurpose(name, callbackPath string, done func(ctx context.Context, u *User) error) (*Purpose, error) {
 	if !purposeName.MatchString(name) {
 		return nil, fmt.Errorf("oktasso: purpose name %q: use 1 to 32 lower-case letters, digits and dashes", name)
@@ -69,8 +73,10 @@ func (p *Purpose) RedirectURL() string { return p.a.cfg.BaseURL + p.path }
 
 // Start sends the browser through Okta for this purpose, coming back to
 // returnTo (a same-origin path). Use options such as Prompt("login"),
-// MaxAge or ACRValues to ask for a fresh or stronger authentication. When
-// the browser has a session, only its user may complete the flow.
+// MaxAge or ACRValues to ask for a fresh or stronger authentication, IdP
+// to sign in elsewhere, or EnrollAuthenticator to have the user enroll an
+// authenticator. When the browser has a session, only its user may
+// complete the flow.
 func (p *Purpose) Start(w http.ResponseWriter, r *http.Request, returnTo string, opts ...LoginOption) {
 	if s, _ := p.a.peekSession(r.Context(), r); s != nil {
 		opts = append([]LoginOption{LoginHint(s.Username), expectSubject(s.Subject)}, opts...)
@@ -94,7 +100,11 @@ func (p *Purpose) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.loginFailed(w, r, fmt.Errorf("oktasso: purpose %s: %w", p.name, err))
 		return
 	}
+	name := audit.EventReauthenticated
+	if f.Enroll {
+		name = audit.EventEnrolled
+	}
 	level, reason, warning := completion(u)
-	a.audit(r.Context(), level, audit.Event{Name: audit.EventReauthenticated, Reason: reason, Subject: u.Subject, Path: p.path}, warning)
+	a.audit(r.Context(), level, audit.Event{Name: name, Reason: reason, Subject: u.Subject, Path: p.path}, warning)
 	a.redirect(w, r, f.ReturnTo, http.StatusFound)
 }

@@ -16,15 +16,20 @@ type stepUp struct {
 	MaxAge time.Duration
 	ACR    []string
 	AMR    []string
+	idp    string // where stepping up signs in (IdP), not a requirement
 }
 
-// stepUpFrom reads a requirement from the login options that state one.
+// stepUpFrom reads a requirement from the login options that state one,
+// and the IdP to step up with. It panics on an invalid option's value.
 func stepUpFrom(opts []LoginOption) stepUp {
 	var lp loginParams
 	for _, o := range opts {
 		o.applyLogin(&lp)
 	}
-	s := stepUp{ACR: lp.acr, AMR: lp.amr}
+	if lp.err != nil {
+		panic(lp.err.Error())
+	}
+	s := stepUp{ACR: lp.acr, AMR: lp.amr, idp: lp.idp}
 	if lp.hasMaxAge && lp.maxAge > 0 {
 		s.MaxAge = lp.maxAge
 	}
@@ -66,8 +71,11 @@ func (s stepUp) acrValues() []string {
 // long ago, with two minutes of leeway for clock skew), ACRValues (an
 // acceptable acr) and RequireAMR (every method present in amr; with "mfa"
 // and no ACRValues, stepping up asks Okta for "urn:okta:loa:2fa:any").
-// Other options are ignored; no options ask for nothing. Otherwise a browser's GET is sent
-// through Okta again (prompt=login, with max_age and acr_values) and
+// IdP makes stepping up sign in with that identity provider. Other
+// options are ignored; no options ask for nothing. An option with an
+// invalid value (see IdP) makes RequireStepUp panic: it is a programming
+// error, found when the routes are built. When the requirement is not
+// met, a browser's GET is sent through Okta again (prompt=login, with max_age and acr_values) and
 // comes back to the same URL; the callback checks the result (and that the
 // same user came back), so an unmet requirement cannot loop. API clients
 // and other methods get 401 with an RFC 9470 challenge:
@@ -108,6 +116,9 @@ func (a *Auth) RequireStepUp(opts ...LoginOption) func(http.Handler) http.Handle
 			}
 			if len(s.AMR) > 0 {
 				opts = append(opts, RequireAMR(s.AMR...))
+			}
+			if s.idp != "" {
+				opts = append(opts, IdP(s.idp))
 			}
 			a.StartLogin(w, r, r.URL.RequestURI(), opts...)
 			return false

@@ -157,7 +157,9 @@ func TestPurposeFlows(t *testing.T) {
 	mux.HandleFunc("/verify", func(w http.ResponseWriter, r *http.Request) {
 		mfa.Start(w, r, "/after", Prompt("login"), ACRValues("urn:okta:loa:2fa:any"), RequireAMR("mfa"))
 	})
-	mux.HandleFunc("/enroll", func(w http.ResponseWriter, r *http.Request) { enroll.Start(w, r, "/enrolled") })
+	mux.HandleFunc("/enroll", func(w http.ResponseWriter, r *http.Request) {
+		enroll.Start(w, r, "/enrolled", EnrollAuthenticator("okta_verify"))
+	})
 
 	if mfa.RedirectURL() != h.app.URL+"/auth/callback/mfa" || enroll.RedirectURL() != h.app.URL+"/enroll/callback" {
 		t.Fatalf("redirect URLs %s, %s", mfa.RedirectURL(), enroll.RedirectURL())
@@ -185,10 +187,56 @@ func TestPurposeFlows(t *testing.T) {
 			t.Fatal("the purpose flow rewrote the session cookie")
 		}
 	})
-	t.Run("custom callback path", func(t *testing.T) {
-		r := b.chase(b.get(h.app.URL+"/enroll"), 2)
+	t.Run("enroll purpose enrolls at its own callback path", func(t *testing.T) {
+		r := b.get(h.app.URL + "/enroll")
+		q := mustQuery(t, r.location)
+		if q.Get("prompt") != "enroll_authenticator" || q.Get("enroll_amr_values") != "okta_verify" || q.Get("max_age") != "0" ||
+			q.Get("response_type") != "none" || q.Get("redirect_uri") != enroll.RedirectURL() || q.Get("login_hint") != alice {
+			t.Fatalf("enroll authorize = %s; want Okta's enrollment request to the purpose's redirect URI", r.location)
+		}
+		mu.Lock()
+		n := len(got)
+		mu.Unlock()
+		// Okta's answer to response_type=none: the state alone, no code.
+		r = b.get(enroll.RedirectURL() + "?state=" + url.QueryEscape(q.Get("state")))
 		if r.status != http.StatusFound || r.location != h.app.URL+"/enrolled" {
-			t.Fatalf("enroll callback = %d to %q", r.status, r.location)
+			t.Fatalf("enroll callback = %d to %q %.200s; want 302 to /enrolled", r.status, r.location, r.body)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(got) != n+1 || got[n].Subject != lookupID(t, h, alice) {
+			t.Fatalf("done calls %d, last %+v; want one more, for alice", len(got)-n, got[len(got)-1])
+		}
+		if h.sessionCookie(b).Value != session {
+			t.Fatal("the enrollment rewrote the session cookie")
+		}
+	})
+	t.Run("an enrollment's answer needs the user who started it", func(t *testing.T) {
+		started := h.browser()
+		h.login(started, alice, "/")
+		r := started.get(h.app.URL + "/enroll")
+		state := mustQuery(t, r.location).Get("state")
+		// Okta's answer lands in a browser where bob is signed in, with
+		// alice's flow cookie.
+		other := h.browser()
+		h.login(other, bob, "/")
+		app, _ := url.Parse(h.app.URL)
+		for _, c := range started.client.Jar.Cookies(app) {
+			if c.Name == h.auth.flowCookieName(state) {
+				other.client.Jar.SetCookies(app, []*http.Cookie{c})
+			}
+		}
+		mu.Lock()
+		n := len(got)
+		mu.Unlock()
+		r = other.get(enroll.RedirectURL() + "?state=" + url.QueryEscape(state))
+		if r.status != http.StatusForbidden || !strings.Contains(r.body, "no longer signed in as the person who started") {
+			t.Fatalf("answer under another user = %d %.300s; want 403", r.status, r.body)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(got) != n {
+			t.Fatal("done ran for an enrollment answered under another user")
 		}
 	})
 	t.Run("a sign-in's state is refused at a purpose callback and back", func(t *testing.T) {

@@ -46,6 +46,9 @@ type User struct {
 	Claims map[string]any `json:"-"`
 
 	apiGroups bool // Groups came from Config.Access.GroupsSource
+	// groupsTruncated: Groups came from a claim as long as Okta's cap,
+	// with no GroupsSource to read them all.
+	groupsTruncated bool
 	// userInfoErr is why userinfo could not be read at sign-in, when the
 	// user is as the ID token alone describes them.
 	userInfoErr error

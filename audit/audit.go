@@ -33,6 +33,11 @@ const (
 	EventBackchannelLogout  = "backchannel_logout"
 	EventFrontchannelLogout = "frontchannel_logout"
 	EventReauthenticated    = "reauthenticated" // a Purpose flow (MFA, enrollment) completed
+	// EventEnrolled: Okta sent back an authenticator enrollment
+	// (oktasso.EnrollAuthenticator) without an error. Okta returns no
+	// token with it: Subject is the signed-in user who started it, and
+	// the event is no proof that an authenticator was enrolled.
+	EventEnrolled = "enrolled"
 	// EventTokenRefused: package bearer refused a request to an API
 	// route; Reason says why (ReasonTokenMissing, ReasonTokenExpired,
 	// ReasonInsufficientScope, …).
@@ -91,6 +96,21 @@ const (
 	// sign-in completed on the ID token's claims; on login_failed,
 	// Access.RequireUserInfo made it fail.
 	ReasonUserInfoUnavailable Reason = "userinfo_unavailable"
+	// ReasonUnmetRequirements: the provider answered
+	// unmet_authentication_requirements: the user could not sign in as
+	// strongly as acr_values (a step-up, a purpose) asked, e.g. with no
+	// phishing-resistant authenticator enrolled for "phr".
+	ReasonUnmetRequirements Reason = "unmet_authentication_requirements"
+	// ReasonInteractionRequired: a sign-in that asked the provider not to
+	// show a page (prompt=none, outside the guards' silent attempt) got
+	// login_required, interaction_required, consent_required or
+	// account_selection_required.
+	ReasonInteractionRequired Reason = "interaction_required"
+	// ReasonGroupsTruncated: the groups claim had 100 or more entries,
+	// Okta's cap, so it may lack some of the user's groups, and no
+	// Access.GroupsSource is set to read them all. On a login event
+	// (logged as a warning) the sign-in completed with the claim's groups.
+	ReasonGroupsTruncated Reason = "groups_truncated"
 )
 
 // Reason codes of package bearer's access-token guard, besides ReasonIssuerMismatch, ReasonAudienceMismatch,

@@ -55,6 +55,7 @@ type app struct {
 //	GET /spa/        a single-page app that signs in by itself and calls /api/claims (spa.go)
 //	GET /static/spa.js  its script
 //	GET /api/claims  the access token's sub, scp and cid (bearer guard, scope claims:read)
+//	GET /security/enroll  enroll an authenticator at Okta, then back to /webapp (auth.WebApp)
 //	    /auth/…      sign-in, callback and sign-out (auth.Handler)
 //	    /…           any other path: a 404 page
 //
@@ -105,6 +106,7 @@ func newApp(ctx context.Context, cfg appConfig) (http.Handler, *oktasso.Auth, er
 	mux.Handle("GET /workspace", auth.Workspace(http.HandlerFunc(a.workspace)))
 	mux.Handle("GET /api/me", auth.Workspace(http.HandlerFunc(a.me)))
 	mux.Handle("GET /webapp", auth.WebApp(http.HandlerFunc(a.webapp)))
+	mux.Handle("GET /security/enroll", auth.WebApp(enrollPage(auth)))
 	mux.Handle("/auth/", auth.Handler())
 	mux.Handle("/", auth.Identify(http.HandlerFunc(a.notFound)))
 	mux.HandleFunc("GET "+spaPath+"{$}", spaApp.servePage)
