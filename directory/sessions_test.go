@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/oktasso/oktasso"
 	"github.com/oktasso/oktasso/oktatest"
 )
 
@@ -379,5 +381,18 @@ func TestSyncEndSessionsNeedsIssuer(t *testing.T) {
 	_, err := Sync(context.Background(), c, newMemSink(), SyncOptions{EndSessions: newFakeEnder(t)})
 	if err == nil || !strings.Contains(err.Error(), "SessionIssuer") {
 		t.Errorf("Sync without SessionIssuer = %v; want an error naming it", err)
+	}
+}
+
+// TestAuthIsASessionEnder checks that *oktasso.Auth plugs in as
+// SyncOptions.EndSessions once it has its EndSessions method; without the
+// method it skips.
+func TestAuthIsASessionEnder(t *testing.T) {
+	m, ok := reflect.TypeFor[*oktasso.Auth]().MethodByName("EndSessions")
+	if !ok {
+		t.Skip("oktasso.Auth has no EndSessions method yet")
+	}
+	if _, ok := any((*oktasso.Auth)(nil)).(SessionEnder); !ok {
+		t.Errorf("(*oktasso.Auth).EndSessions is %v; want func(context.Context, string, string) error, so that it is a directory.SessionEnder", m.Type)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"os"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -253,6 +254,9 @@ func TestSyncCommandEndSessionsEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	ender, real := any(auth).(sessionEnder)
+	if m, ok := reflect.TypeOf(auth).MethodByName("EndSessions"); ok && !real {
+		t.Fatalf("(*oktasso.Auth).EndSessions is %v; want func(context.Context, string, string) error", m.Type)
+	}
 	fake := &markEnder{marks: map[string]bool{}}
 	if !real {
 		ender = fake
