@@ -82,6 +82,13 @@ func (s *logSink) DeleteGroup(_ context.Context, id string) error {
 	return s.add("DeleteGroup", Change{Op: "delete_group", ID: id})
 }
 
+// EndSessions makes the logSink the sync's SessionEnder too: the ends are
+// written like its changes, as "oktasso sync --end-sessions" writes them
+// to --out.
+func (s *logSink) EndSessions(_ context.Context, issuer, subject string) error {
+	return s.add("EndSessions", Change{Op: "end_sessions", ID: subject, Issuer: issuer})
+}
+
 // bufSink is a buffered logSink: a Flusher whose mark is the length of
 // the log. A failed Flush is a short write: half the buffer reaches the
 // log.
@@ -147,6 +154,8 @@ func accounts(log []string) map[string]string {
 		case "delete_group":
 			delete(m, "group "+ch.ID)
 			delete(m, "members "+ch.ID)
+		case "end_sessions":
+			m["ended "+ch.ID] = ch.Issuer
 		}
 	}
 	return m
@@ -184,7 +193,8 @@ func (s fullStore) Save(ctx context.Context, st State) error {
 
 // TestSyncLosesNothing fails the sink at every call of a run in turn — the
 // first page, the middle ones, the member lists, the deactivations, the
-// group deletions and the final flush — then resumes with a sink that
+// group deletions, the ends of sessions (the sink is the SessionEnder too)
+// and the final flush — then resumes with a sink that
 // works and compares the result with the run that never failed: record
 // for record for a plain sink, the very same log for a buffered one
 // (a Flusher), whose writes after the saved mark are cut before each run.
@@ -207,7 +217,7 @@ func TestSyncLosesNothing(t *testing.T) {
 	for _, buffered := range []bool{false, true} {
 		path := FileState(filepath.Join(dir, fmt.Sprintf("first-%v.json", buffered)))
 		s := &logSink{buffered: buffered}
-		mustSync(t, c, s.sink(), SyncOptions{State: path})
+		mustSync(t, c, s.sink(), SyncOptions{State: path, EndSessions: s, SessionIssuer: testIssuer})
 		if n := len(accounts(s.log)); n < 12+4 {
 			t.Fatalf("first run (buffered %v) logged %d accounts; want the 12 users and 4 groups", buffered, n)
 		}
@@ -243,7 +253,7 @@ func TestSyncLosesNothing(t *testing.T) {
 		for _, full := range []bool{false, true} {
 			for _, diskFull := range []bool{false, true} {
 				t.Run(fmt.Sprintf("buffered %v, full %v, disk full %v", buffered, full, diskFull), func(t *testing.T) {
-					opts := SyncOptions{Full: full}
+					opts := SyncOptions{Full: full, SessionIssuer: testIssuer}
 					// start returns a sink and a state as after the first run.
 					start := func(failAt int) (*logSink, StateStore) {
 						b := slices.Clone(bases[buffered].state)
@@ -255,7 +265,7 @@ func TestSyncLosesNothing(t *testing.T) {
 					}
 
 					clean, state := start(0)
-					opts.State = state
+					opts.State, opts.EndSessions = state, clean
 					sum := mustSync(t, c, clean.sink(), opts)
 					if sum.Full != full || sum.Upserted == 0 || sum.Deactivated == 0 || len(clean.log) == len(bases[buffered].log) {
 						t.Fatalf("clean run: %+v, %d records after the first run's %d; want changes written", sum, len(clean.log), len(bases[buffered].log))
@@ -267,12 +277,15 @@ func TestSyncLosesNothing(t *testing.T) {
 					if acc["deactivated "+u4.ID] != string(ReasonDeprovisioned) || full && acc["deactivated "+deleted[0]] != string(ReasonDeleted) {
 						t.Fatalf("the clean run's log misses deactivations: %v", acc)
 					}
+					if acc["ended "+u4.ID] != testIssuer || full && acc["ended "+deleted[0]] != testIssuer {
+						t.Fatalf("the clean run's log misses ended sessions: %v", acc)
+					}
 					calls := clean.calls
 
 					failed := map[string]int{}
 					for k := 1; k <= calls; k++ {
 						s, state := start(k)
-						opts.State = state
+						opts.State, opts.EndSessions = state, s
 						_, err := Sync(context.Background(), c, s.sink(), opts)
 						if !errors.Is(err, errDiskFull) {
 							t.Fatalf("call %d of %d failing: Sync = %v; want the sink's failure", k, calls, err)
@@ -311,7 +324,7 @@ func TestSyncLosesNothing(t *testing.T) {
 							}
 						}
 					}
-					want := []string{"UpsertUser", "UpsertGroup", "SetMembers", "DeactivateUser", "DeleteGroup"}
+					want := []string{"UpsertUser", "UpsertGroup", "SetMembers", "DeactivateUser", "DeleteGroup", "EndSessions"}
 					if buffered {
 						want = append(want, "Flush")
 					}

@@ -67,3 +67,45 @@ func ExampleClient_UserGroups() {
 	fmt.Println(len(groups), err)
 	// Output: 2 <nil>
 }
+
+// sessionLog stands in for the app's *oktasso.Auth, whose EndSessions
+// method ends a user's sessions on every instance.
+type sessionLog struct{ ended []string }
+
+func (s *sessionLog) EndSessions(_ context.Context, issuer, subject string) error {
+	s.ended = append(s.ended, subject)
+	return nil
+}
+
+// A sync that ends the sessions of users suspended, deactivated or deleted
+// in Okta. In an app, EndSessions is the *oktasso.Auth and SessionIssuer
+// its Config's Issuer.
+func ExampleSessionEnder() {
+	okta := oktatest.NewServer()
+	defer okta.Close()
+	okta.AddAPIToken("00-api-token")
+	alice := okta.AddUser(oktatest.User{Login: "alice@example.com"})
+	okta.AddUser(oktatest.User{Login: "bob@example.com"})
+
+	c, err := directory.New(directory.Config{OrgURL: okta.URL, APIToken: "00-api-token", HTTPClient: okta.Client()})
+	if err != nil {
+		log.Fatal(err)
+	}
+	dir, _ := os.MkdirTemp("", "sync")
+	defer os.RemoveAll(dir)
+	sessions := &sessionLog{}
+	opts := directory.SyncOptions{
+		State:         directory.FileState(filepath.Join(dir, "state.json")),
+		EndSessions:   sessions,
+		SessionIssuer: okta.URL,
+	}
+	sum, err := directory.Sync(context.Background(), c, &accounts{}, opts)
+	fmt.Println(sum.SessionsEnded, err)
+
+	okta.SetUserStatus(alice.ID, "SUSPENDED")
+	sum, err = directory.Sync(context.Background(), c, &accounts{}, opts)
+	fmt.Println(sum.SessionsEnded, sessions.ended[0] == alice.ID, err)
+	// Output:
+	// 0 <nil>
+	// 1 true <nil>
+}

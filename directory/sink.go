@@ -61,15 +61,19 @@ const (
 	ReasonDeprovisioned Reason = "deprovisioned"
 	// ReasonDeleted: the user is gone from Okta, found by a full run.
 	ReasonDeleted Reason = "deleted"
+	// ReasonSuspended: the user's status in Okta is SUSPENDED (the
+	// reason of an end_sessions change only; such users are upserted).
+	ReasonSuspended Reason = "suspended"
 )
 
 // Change is one change applied (or planned) by a sync; a plain value that
 // OnChange may keep.
 type Change struct {
-	Op      string   `json:"op"` // upsert_user, deactivate_user, upsert_group, set_members, delete_group
+	Op      string   `json:"op"` // upsert_user, deactivate_user, upsert_group, set_members, delete_group, end_sessions
 	User    *User    `json:"user,omitempty"`
 	Group   *Group   `json:"group,omitempty"`
-	ID      string   `json:"id,omitempty"`      // deactivate_user, set_members, delete_group
-	Reason  Reason   `json:"reason,omitempty"`  // deactivate_user
+	ID      string   `json:"id,omitempty"`      // deactivate_user, set_members, delete_group, end_sessions
+	Reason  Reason   `json:"reason,omitempty"`  // deactivate_user, end_sessions
 	Members []string `json:"members,omitempty"` // set_members
+	Issuer  string   `json:"issuer,omitempty"`  // end_sessions: SyncOptions.SessionIssuer
 }

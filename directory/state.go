@@ -29,6 +29,14 @@ type State struct {
 	// LastFull is when the last completed full run started; zero forces
 	// a full run.
 	LastFull time.Time `json:"last_full"`
+	// SessionsWatermark is when the last completed run that ended
+	// sessions (SyncOptions.EndSessions) started: users whose status
+	// changed before it (minus the overlap) had theirs ended. Zero, or
+	// older than Watermark because runs without EndSessions came since,
+	// makes the next run with EndSessions a full one that ends the
+	// sessions of every SUSPENDED or DEPROVISIONED user changed since it
+	// (of all of them when zero).
+	SessionsWatermark time.Time `json:"sessions_watermark,omitzero"`
 	// Users and Groups are the sorted ids of the active users and the
 	// groups the app was given.
 	Users  []string `json:"users"`
@@ -54,6 +62,10 @@ type Checkpoint struct {
 	SeenGroups []string `json:"seen_groups,omitempty"`
 	// Pending are the deactivations found so far, applied at the end.
 	Pending []Deactivation `json:"pending,omitempty"`
+	// EndSessions is whether the run ended sessions from its start
+	// (SyncOptions.EndSessions); only then does it move
+	// State.SessionsWatermark.
+	EndSessions bool `json:"end_sessions,omitempty"`
 	// Summary counts the work done so far.
 	Summary Summary `json:"summary"`
 }

@@ -59,6 +59,16 @@ type SyncOptions struct {
 	// crashed run resumes near where it stopped; default 10 s. A failed or
 	// canceled run saves it at once.
 	CheckpointEvery time.Duration
+	// EndSessions, if set, ends the app's sessions of users who become
+	// SUSPENDED or DEPROVISIONED in Okta or are deleted from it (see
+	// [SessionEnder] for which users and when); *oktasso.Auth is one. nil:
+	// a sync ends no session.
+	EndSessions SessionEnder
+	// SessionIssuer is the issuer of the app's sign-ins, passed to
+	// EndSessions with each user id: the oktasso.Config's Issuer (the org
+	// URL, or a custom authorization server's issuer). Required with
+	// EndSessions.
+	SessionIssuer string
 }
 
 // Progress is a sync's progress, reported after each page; a plain value.
@@ -80,13 +90,14 @@ type Summary struct {
 	DryRun  bool `json:"dry_run"`
 	Resumed bool `json:"resumed"`
 
-	Users         int `json:"users"`         // users read
-	Upserted      int `json:"upserted"`      // users upserted
-	Suspended     int `json:"suspended"`     // of those, SUSPENDED
-	Deprovisioned int `json:"deprovisioned"` // deactivations for DEPROVISIONED users
-	Deleted       int `json:"deleted"`       // deactivations for users gone from Okta
-	Deactivated   int `json:"deactivated"`   // deactivations applied
-	Blocked       int `json:"blocked"`       // deactivations and group deletions withheld by the limit
+	Users         int `json:"users"`          // users read
+	Upserted      int `json:"upserted"`       // users upserted
+	Suspended     int `json:"suspended"`      // of those, SUSPENDED
+	Deprovisioned int `json:"deprovisioned"`  // deactivations for DEPROVISIONED users
+	Deleted       int `json:"deleted"`        // deactivations for users gone from Okta
+	Deactivated   int `json:"deactivated"`    // deactivations applied
+	Blocked       int `json:"blocked"`        // deactivations and group deletions withheld by the limit
+	SessionsEnded int `json:"sessions_ended"` // users whose sessions were ended (SyncOptions.EndSessions)
 
 	Groups        int `json:"groups"`         // groups read and upserted
 	GroupsDeleted int `json:"groups_deleted"` // groups gone from Okta, deleted or emptied
@@ -111,7 +122,10 @@ type Summary struct {
 // or canceled run saves a checkpoint; the next run resumes from it. A
 // page counts as done, and a checkpoint past it is saved, only after the
 // sink applied it (and flushed it, for a [Flusher]); the final state is
-// saved after the last flush. Sync returns what it did, also on error.
+// saved after the last flush. With SyncOptions.EndSessions it also ends
+// the app's sessions of users who became SUSPENDED or DEPROVISIONED or
+// were deleted ([SessionEnder]), as part of the page or the deactivations
+// that find them. Sync returns what it did, also on error.
 //
 // Run one Sync at a time per StateStore. The Client may meanwhile serve
 // other goroutines (UserGroups at sign-in, say); they share its token and
@@ -141,6 +155,9 @@ type syncRun struct {
 	cp    *Checkpoint
 	sum   *Summary
 	since time.Time // incremental runs read changes after this
+	// endSince: users SUSPENDED or DEPROVISIONED after this have their
+	// sessions ended; zero: all of them (see endUserSessions)
+	endSince time.Time
 
 	users, groups idSet    // known to the app; true: read by this full run
 	pageGroups    []string // groups of the current page, known once it is done
@@ -161,6 +178,9 @@ func newSyncRun(ctx context.Context, c *Client, sink Sink, opts SyncOptions) (*s
 	if opts.CheckpointEvery <= 0 {
 		opts.CheckpointEvery = defaultCheckpointEvery
 	}
+	if opts.EndSessions != nil && opts.SessionIssuer == "" {
+		return nil, errors.New("directory: SyncOptions.EndSessions is set without SessionIssuer: set it to the issuer of the app's sign-ins (its oktasso.Config's Issuer)")
+	}
 	st, err := opts.State.Load(ctx)
 	if err != nil {
 		return nil, err
@@ -175,8 +195,11 @@ func newSyncRun(ctx context.Context, c *Client, sink Sink, opts SyncOptions) (*s
 		r.cp = st.Run
 		r.cp.Summary.Resumed = true
 	} else {
-		full := opts.Full || st.LastFull.IsZero() || st.Watermark.IsZero() || now.Sub(st.LastFull) >= opts.FullEvery
-		r.cp = &Checkpoint{Started: now, Full: full, Phase: "users", Summary: Summary{Full: full, Started: now}}
+		full := opts.Full || st.LastFull.IsZero() || st.Watermark.IsZero() || now.Sub(st.LastFull) >= opts.FullEvery || sessionsBehind(st, opts)
+		r.cp = &Checkpoint{Started: now, Full: full, Phase: "users", Summary: Summary{Full: full, Started: now}, EndSessions: opts.EndSessions != nil}
+	}
+	if !st.SessionsWatermark.IsZero() {
+		r.endSince = st.SessionsWatermark.Add(-watermarkOverlap)
 	}
 	r.st.Run = nil
 	r.sum = &r.cp.Summary
@@ -295,18 +318,22 @@ func (r *syncRun) progress() Progress {
 func (r *syncRun) user(ctx context.Context, u User) error {
 	r.sum.Users++
 	if u.Deprovisioned() {
-		if r.users.has(u.ID) {
+		known := r.users.has(u.ID)
+		if known {
 			r.cp.Pending = append(r.cp.Pending, Deactivation{ID: u.ID, Reason: ReasonDeprovisioned})
 			delete(r.users, u.ID) // pending: not counted as deleted again
 		}
-		return nil
+		return r.endUserSessions(ctx, u, known)
 	}
 	r.users[u.ID] = true
 	r.sum.Upserted++
 	if u.Suspended() {
 		r.sum.Suspended++
 	}
-	return r.apply(ctx, Change{Op: "upsert_user", User: &u}, func() error { return r.sink.UpsertUser(ctx, u) })
+	if err := r.apply(ctx, Change{Op: "upsert_user", User: &u}, func() error { return r.sink.UpsertUser(ctx, u) }); err != nil {
+		return err
+	}
+	return r.endUserSessions(ctx, u, false)
 }
 
 // flush makes the sink's writes durable if it buffers them ([Flusher])
@@ -474,6 +501,11 @@ func (r *syncRun) deactivatePending(ctx context.Context) error {
 			return err
 		}
 		r.sum.Deactivated++
+		if d.Reason == ReasonDeleted {
+			if err := r.endSessions(ctx, d.ID, ReasonDeleted); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -500,6 +532,9 @@ func (r *syncRun) saveState(ctx context.Context, blocked bool) error {
 	}
 	if blocked {
 		r.st.LastFull = time.Time{} // look again next run, in full
+	}
+	if r.opts.EndSessions != nil && r.cp.EndSessions {
+		r.st.SessionsWatermark = r.cp.Started
 	}
 	r.st.Users, r.st.Groups = r.users.sorted(false), r.groups.sorted(false)
 	return r.opts.State.Save(ctx, r.st)

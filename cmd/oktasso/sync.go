@@ -17,6 +17,7 @@ import (
 
 	"github.com/oktasso/oktasso"
 	"github.com/oktasso/oktasso/directory"
+	"github.com/oktasso/oktasso/internal/issuer"
 )
 
 // Variables sync reads (besides OKTA_DOMAIN, OKTA_PRIVATE_KEY and
@@ -24,6 +25,10 @@ import (
 const (
 	envAPIToken = "OKTA_API_TOKEN"
 	envClientID = "OKTA_CLIENT_ID"
+	// --end-sessions reads the app's issuer as oktasso.ConfigFromEnv does.
+	envIssuer       = "OKTA_ISSUER"
+	envOAuth2Issuer = "OKTA_OAUTH2_ISSUER"
+	envAuthServerID = "OKTA_AUTH_SERVER_ID"
 )
 
 // progressEvery is how often progress is shown.
@@ -31,8 +36,9 @@ const progressEvery = 5 * time.Second
 
 type syncOptions struct {
 	domain, clientID, privateKey, keyID, apiToken string
-	out, state                                    string
+	out, state, issuer                            string
 	dryRun, full, json, verbose, noDPoP           bool
+	endSessions                                   bool
 	maxDeactivate, pageSize                       int
 	fullEvery                                     time.Duration
 }
@@ -54,6 +60,8 @@ func syncFlags(o *syncOptions) *flag.FlagSet {
 	fs.StringVar(&o.apiToken, "api-token-file", "", "read an SSWS API token from `FILE` instead of a service app (default $"+envAPIToken+")")
 	fs.IntVar(&o.pageSize, "page-size", 0, "users and groups per page (default and most: Okta's 200)")
 	fs.BoolVar(&o.noDPoP, "insecure-no-dpop", false, "do not use DPoP (only for apps that refuse it: tokens become replayable bearer tokens)")
+	fs.BoolVar(&o.endSessions, "end-sessions", false, "also write an end_sessions change for each user who becomes SUSPENDED or DEPROVISIONED or is deleted, for the app to end their sessions")
+	fs.StringVar(&o.issuer, "issuer", "", "with --end-sessions: the issuer `URL` of the app's sign-ins (default $"+envIssuer+", else derived from the domain and $"+envAuthServerID+" as the app does)")
 	return fs
 }
 
@@ -61,7 +69,7 @@ func syncCommand() *command {
 	return &command{
 		name:    "sync",
 		summary: "read Okta's users, groups and memberships; write the changes or print the plan",
-		usage:   "oktasso sync (--out FILE | --dry-run) [--state FILE] [--full] [--json] [--max-deactivate N] [flags]",
+		usage:   "oktasso sync (--out FILE | --dry-run) [--state FILE] [--full] [--json] [--max-deactivate N] [--end-sessions] [flags]",
 		about: `
 Sync reads the org's users, groups and memberships through the Management
 API, as an API Services app (private_key_jwt and DPoP; scopes
@@ -79,6 +87,12 @@ what the state does not count and resumes there, so nothing is lost or
 written twice. More than --max-deactivate deactivations in one run are
 withheld, and sync fails.
 
+With --end-sessions it also writes an end_sessions change, with the app's
+issuer, for each user who becomes SUSPENDED or DEPROVISIONED or is deleted
+(the first such run: for every user already so). The CLI cannot reach the
+app's session store: the app applies each line with its Auth's
+EndSessions(ctx, issuer, id), as it applies deactivate_user.
+
 On a terminal it shows a progress line; otherwise it logs progress every 5 s
 on stderr. A summary ends the run (--json: one JSON object).`,
 		vars: `
@@ -86,11 +100,14 @@ OKTA_DOMAIN          the Okta domain, e.g. dev-123.okta.com (--domain)
 OKTA_CLIENT_ID       the API Services app's client ID (--client-id)
 OKTA_PRIVATE_KEY     its private key: PEM, JWK or a file path (--private-key); see oktasso keygen --jwk
 OKTA_PRIVATE_KEY_ID  the key's id in Okta (--key-id)
-OKTA_API_TOKEN       an SSWS API token, instead of the three above (--api-token-file)`,
+OKTA_API_TOKEN       an SSWS API token, instead of the three above (--api-token-file)
+OKTA_ISSUER          with --end-sessions, the app's issuer (--issuer); else OKTA_OAUTH2_ISSUER,
+                     else the domain's org server, or OKTA_AUTH_SERVER_ID's custom server`,
 		example: `
 oktasso sync --dry-run
 oktasso sync --out accounts.jsonl --state sync-state.json
-oktasso sync --out accounts.jsonl --full --json`,
+oktasso sync --out accounts.jsonl --full --json
+oktasso sync --out accounts.jsonl --end-sessions`,
 		flags: func() *flag.FlagSet { return syncFlags(&syncOptions{}) },
 		run:   (*app).runSync,
 	}
@@ -123,6 +140,12 @@ func (a *app) runSync(ctx context.Context, args []string) int {
 		State: directory.FileState(o.state), Full: o.full, FullEvery: o.fullEvery,
 		MaxDeactivate: o.maxDeactivate, DryRun: o.dryRun,
 	}
+	if o.endSessions {
+		if opts.SessionIssuer, err = a.sessionIssuer(o); err != nil {
+			return failf("--end-sessions: %s", errText(err))
+		}
+		opts.EndSessions = discardSink{} // a dry run calls nothing
+	}
 	var sink directory.Sink = discardSink{}
 	var out *jsonlSink
 	if o.dryRun {
@@ -141,6 +164,9 @@ func (a *app) runSync(ctx context.Context, args []string) int {
 			return failf("%s", errText(err))
 		}
 		sink = out
+		if o.endSessions {
+			opts.EndSessions = out
+		}
 	}
 	p := a.newProgress(o, cfg.Logger)
 	opts.Progress = p.show
@@ -203,6 +229,8 @@ func planLine(ch directory.Change) string {
 		return fmt.Sprintf("deactivate   %s (%s)", ch.ID, ch.Reason)
 	case ch.Op == "set_members":
 		return fmt.Sprintf("set members  %s: %d", ch.ID, len(ch.Members))
+	case ch.Op == "end_sessions":
+		return fmt.Sprintf("end sessions %s (%s)", ch.ID, ch.Reason)
 	}
 	return fmt.Sprintf("%-12s %s", strings.ReplaceAll(ch.Op, "_", " "), ch.ID)
 }
@@ -356,6 +384,14 @@ func (s *jsonlSink) DeleteGroup(_ context.Context, id string) error {
 	return s.write(directory.Change{Op: "delete_group", ID: id})
 }
 
+// EndSessions makes the sink sync's directory.SessionEnder with
+// --end-sessions: it writes an end_sessions change, which the app applies
+// with its Auth's EndSessions. Sync calls it before the page's flush, so
+// the line is as durable as the page's others.
+func (s *jsonlSink) EndSessions(_ context.Context, iss, subject string) error {
+	return s.write(directory.Change{Op: "end_sessions", ID: subject, Issuer: iss})
+}
+
 // discardSink is the sink of a dry run, which never calls it.
 type discardSink struct{}
 
@@ -363,6 +399,7 @@ func (discardSink) UpsertUser(context.Context, directory.User) error            
 func (discardSink) DeactivateUser(context.Context, string, directory.Reason) error { return nil }
 func (discardSink) UpsertGroup(context.Context, directory.Group) error             { return nil }
 func (discardSink) SetMembers(context.Context, string, []string) error             { return nil }
+func (discardSink) EndSessions(context.Context, string, string) error              { return nil }
 
 // printSummary prints what the run did, and the error with its fix.
 func (a *app) printSummary(o syncOptions, org string, s directory.Summary, err error) {
@@ -398,6 +435,9 @@ func (a *app) printSummary(o syncOptions, org string, s directory.Summary, err e
 		fmt.Fprintf(w, "Sync from %s (%s) in %s\n", org, kind, s.Duration.Round(100*time.Millisecond))
 		fmt.Fprintf(w, "  users:    %d read, %d upserted (%d suspended); %d deprovisioned and %d deleted in Okta: %d deactivated\n",
 			s.Users, s.Upserted, s.Suspended, s.Deprovisioned, s.Deleted, s.Deactivated)
+		if o.endSessions {
+			fmt.Fprintf(w, "  sessions: %d users to sign out everywhere (end_sessions lines for the app to apply)\n", s.SessionsEnded)
+		}
 		fmt.Fprintf(w, "  groups:   %d read, %d member lists (%d memberships), %d deleted in Okta\n", s.Groups, s.MemberLists, s.Members, s.GroupsDeleted)
 		fmt.Fprintf(w, "  requests: %d for %d pages; %d retried, %d rate limited (429), %s waited for rate limits\n",
 			s.Requests, s.Pages, s.Retries, s.Throttled, s.RateWait.Round(time.Second))
@@ -479,4 +519,35 @@ func (p *progress) done() {
 	if p.shown {
 		fmt.Fprint(p.w, "\r\033[K")
 	}
+}
+
+// sessionIssuer returns the issuer of the app's sign-ins for
+// --end-sessions: --issuer, else the app's variables as
+// oktasso.ConfigFromEnv reads them (OKTA_ISSUER, OKTA_OAUTH2_ISSUER, else
+// the domain with OKTA_AUTH_SERVER_ID).
+func (a *app) sessionIssuer(o syncOptions) (string, error) {
+	iss := strings.TrimSpace(o.issuer)
+	if iss == "" {
+		_, iss = firstSet(a.lookup, envIssuer, envOAuth2Issuer)
+	}
+	if iss != "" {
+		iss = issuer.Normalize(iss)
+	} else {
+		domain := strings.TrimSpace(o.domain)
+		if domain == "" {
+			_, domain = firstSet(a.lookup, "OKTA_DOMAIN")
+		}
+		if domain == "" {
+			return "", errors.New("no issuer for the sessions; pass --issuer with the app's issuer, or set " + envIssuer + " as for the app")
+		}
+		_, server := firstSet(a.lookup, envAuthServerID)
+		var err error
+		if iss, err = issuer.FromDomain(domain, server, envAuthServerID); err != nil {
+			return "", err
+		}
+	}
+	if err := issuer.Check(iss); err != nil {
+		return "", err
+	}
+	return iss, nil
 }

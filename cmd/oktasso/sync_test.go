@@ -28,9 +28,17 @@ type syncFake struct {
 	keyFile, tokenFile string
 }
 
-func newSyncFake(t *testing.T) *syncFake {
+func newSyncFake(t *testing.T) *syncFake { return newSyncFakeAt(t, nil) }
+
+// newSyncFakeAt is newSyncFake with the fake org's clock now (nil:
+// time.Now).
+func newSyncFakeAt(t *testing.T, now func() time.Time) *syncFake {
 	t.Helper()
-	srv := oktatest.NewServer()
+	srv := oktatest.NewUnstartedServer()
+	if now != nil {
+		srv.Now = now
+	}
+	srv.Start()
 	t.Cleanup(srv.Close)
 	srv.AddGeneratedGroups(3)
 	srv.AddGeneratedUsers(25, 1)
@@ -263,7 +271,8 @@ func (f *fullDisk) Sync() error {
 
 // TestSyncCommandLosesNothing fails --out at every write and every fsync
 // of a run in turn — the first page, the middle ones, the groups, the
-// final flush with the deactivations — then resumes with a disk that has
+// final flush with the deactivations and the ends of sessions
+// (--end-sessions) — then resumes with a disk that has
 // room and compares --out byte for byte with a run that never failed.
 // When the failed run could not save its state either (the state file is
 // on the same full disk), the resumed run starts from the previous state
@@ -271,7 +280,7 @@ func (f *fullDisk) Sync() error {
 func TestSyncCommandLosesNothing(t *testing.T) {
 	f := newSyncFake(t)
 	out, state := f.path("accounts.jsonl"), f.path("state.json")
-	args := []string{"sync", "--out", out, "--state", state, "--page-size", "5"}
+	args := []string{"sync", "--out", out, "--state", state, "--page-size", "5", "--end-sessions"}
 	if _, stderr, code := cli(t, f.env(), args...); code != exitOK {
 		t.Fatalf("first run = %d: %s", code, stderr)
 	}
@@ -316,8 +325,8 @@ func TestSyncCommandLosesNothing(t *testing.T) {
 	}
 	want, _ := os.ReadFile(out)
 	ls := lines(t, out)
-	if n := countOps(ls[bytes.Count(baseOut, []byte("\n")):]); n["deactivate_user"] != 3 || n["delete_group"] != 1 || counts.writes < 4 || counts.syncs < 4 {
-		t.Fatalf("clean run wrote %v in %d writes and %d fsyncs; want 3 deactivations and a group deletion, in several pages", n, counts.writes, counts.syncs)
+	if n := countOps(ls[bytes.Count(baseOut, []byte("\n")):]); n["deactivate_user"] != 3 || n["delete_group"] != 1 || n["end_sessions"] != 3 || counts.writes < 4 || counts.syncs < 4 {
+		t.Fatalf("clean run wrote %v in %d writes and %d fsyncs; want 3 deactivations, 3 ends of sessions and a group deletion, in several pages", n, counts.writes, counts.syncs)
 	}
 
 	type failure struct {
