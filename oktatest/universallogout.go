@@ -220,6 +220,14 @@ func statusEvent(from, to string) string {
 	return ""
 }
 
+// ulSubjectID is the sub_id of a Universal Logout request (RFC 9493).
+type ulSubjectID struct {
+	Format string `json:"format"`
+	Iss    string `json:"iss,omitempty"`
+	Sub    string `json:"sub,omitempty"`
+	Email  string `json:"email,omitempty"`
+}
+
 // universalLogout starts a Universal Logout delivery for the user to every
 // application with a UniversalLogoutURI the user is assigned to.
 func (s *Server) universalLogout(userID, event string) {
@@ -242,11 +250,13 @@ func (s *Server) universalLogout(userID, event string) {
 		if c.UniversalLogoutURI == "" || !c.assigned(u.Login) {
 			continue
 		}
-		subID := map[string]string{"format": "iss_sub", "iss": org, "sub": u.ID}
+		subID := ulSubjectID{Format: "iss_sub", Iss: org, Sub: u.ID}
 		if c.UniversalLogoutEmail {
-			subID = map[string]string{"format": "email", "email": u.Email}
+			subID = ulSubjectID{Format: "email", Email: u.Email}
 		}
-		body, _ := json.Marshal(map[string]any{"sub_id": subID})
+		body, _ := json.Marshal(struct {
+			SubID ulSubjectID `json:"sub_id"`
+		}{subID})
 		tok := signToken(&Token{
 			Header: map[string]any{"alg": key.alg(), "kid": key.kid, "typ": "global-token-revocation+jwt"},
 			Claims: map[string]any{
