@@ -55,11 +55,6 @@ type appRef struct {
 	as       *authServer
 }
 
-// mfa reports whether the session's sign-in had a second factor.
-func (sess *ssoSession) mfa() bool {
-	return slices.Contains(sess.amr, "mfa")
-}
-
 // authn is what a sign-in established, carried from the SSO session into
 // codes, grants and ID tokens.
 type authn struct {

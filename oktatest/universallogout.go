@@ -34,6 +34,7 @@ const (
 	ulMaxRetryAfter  = time.Second
 	ulTokenLifetime  = 5 * time.Minute
 	ulReadLimit      = 64 << 10
+	ulMaxRecorded    = 1000 // deliveries kept for UniversalLogoutDeliveries
 )
 
 // Universal Logout events: why a request was sent.
@@ -49,8 +50,9 @@ const (
 // {"sub_id":{"format":"iss_sub","iss":ORG_URL,"sub":USER_ID}} (or, with
 // [Client.UniversalLogoutEmail], {"sub_id":{"format":"email","email":…}})
 // and "Authorization: Bearer TOKEN", where TOKEN is a JWT with the header
-// typ "global-token-revocation+jwt", alg RS256 and the kid of a key in the
-// org authorization server's JWKS (URL+"/oauth2/v1/keys", whatever
+// typ "global-token-revocation+jwt", alg RS256 (ES256 after
+// [Server.SetSigningAlg] on the org server) and the kid of the signing key
+// in the org authorization server's JWKS (URL+"/oauth2/v1/keys", whatever
 // authorization server the application signs in through), and the claims
 // iss (the org URL), aud (the endpoint URL), sub (the client ID), iat,
 // nbf, exp (5 minutes on) and jti.
@@ -71,8 +73,9 @@ type UniversalLogoutDelivery struct {
 	Event string
 	// UserID is the user whose sessions are to end.
 	UserID string
-	// Token and Body are the bearer JWT and the JSON body as sent (the
-	// same for every attempt).
+	// Token is the bearer JWT of the last attempt (each attempt is signed
+	// anew, with its own jti, so that a receiver refusing replayed jti
+	// values still accepts a retry); Body is the JSON body as sent.
 	Token, Body string
 	// Attempts is how many times the request was sent.
 	Attempts int
@@ -89,6 +92,24 @@ type UniversalLogoutDelivery struct {
 type ulJob struct {
 	d    UniversalLogoutDelivery
 	done chan struct{}
+	key  signingKey // the org authorization server's signing key
+	org  string     // the org URL, the token's iss
+}
+
+// token signs the bearer JWT of one attempt, with its own jti.
+func (j *ulJob) token(now time.Time) string {
+	return signToken(&Token{
+		Header: map[string]any{"alg": j.key.alg(), "kid": j.key.kid, "typ": "global-token-revocation+jwt"},
+		Claims: map[string]any{
+			"iss": j.org,
+			"aud": j.d.URI,
+			"sub": j.d.ClientID,
+			"iat": now.Unix(),
+			"nbf": now.Unix(),
+			"exp": now.Add(ulTokenLifetime).Unix(),
+			"jti": randomID("", 32),
+		},
+	}, j.key, signingKey{})
 }
 
 // ulState is the Universal Logout sender's state; jobs is guarded by s.mu.
@@ -125,7 +146,7 @@ func (s *Server) closeUniversalLogout() {
 
 // UniversalLogoutDeliveries waits until every Universal Logout request
 // started so far has finished (been answered with a final status or run
-// out of attempts), then returns them all, oldest first. If ctx ends first
+// out of attempts), then returns them all (the last 1,000), oldest first. If ctx ends first
 // it returns the finished ones and ctx's error.
 func (s *Server) UniversalLogoutDeliveries(ctx context.Context) ([]UniversalLogoutDelivery, error) {
 	s.mu.Lock()
@@ -231,7 +252,6 @@ type ulSubjectID struct {
 // universalLogout starts a Universal Logout delivery for the user to every
 // application with a UniversalLogoutURI the user is assigned to.
 func (s *Server) universalLogout(userID, event string) {
-	now := s.now()
 	s.mu.Lock()
 	u := s.users[userID]
 	if u == nil || s.closed {
@@ -257,24 +277,27 @@ func (s *Server) universalLogout(userID, event string) {
 		body, _ := json.Marshal(struct {
 			SubID ulSubjectID `json:"sub_id"`
 		}{subID})
-		tok := signToken(&Token{
-			Header: map[string]any{"alg": key.alg(), "kid": key.kid, "typ": "global-token-revocation+jwt"},
-			Claims: map[string]any{
-				"iss": org,
-				"aud": c.UniversalLogoutURI,
-				"sub": c.ID,
-				"iat": now.Unix(),
-				"nbf": now.Unix(),
-				"exp": now.Add(ulTokenLifetime).Unix(),
-				"jti": randomID("", 32),
-			},
-		}, key, signingKey{})
-		j := &ulJob{done: make(chan struct{}), d: UniversalLogoutDelivery{
-			ClientID: c.ID, URI: c.UniversalLogoutURI, Event: event, UserID: u.ID,
-			Token: tok, Body: string(body),
+		j := &ulJob{done: make(chan struct{}), key: key, org: org, d: UniversalLogoutDelivery{
+			ClientID: c.ID, URI: c.UniversalLogoutURI, Event: event, UserID: u.ID, Body: string(body),
 		}}
 		jobs = append(jobs, j)
 		s.ul.jobs = append(s.ul.jobs, j)
+	}
+	if n := len(s.ul.jobs) - ulMaxRecorded; n > 0 { // forget the oldest finished ones
+		kept := s.ul.jobs[:0]
+		for _, j := range s.ul.jobs {
+			select {
+			case <-j.done:
+				if n > 0 {
+					n--
+					continue
+				}
+			default:
+			}
+			kept = append(kept, j)
+		}
+		clear(s.ul.jobs[len(kept):])
+		s.ul.jobs = kept
 	}
 	s.mu.Unlock()
 	for _, j := range jobs {
@@ -290,6 +313,7 @@ func (s *Server) deliverUniversalLogout(j *ulJob) {
 	backoff := ulFirstBackoff
 	for {
 		j.d.Attempts++
+		j.d.Token = j.token(s.now())
 		status, retryAfter, err := s.postUniversalLogout(ctx, j.d.URI, j.d.Token, j.d.Body)
 		j.d.Status, j.d.Err = status, err
 		retry := err != nil || status >= 500 || status == http.StatusTooManyRequests

@@ -259,8 +259,16 @@ func TestUniversalLogoutRetries(t *testing.T) {
 			if len(ds) != 1 || ds[0].Attempts != tt.wantAttempts || ds[0].Status != tt.wantStatus || ds[0].Err != nil {
 				t.Fatalf("deliveries = %+v; want one with %d attempts ending %d", ds, tt.wantAttempts, tt.wantStatus)
 			}
-			if n := len(ur.requests()); n != tt.wantAttempts {
-				t.Errorf("receiver saw %d requests; want %d", n, tt.wantAttempts)
+			got := ur.requests()
+			if len(got) != tt.wantAttempts {
+				t.Errorf("receiver saw %d requests; want %d", len(got), tt.wantAttempts)
+			}
+			jtis := map[any]bool{}
+			for _, r := range got {
+				jtis[r.claims["jti"]] = true
+			}
+			if len(jtis) != len(got) {
+				t.Errorf("%d attempts carried %d distinct jti; want each attempt signed anew", len(got), len(jtis))
 			}
 		})
 	}
