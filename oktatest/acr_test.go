@@ -2,6 +2,8 @@ package oktatest
 
 import (
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -221,4 +223,48 @@ func TestAuthorizeRequestsIDP(t *testing.T) {
 	if n := len(s.AuthorizeRequests()); n != authorizeLogSize {
 		t.Errorf("len(AuthorizeRequests()) = %d; want at most %d", n, authorizeLogSize)
 	}
+}
+
+// FuzzAuthorize: whatever the query of an authorize request (acr_values,
+// prompt, enroll_amr_values, max_age, idp…), the fake answers without a
+// 5xx or a panic, and redirects only to the registered redirect URI or its
+// own sign-in form.
+func FuzzAuthorize(f *testing.F) {
+	s := NewServer()
+	defer s.Close()
+	s.AddDemoUsers()
+	s.AddUser(User{Login: "carol@example.com", Authenticators: []string{"okta_password", "webauthn"}})
+	s.AddClient(Client{ID: "web", Secret: "web-secret", RedirectURIs: []string{webRedirect}})
+	s.AutoLogin("carol@example.com")
+	base := "client_id=web&redirect_uri=" + url.QueryEscape(webRedirect) + "&state=s&"
+	for _, seed := range []string{
+		"response_type=code&scope=openid&acr_values=phr",
+		"response_type=code&scope=openid&acr_values=phrh+urn:okta:loa:2fa:any",
+		"response_type=none&prompt=enroll_authenticator&enroll_amr_values=pop+hwk&max_age=0",
+		"response_type=code&scope=openid+groups&idp=0oa1&max_age=-1",
+		"response_type=code&scope=openid&prompt=none+login&acr_values=%00",
+		"response_type=code&scope=openid&acr_values=a&acr_values=b",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		for _, target := range []string{"/oauth2/default/v1/authorize?" + base + q, "/oauth2/v1/authorize?" + q} {
+			req := httptest.NewRequest("GET", "http://fake"+"/x", nil)
+			u, err := url.Parse(target)
+			if err != nil {
+				return
+			}
+			req.URL = u
+			req.RequestURI = target
+			rec := httptest.NewRecorder()
+			s.ServeHTTP(rec, req)
+			if rec.Code >= 500 {
+				t.Fatalf("GET %s = %d", target, rec.Code)
+			}
+			if loc := rec.Header().Get("Location"); rec.Code == http.StatusFound &&
+				!strings.HasPrefix(loc, webRedirect+"?") && !strings.HasPrefix(loc, s.URL+SignInPath+"?") {
+				t.Fatalf("GET %s redirects to %q", target, loc)
+			}
+		}
+	})
 }
