@@ -146,21 +146,25 @@ func (s *Server) closeUniversalLogout() {
 
 // UniversalLogoutDeliveries waits until every Universal Logout request
 // started so far has finished (been answered with a final status or run
-// out of attempts), then returns them all (the last 1,000), oldest first. If ctx ends first
-// it returns the finished ones and ctx's error.
+// out of attempts), then returns them all (the last 1,000), oldest first.
+// If ctx ends first it returns the finished ones and ctx's error.
 func (s *Server) UniversalLogoutDeliveries(ctx context.Context) ([]UniversalLogoutDelivery, error) {
 	s.mu.Lock()
 	jobs := slices.Clone(s.ul.jobs)
 	s.mu.Unlock()
 	var err error
+wait:
 	for _, j := range jobs {
+		select {
+		case <-j.done:
+			continue
+		default:
+		}
 		select {
 		case <-j.done:
 		case <-ctx.Done():
 			err = ctx.Err()
-		}
-		if err != nil {
-			break
+			break wait
 		}
 	}
 	var out []UniversalLogoutDelivery
