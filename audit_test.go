@@ -138,11 +138,13 @@ func TestAuditEvents(t *testing.T) {
 			b.get(h.app.URL + "/webapp")
 		}, audit.EventRefreshFailed, audit.ReasonRefreshRefused},
 		{"back-channel", nil, func(h *harness) {
+			h.fake.SendBackchannelLogout(true) // Okta sends none; other providers do
 			h.login(h.browser(), alice, "/")
 			h.audit.reset()
 			h.fake.EndSession(alice)
 		}, audit.EventBackchannelLogout, audit.ReasonOK},
 		{"back-channel forged", nil, func(h *harness) {
+			h.fake.SendBackchannelLogout(true)
 			h.login(h.browser(), alice, "/")
 			h.audit.reset()
 			h.fake.MutateLogoutToken(func(tk *oktatest.Token) { tk.Sign = oktatest.SignCorrupt })

@@ -30,6 +30,7 @@ func TestBackchannelLogoutFromOkta(t *testing.T) {
 					c.Session.Storage = SessionInStore
 				}
 			})
+			h.fake.SendBackchannelLogout(true) // Okta sends none; other providers do
 			h.fake.SetSigningAlg("", tt.alg)
 			h.restart() // New discovers at once: again, after the change
 			a1, a2, b := h.browser(), h.browser(), h.browser()
@@ -75,6 +76,7 @@ func TestBackchannelLogoutRefusesTamperedTokens(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, nil)
+			h.fake.SendBackchannelLogout(true) // Okta sends none; other providers do
 			br := h.browser()
 			h.login(br, alice, "/")
 			h.fake.MutateLogoutToken(tt.mutate)

@@ -350,7 +350,8 @@ func TestIssuerWithTrailingSlash(t *testing.T) {
 	fake.MutateDiscovery(func(d map[string]any) { d["issuer"] = iss })
 	fake.MutateIDToken(func(tk *oktatest.Token) { tk.Claims["iss"] = iss })
 	fake.MutateLogoutToken(func(tk *oktatest.Token) { tk.Claims["iss"] = iss })
-	h.restart() // New discovers at once: again, after the changes
+	fake.SendBackchannelLogout(true) // as zitadel's server would; Okta sends none
+	h.restart()                      // New discovers at once: again, after the changes
 	b := h.browser()
 	if r := h.login(b, alice, "/"); r.status != http.StatusFound || h.sessionCookie(b) == nil {
 		t.Fatalf("sign-in with issuer %q = %d %.200s; want 302 with a session", iss, r.status, r.body)

@@ -23,8 +23,10 @@ type authRequest struct {
 	loginHint   string
 	scopes      []string
 	prompt      []string
-	maxAge      int    // -1 when absent
-	acr         string // the chosen acr_values entry, "" when none was sent
+	maxAge      int      // -1 when absent
+	acr         string   // the chosen acr_values entry, "" when none was sent or known
+	enrollAMR   []string // enroll_amr_values with prompt=enroll_authenticator
+	noCode      bool     // response_type=none: answer with state alone
 }
 
 // authError is a failed authorize request: either a page shown to the user
@@ -53,19 +55,15 @@ type appRef struct {
 	as       *authServer
 }
 
-// mfa reports whether the session's sign-in had a second factor.
-func (sess *ssoSession) mfa() bool {
-	return slices.Contains(sess.amr, "mfa")
-}
-
 // authn is what a sign-in established, carried from the SSO session into
 // codes, grants and ID tokens.
 type authn struct {
 	userID   string
 	authTime time.Time
-	amr      []string // "amr"; nil means ["pwd"]
-	acr      string   // "acr", echoed from acr_values; "" when none was asked
-	sid      string   // "sid", the SSO session id
+	amr      []string       // "amr"; nil means ["pwd"]
+	acr      string         // "acr", echoed from acr_values; "" when none was asked
+	sid      string         // "sid", the SSO session id
+	family   *refreshFamily // the refresh tokens of the sign-in; nil until one is issued
 }
 
 // authCode is an issued authorization code.
@@ -75,38 +73,9 @@ type authCode struct {
 	expires time.Time
 }
 
-// acrSupported are the acr_values the fake honours, Okta's names. The
-// "2fa" ones make the sign-in ask for a code (see [VerificationCode]).
-var acrSupported = []string{
-	"urn:okta:loa:1fa:any",
-	"urn:okta:loa:1fa:pwd",
-	"urn:okta:loa:2fa:any",
-	"urn:okta:loa:2fa:any:ifpossible",
-}
-
-// amrPassword and amrMFA are the amr claims of one- and two-factor
-// sign-ins.
-var (
-	amrPassword = []string{"pwd"}
-	amrMFA      = []string{"pwd", "mfa"}
-)
-
-// needsMFA reports whether the request asks for a second factor.
-func (req *authRequest) needsMFA() bool {
-	return strings.Contains(req.acr, ":2fa:")
-}
-
-// amr returns the amr of a sign-in that satisfies the request.
-func (req *authRequest) amr() []string {
-	if req.needsMFA() {
-		return amrMFA
-	}
-	return amrPassword
-}
-
 // authorizeParams are the authorize parameters that may be sent at most
 // once.
-var authorizeParams = []string{"client_id", "redirect_uri", "state", "response_type", "scope", "nonce", "code_challenge", "code_challenge_method", "prompt", "max_age", "acr_values"}
+var authorizeParams = []string{"client_id", "redirect_uri", "state", "response_type", "scope", "nonce", "code_challenge", "code_challenge_method", "prompt", "max_age", "acr_values", "idp", "enroll_amr_values"}
 
 // parseAuthorize validates an authorize request for authorization server
 // as. Errors before the redirect URI is trusted are pages.
@@ -143,30 +112,47 @@ func (s *Server) parseAuthorize(as *authServer, q url.Values) (*authRequest, *au
 }
 
 // checkAuthorize runs, in order, the checks of an authorize request whose
-// errors go back to the redirect URI, and sets req's maxAge and acr. The
-// error it returns has neither redirect URI nor state yet.
+// errors go back to the redirect URI, and sets req's maxAge, acr,
+// enrollAMR and noCode. The error it returns has neither redirect URI nor
+// state yet.
 func (s *Server) checkAuthorize(req *authRequest, q url.Values) *authError {
-	if e := checkResponseType(q.Get("response_type"), q.Get("response_mode")); e != nil {
+	if e := checkPrompt(req.prompt); e != nil {
 		return e
+	}
+	enroll := slices.Contains(req.prompt, "enroll_authenticator")
+	rt := q.Get("response_type")
+	req.noCode = enroll && rt == "none"
+	if !req.noCode {
+		if e := checkResponseType(rt, q.Get("response_mode")); e != nil {
+			return e
+		}
 	}
 	if req.state == "" {
 		return &authError{code: "invalid_request", desc: "The authorization request is missing the 'state' parameter."}
 	}
-	if e := s.checkScopes(req.as, req.scopes); e != nil {
+	if e := s.checkScopes(req.as, req.scopes, !req.noCode); e != nil {
 		return e
 	}
-	if e := checkPKCE(req.challenge, q.Get("code_challenge_method"), req.client.AuthMethod); e != nil {
-		return e
-	}
-	if e := checkPrompt(req.prompt); e != nil {
-		return e
+	if !req.noCode {
+		if e := checkPKCE(req.challenge, q.Get("code_challenge_method"), req.client.AuthMethod); e != nil {
+			return e
+		}
 	}
 	var e *authError
 	if req.maxAge, e = parseMaxAge(q.Get("max_age")); e != nil {
 		return e
 	}
-	req.acr, e = chooseACR(q.Get("acr_values"))
-	return e
+	req.acr = chooseACR(q.Get("acr_values"))
+	if enroll {
+		req.enrollAMR = strings.Fields(q.Get("enroll_amr_values"))
+		switch {
+		case len(req.enrollAMR) == 0:
+			return &authError{code: "invalid_request", desc: "The 'enroll_amr_values' parameter is required with prompt=enroll_authenticator."}
+		case req.maxAge != 0:
+			return &authError{code: "invalid_request", desc: "The 'max_age' parameter must be 0 with prompt=enroll_authenticator."}
+		}
+	}
+	return nil
 }
 
 // checkResponseType accepts response_type code, in the query response
@@ -183,17 +169,17 @@ func checkResponseType(rt, rm string) *authError {
 	return nil
 }
 
-// checkScopes requires openid and accepts only the standard scopes and
-// those added to authorization server as.
-func (s *Server) checkScopes(as *authServer, scopes []string) *authError {
-	if !slices.Contains(scopes, "openid") {
+// checkScopes accepts only the scopes authorization server as knows (see
+// [Server.AddScopes]), and requires openid when needOpenID.
+func (s *Server) checkScopes(as *authServer, scopes []string, needOpenID bool) *authError {
+	if needOpenID && !slices.Contains(scopes, "openid") {
 		return &authError{code: "invalid_scope", desc: "The authorization request must include the 'openid' scope."}
 	}
 	s.mu.Lock()
-	custom := as.scopes
+	known := as.knownScopes()
 	s.mu.Unlock()
 	for _, sc := range scopes {
-		if !slices.Contains(scopesSupported, sc) && !slices.Contains(custom, sc) {
+		if !slices.Contains(known, sc) {
 			return &authError{code: "invalid_scope", desc: "One or more scopes are not configured for the authorization server resource."}
 		}
 	}
@@ -219,16 +205,18 @@ func checkPKCE(challenge, method, authMethod string) *authError {
 	return &authError{code: "invalid_request", desc: desc}
 }
 
-// checkPrompt accepts the prompt values none, login and consent, none
-// alone.
+// checkPrompt accepts the prompt values none, login, consent and
+// enroll_authenticator; none and enroll_authenticator alone.
 func checkPrompt(prompt []string) *authError {
 	for _, p := range prompt {
-		if p != "none" && p != "login" && p != "consent" {
+		if p != "none" && p != "login" && p != "consent" && p != "enroll_authenticator" {
 			return &authError{code: "invalid_request", desc: "The 'prompt' parameter value '" + p + "' is not supported."}
 		}
 	}
-	if slices.Contains(prompt, "none") && len(prompt) > 1 {
-		return &authError{code: "invalid_request", desc: "The 'prompt' value 'none' cannot be combined with other values."}
+	for _, alone := range []string{"none", "enroll_authenticator"} {
+		if slices.Contains(prompt, alone) && len(prompt) > 1 {
+			return &authError{code: "invalid_request", desc: "The 'prompt' value '" + alone + "' cannot be combined with other values."}
+		}
 	}
 	return nil
 }
@@ -245,20 +233,6 @@ func parseMaxAge(ma string) (int, *authError) {
 	return n, nil
 }
 
-// chooseACR returns the first supported value of acr_values, in the
-// client's order of preference, or "" when none was sent.
-func chooseACR(values string) (string, *authError) {
-	acr := strings.Fields(values)
-	if len(acr) == 0 {
-		return "", nil
-	}
-	i := slices.IndexFunc(acr, func(v string) bool { return slices.Contains(acrSupported, v) })
-	if i < 0 {
-		return "", &authError{code: "invalid_request", desc: "The 'acr_values' parameter is not supported. Supported values: " + strings.Join(acrSupported, ", ") + "."}
-	}
-	return acr[i], nil
-}
-
 // validChallenge reports whether c looks like an S256 code challenge.
 func validChallenge(c string) bool {
 	if len(c) != 43 {
@@ -270,20 +244,33 @@ func validChallenge(c string) bool {
 
 // handleAuthorize serves GET {as}/v1/authorize.
 func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request, as *authServer) {
-	req, aerr := s.parseAuthorize(as, r.URL.Query())
+	q := r.URL.Query()
+	req, aerr := s.parseAuthorize(as, q)
+	if aerr == nil {
+		s.recordAuthorize(as, q)
+	}
 	s.authorize(w, r, req, aerr)
 }
 
 // authorize answers a parsed authorize request (OpenID Connect or plain
 // OAuth 2.0): with the SSO session, by AutoLogin, or with the sign-in form.
+// A user whose authenticators cannot satisfy acr_values gets
+// unmet_authentication_requirements.
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request, req *authRequest, aerr *authError) {
 	if aerr != nil {
 		s.authorizeError(w, r, aerr)
 		return
 	}
 	sess := s.session(r)
-	if sess != nil && req.needsLogin(sess, s.now()) {
-		sess = nil
+	if sess != nil {
+		auths := s.userAuthenticators(sess.userID)
+		if _, _, unmet := req.plan(auths); unmet {
+			s.authorizeError(w, r, req.unmetError())
+			return
+		}
+		if req.needsLogin(sess, auths, s.now()) {
+			sess = nil
+		}
 	}
 	if sess == nil && slices.Contains(req.prompt, "none") {
 		s.authorizeError(w, r, &authError{code: "login_required", desc: "The client specified not to prompt, but the user is not logged in.", redirectURI: req.redirectURI, state: req.state})
@@ -295,34 +282,63 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, req *authRequ
 		if auto != nil && auto.Status != "ACTIVE" {
 			auto = nil
 		}
+		var auths []string
+		if auto != nil {
+			auths = authenticatorsOf(auto)
+		}
 		s.mu.Unlock()
 		if auto == nil {
 			http.Redirect(w, r, s.URL+SignInPath+"?fromURI="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)
 			return
 		}
-		sess = s.startSession(w, auto.ID, req.amr())
+		amr, _, unmet := req.plan(auths)
+		if unmet {
+			s.authorizeError(w, r, req.unmetError())
+			return
+		}
+		sess = s.startSession(w, auto.ID, amr)
 	}
 	s.completeAuthorize(w, r, req, sess)
 }
 
+// userAuthenticators returns the authenticators of the user with id, or
+// nil.
+func (s *Server) userAuthenticators(id string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u := s.users[id]; u != nil {
+		return authenticatorsOf(u)
+	}
+	return nil
+}
+
 // needsLogin reports whether the request demands a fresh sign-in despite
-// the session: prompt=login, max_age exceeded, or a second factor the
-// session's sign-in did not have.
-func (req *authRequest) needsLogin(sess *ssoSession, now time.Time) bool {
-	if slices.Contains(req.prompt, "login") || (req.needsMFA() && !sess.mfa()) {
+// the session: prompt=login, max_age=0 or exceeded, or acr_values the
+// session's sign-in did not satisfy for a user with authenticators.
+func (req *authRequest) needsLogin(sess *ssoSession, authenticators []string, now time.Time) bool {
+	if slices.Contains(req.prompt, "login") || req.maxAge == 0 || !req.satisfiedBy(sess.amr, authenticators) {
 		return true
 	}
-	return req.maxAge >= 0 && now.Sub(sess.authTime) > time.Duration(req.maxAge)*time.Second
+	return req.maxAge > 0 && now.Sub(sess.authTime) > time.Duration(req.maxAge)*time.Second
 }
 
 // completeAuthorize issues a code for the signed-in user and redirects back
-// to the client, or sends access_denied if the user is not assigned.
+// to the client, or sends access_denied if the user is not assigned. With
+// prompt=enroll_authenticator the user's authenticators grow by
+// enroll_amr_values first; with response_type=none the redirect carries the
+// state alone.
 func (s *Server) completeAuthorize(w http.ResponseWriter, r *http.Request, req *authRequest, sess *ssoSession) {
 	s.mu.Lock()
 	u := s.users[sess.userID]
 	if u == nil || !req.client.assigned(u.Login) {
 		s.mu.Unlock()
 		s.authorizeError(w, r, &authError{code: "access_denied", desc: "User is not assigned to the client application.", redirectURI: req.redirectURI, state: req.state})
+		return
+	}
+	req.enroll(u)
+	if req.noCode {
+		s.mu.Unlock()
+		http.Redirect(w, r, withQuery(req.redirectURI, url.Values{"state": {req.state}}), http.StatusFound)
 		return
 	}
 	code := randomToken()

@@ -82,7 +82,7 @@ func TestAuthorizeSessionRules(t *testing.T) {
 	}{
 		{"silent with session", nil, false},
 		{"prompt none with session", map[string]string{"prompt": "none"}, false},
-		{"session from the org server counts here", map[string]string{"scope": "openid groups"}, false},
+		{"session from the org server counts here", map[string]string{"scope": "openid email"}, false},
 		{"prompt login forces the form", map[string]string{"prompt": "login"}, true},
 		{"max_age 0 forces the form", map[string]string{"max_age": "0"}, true},
 		{"generous max_age is silent", map[string]string{"max_age": "3600"}, false},

@@ -22,7 +22,8 @@ const backchannelEvent = "http://schemas.openid.net/event/backchannel-logout"
 
 // BackchannelDelivery records one back-channel logout notification (OpenID
 // Connect Back-Channel Logout 1.0) that the server sent: a POST of the form
-// parameter "logout_token" to a [Client.BackchannelLogoutURI].
+// parameter "logout_token" to a [Client.BackchannelLogoutURI]. Okta never
+// sends these; the server does only after [Server.SendBackchannelLogout].
 //
 // The logout token is a JWT signed (RS256, header "typ" "logout+jwt") with
 // the current key of the authorization server the user signed in to the
@@ -60,6 +61,17 @@ func (s *Server) MutateLogoutToken(fn func(*Token)) {
 	s.mutateLogoutToken = fn
 }
 
+// SendBackchannelLogout turns OpenID Connect back-channel logout tokens on
+// or off (off by default). Okta never sends them: its server-to-server
+// logout is Universal Logout ([Client.UniversalLogoutURI]). Turn them on to
+// test a relying party against other OpenID providers that do; each
+// client's [Client.BackchannelLogoutURI] then receives them.
+func (s *Server) SendBackchannelLogout(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.backchannel = on
+}
+
 // BackchannelDeliveries returns every back-channel logout notification sent
 // so far, oldest first.
 func (s *Server) BackchannelDeliveries() []BackchannelDelivery {
@@ -84,6 +96,10 @@ func (s *Server) notifyBackchannel(ctx context.Context, sess *ssoSession) {
 	}
 	now := s.now()
 	s.mu.Lock()
+	if !s.backchannel {
+		s.mu.Unlock()
+		return
+	}
 	var jobs []*job
 	for _, app := range sess.apps {
 		c := s.clients[app.clientID]

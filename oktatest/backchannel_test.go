@@ -81,6 +81,7 @@ func TestSingleLogout(t *testing.T) {
 	rp := newLogoutReceiver(t)
 	s := NewServer()
 	t.Cleanup(s.Close)
+	s.SendBackchannelLogout(true) // as another OpenID provider would
 	alice := s.AddDemoUsers()[0]
 	s.AddClient(Client{ID: "web", Secret: "web-secret", RedirectURIs: []string{webRedirect}, PostLogoutRedirectURIs: []string{webLogoutURI},
 		BackchannelLogoutURI: rp.URL + "/ok", FrontchannelLogoutURI: "http://app.example/auth/frontchannel"})
@@ -197,6 +198,7 @@ func TestEndSession(t *testing.T) {
 	rp := newLogoutReceiver(t)
 	s := NewServer()
 	t.Cleanup(s.Close)
+	s.SendBackchannelLogout(true) // as another OpenID provider would
 	users := s.AddDemoUsers()
 	s.AddClient(Client{ID: "web", Secret: "web-secret", RedirectURIs: []string{webRedirect}, BackchannelLogoutURI: rp.URL + "/ok"})
 	f := newFlow(t, s, s.CustomIssuer("default"))
@@ -265,6 +267,7 @@ func TestBackchannelUnreachable(t *testing.T) {
 	dead.Close()
 	s := NewServer()
 	t.Cleanup(s.Close)
+	s.SendBackchannelLogout(true) // as another OpenID provider would
 	s.AddDemoUsers()
 	s.AddClient(Client{ID: "web", Secret: "web-secret", RedirectURIs: []string{webRedirect}, BackchannelLogoutURI: deadURL})
 	s.AutoLogin("alice@example.com")
@@ -273,5 +276,36 @@ func TestBackchannelUnreachable(t *testing.T) {
 	ds := s.BackchannelDeliveries()
 	if len(ds) != 1 || ds[0].Err == nil || ds[0].Status != 0 {
 		t.Errorf("delivery to a closed port = %+v; want one with Err set and Status 0", ds)
+	}
+}
+
+// TestBackchannelOffByDefault: like Okta, the fake sends no back-channel
+// logout token unless told to, whether the user signs out at the logout
+// endpoint or an admin ends the session.
+func TestBackchannelOffByDefault(t *testing.T) {
+	rp := newLogoutReceiver(t)
+	s := NewServer()
+	t.Cleanup(s.Close)
+	s.AddDemoUsers()
+	s.AddClient(Client{ID: "web", Secret: "web-secret", RedirectURIs: []string{webRedirect}, PostLogoutRedirectURIs: []string{webLogoutURI},
+		BackchannelLogoutURI: rp.URL + "/ok"})
+	s.AutoLogin("alice@example.com")
+	f := newFlow(t, s, s.Issuer())
+	b := newBrowser(t, s)
+	tok := f.login(t, s, b)
+	resp, _ := get(t, b, s.Issuer()+"/oauth2/v1/logout?"+url.Values{"id_token_hint": {rawIDToken(t, tok)}, "post_logout_redirect_uri": {webLogoutURI}}.Encode())
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || loc != webLogoutURI {
+		t.Fatalf("logout = %d %q; want 302 to %s", resp.StatusCode, loc, webLogoutURI)
+	}
+	f.login(t, s, newBrowser(t, s))
+	s.EndSession("alice@example.com")
+	if ds := s.BackchannelDeliveries(); len(ds) != 0 {
+		t.Errorf("BackchannelDeliveries() = %+v; want none without SendBackchannelLogout", ds)
+	}
+	s.SendBackchannelLogout(true)
+	f.login(t, s, newBrowser(t, s))
+	s.EndSession("alice@example.com")
+	if ds := s.BackchannelDeliveries(); len(ds) != 1 || ds[0].Status != http.StatusOK {
+		t.Errorf("BackchannelDeliveries() after SendBackchannelLogout(true) = %+v; want one answered 200", ds)
 	}
 }

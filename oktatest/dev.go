@@ -92,6 +92,7 @@ func (s *Server) DevSetup(app DevApp) DevInfo {
 		Secret:                 app.ClientSecret,
 		RedirectURIs:           app.RedirectURIs,
 		PostLogoutRedirectURIs: app.PostLogoutRedirectURIs,
+		UniversalLogoutURI:     devUniversalLogoutURI(app.RedirectURIs),
 	})
 	if empty {
 		s.AddDemoUsers()

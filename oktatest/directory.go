@@ -36,10 +36,23 @@ type Client struct {
 	// fake's signed-out page, with "iss" and "sid" query parameters, when
 	// a user who signed in to the application signs out at the fake.
 	FrontchannelLogoutURI string
-	// BackchannelLogoutURI, when set, receives a POSTed "logout_token"
-	// when a user who signed in to the application signs out at the fake or
-	// is signed out by [Server.EndSession]. See [BackchannelDelivery].
+	// BackchannelLogoutURI, when set and the server sends back-channel
+	// logout tokens ([Server.SendBackchannelLogout], off by default because
+	// Okta never sends them), receives a POSTed "logout_token" when a user
+	// who signed in to the application signs out at the fake or is signed
+	// out by [Server.EndSession]. See [BackchannelDelivery].
 	BackchannelLogoutURI string
+	// UniversalLogoutURI, when set, is the application's Universal Logout
+	// (Global Token Revocation) endpoint, as registered in an Okta app
+	// integration: it receives a signed request when a user assigned to
+	// the application has their sessions cleared, is suspended or is
+	// deactivated. See [UniversalLogoutDelivery].
+	UniversalLogoutURI string
+	// UniversalLogoutEmail identifies the user by email in Universal
+	// Logout requests ({"format":"email"}, the "Email" subject format of
+	// Okta's integration settings) instead of by issuer and subject
+	// ({"format":"iss_sub"}, the default here).
+	UniversalLogoutEmail bool
 	// PublicKeys are the keys that verify the client's private_key_jwt
 	// assertions, like the keys of a service app in Okta's admin console.
 	PublicKeys []PublicKey
@@ -91,6 +104,19 @@ type User struct {
 	// and DEPROVISIONED. Users with any status but ACTIVE cannot sign in,
 	// and an existing SSO session of theirs is ignored.
 	Status string
+	// Authenticators are the authenticators the user has enrolled, by
+	// Okta's authenticator keys. nil means "okta_password" and
+	// "okta_email" (codes by email). Step-up with acr_values looks at them:
+	// "phr" (phishing-resistant) needs "webauthn" (a passkey or security
+	// key), "phrh" (phishing-resistant, hardware-protected) needs
+	// "okta_verify" (Okta Verify FastPass), "urn:okta:loa:2fa:any" needs
+	// any authenticator besides "okta_password"; a user without them gets
+	// unmet_authentication_requirements. The fake verifies every second
+	// factor with [VerificationCode]. prompt=enroll_authenticator adds the
+	// authenticators its enroll_amr_values name ("pop" webauthn, "hwk"
+	// okta_verify, "otp" google_otp, "sms" and "tel" phone_number, "email"
+	// okta_email, "kba" security_question).
+	Authenticators []string
 	// Groups are the names of the user's groups. A group that does not
 	// exist yet is created as an OKTA_GROUP. Every user is also in
 	// "Everyone", which need not be listed.
@@ -322,34 +348,56 @@ func (s *Server) addUserLocked(u User, now time.Time) (User, error) {
 }
 
 // SetUserStatus changes a user's status (see [User.Status]) and moves its
-// LastUpdated. It panics if the user does not exist or status is unknown.
+// LastUpdated. Suspending (SUSPENDED) or deactivating (DEPROVISIONED) a
+// user sends Universal Logout requests, as the Management API's lifecycle
+// calls do (see [Client.UniversalLogoutURI]). It panics if the user does
+// not exist or status is unknown.
 func (s *Server) SetUserStatus(id, status string) {
 	if !slices.Contains(userStatuses, status) {
 		panic("oktatest: SetUserStatus: unknown status " + status)
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	u := s.users[id]
 	if u == nil {
+		s.mu.Unlock()
 		panic("oktatest: SetUserStatus: unknown user " + id)
 	}
 	now := stamp(s.now())
+	event := statusEvent(u.Status, status)
 	if u.Status != status {
 		u.statusChanged = now
 	}
 	u.Status = status
 	u.LastUpdated, u.updated = now, now.Unix()
+	s.mu.Unlock()
+	if event != "" {
+		s.universalLogout(id, event)
+	}
 }
 
 // UpdateUser replaces the profile (Login, Email, FirstName, LastName) and
 // Password of the user with u.ID, and its Status when u.Status is set and
 // its groups when u.Groups is non-nil (creating missing groups), then moves
-// LastUpdated and returns the user. Email defaults to Login. It panics if
+// LastUpdated and returns the user. Email defaults to Login. A change to
+// SUSPENDED or DEPROVISIONED sends Universal Logout requests, as
+// [Server.SetUserStatus] does. It panics if
 // the user does not exist, Login is empty or another user's, or Status is
 // unknown.
 func (s *Server) UpdateUser(u User) User {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	out, event := func() (User, string) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.updateUserLocked(u)
+	}()
+	if event != "" {
+		s.universalLogout(out.ID, event)
+	}
+	return out
+}
+
+// updateUserLocked is UpdateUser, returning the Universal Logout event
+// of the status change, if any. s.mu must be held.
+func (s *Server) updateUserLocked(u User) (User, string) {
 	rec := s.users[u.ID]
 	if rec == nil {
 		panic("oktatest: UpdateUser: unknown user " + u.ID)
@@ -370,7 +418,9 @@ func (s *Server) UpdateUser(u User) User {
 	if rec.Email == "" {
 		rec.Email = rec.Login
 	}
+	event := ""
 	if u.Status != "" && u.Status != rec.Status {
+		event = statusEvent(rec.Status, u.Status)
 		rec.Status, rec.statusChanged = u.Status, stamp(now)
 	}
 	if u.Groups != nil {
@@ -380,7 +430,7 @@ func (s *Server) UpdateUser(u User) User {
 	rec.updated = rec.LastUpdated.Unix()
 	out := rec.User
 	out.Groups = slices.Clone(out.Groups)
-	return out
+	return out, event
 }
 
 // setGroupsLocked makes the groups named names (creating missing ones)
@@ -411,15 +461,27 @@ func (s *Server) setGroupsLocked(rec *userRec, names []string, now time.Time) {
 
 // DeleteUser hard-deletes a user, as Okta does for a deactivated user: it
 // vanishes from the directory, its groups (whose LastMembershipUpdated
-// moves) and the Management API. Its sessions and tokens stop working. It
-// panics if the user does not exist.
+// moves) and the Management API. Its sessions and tokens stop working. A
+// user not yet DEPROVISIONED is deactivated first, which sends Universal
+// Logout requests (event "deactivate") before the user vanishes. It panics
+// if the user does not exist.
 func (s *Server) DeleteUser(id string) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	u := s.users[id]
 	if u == nil {
+		s.mu.Unlock()
 		panic("oktatest: DeleteUser: unknown user " + id)
 	}
+	if u.Status != "DEPROVISIONED" {
+		s.mu.Unlock()
+		s.SetUserStatus(id, "DEPROVISIONED")
+		s.mu.Lock()
+		if u = s.users[id]; u == nil {
+			s.mu.Unlock()
+			return
+		}
+	}
+	defer s.mu.Unlock()
 	now := s.now()
 	for gid := range u.groupIDs {
 		s.removeMemberLocked(s.dir.groups[gid], u, now)

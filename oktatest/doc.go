@@ -34,14 +34,31 @@
 // [Server.SetSigningAlg] (ES256 instead of Okta's RS256) and
 // [Server.TokenRequests].
 //
-// OpenID Connect details: acr_values ("urn:okta:loa:2fa:any" adds a
-// "Verify with code" step to the sign-in form, see [VerificationCode]; the
-// ID token echoes "acr" and has "amr" ["pwd","mfa"]), a "sid" claim per SSO
-// session, refresh tokens with offline_access and optional rotation
-// ([Server.RotateRefreshTokens]), and single logout when a user signs out
-// at the fake or [Server.EndSession] is called: front-channel iframes
-// ([Client.FrontchannelLogoutURI]) and back-channel logout tokens
-// ([Client.BackchannelLogoutURI], [BackchannelDelivery]).
+// OpenID Connect details, as Okta Identity Engine does them: acr_values
+// (unknown values are ignored; "urn:okta:loa:2fa:any", "phr" and "phrh"
+// add a "Verify with code" step to the sign-in form, see
+// [VerificationCode], when the user's [User.Authenticators] allow, and
+// answer unmet_authentication_requirements to the redirect URI when they
+// do not; the ID token echoes "acr"), prompt=enroll_authenticator with
+// enroll_amr_values and max_age=0, and idp (both recorded, see
+// [Server.AuthorizeRequests]), a "sid" claim per SSO session, refresh
+// tokens with offline_access, rotated by default with Okta's grace period
+// and reuse detection ([Server.RotateRefreshTokens],
+// [Server.SetRefreshGracePeriod]). A custom authorization server refuses
+// the groups scope until a test defines it ([Server.AddScopes]).
+//
+// Logout: when a user signs out at the fake, front-channel iframes
+// ([Client.FrontchannelLogoutURI]). When an admin clears a user's sessions
+// ([Server.EndSession], [Server.ClearUserSessions], DELETE
+// /api/v1/users/{id}/sessions), suspends or deactivates the user
+// ([Server.SetUserStatus], the lifecycle calls of the Management API),
+// Universal Logout requests signed with the org's keys go to the
+// applications' [Client.UniversalLogoutURI], asynchronously and with
+// retries ([UniversalLogoutDelivery], [Server.UniversalLogoutDeliveries]).
+// Okta never sends OpenID Connect back-channel logout tokens, and neither
+// does the fake unless [Server.SendBackchannelLogout] turns them on, to
+// stand in for another provider ([Client.BackchannelLogoutURI],
+// [BackchannelDelivery]).
 //
 // Directory and Management API: users with Okta's statuses, groups
 // ([Group], "Everyone" built in), memberships and app assignments, loadable
@@ -49,7 +66,8 @@
 // ([Server.AddGeneratedUsers]: 100,000 users page quickly). /api/v1/users
 // and /api/v1/groups (with members and a user's groups) answer as Okta
 // does: Link rel="next" pagination with opaque cursors, search and filter
-// (lastUpdated gt …), DEPROVISIONED users hidden without them,
+// (lastUpdated gt …), DEPROVISIONED users hidden without them, user
+// lifecycle (suspend, unsuspend, deactivate) and clearing sessions,
 // X-Rate-Limit-* headers, 429 E0000047 bursts ([Server.BurstTooManyRequests]),
 // Okta's error JSON. Service apps authenticate with private_key_jwt
 // ([Client.PublicKeys]) and DPoP ([DPoPMode]), or an SSWS token

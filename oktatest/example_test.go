@@ -102,8 +102,9 @@ func ExampleServer_AutoLogin() {
 	// Output: 200 alice@example.com
 }
 
-// ExampleServer_EndSession shows back-channel logout: ending a user's
-// Okta session POSTs a logout token to every application the user signed
+// ExampleServer_EndSession shows back-channel logout, which Okta never
+// sends but other providers do: with SendBackchannelLogout on, ending a
+// user's session POSTs a logout token to every application the user signed
 // in to that registered a BackchannelLogoutURI.
 func ExampleServer_EndSession() {
 	rp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -114,6 +115,7 @@ func ExampleServer_EndSession() {
 	defer rp.Close()
 	okta := oktatest.NewServer()
 	defer okta.Close()
+	okta.SendBackchannelLogout(true)
 	okta.AddDemoUsers()
 	okta.AddClient(oktatest.Client{
 		ID: "app", Secret: "app-secret",

@@ -15,10 +15,12 @@ const DefaultGroupsClaimLimit = 100
 // claim filter" (Sign On tab), for a custom authorization server with a
 // claim of value type Groups.
 //
-// Without a GroupsClaim, a server puts every group of the user in a
-// "groups" claim of the ID token when the groups scope is granted: handy
-// for tests, more generous than a real org, where nothing is sent until an
-// admin sets a filter.
+// Without a GroupsClaim, the org authorization server puts every group of
+// the user in a "groups" claim of the ID token when the groups scope is
+// granted: handy for tests, more generous than a real org, where nothing is
+// sent until an admin sets a filter. A custom authorization server, as at
+// Okta, sends no groups without a GroupsClaim (and refuses the groups
+// scope until it is defined with [Server.AddScopes]).
 type GroupsClaim struct {
 	// Name is the claim's name. Default "groups".
 	Name string
@@ -96,6 +98,8 @@ func (s *Server) groupsFor(as *authServer, user User, scopes []string) (name str
 				groups = append(groups, g)
 			}
 		}
+	} else if as.id != "" {
+		return "", nil, false, false, nil
 	}
 	limit := DefaultGroupsClaimLimit
 	if s.groupsLimitSet {

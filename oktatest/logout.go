@@ -1,7 +1,6 @@
 package oktatest
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"slices"
@@ -12,8 +11,10 @@ import (
 // key it still publishes (expiry is ignored, as at Okta); the
 // post_logout_redirect_uri, when given, must be registered for the token's
 // client. The SSO session ends, every application the user signed in to
-// during it is notified (back-channel logout tokens, and front-channel
-// iframes on the signed-out page), and the browser is redirected with state.
+// during it is notified (front-channel iframes on the signed-out page, and
+// back-channel logout tokens when [Server.SendBackchannelLogout] is on),
+// and the browser is redirected with state. Like Okta, signing out at the
+// logout endpoint sends no Universal Logout request.
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, as *authServer) {
 	q := r.URL.Query()
 	hint := q.Get("id_token_hint")
@@ -83,27 +84,20 @@ func (s *Server) frontchannelFrames(sess *ssoSession) (frames, origins []string)
 }
 
 // EndSession ends every SSO session of the user with login, as an admin
-// clearing a user's sessions does, and sends back-channel logout tokens to
-// the applications the user signed in to during them (see
-// [Client.BackchannelLogoutURI]) before it returns. The browsers' next
-// authorize request needs a new sign-in. It panics if login is not a user.
+// clearing a user's sessions does: it is [Server.ClearUserSessions]
+// without revoking tokens. Applications with a [Client.UniversalLogoutURI]
+// get a Universal Logout request (asynchronously, see
+// [Server.UniversalLogoutDeliveries]); when [Server.SendBackchannelLogout]
+// is on, the applications the user signed in to during the sessions also
+// get back-channel logout tokens (see [Client.BackchannelLogoutURI])
+// before it returns. The browsers' next authorize request needs a new
+// sign-in. It panics if login is not a user.
 func (s *Server) EndSession(login string) {
 	s.mu.Lock()
 	u := s.userByLoginLocked(login)
+	s.mu.Unlock()
 	if u == nil {
-		s.mu.Unlock()
 		panic("oktatest: EndSession: unknown user " + login)
 	}
-	var ended []*ssoSession
-	for id, sess := range s.sessions {
-		if sess.userID == u.ID {
-			ended = append(ended, sess)
-			delete(s.sessions, id)
-		}
-	}
-	s.mu.Unlock()
-	slices.SortFunc(ended, func(a, b *ssoSession) int { return a.authTime.Compare(b.authTime) })
-	for _, sess := range ended {
-		s.notifyBackchannel(context.Background(), sess)
-	}
+	s.ClearUserSessions(u.ID, false)
 }

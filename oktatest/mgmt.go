@@ -9,8 +9,9 @@ import (
 	"time"
 )
 
-// The Management API: a read-only subset of Okta's /api/v1 (users, groups
-// and memberships) for directory sync, with Okta's authentication (SSWS API
+// The Management API: a subset of Okta's /api/v1 (users, groups and
+// memberships for directory sync; user lifecycle and clearing sessions,
+// mgmtlifecycle.go), with Okta's authentication (SSWS API
 // tokens, OAuth access tokens from the org authorization server, DPoP),
 // pagination by Link headers, rate-limit headers and error bodies.
 
@@ -76,6 +77,8 @@ func (s *Server) mgmtRoutes(mux *http.ServeMux) {
 		{"GET /api/v1/groups", "groups", "okta.groups.read", s.handleListGroups},
 		{"GET /api/v1/groups/{id}", "groups", "okta.groups.read", s.handleGetGroup},
 		{"GET /api/v1/groups/{id}/users", "groups", "okta.groups.read", s.handleGroupUsers},
+		{"POST /api/v1/users/{id}/lifecycle/{op}", "user", "okta.users.manage", s.handleLifecycle},
+		{"DELETE /api/v1/users/{id}/sessions", "user", "okta.users.manage", s.handleClearSessions},
 	}
 	for _, rt := range routes {
 		mux.HandleFunc(rt.pattern, s.apiEndpoint(rt.family, rt.scope, rt.h))

@@ -75,9 +75,14 @@ type Server struct {
 	// single logout, refresh rotation and faults (logout.go, backchannel.go,
 	// token.go, faults.go); maps are created on first use
 	rotateRefresh     bool
+	refreshGrace      time.Duration
+	backchannel       bool
 	mutateLogoutToken func(*Token)
 	deliveries        []BackchannelDelivery
 	faults            map[string]*faultState
+	authorizeLog      []AuthorizeRequest // most recent last, bounded
+
+	ul ulState // Universal Logout sender (universallogout.go)
 
 	// ---- directory and Management API (directory.go, mgmt*.go,
 	// ratelimit.go, dpop.go, clientjwt.go) ----
@@ -117,7 +122,10 @@ func NewUnstartedServer() *Server {
 		accessTokens:  map[string]*grant{},
 		refreshTokens: map[string]*grant{},
 		formTokens:    map[string]formToken{},
+		rotateRefresh: true,
+		refreshGrace:  DefaultRefreshGracePeriod,
 	}
+	s.initUniversalLogout()
 	s.org = s.newAuthServer("", "")
 	s.custom["default"] = s.newAuthServer("default", "api://default")
 	s.initDirectory() // directory and Management API (directory.go)
@@ -167,6 +175,7 @@ func (s *Server) Close() {
 	s.closed = true
 	srv, done, tr := s.httpSrv, s.served, s.transport
 	s.mu.Unlock()
+	s.closeUniversalLogout()
 	if srv == nil {
 		if s.Listener != nil {
 			s.Listener.Close()

@@ -219,6 +219,9 @@ func newFlow(t testing.TB, s *Server, issuer string) *oidcFlow {
 		Endpoint: oauth2.Endpoint{AuthURL: disco.Auth, TokenURL: disco.Token},
 		Scopes:   []string{"openid", "profile", "email", "groups"},
 	}
+	if strings.Contains(issuer, "/oauth2/") { // custom servers have no groups scope until defined
+		f.config.Scopes = f.config.Scopes[:3]
+	}
 	return f
 }
 

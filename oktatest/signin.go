@@ -106,20 +106,24 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) {
 	ok := u != nil && u.Status == "ACTIVE" && u.Password != "" &&
 		subtle.ConstantTimeCompare([]byte(u.Password), []byte(r.PostForm.Get("password"))) == 1
 	var userID string
+	var auths []string
 	if ok {
-		userID = u.ID
+		userID, auths = u.ID, authenticatorsOf(u)
 	}
 	s.mu.Unlock()
 	if !ok {
 		s.renderSignIn(w, http.StatusUnauthorized, fromURI, login, "Unable to sign in: the username or password is wrong, or the account is not active.")
 		return
 	}
-	if req.needsMFA() {
+	amr, step, unmet := req.plan(auths)
+	switch {
+	case unmet:
+		s.authorizeError(w, r, req.unmetError())
+	case step:
 		s.renderVerify(w, http.StatusOK, fromURI, userID, "")
-		return
+	default:
+		s.completeAuthorize(w, r, req, s.startSession(w, userID, amr))
 	}
-	sess := s.startSession(w, userID, amrPassword)
-	s.completeAuthorize(w, r, req, sess)
 }
 
 // handleVerifyCode serves the POST of the "Verify with code" step: the
@@ -133,6 +137,10 @@ func (s *Server) handleVerifyCode(w http.ResponseWriter, r *http.Request, req *a
 	s.mu.Lock()
 	u := s.users[ft.userID]
 	active := u != nil && u.Status == "ACTIVE"
+	var auths []string
+	if active {
+		auths = authenticatorsOf(u)
+	}
 	s.mu.Unlock()
 	if !active {
 		s.renderSignIn(w, http.StatusUnauthorized, fromURI, "", "Unable to sign in: the account is not active.")
@@ -143,8 +151,12 @@ func (s *Server) handleVerifyCode(w http.ResponseWriter, r *http.Request, req *a
 		s.renderVerify(w, http.StatusUnauthorized, fromURI, ft.userID, "That code is not right. Try again.")
 		return
 	}
-	sess := s.startSession(w, ft.userID, amrMFA)
-	s.completeAuthorize(w, r, req, sess)
+	amr, _, unmet := req.plan(auths)
+	if unmet { // the user's authenticators changed since the password step
+		s.authorizeError(w, r, req.unmetError())
+		return
+	}
+	s.completeAuthorize(w, r, req, s.startSession(w, ft.userID, amr))
 }
 
 // sameOrigin reports whether a form POST comes from this server's own

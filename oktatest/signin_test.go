@@ -250,8 +250,10 @@ func TestACRValues(t *testing.T) {
 	tests := []struct {
 		name, acr, wantACR, wantErr string
 	}{
-		{"first supported wins", "phrh urn:okta:loa:1fa:any urn:okta:loa:2fa:any", "urn:okta:loa:1fa:any", ""},
-		{"none supported", "urn:example:gold", "", "invalid_request"},
+		{"first known wins", "urn:example:gold urn:okta:loa:1fa:any urn:okta:loa:2fa:any", "urn:okta:loa:1fa:any", ""},
+		{"unknown values are ignored", "urn:example:gold silver", "", ""},
+		{"phr without a passkey is unmet", "phr", "", "unmet_authentication_requirements"},
+		{"phrh without Okta Verify is unmet", "phrh urn:okta:loa:1fa:any", "", "unmet_authentication_requirements"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -12,14 +12,32 @@ import (
 // tokenLifetime is the lifetime of access and ID tokens, Okta's default.
 const tokenLifetime = time.Hour
 
+// DefaultRefreshGracePeriod is how long a rotated refresh token keeps
+// working after the refresh that replaced it, Okta's default.
+const DefaultRefreshGracePeriod = 30 * time.Second
+
 // grant is what an access or refresh token stands for.
 type grant struct {
-	as       *authServer
-	clientID string
-	authn    // the user's sign-in; zero for client_credentials
-	scopes   []string
-	expires  time.Time // zero for refresh tokens
-	revoked  bool
+	as        *authServer
+	clientID  string
+	authn     // the user's sign-in; zero for client_credentials
+	scopes    []string
+	expires   time.Time // zero for refresh tokens
+	revoked   bool
+	rotatedAt time.Time // refresh tokens: when a refresh replaced it; zero while current
+}
+
+// refreshFamily is the chain of refresh tokens that one sign-in's grant
+// rotates through, and the access tokens issued along it. Guarded by s.mu.
+type refreshFamily struct {
+	current string // the refresh token that is not yet rotated
+	revoked bool   // reuse was detected: every token of the family is dead
+}
+
+// dead reports whether the token of the grant was revoked, itself or with
+// its refresh token family. s.mu must be held.
+func (g *grant) dead() bool {
+	return g.revoked || (g.family != nil && g.family.revoked)
 }
 
 // oauthError is a JSON error of the token, revoke and introspect endpoints.
@@ -187,17 +205,21 @@ func (s *Server) exchangeCode(form url.Values, as *authServer, client *clientRec
 }
 
 // refresh redeems a refresh token. It stays valid unless refresh token
-// rotation is on (see [Server.RotateRefreshTokens]): then it is used up and
-// the response carries a new one.
+// rotation is on (the default, see [Server.RotateRefreshTokens]): then the
+// response carries a new one and the redeemed one works only for the grace
+// period ([Server.SetRefreshGracePeriod]), answering with the family's
+// current refresh token; redeeming it after that is reuse, which revokes
+// every refresh and access token of the family.
 func (s *Server) refresh(form url.Values, as *authServer, client *clientRec) (map[string]any, *oauthError) {
 	rt := form.Get("refresh_token")
+	now := s.now()
 	s.mu.Lock()
 	g := s.refreshTokens[rt]
 	var user *userRec
 	if g != nil {
 		user = s.users[g.userID]
 	}
-	if g == nil || g.revoked || g.as != as || g.clientID != client.ID || user == nil || user.Status != "ACTIVE" {
+	if g == nil || g.dead() || g.as != as || g.clientID != client.ID || user == nil || user.Status != "ACTIVE" {
 		s.mu.Unlock()
 		return nil, invalidGrant("The refresh token is invalid or expired.")
 	}
@@ -212,12 +234,35 @@ func (s *Server) refresh(form url.Values, as *authServer, client *clientRec) (ma
 		}
 	}
 	reuse := rt
-	if s.rotateRefresh {
-		delete(s.refreshTokens, rt) // single use: a replay is invalid_grant
+	switch {
+	case !s.rotateRefresh:
+	case g.rotatedAt.IsZero():
+		g.rotatedAt = now // the response carries its successor
 		reuse = ""
+	case g.family != nil && now.Sub(g.rotatedAt) <= s.refreshGrace:
+		reuse = g.family.current // a retry within the grace period
+	default:
+		s.revokeFamilyLocked(g.family)
+		s.mu.Unlock()
+		return nil, invalidGrant("The refresh token is invalid or expired.")
 	}
 	s.mu.Unlock()
 	return s.mint(as, client, scopes, g.authn, "", reuse)
+}
+
+// revokeFamilyLocked revokes every token of a refresh token family, as
+// Okta does when a rotated refresh token is reused after the grace period.
+// s.mu must be held.
+func (s *Server) revokeFamilyLocked(f *refreshFamily) {
+	if f == nil {
+		return
+	}
+	f.revoked = true
+	for t, g := range s.refreshTokens {
+		if g.family == f {
+			delete(s.refreshTokens, t)
+		}
+	}
 }
 
 // clientCredentials issues an access token to a confidential client itself:
@@ -335,6 +380,10 @@ func (s *Server) signIDToken(key signingKey, claims map[string]any, gName string
 func (s *Server) storeGrant(g *grant, accessToken, refreshToken string, now time.Time) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	offline := g.userID != "" && slices.Contains(g.scopes, "offline_access")
+	if offline && g.family == nil {
+		g.family = &refreshFamily{}
+	}
 	ag := *g
 	ag.expires = now.Add(tokenLifetime)
 	s.accessTokens[accessToken] = &ag
@@ -343,12 +392,13 @@ func (s *Server) storeGrant(g *grant, accessToken, refreshToken string, now time
 			delete(s.accessTokens, t)
 		}
 	}
-	if g.userID == "" || !slices.Contains(g.scopes, "offline_access") {
+	if !offline {
 		return ""
 	}
 	if refreshToken == "" {
 		refreshToken = randomToken()
 		s.refreshTokens[refreshToken] = g
+		g.family.current = refreshToken
 	}
 	return refreshToken
 }
@@ -449,15 +499,30 @@ func (s *Server) MutateTokenResponse(fn func(resp map[string]any)) {
 	s.mutateTokenResp = fn
 }
 
-// RotateRefreshTokens turns refresh token rotation on or off (off by
-// default). When on, a refresh token is used up by the refresh that
-// redeems it, which returns a new one; presenting it again gets
-// invalid_grant, as at Okta with rotation and no grace period. When off, a
-// refresh token stays valid and refreshes return it again. Refreshes return
-// a new ID token with the iss, sub, aud, auth_time, amr, acr and sid of the
-// sign-in, and no nonce.
+// RotateRefreshTokens turns refresh token rotation on (the default, as for
+// new Okta apps) or off. When on, a refresh returns a new refresh token;
+// the redeemed one still works during the grace period
+// ([Server.SetRefreshGracePeriod]), for clients that retry or race, and
+// then answers with the newest refresh token of its family. Redeemed after
+// the grace period it is reuse: the refresh gets invalid_grant and every
+// refresh and access token descended from the same sign-in is revoked.
+// When off, a refresh token stays valid and refreshes return it again.
+// Refreshes return a new ID token with the iss, sub, aud, auth_time, amr,
+// acr and sid of the sign-in, and no nonce.
 func (s *Server) RotateRefreshTokens(on bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.rotateRefresh = on
+}
+
+// SetRefreshGracePeriod sets how long a rotated refresh token keeps
+// working (DefaultRefreshGracePeriod unless set; Okta allows 0 to 60
+// seconds). It panics outside that range.
+func (s *Server) SetRefreshGracePeriod(d time.Duration) {
+	if d < 0 || d > time.Minute {
+		panic("oktatest: SetRefreshGracePeriod: the grace period must be between 0 and 60 seconds")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refreshGrace = d
 }

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +22,10 @@ import (
 func TestCodeFlow(t *testing.T) {
 	s := newTestServer(t)
 	s.AddAuthServer("aus1", "api://custom")
+	for _, id := range []string{"default", "aus1"} { // custom servers: groups only once defined
+		s.AddScopes(id, "groups")
+		s.SetGroupsClaim(id, GroupsClaim{})
+	}
 	alice := s.AddUser(User{Login: "dana@example.com", Password: "pw", FirstName: "Dana", LastName: "Scully", Groups: []string{"X-Files"}})
 	tests := []struct {
 		name     string
@@ -34,6 +39,7 @@ func TestCodeFlow(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFlow(t, s, tt.issuer)
+			f.config.Scopes = []string{"openid", "profile", "email", "groups"}
 			browser := newBrowser(t, s)
 			verifier := oauth2.GenerateVerifier()
 			q := signIn(t, s, browser, f.config.AuthCodeURL("st-9", oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("nonce", "n-9")), "dana@example.com", "pw")
@@ -346,6 +352,7 @@ func TestRefreshTokenRotation(t *testing.T) {
 			s := newTestServer(t)
 			s.AutoLogin("alice@example.com")
 			s.RotateRefreshTokens(rotate)
+			s.SetRefreshGracePeriod(0) // TestRefreshGracePeriod covers the grace period
 			f := newFlow(t, s, s.CustomIssuer("default"))
 			f.config.Scopes = append(f.config.Scopes, "offline_access")
 			tok := f.login(t, s, newBrowser(t, s))
@@ -383,8 +390,9 @@ func TestRefreshTokenRotation(t *testing.T) {
 			if !rotate && status != 200 {
 				t.Errorf("reused refresh token without rotation = %d %v; want 200", status, m)
 			}
-			if status, m = refresh(next); status != 200 {
-				t.Errorf("refresh with the newest token = %d %v; want 200", status, m)
+			// Reuse revoked the whole family: the newest token is dead too.
+			if status, m = refresh(next); rotate != (status == 400) || (!rotate && status != 200) {
+				t.Errorf("refresh with the newest token after a reuse = %d %v; want 400 with rotation, 200 without", status, m)
 			}
 		})
 	}
@@ -433,5 +441,123 @@ func TestMutateTokenResponse(t *testing.T) {
 	s.MutateTokenResponse(nil)
 	if tok := f.login(t, s, newBrowser(t, s)); tok.TokenType != "Bearer" {
 		t.Errorf("token_type after MutateTokenResponse(nil) = %q; want Bearer", tok.TokenType)
+	}
+}
+
+// TestRefreshGracePeriod: with rotation (the default), a redeemed refresh
+// token keeps working for the grace period, answering with the family's
+// newest refresh token; after it, redeeming it is reuse and revokes the
+// whole family, access tokens included.
+func TestRefreshGracePeriod(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	tests := []struct {
+		name      string
+		grace     time.Duration // -1: the default
+		wait      time.Duration
+		wantReuse bool
+	}{
+		{"default grace, retry within", -1, 29 * time.Second, true},
+		{"default grace, retry after", -1, 31 * time.Second, false},
+		{"grace 0", 0, 0, true}, // the same instant is still within a zero grace period
+		{"grace 0, a second later", 0, time.Second, false},
+		{"grace 60 s", time.Minute, 59 * time.Second, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := NewUnstartedServer()
+			s.Now = clock
+			s.Start()
+			t.Cleanup(s.Close)
+			s.AddDemoUsers()
+			s.AddClient(Client{ID: "web", Secret: "web-secret", RedirectURIs: []string{webRedirect}})
+			if tt.grace >= 0 {
+				s.SetRefreshGracePeriod(tt.grace)
+			}
+			s.AutoLogin("alice@example.com")
+			f := newFlow(t, s, s.CustomIssuer("default"))
+			f.config.Scopes = append(f.config.Scopes, "offline_access")
+			tok := f.login(t, s, newBrowser(t, s))
+			refresh := func(rt string) (int, map[string]any) {
+				t.Helper()
+				status, m, _ := tokenCall(t, s, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}, true)
+				return status, m
+			}
+			status, first := refresh(tok.RefreshToken)
+			next, _ := first["refresh_token"].(string)
+			if status != 200 || next == "" || next == tok.RefreshToken {
+				t.Fatalf("first refresh = %d %v; want a new refresh token", status, first)
+			}
+			advance(tt.wait)
+			status, again := refresh(tok.RefreshToken)
+			if tt.wantReuse {
+				if status != 200 || again["refresh_token"] != next {
+					t.Fatalf("retry within the grace period = %d %v; want 200 with the newest refresh token", status, again)
+				}
+				if status, m := refresh(next); status != 200 {
+					t.Errorf("refresh with the newest token after a retry = %d %v; want 200", status, m)
+				}
+				return
+			}
+			if status != 400 || again["error"] != "invalid_grant" {
+				t.Fatalf("reuse after the grace period = %d %v; want 400 invalid_grant", status, again)
+			}
+			if status, m := refresh(next); status != 400 {
+				t.Errorf("newest refresh token after a reuse = %d %v; want 400: the family is revoked", status, m)
+			}
+			at, _ := first["access_token"].(string)
+			req, _ := http.NewRequest("GET", s.CustomIssuer("default")+"/v1/userinfo", nil)
+			req.Header.Set("Authorization", "Bearer "+at)
+			resp, err := s.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Errorf("userinfo with the family's access token after a reuse = %d; want 401", resp.StatusCode)
+			}
+		})
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("SetRefreshGracePeriod(61 s) did not panic")
+			}
+		}()
+		NewUnstartedServer().SetRefreshGracePeriod(61 * time.Second)
+	}()
+}
+
+// TestCustomServerGroupsScope: a custom authorization server refuses the
+// groups scope until it is defined, and sends groups only through a
+// configured groups claim; the org server keeps its generous default.
+func TestCustomServerGroupsScope(t *testing.T) {
+	s := newTestServer(t)
+	s.AutoLogin("alice@example.com")
+	resp, body := get(t, newBrowser(t, s), authURL(s, "default", map[string]string{"scope": "openid groups"}))
+	if q := appRedirect(t, resp, body); q.Get("error") != "invalid_scope" {
+		t.Errorf("groups scope on an undefined custom server = %v; want invalid_scope", q)
+	}
+	_, disco := get(t, s.Client(), s.CustomIssuer("default")+"/.well-known/openid-configuration")
+	if strings.Contains(disco, `"groups"`) {
+		t.Error("custom server discovery lists the groups scope before it is defined")
+	}
+	s.AddScopes("default", "groups")
+	f := newFlow(t, s, s.CustomIssuer("default"))
+	f.config.Scopes = []string{"openid", "groups"}
+	claims := jwtClaims(t, rawIDToken(t, f.login(t, s, newBrowser(t, s))))
+	if _, ok := claims["groups"]; ok {
+		t.Errorf("ID token with the groups scope and no groups claim has groups %v; want none", claims["groups"])
+	}
+	s.SetGroupsClaim("default", GroupsClaim{Name: "roles", Filter: "Eng.*"})
+	claims = jwtClaims(t, rawIDToken(t, f.login(t, s, newBrowser(t, s))))
+	if got := toStrings(claims["roles"]); !slices.Equal(got, []string{"Engineering"}) {
+		t.Errorf("roles claim = %v; want [Engineering]", claims["roles"])
+	}
+	org := newFlow(t, s, s.Issuer())
+	if got := toStrings(jwtClaims(t, rawIDToken(t, org.login(t, s, newBrowser(t, s))))["groups"]); len(got) != 3 {
+		t.Errorf("org server groups = %v; want alice's three", got)
 	}
 }

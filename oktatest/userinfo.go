@@ -31,12 +31,16 @@ func (s *Server) handleUserInfo(w http.ResponseWriter, r *http.Request, as *auth
 	g := s.accessTokens[token]
 	var user User
 	var updated int64
-	ok := g != nil && g.as == as && !g.revoked && !now.After(g.expires)
+	var gName string
+	var groups []string
+	var gIn bool
+	ok := g != nil && g.as == as && !g.dead() && !now.After(g.expires)
 	if ok {
 		rec := s.users[g.userID]
 		ok = rec != nil && rec.Status == "ACTIVE"
 		if ok {
 			user, updated = rec.User, rec.updated
+			gName, groups, gIn, _, _ = s.groupsFor(as, user, g.scopes)
 		}
 	}
 	fn := s.mutateUserInfo
@@ -50,6 +54,10 @@ func (s *Server) handleUserInfo(w http.ResponseWriter, r *http.Request, as *auth
 		return
 	}
 	claims := scopeClaims(user, updated, g.scopes)
+	delete(claims, "groups")
+	if gIn {
+		claims[gName] = groups
+	}
 	claims["sub"] = user.ID
 	if fn != nil {
 		fn(claims)
@@ -98,7 +106,7 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request, as *au
 	resp := map[string]any{"active": false}
 	s.mu.Lock()
 	g, refresh := s.lookupTokenLocked(token, as, client)
-	if g != nil && !g.revoked && (refresh || !now.After(g.expires)) {
+	if g != nil && !g.dead() && (refresh || !now.After(g.expires)) {
 		resp = map[string]any{
 			"active":     true,
 			"scope":      strings.Join(g.scopes, " "),

@@ -10,7 +10,10 @@ import (
 func TestUserInfo(t *testing.T) {
 	s := newTestServer(t)
 	s.AutoLogin("alice@example.com")
+	s.AddScopes("default", "groups")
+	s.SetGroupsClaim("default", GroupsClaim{})
 	f := newFlow(t, s, s.CustomIssuer("default"))
+	f.config.Scopes = append(f.config.Scopes, "groups")
 	tok := f.login(t, s, newBrowser(t, s))
 	org := newFlow(t, s, s.Issuer())
 	orgTok := org.login(t, s, newBrowser(t, s))

@@ -28,6 +28,9 @@ func newFake(t testing.TB) *oktatest.Server {
 	s := oktatest.NewServer()
 	t.Cleanup(s.Close)
 	s.AddDemoUsers()
+	// A custom server has no groups scope nor claim until an admin defines them.
+	s.AddScopes("default", "groups")
+	s.SetGroupsClaim("default", oktatest.GroupsClaim{})
 	s.AddClient(oktatest.Client{ID: "web", Secret: "web-secret", RedirectURIs: []string{webRedirect}})
 	s.AddClient(oktatest.Client{ID: "spa", RedirectURIs: []string{spaRedirect}})
 	return s

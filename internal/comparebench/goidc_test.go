@@ -26,6 +26,8 @@ import (
 func TestGoOIDCCodeFlow(t *testing.T) {
 	s := newFake(t)
 	s.AddAuthServer("aus1", "api://custom")
+	s.AddScopes("aus1", "groups")
+	s.SetGroupsClaim("aus1", oktatest.GroupsClaim{})
 	dana := s.AddUser(oktatest.User{Login: "dana@example.com", Password: "pw", FirstName: "Dana", LastName: "Scully", Groups: []string{"X-Files"}})
 	s.AutoLogin("dana@example.com")
 	for _, tt := range []struct{ name, issuer string }{
