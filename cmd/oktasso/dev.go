@@ -231,3 +231,15 @@ func listenError(addr string, err error) string {
 	}
 	return fmt.Sprintf("--addr %s: %s — fix: give a host:port to listen on, e.g. %s", addr, errText(err), defaultDevAddr)
 }
+
+// devSetup reports whether check looks at local development: an http
+// issuer on a loopback host (oktasso dev, or the example's fake Okta) and
+// a loopback base URL. Such a setup needs no session keys yet.
+func (c *checker) devSetup() bool {
+	iss, err := url.Parse(c.issuer)
+	if err != nil || iss.Scheme != "http" || !isLoopback(iss.Hostname()) {
+		return false
+	}
+	base, err := url.Parse(c.base)
+	return err == nil && c.base != "" && isLoopback(base.Hostname())
+}

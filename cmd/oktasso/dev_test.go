@@ -269,3 +269,17 @@ func TestDevSyncOffline(t *testing.T) {
 		})
 	}
 }
+
+// TestDevCheck: oktasso check passes (exit 0) on the lines oktasso dev
+// prints, warning that session keys are not set.
+func TestDevCheck(t *testing.T) {
+	out, _ := startDev(t, "--addr", "127.0.0.1:0", "--state", t.TempDir())
+	var kv []string
+	for _, name := range []string{"OKTA_ISSUER", "OKTA_CLIENT_ID", "OKTA_CLIENT_SECRET", "OKTASSO_BASE_URL"} {
+		kv = append(kv, name, devLine(t, out.String(), name))
+	}
+	stdout, stderr, code := cli(t, env(kv...), "check")
+	if code != exitOK || !strings.Contains(stdout, "! session keys: OKTASSO_SESSION_KEYS is not set") || strings.Contains(stdout, "✗") {
+		t.Errorf("check on the dev setup = %d; want 0 with a warning about session keys\n%s\n%s", code, stdout, stderr)
+	}
+}
