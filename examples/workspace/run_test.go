@@ -29,6 +29,9 @@ type running struct {
 func startRun(t *testing.T, env map[string]string, args ...string) *running {
 	t.Helper()
 	env = maps.Clone(env)
+	if env["OKTASSO_DEV_DIR"] == "" {
+		env["OKTASSO_DEV_DIR"] = t.TempDir() // never the user's own folder
+	}
 	ctx, cancel := context.WithCancel(t.Context())
 	r := &running{out: new(syncBuffer)}
 	done := make(chan error, 1)
