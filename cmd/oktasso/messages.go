@@ -126,4 +126,4 @@ func syncError(err error) string {
 }
 
 // namesSetting matches a variable or a flag in a message.
-var namesSetting = regexp.MustCompile(`OKTA(SSO)?_[A-Z0-9_]+|(^|[\s(])--[a-z][a-z-]*`)
+var namesSetting = regexp.MustCompile(`\bOKTA(SSO)?_[A-Z0-9_]+\b|(^|[\s(])--[a-z][a-z-]*`)
