@@ -222,6 +222,10 @@ func oktaVarsSet(getenv func(string) string) []string {
 // its fixed address with its state, and returns the configuration and a
 // function that stops the fake.
 func startDev(st settings, getenv func(string) string, stdout io.Writer, logger *slog.Logger) (oktasso.Config, net.Listener, func(), error) {
+	_, appPort, _ := net.SplitHostPort(st.addr)
+	if _, oktaPort, _ := net.SplitHostPort(st.oktaAddr); appPort == oktaPort && appPort != "0" && appPort != "" {
+		return oktasso.Config{}, nil, nil, fmt.Errorf("workspace: the app (ADDR %s) and the fake Okta org (OKTASSO_DEV_OKTA_ADDR %s) would share port %s — fix: give them different ports, e.g. ADDR=localhost:8080 and OKTASSO_DEV_OKTA_ADDR=%s", st.addr, st.oktaAddr, appPort, defaultOktaAddr)
+	}
 	// The port may be chosen by the system (ADDR=127.0.0.1:0), and the
 	// base URL is needed to register the fake client: listen first.
 	ln, err := listen(st.addr, "ADDR (or -addr)")

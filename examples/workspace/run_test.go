@@ -186,6 +186,17 @@ func TestRunPortTaken(t *testing.T) {
 	}
 }
 
+// TestRunSamePort: the app and the fake Okta org on one port is refused
+// before either listens, naming both settings.
+func TestRunSamePort(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"ADDR": "localhost:18082", "OKTASSO_DEV_OKTA_ADDR": "127.0.0.1:18082", "OKTASSO_DEV_DIR": t.TempDir()}
+	err := run(t.Context(), nil, func(k string) string { return env[k] }, new(syncBuffer))
+	if err == nil || !strings.Contains(err.Error(), "would share port 18082") || !strings.Contains(err.Error(), "ADDR") || !strings.Contains(err.Error(), "OKTASSO_DEV_OKTA_ADDR") {
+		t.Errorf("run() with one port for both = %v; want an error naming ADDR and OKTASSO_DEV_OKTA_ADDR", err)
+	}
+}
+
 // TestRunPartialConfiguration: any OKTA_* sign-in variable without enough
 // to sign in stops the app naming what is missing; dev mode runs only
 // with none of them, or when asked for.
