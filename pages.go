@@ -63,6 +63,10 @@ var pageTexts = map[pageKind]pageText{
 	pageForeignIssuer:       {"Sign-in link not recognised", "This sign-in link does not come from the {provider} organization this application uses.", "Open the application from your own {provider} dashboard, or sign in from the application."},
 }
 
+// unavailableNoHost is pageUnavailable's text when the provider's host name
+// does not resolve: retrying will not help, its administrator must act.
+var unavailableNoHost = pageText{"{provider} is not reachable", "The application cannot find {provider}: the address it is set up with does not exist on the network.", "Tell the application's administrator: the {provider} domain in its settings may be mistyped (or be the admin console's address), or this server cannot look it up."}
+
 // providerHints explains the provider's error codes to the person who sees them.
 var providerHints = map[string]string{
 	"access_denied": "Ask your {provider} administrator to assign you to this application.",
@@ -243,6 +247,9 @@ func (a *Auth) fail(w http.ResponseWriter, r *http.Request, status int, err erro
 
 func (a *Auth) pageFor(kind pageKind, err error, u *User) page {
 	t := pageTexts[kind]
+	if kind == pageUnavailable && unreachableKindOf(err) == unreachableNoHost {
+		t = unavailableNoHost
+	}
 	p := page{Provider: a.providerName, Kind: kindNames[kind], Title: a.naming(t.title), Message: a.naming(t.message), Hint: a.naming(t.hint), HomeURL: a.cfg.BaseURL + "/"}
 	var oe *Error
 	if err != nil && errors.As(err, &oe) && (kind == pageProviderError || kind == pageRefused) {

@@ -208,8 +208,16 @@ func (p *Provider) runDiscovery(ctx context.Context, done chan struct{}) {
 	if err != nil {
 		p.backoff = min(max(p.backoff*2, minRetryBackoff), maxRetryBackoff)
 		p.nextTry = p.now().Add(p.backoff)
+		if p.lastErr == nil {
+			// One line per outage, with the likely fix; the retries that
+			// follow are logged at debug level.
+			reason, fix := unreachableReason(p.issuer, err)
+			p.log.Warn("oktasso: the identity provider is unreachable; the app runs and retries", "issuer", p.issuer,
+				"reason", reason, "fix", fix, "err", err.Error())
+		} else {
+			p.log.Debug("oktasso: discovery failed", "issuer", p.issuer, "err", err.Error(), "retry_in", p.backoff.String())
+		}
 		p.lastErr = err
-		p.log.Warn("oktasso: discovery failed", "issuer", p.issuer, "err", err.Error(), "retry_in", p.backoff.String())
 	} else {
 		p.backoff, p.lastErr = 0, nil
 		p.ready.Store(d)

@@ -2,6 +2,8 @@ package oktatest
 
 import (
 	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"slices"
 	"strings"
 )
@@ -39,6 +41,18 @@ type DevInfo struct {
 	// Users are the directory's users (with their passwords), ordered by
 	// login.
 	Users []User
+	// ServiceClientID is the client ID of the API Services application
+	// registered for the Management API (directory sync): it authenticates
+	// with private_key_jwt, with the key ServicePrivateKey (PKCS #8 PEM),
+	// and has an admin role.
+	ServiceClientID string
+	// ServicePrivateKey is the service application's private key, PEM.
+	ServicePrivateKey string
+	// ServiceKeyFile is the file ServicePrivateKey was written to by
+	// [Server.DevSetupIn]; empty after DevSetup.
+	ServiceKeyFile string
+	// APIToken is an SSWS API token the Management API accepts.
+	APIToken string
 }
 
 // Env returns the environment lines that point an oktasso application at
@@ -52,18 +66,37 @@ func (d DevInfo) Env() []string {
 	}
 }
 
+// SyncEnv returns the environment lines that point directory sync
+// ("oktasso sync", package directory) at the fake org's Management API with
+// the API token: OKTA_DOMAIN and OKTA_API_TOKEN, as "NAME=value".
+func (d DevInfo) SyncEnv() []string {
+	return []string{
+		"OKTA_DOMAIN=" + d.OrgIssuer,
+		"OKTA_API_TOKEN=" + d.APIToken,
+	}
+}
+
 // Defaults of DevApp.
 const (
-	devClientID    = "oktasso-dev"
-	devRedirectURI = "http://localhost:8080/auth/callback"
+	devClientID        = "oktasso-dev"
+	devServiceClientID = "oktasso-dev-sync"
+	devRedirectURI     = "http://localhost:8080/auth/callback"
 )
 
 // DevSetup prepares a started server for local development: it registers
 // app (with its defaults filled in) as a confidential web application and,
 // when the directory has no users yet, adds the demo users
-// ([Server.AddDemoUsers]). It returns what to tell the developer. It panics
-// before Start, or if the client ID is taken.
+// ([Server.AddDemoUsers]). For the Management API it also registers an API
+// Services application ("oktasso-dev-sync", private_key_jwt, admin role)
+// and an API token. It returns what to tell the developer. It panics
+// before Start, or if a client ID is taken.
 func (s *Server) DevSetup(app DevApp) DevInfo {
+	return s.devSetup(app, nil)
+}
+
+// devSetup is DevSetup with the service app's key and the API token from
+// the saved state st (nil: new ones).
+func (s *Server) devSetup(app DevApp, st *devState) DevInfo {
 	s.mu.Lock()
 	started := s.started
 	empty := len(s.users) == 0
@@ -97,6 +130,21 @@ func (s *Server) DevSetup(app DevApp) DevInfo {
 	if empty {
 		s.AddDemoUsers()
 	}
+	service, token := st.service()
+	if service == nil {
+		s.mu.Lock()
+		service = s.allocKey("").key
+		s.mu.Unlock()
+	}
+	if token == "" {
+		token = rand.Text()
+	}
+	s.AddClient(Client{ID: devServiceClientID, PublicKeys: []PublicKey{{Key: service}}, AdminRole: true})
+	s.AddAPIToken(token)
+	der, err := x509.MarshalPKCS8PrivateKey(service)
+	if err != nil {
+		panic("oktatest: DevSetup: " + err.Error())
+	}
 	info := DevInfo{
 		OrgIssuer:              s.Issuer(),
 		DefaultIssuer:          s.CustomIssuer("default"),
@@ -104,6 +152,9 @@ func (s *Server) DevSetup(app DevApp) DevInfo {
 		ClientSecret:           app.ClientSecret,
 		RedirectURIs:           slices.Clone(app.RedirectURIs),
 		PostLogoutRedirectURIs: slices.Clone(app.PostLogoutRedirectURIs),
+		ServiceClientID:        devServiceClientID,
+		ServicePrivateKey:      string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
+		APIToken:               token,
 	}
 	s.mu.Lock()
 	for _, u := range s.users {

@@ -2,8 +2,9 @@
 // development, shaped like net/http/httptest.
 //
 // It is NOT for production: keys are shared between servers in the same
-// process, passwords are kept in clear, nothing is persisted and the
-// sign-in form offers no protection against guessing.
+// process, passwords are kept in clear, nothing is persisted (but what
+// [Server.DevSetupIn] keeps in its folder) and the sign-in form offers no
+// protection against guessing.
 //
 // A [Server] serves the org authorization server (issuer [Server.URL]) and
 // any number of custom authorization servers (issuer URL+"/oauth2/{id}";
@@ -82,7 +83,8 @@
 // form.
 //
 // [Server.DevSetup] prepares a server for local development, as the
-// "oktasso dev" command does.
+// "oktasso dev" command does; [Server.DevSetupIn] also keeps its keys and
+// users in a folder, so it stays the same org across restarts.
 //
 // Like httptest, the package panics on misuse (an unknown authorization
 // server, a duplicate client, calling Start twice). Untrusted HTTP input never

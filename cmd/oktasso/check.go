@@ -290,6 +290,11 @@ func badIssuer(u *url.URL) (issuerProblem, bool) {
 func (c *checker) checkSessionKeys() {
 	const name = "session keys"
 	_, raw := firstSet(c.lookup, "OKTASSO_SESSION_KEYS")
+	if raw == "" && c.devSetup() {
+		c.add(warn(name, "set "+"OKTASSO_SESSION_KEYS"+" (oktasso keygen) before the app leaves local development",
+			"%s is not set: a random key per process, so sessions end at restart; fine against a local fake Okta (%s)", "OKTASSO_SESSION_KEYS", c.issuer))
+		return
+	}
 	if raw == "" {
 		c.add(fail(name, "set "+"OKTASSO_SESSION_KEYS"+" (oktasso keygen)",
 			"%s is not set: a random key per process, so sessions end at restart and are not shared between instances", "OKTASSO_SESSION_KEYS"))

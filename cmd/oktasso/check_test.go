@@ -208,10 +208,19 @@ func TestCheck(t *testing.T) {
 			name: "no session keys",
 			setup: func(t *testing.T) (*oktatest.Server, []string) {
 				srv := fakeWithApp(t, "")
-				return srv, []string{"OKTA_ISSUER", srv.URL, "OKTA_CLIENT_ID", testClientID, "OKTA_CLIENT_SECRET", testSecret}
+				return srv, []string{"OKTA_ISSUER", srv.URL, "OKTA_CLIENT_ID", testClientID, "OKTA_CLIENT_SECRET", testSecret, "OKTASSO_BASE_URL", "https://app.example.com"}
 			},
 			wantCode: exitFail,
 			want:     []want{{"session keys", []string{"✗", "sessions end at restart", "fix: set OKTASSO_SESSION_KEYS (oktasso keygen)"}}},
+		},
+		{
+			name: "no session keys in local development",
+			setup: func(t *testing.T) (*oktatest.Server, []string) {
+				srv := fakeWithApp(t, "")
+				return srv, []string{"OKTA_ISSUER", srv.URL, "OKTA_CLIENT_ID", testClientID, "OKTA_CLIENT_SECRET", testSecret}
+			},
+			wantCode: exitOK,
+			want:     []want{{"session keys", []string{"! ", "sessions end at restart", "local fake Okta", "fix: set OKTASSO_SESSION_KEYS"}}},
 		},
 		{
 			name: "weak session key",

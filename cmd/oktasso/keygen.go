@@ -89,13 +89,13 @@ func (a *app) runKeygen(_ context.Context, args []string) int {
 			}
 		})
 		if set != "" {
-			fmt.Fprintf(a.stderr, "oktasso keygen: --%s needs --jwk; run \"oktasso help keygen\"\n", set)
+			fmt.Fprintf(a.stderr, "oktasso keygen: --%s needs --jwk — fix: add --jwk for a key pair, or drop --%s for a session key\n", set, set)
 			return exitUsage
 		}
 		return a.sessionKey()
 	}
 	if o.alg != "RS256" && o.alg != "ES256" {
-		fmt.Fprintf(a.stderr, "oktasso keygen: --alg %q is not supported; use RS256 or ES256\n", o.alg)
+		fmt.Fprintf(a.stderr, "oktasso keygen: --alg %q is not supported — fix: use --alg RS256 or --alg ES256\n", o.alg)
 		return exitUsage
 	}
 	return a.keyPair(o)
@@ -129,26 +129,26 @@ func (a *app) keyPair(o keygenOptions) int {
 		priv, err = rsa.GenerateKey(rand.Reader, 2048)
 	}
 	if err != nil {
-		return failf("generating the key: %s", errText(err))
+		return failf("generating the key: %s — fix: run it again; if it persists, report it", errText(err))
 	}
 	der, err := x509.MarshalPKCS8PrivateKey(priv)
 	if err != nil {
-		return failf("encoding the key: %s", errText(err))
+		return failf("encoding the key: %s — fix: run it again; if it persists, report it", errText(err))
 	}
 	jwk := jose.JSONWebKey{Key: priv.Public(), Algorithm: o.alg, Use: "sig"}
 	thumb, err := jwk.Thumbprint(crypto.SHA256)
 	if err != nil {
-		return failf("thumbprint: %s", errText(err))
+		return failf("thumbprint: %s — fix: run it again; if it persists, report it", errText(err))
 	}
 	jwk.KeyID = base64.RawURLEncoding.EncodeToString(thumb)
 	pub, err := json.MarshalIndent(jwk, "", "  ")
 	if err != nil {
-		return failf("encoding the JWK: %s", errText(err))
+		return failf("encoding the JWK: %s — fix: run it again; if it persists, report it", errText(err))
 	}
 
 	path, err := filepath.Abs(o.out)
 	if err != nil {
-		return failf("%s: %s", o.out, errText(err))
+		return failf("--out %s: %s — fix: pass --out with a valid path", o.out, errText(err))
 	}
 	if err := writeNewFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})); err != nil {
 		if errors.Is(err, fs.ErrExist) {

@@ -133,7 +133,11 @@ func (a *app) runLogin(ctx context.Context, args []string) int {
 	cfg.Hooks.ErrorHandler = lw.errorHandler
 	auth, err := oktasso.New(ctx, cfg)
 	if err != nil {
-		return failf("%s", strings.TrimPrefix(errText(err), "oktasso: "))
+		msg := strings.TrimPrefix(errText(err), "oktasso: ")
+		if !strings.Contains(msg, fixSep) {
+			msg += fixSep + "run oktasso check, which names the variable to change"
+		}
+		return failf("%s", msg)
 	}
 	cfg = auth.Config()
 	userInfoURL, err := auth.Provider().Endpoint(ctx, "userinfo_endpoint")

@@ -127,7 +127,7 @@ func (a *app) main(ctx context.Context, args []string) int {
 		if name == "help" && len(args) > 1 {
 			c := findCommand(args[1])
 			if c == nil {
-				fmt.Fprintf(a.stderr, "oktasso: no help for %q; commands are %s\n", args[1], commandNames())
+				fmt.Fprintf(a.stderr, "oktasso: no help for %q — fix: ask for one of the commands: %s\n", args[1], commandNames())
 				return exitUsage
 			}
 			c.help(a.stdout)
@@ -138,7 +138,7 @@ func (a *app) main(ctx context.Context, args []string) int {
 	default:
 		c := findCommand(name)
 		if c == nil {
-			fmt.Fprintf(a.stderr, "oktasso: unknown command %q; commands are %s\n\n", name, commandNames())
+			fmt.Fprintf(a.stderr, "oktasso: unknown command %q — fix: use one of the commands: %s\n\n", name, commandNames())
 			a.usage(a.stderr)
 			return exitUsage
 		}
@@ -208,10 +208,10 @@ func (a *app) parseFlags(c *command, fs *flag.FlagSet, args []string) (code int,
 		c.help(a.stdout)
 		return exitOK, true
 	case err != nil:
-		fmt.Fprintf(a.stderr, "oktasso %s: %s; run \"oktasso help %s\"\n", c.name, err.Error(), c.name)
+		fmt.Fprintf(a.stderr, "oktasso %s: %s — fix: correct the flag; \"oktasso help %s\" lists them\n", c.name, err.Error(), c.name)
 		return exitUsage, true
 	case fs.NArg() > 0:
-		fmt.Fprintf(a.stderr, "oktasso %s: unexpected argument %q; run \"oktasso help %s\"\n", c.name, fs.Arg(0), c.name)
+		fmt.Fprintf(a.stderr, "oktasso %s: unexpected argument %q — fix: remove it, or write it as a flag (--name value); \"oktasso help %s\" lists them\n", c.name, fs.Arg(0), c.name)
 		return exitUsage, true
 	}
 	return 0, false

@@ -75,7 +75,7 @@ func TestCommandLine(t *testing.T) {
 		{name: "unknown command", args: []string{"frobnicate"}, wantCode: exitUsage, wantErr: `unknown command "frobnicate"`, oneLineErr: true},
 		{name: "dev --help", args: []string{"dev", "--help"}, wantCode: exitOK, wantOut: "Usage: oktasso dev"},
 		{name: "sync without --out or --dry-run", args: []string{"sync"}, wantCode: exitUsage, wantErr: `pass either --out FILE or --dry-run`, oneLineErr: true},
-		{name: "bad flag", args: []string{"check", "--nope"}, wantCode: exitUsage, wantErr: "oktasso check: flag provided but not defined: -nope; run \"oktasso help check\"", oneLineErr: true},
+		{name: "bad flag", args: []string{"check", "--nope"}, wantCode: exitUsage, wantErr: "oktasso check: flag provided but not defined: -nope — fix: correct the flag; \"oktasso help check\" lists them", oneLineErr: true},
 		{name: "extra argument", args: []string{"keygen", "extra"}, wantCode: exitUsage, wantErr: `unexpected argument "extra"`, oneLineErr: true},
 	}
 	for _, tt := range tests {

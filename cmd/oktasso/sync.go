@@ -120,7 +120,7 @@ func (a *app) runSync(ctx context.Context, args []string) int {
 		return code
 	}
 	if (o.out == "") == !o.dryRun {
-		fmt.Fprintln(a.stderr, `oktasso sync: pass either --out FILE or --dry-run; run "oktasso help sync"`)
+		fmt.Fprintln(a.stderr, `oktasso sync: pass either --out FILE or --dry-run — fix: add --dry-run to print the plan, or --out FILE to write the changes; run "oktasso help sync"`)
 		return exitUsage
 	}
 	failf := func(format string, args ...any) int {
@@ -133,7 +133,10 @@ func (a *app) runSync(ctx context.Context, args []string) int {
 	}
 	client, err := directory.New(cfg)
 	if err != nil {
-		return failf("%s", strings.ReplaceAll(err.Error(), "\n", "; "))
+		for _, l := range syncConfigLines(err) {
+			failf("%s", l)
+		}
+		return exitFail
 	}
 
 	opts := directory.SyncOptions{
@@ -161,7 +164,7 @@ func (a *app) runSync(ctx context.Context, args []string) int {
 		}
 		defer f.Close()
 		if out, err = newJSONLSink(ctx, f, o.out, opts.State, cfg.Logger); err != nil {
-			return failf("%s", errText(err))
+			return failf("%s", syncError(err))
 		}
 		sink = out
 		if o.endSessions {
@@ -201,7 +204,7 @@ func (a *app) syncConfig(o syncOptions) (directory.Config, error) {
 	if o.apiToken != "" {
 		b, err := os.ReadFile(o.apiToken)
 		if err != nil {
-			return cfg, fmt.Errorf("--api-token-file: %s", errText(err))
+			return cfg, fmt.Errorf("--api-token-file: %s — fix: pass a readable file holding the token, or set OKTA_API_TOKEN", errText(err))
 		}
 		cfg.APIToken = oktasso.Secret(strings.TrimSpace(string(b)))
 	} else {
@@ -455,7 +458,7 @@ func (a *app) printSummary(o syncOptions, org string, s directory.Summary, err e
 	case errors.Is(err, context.Canceled):
 		fmt.Fprintf(a.stderr, "oktasso sync: interrupted%s\n", resume)
 	case err != nil:
-		fmt.Fprintf(a.stderr, "oktasso sync: %s%s\n", errText(err), resume)
+		fmt.Fprintf(a.stderr, "oktasso sync: %s%s\n", syncError(err), resume)
 	}
 }
 

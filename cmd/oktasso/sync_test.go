@@ -101,10 +101,10 @@ func TestSyncCommandLine(t *testing.T) {
 		{"neither out nor dry run", f.env(), nil, exitUsage, "either --out FILE or --dry-run"},
 		{"both", f.env(), []string{"--dry-run", "--out", "x"}, exitUsage, "either --out FILE or --dry-run"},
 		{"bad flag", f.env(), []string{"--nope"}, exitUsage, "flag provided but not defined"},
-		{"no domain", env("OKTA_API_TOKEN", "x"), []string{"--dry-run"}, exitFail, "OrgURL is empty"},
+		{"no domain", env("OKTA_API_TOKEN", "x"), []string{"--dry-run"}, exitFail, "OKTA_DOMAIN (--domain) is empty — fix: "},
 		{"no credentials", env("OKTA_DOMAIN", f.srv.URL), []string{"--dry-run"}, exitFail, "no credentials"},
 		{"unwritable out", f.env(), []string{"--out", "/nonexistent/dir/x.jsonl"}, exitFail, "fix: pass --out"},
-		{"wrong key id", env("OKTA_DOMAIN", f.srv.URL, "OKTA_CLIENT_ID", "0oa-sync", "OKTA_PRIVATE_KEY", "/nonexistent.pem"), []string{"--dry-run"}, exitFail, "PrivateKey"},
+		{"wrong key id", env("OKTA_DOMAIN", f.srv.URL, "OKTA_CLIENT_ID", "0oa-sync", "OKTA_PRIVATE_KEY", "/nonexistent.pem"), []string{"--dry-run"}, exitFail, "OKTA_PRIVATE_KEY (--private-key): "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -44,8 +44,11 @@ type identity struct{ issuer, subject string }
 //
 // This one keeps the accounts in memory and, when opened with a path
 // (openAccountStore), in a JSON file rewritten atomically (a temporary
-// file renamed over it) after every change, so accounts survive restarts.
-// It is safe for concurrent use within one process.
+// file renamed over it, synced) when an account is created or its name or
+// email changes, so accounts survive restarts. A sign-in that changes only
+// the sign-in count and time writes nothing: those are saved with the next
+// change and by Flush, at shutdown, so a busy app does not rewrite the
+// whole file per sign-in. It is safe for concurrent use within one process.
 type accountStore struct {
 	now  func() time.Time
 	path string // "" keeps accounts in memory only
@@ -54,6 +57,8 @@ type accountStore struct {
 	byIdentity map[identity]*account
 	bySeq      []*account // the same accounts, oldest first (accounts are never deleted)
 	seq        int
+	dirty      bool          // sign-in counts and times not yet in the file
+	saves      int           // how many times the file was written (for tests)
 	version    atomic.Uint64 // bumped (under mu) by every change: pages showing accounts are keyed by it
 }
 
@@ -87,8 +92,9 @@ func openAccountStore(path string, now func() time.Time) (*accountStore, error) 
 }
 
 // saveLocked writes every account to the file, with next in place of old
-// (old nil: next is a new account), without changing the store: Login
-// changes it only once the file has them. s.mu must be held.
+// (old nil: next is a new account; both nil: the accounts as they are),
+// without changing the store: Login changes it only once the file has
+// them. s.mu must be held.
 func (s *accountStore) saveLocked(old, next *account) error {
 	if s.path == "" {
 		return nil
@@ -100,7 +106,7 @@ func (s *accountStore) saveLocked(old, next *account) error {
 		}
 		list = append(list, a)
 	}
-	if old == nil {
+	if old == nil && next != nil {
 		list = append(list, next)
 	}
 	data, err := json.MarshalIndent(list, "", "  ")
@@ -123,7 +129,26 @@ func (s *accountStore) saveLocked(old, next *account) error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), s.path)
+	if err := os.Rename(tmp.Name(), s.path); err != nil {
+		return err
+	}
+	s.saves++
+	s.dirty = false
+	return nil
+}
+
+// Flush writes the sign-in counts and times that sign-ins left in memory
+// only (see accountStore); run calls it at shutdown.
+func (s *accountStore) Flush() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.dirty {
+		return nil
+	}
+	if err := s.saveLocked(nil, nil); err != nil {
+		return fmt.Errorf("workspace: saving accounts: %w", err)
+	}
+	return nil
 }
 
 func newAccountStore(now func() time.Time) *accountStore {
@@ -162,10 +187,14 @@ func (s *accountStore) Login(ctx context.Context, u *oktasso.User, _ *oauth2.Tok
 	next.Email, next.Name = u.Email, u.Name
 	next.LastLogin = now
 	next.Logins++
-	if err := s.saveLocked(old, &next); err != nil {
-		// Refuse the sign-in rather than hand out a session whose account
-		// was not recorded.
-		return fmt.Errorf("workspace: saving accounts: %w", err)
+	if old == nil || old.Email != next.Email || old.Name != next.Name {
+		if err := s.saveLocked(old, &next); err != nil {
+			// Refuse the sign-in rather than hand out a session whose
+			// account was not recorded.
+			return fmt.Errorf("workspace: saving accounts: %w", err)
+		}
+	} else if s.path != "" {
+		s.dirty = true // only the count and time changed: saved later
 	}
 	if old != nil {
 		*old = next

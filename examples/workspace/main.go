@@ -3,11 +3,19 @@
 // end-user app (/webapp, external users allowed), signed in with Okta, that
 // creates a local account on each person's first sign-in.
 //
-// With no Okta settings in the environment it runs in dev mode: it starts a
-// fake Okta org (package oktatest) on loopback with two demo users, so it
+// With no OKTA_* sign-in variable in the environment it runs in dev mode:
+// it starts a fake Okta org (package oktatest) with two demo users, so it
 // works offline:
 //
 //	go run ./examples/workspace
+//
+// Dev mode stays put: the fake listens on a fixed loopback address
+// (OKTASSO_DEV_OKTA_ADDR or -okta-addr, default 127.0.0.1:8082) and keeps
+// its keys and users in a state folder (OKTASSO_DEV_DIR or -dev-dir,
+// default oktasso/workspace in the user config folder), so a restart signs
+// the same person in to the same local account. -reset forgets the fake
+// org and the accounts. OKTASSO_DEV=1 (or -dev) asks for dev mode even with
+// OKTA_* variables set.
 //
 // With OKTA_DOMAIN (or OKTA_ISSUER, or OKTA_OAUTH2_ISSUER) set it signs in
 // with that Okta org, configured by oktasso.ConfigFromEnv's variables:
@@ -15,18 +23,20 @@
 //	OKTA_DOMAIN=dev-123.okta.com OKTA_CLIENT_ID=0oa… OKTA_CLIENT_SECRET=… \
 //	OKTASSO_WORKSPACE_GROUPS="Workspace Members" go run ./examples/workspace
 //
-// Another OpenID provider works the same way with OKTA_ISSUER set to its
-// issuer; OKTASSO_PROVIDER_NAME (e.g. Keycloak) is then how its pages, and
+// Any OKTA_* sign-in variable set without enough to sign in stops it with
+// what is missing, rather than falling back to dev mode. Another OpenID
+// provider works the same way with OKTA_ISSUER set to its issuer;
+// OKTASSO_PROVIDER_NAME (e.g. Keycloak) is then how its pages, and
 // oktasso's, name it instead of "Okta".
 //
 // Accounts created at first sign-in are kept in the JSON file ACCOUNTS_FILE
-// (default $TMPDIR/oktasso-workspace/accounts.json), so they survive a
-// restart; /workspace lists the 20 newest and says how many there are.
+// (default accounts.json in the state folder), so they survive a restart;
+// /workspace lists the 20 newest and says how many there are.
 //
 // It listens on ADDR (default localhost:8080; the -addr flag overrides it)
-// and stops gracefully on SIGINT or SIGTERM. In dev mode the base URL is
-// http://ADDR unless OKTASSO_BASE_URL is set; otherwise oktasso reads
-// OKTASSO_BASE_URL (default http://localhost:8080).
+// and stops gracefully on SIGINT or SIGTERM. The base URL, which the
+// start-up log prints as the URL to open, is OKTASSO_BASE_URL, else
+// http://ADDR.
 package main
 
 import (
@@ -43,6 +53,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -61,60 +72,94 @@ func main() {
 	}
 }
 
+// settings are the example's own settings, from flags and the environment
+// (flags win).
+type settings struct {
+	addr     string // ADDR, -addr
+	dev      bool   // OKTASSO_DEV, -dev
+	oktaAddr string // OKTASSO_DEV_OKTA_ADDR, -okta-addr
+	stateDir string // OKTASSO_DEV_DIR, -dev-dir
+	reset    bool   // -reset
+}
+
+func parseSettings(args []string, getenv func(string) string, out io.Writer) (settings, error) {
+	var st settings
+	fs := flag.NewFlagSet("workspace", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&st.addr, "addr", cmp.Or(getenv("ADDR"), defaultAddr), "listen `address` (environment: ADDR)")
+	devEnv, _ := strconv.ParseBool(getenv("OKTASSO_DEV"))
+	fs.BoolVar(&st.dev, "dev", devEnv, "dev mode (a fake Okta org) even with OKTA_* variables set (environment: OKTASSO_DEV=1)")
+	fs.StringVar(&st.oktaAddr, "okta-addr", cmp.Or(getenv("OKTASSO_DEV_OKTA_ADDR"), defaultOktaAddr), "dev mode: the fake Okta org's listen `address` (environment: OKTASSO_DEV_OKTA_ADDR)")
+	fs.StringVar(&st.stateDir, "dev-dir", getenv("OKTASSO_DEV_DIR"), "the `folder` of dev mode's state and the accounts file (environment: OKTASSO_DEV_DIR; default oktasso/workspace in the user config folder)")
+	fs.BoolVar(&st.reset, "reset", false, "forget dev mode's fake org and the accounts file before starting")
+	if err := fs.Parse(args); err != nil {
+		return st, err
+	}
+	if v := getenv("OKTASSO_DEV"); v != "" {
+		if _, err := strconv.ParseBool(v); err != nil {
+			return st, fmt.Errorf("workspace: OKTASSO_DEV=%q is not a boolean — fix: set OKTASSO_DEV=1 for dev mode, or unset it", v)
+		}
+	}
+	st.stateDir = stateDir(st.stateDir)
+	return st, nil
+}
+
 // run starts the application and serves until ctx is done, then shuts down
 // gracefully. Every setting is read through getenv.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("workspace", flag.ContinueOnError)
-	fs.SetOutput(stdout)
-	addr := fs.String("addr", cmp.Or(getenv("ADDR"), defaultAddr), "listen `address` (environment: ADDR)")
-	if err := fs.Parse(args); err != nil {
+	st, err := parseSettings(args, getenv, stdout)
+	if err != nil {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stdout, nil))
+	accountsFile := cmp.Or(getenv("ACCOUNTS_FILE"), filepath.Join(st.stateDir, accountsFileName))
+	if st.reset {
+		if err := resetState(st.stateDir, accountsFile); err != nil {
+			return err
+		}
+		logger.Info("workspace: -reset: forgot the fake Okta org and the accounts", "state", st.stateDir, "accounts", accountsFile)
+	}
 
 	var (
 		cfg oktasso.Config
 		ln  net.Listener
-		err error
 		spa = spaFromEnv(getenv) // the single-page app example (spa.go)
 	)
-	if productionMode(getenv) {
+	set := oktaVarsSet(getenv)
+	if len(set) > 0 && !st.dev {
 		// Check the configuration before taking the port.
 		lookup := func(k string) (string, bool) { v := getenv(k); return v, v != "" }
 		if cfg, err = oktasso.ConfigFromLookup(lookup); err != nil {
-			return fmt.Errorf("workspace: the sign-in configuration in the environment is not valid:\n%w", err)
+			return fmt.Errorf("workspace: %s set, but the sign-in configuration is incomplete or invalid:\n%w\n(for dev mode with a fake Okta org, unset the OKTA_* variables or set OKTASSO_DEV=1)", strings.Join(set, ", "), err)
 		}
-		if ln, err = net.Listen("tcp", *addr); err != nil {
-			return fmt.Errorf("workspace: %w", err)
+		if ln, err = listen(st.addr, "ADDR (or -addr)"); err != nil {
+			return err
+		}
+		if getenv("OKTASSO_BASE_URL") == "" {
+			cfg.BaseURL = "http://" + publicAddr(st.addr, ln.Addr())
 		}
 	} else {
-		// The port may be chosen by the system (ADDR=127.0.0.1:0), and the
-		// base URL is needed to register the fake client: listen first.
-		if ln, err = net.Listen("tcp", *addr); err != nil {
-			return fmt.Errorf("workspace: %w", err)
+		if len(set) > 0 {
+			logger.Warn("workspace: dev mode asked for: ignoring the OKTA_* variables", "ignored", strings.Join(set, ","))
 		}
-		baseURL := getenv("OKTASSO_BASE_URL")
-		if baseURL == "" {
-			baseURL = "http://" + publicAddr(*addr, ln.Addr())
+		var stop func()
+		if cfg, ln, stop, err = startDev(st, getenv, stdout, logger, &spa); err != nil {
+			return err
 		}
-		fake := oktatest.NewServer()
-		defer fake.Close()
-		var info oktatest.DevInfo
-		cfg, info = devSetup(fake, baseURL)
-		spa = devSPA(fake, baseURL, spa) // the single-page app example (spa.go)
-		printDevBanner(stdout, baseURL, fake.URL, info.Users)
-		if host, _, _ := net.SplitHostPort(*addr); !isLoopbackHost(host) {
-			logger.Warn("workspace: dev mode is listening beyond loopback; anyone who reaches it can sign in as a demo user", "addr", *addr)
-		}
+		defer stop()
 	}
 	cfg.Logger = logger
 
-	accountsFile := cmp.Or(getenv("ACCOUNTS_FILE"), filepath.Join(os.TempDir(), "oktasso-workspace", "accounts.json"))
 	accounts, err := openAccountStore(accountsFile, nil)
 	if err != nil {
 		ln.Close()
 		return err
 	}
+	defer func() {
+		if err := accounts.Flush(); err != nil {
+			logger.Error("workspace: saving the sign-in counts at shutdown failed", "err", err.Error())
+		}
+	}()
 	logger.Info("workspace: accounts are kept in a file", "path", accountsFile)
 	handler, auth, err := newApp(ctx, appConfig{OIDC: cfg, Accounts: accounts, SPA: spa})
 	if err != nil {
@@ -122,7 +167,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return fmt.Errorf("workspace: %w", err)
 	}
 	eff := auth.Config()
-	logger.Info("workspace: listening", "url", eff.BaseURL, "issuer", eff.Issuer,
+	logger.Info("workspace: listening; open the url in a browser", "url", eff.BaseURL+"/", "addr", ln.Addr().String(), "issuer", eff.Issuer,
 		"redirect_uri", auth.RedirectURL(), "post_logout_redirect_uri", auth.PostLogoutRedirectURL())
 
 	srv := &http.Server{
@@ -154,15 +199,67 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	return nil
 }
 
-// productionMode reports whether the environment names an identity
-// provider (an Okta org, or another OpenID provider's issuer).
-func productionMode(getenv func(string) string) bool {
-	for _, name := range []string{"OKTA_DOMAIN", "OKTA_ISSUER", "OKTA_OAUTH2_ISSUER"} {
-		if getenv(name) != "" {
-			return true
+// oktaSignInVars are the OKTA_* variables oktasso.ConfigFromEnv reads.
+var oktaSignInVars = []string{
+	"OKTA_DOMAIN", "OKTA_AUTH_SERVER_ID", "OKTA_ISSUER", "OKTA_CLIENT_ID", "OKTA_CLIENT_SECRET",
+	"OKTA_OAUTH2_ISSUER", "OKTA_OAUTH2_CLIENT_ID", "OKTA_OAUTH2_CLIENT_SECRET",
+	"OKTA_CLIENT_AUTH_METHOD", "OKTA_PRIVATE_KEY", "OKTA_PRIVATE_KEY_ID",
+}
+
+// oktaVarsSet returns the OKTA_* sign-in variables that are set: any of
+// them means a real provider, and dev mode is only for an environment
+// with none (or when asked for).
+func oktaVarsSet(getenv func(string) string) []string {
+	var set []string
+	for _, name := range oktaSignInVars {
+		if strings.TrimSpace(getenv(name)) != "" {
+			set = append(set, name)
 		}
 	}
-	return false
+	return set
+}
+
+// startDev starts dev mode: the app's listener, then the fake Okta org on
+// its fixed address with its state, registers the single-page app's client
+// in it (spa), and returns the configuration and a function that stops the
+// fake.
+func startDev(st settings, getenv func(string) string, stdout io.Writer, logger *slog.Logger, spa *spaConfig) (oktasso.Config, net.Listener, func(), error) {
+	_, appPort, _ := net.SplitHostPort(st.addr)
+	if _, oktaPort, _ := net.SplitHostPort(st.oktaAddr); appPort == oktaPort && appPort != "0" && appPort != "" {
+		return oktasso.Config{}, nil, nil, fmt.Errorf("workspace: the app (ADDR %s) and the fake Okta org (OKTASSO_DEV_OKTA_ADDR %s) would share port %s — fix: give them different ports, e.g. ADDR=localhost:8080 and OKTASSO_DEV_OKTA_ADDR=%s", st.addr, st.oktaAddr, appPort, defaultOktaAddr)
+	}
+	// The port may be chosen by the system (ADDR=127.0.0.1:0), and the
+	// base URL is needed to register the fake client: listen first.
+	ln, err := listen(st.addr, "ADDR (or -addr)")
+	if err != nil {
+		return oktasso.Config{}, nil, nil, err
+	}
+	oktaLn, err := listen(st.oktaAddr, "OKTASSO_DEV_OKTA_ADDR (or -okta-addr)")
+	if err != nil {
+		ln.Close()
+		return oktasso.Config{}, nil, nil, err
+	}
+	baseURL := getenv("OKTASSO_BASE_URL")
+	if baseURL == "" {
+		baseURL = "http://" + publicAddr(st.addr, ln.Addr())
+	}
+	fake := oktatest.NewUnstartedServer()
+	fake.Listener = oktaLn
+	fake.Start()
+	cfg, info, err := devSetupIn(fake, baseURL, st.stateDir)
+	if err != nil {
+		fake.Close()
+		ln.Close()
+		return oktasso.Config{}, nil, nil, err
+	}
+	*spa = devSPA(fake, baseURL, *spa) // the single-page app example (spa.go)
+	printDevBanner(stdout, baseURL, fake.URL, st.stateDir, info.Users)
+	for _, a := range []string{st.addr, st.oktaAddr} {
+		if host, _, _ := net.SplitHostPort(a); !isLoopbackHost(host) {
+			logger.Warn("workspace: dev mode is listening beyond loopback; anyone who reaches it can sign in as a demo user", "addr", a)
+		}
+	}
+	return cfg, ln, fake.Close, nil
 }
 
 // publicAddr is the host:port of the dev-mode base URL: the address as
@@ -191,10 +288,11 @@ func isLoopbackHost(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-func printDevBanner(w io.Writer, appURL, oktaURL string, users []oktatest.User) {
+func printDevBanner(w io.Writer, appURL, oktaURL, state string, users []oktatest.User) {
 	fmt.Fprintf(w, "oktasso example workspace: dev mode (a fake Okta org; set %s to use a real one)\n", "OKTA_DOMAIN")
 	fmt.Fprintf(w, "  app:       %s\n", appURL)
 	fmt.Fprintf(w, "  fake Okta: %s\n", oktaURL)
+	fmt.Fprintf(w, "  state:     %s (-reset forgets it)\n", state)
 	for _, u := range users {
 		kind := "external"
 		for _, g := range u.Groups {

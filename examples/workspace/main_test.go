@@ -620,7 +620,7 @@ func (s *syncBuffer) String() string {
 
 func TestRunDevMode(t *testing.T) {
 	t.Parallel()
-	env := map[string]string{"ADDR": "127.0.0.1:0"}
+	env := map[string]string{"ADDR": "127.0.0.1:0", "OKTASSO_DEV_OKTA_ADDR": "127.0.0.1:0", "OKTASSO_DEV_DIR": t.TempDir()}
 	getenv := func(k string) string { return env[k] }
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
