@@ -54,9 +54,6 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 	old, _ := a.peekSession(r.Context(), r)
 	s := sessionFor(u, rawID, a.now(), a.cfg.Session.MaxAge)
 	s.Claims = a.keptClaims(u.Claims)
-	if a.cfg.Session.DropIDToken {
-		s.IDToken = ""
-	}
 	if tok.RefreshToken != "" {
 		s.RefreshToken = tok.RefreshToken
 	}

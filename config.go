@@ -149,10 +149,12 @@ type SessionConfig struct {
 	MaxAge time.Duration
 	// CookieName names the session cookie; the sign-in and sign-out
 	// cookies derive their names from it. With an https BaseURL it gets the
-	// "__Host-" prefix. Letters, digits, "-" and "_", at most 64, not
-	// starting with "__"; since oktasso derives its other cookies' names by
-	// appending "-1", "-logout" and "-flow-…", a name may not end in
-	// "-logout" or "-" and a number, nor have a "-flow" part. Set a
+	// "__Host-" prefix (the sign-out cookie, name+"-logout-hint", sent
+	// only to the sign-out path, gets "__Secure-"). Letters, digits, "-"
+	// and "_", at most 64, not starting with "__"; since oktasso derives its
+	// other cookies' names by appending "-1", "-logout", "-logout-hint" and
+	// "-flow-…", a name may not end in "-logout", "-logout-hint" or "-" and
+	// a number, nor have a "-flow" part. Set a
 	// distinct one per Auth sharing a host (package tenants does it per
 	// tenant). Default "oktasso".
 	CookieName string
@@ -161,10 +163,6 @@ type SessionConfig struct {
 	// MaxCookies caps the cookies one session may span (each under 4,000
 	// bytes), so the Cookie header stays under 8 KB. Default 2, at most 4.
 	MaxCookies int
-	// DropIDToken does not keep the raw ID token in the session. Sessions
-	// get smaller, but sign-out then ends only the local session, not
-	// Okta's (which needs id_token_hint). Default false.
-	DropIDToken bool
 	// KeepAccessToken keeps the access token in the session, for handlers
 	// that call APIs with it (AccessTokenFrom). With the offline_access
 	// scope it is refreshed before it expires. Default false.

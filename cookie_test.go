@@ -23,10 +23,10 @@ func testCookies(t testing.TB, secure bool, keys ...Secret) *cookies {
 	return c
 }
 
-// writeSession seals s into the session cookie(s) on w, as the Auth does
-// for cookie sessions.
-func (c *cookies) writeSession(w http.ResponseWriter, s *session, now time.Time) error {
-	return c.writeChunks(w, c.sealSession(c.sessionName(), s), time.Unix(s.Expires, 0).Sub(now), 1)
+// writeSessionAt seals s into the session cookie(s) on w (and its ID
+// token into the sign-out cookie), as the Auth does for cookie sessions.
+func (c *cookies) writeSessionAt(w http.ResponseWriter, s *session, now time.Time) error {
+	return c.writeSession(w, s, time.Unix(s.Expires, 0).Sub(now), 1)
 }
 
 // openSessionValue opens a session cookie (or store) value into s.
@@ -56,7 +56,7 @@ func (c *cookies) readSession(r *http.Request, now time.Time, idle time.Duration
 func roundTrip(t testing.TB, write, read *cookies, s *session, now, at time.Time, idle time.Duration) *session {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	if err := write.writeSession(rec, s, now); err != nil {
+	if err := write.writeSessionAt(rec, s, now); err != nil {
 		t.Fatal(err)
 	}
 	req := httptest.NewRequest("GET", "/", nil)
@@ -87,7 +87,7 @@ func TestSessionCookieAttributes(t *testing.T) {
 	for _, secure := range []bool{false, true} {
 		c := testCookies(t, secure, key1)
 		rec := httptest.NewRecorder()
-		if err := c.writeSession(rec, testSession(now), now); err != nil {
+		if err := c.writeSessionAt(rec, testSession(now), now); err != nil {
 			t.Fatal(err)
 		}
 		ck := rec.Result().Cookies()[0]
@@ -115,7 +115,7 @@ func TestSessionTooLarge(t *testing.T) {
 	for i := 0; i < 300; i++ {
 		s.Groups = append(s.Groups, "a-rather-long-okta-group-name")
 	}
-	if err := c.writeSession(httptest.NewRecorder(), s, now); !errors.Is(err, errSessionTooLarge) {
+	if err := c.writeSessionAt(httptest.NewRecorder(), s, now); !errors.Is(err, errSessionTooLarge) {
 		t.Errorf("writeSession of a ~9 kB session = %v; want errSessionTooLarge", err)
 	}
 }
@@ -151,7 +151,7 @@ func TestChunkedCookies(t *testing.T) {
 	now := time.Now()
 	s := largeSession(now)
 	rec := httptest.NewRecorder()
-	if err := c.writeSession(rec, s, now); err != nil {
+	if err := c.writeSessionAt(rec, s, now); err != nil {
 		t.Fatalf("writeSession of a ~5 kB session = %v; want two chunks", err)
 	}
 	req := httptest.NewRequest("GET", "/", nil)
@@ -180,7 +180,7 @@ func TestForgedChunks(t *testing.T) {
 	now := time.Now()
 	s := largeSession(now)
 	rec := httptest.NewRecorder()
-	if err := c.writeSession(rec, s, now); err != nil {
+	if err := c.writeSessionAt(rec, s, now); err != nil {
 		t.Fatal(err)
 	}
 	var first, second *http.Cookie
@@ -390,7 +390,7 @@ func TestFlowCookieRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := httptest.NewRecorder()
-	if err := c.writeSession(rec, testSession(now), now); err != nil {
+	if err := c.writeSessionAt(rec, testSession(now), now); err != nil {
 		t.Fatal(err)
 	}
 	sessionValue := rec.Result().Cookies()[0].Value
