@@ -80,7 +80,8 @@ type Config struct {
 	// store.MemoryOptions) warning through Logger.
 	Store store.Store
 	// HTTPClient makes every call to the identity provider. Default: a
-	// client with a 10 second timeout. Responses are always size-limited.
+	// client with a 10 second timeout whose transport keeps up to 16 idle
+	// connections to the provider. Responses are always size-limited.
 	HTTPClient *http.Client
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
@@ -565,9 +566,26 @@ func isLoopback(host string) bool { return issuer.IsLoopback(host) }
 
 // ioDefaults fills an unset HTTP client (with DefaultHTTPTimeout), clock
 // and logger.
+// defaultHTTPClient is the client of Config.HTTPClient and NewProvider
+// when none is given: a 10 second timeout, and a transport of its own
+// (http.DefaultTransport's settings) that keeps up to
+// defaultIdleConnsPerHost idle connections to the provider instead of 2,
+// so that concurrent sign-ins reuse connections (TLS handshakes with the
+// provider) rather than open and close one per call.
+func defaultHTTPClient() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = defaultIdleConnsPerHost
+	return &http.Client{Timeout: defaultHTTPTimeout, Transport: tr}
+}
+
+// defaultIdleConnsPerHost bounds the idle connections the default client
+// keeps to the provider (its token, userinfo and key endpoints share one
+// host).
+const defaultIdleConnsPerHost = 16
+
 func ioDefaults(hc **http.Client, now *func() time.Time, logger **slog.Logger) {
 	if *hc == nil {
-		*hc = &http.Client{Timeout: defaultHTTPTimeout}
+		*hc = defaultHTTPClient()
 	}
 	if *now == nil {
 		*now = time.Now

@@ -187,7 +187,7 @@ var nsBars = []struct {
 	{"BenchmarkSessionCheck/miss", "SESSION CHECK, CACHE MISS", blue},
 	{"BenchmarkGuard/hit", "GUARD, CACHE HIT", green},
 	{"BenchmarkGuard/miss", "GUARD, CACHE MISS", blue},
-	{"BenchmarkOpenSession/v4", "COOKIE DECODE, FORMAT V4", blue},
+	{"BenchmarkOpenSession/cookie", "COOKIE DECODE, FORMAT V4", blue},
 	{"BenchmarkOpenSession/v3", "COOKIE DECODE, V3 (BEFORE)", purple},
 	{"BenchmarkOpenSession/v2", "COOKIE DECODE, V2 (BEFORE)", purple},
 	{"BenchmarkGorillaSessions/signed", "GORILLA/SESSIONS (OKTA SAMPLES)", orange},
