@@ -220,7 +220,7 @@ func BenchmarkSignIn(b *testing.B) {
 					}
 				}
 			})
-			b.ReportMetric(float64((processCPU() - before).Nanoseconds())/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64((processCPU()-before).Nanoseconds())/float64(b.N), "cpu-ns/op")
 		})
 	}
 }
