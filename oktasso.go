@@ -144,6 +144,7 @@ func cookiesFor(c Config, secure bool) (*cookies, error) {
 	if u, err := url.Parse(c.BaseURL); err == nil {
 		ck.hintPath = u.Path + LogoutPath
 	}
+	ck.session.issuer = c.Issuer
 	return ck, nil
 }
 

@@ -26,6 +26,11 @@ import (
 //	idtoken  = base64url(nonce | ciphertext | tag) of the raw ID token,
 //	           AAD = version | 0x00 | "id_token" | the session's ID
 //
+// A session cookie leaves out what it can rebuild: the issuer, when it is
+// the configured one (the keys are derived from it), a username equal to
+// the email (a flag instead), and the access token's expiry when it keeps
+// no token (sessionSealer.issuer, tokenExpiryField).
+//
 // A field's value is the string's bytes, a zigzag varint for numbers,
 // nothing for a true bool (false and zero values are not written), or
 // uvarint-length-prefixed strings for lists. Readers skip tags they do not
@@ -86,8 +91,9 @@ var sessionFields = [...]sessionField{
 	intField(21, func(s *session) *int64 { return &s.Expires }),
 	strField(23, func(s *session) *string { return &s.AccessToken }),
 	strField(24, func(s *session) *string { return &s.RefreshToken }),
-	intField(25, func(s *session) *int64 { return &s.TokenExpiry }),
+	tokenExpiryField(25),
 	claimsField(27),
+	boolField(28, func(s *session) *bool { return &s.UsernameIsEmail }),
 }
 
 // fieldByTag indexes sessionFields for the decoder.
@@ -264,6 +270,11 @@ type sessionSealer struct {
 	// goes to the sign-out cookie (sealIDToken), and a two-part value is
 	// one to seal again.
 	splitIDToken bool
+	// issuer, when set (session cookies), is left out of the values of
+	// sessions of that issuer, and given back to values without one: the
+	// keys are derived from it (newCookies), so no value of another issuer
+	// opens anyway. A username equal to the email is written once too.
+	issuer string
 	maxLen       int       // longest encoded value accepted
 	bufs         sync.Pool // *[]byte scratch space for open
 }
@@ -312,6 +323,16 @@ func (ss *sessionSealer) seal(name string, s *session) string {
 	}
 	if ss.splitIDToken {
 		cold = ""
+	}
+	if ss.issuer != "" && (s.Issuer == ss.issuer || (s.Username != "" && s.Username == s.Email)) {
+		short := *s
+		if short.Issuer == ss.issuer {
+			short.Issuer = ""
+		}
+		if short.Username != "" && short.Username == short.Email {
+			short.Username, short.UsernameIsEmail = "", true
+		}
+		s = &short
 	}
 	plain := appendSession(make([]byte, 0, 256+len(s.AccessToken)+len(s.RefreshToken)), s)
 	out := ss.sealBytes(sessionWireFormat, plain, append(sessionAAD(name), cold...))
@@ -382,6 +403,12 @@ func (ss *sessionSealer) open(aad []byte, value string, idToken bool) (*session,
 		if err != nil {
 			return nil, false, err
 		}
+		if s.Issuer == "" {
+			s.Issuer = ss.issuer
+		}
+		if s.UsernameIsEmail {
+			s.Username, s.UsernameIsEmail = s.Email, false
+		}
 		newest := i == 0 && !(twoParts && ss.splitIDToken)
 		if twoParts {
 			ss.attachIDToken(s, cold, idToken || !newest)
@@ -440,6 +467,21 @@ func (ss *sessionSealer) openBytes(version int, value string, aad []byte) ([]byt
 		}
 	}
 	return nil, false
+}
+
+// tokenExpiryField is intField for TokenExpiry, written only with a token
+// it is the expiry of (it decides refreshes and, with KeepAccessToken,
+// the access token's life).
+func tokenExpiryField(tag byte) sessionField {
+	f := intField(tag, func(s *session) *int64 { return &s.TokenExpiry })
+	write := f.append
+	f.append = func(b []byte, s *session) []byte {
+		if s.RefreshToken == "" && s.AccessToken == "" {
+			return b
+		}
+		return write(b, s)
+	}
+	return f
 }
 
 // claimsField encodes the kept claims as a list: each claim's name, its

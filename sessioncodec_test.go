@@ -19,7 +19,7 @@ func fullSession() *session {
 		Internal: true, LocalID: "42", SID: "102okta", AuthTime: 1_799_999_940, ACR: "urn:okta:loa:2fa:any", AMR: []string{"pwd", "mfa"},
 		Checked: -1, APIGroups: true, Claims: map[string][]string{"department": {"R&D"}, "roles": {"a", "", "b"}, "empty": {}},
 		Created: 1_800_000_000, Seen: 1_800_000_060, Expires: 1_800_086_400,
-		IDToken: "eyJ.id.token", AccessToken: "eyJ.access", RefreshToken: "rt-1", TokenExpiry: 1_800_003_600,
+		IDToken: "eyJ.id.token", AccessToken: "eyJ.access", RefreshToken: "rt-1", TokenExpiry: 1_800_003_600, UsernameIsEmail: true,
 	}
 }
 
@@ -347,5 +347,42 @@ func TestLegacySessionCookie(t *testing.T) {
 	}
 	if tok := c.readHint(req, "another-session"); tok != "" {
 		t.Errorf("readHint for another session = %q; want \"\"", tok)
+	}
+}
+
+// TestCookieOmitsIssuer: a session cookie of the configured issuer leaves
+// the issuer out (the keys are derived from it), writes a username equal
+// to the email once and no token expiry without a token, and opens with
+// all of them back; a store entry keeps them all.
+func TestCookieOmitsIssuer(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	c := testCookies(t, false, key1)
+	c.session.issuer = "https://dev-1.okta.com"
+	s := testSession(now)
+	s.Issuer, s.Username, s.Email, s.TokenExpiry = c.session.issuer, "alice@example.com", "alice@example.com", now.Unix()+3600
+	s.IDToken = ""
+	full := appendSession(nil, s)
+	v := c.sealSession("oktasso", s)
+	raw, _ := base64.RawURLEncoding.DecodeString(v)
+	saved := len(full) - (len(raw) - 1 - gcmNonceSize - gcmTagSize)
+	if want := len(s.Issuer) + 2 + len(s.Username) + 2 + 2; saved < want-4 {
+		t.Errorf("sealed plaintext is %d bytes shorter than the full encoding; want about %d (issuer, username, token expiry)", saved, want)
+	}
+	got, _, err := c.openSession("oktasso", v)
+	if err != nil || got.Issuer != s.Issuer || got.Username != s.Email || got.UsernameIsEmail || got.TokenExpiry != 0 {
+		t.Fatalf("openSession = %+v, %v; want the issuer and username back, no token expiry", got, err)
+	}
+	other := *s
+	other.Issuer, other.Username = "https://other.okta.com", "alice"
+	if got, _, err := c.openSession("oktasso", c.sealSession("oktasso", &other)); err != nil || got.Issuer != other.Issuer || got.Username != "alice" {
+		t.Errorf("openSession(another issuer, another username) = %+v, %v; want both kept", got, err)
+	}
+	withToken := *s
+	withToken.RefreshToken = "rt"
+	if got, _, err := c.openSession("oktasso", c.sealSession("oktasso", &withToken)); err != nil || got.TokenExpiry != s.TokenExpiry {
+		t.Errorf("openSession(with a refresh token) = %+v, %v; want its token expiry", got, err)
+	}
+	if got, _, err := c.openSession(storeSealName, c.sealSession(storeSealName, s)); err != nil || got.Issuer != s.Issuer || got.Username != s.Username {
+		t.Errorf("store entry = %+v, %v; want the issuer and username", got, err)
 	}
 }
