@@ -275,8 +275,8 @@ type sessionSealer struct {
 	// keys are derived from it (newCookies), so no value of another issuer
 	// opens anyway. A username equal to the email is written once too.
 	issuer string
-	maxLen       int       // longest encoded value accepted
-	bufs         sync.Pool // *[]byte scratch space for open
+	maxLen int       // longest encoded value accepted
+	bufs   sync.Pool // *[]byte scratch space for open
 }
 
 func newSessionSealer(keys [][]byte, maxLen int) (*sessionSealer, error) {
