@@ -136,8 +136,13 @@ const (
 type SessionConfig struct {
 	// Keys are the secrets that protect cookies, newest first: the first
 	// encrypts, all decrypt, so keys can be rotated without signing
-	// everyone out. Each must be at least 32 bytes. Default: a random key
-	// per process (sessions end at restart and are not shared between
+	// everyone out (a session cookie is sealed again with the first key
+	// when used). The sign-out cookie, which holds the ID token for
+	// id_token_hint and goes only to the sign-out path, is sealed at
+	// sign-in: keep a retired key listed for MaxAge after another comes
+	// first, or sign-outs of sessions started before end only the local
+	// session. Each must be at least 32 bytes. Default: a random key per
+	// process (sessions end at restart and are not shared between
 	// instances), with a warning in the log.
 	Keys []Secret
 	// IdleTimeout ends a session after this long without a request. Any

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -169,6 +170,44 @@ func TestLogoutSendsHintFromSignOutCookie(t *testing.T) {
 			r := h.browser().do(req)
 			if r.status != http.StatusSeeOther || r.location != "/" && !strings.HasPrefix(r.location, h.app.URL+"/") {
 				t.Errorf("POST /auth/logout = %d to %q; want a local sign-out (303 to the app)", r.status, r.location)
+			}
+		})
+	}
+}
+
+// TestSignOutCookieTooLarge: an ID token too large for one cookie (here a
+// 3,000-byte claim) never breaks the sign-in. With
+// SessionInStoreWhenLarge the session goes to the Store, ID token
+// included, and sign-out still sends it; otherwise the ID token is dropped
+// and sign-out ends only the local session.
+func TestSignOutCookieTooLarge(t *testing.T) {
+	for _, inStore := range []bool{false, true} {
+		t.Run(map[bool]string{false: "cookie", true: "SessionInStoreWhenLarge"}[inStore], func(t *testing.T) {
+			h := newHarness(t, func(c *Config) {
+				if inStore {
+					c.Session.Storage = SessionInStoreWhenLarge
+				}
+			})
+			h.fake.MutateIDToken(func(tk *oktatest.Token) { tk.Claims["blob"] = strings.Repeat("x", 3000) })
+			b := h.browser()
+			if r := h.login(b, alice, "/workspace"); r.status != http.StatusFound {
+				t.Fatalf("sign-in = %d %.200s; want 302", r.status, r.body)
+			}
+			if r := b.get(h.app.URL + "/workspace"); r.status != http.StatusOK {
+				t.Fatalf("GET /workspace = %d; want 200", r.status)
+			}
+			for _, c := range b.client.Jar.Cookies(mustURL(t, h.app.URL+LogoutPath)) {
+				if c.Name == h.auth.cookies.hintName {
+					t.Errorf("a sign-out cookie of %d bytes was set; want none (too large for one cookie)", len(c.Value))
+				}
+			}
+			r := b.post(h.app.URL+LogoutPath, nil)
+			hint := ""
+			if u, err := url.Parse(r.location); err == nil {
+				hint = u.Query().Get("id_token_hint")
+			}
+			if inStore != (hint != "") || r.status != http.StatusSeeOther {
+				t.Errorf("POST /auth/logout = %d to %.80q; want id_token_hint sent: %v", r.status, r.location, inStore)
 			}
 		})
 	}
