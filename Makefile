@@ -19,6 +19,7 @@ BENCH_SOAK_N ?= 20000
 
 bench: $(if $(OAUTH2_PROXY),oauth2-proxy)
 	mkdir -p $(BENCH_DIR)
+	go test -count=1 -run '^TestRequestCookieSize$$' -v . | tee $(BENCH_DIR)/cookie.txt
 	go test -run '^$$' -bench . -benchmem -count $(COUNT) . ./bearer/ ./internal/comparebench/ | tee $(BENCH_DIR)/root.txt
 	go test -run '^$$' -bench . -benchmem -count $(COUNT) ./redisstore/ | tee $(BENCH_DIR)/redisstore.txt
 	go test -run '^$$' -bench 'Routes|RenderWorkspace' -benchmem -count $(COUNT) ./examples/workspace/ | tee $(BENCH_DIR)/routes.txt
