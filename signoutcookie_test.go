@@ -212,3 +212,26 @@ func TestSignOutCookieTooLarge(t *testing.T) {
 		})
 	}
 }
+
+// TestRefreshRenewsSignOutCookie: a token refresh that brings a new ID
+// token writes it to the sign-out cookie (from whatever request refreshed),
+// and sign-out sends that one.
+func TestRefreshRenewsSignOutCookie(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Scopes = []string{"openid", "profile", "email", "groups", "offline_access"} })
+	b := h.browser()
+	h.login(b, alice, "/")
+	first := h.sessionIDToken(t, b)
+	h.clock.Add(56 * time.Minute) // within RefreshBefore of the access token's expiry
+	before := h.fake.TokenRequests()
+	if r := b.get(h.app.URL + "/workspace"); r.status != http.StatusOK || h.fake.TokenRequests() != before+1 {
+		t.Fatalf("GET /workspace at refresh time = %d, %d token requests; want 200 and one refresh", r.status, h.fake.TokenRequests()-before)
+	}
+	renewed := h.sessionIDToken(t, b)
+	if renewed == first {
+		t.Fatal("the sign-out cookie still holds the ID token of the sign-in after a refresh that brought a new one")
+	}
+	r := b.post(h.app.URL+LogoutPath, nil)
+	if got := mustURL(t, r.location).Query().Get("id_token_hint"); got != renewed {
+		t.Errorf("id_token_hint = %.20q…; want the refreshed ID token", got)
+	}
+}
