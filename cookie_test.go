@@ -233,6 +233,7 @@ func TestCookieNameConfig(t *testing.T) {
 		{"a part that only starts like flow", "app-flows", "http://localhost:8080", "app-flows", ""},
 		{"a part that only starts like logout", "app-logouts", "http://localhost:8080", "app-logouts", ""},
 		{"a number inside", "app-2-web", "http://localhost:8080", "app-2-web", ""},
+		{"hint without logout", "app-hint", "http://localhost:8080", "app-hint", ""},
 		{"a number without dash", "app2", "http://localhost:8080", "app2", ""},
 		{"flow first", "flow-app", "http://localhost:8080", "flow-app", ""},
 		{"64 characters", strings.Repeat("c", 63) + "-", "http://localhost:8080", strings.Repeat("c", 63) + "-", ""},
@@ -253,6 +254,8 @@ func TestCookieNameConfig(t *testing.T) {
 		{"the default's chunk", "oktasso-2", "http://localhost:8080", "", "CookieName"},
 		{"the sign-out cookie's name", "foo-logout", "https://app.example", "", "CookieName"},
 		{"the default's sign-out cookie", "oktasso-logout", "http://localhost:8080", "", "CookieName"},
+		{"the default's sign-out hint cookie", "oktasso-logout-hint", "http://localhost:8080", "", "CookieName"},
+		{"a sign-out hint cookie's name", "foo-logout-hint", "https://app.example", "", "CookieName"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			a, err := New(context.Background(), Config{
