@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -234,4 +235,41 @@ func TestRefreshRenewsSignOutCookie(t *testing.T) {
 	if got := mustURL(t, r.location).Query().Get("id_token_hint"); got != renewed {
 		t.Errorf("id_token_hint = %.20q…; want the refreshed ID token", got)
 	}
+}
+
+// TestLegacyCookieMigrates: a browser holding a session cookie of v0.1's
+// two-part format (the ID token inside) stays signed in; its first request
+// rewrites it into a one-part session cookie and a sign-out cookie, and
+// sign-out then sends the ID token.
+func TestLegacyCookieMigrates(t *testing.T) {
+	h := newHarness(t, nil)
+	b, ck, s := h.signedIn(t)
+	legacy := legacySeal(h.auth.cookies, ck.Name, s)
+	// The browser as v0.1 left it: the two-part cookie, no sign-out cookie.
+	b.client.Jar = cookiejarFor(t, h.app.URL, &http.Cookie{Name: ck.Name, Value: legacy, Path: "/"})
+	r := b.get(h.app.URL + "/workspace")
+	if r.status != http.StatusOK {
+		t.Fatalf("GET /workspace with a two-part cookie = %d; want 200", r.status)
+	}
+	if now := h.sessionCookie(b); now == nil || now.Value == legacy || strings.Contains(now.Value, ".") {
+		t.Fatalf("session cookie after the first request = %v; want it rewritten in one part", now)
+	}
+	if got := h.sessionIDToken(t, b); got != s.IDToken {
+		t.Errorf("sign-out cookie after the rewrite holds %.20q…; want the session's ID token", got)
+	}
+	r = b.post(h.app.URL+LogoutPath, nil)
+	if got := mustURL(t, r.location).Query().Get("id_token_hint"); got != s.IDToken {
+		t.Errorf("id_token_hint = %.20q…; want the ID token of the two-part cookie", got)
+	}
+}
+
+// cookiejarFor is a jar holding cookies for base.
+func cookiejarFor(t testing.TB, base string, cookies ...*http.Cookie) http.CookieJar {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jar.SetCookies(mustURL(t, base), cookies)
+	return jar
 }
