@@ -299,9 +299,12 @@ func startApp(ctx context.Context, dir, bin string) (*exec.Cmd, string, error) {
 		}
 	}
 	app := exec.CommandContext(ctx, bin)
-	// A fresh accounts file: the workspace page lists one account (alice),
-	// whatever earlier runs left in the default file.
-	app.Env = append(os.Environ(), "ADDR=127.0.0.1:0", "ACCOUNTS_FILE="+filepath.Join(dir, "accounts.json"))
+	// A fresh accounts file and dev-mode state: the workspace page lists
+	// one account (alice), whatever earlier runs left in the default ones;
+	// the fake Okta on a port of its own choosing, so that runs (and other
+	// dev-mode apps on the machine) do not collide.
+	app.Env = append(os.Environ(), "ADDR=127.0.0.1:0", "OKTASSO_DEV_OKTA_ADDR=127.0.0.1:0",
+		"OKTASSO_DEV_DIR="+filepath.Join(dir, "dev"), "ACCOUNTS_FILE="+filepath.Join(dir, "accounts.json"))
 	out, err := app.StdoutPipe()
 	if err != nil {
 		return nil, "", err
