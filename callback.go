@@ -59,9 +59,6 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 	old, _ := a.peekSession(r.Context(), r)
 	s := sessionFor(u, rawID, a.now(), a.cfg.Session.MaxAge)
 	s.Claims = a.keptClaims(u.Claims)
-	if a.cfg.Session.DropIDToken {
-		s.IDToken = ""
-	}
 	if tok.RefreshToken != "" {
 		s.RefreshToken = tok.RefreshToken
 	}
@@ -403,7 +400,8 @@ func (a *Auth) idTokenUser(ctx context.Context, f *flow, tok *oauth2.Token) (*Us
 // addUserInfo reads userinfo with accessToken for u's subject and fills
 // what the ID token left out, claims included.
 func (a *Auth) addUserInfo(ctx context.Context, d *discovered, u *User, accessToken string) error {
-	ui, uiClaims, err := a.provider.userInfo(ctx, d, accessToken, u.Subject)
+	// Every claim is decoded only when the ID token's were (u.Claims).
+	ui, uiClaims, err := a.provider.userInfo(ctx, d, accessToken, u.Subject, u.Claims != nil)
 	if err != nil {
 		return err
 	}

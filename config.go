@@ -80,7 +80,8 @@ type Config struct {
 	// store.MemoryOptions) warning through Logger.
 	Store store.Store
 	// HTTPClient makes every call to the identity provider. Default: a
-	// client with a 10 second timeout. Responses are always size-limited.
+	// client with a 10 second timeout whose transport keeps up to 16 idle
+	// connections to the provider. Responses are always size-limited.
 	HTTPClient *http.Client
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
@@ -135,8 +136,13 @@ const (
 type SessionConfig struct {
 	// Keys are the secrets that protect cookies, newest first: the first
 	// encrypts, all decrypt, so keys can be rotated without signing
-	// everyone out. Each must be at least 32 bytes. Default: a random key
-	// per process (sessions end at restart and are not shared between
+	// everyone out (a session cookie is sealed again with the first key
+	// when used). The sign-out cookie, which holds the ID token for
+	// id_token_hint and goes only to the sign-out path, is sealed at
+	// sign-in: keep a retired key listed for MaxAge after another comes
+	// first, or sign-outs of sessions started before end only the local
+	// session. Each must be at least 32 bytes. Default: a random key per
+	// process (sessions end at restart and are not shared between
 	// instances), with a warning in the log.
 	Keys []Secret
 	// IdleTimeout ends a session after this long without a request. Any
@@ -149,10 +155,12 @@ type SessionConfig struct {
 	MaxAge time.Duration
 	// CookieName names the session cookie; the sign-in and sign-out
 	// cookies derive their names from it. With an https BaseURL it gets the
-	// "__Host-" prefix. Letters, digits, "-" and "_", at most 64, not
-	// starting with "__"; since oktasso derives its other cookies' names by
-	// appending "-1", "-logout" and "-flow-…", a name may not end in
-	// "-logout" or "-" and a number, nor have a "-flow" part. Set a
+	// "__Host-" prefix (the sign-out cookie, name+"-logout-hint", sent
+	// only to the sign-out path, gets "__Secure-"). Letters, digits, "-"
+	// and "_", at most 64, not starting with "__"; since oktasso derives its
+	// other cookies' names by appending "-1", "-logout", "-logout-hint" and
+	// "-flow-…", a name may not end in "-logout", "-logout-hint" or "-" and
+	// a number, nor have a "-flow" part. Set a
 	// distinct one per Auth sharing a host (package tenants does it per
 	// tenant). Default "oktasso".
 	CookieName string
@@ -161,10 +169,6 @@ type SessionConfig struct {
 	// MaxCookies caps the cookies one session may span (each under 4,000
 	// bytes), so the Cookie header stays under 8 KB. Default 2, at most 4.
 	MaxCookies int
-	// DropIDToken does not keep the raw ID token in the session. Sessions
-	// get smaller, but sign-out then ends only the local session, not
-	// Okta's (which needs id_token_hint). Default false.
-	DropIDToken bool
 	// KeepAccessToken keeps the access token in the session, for handlers
 	// that call APIs with it (AccessTokenFrom). With the offline_access
 	// scope it is refreshed before it expires. Default false.
@@ -571,9 +575,26 @@ func isLoopback(host string) bool { return issuer.IsLoopback(host) }
 
 // ioDefaults fills an unset HTTP client (with DefaultHTTPTimeout), clock
 // and logger.
+// defaultHTTPClient is the client of Config.HTTPClient and NewProvider
+// when none is given: a 10 second timeout, and a transport of its own
+// (http.DefaultTransport's settings) that keeps up to
+// defaultIdleConnsPerHost idle connections to the provider instead of 2,
+// so that concurrent sign-ins reuse connections (TLS handshakes with the
+// provider) rather than open and close one per call.
+func defaultHTTPClient() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = defaultIdleConnsPerHost
+	return &http.Client{Timeout: defaultHTTPTimeout, Transport: tr}
+}
+
+// defaultIdleConnsPerHost bounds the idle connections the default client
+// keeps to the provider (its token, userinfo and key endpoints share one
+// host).
+const defaultIdleConnsPerHost = 16
+
 func ioDefaults(hc **http.Client, now *func() time.Time, logger **slog.Logger) {
 	if *hc == nil {
-		*hc = &http.Client{Timeout: defaultHTTPTimeout}
+		*hc = defaultHTTPClient()
 	}
 	if *now == nil {
 		*now = time.Now

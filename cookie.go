@@ -32,14 +32,20 @@ const (
 var errSessionTooLarge = errors.New("oktasso: session too large for its cookies")
 
 // cookies writes and reads oktasso's cookies. Every cookie is HttpOnly,
-// SameSite=Lax, Path=/, has no Domain, and when the base URL is https is
-// Secure with the "__Host-" prefix. Every value is sealed with AES-256-GCM
-// and bound to the cookie's name: session values as sessioncodec.go
-// describes, flow and logout values as flowSealer does, each kind with keys
-// of its own.
+// SameSite=Lax, has no Domain, and when the base URL is https is Secure.
+// Every cookie but one has Path=/ and, over https, the "__Host-" prefix.
+// The exception is the sign-out cookie (hintName), which holds the raw ID
+// token for id_token_hint: it goes only to the sign-out path, so it is not
+// part of the Cookie header of every request, and over https its prefix is
+// "__Secure-" (a "__Host-" cookie must have Path=/). Every value is sealed
+// with AES-256-GCM: session values and the sign-out cookie's as
+// sessioncodec.go describes (the latter bound to its session's ID), flow and
+// logout values as flowSealer does, each kind with keys of its own.
 type cookies struct {
 	secure    bool
 	prefix    string // "__Host-oktasso" or "oktasso"
+	hintName  string // the sign-out cookie: "__Secure-oktasso-logout-hint" or "oktasso-logout-hint"
+	hintPath  string // its Path: the base URL's path + LogoutPath
 	maxChunks int
 	session   *sessionSealer // session cookies, up to maxMaxChunks chunks
 	stored    *sessionSealer // sessions kept in the Store (up to 1 MiB)
@@ -63,10 +69,7 @@ func newCookies(secure bool, secrets []Secret, context string) (*cookies, error)
 		rand.Read(k)
 		secrets = []Secret{Secret(k)}
 	}
-	c := &cookies{secure: secure, prefix: "oktasso", maxChunks: defaultMaxChunks}
-	if secure {
-		c.prefix = "__Host-oktasso"
-	}
+	c := &cookies{secure: secure, maxChunks: defaultMaxChunks, hintPath: LogoutPath}
 	keys := func(info string) ([][]byte, error) {
 		var out [][]byte
 		for _, s := range secrets {
@@ -99,7 +102,9 @@ func newCookies(secure bool, secrets []Secret, context string) (*cookies, error)
 		}
 		*fs = &flowSealer{kind: kind, ss: ss}
 	}
-	c.sessionAAD, c.storedAAD = sessionAAD(c.sessionName()), sessionAAD(storeSealName)
+	c.session.splitIDToken = true
+	c.storedAAD = sessionAAD(storeSealName)
+	c.setPrefix("oktasso")
 	return c, nil
 }
 
@@ -148,18 +153,70 @@ func (c *cookies) idToken(s *session) string {
 
 func (c *cookies) sessionName() string { return c.prefix }
 
-// setPrefix names the cookies (Config.CookieName) and the session values'
+// setPrefix names the cookies after name (Config.CookieName, without the
+// "__Host-" prefix, which it adds over https) and the session values'
 // additional data, which binds them to that name.
-func (c *cookies) setPrefix(p string) {
-	c.prefix = p
+func (c *cookies) setPrefix(name string) {
+	c.prefix, c.hintName = name, name+"-logout-hint"
+	if c.secure {
+		c.prefix, c.hintName = "__Host-"+name, "__Secure-"+c.hintName
+	}
 	c.sessionAAD = sessionAAD(c.sessionName())
 }
 
-// set writes a cookie; maxAge < 0 deletes it, 0 makes it last for the
-// browser session.
+// writeSession seals s into the session cookie (chunked when needed, prev
+// being the count the request carried) and, when s brings an ID token not
+// yet in the browser (a sign-in, a refresh, or a value of the earlier
+// two-part format being rewritten), that token into the sign-out cookie.
+// A new session without one deletes any earlier sign-out cookie. The
+// sign-out cookie must fit one cookie: errSessionTooLarge otherwise.
+func (c *cookies) writeSession(w http.ResponseWriter, s *session, maxAge time.Duration, prev int) error {
+	hint := s.idSealed
+	if s.IDToken != "" {
+		hint = c.session.sealIDToken(s.ID, s.IDToken)
+	}
+	if len(hint) > maxChunkBytes {
+		return errSessionTooLarge
+	}
+	if err := c.writeChunks(w, c.session.seal(c.sessionName(), s), maxAge, prev); err != nil {
+		return err
+	}
+	switch {
+	case hint != "":
+		c.setPath(w, c.hintName, c.hintPath, hint, maxAge)
+	case prev == 0:
+		c.clearHint(w)
+	}
+	return nil
+}
+
+// readHint returns the raw ID token the sign-out cookie of r holds for
+// the session id, or "": absent, tampered, of another session or sealed
+// with a key no longer listed.
+func (c *cookies) readHint(r *http.Request, id string) string {
+	v := cookieValue(r.Header, c.hintName)
+	if v == "" || len(v) > maxChunkBytes || id == "" {
+		return ""
+	}
+	tok, _ := c.session.openIDToken(id, v)
+	return tok
+}
+
+// clearHint deletes the sign-out cookie.
+func (c *cookies) clearHint(w http.ResponseWriter) {
+	c.setPath(w, c.hintName, c.hintPath, "", -1)
+}
+
+// set writes a cookie for the whole site; maxAge < 0 deletes it, 0 makes
+// it last for the browser session.
 func (c *cookies) set(w http.ResponseWriter, name, value string, maxAge time.Duration) {
+	c.setPath(w, name, "/", value, maxAge)
+}
+
+// setPath is set for the paths under path.
+func (c *cookies) setPath(w http.ResponseWriter, name, path, value string, maxAge time.Duration) {
 	ck := &http.Cookie{
-		Name: name, Value: value, Path: "/", HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteLaxMode,
+		Name: name, Value: value, Path: path, HttpOnly: true, Secure: c.secure, SameSite: http.SameSiteLaxMode,
 	}
 	switch {
 	case maxAge < 0:
@@ -332,12 +389,14 @@ func cookieValue(h http.Header, name string) string {
 	return ""
 }
 
-// clearChunks deletes the session cookie and its chunks.
+// clearChunks deletes the session cookie, its chunks and the sign-out
+// cookie.
 func (c *cookies) clearChunks(w http.ResponseWriter) {
 	c.set(w, c.sessionName(), "", -1)
 	for i := 1; i < c.maxChunks; i++ {
 		c.set(w, c.chunkName(i), "", -1)
 	}
+	c.clearHint(w)
 }
 
 // cookieNameRE: letters, digits, "-" and "_", all allowed in a cookie
@@ -347,10 +406,11 @@ var cookieNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 // checkCookieName validates Config.Session.CookieName. A name may not
 // start with "__": the browser's "__Host-" and "__Secure-" prefixes are
 // oktasso's to add. Nor may it be one that oktasso derives from another
-// name (name+"-1" … for the chunks, name+"-logout", name+"-flow-…"), so
-// that two Auths on one host with different names never read or delete
-// each other's cookies: no "-"-separated part after the first is "flow",
-// and the last is not "logout" or a number.
+// name (name+"-1" … for the chunks, name+"-logout", name+"-logout-hint",
+// name+"-flow-…"), so that two Auths on one host with different names
+// never read or delete each other's cookies: no "-"-separated part after
+// the first is "flow", the last is not "logout" or a number, and the name
+// does not end in "-logout-hint".
 func (c *Config) checkCookieName(bad func(field, format string, args ...any)) {
 	name := c.Session.CookieName
 	if name == "" {
@@ -362,8 +422,9 @@ func (c *Config) checkCookieName(bad func(field, format string, args ...any)) {
 	}
 	parts := strings.Split(name, "-")
 	last := parts[len(parts)-1]
-	if len(parts) > 1 && (slices.Contains(parts[1:], "flow") || last == "logout" || isDigits(last)) {
-		bad("Session.CookieName", "%q has the form of a name oktasso derives from another (…-1, …-logout, …-flow-…), so it could be another Auth's cookie; choose another", name)
+	hint := len(parts) > 2 && parts[len(parts)-2] == "logout" && last == "hint"
+	if len(parts) > 1 && (slices.Contains(parts[1:], "flow") || last == "logout" || hint || isDigits(last)) {
+		bad("Session.CookieName", "%q has the form of a name oktasso derives from another (…-1, …-logout, …-logout-hint, …-flow-…), so it could be another Auth's cookie; choose another", name)
 	}
 }
 

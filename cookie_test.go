@@ -23,10 +23,10 @@ func testCookies(t testing.TB, secure bool, keys ...Secret) *cookies {
 	return c
 }
 
-// writeSession seals s into the session cookie(s) on w, as the Auth does
-// for cookie sessions.
-func (c *cookies) writeSession(w http.ResponseWriter, s *session, now time.Time) error {
-	return c.writeChunks(w, c.sealSession(c.sessionName(), s), time.Unix(s.Expires, 0).Sub(now), 1)
+// writeSessionAt seals s into the session cookie(s) on w (and its ID
+// token into the sign-out cookie), as the Auth does for cookie sessions.
+func (c *cookies) writeSessionAt(w http.ResponseWriter, s *session, now time.Time) error {
+	return c.writeSession(w, s, time.Unix(s.Expires, 0).Sub(now), 1)
 }
 
 // openSessionValue opens a session cookie (or store) value into s.
@@ -56,7 +56,7 @@ func (c *cookies) readSession(r *http.Request, now time.Time, idle time.Duration
 func roundTrip(t testing.TB, write, read *cookies, s *session, now, at time.Time, idle time.Duration) *session {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	if err := write.writeSession(rec, s, now); err != nil {
+	if err := write.writeSessionAt(rec, s, now); err != nil {
 		t.Fatal(err)
 	}
 	req := httptest.NewRequest("GET", "/", nil)
@@ -87,7 +87,7 @@ func TestSessionCookieAttributes(t *testing.T) {
 	for _, secure := range []bool{false, true} {
 		c := testCookies(t, secure, key1)
 		rec := httptest.NewRecorder()
-		if err := c.writeSession(rec, testSession(now), now); err != nil {
+		if err := c.writeSessionAt(rec, testSession(now), now); err != nil {
 			t.Fatal(err)
 		}
 		ck := rec.Result().Cookies()[0]
@@ -115,7 +115,7 @@ func TestSessionTooLarge(t *testing.T) {
 	for i := 0; i < 300; i++ {
 		s.Groups = append(s.Groups, "a-rather-long-okta-group-name")
 	}
-	if err := c.writeSession(httptest.NewRecorder(), s, now); !errors.Is(err, errSessionTooLarge) {
+	if err := c.writeSessionAt(httptest.NewRecorder(), s, now); !errors.Is(err, errSessionTooLarge) {
 		t.Errorf("writeSession of a ~9 kB session = %v; want errSessionTooLarge", err)
 	}
 }
@@ -151,7 +151,7 @@ func TestChunkedCookies(t *testing.T) {
 	now := time.Now()
 	s := largeSession(now)
 	rec := httptest.NewRecorder()
-	if err := c.writeSession(rec, s, now); err != nil {
+	if err := c.writeSessionAt(rec, s, now); err != nil {
 		t.Fatalf("writeSession of a ~5 kB session = %v; want two chunks", err)
 	}
 	req := httptest.NewRequest("GET", "/", nil)
@@ -180,7 +180,7 @@ func TestForgedChunks(t *testing.T) {
 	now := time.Now()
 	s := largeSession(now)
 	rec := httptest.NewRecorder()
-	if err := c.writeSession(rec, s, now); err != nil {
+	if err := c.writeSessionAt(rec, s, now); err != nil {
 		t.Fatal(err)
 	}
 	var first, second *http.Cookie
@@ -233,6 +233,7 @@ func TestCookieNameConfig(t *testing.T) {
 		{"a part that only starts like flow", "app-flows", "http://localhost:8080", "app-flows", ""},
 		{"a part that only starts like logout", "app-logouts", "http://localhost:8080", "app-logouts", ""},
 		{"a number inside", "app-2-web", "http://localhost:8080", "app-2-web", ""},
+		{"hint without logout", "app-hint", "http://localhost:8080", "app-hint", ""},
 		{"a number without dash", "app2", "http://localhost:8080", "app2", ""},
 		{"flow first", "flow-app", "http://localhost:8080", "flow-app", ""},
 		{"64 characters", strings.Repeat("c", 63) + "-", "http://localhost:8080", strings.Repeat("c", 63) + "-", ""},
@@ -253,6 +254,8 @@ func TestCookieNameConfig(t *testing.T) {
 		{"the default's chunk", "oktasso-2", "http://localhost:8080", "", "CookieName"},
 		{"the sign-out cookie's name", "foo-logout", "https://app.example", "", "CookieName"},
 		{"the default's sign-out cookie", "oktasso-logout", "http://localhost:8080", "", "CookieName"},
+		{"the default's sign-out hint cookie", "oktasso-logout-hint", "http://localhost:8080", "", "CookieName"},
+		{"a sign-out hint cookie's name", "foo-logout-hint", "https://app.example", "", "CookieName"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			a, err := New(context.Background(), Config{
@@ -390,7 +393,7 @@ func TestFlowCookieRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := httptest.NewRecorder()
-	if err := c.writeSession(rec, testSession(now), now); err != nil {
+	if err := c.writeSessionAt(rec, testSession(now), now); err != nil {
 		t.Fatal(err)
 	}
 	sessionValue := rec.Result().Cookies()[0].Value

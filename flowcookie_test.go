@@ -210,7 +210,7 @@ func FuzzFlowCookie(f *testing.F) {
 	older, _ := testCookies(f, false, key1).flow.seal(name, sealed, now.Add(flowTTL))
 	logoutValue, _ := c.logout.seal(name, &sealedLS, now.Add(flowTTL))
 	rec := httptest.NewRecorder()
-	if err := c.writeSession(rec, testSession(now), now); err != nil {
+	if err := c.writeSessionAt(rec, testSession(now), now); err != nil {
 		f.Fatal(err)
 	}
 	f.Add(good)

@@ -32,7 +32,8 @@ func (a *Auth) handleLogoutPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleLogout serves POST /auth/logout: it refuses cross-site requests,
-// ends the local session, then sends the browser to the provider's
+// ends the local session, deletes its cookies (the sign-out cookie with
+// the ID token included), then sends the browser to the provider's
 // end_session_endpoint with id_token_hint, the registered
 // post_logout_redirect_uri and a state.
 func (a *Auth) handleLogout(w http.ResponseWriter, r *http.Request) {
@@ -58,7 +59,13 @@ func (a *Auth) handleLogout(w http.ResponseWriter, r *http.Request) {
 	// Only a session this app issued (expired or not) gives an ID token;
 	// without one, or while the provider is unknown, sign-out is local.
 	var d *discovered
+	// The ID token is in the sign-out cookie, which only this path
+	// receives; a session kept in the Store (or a cookie of the earlier
+	// two-part format) has it with the session.
 	idToken := a.cookies.idToken(&s) // peekSession opened it: no second open
+	if idToken == "" && hasSession {
+		idToken = a.cookies.readHint(r, s.ID)
+	}
 	if hasSession && idToken != "" {
 		d, _ = a.provider.discover(r.Context())
 	}

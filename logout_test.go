@@ -3,6 +3,7 @@ package oktasso
 import (
 	"html"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -53,18 +54,27 @@ func TestLogoutRoundTrip(t *testing.T) {
 	}
 }
 
-// sessionIDToken reads the raw ID token kept in b's session.
-func (h *harness) sessionIDToken(t *testing.T, b *browser) string {
+// sessionIDToken reads the raw ID token kept for b's session: in the
+// sign-out cookie, which the browser sends only to the sign-out path.
+func (h *harness) sessionIDToken(t testing.TB, b *browser) string {
 	t.Helper()
 	ck := h.sessionCookie(b)
 	if ck == nil {
 		t.Fatal("no session cookie")
 	}
 	var s session
-	if err := h.auth.cookies.openSessionValue(ck.Name, ck.Value, &s); err != nil || s.IDToken == "" {
-		t.Fatalf("session = %+v, %v; want one with an ID token", s, err)
+	if err := h.auth.cookies.openSessionValue(ck.Name, ck.Value, &s); err != nil {
+		t.Fatalf("session = %+v, %v", s, err)
 	}
-	return s.IDToken
+	req := httptest.NewRequest("POST", h.app.URL+LogoutPath, nil)
+	for _, c := range b.client.Jar.Cookies(mustURL(t, h.app.URL+LogoutPath)) {
+		req.AddCookie(c)
+	}
+	tok := h.auth.cookies.readHint(req, s.ID)
+	if tok == "" {
+		t.Fatalf("no ID token in the sign-out cookie of session %+v", s)
+	}
+	return tok
 }
 
 func TestLogoutRefusesCrossSite(t *testing.T) {

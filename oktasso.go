@@ -139,12 +139,12 @@ func cookiesFor(c Config, secure bool) (*cookies, error) {
 	}
 	ck.maxChunks = c.Session.MaxCookies
 	if c.Session.CookieName != "" {
-		if secure {
-			ck.setPrefix("__Host-" + c.Session.CookieName)
-		} else {
-			ck.setPrefix(c.Session.CookieName)
-		}
+		ck.setPrefix(c.Session.CookieName)
 	}
+	if u, err := url.Parse(c.BaseURL); err == nil {
+		ck.hintPath = u.Path + LogoutPath
+	}
+	ck.session.issuer = c.Issuer
 	return ck, nil
 }
 

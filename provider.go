@@ -85,7 +85,7 @@ func NewProvider(issuer string, client *http.Client, now func() time.Time, logge
 		return nil, fmt.Errorf("oktasso: %w", err)
 	}
 	if client == nil {
-		client = &http.Client{Timeout: defaultHTTPTimeout}
+		client = defaultHTTPClient()
 	}
 	if now == nil {
 		now = time.Now

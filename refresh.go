@@ -237,9 +237,7 @@ func (a *Auth) redeemRefreshToken(ctx context.Context, s *session) (*session, er
 		if c.Subject != s.Subject {
 			return nil, fmt.Errorf("%w: refreshed ID token is for another subject", errSessionEnded)
 		}
-		if !a.cfg.Session.DropIDToken {
-			ns.IDToken, ns.idSealed = raw, ""
-		}
+		ns.IDToken, ns.idSealed = raw, ""
 	}
 	return &ns, nil
 }

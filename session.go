@@ -44,6 +44,9 @@ type session struct {
 	RefreshToken string // with offline_access
 	TokenExpiry  int64  // access token expiry, unix seconds
 
+	// UsernameIsEmail is the codec's: Username was Email (sessionSealer).
+	UsernameIsEmail bool
+
 	// idSealed is the ID token still sealed, as the value it was opened
 	// from carried it (see the v4 format), when IDToken was not decoded:
 	// read it with cookies.idToken. Sealing writes it back unchanged.

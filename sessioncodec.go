@@ -13,18 +13,23 @@ import (
 	"sync"
 )
 
-// Session values (cookies and Store entries), format 4: two AES-256-GCM
-// seals, each base64url without padding, the second present only when the
-// session keeps an ID token:
+// Session values (cookies and Store entries), format 4: one or two
+// AES-256-GCM seals, each base64url without padding:
 //
 //	value    = base64url(version | nonce | ciphertext | tag) ["." idtoken]
 //	version  = sessionWireFormat, 0x04 (the first byte of the decoded
 //	           value; also in the additional data)
 //	nonce    = 12 random bytes
 //	AAD      = version | the cookie's name ("oktasso-store" in the Store)
+//	           | 0x00 [| the text of idtoken]
 //	plaintext = field*, field = tag (1 byte) | uvarint length | value
 //	idtoken  = base64url(nonce | ciphertext | tag) of the raw ID token,
 //	           AAD = version | 0x00 | "id_token" | the session's ID
+//
+// A session cookie leaves out what it can rebuild: the issuer, when it is
+// the configured one (the keys are derived from it), a username equal to
+// the email (a flag instead), and the access token's expiry when it keeps
+// no token (sessionSealer.issuer, tokenExpiryField).
 //
 // A field's value is the string's bytes, a zigzag varint for numbers,
 // nothing for a true bool (false and zero values are not written), or
@@ -32,15 +37,17 @@ import (
 // know, so adding a field to session is two lines: the struct field and
 // one line in sessionFields with a new tag. Tags are never reused.
 //
-// The ID token is most of a session's bytes and is read only at sign-out,
-// so it has a seal of its own: a request's session check decodes and
-// authenticates the first part only, and keeps the second as it came
-// (session.idSealed), opening it when sign-out needs the token. The
-// second part is bound to the session's ID, so it opens only with the
-// first part it was written with (or an earlier one of the same session),
-// and a request that only rolls the session forward writes it back
-// unchanged. A second part that does not open is an absent ID token: the
-// sign-out is then local only, as for a session without one.
+// The ID token is most of a session's bytes and is read only at sign-out.
+// A session cookie is the first part alone: the ID token, sealed as the
+// idtoken part above, is the value of the sign-out cookie (cookies.hintName),
+// which the browser sends only to the sign-out path. The sign-out cookie is
+// bound to the session's ID, so it opens only with the session it was
+// written with; one that does not open is an absent ID token, and the
+// sign-out is then local only, as for a session without one. Store entries
+// keep the second part ("." idtoken); the Store is read only for sessions
+// kept there. A session cookie of two parts (written before the sign-out
+// cookie existed) is still read, and sealed again at once: its ID token
+// moves to the sign-out cookie.
 //
 // A value whose first byte is another version is not a session (a later
 // format reads this one by its version byte; this one reads no other).
@@ -84,8 +91,9 @@ var sessionFields = [...]sessionField{
 	intField(21, func(s *session) *int64 { return &s.Expires }),
 	strField(23, func(s *session) *string { return &s.AccessToken }),
 	strField(24, func(s *session) *string { return &s.RefreshToken }),
-	intField(25, func(s *session) *int64 { return &s.TokenExpiry }),
+	tokenExpiryField(25),
 	claimsField(27),
+	boolField(28, func(s *session) *bool { return &s.UsernameIsEmail }),
 }
 
 // fieldByTag indexes sessionFields for the decoder.
@@ -257,7 +265,16 @@ func decodeSession(p []byte) (*session, error) {
 // sessionSealer seals and opens session values with AES-256-GCM, one key
 // per secret (the first seals, all open).
 type sessionSealer struct {
-	aeads  []cipher.AEAD
+	aeads []cipher.AEAD
+	// splitIDToken (session cookies) seals no second part: the ID token
+	// goes to the sign-out cookie (sealIDToken), and a two-part value is
+	// one to seal again.
+	splitIDToken bool
+	// issuer, when set (session cookies), is left out of the values of
+	// sessions of that issuer, and given back to values without one: the
+	// keys are derived from it (newCookies), so no value of another issuer
+	// opens anyway. A username equal to the email is written once too.
+	issuer string
 	maxLen int       // longest encoded value accepted
 	bufs   sync.Pool // *[]byte scratch space for open
 }
@@ -298,11 +315,24 @@ func idTokenAAD(id string) []byte {
 
 // seal encrypts s for the cookie (or store entry) called name. An ID token
 // already sealed (s.idSealed, from the value s was opened from) is written
-// back as it was.
+// back as it was. With splitIDToken the value has no ID token at all.
 func (ss *sessionSealer) seal(name string, s *session) string {
 	cold := s.idSealed
 	if s.IDToken != "" {
-		cold = ss.sealBytes(-1, []byte(s.IDToken), idTokenAAD(s.ID))
+		cold = ss.sealIDToken(s.ID, s.IDToken)
+	}
+	if ss.splitIDToken {
+		cold = ""
+	}
+	if ss.issuer != "" && (s.Issuer == ss.issuer || (s.Username != "" && s.Username == s.Email)) {
+		short := *s
+		if short.Issuer == ss.issuer {
+			short.Issuer = ""
+		}
+		if short.Username != "" && short.Username == short.Email {
+			short.Username, short.UsernameIsEmail = "", true
+		}
+		s = &short
 	}
 	plain := appendSession(make([]byte, 0, 256+len(s.AccessToken)+len(s.RefreshToken)), s)
 	out := ss.sealBytes(sessionWireFormat, plain, append(sessionAAD(name), cold...))
@@ -310,6 +340,12 @@ func (ss *sessionSealer) seal(name string, s *session) string {
 		return out
 	}
 	return out + "." + cold
+}
+
+// sealIDToken seals the raw ID token of the session id: the second part of
+// a value, and the sign-out cookie's value.
+func (ss *sessionSealer) sealIDToken(id, tok string) string {
+	return ss.sealBytes(-1, []byte(tok), idTokenAAD(id))
 }
 
 // sealBytes seals plain under the newest key: base64url of [version] |
@@ -367,7 +403,13 @@ func (ss *sessionSealer) open(aad []byte, value string, idToken bool) (*session,
 		if err != nil {
 			return nil, false, err
 		}
-		newest := i == 0
+		if s.Issuer == "" {
+			s.Issuer = ss.issuer
+		}
+		if s.UsernameIsEmail {
+			s.Username, s.UsernameIsEmail = s.Email, false
+		}
+		newest := i == 0 && !(twoParts && ss.splitIDToken)
 		if twoParts {
 			ss.attachIDToken(s, cold, idToken || !newest)
 		}
@@ -425,6 +467,21 @@ func (ss *sessionSealer) openBytes(version int, value string, aad []byte) ([]byt
 		}
 	}
 	return nil, false
+}
+
+// tokenExpiryField is intField for TokenExpiry, written only with a token
+// it is the expiry of (it decides refreshes and, with KeepAccessToken,
+// the access token's life).
+func tokenExpiryField(tag byte) sessionField {
+	f := intField(tag, func(s *session) *int64 { return &s.TokenExpiry })
+	write := f.append
+	f.append = func(b []byte, s *session) []byte {
+		if s.RefreshToken == "" && s.AccessToken == "" {
+			return b
+		}
+		return write(b, s)
+	}
+	return f
 }
 
 // claimsField encodes the kept claims as a list: each claim's name, its

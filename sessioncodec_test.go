@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
@@ -18,7 +19,7 @@ func fullSession() *session {
 		Internal: true, LocalID: "42", SID: "102okta", AuthTime: 1_799_999_940, ACR: "urn:okta:loa:2fa:any", AMR: []string{"pwd", "mfa"},
 		Checked: -1, APIGroups: true, Claims: map[string][]string{"department": {"R&D"}, "roles": {"a", "", "b"}, "empty": {}},
 		Created: 1_800_000_000, Seen: 1_800_000_060, Expires: 1_800_086_400,
-		IDToken: "eyJ.id.token", AccessToken: "eyJ.access", RefreshToken: "rt-1", TokenExpiry: 1_800_003_600,
+		IDToken: "eyJ.id.token", AccessToken: "eyJ.access", RefreshToken: "rt-1", TokenExpiry: 1_800_003_600, UsernameIsEmail: true,
 	}
 }
 
@@ -111,6 +112,14 @@ func relabelled(c *cookies, name string, s *session, version byte) string {
 	return c.session.sealBytes(int(version), appendSession(nil, s), sessionAAD(name))
 }
 
+// legacySeal seals s as a session cookie was sealed before the sign-out
+// cookie: two parts, the ID token the second, whose text the first part's
+// AAD covers (store entries are still sealed so).
+func legacySeal(c *cookies, name string, s *session) string {
+	cold := c.session.sealIDToken(s.ID, s.IDToken)
+	return c.session.sealBytes(sessionWireFormat, appendSession(nil, s), append(sessionAAD(name), cold...)) + "." + cold
+}
+
 // TestSessionFormatVersion: the first byte of a sealed value is its format
 // version, and a value of any other version is not a session, however
 // authentic the rest of it.
@@ -164,18 +173,21 @@ func TestSessionValueBinding(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	c := testCookies(t, false, key1)
 	s := testSession(now)
-	v := c.sealSession("oktasso", s)
+	v := legacySeal(c, "oktasso", s)
 	stored := c.sealSession(storeSealName, s)
 	hot, cold, ok := strings.Cut(v, ".")
 	if !ok {
-		t.Fatalf("a session with an ID token sealed as one part: %q", v)
+		t.Fatalf("a two-part value sealed as one part: %q", v)
+	}
+	if one := c.sealSession("oktasso", s); strings.Contains(one, ".") {
+		t.Errorf("a session cookie value has two parts: %q; want the ID token left out (it goes to the sign-out cookie)", one)
 	}
 	// Another value of the same session (its ID token sealed again), and
 	// one of another session.
-	_, coldAgain, _ := strings.Cut(c.sealSession("oktasso", s), ".")
+	_, coldAgain, _ := strings.Cut(legacySeal(c, "oktasso", s), ".")
 	other := *s
 	other.ID = "another-session"
-	otherHot, otherCold, _ := strings.Cut(c.sealSession("oktasso", &other), ".")
+	otherHot, otherCold, _ := strings.Cut(legacySeal(c, "oktasso", &other), ".")
 	noToken := *s
 	noToken.IDToken = ""
 	bare := c.sealSession("oktasso", &noToken)
@@ -241,19 +253,19 @@ func FuzzSessionDecode(f *testing.F) {
 	})
 }
 
-// TestSessionIDTokenPart: the session check leaves the ID token sealed and
-// a rewrite carries it over unchanged; sign-out opens it; a key rotation
-// opens it so that the rewrite seals it anew; a part that does not open is
-// an absent ID token, not an error.
+// TestSessionIDTokenPart: in a Store entry (two parts), the session check
+// leaves the ID token sealed and a rewrite carries it over unchanged;
+// sign-out opens it; a key rotation opens it so that the rewrite seals it
+// anew; a part that does not open is an absent ID token, not an error.
 func TestSessionIDTokenPart(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	c := testCookies(t, false, key1)
 	s := testSession(now)
 	token := s.IDToken
-	v := c.sealSession("oktasso", s)
+	v := c.sealSession(storeSealName, s)
 	_, cold, _ := strings.Cut(v, ".")
 
-	hot, newest, err := c.openSessionHot("oktasso", v)
+	hot, newest, err := c.openSessionHot(storeSealName, v)
 	if err != nil || !newest {
 		t.Fatalf("openSessionHot = %v, newest %v; want the session, newest", err, newest)
 	}
@@ -265,23 +277,23 @@ func TestSessionIDTokenPart(t *testing.T) {
 	}
 	rolled := *hot
 	rolled.Seen++
-	again := c.sealSession("oktasso", &rolled)
+	again := c.sealSession(storeSealName, &rolled)
 	if _, got, _ := strings.Cut(again, "."); got != cold {
 		t.Errorf("rewriting a checked session sealed its ID token again; want it carried over unchanged")
 	}
-	if full, _, err := c.openSession("oktasso", again); err != nil || full.IDToken != token || full.idSealed != "" || full.Seen != s.Seen+1 {
+	if full, _, err := c.openSession(storeSealName, again); err != nil || full.IDToken != token || full.idSealed != "" || full.Seen != s.Seen+1 {
 		t.Errorf("openSession(rewritten) = %+v, %v; want the ID token and the new Seen", full, err)
 	}
 
 	// Rotation: the new key first. The value will be sealed again, so its
 	// ID token is opened now and ends up under the new key.
 	rotated := testCookies(t, false, key2, key1)
-	old, newest, err := rotated.openSessionHot("oktasso", v)
+	old, newest, err := rotated.openSessionHot(storeSealName, v)
 	if err != nil || newest || old.IDToken != token || old.idSealed != "" {
 		t.Fatalf("openSessionHot after rotation = %+v, newest %v, %v; want the ID token opened, not newest", old, newest, err)
 	}
 	onlyNew := testCookies(t, false, key2)
-	if full, _, err := onlyNew.openSession("oktasso", rotated.sealSession("oktasso", old)); err != nil || full.IDToken != token {
+	if full, _, err := onlyNew.openSession(storeSealName, rotated.sealSession(storeSealName, old)); err != nil || full.IDToken != token {
 		t.Errorf("value rewritten after rotation, old key retired: %+v, %v; want the ID token", full, err)
 	}
 
@@ -290,11 +302,87 @@ func TestSessionIDTokenPart(t *testing.T) {
 	junk := base64.RawURLEncoding.EncodeToString(make([]byte, gcmNonceSize+gcmTagSize+8))
 	noToken := *s
 	noToken.IDToken = ""
-	forged := c.session.sealBytes(sessionWireFormat, appendSession(nil, &noToken), append(sessionAAD("oktasso"), junk...)) + "." + junk
-	if full, _, err := c.openSession("oktasso", forged); err != nil || full.IDToken != "" || full.hasIDToken() {
+	forged := c.session.sealBytes(sessionWireFormat, appendSession(nil, &noToken), append(sessionAAD(storeSealName), junk...)) + "." + junk
+	if full, _, err := c.openSession(storeSealName, forged); err != nil || full.IDToken != "" || full.hasIDToken() {
 		t.Errorf("openSession(ID token part that does not open) = %+v, %v; want the session without an ID token", full, err)
 	}
-	if lazy, _, err := c.openSessionHot("oktasso", forged); err != nil || c.idToken(lazy) != "" {
+	if lazy, _, err := c.openSessionHot(storeSealName, forged); err != nil || c.idToken(lazy) != "" {
 		t.Errorf("idToken(part that does not open) = %q, %v; want \"\"", c.idToken(lazy), err)
+	}
+}
+
+// TestLegacySessionCookie: a session cookie of the two-part format (the ID
+// token in the cookie) is still read; its ID token is opened and the value
+// reported as one to seal again, and sealing it again moves the ID token
+// to the sign-out cookie, which opens only for that session.
+func TestLegacySessionCookie(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	c := testCookies(t, false, key1)
+	s := testSession(now)
+	v := legacySeal(c, "oktasso", s)
+	got, newest, err := c.openSessionHot("oktasso", v)
+	if err != nil || newest || got.IDToken != s.IDToken || got.idSealed != "" {
+		t.Fatalf("openSessionHot(two-part cookie) = %+v, newest %v, %v; want the ID token opened and newest false", got, newest, err)
+	}
+	rec := httptest.NewRecorder()
+	if err := c.writeSession(rec, got, time.Hour, 1); err != nil {
+		t.Fatal(err)
+	}
+	var session, hint *http.Cookie
+	for _, ck := range rec.Result().Cookies() {
+		switch ck.Name {
+		case "oktasso":
+			session = ck
+		case c.hintName:
+			hint = ck
+		}
+	}
+	if session == nil || strings.Contains(session.Value, ".") || hint == nil || hint.Path != LogoutPath {
+		t.Fatalf("rewritten cookies: session %v, sign-out %v; want a one-part session cookie and a sign-out cookie at %s", session, hint, LogoutPath)
+	}
+	req := httptest.NewRequest("POST", LogoutPath, nil)
+	req.AddCookie(hint)
+	if tok := c.readHint(req, s.ID); tok != s.IDToken {
+		t.Errorf("readHint = %q; want the session's ID token", tok)
+	}
+	if tok := c.readHint(req, "another-session"); tok != "" {
+		t.Errorf("readHint for another session = %q; want \"\"", tok)
+	}
+}
+
+// TestCookieOmitsIssuer: a session cookie of the configured issuer leaves
+// the issuer out (the keys are derived from it), writes a username equal
+// to the email once and no token expiry without a token, and opens with
+// all of them back; a store entry keeps them all.
+func TestCookieOmitsIssuer(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	c := testCookies(t, false, key1)
+	c.session.issuer = "https://dev-1.okta.com"
+	s := testSession(now)
+	s.Issuer, s.Username, s.Email, s.TokenExpiry = c.session.issuer, "alice@example.com", "alice@example.com", now.Unix()+3600
+	s.IDToken = ""
+	full := appendSession(nil, s)
+	v := c.sealSession("oktasso", s)
+	raw, _ := base64.RawURLEncoding.DecodeString(v)
+	saved := len(full) - (len(raw) - 1 - gcmNonceSize - gcmTagSize)
+	if want := len(s.Issuer) + 2 + len(s.Username) + 2 + 2; saved < want-4 {
+		t.Errorf("sealed plaintext is %d bytes shorter than the full encoding; want about %d (issuer, username, token expiry)", saved, want)
+	}
+	got, _, err := c.openSession("oktasso", v)
+	if err != nil || got.Issuer != s.Issuer || got.Username != s.Email || got.UsernameIsEmail || got.TokenExpiry != 0 {
+		t.Fatalf("openSession = %+v, %v; want the issuer and username back, no token expiry", got, err)
+	}
+	other := *s
+	other.Issuer, other.Username = "https://other.okta.com", "alice"
+	if got, _, err := c.openSession("oktasso", c.sealSession("oktasso", &other)); err != nil || got.Issuer != other.Issuer || got.Username != "alice" {
+		t.Errorf("openSession(another issuer, another username) = %+v, %v; want both kept", got, err)
+	}
+	withToken := *s
+	withToken.RefreshToken = "rt"
+	if got, _, err := c.openSession("oktasso", c.sealSession("oktasso", &withToken)); err != nil || got.TokenExpiry != s.TokenExpiry {
+		t.Errorf("openSession(with a refresh token) = %+v, %v; want its token expiry", got, err)
+	}
+	if got, _, err := c.openSession(storeSealName, c.sealSession(storeSealName, s)); err != nil || got.Issuer != s.Issuer || got.Username != s.Username {
+		t.Errorf("store entry = %+v, %v; want the issuer and username", got, err)
 	}
 }

@@ -166,8 +166,7 @@ func (a *Auth) saveSession(ctx context.Context, w http.ResponseWriter, s *sessio
 		return nil
 	}
 	if a.cfg.Session.Storage != SessionInStore && !s.Ref {
-		v := a.cookies.sealSession(a.cookies.sessionName(), s)
-		err := a.cookies.writeChunks(w, v, ttl, s.chunks)
+		err := a.cookies.writeSession(w, s, ttl, s.chunks)
 		if !errors.Is(err, errSessionTooLarge) || a.cfg.Session.Storage != SessionInStoreWhenLarge {
 			return err
 		}

@@ -180,8 +180,9 @@ func tokenHashMatches(want, token, alg string) bool {
 }
 
 // userInfo fetches the userinfo claims with the access token and checks that
-// they describe the same subject as the ID token.
-func (p *Provider) userInfo(ctx context.Context, d *discovered, accessToken, subject string) (*idClaims, map[string]any, error) {
+// they describe the same subject as the ID token. The map of every claim
+// is decoded only when all is true (a second JSON decode), else nil.
+func (p *Provider) userInfo(ctx context.Context, d *discovered, accessToken, subject string, all bool) (*idClaims, map[string]any, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, d.meta.UserInfoEndpoint, nil)
 	if err != nil {
 		return nil, nil, err
@@ -198,15 +199,17 @@ func (p *Provider) userInfo(ctx context.Context, d *discovered, accessToken, sub
 		return nil, nil, fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
 	}
 	var c idClaims
-	all := map[string]any{}
 	if err := json.Unmarshal(body, &c); err != nil {
 		return nil, nil, fmt.Errorf("%w: userinfo is not JSON claims: %w", ErrProviderUnavailable, err)
 	}
-	if err := json.Unmarshal(body, &all); err != nil {
-		return nil, nil, fmt.Errorf("%w: userinfo is not JSON claims: %w", ErrProviderUnavailable, err)
+	var claims map[string]any
+	if all {
+		if err := json.Unmarshal(body, &claims); err != nil {
+			return nil, nil, fmt.Errorf("%w: userinfo is not JSON claims: %w", ErrProviderUnavailable, err)
+		}
 	}
 	if c.Subject != subject {
 		return nil, nil, tokenErrorf(audit.ReasonSubjectMismatch, "userinfo sub differs from the ID token's")
 	}
-	return &c, all, nil
+	return &c, claims, nil
 }

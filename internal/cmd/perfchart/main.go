@@ -105,17 +105,79 @@ func median(v []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-// report is the part of loadtest's JSON that is drawn.
+// report is the part of loadtest's JSON that is drawn or summed up.
 type report struct {
 	Connections int    `json:"connections"`
 	Duration    string `json:"duration"`
-	Results     []struct {
-		Path      string  `json:"path"`
-		RPS       float64 `json:"rps"`
-		P50Micros float64 `json:"p50_us"`
-		P99Micros float64 `json:"p99_us"`
-		Errors    int     `json:"errors"`
+	loadSystem
+	OAuth2Proxy *loadSystem `json:"oauth2_proxy"`
+}
+
+// loadSystem is one system's part of loadtest's JSON.
+type loadSystem struct {
+	Name    string `json:"name"`
+	Results []struct {
+		Path         string  `json:"path"`
+		RPS          float64 `json:"rps"`
+		P50Micros    float64 `json:"p50_us"`
+		P99Micros    float64 `json:"p99_us"`
+		Errors       int     `json:"errors"`
+		AppCPUMicros float64 `json:"app_cpu_us"`
 	} `json:"results"`
+	Ratios map[string]float64 `json:"ratios"`
+}
+
+// ratios are the quotients of issue 21's targets: a metric's median in
+// one benchmark over another's.
+var ratios = []struct {
+	what, num, den, unit string
+}{
+	{"session check on a miss ÷ the floor of today's cookie", "BenchmarkSessionCheck/miss", "BenchmarkFloor/base64+aesgcm", "ns/op"},
+	{"session check on a miss ÷ the floor of v0.1's two-part cookie", "BenchmarkSessionCheck/miss", "BenchmarkFloor/base64+aesgcm-v0.1-cookie", "ns/op"},
+	{"sign-in CPU, oktasso ÷ hand-wired go-oidc (target ≤ 1.1)", "BenchmarkSignIn/oktasso", "BenchmarkSignIn/handwired", "cpu-ns/op"},
+	{"sign-in CPU, eight at a time per CPU", "BenchmarkSignIn/oktasso/parallel", "BenchmarkSignIn/handwired/parallel", "cpu-ns/op"},
+	{"sign-in allocations, oktasso ÷ hand-wired", "BenchmarkSignIn/oktasso", "BenchmarkSignIn/handwired", "allocs/op"},
+}
+
+// metric is the samples of unit in st.
+func (st *stat) metric(unit string) []float64 {
+	switch unit {
+	case "ns/op":
+		return st.ns
+	case "B/op":
+		return st.b
+	case "allocs/op":
+		return st.allocs
+	}
+	return st.extra[unit]
+}
+
+// printRatios writes the ratios table and the load test's ratios.
+func printRatios(stats map[string]*stat, rep report) {
+	fmt.Println()
+	fmt.Println("| ratio | value |")
+	fmt.Println("|---|---:|")
+	for _, r := range ratios {
+		n, d := stats[r.num], stats[r.den]
+		if n == nil || d == nil || len(n.metric(r.unit)) == 0 || len(d.metric(r.unit)) == 0 {
+			continue
+		}
+		fmt.Printf("| %s (%s) | %.2f |\n", r.what, r.unit, median(n.metric(r.unit))/median(d.metric(r.unit)))
+	}
+	for _, sys := range []*loadSystem{&rep.loadSystem, rep.OAuth2Proxy} {
+		if sys == nil || len(sys.Results) < 2 {
+			continue
+		}
+		base := sys.Results[0]
+		for i, r := range sys.Results {
+			if i > 0 {
+				fmt.Printf("| load, %s: %s ÷ %s throughput, median of the rounds | %.2f |\n", sys.Name, r.Path, base.Path, sys.Ratios[r.Path])
+			}
+			if r.AppCPUMicros > 0 {
+				fmt.Printf("| load, %s: %s server CPU per request (µs) | %.1f |\n", sys.Name, r.Path, r.AppCPUMicros)
+			}
+		}
+	}
 }
 
 func run(benches []string, loadPath, out string) error {
@@ -149,6 +211,7 @@ func run(benches []string, loadPath, out string) error {
 			return fmt.Errorf("%s: %w", loadPath, err)
 		}
 	}
+	printRatios(stats, rep)
 	img := draw(stats, rep)
 	f, err := os.Create(out)
 	if err != nil {
@@ -187,7 +250,7 @@ var nsBars = []struct {
 	{"BenchmarkSessionCheck/miss", "SESSION CHECK, CACHE MISS", blue},
 	{"BenchmarkGuard/hit", "GUARD, CACHE HIT", green},
 	{"BenchmarkGuard/miss", "GUARD, CACHE MISS", blue},
-	{"BenchmarkOpenSession/v4", "COOKIE DECODE, FORMAT V4", blue},
+	{"BenchmarkOpenSession/cookie", "COOKIE DECODE, FORMAT V4", blue},
 	{"BenchmarkOpenSession/v3", "COOKIE DECODE, V3 (BEFORE)", purple},
 	{"BenchmarkOpenSession/v2", "COOKIE DECODE, V2 (BEFORE)", purple},
 	{"BenchmarkGorillaSessions/signed", "GORILLA/SESSIONS (OKTA SAMPLES)", orange},
