@@ -7,6 +7,7 @@ import (
 	"github.com/oktasso/oktasso/audit"
 	"github.com/oktasso/oktasso/store"
 	"log/slog"
+	"math"
 	"net/http"
 	"slices"
 	"sync"
@@ -122,6 +123,8 @@ func (a *Auth) doRefresh(ctx context.Context, s *session) *session {
 		}
 		defer ls.Unlock(context.WithoutCancel(ctx), keyLock(s.ID), token)
 	}
+	// Read again under the lock: s was read before it, and another
+	// instance may have refreshed it and let go of the lock meanwhile.
 	if ns := a.freshVersion(ctx, s); ns != nil {
 		return ns
 	}
@@ -148,9 +151,31 @@ func (a *Auth) doRefresh(ctx context.Context, s *session) *session {
 }
 
 // freshVersion returns the newer version of s that another request or
-// instance stored after refreshing, or nil.
+// instance stored after refreshing it, or nil: the refreshed version
+// (keyFresh) or, for a session kept in the store, the stored session. They
+// are told apart from s by their generation (Gen, bumped by each refresh),
+// never by time, so a request that read s before another instance
+// refreshed it uses that refresh instead of redeeming s's refresh token a
+// second time, which a provider that rotates refresh tokens takes for
+// reuse once its grace period is over and answers by revoking the whole
+// token family. The stored session covers a refreshed version that could
+// not be written or was evicted.
 func (a *Auth) freshVersion(ctx context.Context, s *session) *session {
-	b, err := a.cfg.Store.Get(ctx, keyFresh(s.ID))
+	ns := a.newerVersion(ctx, keyFresh(s.ID), s)
+	if ns == nil && s.Ref {
+		ns = a.newerVersion(ctx, keySession(s.ID), s)
+	}
+	if ns == nil {
+		return nil
+	}
+	ns.Ref, ns.Seen, ns.Expires = s.Ref, s.Seen, min(s.Expires, ns.Expires)
+	return ns
+}
+
+// newerVersion reads the session sealed under key and returns it if it is
+// s's session at a later generation.
+func (a *Auth) newerVersion(ctx context.Context, key string, s *session) *session {
+	b, err := a.cfg.Store.Get(ctx, key)
 	if err != nil {
 		return nil
 	}
@@ -158,7 +183,6 @@ func (a *Auth) freshVersion(ctx context.Context, s *session) *session {
 	if err != nil || ns.ID != s.ID || ns.Gen <= s.Gen {
 		return nil
 	}
-	ns.Ref, ns.Seen, ns.Expires = s.Ref, s.Seen, min(s.Expires, ns.Expires)
 	return ns
 }
 
@@ -228,7 +252,7 @@ func (a *Auth) redeemRefreshToken(ctx context.Context, s *session) (*session, er
 	if a.cfg.Session.KeepAccessToken {
 		ns.AccessToken = tok.AccessToken
 	}
-	ns.TokenExpiry = tok.Expiry.Unix()
+	ns.TokenExpiry = a.tokenExpiry(tok)
 	if raw, _ := tok.Extra("id_token").(string); raw != "" {
 		c, _, err := a.provider.verifyIDToken(ctx, raw, verifyRequest{clientID: a.cfg.Client.ID, accessToken: tok.AccessToken, refreshed: true})
 		if err != nil {
@@ -240,6 +264,24 @@ func (a *Auth) redeemRefreshToken(ctx context.Context, s *session) (*session, er
 		ns.IDToken, ns.idSealed = raw, ""
 	}
 	return &ns, nil
+}
+
+// tokenExpiry is when tok's access token expires on the configured clock
+// (Config.Now), as unix seconds, or 0 when the response gave no lifetime.
+// x/oauth2 dates Expiry on the wall clock; the lifetime the provider
+// sent is what counts, so that a refreshed session is judged by the same
+// clock that decides when it is due again.
+func (a *Auth) tokenExpiry(tok *oauth2.Token) int64 {
+	var life time.Duration
+	switch {
+	case tok.ExpiresIn > 0 && tok.ExpiresIn <= math.MaxInt32:
+		life = time.Duration(tok.ExpiresIn) * time.Second
+	case !tok.Expiry.IsZero():
+		life = time.Until(tok.Expiry).Round(time.Second)
+	default:
+		return 0
+	}
+	return a.now().Add(life).Unix()
 }
 
 // discardCookies is a ResponseWriter for saving a session in the store
