@@ -66,9 +66,7 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 	if a.cfg.Session.KeepAccessToken {
 		s.AccessToken = tok.AccessToken
 	}
-	if !tok.Expiry.IsZero() {
-		s.TokenExpiry = tok.Expiry.Unix()
-	}
+	s.TokenExpiry = a.tokenExpiry(tok) // from Config.Now, as refresh dates it
 	if err := a.issueSession(r.Context(), w, s); err != nil {
 		a.audit(r.Context(), slog.LevelError, audit.Event{Name: audit.EventLoginFailed, Reason: reasonOf(err), Subject: u.Subject}, err)
 		a.fail(w, r, http.StatusInternalServerError, err, pageLoginFailed)
