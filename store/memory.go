@@ -103,8 +103,9 @@ type members struct {
 const linearMembers = 16
 
 var (
-	_ SetStore  = (*Memory)(nil)
-	_ LockStore = (*Memory)(nil)
+	_ SetStore      = (*Memory)(nil)
+	_ LockStore     = (*Memory)(nil)
+	_ MultiGetStore = (*Memory)(nil)
 )
 
 // NewMemory returns an empty Memory whose expiry follows the clock now;
@@ -157,6 +158,23 @@ func (m *Memory) Get(_ context.Context, key string) ([]byte, error) {
 		return nil, ErrNotFound
 	}
 	return v, nil
+}
+
+// GetMulti implements MultiGetStore, under one read lock.
+func (m *Memory) GetMulti(_ context.Context, keys []string, values [][]byte) error {
+	if len(values) != len(keys) {
+		return errors.New("oktasso: GetMulti with as many values as keys")
+	}
+	m.mu.RLock()
+	now := m.now().UnixNano()
+	for i, key := range keys {
+		values[i] = nil
+		if e := m.items[m.hash(key)]; e != nil && now < e.expires {
+			values[i] = []byte(e.value)
+		}
+	}
+	m.mu.RUnlock()
+	return nil
 }
 
 // Set implements Store.
