@@ -81,6 +81,8 @@ type Auth struct {
 	// multi is Config.Store when it reads several keys at once: the
 	// revocation check's one read.
 	multi store.MultiGetStore
+	mem   *store.Memory // Config.Store when it is the memory store
+	marks string        // markPrefix of this application
 	// orgKeys is the org authorization server, whose keys sign Universal
 	// Logout requests (universallogout.go); made on first use.
 	orgKeys struct {
@@ -122,6 +124,8 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 	a := &Auth{cfg: c, provider: p, cookies: ck, used: newUsedStates(4096), pages: c.Pages, tokenHTTP: creds.HTTPClient(c.HTTPClient),
 		cache: newSessionCache(c.Session.CacheSize)}
 	a.multi, _ = c.Store.(store.MultiGetStore)
+	a.mem, _ = c.Store.(*store.Memory)
+	a.marks = markPrefix(a.indexApp(), c.Issuer)
 	a.claimSet = slices.Clone(c.Session.Claims)
 	a.workspace = c.Access.Workspace
 	if a.workspace.isZero() {

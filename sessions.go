@@ -2,6 +2,8 @@ package oktasso
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"math"
@@ -26,10 +28,26 @@ func keyLock(id string) string    { return "lk:" + id } // the refresh lock
 // Not-before marks: written when sessions end, read by every session's
 // revocation check, so a sign-in writes nothing to the store that lives
 // as long as its session. A mark's value is a time (unix seconds): the
-// sessions it covers that signed in at or before it have ended.
-func keyMarkSub(app, iss, sub string) string { return "nb:sub:" + app + iss + "|" + sub } // a user's sessions
-func keyMarkSID(app, iss, sid string) string { return "nb:sid:" + app + iss + "|" + sid } // a provider session's
-func keyMarkEmail(app, email string) string  { return "nb:em:" + app + email }            // a verified email's (lower case)
+// sessions it covers that signed in at or before it have ended. Their keys
+// start with markPrefix, a short digest of the application and issuer
+// (every session of an Auth has its issuer), so that the check hashes
+// short keys.
+const (
+	markUser  = "u:" // + the user's sub
+	markSID   = "s:" // + the provider session's sid
+	markEmail = "e:" // + the verified email, in lower case
+)
+
+// markPrefix is "nb:" and 16 characters of a digest of the application's
+// index part and the issuer.
+func markPrefix(app, iss string) string {
+	sum := sha256.Sum256([]byte(app + "\x00" + iss))
+	return "nb:" + base64.RawURLEncoding.EncodeToString(sum[:12]) + ":"
+}
+
+// markKey is the key of a not-before mark of kind (markUser, markSID,
+// markEmail) for id.
+func (a *Auth) markKey(kind, id string) string { return a.marks + kind + id }
 
 // The index of the sessions that keep data in the store (SessionInStore,
 // refreshed tokens), by user and by verified email, so that ending a
@@ -161,14 +179,13 @@ func (a *Auth) revoked(ctx context.Context, id string) bool {
 // mark (always first), then the not-before marks of its user, of its
 // provider session and of its verified email.
 func (a *Auth) revocationKeys(s *session) []string {
-	app := a.indexApp()
 	keys := make([]string, 2, 4)
-	keys[0], keys[1] = keyRevoked(s.ID), keyMarkSub(app, s.Issuer, s.Subject)
+	keys[0], keys[1] = keyRevoked(s.ID), a.markKey(markUser, s.Subject)
 	if s.SID != "" {
-		keys = append(keys, keyMarkSID(app, s.Issuer, s.SID))
+		keys = append(keys, a.markKey(markSID, s.SID))
 	}
 	if s.Verified && s.Email != "" {
-		keys = append(keys, keyMarkEmail(app, strings.ToLower(s.Email)))
+		keys = append(keys, a.markKey(markEmail, strings.ToLower(s.Email)))
 	}
 	return keys
 }
@@ -183,11 +200,17 @@ var markValues = sync.Pool{New: func() any { return new([4][]byte) }}
 // (store.MultiGetStore), else one Get per key. A store that cannot answer
 // counts as ended: failing closed.
 func (a *Auth) revokedBy(ctx context.Context, keys []string, created int64) bool {
+	var err error
+	if a.mem != nil { // the default store: its values stay on this stack
+		var buf [4][]byte
+		vals := buf[:len(keys)]
+		err = a.mem.GetMulti(ctx, keys, vals)
+		return a.ended(vals, created, err)
+	}
 	buf := markValues.Get().(*[4][]byte)
 	defer markValues.Put(buf)
 	vals := buf[:len(keys)]
 	defer clear(vals)
-	var err error
 	if a.multi != nil {
 		err = a.multi.GetMulti(ctx, keys, vals)
 	} else {
@@ -205,6 +228,11 @@ func (a *Auth) revokedBy(ctx context.Context, keys []string, created int64) bool
 			vals[i] = v
 		}
 	}
+	return a.ended(vals, created, err)
+}
+
+// ended decides revokedBy on the values read (or the error).
+func (a *Auth) ended(vals [][]byte, created int64, err error) bool {
 	if err != nil {
 		a.cfg.Logger.Error("oktasso: checking session revocation failed; treating the session as ended", "err", err.Error())
 		return true
@@ -371,7 +399,7 @@ func (a *Auth) writeMark(ctx context.Context, key string) error {
 // store; stored sessions and refreshed tokens deleted; this process's
 // cache purged. Nothing has changed when the mark cannot be written.
 func (a *Auth) endUser(ctx context.Context, iss, sub string) (int, error) {
-	if err := a.writeMark(ctx, keyMarkSub(a.indexApp(), iss, sub)); err != nil {
+	if err := a.writeMark(ctx, a.markKey(markUser, sub)); err != nil {
 		return 0, err
 	}
 	a.cache.purgeWhere(func(s *session) bool { return s.Subject == sub && s.Issuer == iss })
@@ -382,18 +410,17 @@ func (a *Auth) endUser(ctx context.Context, iss, sub string) (int, error) {
 // endUser does.
 func (a *Auth) endEmail(ctx context.Context, email string) (int, error) {
 	email = strings.ToLower(email)
-	app := a.indexApp()
-	if err := a.writeMark(ctx, keyMarkEmail(app, email)); err != nil {
+	if err := a.writeMark(ctx, a.markKey(markEmail, email)); err != nil {
 		return 0, err
 	}
 	a.cache.purgeWhere(func(s *session) bool { return s.Verified && strings.EqualFold(s.Email, email) })
-	return a.endIndexed(ctx, keyByEmail(app, email))
+	return a.endIndexed(ctx, keyByEmail(a.indexApp(), email))
 }
 
 // endSID ends the sessions of a provider session (iss, sid), as endUser
 // does.
 func (a *Auth) endSID(ctx context.Context, iss, sid string) (int, error) {
-	if err := a.writeMark(ctx, keyMarkSID(a.indexApp(), iss, sid)); err != nil {
+	if err := a.writeMark(ctx, a.markKey(markSID, sid)); err != nil {
 		return 0, err
 	}
 	a.cache.purgeWhere(func(s *session) bool { return s.SID == sid && s.Issuer == iss })
