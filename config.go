@@ -72,9 +72,10 @@ type Config struct {
 	// defaults to OAuth2.Identity, and Scopes are ignored for
 	// OAuth2.Scopes. Default nil (OpenID Connect).
 	OAuth2 *plainoauth.Provider
-	// Store keeps server-side state: ended (revoked) sessions, the index
-	// that back- and front-channel logout use, refreshed tokens and the
-	// sessions that Session.Storage puts there. Use a shared store such as
+	// Store keeps server-side state: ended (revoked) sessions and the
+	// "not before" marks that logouts write, the index of sessions with
+	// data in it, refreshed tokens and the sessions that Session.Storage
+	// puts there. Use a shared store such as
 	// package redisstore when several instances serve the app. Default: a
 	// store.Memory (this process only; its index bounded, see
 	// store.MemoryOptions) warning through Logger.
