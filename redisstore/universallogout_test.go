@@ -24,18 +24,28 @@ func (c *cluster) onInstance(t *testing.T, i int, cl *http.Client) int {
 	return rec.Code
 }
 
-// universalLogout sends a Universal Logout request for the user sub, signed
-// with the fake's org key, to instance i alone.
-func (c *cluster) universalLogout(t *testing.T, i int, sub string) int {
-	t.Helper()
+// uloToken is a Universal Logout token for the cluster's app, signed with
+// the fake's org key.
+func (c *cluster) uloToken() string {
 	jti := make([]byte, 8)
 	rand.Read(jti)
 	now := c.clock().Unix()
-	tok := c.fake.SignOrgToken(oktatest.Token{
+	return c.fake.SignOrgToken(oktatest.Token{
 		Header: map[string]any{"typ": "global-token-revocation+jwt"},
-		Claims: map[string]any{"iss": c.fake.Issuer(), "aud": c.instances[i].UniversalLogoutURL(),
+		Claims: map[string]any{"iss": c.fake.Issuer(), "aud": c.instances[0].UniversalLogoutURL(),
 			"iat": now, "nbf": now, "exp": now + 300, "jti": hex.EncodeToString(jti)},
 	})
+}
+
+// universalLogout sends a Universal Logout request for the user sub to
+// instance i alone, with a new token.
+func (c *cluster) universalLogout(t *testing.T, i int, sub string) int {
+	t.Helper()
+	return c.universalLogoutWith(t, i, sub, c.uloToken())
+}
+
+func (c *cluster) universalLogoutWith(t *testing.T, i int, sub, tok string) int {
+	t.Helper()
 	body := `{"sub_id":{"format":"iss_sub","iss":"` + c.fake.Issuer() + `","sub":"` + sub + `"}}`
 	req := httptest.NewRequest("POST", c.instances[i].UniversalLogoutURL(), strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+tok)
@@ -95,6 +105,19 @@ func TestUniversalLogoutAcrossInstances(t *testing.T) {
 				t.Errorf("bob on instance B after alice's logout = %d; want his session alive", bobBefore)
 			}
 		})
+	}
+}
+
+// TestUniversalLogoutReplayAcrossInstances: a token spent at instance A
+// is refused at instance B.
+func TestUniversalLogoutReplayAcrossInstances(t *testing.T) {
+	c := newCluster(t, nil)
+	tok := c.uloToken()
+	if status := c.universalLogoutWith(t, 0, "00unobody", tok); status != http.StatusNoContent {
+		t.Fatalf("first use at instance A = %d; want 204", status)
+	}
+	if status := c.universalLogoutWith(t, 1, "00unobody", tok); status != http.StatusUnauthorized {
+		t.Errorf("replay at instance B = %d; want 401", status)
 	}
 }
 
