@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/oktasso/oktasso/audit"
 	"log/slog"
 	"net/http"
+	"sync"
+	"time"
+
+	"github.com/oktasso/oktasso/audit"
 )
 
 // Single-logout receivers, served by Auth.Handler.
@@ -65,11 +68,12 @@ func (a *Auth) handleBackchannelLogout(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusBadRequest, "invalid_request", "invalid logout token", "")
 		return
 	}
-	key := func(app string) string { return keyBySub(app, c.Issuer, c.Subject) }
+	var n int
 	if c.SessionID != "" {
-		key = func(app string) string { return keyBySID(app, c.Issuer, c.SessionID) }
+		n, err = a.endSID(r.Context(), c.Issuer, c.SessionID)
+	} else {
+		n, err = a.endUser(r.Context(), c.Issuer, c.Subject)
 	}
-	n, err := a.endIndexedAll(r.Context(), key)
 	if err != nil {
 		a.cfg.Logger.Error("oktasso: back-channel logout could not end sessions", "err", err.Error())
 		w.Header().Set("Retry-After", "5")
@@ -92,6 +96,41 @@ func (a *Auth) verifyLogoutToken(ctx context.Context, raw string) (*logoutClaims
 		return nil, err
 	}
 	return &c, nil
+}
+
+// Front-channel logout is an unauthenticated GET (its iss and sid are all
+// it carries), yet each one writes a mark that lasts as long as a session:
+// markLimiter bounds how many it writes, so a flood of made-up sids cannot
+// grow the store without bound (at most frontchannelRate a second per
+// instance, in bursts of frontchannelBurst). Okta's own front-channel
+// requests come one per sign-out at Okta.
+const (
+	frontchannelRate  = 10
+	frontchannelBurst = 200
+)
+
+// markLimiter is a token bucket; the zero value is full. Safe for
+// concurrent use.
+type markLimiter struct {
+	mu     sync.Mutex
+	used   float64 // tokens spent, recovering at frontchannelRate a second
+	last   time.Time
+	filled bool
+}
+
+// allow spends a token if one is left at now.
+func (l *markLimiter) allow(now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.filled {
+		l.used = max(0, l.used-now.Sub(l.last).Seconds()*frontchannelRate)
+	}
+	l.last, l.filled = now, true
+	if l.used+1 > frontchannelBurst {
+		return false
+	}
+	l.used++
+	return true
 }
 
 // handleFrontchannelLogout serves GET /auth/frontchannel-logout?iss=…&sid=…:
@@ -119,7 +158,13 @@ func (a *Auth) handleFrontchannelLogout(w http.ResponseWriter, r *http.Request) 
 	if s, _ := a.peekSession(r.Context(), r); s != nil && s.SID == sid {
 		a.cookies.clearChunks(w)
 	}
-	n, err := a.endIndexedAll(r.Context(), func(app string) string { return keyBySID(app, a.provider.issuer, sid) })
+	if !a.frontchannel.allow(a.now()) {
+		a.cfg.Logger.Warn("oktasso: front-channel logout requests arrive faster than their marks may be written; answered one with 503")
+		w.Header().Set("Retry-After", "1")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return
+	}
+	n, err := a.endSID(r.Context(), a.provider.issuer, sid)
 	if err != nil {
 		a.cfg.Logger.Error("oktasso: front-channel logout could not end sessions", "err", err.Error())
 		w.WriteHeader(http.StatusServiceUnavailable)

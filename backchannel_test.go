@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/oktasso/oktasso/oktatest"
 )
@@ -116,5 +117,35 @@ func TestFrontchannelLogoutThroughOktaPage(t *testing.T) {
 	}
 	if r := b.get(h.app.URL + "/workspace"); r.status != http.StatusFound {
 		t.Errorf("alice after signing out at Okta = %d; want 302", r.status)
+	}
+}
+
+// TestFrontchannelMarkLimit: front-channel logout, unauthenticated, writes
+// at most frontchannelBurst marks at once and frontchannelRate a second
+// after that.
+func TestFrontchannelMarkLimit(t *testing.T) {
+	var l markLimiter
+	t0 := time.Unix(1_800_000_000, 0)
+	tests := []struct {
+		name    string
+		at      time.Time
+		tries   int
+		allowed int
+	}{
+		{"a burst", t0, frontchannelBurst + 50, frontchannelBurst},
+		{"at once again", t0, 5, 0},
+		{"one second later", t0.Add(time.Second), 50, frontchannelRate},
+		{"a minute later, a full burst", t0.Add(time.Minute + time.Second), frontchannelBurst + 1, frontchannelBurst},
+	}
+	for _, tt := range tests {
+		n := 0
+		for range tt.tries {
+			if l.allow(tt.at) {
+				n++
+			}
+		}
+		if n != tt.allowed {
+			t.Errorf("%s: %d of %d allowed; want %d", tt.name, n, tt.tries, tt.allowed)
+		}
 	}
 }

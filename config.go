@@ -72,9 +72,10 @@ type Config struct {
 	// defaults to OAuth2.Identity, and Scopes are ignored for
 	// OAuth2.Scopes. Default nil (OpenID Connect).
 	OAuth2 *plainoauth.Provider
-	// Store keeps server-side state: ended (revoked) sessions, the index
-	// that back- and front-channel logout use, refreshed tokens and the
-	// sessions that Session.Storage puts there. Use a shared store such as
+	// Store keeps server-side state: ended (revoked) sessions and the
+	// "not before" marks that logouts write, the index of sessions with
+	// data in it, refreshed tokens and the sessions that Session.Storage
+	// puts there. Use a shared store such as
 	// package redisstore when several instances serve the app. Default: a
 	// store.Memory (this process only; its index bounded, see
 	// store.MemoryOptions) warning through Logger.
@@ -173,10 +174,6 @@ type SessionConfig struct {
 	// that call APIs with it (AccessTokenFrom). With the offline_access
 	// scope it is refreshed before it expires. Default false.
 	KeepAccessToken bool
-	// RefreshBefore is how long before the access token expires a session
-	// with a refresh token (scope offline_access) refreshes its tokens.
-	// Default 5 minutes.
-	RefreshBefore time.Duration
 	// Claims names ID-token or userinfo claims to keep in the session, so
 	// User.Claims has them on every request (each as a []string; at most 64
 	// values of up to 256 bytes each). Claims that policies read
@@ -196,9 +193,6 @@ type SessionConfig struct {
 	// admitted here for up to RevocationCacheTTL. Worth it with a remote
 	// Store, e.g. 1 s. Default 0: the Store is asked on every request.
 	RevocationCacheTTL time.Duration
-	// MaxPendingLogins caps the sign-in flows one browser may have in
-	// progress (one per tab); the oldest is dropped. Default 5, at most 20.
-	MaxPendingLogins int
 	// PostLogoutPath is where the browser lands after sign-out; a
 	// same-origin path. Default "/".
 	PostLogoutPath string
@@ -300,6 +294,14 @@ type Hooks struct {
 	// browser. It must not show err.Error() to the user. Default: the
 	// built-in page (Config.Pages).
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, status int, err error)
+	// UserExists tells a Universal Logout request (see
+	// Auth.UniversalLogoutURL) whether the application knows the user it
+	// names: by issuer (the configured one) and subject, or by email
+	// (issuer and subject then empty). When it reports false the answer
+	// is 404, as Okta expects for an unknown user; the user's sessions
+	// are ended either way, and an error counts as known. Default nil:
+	// every user is known (204).
+	UserExists func(ctx context.Context, issuer, subject, email string) (bool, error)
 }
 
 // ClientAuthMethod is how the client authenticates at the token endpoint.
@@ -351,8 +353,13 @@ const (
 	defaultRecheckInterval    = 5 * time.Minute
 	defaultSessionMaxAge      = 24 * time.Hour
 	defaultHTTPTimeout        = 10 * time.Second
-	defaultMaxPendingLogins   = 5
-	minSessionKeyLen          = 32
+	// maxPendingLogins caps the sign-in flows one browser may have in
+	// progress (one per tab); the oldest is dropped.
+	maxPendingLogins = 5
+	// refreshBefore is how long before the access token expires a session
+	// with a refresh token (scope offline_access) refreshes its tokens.
+	refreshBefore    = 5 * time.Minute
+	minSessionKeyLen = 32
 )
 
 // Normalize validates c and returns it as New would run it: the issuer
@@ -509,12 +516,6 @@ func (c *Config) normalizeSessionRefresh(bad func(field, format string, args ...
 	if c.Session.RevocationCacheTTL < 0 {
 		bad("Session.RevocationCacheTTL", "%v is negative", c.Session.RevocationCacheTTL)
 	}
-	if c.Session.RefreshBefore == 0 {
-		c.Session.RefreshBefore = 5 * time.Minute
-	}
-	if c.Session.RefreshBefore < 0 {
-		bad("Session.RefreshBefore", "%v is negative", c.Session.RefreshBefore)
-	}
 	if c.Session.IdleTimeout > c.Session.MaxAge {
 		c.Session.IdleTimeout = c.Session.MaxAge
 	}
@@ -528,12 +529,6 @@ func (c *Config) normalizeSessionLogins(bad func(field, format string, args ...a
 	}
 	if safePath(c.Session.PostLogoutPath) != c.Session.PostLogoutPath {
 		bad("Session.PostLogoutPath", "%q is not a same-origin path; write e.g. /", c.Session.PostLogoutPath)
-	}
-	if c.Session.MaxPendingLogins == 0 {
-		c.Session.MaxPendingLogins = defaultMaxPendingLogins
-	}
-	if c.Session.MaxPendingLogins < 1 || c.Session.MaxPendingLogins > 20 {
-		bad("Session.MaxPendingLogins", "%d is out of range 1..20", c.Session.MaxPendingLogins)
 	}
 }
 

@@ -43,22 +43,21 @@ const (
 // envNames maps Config field names to the variables that set them, so that
 // validation of an environment-built Config names the variable to fix.
 var envNames = map[string]string{
-	"Issuer":                   envIssuer + " (or " + envDomain + ")",
-	"Domain":                   envDomain,
-	"AuthServerID":             envAuthServerID,
-	"Client.ID":                envClientID,
-	"Client.Secret":            envClientSecret,
-	"Client.AuthMethod":        envClientAuth,
-	"Client.PrivateKey":        envPrivateKey,
-	"Client.PrivateKeyID":      envPrivateKeyID,
-	"BaseURL":                  envBaseURL,
-	"Session.Keys":             envSessionKeys,
-	"Session.IdleTimeout":      envSessionIdleTimeout,
-	"Session.MaxAge":           envSessionMaxAge,
-	"Access.RecheckInterval":   envMembershipInterval,
-	"Access.Prompt":            envPrompt,
-	"Session.PostLogoutPath":   "Session.PostLogoutPath",
-	"Session.MaxPendingLogins": "Session.MaxPendingLogins",
+	"Issuer":                 envIssuer + " (or " + envDomain + ")",
+	"Domain":                 envDomain,
+	"AuthServerID":           envAuthServerID,
+	"Client.ID":              envClientID,
+	"Client.Secret":          envClientSecret,
+	"Client.AuthMethod":      envClientAuth,
+	"Client.PrivateKey":      envPrivateKey,
+	"Client.PrivateKeyID":    envPrivateKeyID,
+	"BaseURL":                envBaseURL,
+	"Session.Keys":           envSessionKeys,
+	"Session.IdleTimeout":    envSessionIdleTimeout,
+	"Session.MaxAge":         envSessionMaxAge,
+	"Access.RecheckInterval": envMembershipInterval,
+	"Access.Prompt":          envPrompt,
+	"Session.PostLogoutPath": "Session.PostLogoutPath",
 }
 
 // ConfigFromEnv builds a Config from the process environment (the variables

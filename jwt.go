@@ -18,9 +18,10 @@ import (
 type tokenKind uint8
 
 const (
-	idToken     tokenKind = iota // OpenID Connect Core 3.1.3.7
-	logoutToken                  // OpenID Connect Back-Channel Logout 1.0 section 2.6
-	accessToken                  // RFC 9068; the API checks aud, exp, nbf and iat itself
+	idToken         tokenKind = iota // OpenID Connect Core 3.1.3.7
+	logoutToken                      // OpenID Connect Back-Channel Logout 1.0 section 2.6
+	accessToken                      // RFC 9068; the API checks aud, exp, nbf and iat itself
+	revocationToken                  // Okta Universal Logout (Global Token Revocation): RS256, org keys
 )
 
 // typs are the "typ" header values each kind accepts, in lower case and
@@ -31,7 +32,13 @@ var typs = [...][]string{
 	idToken:     {"", "jwt"},
 	logoutToken: {"", "jwt", "logout+jwt"},
 	accessToken: {"", "jwt", "at+jwt"},
+	// Okta always sends it; nothing else is taken for one.
+	revocationToken: {"global-token-revocation+jwt"},
 }
+
+// revocationTokenMaxLife bounds how far in the future a Universal Logout
+// token's exp may be, and so how long its jti is remembered.
+const revocationTokenMaxLife = time.Hour
 
 // logoutTokenMaxAge is how old (by iat) a logout token may be.
 const logoutTokenMaxAge = 5 * time.Minute
@@ -61,7 +68,8 @@ type expect struct {
 
 // verifyJWT is the one path every JWT the provider signs takes: ID tokens
 // at sign-in and refresh, back-channel logout tokens, access tokens on API
-// routes. It decodes the token's claims into dst and returns its verified
+// routes, Universal Logout tokens (verified by the org authorization
+// server's Provider). It decodes the token's claims into dst and returns its verified
 // payload and alg. First, without any I/O (parseJWT): the alg is one of
 // signingAlgs (never none, never HMAC), the typ fits the kind, iss is the
 // issuer exactly, and the claims meet the kind's rules (checkClaims). Then
@@ -104,6 +112,9 @@ func parseJWT(raw, issuer string, want expect, dst claimSet) (*jose.JSONWebSigna
 	if t := strings.TrimPrefix(strings.ToLower(typ), "application/"); !slices.Contains(typs[want.kind], t) {
 		return nil, tokenErrorf(audit.ReasonTokenInvalid, "typ %q does not fit this kind of token", typ)
 	}
+	if alg := jws.Signatures[0].Header.Algorithm; want.kind == revocationToken && alg != string(jose.RS256) {
+		return nil, tokenErrorf(audit.ReasonTokenInvalid, "alg %s: Universal Logout tokens are RS256", alg)
+	}
 	if err := json.Unmarshal(jws.UnsafePayloadWithoutVerification(), dst); err != nil {
 		return nil, tokenErrorf(audit.ReasonTokenInvalid, "claims: %w", err)
 	}
@@ -132,6 +143,32 @@ func checkClaims(want expect, dst claimSet) error {
 		return checkIDTokenTimes(c, want.now)
 	case logoutToken:
 		return checkLogoutClaims(dst.(*logoutClaims), want.now)
+	case revocationToken:
+		return checkRevocationClaims(dst.(*revocationClaims), want.now)
+	}
+	return nil
+}
+
+// checkRevocationClaims applies a Universal Logout token's rules: exp
+// (within revocationTokenMaxLife), nbf and iat with ClockSkew, and a jti
+// to refuse a replay with.
+func checkRevocationClaims(rc *revocationClaims, now time.Time) error {
+	c := rc.registered()
+	switch {
+	case c.Expiry == 0:
+		return tokenErrorf(audit.ReasonTokenTimeInvalid, "no exp")
+	case !now.Before(unixTime(c.Expiry).Add(clockSkew)):
+		return tokenErrorf(audit.ReasonTokenExpired, "expired")
+	case unixTime(c.Expiry).After(now.Add(revocationTokenMaxLife)):
+		return tokenErrorf(audit.ReasonTokenTimeInvalid, "exp is more than %v away", revocationTokenMaxLife)
+	case unixTime(c.NotBefore).After(now.Add(clockSkew)):
+		return tokenErrorf(audit.ReasonTokenTimeInvalid, "not valid before nbf")
+	case c.IssuedAt == 0:
+		return tokenErrorf(audit.ReasonTokenTimeInvalid, "no iat")
+	case unixTime(c.IssuedAt).After(now.Add(clockSkew)):
+		return tokenErrorf(audit.ReasonTokenTimeInvalid, "iat is in the future")
+	case rc.JTI == "" || len(rc.JTI) > 256:
+		return tokenErrorf(audit.ReasonTokenInvalid, "jti missing or longer than 256 bytes")
 	}
 	return nil
 }

@@ -438,7 +438,7 @@ func (a *Auth) isFlowCookie(name string) bool {
 	return strings.HasPrefix(name, a.cookies.prefix+"-flow-")
 }
 
-// evictFlows keeps the browser's pending sign-ins under MaxPendingLogins
+// evictFlows keeps the browser's pending sign-ins under maxPendingLogins
 // (counting the one being started): unreadable flow cookies go first, then
 // the oldest.
 func (a *Auth) evictFlows(w http.ResponseWriter, r *http.Request) {
@@ -461,7 +461,7 @@ func (a *Auth) evictFlows(w http.ResponseWriter, r *http.Request) {
 		flows = append(flows, pending{ck.Name, f.Created})
 	}
 	sort.Slice(flows, func(i, j int) bool { return flows[i].created < flows[j].created })
-	for len(flows) >= a.cfg.Session.MaxPendingLogins {
+	for len(flows) >= maxPendingLogins {
 		a.cookies.set(w, flows[0].name, "", -1)
 		flows = flows[1:]
 	}

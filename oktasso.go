@@ -78,6 +78,21 @@ type Auth struct {
 	cache     *sessionCache // nil: no caching
 	workspace Policy        // Access.Workspace; the zero Policy admits nobody there
 	members   *memberCache  // RequireMember answers
+	// multi is Config.Store when it reads several keys at once: the
+	// revocation check's one read.
+	multi store.MultiGetStore
+	mem   *store.Memory // Config.Store when it is the memory store
+	marks string        // markPrefix of this application
+	// orgKeys is the org authorization server, whose keys sign Universal
+	// Logout requests (universallogout.go); made on first use.
+	orgKeys struct {
+		once sync.Once
+		p    *Provider
+		err  error
+	}
+	// frontchannel bounds the marks that front-channel logout, an
+	// unauthenticated request, may write (backchannel.go).
+	frontchannel markLimiter
 }
 
 // New validates cfg, reporting every problem at once, and returns an Auth.
@@ -108,6 +123,9 @@ func New(ctx context.Context, cfg Config) (*Auth, error) {
 	}
 	a := &Auth{cfg: c, provider: p, cookies: ck, used: newUsedStates(4096), pages: c.Pages, tokenHTTP: creds.HTTPClient(c.HTTPClient),
 		cache: newSessionCache(c.Session.CacheSize)}
+	a.multi, _ = c.Store.(store.MultiGetStore)
+	a.mem, _ = c.Store.(*store.Memory)
+	a.marks = markPrefix(a.indexApp(), c.Issuer)
 	a.claimSet = slices.Clone(c.Session.Claims)
 	a.workspace = c.Access.Workspace
 	if a.workspace.isZero() {
@@ -152,8 +170,8 @@ func cookiesFor(c Config, secure bool) (*cookies, error) {
 // production: a store that cannot find sessions to end, a random session
 // key, session lifetimes under a minute, cookies without Secure.
 func warnConfig(c Config, secure bool) {
-	if _, ok := c.Store.(store.SetStore); !ok {
-		c.Logger.Warn("oktasso: the session store is not a SetStore; back- and front-channel logout cannot find sessions to end")
+	if _, ok := c.Store.(store.SetStore); !ok && c.Session.Storage != SessionInCookie {
+		c.Logger.Warn("oktasso: the session store is not a SetStore; ending a user's sessions cannot delete the sessions and tokens kept in it (they still end)")
 	}
 	if len(c.Session.Keys) == 0 {
 		c.Logger.Warn("oktasso: no session keys configured; using a random key, so sessions end when the process restarts and are not shared between instances (set " + envSessionKeys + ")")
@@ -214,6 +232,7 @@ func (a *Auth) Handler() http.Handler {
 	mux.HandleFunc("GET "+logoutCallbackPath, a.handleLogoutCallback)
 	mux.HandleFunc("POST "+backchannelLogoutPath, a.handleBackchannelLogout)
 	mux.HandleFunc("GET "+frontchannelLogoutPath, a.handleFrontchannelLogout)
+	mux.HandleFunc("POST "+universalLogoutPath, a.handleUniversalLogout)
 	return mux
 }
 

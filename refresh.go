@@ -137,6 +137,8 @@ func (a *Auth) doRefresh(ctx context.Context, s *session) *session {
 		v := a.cookies.sealSession(storeSealName, ns)
 		if err := a.cfg.Store.Set(ctx, keyFresh(ns.ID), []byte(v), ttl); err != nil {
 			a.cfg.Logger.Warn("oktasso: storing the refreshed session failed; other instances will refresh again", "err", err.Error())
+		} else {
+			a.indexStored(ctx, ns, ttl) // its refresh token is in the store now
 		}
 		if ns.Ref {
 			if err := a.saveSession(ctx, discardCookies{}, ns, true); errors.Is(err, errSessionRevoked) {

@@ -32,7 +32,7 @@ type cacheEntry struct {
 	s       *session
 	u       *User
 	newest  bool         // sealed with the newest key in the current format
-	revKey  string       // keyRevoked(s.ID), built once
+	revKeys []string     // Auth.revocationKeys(s), built once
 	checked atomic.Int64 // when the Store last said "not revoked" (unix ns); 0: never
 }
 
@@ -71,11 +71,11 @@ func (c *sessionCache) generation() uint64 {
 // started at generation gen; if a purge ran since, the session might be one
 // it ended, so nothing is cached. v must be the caller's own copy, not a
 // slice of a request's header that the entry would keep alive.
-func (c *sessionCache) add(v string, s *session, u *User, newest bool, gen uint64, checkedNs int64) {
+func (c *sessionCache) add(v string, s *session, u *User, revKeys []string, newest bool, gen uint64, checkedNs int64) {
 	if c == nil {
 		return
 	}
-	e := &cacheEntry{s: s, u: u, newest: newest, revKey: keyRevoked(s.ID)}
+	e := &cacheEntry{s: s, u: u, newest: newest, revKeys: revKeys}
 	e.checked.Store(checkedNs)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -110,11 +110,23 @@ func (c *sessionCache) purge(ids ...string) {
 	for _, id := range ids {
 		set[id] = struct{}{}
 	}
+	c.purgeWhere(func(s *session) bool {
+		_, ok := set[s.ID]
+		return ok
+	})
+}
+
+// purgeWhere drops every entry whose session ended matches, so a session
+// ended in this process by a mark is never served from the cache.
+func (c *sessionCache) purgeWhere(ended func(*session) bool) {
+	if c == nil {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
 	for k, e := range c.entries {
-		if _, ok := set[e.s.ID]; ok {
+		if ended(e.s) {
 			delete(c.entries, k)
 		}
 	}

@@ -2,27 +2,65 @@ package oktasso
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/oktasso/oktasso/store"
 )
 
 // Store keys. Every id in them is random (session ids) or comes from a
-// verified token (sid, sub); none comes from a request unauthenticated.
+// verified token or call (sid, sub, email); none comes from a request
+// unauthenticated, except the sid of a front-channel logout (see
+// frontchannelMarks).
 func keySession(id string) string { return "s:" + id }  // a session kept in the store
 func keyRevoked(id string) string { return "rv:" + id } // an ended session
 func keyFresh(id string) string   { return "fr:" + id } // the latest refreshed version
 func keyLock(id string) string    { return "lk:" + id } // the refresh lock
-// The logout indexes are per application (client ID and cookie name), so a
-// logout token for one app or tenant never ends another's sessions in a
-// shared store; app "" is the format before that, still ended by logout
-// tokens until sessions indexed under it have expired.
-func keyBySID(app, iss, sid string) string { return "ix:sid:" + app + iss + "|" + sid }
+
+// Not-before marks: written when sessions end, read by every session's
+// revocation check, so a sign-in writes nothing to the store that lives
+// as long as its session. A mark's value is a time (unix seconds): the
+// sessions it covers that signed in at or before it have ended. Their keys
+// start with markPrefix, a short digest of the application and issuer
+// (every session of an Auth has its issuer), so that the check hashes
+// short keys.
+const (
+	markUser  = "u:" // + the user's sub
+	markSID   = "s:" // + the provider session's sid
+	markEmail = "e:" // + the verified email, in lower case
+)
+
+// markPrefix is "nb:" and 16 characters of a digest of the application's
+// index part and the issuer.
+func markPrefix(app, iss string) string {
+	sum := sha256.Sum256([]byte(app + "\x00" + iss))
+	return "nb:" + base64.RawURLEncoding.EncodeToString(sum[:12]) + ":"
+}
+
+// markKey is the key of a not-before mark of kind (markUser, markSID,
+// markEmail) for id.
+func (a *Auth) markKey(kind, id string) string { return a.marks + kind + id }
+
+// The index of the sessions that keep data in the store (SessionInStore,
+// refreshed tokens), by user and by verified email, so that ending a
+// user's sessions deletes that data too. The logout indexes are per
+// application (client ID and cookie name), so one app's logout never ends
+// another's sessions in a shared store.
+//
+// Releases up to 0.1 indexed every session under keyBySub and keyBySID
+// (and, before per-application keys, under app ""): logout by user or sid
+// still ends the sessions found there, until those sessions expire.
 func keyBySub(app, iss, sub string) string { return "ix:sub:" + app + iss + "|" + sub }
+func keyBySID(app, iss, sid string) string { return "ix:sid:" + app + iss + "|" + sid }
+func keyByEmail(app, email string) string  { return "ix:em:" + app + email }
 
 // indexApp is this application's part of the logout index keys.
 func (a *Auth) indexApp() string { return a.cfg.Client.ID + "|" + a.cookies.prefix + "|" }
@@ -64,11 +102,12 @@ func (a *Auth) loadSessionAt(ctx context.Context, r *http.Request, now time.Time
 	if s == nil || !s.valid(now, a.cfg.Session.IdleTimeout) {
 		return nil, nil, false
 	}
+	keys := a.revocationKeys(s)
+	if a.revokedBy(ctx, keys, s.Created) {
+		return nil, nil, false
+	}
 	if s.Ref {
 		return s, s.user(), rewrite
-	}
-	if a.revoked(ctx, s.ID) {
-		return nil, nil, false
 	}
 	u = s.user()
 	if n == 1 && a.cache != nil {
@@ -79,7 +118,7 @@ func (a *Auth) loadSessionAt(ctx context.Context, r *http.Request, now time.Time
 		if s.idSealed != "" {
 			s.idSealed = v[len(v)-len(s.idSealed):]
 		}
-		a.cache.add(v, s, u, !rewrite, gen, now.UnixNano())
+		a.cache.add(v, s, u, keys, !rewrite, gen, now.UnixNano())
 	}
 	return s, u, rewrite
 }
@@ -122,15 +161,11 @@ func (a *Auth) decodeSession(ctx context.Context, v string, n int, idToken bool)
 	return full, !newest || !dataNewest
 }
 
-// revoked reports whether the session id was ended (sign-out, back- or
-// front-channel logout, a failed refresh). A store that cannot answer
-// counts as revoked: failing closed.
+// revoked reports whether the session id was ended by its own mark
+// (sign-out, a failed refresh, the end of its stored data). A store that
+// cannot answer counts as revoked: failing closed.
 func (a *Auth) revoked(ctx context.Context, id string) bool {
-	return a.revokedKey(ctx, keyRevoked(id))
-}
-
-func (a *Auth) revokedKey(ctx context.Context, key string) bool {
-	_, err := a.cfg.Store.Get(ctx, key)
+	_, err := a.cfg.Store.Get(ctx, keyRevoked(id))
 	if errors.Is(err, store.ErrNotFound) {
 		return false
 	}
@@ -140,13 +175,103 @@ func (a *Auth) revokedKey(ctx context.Context, key string) bool {
 	return true
 }
 
-// revokedEntry is revoked for a cached session: the Store is asked unless
-// it said "not revoked" less than Config.Session.RevocationCacheTTL ago.
+// revocationKeys are the keys the revocation check of s reads: its own
+// mark (always first), then the not-before marks of its user, of its
+// provider session and of its verified email.
+func (a *Auth) revocationKeys(s *session) []string {
+	keys := make([]string, 2, 4)
+	keys[0], keys[1] = keyRevoked(s.ID), a.markKey(markUser, s.Subject)
+	if s.SID != "" {
+		keys = append(keys, a.markKey(markSID, s.SID))
+	}
+	if s.Verified && s.Email != "" {
+		keys = append(keys, a.markKey(markEmail, strings.ToLower(s.Email)))
+	}
+	return keys
+}
+
+// markValues holds the values one revocation check reads, reused so that
+// the check allocates nothing when no mark exists.
+var markValues = sync.Pool{New: func() any { return new([4][]byte) }}
+
+// revokedBy is the revocation check of a session signed in at created
+// (unix seconds) whose revocationKeys are keys: it ended if its own mark
+// exists or a not-before mark is at or after created. One store read
+// (store.MultiGetStore), else one Get per key. A store that cannot answer
+// counts as ended: failing closed.
+func (a *Auth) revokedBy(ctx context.Context, keys []string, created int64) bool {
+	var err error
+	if a.mem != nil { // the default store: its values stay on this stack
+		var buf [4][]byte
+		vals := buf[:len(keys)]
+		err = a.mem.GetMulti(ctx, keys, vals)
+		return a.ended(vals, created, err)
+	}
+	buf := markValues.Get().(*[4][]byte)
+	defer markValues.Put(buf)
+	vals := buf[:len(keys)]
+	defer clear(vals)
+	if a.multi != nil {
+		err = a.multi.GetMulti(ctx, keys, vals)
+	} else {
+		for i, k := range keys {
+			var v []byte
+			v, err = a.cfg.Store.Get(ctx, k)
+			if errors.Is(err, store.ErrNotFound) {
+				v, err = nil, nil
+			} else if err == nil && v == nil {
+				v = []byte{}
+			}
+			if err != nil {
+				break
+			}
+			vals[i] = v
+		}
+	}
+	return a.ended(vals, created, err)
+}
+
+// ended decides revokedBy on the values read (or the error).
+func (a *Auth) ended(vals [][]byte, created int64, err error) bool {
+	if err != nil {
+		a.cfg.Logger.Error("oktasso: checking session revocation failed; treating the session as ended", "err", err.Error())
+		return true
+	}
+	if vals[0] != nil {
+		return true
+	}
+	for _, v := range vals[1:] {
+		if v != nil && markTime(v) >= created {
+			return true
+		}
+	}
+	return false
+}
+
+// markTime reads a not-before mark's time; a mark it cannot read covers
+// every session.
+func markTime(v []byte) int64 {
+	if len(v) == 0 || len(v) > 18 {
+		return math.MaxInt64
+	}
+	var n int64
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return math.MaxInt64
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n
+}
+
+// revokedEntry is revokedBy for a cached session: the Store is asked
+// unless it said "not revoked" less than Config.Session.RevocationCacheTTL
+// ago.
 func (a *Auth) revokedEntry(ctx context.Context, e *cacheEntry, now time.Time) bool {
 	if ttl := a.cfg.Session.RevocationCacheTTL; ttl > 0 && now.UnixNano()-e.checked.Load() < int64(ttl) {
 		return false
 	}
-	if a.revokedKey(ctx, e.revKey) {
+	if a.revokedBy(ctx, e.revKeys, e.s.Created) {
 		return true
 	}
 	e.checked.Store(now.UnixNano())
@@ -186,22 +311,18 @@ func (a *Auth) saveSession(ctx context.Context, w http.ResponseWriter, s *sessio
 		if err := a.cfg.Store.Set(ctx, keySession(s.ID), []byte(v), ttl); err != nil {
 			return fmt.Errorf("oktasso: saving the session in the store: %w", err)
 		}
+		a.indexStored(ctx, s, ttl)
 	}
 	v := a.cookies.sealSession(a.cookies.sessionName(), s.stub())
 	return a.cookies.writeChunks(w, v, ttl, s.chunks)
 }
 
-// issueSession writes a new session after a sign-in and indexes it for
-// logout. A session too large for its cookies (and not allowed in the
+// issueSession writes a new session after a sign-in. A session too large for its cookies (and not allowed in the
 // store) first loses the raw ID token (sign-out then ends only the local
 // session), then the groups no policy of this app names; each step is
 // logged with the claim that bloats it.
 func (a *Auth) issueSession(ctx context.Context, w http.ResponseWriter, s *session) error {
-	if err := a.fitSession(ctx, w, s); err != nil {
-		return err
-	}
-	a.index(ctx, s)
-	return nil
+	return a.fitSession(ctx, w, s)
 }
 
 // fitSession saves a session's data, shrinking it step by step when it is
@@ -247,22 +368,62 @@ func largestClaim(s *session) string {
 	return fmt.Sprintf("%s (%d bytes)", best, n)
 }
 
-// index records the session under the provider's session id and the user,
-// so back- and front-channel logout can end it.
-func (a *Auth) index(ctx context.Context, s *session) {
+// indexStored records a session whose data is in the store (s:, fr:)
+// under its user and verified email, so that ending them deletes that data
+// (see endUser). Cookie sessions are not indexed: marks end them.
+func (a *Auth) indexStored(ctx context.Context, s *session, ttl time.Duration) {
 	ss, ok := a.cfg.Store.(store.SetStore)
-	if !ok {
+	if !ok || ttl <= 0 {
 		return
 	}
-	ttl := time.Duration(s.Expires-s.Created) * time.Second
-	if s.SID != "" {
-		if err := ss.AddToSet(ctx, keyBySID(a.indexApp(), s.Issuer, s.SID), s.ID, ttl); err != nil {
-			a.cfg.Logger.Error("oktasso: indexing the session for logout failed", "err", err.Error())
+	app := a.indexApp()
+	if err := ss.AddToSet(ctx, keyBySub(app, s.Issuer, s.Subject), s.ID, ttl); err != nil {
+		a.cfg.Logger.Error("oktasso: indexing a stored session failed", "err", err.Error())
+	}
+	if s.Verified && s.Email != "" {
+		if err := ss.AddToSet(ctx, keyByEmail(app, strings.ToLower(s.Email)), s.ID, ttl); err != nil {
+			a.cfg.Logger.Error("oktasso: indexing a stored session failed", "err", err.Error())
 		}
 	}
-	if err := ss.AddToSet(ctx, keyBySub(a.indexApp(), s.Issuer, s.Subject), s.ID, ttl); err != nil {
-		a.cfg.Logger.Error("oktasso: indexing the session for logout failed", "err", err.Error())
+}
+
+// writeMark writes the not-before mark key: the sessions it covers that
+// signed in until now end. It lasts as long as any such session could.
+func (a *Auth) writeMark(ctx context.Context, key string) error {
+	return a.cfg.Store.Set(ctx, key, strconv.AppendInt(nil, a.now().Unix(), 10), a.cfg.Session.MaxAge+time.Minute)
+}
+
+// endUser ends every session of the user (iss, sub), the configured
+// issuer's: a mark for cookie sessions, on every instance sharing the
+// store; stored sessions and refreshed tokens deleted; this process's
+// cache purged. Nothing has changed when the mark cannot be written.
+func (a *Auth) endUser(ctx context.Context, iss, sub string) (int, error) {
+	if err := a.writeMark(ctx, a.markKey(markUser, sub)); err != nil {
+		return 0, err
 	}
+	a.cache.purgeWhere(func(s *session) bool { return s.Subject == sub && s.Issuer == iss })
+	return a.endIndexedAll(ctx, func(app string) string { return keyBySub(app, iss, sub) })
+}
+
+// endEmail ends every session whose user has the verified email, as
+// endUser does.
+func (a *Auth) endEmail(ctx context.Context, email string) (int, error) {
+	email = strings.ToLower(email)
+	if err := a.writeMark(ctx, a.markKey(markEmail, email)); err != nil {
+		return 0, err
+	}
+	a.cache.purgeWhere(func(s *session) bool { return s.Verified && strings.EqualFold(s.Email, email) })
+	return a.endIndexed(ctx, keyByEmail(a.indexApp(), email))
+}
+
+// endSID ends the sessions of a provider session (iss, sid), as endUser
+// does.
+func (a *Auth) endSID(ctx context.Context, iss, sid string) (int, error) {
+	if err := a.writeMark(ctx, a.markKey(markSID, sid)); err != nil {
+		return 0, err
+	}
+	a.cache.purgeWhere(func(s *session) bool { return s.SID == sid && s.Issuer == iss })
+	return a.endIndexedAll(ctx, func(app string) string { return keyBySID(app, iss, sid) })
 }
 
 // endSessions ends sessions by id for good: a revocation marker outlives
@@ -285,7 +446,8 @@ func (a *Auth) endSessions(ctx context.Context, ids ...string) error {
 }
 
 // endIndexedAll ends the sessions under an index key of this application
-// and under the same key in the format before per-application keys.
+// and under the same key in the format before per-application keys (see
+// keyBySub).
 func (a *Auth) endIndexedAll(ctx context.Context, key func(app string) string) (int, error) {
 	n, err := a.endIndexed(ctx, key(a.indexApp()))
 	if err != nil {
@@ -300,7 +462,7 @@ func (a *Auth) endIndexedAll(ctx context.Context, key func(app string) string) (
 func (a *Auth) endIndexed(ctx context.Context, key string) (int, error) {
 	ss, ok := a.cfg.Store.(store.SetStore)
 	if !ok {
-		return 0, errors.New("oktasso: the session store cannot index sessions (it is not a SetStore)")
+		return 0, nil // nothing indexed; marks end the sessions
 	}
 	ids, err := ss.Members(ctx, key)
 	if err != nil {

@@ -113,6 +113,21 @@ const (
 	ReasonGroupsTruncated Reason = "groups_truncated"
 )
 
+// Event names of ending a user's sessions.
+const (
+	EventUniversalLogout = "universal_logout" // a Universal Logout (Global Token Revocation) request, answered
+	EventSessionsEnded   = "sessions_ended"   // Auth.EndSessions ended a user's sessions
+)
+
+// Reason codes of Universal Logout, besides the token ones, ReasonOK,
+// ReasonTokenMissing, ReasonRequestMalformed, ReasonIssuerMismatch and
+// ReasonProviderUnavailable.
+const (
+	ReasonTokenReplayed    Reason = "token_replayed"    // a jti seen before within its lifetime
+	ReasonUserUnknown      Reason = "user_unknown"      // Hooks.UserExists says the application does not know the user
+	ReasonStoreUnavailable Reason = "store_unavailable" // the store failed: nothing was revoked (422)
+)
+
 // Reason codes of package bearer's access-token guard, besides ReasonIssuerMismatch, ReasonAudienceMismatch,
 // ReasonSignatureInvalid, ReasonTokenExpired, ReasonTokenTimeInvalid and
 // ReasonTokenInvalid.

@@ -19,7 +19,7 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Store implements store.Store, store.SetStore and store.LockStore on
+// Store implements store.Store, store.SetStore, store.LockStore and store.MultiGetStore on
 // a Redis client (a single server, Sentinel or Cluster). Safe for
 // concurrent use.
 type Store struct {
@@ -34,8 +34,9 @@ func New(rdb redis.UniversalClient, prefix string) *Store {
 }
 
 var (
-	_ store.SetStore  = (*Store)(nil)
-	_ store.LockStore = (*Store)(nil)
+	_ store.SetStore      = (*Store)(nil)
+	_ store.LockStore     = (*Store)(nil)
+	_ store.MultiGetStore = (*Store)(nil)
 )
 
 // Get implements store.Store.
@@ -45,6 +46,34 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 		return nil, store.ErrNotFound
 	}
 	return b, err
+}
+
+// GetMulti implements store.MultiGetStore: the GETs go in one pipeline,
+// one round trip (one GET per key keeps Redis Cluster happy).
+func (s *Store) GetMulti(ctx context.Context, keys []string, values [][]byte) error {
+	if len(values) != len(keys) {
+		return errors.New("redisstore: GetMulti with as many values as keys")
+	}
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.StringCmd, len(keys))
+	for i, k := range keys {
+		cmds[i] = pipe.Get(ctx, s.prefix+k)
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return err
+	}
+	for i, c := range cmds {
+		b, err := c.Bytes()
+		switch {
+		case errors.Is(err, redis.Nil):
+			values[i] = nil
+		case err != nil:
+			return err
+		default:
+			values[i] = b
+		}
+	}
+	return nil
 }
 
 // Set implements store.Store.

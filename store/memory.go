@@ -14,11 +14,12 @@ import (
 
 // DefaultMaxEntries is how many index entries a Memory holds unless told
 // otherwise, sized for one machine: at about 100 to 125 bytes an entry
-// (BenchmarkMemoryIndex measures 208 to 251 bytes a session), at most
-// 100 to 125 MB, the logout index of 500,000 sessions (two entries each: by
-// the provider's session id and by user) signed in within one session
-// lifetime. Each sign-in also holds a lock on its state for the ten minutes
-// of its flow.
+// (BenchmarkMemoryIndex measures 208 to 251 bytes for two), at most 100 to
+// 125 MB. oktasso indexes only the sessions that keep data in the store
+// (SessionInStore, refreshed tokens: one or two entries each, by user and
+// verified email); a cookie session is indexed nowhere (logouts end it with
+// "not before" marks, values written at logout time). Each sign-in also
+// holds a lock on its state for the ten minutes of its flow.
 const DefaultMaxEntries = 1_000_000
 
 // warnEvery spaces out the warning that the index is full.
@@ -30,14 +31,14 @@ type MemoryOptions struct {
 	// Now is the clock that expiry follows. Default time.Now.
 	Now func() time.Time
 	// MaxEntries bounds the index: the members of sets (SetStore, the
-	// logout index) and the locks (LockStore). When it is full, the
-	// entries nearest their expiry go first: for the logout index, whose
-	// entries all live as long as a session, the oldest. A back- or
-	// front-channel (Universal) logout may then miss the sessions those
-	// entries indexed until the sessions expire; the sessions themselves
-	// stay valid. A warning is logged, at most once a minute. Values
-	// (Store.Set: revocations, sessions kept in the store) are never
-	// dropped before they expire and do not count. Each entry takes about
+	// index of sessions kept in the store) and the locks (LockStore). When
+	// it is full, the entries nearest their expiry go first: for the
+	// index, whose entries all live as long as a session, the oldest.
+	// Ending a user's sessions then still ends them (marks do), but may
+	// leave the data of those stored sessions until it expires. A warning
+	// is logged, at most once a minute. Values (Store.Set: revocations and
+	// not-before marks, sessions kept in the store) are never dropped
+	// before they expire and do not count. Each entry takes about
 	// 100 bytes. Zero or less means DefaultMaxEntries.
 	MaxEntries int
 	// Logger receives the warning that the index is full. Default
@@ -54,7 +55,8 @@ type MemoryOptions struct {
 // Its memory follows the live entries: every write first drops whatever
 // has expired (no background goroutine, nothing to close), keys are kept
 // as 128-bit hashes, and the index is bounded (MemoryOptions.MaxEntries).
-// A session signed in costs its logout index about 200 bytes.
+// A cookie session signed in costs it nothing after its flow's lock
+// expires.
 type Memory struct {
 	now    func() time.Time
 	max    int
@@ -103,8 +105,9 @@ type members struct {
 const linearMembers = 16
 
 var (
-	_ SetStore  = (*Memory)(nil)
-	_ LockStore = (*Memory)(nil)
+	_ SetStore      = (*Memory)(nil)
+	_ LockStore     = (*Memory)(nil)
+	_ MultiGetStore = (*Memory)(nil)
 )
 
 // NewMemory returns an empty Memory whose expiry follows the clock now;
@@ -157,6 +160,23 @@ func (m *Memory) Get(_ context.Context, key string) ([]byte, error) {
 		return nil, ErrNotFound
 	}
 	return v, nil
+}
+
+// GetMulti implements MultiGetStore, under one read lock.
+func (m *Memory) GetMulti(_ context.Context, keys []string, values [][]byte) error {
+	if len(values) != len(keys) {
+		return errors.New("oktasso: GetMulti with as many values as keys")
+	}
+	m.mu.RLock()
+	now := m.now().UnixNano()
+	for i, key := range keys {
+		values[i] = nil
+		if e := m.items[m.hash(key)]; e != nil && now < e.expires {
+			values[i] = []byte(e.value)
+		}
+	}
+	m.mu.RUnlock()
+	return nil
 }
 
 // Set implements Store.
@@ -226,7 +246,7 @@ func (m *Memory) AddToSet(_ context.Context, key, member string, ttl time.Durati
 }
 
 // share returns a copy of member that the previous call returned if it
-// was the same: oktasso indexes each session under two keys in a row.
+// was the same: oktasso indexes a stored session under two keys in a row.
 func (m *Memory) share(member string) string {
 	if member != m.last {
 		m.last = strings.Clone(member)
@@ -375,7 +395,7 @@ func (m *Memory) warn(lost int) {
 	if lost == 0 {
 		return
 	}
-	m.logger.Warn("oktasso: the in-memory store's index is full; dropped the entries nearest their expiry, so a back- or front-channel (Universal) logout may miss those sessions until they expire (the sessions stay valid). Raise store.MemoryOptions.MaxEntries or share a store such as redisstore",
+	m.logger.Warn("oktasso: the in-memory store's index is full; dropped the entries nearest their expiry, so ending a user's sessions may leave the data of those stored sessions until it expires (they still end). Raise store.MemoryOptions.MaxEntries or share a store such as redisstore",
 		"dropped", lost, "max_entries", m.max)
 }
 

@@ -143,8 +143,8 @@ func TestMemoryMaxEntries(t *testing.T) {
 		}
 	}
 	lines := w.lines()
-	if len(lines) != 1 || !strings.Contains(lines[0], "level=WARN") || !strings.Contains(lines[0], "logout may miss") || !strings.Contains(lines[0], "dropped=1 ") {
-		t.Fatalf("log = %q; want one warning that a logout may miss sessions (dropped=1)", lines)
+	if len(lines) != 1 || !strings.Contains(lines[0], "level=WARN") || !strings.Contains(lines[0], "may leave the data of those stored sessions") || !strings.Contains(lines[0], "dropped=1 ") {
+		t.Fatalf("log = %q; want one warning that stored sessions' data may stay (dropped=1)", lines)
 	}
 	// A minute later, the next eviction is reported again, with the count
 	// of every entry dropped in between.

@@ -36,9 +36,10 @@ type Store interface {
 }
 
 // SetStore is a Store that also keeps sets of strings. oktasso indexes
-// sessions by the provider's session id and by user with it, so that
-// back- and front-channel logout can end them; without it those receivers
-// can end only the sessions of this process.
+// the sessions that keep data in the store (SessionInStore, refreshed
+// tokens) by user and verified email with it, so that ending a user's
+// sessions deletes that data at once; cookie sessions need no index (they
+// end through marks read with Get).
 type SetStore interface {
 	Store
 	// AddToSet adds member to the set at key and keeps the set at least
@@ -46,6 +47,18 @@ type SetStore interface {
 	AddToSet(ctx context.Context, key, member string, ttl time.Duration) error
 	// Members returns the set's members (none for a missing key).
 	Members(ctx context.Context, key string) ([]string, error)
+}
+
+// MultiGetStore is a Store that reads several keys in one call: one round
+// trip for a remote store. oktasso's revocation check reads a session's
+// marks (its own, its user's, its provider session's, its email's) with
+// it; without it, with one Get each.
+type MultiGetStore interface {
+	Store
+	// GetMulti sets values[i] to the value stored under keys[i], or to nil
+	// when there is none (never stored, expired or deleted).
+	// len(values) == len(keys).
+	GetMulti(ctx context.Context, keys []string, values [][]byte) error
 }
 
 // LockStore is a Store that can hold short locks, so that only one instance

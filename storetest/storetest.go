@@ -7,8 +7,8 @@
 //		}
 //	}
 //
-// It also checks store.SetStore and store.LockStore when the store
-// implements them. It writes only keys under a random prefix, and waits
+// It also checks store.SetStore, store.LockStore and store.MultiGetStore
+// when the store implements them. It writes only keys under a random prefix, and waits
 // about a second in all for expiry checks.
 package storetest
 
@@ -42,6 +42,9 @@ func CheckStore(ctx context.Context, s store.Store) error {
 	}
 	if ls, ok := s.(store.LockStore); ok {
 		c.locks(ls)
+	}
+	if ms, ok := s.(store.MultiGetStore); ok {
+		c.multiGet(ms)
 	}
 	c.expiry()
 	return errors.Join(c.errs...)
@@ -227,6 +230,27 @@ func (c *checker) locks(s store.LockStore) {
 		c.fail("20 concurrent TryLock on a free lock: %d winners; want 1", winners)
 	}
 	s.Delete(c.ctx, k)
+}
+
+// multiGet checks that GetMulti reads what Get reads: present values,
+// nil for missing or deleted keys.
+func (c *checker) multiGet(s store.MultiGetStore) {
+	a, b, missing := c.key("mg-a"), c.key("mg-b"), c.key("mg-missing")
+	if err := s.Set(c.ctx, a, []byte("va"), time.Minute); err != nil {
+		c.fail("Set = %v", err)
+		return
+	}
+	s.Set(c.ctx, b, []byte("vb"), time.Minute)
+	s.Delete(c.ctx, b)
+	vals := [][]byte{[]byte("stale"), []byte("stale"), []byte("stale"), nil}
+	if err := s.GetMulti(c.ctx, []string{a, b, missing, a}, vals); err != nil {
+		c.fail("GetMulti = %v", err)
+		return
+	}
+	if string(vals[0]) != "va" || vals[1] != nil || vals[2] != nil || string(vals[3]) != "va" {
+		c.fail("GetMulti(present, deleted, missing, present) = %q; want [va <nil> <nil> va]", vals)
+	}
+	s.Delete(c.ctx, a)
 }
 
 // expiry checks every kind of entry at once, so the wait is paid once.

@@ -83,6 +83,9 @@ type register struct {
 	InitiateLoginURI      string `json:"initiate_login_uri"`
 	BackChannelLogoutURI  string `json:"back_channel_logout_uri"`
 	FrontChannelLogoutURI string `json:"front_channel_logout_uri"`
+	// UniversalLogoutURI is Okta's Universal Logout (Global Token
+	// Revocation) endpoint.
+	UniversalLogoutURI string `json:"universal_logout_uri"`
 }
 
 func (a *app) runCheck(ctx context.Context, args []string) int {
@@ -142,6 +145,7 @@ func (a *app) check(ctx context.Context) *checkReport {
 
 			BackChannelLogoutURI:  c.base + "/auth/backchannel-logout",
 			FrontChannelLogoutURI: c.base + "/auth/frontchannel-logout",
+			UniversalLogoutURI:    c.base + "/auth/global-token-revocation",
 		}
 	}
 	return rep
@@ -356,6 +360,11 @@ func printRegister(w io.Writer, r *register, provider string) {
 	fmt.Fprintf(w, "  Initiate login URI:       %s  (%s sends ?iss=; the app starts a sign-in)\n", r.InitiateLoginURI, provider)
 	fmt.Fprintf(w, "  Front-channel logout URI: %s  (Okta's single logout; check \"Logout session required\")\n", r.FrontChannelLogoutURI)
 	fmt.Fprintf(w, "  Back-channel logout URI:  %s  (for providers that send logout tokens)\n", r.BackChannelLogoutURI)
+	if provider == "Okta" {
+		fmt.Fprintf(w, "  Universal Logout endpoint: %s  (Authentication tab → Logout → \"Okta system or admin initiates logout\": Logout endpoint URL, Signed JWT)\n", r.UniversalLogoutURI)
+	} else {
+		fmt.Fprintf(w, "  Universal Logout endpoint: %s  (Okta only: Global Token Revocation)\n", r.UniversalLogoutURI)
+	}
 }
 
 // firstSet returns the first of names set to a non-blank value in lookup,

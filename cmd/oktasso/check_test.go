@@ -314,6 +314,7 @@ func TestCheck(t *testing.T) {
 					"Initiate login URI:       " + testBase + "/auth/initiate-login",
 					"Back-channel logout URI:  " + testBase + "/auth/backchannel-logout",
 					"Front-channel logout URI: " + testBase + "/auth/frontchannel-logout",
+					"Universal Logout endpoint: " + testBase + "/auth/global-token-revocation",
 				} {
 					if !strings.Contains(out, uri) {
 						t.Errorf("check output lacks %q:\n%s", uri, out)
@@ -480,7 +481,7 @@ func TestCheckJSON(t *testing.T) {
 			if got := rep.Register["sign_in_redirect_uri"]; got != testBase+"/auth/callback" {
 				t.Errorf("check --json register.sign_in_redirect_uri = %q; want %q", got, testBase+"/auth/callback")
 			}
-			for k, want := range map[string]string{"front_channel_logout_uri": "/auth/frontchannel-logout", "back_channel_logout_uri": "/auth/backchannel-logout"} {
+			for k, want := range map[string]string{"front_channel_logout_uri": "/auth/frontchannel-logout", "back_channel_logout_uri": "/auth/backchannel-logout", "universal_logout_uri": "/auth/global-token-revocation"} {
 				if v := rep.Register[k]; v != testBase+want {
 					t.Errorf("check --json register.%s = %q; want %q", k, v, testBase+want)
 				}

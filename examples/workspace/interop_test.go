@@ -330,9 +330,10 @@ func oidcProviderVars(client string) map[string]string {
 func TestInteropOIDCProvider(t *testing.T) {
 	t.Parallel()
 	a := startInteropApp(t, startOIDCProvider, oidcProviderVars("rs256"), func(c *oktasso.Config) {
-		// The provider's access tokens last 10 minutes: every request is
-		// within RefreshBefore of their expiry and refreshes them.
-		c.Session.RefreshBefore = 20 * time.Minute
+		// The provider's access tokens last 10 minutes: with the app's
+		// clock 6 minutes ahead, every request is within the 5 minutes
+		// before their expiry when sessions refresh, and refreshes them.
+		c.Now = func() time.Time { return time.Now().Add(6 * time.Minute) }
 	})
 	b := newBrowserTab(t)
 
@@ -532,9 +533,10 @@ func TestInteropZitadel(t *testing.T) {
 		"OKTASSO_SCOPES":           "openid profile email offline_access",
 		"OKTASSO_PROMPT":           "consent",
 	}, func(c *oktasso.Config) {
-		// The provider's access tokens last 5 minutes: every request is
-		// within RefreshBefore of their expiry and refreshes them.
-		c.Session.RefreshBefore = 20 * time.Minute
+		// The provider's access tokens last 5 minutes: with the app's
+		// clock 6 minutes ahead, every request is within the 5 minutes
+		// before their expiry when sessions refresh, and refreshes them.
+		c.Now = func() time.Time { return time.Now().Add(6 * time.Minute) }
 	})
 	if got := a.auth.Config().Issuer; got != a.issuer {
 		t.Fatalf("issuer = %q; want %q (kept verbatim, trailing slash included)", got, a.issuer)
