@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -220,7 +221,7 @@ func TestTokenExpiry(t *testing.T) {
 }
 
 // stepStore is a LockStore over a Memory shared by several instances that
-// plays out one interleaving: the next Get of the key pause stops after
+// plays out one interleaving: the next Get (or GetMulti) of the key pause stops after
 // reading, until resume is closed; Sets of keys starting with lose are
 // lost, as an evicted key.
 type stepStore struct {
@@ -246,6 +247,24 @@ func (s *stepStore) Get(ctx context.Context, key string) ([]byte, error) {
 		<-resume
 	}
 	return b, err
+}
+
+// GetMulti is the revocation check's read (store.MultiGetStore): it pauses
+// as Get does when one of keys is the key pause.
+func (s *stepStore) GetMulti(ctx context.Context, keys []string, values [][]byte) error {
+	err := s.Memory.GetMulti(ctx, keys, values)
+	s.mu.Lock()
+	hit := s.pause != "" && slices.Contains(keys, s.pause)
+	if hit {
+		s.pause = ""
+	}
+	read, resume := s.read, s.resume
+	s.mu.Unlock()
+	if hit {
+		close(read)
+		<-resume
+	}
+	return err
 }
 
 func (s *stepStore) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
