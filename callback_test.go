@@ -183,7 +183,7 @@ func TestMaxAgeRequiresAuthTime(t *testing.T) {
 	h.fake.MutateIDToken(func(tk *oktatest.Token) { delete(tk.Claims, "auth_time") })
 	b := h.browser()
 	h.fake.AutoLogin(alice)
-	r := b.get(h.app.URL + LoginPath + "?max_age=300")
+	r := b.get(h.app.URL + loginPath + "?max_age=300")
 	r = b.get(b.get(r.location).location)
 	if r.status != http.StatusBadRequest {
 		t.Errorf("callback with max_age and no auth_time = %d; want 400", r.status)
@@ -554,7 +554,7 @@ func TestUserInfoFailures(t *testing.T) {
 				if r.status != http.StatusBadRequest || h.sessionCookie(b) != nil {
 					t.Errorf("callback = %d, session=%v; want 400 and no session", r.status, h.sessionCookie(b) != nil)
 				}
-				if !strings.Contains(r.body, `href="`+h.app.URL+LoginPath+`"`) || !strings.Contains(r.body, "Sign in again") {
+				if !strings.Contains(r.body, `href="`+h.app.URL+loginPath+`"`) || !strings.Contains(r.body, "Sign in again") {
 					t.Errorf("page lacks a link to sign in again:\n%s", r.body)
 				}
 				if last.Name != audit.EventLoginFailed {

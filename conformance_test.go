@@ -102,7 +102,7 @@ func TestConformance(t *testing.T) {
 		{id: "oktasso-discovery-only-hs256-advertised", setup: func(h *harness) {
 			h.fake.MutateDiscovery(func(d map[string]any) { d["id_token_signing_alg_values_supported"] = []string{"HS256", "none"} })
 			h.restart()
-		}, flow: func(h *harness, b *browser) result { return b.get(h.app.URL + LoginPath) }, want: unavailable},
+		}, flow: func(h *harness, b *browser) result { return b.get(h.app.URL + loginPath) }, want: unavailable},
 		{id: "oktasso-at_hash-mismatch", setup: tokenMut(func(tk *oktatest.Token) { tk.Claims["at_hash"] = "AAAAAAAAAAAAAAAAAAAAAA" }), want: reject},
 		{id: "rp-userinfo-bad-sub-claim", setup: func(h *harness) {
 			h.fake.MutateUserInfo(func(c map[string]any) { c["sub"] = "00uSomeoneElse" })
@@ -110,7 +110,7 @@ func TestConformance(t *testing.T) {
 		{id: "rp-discovery-issuer-not-matching-config", setup: func(h *harness) {
 			h.fake.MutateDiscovery(func(d map[string]any) { d["issuer"] = h.fake.Issuer() + "/" })
 			h.restart()
-		}, flow: func(h *harness, b *browser) result { return b.get(h.app.URL + LoginPath) }, want: unavailable},
+		}, flow: func(h *harness, b *browser) result { return b.get(h.app.URL + loginPath) }, want: unavailable},
 		{id: "oktasso-rfc9207-iss-wrong", flow: callbackWith(func(u url.Values, h *harness) { u.Set("iss", "https://evil.example") }), want: reject},
 		{id: "oktasso-rfc9207-iss-right", flow: callbackWith(func(u url.Values, h *harness) { u.Set("iss", h.fake.Issuer()) }), want: accept},
 		{id: "oktasso-rfc9207-iss-absent-but-advertised", setup: func(h *harness) {

@@ -55,7 +55,7 @@ func TestGuards(t *testing.T) {
 			}
 			switch r.status {
 			case http.StatusFound:
-				want := h.app.URL + LoginPath + "?return_to=" + url.QueryEscape(tt.path)
+				want := h.app.URL + loginPath + "?return_to=" + url.QueryEscape(tt.path)
 				if r.location != want {
 					t.Errorf("Location = %q; want %q", r.location, want)
 				}
@@ -64,7 +64,7 @@ func TestGuards(t *testing.T) {
 					t.Errorf("401 headers = %v; want WWW-Authenticate with login_url and JSON", r.header)
 				}
 				var body map[string]string
-				if err := json.Unmarshal([]byte(r.body), &body); err != nil || !strings.HasPrefix(body["login_url"], h.app.URL+LoginPath) {
+				if err := json.Unmarshal([]byte(r.body), &body); err != nil || !strings.HasPrefix(body["login_url"], h.app.URL+loginPath) {
 					t.Errorf("401 body = %s (%v); want JSON with login_url", r.body, err)
 				}
 			}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"slices"
 	"strings"
 
 	"github.com/oktasso/oktasso"
@@ -90,7 +91,7 @@ func ExampleUserFrom() {
 			http.Error(w, "not signed in", http.StatusUnauthorized)
 			return
 		}
-		fmt.Fprintf(w, "%s is in Engineering: %v", u.Name, u.InGroup("Engineering"))
+		fmt.Fprintf(w, "%s is in Engineering: %v", u.Name, slices.Contains(u.Groups, "Engineering"))
 	})
 	// Guards put the user in the context; tests can do it with WithUser.
 	req := httptest.NewRequest("GET", "/", nil)

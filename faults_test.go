@@ -97,7 +97,7 @@ func TestConcurrentLogins(t *testing.T) {
 			defer wg.Done()
 			defer func() { <-sem }()
 			b := h.browser()
-			r := b.get(h.app.URL + LoginPath + "?return_to=/workspace")
+			r := b.get(h.app.URL + loginPath + "?return_to=/workspace")
 			for hops := 0; hops < 4 && r.status == http.StatusFound; hops++ {
 				if r.location == h.app.URL+"/workspace" {
 					break
@@ -147,7 +147,7 @@ func TestIdPFaults(t *testing.T) {
 			}
 			b := h.browser()
 			h.fake.AutoLogin(alice)
-			r := b.get(h.app.URL + LoginPath)
+			r := b.get(h.app.URL + loginPath)
 			if r.status == http.StatusFound {
 				r = b.get(r.location) // the fake's authorize
 				if r.status == http.StatusFound {

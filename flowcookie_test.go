@@ -110,7 +110,7 @@ func TestFlowValueIsNoSession(t *testing.T) {
 	}
 	for _, v := range []string{ck.Value, asSession} {
 		r := h.browser().get(h.app.URL+"/workspace", "Cookie", h.auth.cookies.sessionName()+"="+v)
-		if r.status != http.StatusFound || !strings.Contains(r.location, LoginPath) {
+		if r.status != http.StatusFound || !strings.Contains(r.location, loginPath) {
 			t.Errorf("GET /workspace with a flow value as the session = %d to %q; want 302 to sign in", r.status, r.location)
 		}
 	}

@@ -19,7 +19,7 @@ import (
 func TestLoginRequestParameters(t *testing.T) {
 	h := newHarness(t, nil)
 	b := h.browser()
-	r := b.get(h.app.URL + LoginPath + "?return_to=/x&prompt=login&login_hint=alice%40example.com&max_age=60")
+	r := b.get(h.app.URL + loginPath + "?return_to=/x&prompt=login&login_hint=alice%40example.com&max_age=60")
 	u := mustURL(t, r.location)
 	q := u.Query()
 	if u.Path != "/oauth2/v1/authorize" {
@@ -134,7 +134,7 @@ func TestMaxAgeZeroIsEnforced(t *testing.T) {
 			defer h.fake.MutateIDToken(nil)
 			b := h.browser()
 			h.fake.AutoLogin(alice)
-			r := b.get(h.app.URL + LoginPath + "?max_age=" + tt.maxAge)
+			r := b.get(h.app.URL + loginPath + "?max_age=" + tt.maxAge)
 			r = b.get(b.get(r.location).location)
 			if got := r.status == http.StatusFound; got != tt.ok {
 				t.Errorf("max_age=%s with auth %v old: callback = %d; want admitted=%v", tt.maxAge, tt.age, r.status, tt.ok)

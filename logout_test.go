@@ -48,7 +48,7 @@ func TestLogoutRoundTrip(t *testing.T) {
 	}
 	// Okta's session is over too: the next sign-in shows the form.
 	h.fake.AutoLogin("")
-	r = b.get(h.app.URL + LoginPath)
+	r = b.get(h.app.URL + loginPath)
 	if r = b.get(r.location); r.status != http.StatusFound || strings.HasPrefix(r.location, h.app.URL) {
 		t.Errorf("authorize after sign-out = %d to %q; want the fake's sign-in form, not a silent sign-in", r.status, r.location)
 	}

@@ -479,7 +479,7 @@ func TestGroupsClaimNameFromMapping(t *testing.T) {
 			h.fake.MutateUserInfo(func(c map[string]any) { maps.Copy(c, tt.userinfo) })
 			b := h.browser()
 			h.fake.AutoLogin(alice)
-			r := b.chase(b.get(h.app.URL+LoginPath+"?return_to=/webapp"), 2)
+			r := b.chase(b.get(h.app.URL+loginPath+"?return_to=/webapp"), 2)
 			if r.status != http.StatusFound || r.location != h.app.URL+"/webapp" {
 				t.Fatalf("sign-in = %d to %q %.200s", r.status, r.location, r.body)
 			}

@@ -43,7 +43,7 @@ func TestOAuth2SignIn(t *testing.T) {
 	h := newOAuth2Harness(t, &seen)
 	b := h.browser()
 	h.fake.AutoLogin(alice)
-	r := b.get(h.app.URL + LoginPath + "?return_to=/webapp")
+	r := b.get(h.app.URL + loginPath + "?return_to=/webapp")
 	authz := mustURL(t, r.location)
 	if q := authz.Query(); authz.Path != oktatest.PlainAuthorizePath || q.Get("scope") != "read:user user:email" || q.Get("code_challenge_method") != "S256" || q.Get("state") == "" {
 		t.Fatalf("GET /auth/login = %d to %s; want the plain authorize endpoint with state, PKCE and the configured scopes only", r.status, r.location)

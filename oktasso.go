@@ -47,7 +47,7 @@ import (
 
 // Routes served by Auth.Handler, relative to the base URL.
 const (
-	LoginPath          = "/auth/login"
+	loginPath          = "/auth/login"
 	initiateLoginPath  = "/auth/initiate-login"
 	CallbackPath       = "/auth/callback"
 	LogoutPath         = "/auth/logout"
@@ -216,14 +216,14 @@ func (a *Auth) PostLogoutRedirectURL() string { return a.cfg.BaseURL + logoutCal
 // LoginURL returns the absolute URL that starts a sign-in and comes back to
 // returnTo (a same-origin path; anything else becomes "/").
 func (a *Auth) LoginURL(returnTo string) string {
-	return a.cfg.BaseURL + LoginPath + "?" + url.Values{"return_to": {safePath(returnTo)}}.Encode()
+	return a.cfg.BaseURL + loginPath + "?" + url.Values{"return_to": {safePath(returnTo)}}.Encode()
 }
 
 // Handler serves the sign-in and sign-out routes under /auth/. Mount it with
 // mux.Handle("/auth/", auth.Handler()).
 func (a *Auth) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+LoginPath, a.handleLogin)
+	mux.HandleFunc("GET "+loginPath, a.handleLogin)
 	mux.HandleFunc("GET "+initiateLoginPath, a.handleInitiateLogin)
 	mux.HandleFunc("GET "+CallbackPath, a.handleCallback)
 	mux.HandleFunc("GET "+CallbackPath+"/{purpose}", a.handleCallback)

@@ -170,7 +170,7 @@ func (b *browser) post(u string, form url.Values) result {
 func (h *harness) authorize(b *browser, login, returnTo string) string {
 	h.t.Helper()
 	h.fake.AutoLogin(login)
-	r := b.get(h.app.URL + LoginPath + "?return_to=" + url.QueryEscape(returnTo))
+	r := b.get(h.app.URL + loginPath + "?return_to=" + url.QueryEscape(returnTo))
 	if r.status != http.StatusFound {
 		h.t.Fatalf("GET /auth/login = %d %s; want 302", r.status, r.body)
 	}

@@ -260,7 +260,7 @@ func (a *Auth) pageFor(kind pageKind, err error, u *User) page {
 	}
 	switch kind {
 	case pageBadCallback, pageLoginExpired, pageBadToken, pageProviderError, pageUserInfoFailed, pageUnmetRequirements, pageInteractionRequired:
-		p.LoginURL = a.cfg.BaseURL + LoginPath
+		p.LoginURL = a.cfg.BaseURL + loginPath
 	}
 	if u != nil {
 		p.Account = u.Email

@@ -141,7 +141,7 @@ func TestProviderName(t *testing.T) {
 			}
 			b := h.browser()
 			h.fake.AutoLogin(alice)
-			r := b.get(h.app.URL + LoginPath)
+			r := b.get(h.app.URL + loginPath)
 			r = b.get(r.location)
 			r = b.get(setParam(setParam(r.location, "error", "access_denied"), "code", ""))
 			for _, want := range []string{"<h1>Sign-in was refused</h1>", tt.want + " did not complete the sign-in.", "Ask your " + tt.want + " administrator"} {

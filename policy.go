@@ -3,12 +3,13 @@ package oktasso
 import (
 	"context"
 	"fmt"
-	"github.com/oktasso/oktasso/audit"
 	"log/slog"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/oktasso/oktasso/audit"
 )
 
 // Policy decides whether a signed-in user may use part of an application.
@@ -59,7 +60,7 @@ func RequireMember(name string, isMember func(ctx context.Context, u *User) (boo
 // RequireGroups admits members of at least one of groups (exact names).
 func RequireGroups(groups ...string) Policy {
 	return Policy{name: groupsRequirement, groups: slices.Clone(groups), check: func(_ *http.Request, u *User) bool {
-		return slices.ContainsFunc(groups, u.InGroup)
+		return slices.ContainsFunc(groups, func(g string) bool { return slices.Contains(u.Groups, g) })
 	}}
 }
 

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -16,7 +17,7 @@ func TestPolicyFailed(t *testing.T) {
 		Claims: map[string]any{"department": "R&D", "roles": []any{"editor", "viewer"}, "level": float64(3), "active": true}}
 	unverified := &User{Email: "eve@example.com", Groups: []string{"Eng"}}
 	r := httptest.NewRequest("GET", "/x", nil)
-	paid := RequireFunc("a paid plan", func(_ *http.Request, u *User) bool { return u.InGroup("Paid") })
+	paid := RequireFunc("a paid plan", func(_ *http.Request, u *User) bool { return slices.Contains(u.Groups, "Paid") })
 	tests := []struct {
 		name string
 		p    Policy
@@ -134,7 +135,7 @@ func TestPoliciesEndToEnd(t *testing.T) {
 
 	t.Run("anonymous is sent to sign in by Require", func(t *testing.T) {
 		r := h.browser().get(h.app.URL + "/eng-only")
-		if r.status != http.StatusFound || !strings.Contains(r.location, LoginPath) {
+		if r.status != http.StatusFound || !strings.Contains(r.location, loginPath) {
 			t.Fatalf("GET /eng-only = %d to %q; want 302 to sign in", r.status, r.location)
 		}
 	})

@@ -25,7 +25,7 @@ func TestProviderOutageAndRecovery(t *testing.T) {
 	h.restart()
 
 	b := h.browser()
-	for _, path := range []string{"/workspace", LoginPath} {
+	for _, path := range []string{"/workspace", loginPath} {
 		r := b.get(h.app.URL + path)
 		secs, _ := strconv.Atoi(r.header.Get("Retry-After"))
 		if r.status != http.StatusServiceUnavailable || secs < 1 {

@@ -105,11 +105,11 @@ func TestPromptConsent(t *testing.T) {
 	})
 	b2 := h.browser()
 	h.fake.AutoLogin(alice)
-	r := b2.get(h.app.URL + LoginPath)
+	r := b2.get(h.app.URL + loginPath)
 	if got := mustQuery(t, r.location).Get("prompt"); got != "consent" {
 		t.Errorf("authorize prompt = %q; want consent", got)
 	}
-	r = b2.get(h.app.URL + LoginPath + "?prompt=login")
+	r = b2.get(h.app.URL + loginPath + "?prompt=login")
 	if got := mustQuery(t, r.location).Get("prompt"); got != "login consent" {
 		t.Errorf("authorize prompt with prompt=login = %q; want \"login consent\"", got)
 	}

@@ -145,7 +145,7 @@ func (a *Auth) insufficientAuthentication(w http.ResponseWriter, r *http.Request
 		q.Set("acr_values", strings.Join(acr, " "))
 		challenge += `, acr_values="` + strings.Join(acr, " ") + `"`
 	}
-	loginURL := a.cfg.BaseURL + LoginPath + "?" + q.Encode()
+	loginURL := a.cfg.BaseURL + loginPath + "?" + q.Encode()
 	w.Header().Set("WWW-Authenticate", challenge)
 	writeJSONError(w, http.StatusUnauthorized, "insufficient_user_authentication", why+" is required", loginURL)
 }

@@ -308,7 +308,7 @@ func TestSilentLogin(t *testing.T) {
 		}
 		// The attempt is made once per browser session.
 		r = b.get(h.app.URL + "/webapp")
-		if r.status != 302 || !strings.HasPrefix(r.location, h.app.URL+LoginPath) {
+		if r.status != 302 || !strings.HasPrefix(r.location, h.app.URL+loginPath) {
 			t.Fatalf("second guarded GET = %d to %s; want the usual sign-in redirect", r.status, r.location)
 		}
 	})

@@ -52,7 +52,7 @@ func TestUnreachableHost(t *testing.T) {
 	h := a.Handler()
 	for i := range 3 {
 		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest("GET", LoginPath, nil))
+		h.ServeHTTP(rec, httptest.NewRequest("GET", loginPath, nil))
 		body := rec.Body.String()
 		if rec.Code != http.StatusServiceUnavailable || !strings.Contains(body, "does not exist on the network") || !strings.Contains(body, "may be mistyped") {
 			t.Errorf("sign-in %d with an unresolvable issuer = %d\n%s\nwant 503 saying the address may be mistyped", i, rec.Code, body)

@@ -1,7 +1,6 @@
 package oktasso
 
 import (
-	"slices"
 	"strings"
 	"time"
 )
@@ -53,9 +52,6 @@ type User struct {
 	// user is as the ID token alone describes them.
 	userInfoErr error
 }
-
-// InGroup reports whether the user is in the named group.
-func (u *User) InGroup(name string) bool { return slices.Contains(u.Groups, name) }
 
 // emailDomain returns the lower-cased domain of the user's email, or "".
 func (u *User) emailDomain() string {

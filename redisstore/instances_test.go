@@ -159,7 +159,7 @@ func TestCallbackReplayAcrossInstances(t *testing.T) {
 	cl := c.client()
 	cl.CheckRedirect = noRedirect
 	u, _ := url.Parse(c.app.URL)
-	resp, err := cl.Get(c.app.URL + oktasso.LoginPath)
+	resp, err := cl.Get(c.app.URL + "/auth/login")
 	if err != nil {
 		t.Fatal(err)
 	}

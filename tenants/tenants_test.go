@@ -318,7 +318,7 @@ func TestTenantsByPath(t *testing.T) {
 	b := newJarBrowser(t, ta.app.URL)
 
 	r := b.get(ta.base["a"] + "/workspace")
-	if want := ta.base["a"] + oktasso.LoginPath + "?return_to=%2Fworkspace"; r.status != http.StatusFound || r.location != want {
+	if want := ta.base["a"] + "/auth/login" + "?return_to=%2Fworkspace"; r.status != http.StatusFound || r.location != want {
 		t.Fatalf("GET /t/a/workspace = %d to %q; want 302 to %s", r.status, r.location, want)
 	}
 	if r := ta.signIn(b, "a", alice, "/workspace"); r.body != "tenant:a user:"+alice+" path:/workspace" {
@@ -331,7 +331,7 @@ func TestTenantsByPath(t *testing.T) {
 
 	// a's session does not open b, from the same browser.
 	r = b.get(ta.base["b"] + "/workspace")
-	if want := ta.base["b"] + oktasso.LoginPath + "?return_to=%2Fworkspace"; r.status != http.StatusFound || r.location != want {
+	if want := ta.base["b"] + "/auth/login" + "?return_to=%2Fworkspace"; r.status != http.StatusFound || r.location != want {
 		t.Errorf("GET /t/b/workspace with a's session = %d to %q; want 302 to %s", r.status, r.location, want)
 	}
 	if c := ta.calls["b"].Load(); c == 0 {
@@ -339,7 +339,7 @@ func TestTenantsByPath(t *testing.T) {
 	}
 
 	// b's callback refuses a's state, before any token request.
-	r = b.get(ta.base["a"] + oktasso.LoginPath)
+	r = b.get(ta.base["a"] + "/auth/login")
 	stateA := mustURL(t, r.location).Query().Get("state")
 	before := ta.fake["b"].TokenRequests()
 	if r := b.get(ta.base["b"] + oktasso.CallbackPath + "?" + url.Values{"state": {stateA}, "code": {"x"}}.Encode()); r.status != http.StatusBadRequest {
@@ -409,7 +409,7 @@ func TestTenantsRefuseForeignSessions(t *testing.T) {
 						hdr, want = append(hdr, "Accept", "application/json"), http.StatusUnauthorized
 					}
 					r := newJarBrowser(t, "").get(ta.base["b"]+"/workspace", hdr...)
-					if r.status != want || (!api && !strings.HasPrefix(r.location, ta.base["b"]+oktasso.LoginPath)) {
+					if r.status != want || (!api && !strings.HasPrefix(r.location, ta.base["b"]+"/auth/login")) {
 						t.Errorf("b with a's session as %s (api %v) = %d to %q; want %d to b's sign-in", name, api, r.status, r.location, want)
 					}
 				}
@@ -418,7 +418,7 @@ func TestTenantsRefuseForeignSessions(t *testing.T) {
 			// a's flow, renamed for b, does not complete a sign-in at b.
 			ta.fake["a"].AutoLogin(alice)
 			attacker := newJarBrowser(t, "")
-			r := attacker.get(ta.base["a"] + oktasso.LoginPath)
+			r := attacker.get(ta.base["a"] + "/auth/login")
 			cb := attacker.get(r.location).location // a's callback URL with a's code and state
 			flow := ta.flowCookie(attacker, "a")
 			if flow == nil {

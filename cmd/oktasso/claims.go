@@ -64,7 +64,7 @@ func groupResult(name, env string, groups []string, u *oktasso.User, in, out, un
 	}
 	var matched []string
 	for _, g := range groups {
-		if u.InGroup(g) {
+		if slices.Contains(u.Groups, g) {
 			matched = append(matched, g)
 		}
 	}

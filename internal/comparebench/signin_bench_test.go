@@ -127,7 +127,7 @@ func BenchmarkSignIn(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			return signInApp{auth.Handler(), oktasso.LoginPath + "?return_to=/"}
+			return signInApp{auth.Handler(), "/auth/login" + "?return_to=/"}
 		},
 		"handwired": func(b *testing.B) signInApp {
 			h, err := handwiredSignIn(ctx, issuer)

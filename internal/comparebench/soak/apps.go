@@ -28,7 +28,7 @@ import (
 // appRoutes are each application's sign-in route (ending at GET /me) and
 // redirect URI path.
 var appRoutes = map[string]struct{ login, callback string }{
-	"oktasso":   {login: oktasso.LoginPath + "?return_to=/me", callback: oktasso.CallbackPath},
+	"oktasso":   {login: "/auth/login" + "?return_to=/me", callback: oktasso.CallbackPath},
 	"handwired": {login: "/login", callback: "/callback"},
 }
 
