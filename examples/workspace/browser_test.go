@@ -570,8 +570,13 @@ func TestBrowserTwoTabs(t *testing.T) {
 	for _, b := range tabs {
 		b.wantPage(e.app.URL+"/workspace", "alice@example.com", privateMarkerAccountID)
 	}
-	if a := accountFor(t, e, "alice@example.com"); a.Logins != 2 {
-		t.Errorf("alice's sign-ins = %d; want 2, one per tab", a.Logins)
+	// One sign-in per tab, and at most one more: the second callback ends
+	// the session the first one issued (a new sign-in replaces the
+	// browser's session), so when the first tab's redirect to /workspace
+	// left with that cookie before the second callback's answer came back,
+	// it is sent to sign in again, and Okta's session signs it in silently.
+	if a := accountFor(t, e, "alice@example.com"); a.Logins != 2 && a.Logins != 3 {
+		t.Errorf("alice's sign-ins = %d; want 2, one per tab (3 when the first tab's redirect raced the second callback)", a.Logins)
 	}
 }
 
