@@ -10,9 +10,7 @@ require (
 	golang.org/x/oauth2 v0.37.0
 )
 
-require (
-	github.com/go-jose/go-jose/v4 v4.1.8 // indirect
-)
+require github.com/go-jose/go-jose/v4 v4.1.8 // indirect
 
 // The comparisons run against the library in this repository (go.work says
 // so too).
