@@ -29,6 +29,11 @@ type account struct {
 	LastLogin time.Time `json:"last_login"`
 	Logins    int       `json:"logins"`
 	Seq       int       `json:"seq"` // creation order
+	// OktaStatus is the person's status in Okta as the directory sync
+	// (dirsync.go) last saw it, when not ACTIVE: SUSPENDED,
+	// DEPROVISIONED, DELETED, …; empty for an active one or before any
+	// sync.
+	OktaStatus string `json:"okta_status,omitempty"`
 }
 
 // identity is the key that links an account to Okta: the issuer and the
@@ -206,6 +211,26 @@ func (s *accountStore) Login(ctx context.Context, u *oktasso.User, _ *oauth2.Tok
 	}
 	s.version.Add(1)
 	u.LocalID = next.ID
+	return nil
+}
+
+// SetOktaStatus records the Okta status of the account linked to
+// (issuer, subject), saving the file when it changes. An unknown person
+// (who never signed in here) is skipped: accounts are created at sign-in.
+func (s *accountStore) SetOktaStatus(issuer, subject, status string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.byIdentity[identity{issuer, subject}]
+	if old == nil || old.OktaStatus == status {
+		return nil
+	}
+	next := *old
+	next.OktaStatus = status
+	if err := s.saveLocked(old, &next); err != nil {
+		return fmt.Errorf("workspace: saving accounts: %w", err)
+	}
+	*old = next
+	s.version.Add(1)
 	return nil
 }
 

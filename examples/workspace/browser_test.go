@@ -731,3 +731,52 @@ func TestBrowserNotFound(t *testing.T) {
 	b.wantPage(e.app.URL+"/no/such/page", "Page not found", "Workspace", "Web app", "Sign out")
 	b.wantHeader(true)
 }
+
+// TestBrowserUniversalLogout: alice and bob are signed in, each in their
+// own browser; the fake suspends alice through the Management API, its
+// Universal Logout request reaches the app (204), and alice's next
+// navigation to /workspace is sent to sign in while bob's session still
+// works.
+func TestBrowserUniversalLogout(t *testing.T) {
+	t.Parallel()
+	alice := newBrowserTab(t)
+	bob := newBrowserTab(t)
+	e := newEnv(t)
+	e.fake.AddAPIToken(testAPIToken)
+
+	alice.navigate(e.app.URL + "/workspace")
+	alice.wantPage(e.fake.URL + oktatest.SignInPath)
+	if status := alice.signInWithForm("alice@example.com", "alice-password"); status != http.StatusOK {
+		t.Fatalf("alice's sign-in landed with %d; want 200", status)
+	}
+	alice.wantPage(e.app.URL+"/workspace", "alice@example.com", privateMarkerAccountID)
+	bob.navigate(e.app.URL + "/webapp")
+	bob.wantPage(e.fake.URL + oktatest.SignInPath)
+	if status := bob.signInWithForm("bob@partner.example", "bob-password"); status != http.StatusOK {
+		t.Fatalf("bob's sign-in landed with %d; want 200", status)
+	}
+	bob.wantPage(e.app.URL+"/webapp", "bob@partner.example")
+
+	suspendInOkta(t, e.fake, "alice@example.com")
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	got, err := e.fake.UniversalLogoutDeliveries(ctx)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("Universal Logout deliveries = %+v, %v; want one", got, err)
+	}
+	if d := got[0]; d.Status != http.StatusNoContent || d.Event != "suspend" || d.URI != e.app.URL+"/auth/global-token-revocation" {
+		t.Fatalf("delivery: event %q to %s answered %d (err %v); want suspend to the app's endpoint answered 204", d.Event, d.URI, d.Status, d.Err)
+	}
+
+	alice.navigate(e.app.URL + "/workspace")
+	loc, text := alice.page()
+	if strings.HasPrefix(loc, e.app.URL+"/workspace") || strings.Contains(text, privateMarkerAccountID) {
+		t.Fatalf("alice's browser is on %s after her suspension; want the sign-in page\n%s", loc, text)
+	}
+	alice.wantPage(e.fake.URL + oktatest.SignInPath)
+
+	if status := bob.navigate(e.app.URL + "/webapp"); status != http.StatusOK {
+		t.Errorf("bob's GET /webapp after alice's suspension = %d; want 200", status)
+	}
+	bob.wantPage(e.app.URL+"/webapp", "bob@partner.example")
+}

@@ -33,6 +33,13 @@
 // (default accounts.json in the state folder), so they survive a restart;
 // /workspace lists the 20 newest and says how many there are.
 //
+// In the background it syncs the org's directory (package directory) into
+// the accounts and ends the sessions of people suspended or deactivated in
+// Okta, every OKTASSO_SYNC_INTERVAL (default 1m; 0 turns it off): in dev
+// mode always, with a real org when OKTA_API_TOKEN, or a service app's
+// OKTASSO_SYNC_CLIENT_ID and OKTA_PRIVATE_KEY (OKTA_PRIVATE_KEY_ID), are
+// set. Its state is directory-sync.json in the state folder.
+//
 // It listens on ADDR (default localhost:8080; the -addr flag overrides it)
 // and stops gracefully on SIGINT or SIGTERM. The base URL, which the
 // start-up log prints as the URL to open, is OKTASSO_BASE_URL, else
@@ -120,10 +127,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		logger.Info("workspace: -reset: forgot the fake Okta org and the accounts", "state", st.stateDir, "accounts", accountsFile)
 	}
 
+	interval, err := syncInterval(getenv) // directory sync (dirsync.go)
+	if err != nil {
+		return err
+	}
 	var (
-		cfg oktasso.Config
-		ln  net.Listener
-		spa = spaFromEnv(getenv) // the single-page app example (spa.go)
+		cfg   oktasso.Config
+		ln    net.Listener
+		spa   = spaFromEnv(getenv) // the single-page app example (spa.go)
+		dsync syncSettings
 	)
 	set := oktaVarsSet(getenv)
 	if len(set) > 0 && !st.dev {
@@ -143,7 +155,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			logger.Warn("workspace: dev mode asked for: ignoring the OKTA_* variables", "ignored", strings.Join(set, ","))
 		}
 		var stop func()
-		if cfg, ln, stop, err = startDev(st, getenv, stdout, logger, &spa); err != nil {
+		if cfg, ln, stop, err = startDev(st, getenv, stdout, logger, &spa, interval, &dsync); err != nil {
 			return err
 		}
 		defer stop()
@@ -167,6 +179,26 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return fmt.Errorf("workspace: %w", err)
 	}
 	eff := auth.Config()
+	if len(set) > 0 && !st.dev {
+		if dsync, err = realSync(getenv, interval, eff.Issuer, st.stateDir); err != nil {
+			ln.Close()
+			return err
+		}
+	}
+	if dsync.Interval > 0 {
+		ds, err := newDirSync(dsync, auth, accounts, logger)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		syncCtx, stopSync := context.WithCancel(ctx)
+		syncDone := make(chan struct{})
+		go func() { defer close(syncDone); ds.loop(syncCtx, dsync.Interval) }()
+		defer func() { stopSync(); <-syncDone }()
+		logger.Info("workspace: directory sync ends the sessions of people suspended or deactivated in Okta", "every", dsync.Interval.String(), "state", dsync.StateFile)
+	} else if interval > 0 {
+		logger.Info("workspace: no directory sync (set OKTA_API_TOKEN, or OKTASSO_SYNC_CLIENT_ID and OKTA_PRIVATE_KEY, for one)")
+	}
 	logger.Info("workspace: listening; open the url in a browser", "url", eff.BaseURL+"/", "addr", ln.Addr().String(), "issuer", eff.Issuer,
 		"redirect_uri", auth.RedirectURL(), "post_logout_redirect_uri", auth.PostLogoutRedirectURL())
 
@@ -221,9 +253,10 @@ func oktaVarsSet(getenv func(string) string) []string {
 
 // startDev starts dev mode: the app's listener, then the fake Okta org on
 // its fixed address with its state, registers the single-page app's client
-// in it (spa), and returns the configuration and a function that stops the
-// fake.
-func startDev(st settings, getenv func(string) string, stdout io.Writer, logger *slog.Logger, spa *spaConfig) (oktasso.Config, net.Listener, func(), error) {
+// in it (spa), sets the directory sync against its Management API (sync,
+// every interval; dirsync.go), and returns the configuration and a
+// function that stops the fake.
+func startDev(st settings, getenv func(string) string, stdout io.Writer, logger *slog.Logger, spa *spaConfig, interval time.Duration, sync *syncSettings) (oktasso.Config, net.Listener, func(), error) {
 	_, appPort, _ := net.SplitHostPort(st.addr)
 	if _, oktaPort, _ := net.SplitHostPort(st.oktaAddr); appPort == oktaPort && appPort != "0" && appPort != "" {
 		return oktasso.Config{}, nil, nil, fmt.Errorf("workspace: the app (ADDR %s) and the fake Okta org (OKTASSO_DEV_OKTA_ADDR %s) would share port %s — fix: give them different ports, e.g. ADDR=localhost:8080 and OKTASSO_DEV_OKTA_ADDR=%s", st.addr, st.oktaAddr, appPort, defaultOktaAddr)
@@ -253,6 +286,7 @@ func startDev(st settings, getenv func(string) string, stdout io.Writer, logger 
 		return oktasso.Config{}, nil, nil, err
 	}
 	*spa = devSPA(fake, baseURL, *spa) // the single-page app example (spa.go)
+	*sync = devSync(interval, fake, info, st.stateDir)
 	printDevBanner(stdout, baseURL, fake.URL, st.stateDir, info.Users)
 	for _, a := range []string{st.addr, st.oktaAddr} {
 		if host, _, _ := net.SplitHostPort(a); !isLoopbackHost(host) {

@@ -160,7 +160,7 @@ A <a href="/spa/">single-page app</a> signs in by itself and calls this applicat
 <caption>Accounts this application created on each person's first sign-in, linked by issuer and subject, newest first.</caption>
 <thead><tr><th scope="col">Account</th><th scope="col">Name</th><th scope="col">Email</th><th scope="col">Subject</th><th scope="col">Created</th><th scope="col">Last sign-in</th><th scope="col">Sign-ins</th></tr></thead>
 <tbody>
-{{range .Accounts}}<tr><td><code>{{.ID}}</code></td><td>{{.Name}}</td><td>{{.Email}}</td><td><code>{{.Subject}}</code></td><td><time datetime="{{iso .Created}}">{{when .Created}}</time></td><td><time datetime="{{iso .LastLogin}}">{{when .LastLogin}}</time></td><td>{{.Logins}}</td></tr>
+{{range .Accounts}}<tr><td><code>{{.ID}}</code></td><td>{{.Name}}{{with .OktaStatus}} <span class="note">({{.}} in Okta)</span>{{end}}</td><td>{{.Email}}</td><td><code>{{.Subject}}</code></td><td><time datetime="{{iso .Created}}">{{when .Created}}</time></td><td><time datetime="{{iso .LastLogin}}">{{when .LastLogin}}</time></td><td>{{.Logins}}</td></tr>
 {{else}}<tr><td colspan="7">No accounts yet.</td></tr>
 {{end}}</tbody>
 </table>
