@@ -14,9 +14,11 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -71,6 +73,21 @@ func newApp(ctx context.Context, name, base, issuer, clientID, secret string) (h
 	mux := http.NewServeMux()
 	mux.Handle("/", app)
 	mux.HandleFunc("GET /_soak/mem", serveMem)
+	mux.HandleFunc("POST /_soak/settle", func(w http.ResponseWriter, r *http.Request) {
+		// The application's clock moves past every sign-in's replay window
+		// (oktasso keeps a used state for the 10 minutes a sign-in may take),
+		// and one store write sweeps what expired. Applications without a
+		// clock of their own have nothing to settle.
+		if name == "oktasso" {
+			clockOffset.Add(int64(settleAfter))
+			if err := settleStore(r.Context()); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("GET /_soak/mem-settled", serveMemReleased)
 	mux.HandleFunc("GET /_soak/heap", func(w http.ResponseWriter, _ *http.Request) { pprof.WriteHeapProfile(w) })
 	return mux, nil
 }
@@ -85,6 +102,25 @@ func serveMem(w http.ResponseWriter, _ *http.Request) {
 	m.HeapInuse = ms.HeapInuse
 	json.NewEncoder(w).Encode(m)
 }
+
+// serveMemReleased is serveMem after returning the freed memory to the
+// operating system, so that RSS shows what the application still holds.
+func serveMemReleased(w http.ResponseWriter, _ *http.Request) {
+	runtime.GC()
+	debug.FreeOSMemory()
+	serveMem(w, nil)
+}
+
+// settleAfter is how far POST /_soak/settle moves oktasso's clock: past
+// the 10 minutes a used sign-in state is kept.
+const settleAfter = 11 * time.Minute
+
+// clockOffset is added to oktasso's clock (Config.Now) by POST /_soak/settle.
+var clockOffset atomic.Int64
+
+// settleStore writes once to the oktasso application's store, which sweeps
+// every expired entry; set by oktassoApp.
+var settleStore = func(context.Context) error { return nil }
 
 // rssKB is VmRSS from /proc/self/status (Linux), or 0.
 func rssKB() int {
@@ -109,10 +145,13 @@ func oktassoApp(ctx context.Context, base, issuer, clientID, secret string) (htt
 		Client:  oktasso.ClientConfig{ID: clientID, Secret: oktasso.Secret(secret)},
 		Session: oktasso.SessionConfig{Keys: []oktasso.Secret{oktasso.Secret(rand.Text() + rand.Text())}},
 		Logger:  slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Now:     func() time.Time { return time.Now().Add(time.Duration(clockOffset.Load())) },
 	})
 	if err != nil {
 		return nil, err
 	}
+	// Ending the sessions of a user nobody is writes one mark: a store write.
+	settleStore = func(ctx context.Context) error { return auth.EndSessions(ctx, issuer, "soak-settle") }
 	mux := http.NewServeMux()
 	mux.Handle("/auth/", auth.Handler())
 	mux.Handle("GET /me", auth.WebApp(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -72,6 +72,7 @@ type result struct {
 	signIns       int
 	took          time.Duration
 	before, after mem
+	idle, settled mem // idle and after POST /_soak/settle, freed memory returned to the system
 }
 
 // mem is what GET /_soak/mem answers.
@@ -137,7 +138,10 @@ func measure(app string, n, conc int, heapDir string) (result, error) {
 	fake.AddClient(oktatest.Client{ID: clientID, Secret: secret, RedirectURIs: []string{base + routes.callback}})
 
 	client := &http.Client{Timeout: 30 * time.Second}
-	if r.before, err = readMem(client, base); err != nil {
+	if r.idle, err = readMem(client, base, "/_soak/mem-settled"); err != nil {
+		return r, err
+	}
+	if r.before, err = readMem(client, base, "/_soak/mem"); err != nil {
 		return r, err
 	}
 	start := time.Now()
@@ -146,10 +150,24 @@ func measure(app string, n, conc int, heapDir string) (result, error) {
 	if err != nil {
 		return r, err
 	}
-	if r.after, err = readMem(client, base); err != nil || heapDir == "" {
+	if r.after, err = readMem(client, base, "/_soak/mem"); err != nil {
 		return r, err
 	}
-	return r, saveHeap(client, base, filepath.Join(heapDir, app+".heap"))
+	if heapDir != "" {
+		if err := saveHeap(client, base, filepath.Join(heapDir, app+".heap")); err != nil {
+			return r, err
+		}
+	}
+	resp, err := client.Post(base+"/_soak/settle", "", nil)
+	if err != nil {
+		return r, err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		return r, fmt.Errorf("settle: %s", resp.Status)
+	}
+	r.settled, err = readMem(client, base, "/_soak/mem-settled")
+	return r, err
 }
 
 // saveHeap writes the application's heap profile to file.
@@ -166,9 +184,9 @@ func saveHeap(c *http.Client, base, file string) error {
 	return os.WriteFile(file, b, 0o644)
 }
 
-func readMem(c *http.Client, base string) (mem, error) {
+func readMem(c *http.Client, base, path string) (mem, error) {
 	var m mem
-	resp, err := c.Get(base + "/_soak/mem")
+	resp, err := c.Get(base + path)
 	if err != nil {
 		return m, err
 	}
@@ -187,10 +205,22 @@ func report(rs []result) {
 			float64(r.before.RSSKB)/1024, float64(r.after.RSSKB)/1024, perSignIn(rssGrowth(r), r.signIns),
 			mb(r.before.HeapInuse), mb(r.after.HeapInuse), perSignIn(heapGrowth(r), r.signIns))
 	}
+	fmt.Println()
+	fmt.Println("Settled: each application's clock past the 10-minute replay window of a sign-in's state, expired entries swept, freed memory returned to the system; what the sessions themselves cost.")
+	fmt.Println()
+	fmt.Println("| application | RSS settled | RSS growth per sign-in, settled | heap in use settled | heap growth per sign-in, settled |")
+	fmt.Println("|---|---:|---:|---:|---:|")
+	for _, r := range rs {
+		fmt.Printf("| %s | %.1f MB | %s | %.1f MB | %s |\n", r.app,
+			float64(r.settled.RSSKB)/1024, perSignIn(float64(r.settled.RSSKB-r.idle.RSSKB)*1024, r.signIns),
+			mb(r.settled.HeapInuse), perSignIn(float64(r.settled.HeapInuse)-float64(r.idle.HeapInuse), r.signIns))
+	}
 	if len(rs) >= 2 {
 		first, last := rs[0], rs[len(rs)-1]
-		fmt.Printf("\n%s / %s: RSS growth %s, heap growth %s\n", last.app, first.app,
-			ratio(rssGrowth(last), rssGrowth(first)), ratio(heapGrowth(last), heapGrowth(first)))
+		fmt.Printf("\n%s / %s: RSS growth %s, heap growth %s; settled: RSS growth %s, heap growth %s\n", last.app, first.app,
+			ratio(rssGrowth(last), rssGrowth(first)), ratio(heapGrowth(last), heapGrowth(first)),
+			ratio(float64(last.settled.RSSKB-last.idle.RSSKB), float64(first.settled.RSSKB-first.idle.RSSKB)),
+			ratio(float64(last.settled.HeapInuse)-float64(last.idle.HeapInuse), float64(first.settled.HeapInuse)-float64(first.idle.HeapInuse)))
 	}
 }
 

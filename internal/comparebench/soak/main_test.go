@@ -35,9 +35,17 @@ func TestApps(t *testing.T) {
 			if n, err := signInAll(context.Background(), base, routes.login, 4, 1); n != 3 || err == nil {
 				t.Errorf("signInAll(4 users, the fake has 3) = %d, %v; want 3 and an error", n, err)
 			}
-			m, err := readMem(srv.Client(), base)
+			m, err := readMem(srv.Client(), base, "/_soak/mem")
 			if err != nil || m.HeapInuse == 0 {
 				t.Errorf("readMem = %+v, %v; want the heap in use", m, err)
+			}
+			resp, err := srv.Client().Post(base+"/_soak/settle", "", nil)
+			if err != nil || resp.StatusCode != http.StatusNoContent {
+				t.Fatalf("POST /_soak/settle = %v, %v; want 204", resp, err)
+			}
+			resp.Body.Close()
+			if m, err := readMem(srv.Client(), base, "/_soak/mem-settled"); err != nil || m.HeapInuse == 0 {
+				t.Errorf("readMem(settled) = %+v, %v; want the heap in use", m, err)
 			}
 		})
 	}
