@@ -192,11 +192,13 @@ func (r *revKeys) keys() []string { return r.k[:r.n] }
 // Subject), markKey(markSID, SID) when there is one and markKey(markEmail,
 // the lower-case email) when it is verified, written into one buffer.
 func (a *Auth) revocationKeys(s *session) revKeys {
-	email := ""
+	email, lower := "", true
 	if s.Verified && s.Email != "" {
 		email = s.Email
-		if !isASCII(email) {
+		if ascii, upper := asciiCase(email); !ascii {
 			email = strings.ToLower(email) // the key endEmail writes
+		} else {
+			lower = !upper
 		}
 	}
 	size := len("rv:") + len(s.ID) + len(a.marks) + len(markUser) + len(s.Subject)
@@ -227,12 +229,16 @@ func (a *Auth) revocationKeys(s *session) revKeys {
 	if email != "" {
 		b.WriteString(a.marks)
 		b.WriteString(markEmail)
-		for i := 0; i < len(email); i++ { // strings.ToLower, for ASCII
-			c := email[i]
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
+		if lower {
+			b.WriteString(email)
+		} else {
+			for i := 0; i < len(email); i++ { // strings.ToLower, for ASCII
+				c := email[i]
+				if 'A' <= c && c <= 'Z' {
+					c += 'a' - 'A'
+				}
+				b.WriteByte(c)
 			}
-			b.WriteByte(c)
 		}
 		ends[n] = b.Len()
 		n++
@@ -246,14 +252,18 @@ func (a *Auth) revocationKeys(s *session) revKeys {
 	return rk
 }
 
-// isASCII reports whether s is ASCII only.
-func isASCII(s string) bool {
+// asciiCase reports whether s is ASCII only and whether it has upper-case
+// letters.
+func asciiCase(s string) (ascii, upper bool) {
 	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return false
+		switch c := s[i]; {
+		case c >= 0x80:
+			return false, upper
+		case 'A' <= c && c <= 'Z':
+			upper = true
 		}
 	}
-	return true
+	return true, upper
 }
 
 // markScratch holds the keys and values one revocation check passes to a
