@@ -32,7 +32,7 @@ type cacheEntry struct {
 	s       *session
 	u       *User
 	newest  bool         // sealed with the newest key in the current format
-	revKeys []string     // Auth.revocationKeys(s), built once
+	revKeys revKeys      // Auth.revocationKeys(s), built once
 	checked atomic.Int64 // when the Store last said "not revoked" (unix ns); 0: never
 }
 
@@ -71,7 +71,7 @@ func (c *sessionCache) generation() uint64 {
 // started at generation gen; if a purge ran since, the session might be one
 // it ended, so nothing is cached. v must be the caller's own copy, not a
 // slice of a request's header that the entry would keep alive.
-func (c *sessionCache) add(v string, s *session, u *User, revKeys []string, newest bool, gen uint64, checkedNs int64) {
+func (c *sessionCache) add(v string, s *session, u *User, revKeys revKeys, newest bool, gen uint64, checkedNs int64) {
 	if c == nil {
 		return
 	}

@@ -164,7 +164,7 @@ func TestSessionCacheCopyOnWrite(t *testing.T) {
 func TestSessionCacheBounded(t *testing.T) {
 	c := newSessionCache(3)
 	for i := range 10 {
-		c.add(string(rune('a'+i)), &session{ID: "id"}, &User{}, nil, true, c.generation(), 0)
+		c.add(string(rune('a'+i)), &session{ID: "id"}, &User{}, revKeys{}, true, c.generation(), 0)
 	}
 	if c.len() != 3 {
 		t.Errorf("cache of 3 holds %d entries after 10 adds", c.len())
@@ -172,7 +172,7 @@ func TestSessionCacheBounded(t *testing.T) {
 	// An add racing a purge (its revocation check started before) is dropped.
 	gen := c.generation()
 	c.purge("id")
-	c.add("z", &session{ID: "id"}, &User{}, nil, true, gen, 0)
+	c.add("z", &session{ID: "id"}, &User{}, revKeys{}, true, gen, 0)
 	if c.len() != 0 {
 		t.Errorf("cache holds %d entries after purge and a stale add; want 0", c.len())
 	}

@@ -103,7 +103,7 @@ func (a *Auth) loadSessionAt(ctx context.Context, r *http.Request, now time.Time
 		return nil, nil, false
 	}
 	keys := a.revocationKeys(s)
-	if a.revokedBy(ctx, keys, s.Created) {
+	if a.revokedBy(ctx, keys.keys(), s.Created) {
 		return nil, nil, false
 	}
 	if s.Ref {
@@ -175,30 +175,113 @@ func (a *Auth) revoked(ctx context.Context, id string) bool {
 	return true
 }
 
-// revocationKeys are the keys the revocation check of s reads: its own
-// mark (always first), then the not-before marks of its user, of its
-// provider session and of its verified email.
-func (a *Auth) revocationKeys(s *session) []string {
-	keys := make([]string, 2, 4)
-	keys[0], keys[1] = keyRevoked(s.ID), a.markKey(markUser, s.Subject)
-	if s.SID != "" {
-		keys = append(keys, a.markKey(markSID, s.SID))
-	}
-	if s.Verified && s.Email != "" {
-		keys = append(keys, a.markKey(markEmail, strings.ToLower(s.Email)))
-	}
-	return keys
+// revKeys are the keys the revocation check of a session reads
+// (Auth.revocationKeys): its own mark (always first), then the not-before
+// marks of its user, of its provider session and of its verified email.
+// They are substrings of one string, so building them costs one
+// allocation, and the array keeps them without a slice of their own.
+type revKeys struct {
+	k [4]string
+	n int
 }
 
-// markValues holds the values one revocation check reads, reused so that
-// the check allocates nothing when no mark exists.
-var markValues = sync.Pool{New: func() any { return new([4][]byte) }}
+// keys returns the keys in order.
+func (r *revKeys) keys() []string { return r.k[:r.n] }
+
+// revocationKeys returns the revKeys of s: "rv:"+ID, then markKey(markUser,
+// Subject), markKey(markSID, SID) when there is one and markKey(markEmail,
+// the lower-case email) when it is verified, written into one buffer.
+func (a *Auth) revocationKeys(s *session) revKeys {
+	email, lower := "", true
+	if s.Verified && s.Email != "" {
+		email = s.Email
+		if ascii, upper := asciiCase(email); !ascii {
+			email = strings.ToLower(email) // the key endEmail writes
+		} else {
+			lower = !upper
+		}
+	}
+	size := len("rv:") + len(s.ID) + len(a.marks) + len(markUser) + len(s.Subject)
+	if s.SID != "" {
+		size += len(a.marks) + len(markSID) + len(s.SID)
+	}
+	if email != "" {
+		size += len(a.marks) + len(markEmail) + len(email)
+	}
+	var b strings.Builder
+	b.Grow(size)
+	var ends [4]int
+	b.WriteString("rv:")
+	b.WriteString(s.ID)
+	ends[0] = b.Len()
+	b.WriteString(a.marks)
+	b.WriteString(markUser)
+	b.WriteString(s.Subject)
+	ends[1] = b.Len()
+	n := 2
+	if s.SID != "" {
+		b.WriteString(a.marks)
+		b.WriteString(markSID)
+		b.WriteString(s.SID)
+		ends[n] = b.Len()
+		n++
+	}
+	if email != "" {
+		b.WriteString(a.marks)
+		b.WriteString(markEmail)
+		if lower {
+			b.WriteString(email)
+		} else {
+			for i := 0; i < len(email); i++ { // strings.ToLower, for ASCII
+				c := email[i]
+				if 'A' <= c && c <= 'Z' {
+					c += 'a' - 'A'
+				}
+				b.WriteByte(c)
+			}
+		}
+		ends[n] = b.Len()
+		n++
+	}
+	all := b.String()
+	rk := revKeys{n: n}
+	start := 0
+	for i := range n {
+		rk.k[i], start = all[start:ends[i]], ends[i]
+	}
+	return rk
+}
+
+// asciiCase reports whether s is ASCII only and whether it has upper-case
+// letters.
+func asciiCase(s string) (ascii, upper bool) {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= 0x80:
+			return false, upper
+		case 'A' <= c && c <= 'Z':
+			upper = true
+		}
+	}
+	return true, upper
+}
+
+// markScratch holds the keys and values one revocation check passes to a
+// Store other than Memory, reused so that the check allocates nothing when
+// no mark exists.
+type markScratch struct {
+	keys [4]string
+	vals [4][]byte
+}
+
+var markScratches = sync.Pool{New: func() any { return new(markScratch) }}
 
 // revokedBy is the revocation check of a session signed in at created
 // (unix seconds) whose revocationKeys are keys: it ended if its own mark
 // exists or a not-before mark is at or after created. One store read
 // (store.MultiGetStore), else one Get per key. A store that cannot answer
-// counts as ended: failing closed.
+// counts as ended: failing closed. keys do not escape: the caller's
+// revKeys may live on its stack.
 func (a *Auth) revokedBy(ctx context.Context, keys []string, created int64) bool {
 	var err error
 	if a.mem != nil { // the default store: its values stay on this stack
@@ -207,14 +290,15 @@ func (a *Auth) revokedBy(ctx context.Context, keys []string, created int64) bool
 		err = a.mem.GetMulti(ctx, keys, vals)
 		return a.ended(vals, created, err)
 	}
-	buf := markValues.Get().(*[4][]byte)
-	defer markValues.Put(buf)
-	vals := buf[:len(keys)]
+	sc := markScratches.Get().(*markScratch)
+	defer markScratches.Put(sc)
+	ks, vals := sc.keys[:copy(sc.keys[:], keys)], sc.vals[:len(keys)]
+	defer clear(ks)
 	defer clear(vals)
 	if a.multi != nil {
-		err = a.multi.GetMulti(ctx, keys, vals)
+		err = a.multi.GetMulti(ctx, ks, vals)
 	} else {
-		for i, k := range keys {
+		for i, k := range ks {
 			var v []byte
 			v, err = a.cfg.Store.Get(ctx, k)
 			if errors.Is(err, store.ErrNotFound) {
@@ -271,7 +355,7 @@ func (a *Auth) revokedEntry(ctx context.Context, e *cacheEntry, now time.Time) b
 	if ttl := a.cfg.Session.RevocationCacheTTL; ttl > 0 && now.UnixNano()-e.checked.Load() < int64(ttl) {
 		return false
 	}
-	if a.revokedBy(ctx, e.revKeys, e.s.Created) {
+	if a.revokedBy(ctx, e.revKeys.keys(), e.s.Created) {
 		return true
 	}
 	e.checked.Store(now.UnixNano())

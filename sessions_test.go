@@ -392,3 +392,32 @@ func TestRefreshedIDTokenForAnotherSubjectEndsSession(t *testing.T) {
 		t.Errorf("refresh returning another subject's ID token = %d; want the session ended (302)", r.status)
 	}
 }
+
+// TestRevocationKeys checks the keys the revocation check builds in one
+// buffer against the keys logouts write (markKey, keyRevoked), emails in
+// any case included.
+func TestRevocationKeys(t *testing.T) {
+	a := &Auth{marks: markPrefix("client|oktasso|", "https://dev-1.okta.com")}
+	tests := []struct {
+		name string
+		s    session
+		want []string
+	}{
+		{"user only", session{ID: "id1", Subject: "00u1"},
+			[]string{keyRevoked("id1"), a.markKey(markUser, "00u1")}},
+		{"unverified email is no key", session{ID: "id1", Subject: "00u1", Email: "a@example.com"},
+			[]string{keyRevoked("id1"), a.markKey(markUser, "00u1")}},
+		{"sid and email", session{ID: "id2", Subject: "00u2", SID: "102abc", Email: "Alice.B@Example.COM", Verified: true},
+			[]string{keyRevoked("id2"), a.markKey(markUser, "00u2"), a.markKey(markSID, "102abc"), a.markKey(markEmail, "alice.b@example.com")}},
+		{"non-ASCII email", session{ID: "id3", Subject: "00u3", Email: "ÉLODIE@Exemple.fr", Verified: true},
+			[]string{keyRevoked("id3"), a.markKey(markUser, "00u3"), a.markKey(markEmail, strings.ToLower("ÉLODIE@Exemple.fr"))}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rk := a.revocationKeys(&tt.s)
+			if got := rk.keys(); strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("revocationKeys = %q; want %q", got, tt.want)
+			}
+		})
+	}
+}

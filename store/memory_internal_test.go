@@ -288,3 +288,47 @@ func BenchmarkMemoryIndex(b *testing.B) {
 	b.ReportMetric(float64(heapBytes()-before)/float64(b.N), "B/session")
 	runtime.KeepAlive(m)
 }
+
+// TestMemoryGetMultiExpiry: GetMulti, which reads the clock only when a key
+// is found, returns nothing past a value's expiry, and reads nothing when
+// no key is found.
+func TestMemoryGetMultiExpiry(t *testing.T) {
+	c := newClock()
+	reads := 0
+	m := NewMemory(func() time.Time { reads++; return c.now() })
+	ctx := context.Background()
+	if err := m.Set(ctx, "a", []byte("1"), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		advance   time.Duration
+		keys      []string
+		want      []string // "-" for nil
+		wantReads int
+	}{
+		{"none found: no clock read", 0, []string{"x", "y"}, []string{"-", "-"}, 0},
+		{"found before expiry", 59 * time.Second, []string{"x", "a", "a"}, []string{"-", "1", "1"}, 1},
+		{"found at expiry: gone", time.Second, []string{"a", "y"}, []string{"-", "-"}, 1},
+	}
+	for _, tt := range tests {
+		c.advance(tt.advance)
+		reads = 0
+		vals := make([][]byte, len(tt.keys))
+		if err := m.GetMulti(ctx, tt.keys, vals); err != nil {
+			t.Fatalf("%s: GetMulti = %v", tt.name, err)
+		}
+		for i, v := range vals {
+			got := "-"
+			if v != nil {
+				got = string(v)
+			}
+			if got != tt.want[i] {
+				t.Errorf("%s: GetMulti(%q)[%d] = %q; want %q", tt.name, tt.keys, i, got, tt.want[i])
+			}
+		}
+		if reads != tt.wantReads {
+			t.Errorf("%s: GetMulti read the clock %d times; want %d", tt.name, reads, tt.wantReads)
+		}
+	}
+}
