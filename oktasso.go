@@ -33,6 +33,7 @@ package oktasso
 
 import (
 	"context"
+	"errors"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -52,6 +53,7 @@ const (
 	CallbackPath       = "/auth/callback"
 	LogoutPath         = "/auth/logout"
 	logoutCallbackPath = "/auth/logout/callback"
+	authPrefix         = "/auth/" // every route's; Handler answers the rest of it
 )
 
 // Auth is an OpenID Connect relying party: it serves the sign-in, callback
@@ -220,7 +222,10 @@ func (a *Auth) LoginURL(returnTo string) string {
 }
 
 // Handler serves the sign-in and sign-out routes under /auth/. Mount it with
-// mux.Handle("/auth/", auth.Handler()).
+// mux.Handle("/auth/", auth.Handler()). Any other path under /auth/ gets a
+// 404 page in the application's look (Config.Pages, or JSON for an API
+// client), and a route asked with another method a 405 naming the allowed
+// ones.
 func (a *Auth) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+loginPath, a.handleLogin)
@@ -233,6 +238,7 @@ func (a *Auth) Handler() http.Handler {
 	mux.HandleFunc("POST "+backchannelLogoutPath, a.handleBackchannelLogout)
 	mux.HandleFunc("GET "+frontchannelLogoutPath, a.handleFrontchannelLogout)
 	mux.HandleFunc("POST "+universalLogoutPath, a.handleUniversalLogout)
+	mux.HandleFunc(authPrefix, func(w http.ResponseWriter, r *http.Request) { a.handleNoRoute(w, r, mux) })
 	return mux
 }
 
@@ -271,4 +277,34 @@ func (a *Auth) now() time.Time { return a.cfg.Now() }
 // the configured base URL: request headers never choose the host.
 func (a *Auth) redirect(w http.ResponseWriter, r *http.Request, path string, code int) {
 	http.Redirect(w, r, a.cfg.BaseURL+safePath(path), code)
+}
+
+// errNoRoute is the error a 404 under /auth/ hands to Hooks.ErrorHandler.
+var errNoRoute = errors.New("oktasso: no such page")
+
+// handleNoRoute answers a request under /auth/ that no route of mux takes:
+// 405 with Allow when the path is a route's with another method, else a
+// 404 page (JSON for an API client). The path is never shown back.
+func (a *Auth) handleNoRoute(w http.ResponseWriter, r *http.Request, mux *http.ServeMux) {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost} {
+		if m == r.Method {
+			continue
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); pattern != "" && pattern != authPrefix {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeJSONError(w, http.StatusMethodNotAllowed, "invalid_request", "method not allowed", "")
+		return
+	}
+	if isAPI(r) {
+		writeJSONError(w, http.StatusNotFound, "not_found", "no such page", "")
+		return
+	}
+	a.fail(w, r, http.StatusNotFound, errNoRoute, pageNotFound)
 }

@@ -36,6 +36,7 @@ const (
 	pageUserInfoFailed
 	pageUnmetRequirements
 	pageInteractionRequired
+	pageNotFound
 )
 
 // pageText is what a page says; "{provider}" in it is the provider's name
@@ -43,6 +44,7 @@ const (
 type pageText struct{ title, message, hint string }
 
 var pageTexts = map[pageKind]pageText{
+	pageNotFound:       {"Page not found", "There is no page at this address.", "Go to the home page, or start again from the application."},
 	pageBadCallback:    {"Sign-in could not be completed", "This sign-in response does not match a sign-in started in this browser, or it was already used or has expired.", "Start again from the application."},
 	pageProviderError:  {"Sign-in was refused", "{provider} did not complete the sign-in.", "If this keeps happening, ask your {provider} administrator for help."},
 	pageLoginExpired:   {"Sign-in expired", "The sign-in took too long or was already used.", "Start again from the application."},
@@ -99,6 +101,7 @@ var kindNames = map[pageKind]string{
 	pageNotAllowed: "not_allowed", pageCrossSite: "cross_site", pageLogoutConfirm: "logout_confirm",
 	pageSignedOut: "signed_out", pageForeignIssuer: "foreign_issuer", pageUserInfoFailed: "userinfo_failed",
 	pageUnmetRequirements: "unmet_requirements", pageInteractionRequired: "interaction_required",
+	pageNotFound: "not_found",
 }
 
 // The templates in a page set (see DefaultPages).
