@@ -370,11 +370,8 @@ func (ss *sessionSealer) sealBytes(version int, plain, aad []byte) string {
 // it with the newest key. Any failure, an unknown version byte included,
 // is an error, which callers treat as "no session".
 func (ss *sessionSealer) open(aad []byte, value string, idToken bool) (*session, bool, error) {
-	if value == "" || len(value) > ss.maxLen {
-		return nil, false, errBadSession
-	}
-	hot, cold, twoParts := strings.Cut(value, ".")
-	if twoParts && cold == "" {
+	hot, cold, twoParts, ok := ss.splitValue(value)
+	if !ok {
 		return nil, false, errBadSession
 	}
 	// Scratch space: the decoded first part, its plaintext, its AAD.
@@ -403,12 +400,7 @@ func (ss *sessionSealer) open(aad []byte, value string, idToken bool) (*session,
 		if err != nil {
 			return nil, false, err
 		}
-		if s.Issuer == "" {
-			s.Issuer = ss.issuer
-		}
-		if s.UsernameIsEmail {
-			s.Username, s.UsernameIsEmail = s.Email, false
-		}
+		ss.expandSession(s)
 		newest := i == 0 && !(twoParts && ss.splitIDToken)
 		if twoParts {
 			ss.attachIDToken(s, cold, idToken || !newest)
@@ -416,6 +408,33 @@ func (ss *sessionSealer) open(aad []byte, value string, idToken bool) (*session,
 		return s, newest, nil
 	}
 	return nil, false, errBadSession
+}
+
+// splitValue bounds a session cookie's value (non-empty, at most
+// ss.maxLen bytes) and cuts it at its first dot into the sealed session
+// (hot) and the sealed ID token (cold, when twoParts); ok is false for a
+// value out of bounds or a dot with nothing after it.
+func (ss *sessionSealer) splitValue(value string) (hot, cold string, twoParts, ok bool) {
+	if value == "" || len(value) > ss.maxLen {
+		return "", "", false, false
+	}
+	hot, cold, twoParts = strings.Cut(value, ".")
+	if twoParts && cold == "" {
+		return "", "", false, false
+	}
+	return hot, cold, twoParts, true
+}
+
+// expandSession restores the fields seal leaves out of a session's
+// encoding: the configured issuer when none was stored, and the username
+// when it was stored as "the same as the email".
+func (ss *sessionSealer) expandSession(s *session) {
+	if s.Issuer == "" {
+		s.Issuer = ss.issuer
+	}
+	if s.UsernameIsEmail {
+		s.Username, s.UsernameIsEmail = s.Email, false
+	}
 }
 
 // scratch returns a buffer from ss.bufs with room for size bytes; open

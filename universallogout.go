@@ -107,74 +107,124 @@ func (a *Auth) handleUniversalLogout(w http.ResponseWriter, r *http.Request) {
 	noStore(w)
 	ctx := r.Context()
 	ev := audit.Event{Name: audit.EventUniversalLogout}
-	refuse := func(status int, reason audit.Reason, err error) {
-		ev.Reason = reason
-		level := slog.LevelWarn
-		if status == http.StatusNotFound {
-			level = slog.LevelInfo
-		}
-		a.audit(ctx, level, ev, err)
-		code := map[int]string{http.StatusBadRequest: "invalid_request", http.StatusUnauthorized: "invalid_token",
-			http.StatusNotFound: "not_found", http.StatusUnprocessableEntity: "revocation_failed", http.StatusServiceUnavailable: "temporarily_unavailable"}[status]
-		switch status {
-		case http.StatusUnauthorized:
-			if reason == audit.ReasonTokenMissing {
-				w.Header().Set("WWW-Authenticate", `Bearer`)
-			} else {
-				w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-			}
-		case http.StatusServiceUnavailable:
-			w.Header().Set("Retry-After", "5")
-		}
-		writeJSONError(w, status, code, http.StatusText(status), "")
-	}
-
-	raw, reason := bearerToken(r.Header)
-	if reason != audit.ReasonOK {
-		refuse(http.StatusUnauthorized, reason, nil)
+	c, no := a.authenticateRevocation(ctx, r.Header)
+	if no != nil {
+		a.refuseUniversalLogout(ctx, w, ev, no)
 		return
 	}
-	c, err := a.verifyRevocationToken(ctx, raw)
-	if err != nil {
-		if errors.Is(err, ErrProviderUnavailable) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			refuse(http.StatusServiceUnavailable, audit.ReasonProviderUnavailable, err)
-			return
-		}
-		refuse(http.StatusUnauthorized, reasonOf(err), err)
-		return
-	}
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		refuse(http.StatusBadRequest, audit.ReasonRequestMalformed, errors.New("oktasso: Content-Type is not application/json"))
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRevocationBody))
-	if err != nil {
-		refuse(http.StatusBadRequest, audit.ReasonRequestMalformed, errors.New("oktasso: unreadable or oversized body"))
-		return
-	}
-	id, err := parseRevocationRequest(body)
-	if err != nil {
-		refuse(http.StatusBadRequest, audit.ReasonRequestMalformed, err)
+	id, no := readRevocationRequest(w, r)
+	if no != nil {
+		a.refuseUniversalLogout(ctx, w, ev, no)
 		return
 	}
 	if id.Format == "iss_sub" {
 		iss, ok := a.ownIssuer(id.Issuer)
 		if !ok {
-			refuse(http.StatusNotFound, audit.ReasonIssuerMismatch, nil)
+			a.refuseUniversalLogout(ctx, w, ev, &logoutRefusal{http.StatusNotFound, audit.ReasonIssuerMismatch, nil})
 			return
 		}
 		id.Issuer = iss
 		ev.Subject = id.Subject
 	}
-
-	release, err := a.spendJTI(ctx, c)
-	if err != nil {
-		refuse(http.StatusUnprocessableEntity, audit.ReasonStoreUnavailable, err)
+	n, no := a.revokeSubject(ctx, c, id)
+	if no != nil {
+		a.refuseUniversalLogout(ctx, w, ev, no)
 		return
 	}
-	if release == nil {
-		refuse(http.StatusUnauthorized, audit.ReasonTokenReplayed, nil)
+	if !a.userKnown(ctx, id) {
+		a.refuseUniversalLogout(ctx, w, ev, &logoutRefusal{http.StatusNotFound, audit.ReasonUserUnknown, nil})
 		return
+	}
+	ev.Reason = audit.ReasonOK
+	a.audit(ctx, slog.LevelInfo, ev, nil)
+	a.cfg.Logger.Debug("oktasso: Universal Logout ended sessions", "stored", n)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// logoutRefusal is why a Universal Logout request is refused: the HTTP
+// status answered, the audit reason, and the error, if any, logged with
+// the event.
+type logoutRefusal struct {
+	status int
+	reason audit.Reason
+	err    error
+}
+
+// refuseUniversalLogout records ev with no's reason (at Info for a 404,
+// Warn otherwise) and answers no's status as a JSON error: with
+// WWW-Authenticate on a 401 (a bare Bearer challenge when the token is
+// missing) and Retry-After on a 503.
+func (a *Auth) refuseUniversalLogout(ctx context.Context, w http.ResponseWriter, ev audit.Event, no *logoutRefusal) {
+	ev.Reason = no.reason
+	level := slog.LevelWarn
+	if no.status == http.StatusNotFound {
+		level = slog.LevelInfo
+	}
+	a.audit(ctx, level, ev, no.err)
+	code := map[int]string{http.StatusBadRequest: "invalid_request", http.StatusUnauthorized: "invalid_token",
+		http.StatusNotFound: "not_found", http.StatusUnprocessableEntity: "revocation_failed", http.StatusServiceUnavailable: "temporarily_unavailable"}[no.status]
+	switch no.status {
+	case http.StatusUnauthorized:
+		if no.reason == audit.ReasonTokenMissing {
+			w.Header().Set("WWW-Authenticate", `Bearer`)
+		} else {
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		}
+	case http.StatusServiceUnavailable:
+		w.Header().Set("Retry-After", "5")
+	}
+	writeJSONError(w, no.status, code, http.StatusText(no.status), "")
+}
+
+// authenticateRevocation reads the Bearer token of a Universal Logout
+// request (bearerToken) and verifies it (verifyRevocationToken): its
+// claims, or a 401 refusal, or a 503 when the org's keys are unavailable
+// or the request's context ended.
+func (a *Auth) authenticateRevocation(ctx context.Context, h http.Header) (*revocationClaims, *logoutRefusal) {
+	raw, reason := bearerToken(h)
+	if reason != audit.ReasonOK {
+		return nil, &logoutRefusal{http.StatusUnauthorized, reason, nil}
+	}
+	c, err := a.verifyRevocationToken(ctx, raw)
+	if err != nil {
+		if errors.Is(err, ErrProviderUnavailable) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return nil, &logoutRefusal{http.StatusServiceUnavailable, audit.ReasonProviderUnavailable, err}
+		}
+		return nil, &logoutRefusal{http.StatusUnauthorized, reasonOf(err), err}
+	}
+	return c, nil
+}
+
+// readRevocationRequest reads and parses the body of a Universal Logout
+// request (parseRevocationRequest), at most maxRevocationBody bytes of
+// application/json: the subject it names, or a 400 refusal.
+func readRevocationRequest(w http.ResponseWriter, r *http.Request) (subjectID, *logoutRefusal) {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return subjectID{}, &logoutRefusal{http.StatusBadRequest, audit.ReasonRequestMalformed, errors.New("oktasso: Content-Type is not application/json")}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRevocationBody))
+	if err != nil {
+		return subjectID{}, &logoutRefusal{http.StatusBadRequest, audit.ReasonRequestMalformed, errors.New("oktasso: unreadable or oversized body")}
+	}
+	id, err := parseRevocationRequest(body)
+	if err != nil {
+		return subjectID{}, &logoutRefusal{http.StatusBadRequest, audit.ReasonRequestMalformed, err}
+	}
+	return id, nil
+}
+
+// revokeSubject spends the jti of c (spendJTI) and then ends every session
+// of id, by email or by issuer and subject: the number of sessions the
+// store ended. A replayed token is a 401 refusal, a store failure a 422;
+// when ending the sessions fails, the jti is released so that the sender
+// may retry with the same token.
+func (a *Auth) revokeSubject(ctx context.Context, c *revocationClaims, id subjectID) (int, *logoutRefusal) {
+	release, err := a.spendJTI(ctx, c)
+	if err != nil {
+		return 0, &logoutRefusal{http.StatusUnprocessableEntity, audit.ReasonStoreUnavailable, err}
+	}
+	if release == nil {
+		return 0, &logoutRefusal{http.StatusUnauthorized, audit.ReasonTokenReplayed, nil}
 	}
 	var n int
 	if id.Format == "email" {
@@ -184,22 +234,24 @@ func (a *Auth) handleUniversalLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		release() // the sender may retry with this very token
-		refuse(http.StatusUnprocessableEntity, audit.ReasonStoreUnavailable, err)
-		return
+		return 0, &logoutRefusal{http.StatusUnprocessableEntity, audit.ReasonStoreUnavailable, err}
 	}
-	if exists := a.cfg.Hooks.UserExists; exists != nil {
-		known, err := exists(ctx, id.Issuer, id.Subject, id.Email)
-		if err != nil {
-			a.cfg.Logger.Warn("oktasso: Hooks.UserExists failed; answering Universal Logout as for a known user", "err", err.Error())
-		} else if !known {
-			refuse(http.StatusNotFound, audit.ReasonUserUnknown, nil)
-			return
-		}
+	return n, nil
+}
+
+// userKnown asks Hooks.UserExists whether the application knows id; with
+// no hook, or when the hook fails (logged), the user counts as known.
+func (a *Auth) userKnown(ctx context.Context, id subjectID) bool {
+	exists := a.cfg.Hooks.UserExists
+	if exists == nil {
+		return true
 	}
-	ev.Reason = audit.ReasonOK
-	a.audit(ctx, slog.LevelInfo, ev, nil)
-	a.cfg.Logger.Debug("oktasso: Universal Logout ended sessions", "stored", n)
-	w.WriteHeader(http.StatusNoContent)
+	known, err := exists(ctx, id.Issuer, id.Subject, id.Email)
+	if err != nil {
+		a.cfg.Logger.Warn("oktasso: Hooks.UserExists failed; answering Universal Logout as for a known user", "err", err.Error())
+		return true
+	}
+	return known
 }
 
 // bearerToken reads the one Authorization: Bearer header of a request; the
