@@ -117,29 +117,15 @@ func (a *app) runDev(ctx context.Context, args []string) int {
 	if code, done := a.parseFlags(c, devFlags(&o), args); done {
 		return code
 	}
-	for _, u := range append(append([]string(nil), o.redirectURIs...), o.postLogoutURI...) {
-		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-			fmt.Fprintf(a.stderr, "oktasso dev: --redirect-uri/--post-logout-uri %q is not an absolute http(s) URI — fix: write the whole URL, e.g. %s\n", u, defaultDevRedirectURI)
-			return exitUsage
-		}
+	if !a.devURIsValid(o) {
+		return exitUsage
 	}
-	state := o.state
-	if state == "" {
-		_, state = firstSet(a.lookup, envDevDir)
+	state, ok := a.devStateDir(o)
+	if !ok {
+		return exitFail
 	}
-	if state == "" {
-		if state = defaultDevState(); state == "" {
-			fmt.Fprintf(a.stderr, "oktasso dev: this system has no user config folder for the fake org's state — fix: set %s or --state to a folder\n", envDevDir)
-			return exitFail
-		}
-	}
-	if o.reset {
-		for _, name := range []string{oktatest.DevStateFile, oktatest.DevServiceKeyFile} {
-			if err := os.Remove(filepath.Join(state, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
-				fmt.Fprintf(a.stderr, "oktasso dev: --reset: %s — fix: delete %s by hand\n", errText(err), filepath.Join(state, name))
-				return exitFail
-			}
-		}
+	if o.reset && !a.resetDevState(state) {
+		return exitFail
 	}
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
@@ -150,11 +136,8 @@ func (a *app) runDev(ctx context.Context, args []string) int {
 	fake.Listener = ln
 	fake.Start()
 	defer fake.Close()
-	if o.users != "" {
-		if err := fake.LoadDirectoryFile(o.users); err != nil {
-			fmt.Fprintf(a.stderr, "oktasso dev: --users: %s — fix: correct the file; its format is {\"users\":[{\"login\":…,\"password\":…,\"groups\":[…]}]}\n", errText(err))
-			return exitFail
-		}
+	if o.users != "" && !a.loadDevUsers(fake, o.users) {
+		return exitFail
 	}
 	info, err := fake.DevSetupIn(state, oktatest.DevApp{
 		ClientID:               o.clientID,
@@ -173,6 +156,59 @@ func (a *app) runDev(ctx context.Context, args []string) int {
 	<-ctx.Done()
 	fmt.Fprintln(a.stdout, "oktasso dev: stopped")
 	return exitOK
+}
+
+// devURIsValid reports whether every --redirect-uri and --post-logout-uri
+// in o is an absolute http(s) URI; if not, it names the first bad one on
+// stderr.
+func (a *app) devURIsValid(o devOptions) bool {
+	for _, u := range append(append([]string(nil), o.redirectURIs...), o.postLogoutURI...) {
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			fmt.Fprintf(a.stderr, "oktasso dev: --redirect-uri/--post-logout-uri %q is not an absolute http(s) URI — fix: write the whole URL, e.g. %s\n", u, defaultDevRedirectURI)
+			return false
+		}
+	}
+	return true
+}
+
+// devStateDir returns the folder of the fake org's state: --state, else
+// the environment's OKTASSO_DEV_DIR, else the default in the user config
+// folder. It reports false, having said why on stderr, when there is none.
+func (a *app) devStateDir(o devOptions) (string, bool) {
+	state := o.state
+	if state == "" {
+		_, state = firstSet(a.lookup, envDevDir)
+	}
+	if state == "" {
+		if state = defaultDevState(); state == "" {
+			fmt.Fprintf(a.stderr, "oktasso dev: this system has no user config folder for the fake org's state — fix: set %s or --state to a folder\n", envDevDir)
+			return "", false
+		}
+	}
+	return state, true
+}
+
+// resetDevState removes the fake org's state and service key from the
+// folder state (--reset). It reports false, having said why on stderr,
+// when one of them cannot be removed.
+func (a *app) resetDevState(state string) bool {
+	for _, name := range []string{oktatest.DevStateFile, oktatest.DevServiceKeyFile} {
+		if err := os.Remove(filepath.Join(state, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			fmt.Fprintf(a.stderr, "oktasso dev: --reset: %s — fix: delete %s by hand\n", errText(err), filepath.Join(state, name))
+			return false
+		}
+	}
+	return true
+}
+
+// loadDevUsers loads the directory file users (--users) into the fake org.
+// It reports false, having said why on stderr, when the file is unusable.
+func (a *app) loadDevUsers(fake *oktatest.Server, users string) bool {
+	if err := fake.LoadDirectoryFile(users); err != nil {
+		fmt.Fprintf(a.stderr, "oktasso dev: --users: %s — fix: correct the file; its format is {\"users\":[{\"login\":…,\"password\":…,\"groups\":[…]}]}\n", errText(err))
+		return false
+	}
+	return true
 }
 
 func printDevInfo(w io.Writer, info oktatest.DevInfo) {

@@ -123,31 +123,14 @@ func (a *app) runSync(ctx context.Context, args []string) int {
 		fmt.Fprintln(a.stderr, `oktasso sync: pass either --out FILE or --dry-run — fix: add --dry-run to print the plan, or --out FILE to write the changes; run "oktasso help sync"`)
 		return exitUsage
 	}
-	failf := func(format string, args ...any) int {
-		fmt.Fprintf(a.stderr, "oktasso sync: "+format+"\n", args...)
+	failf := a.syncFailf
+	cfg, client, ok := a.syncClient(o)
+	if !ok {
 		return exitFail
 	}
-	cfg, err := a.syncConfig(o)
-	if err != nil {
-		return failf("%s", strings.ReplaceAll(err.Error(), "\n", "; "))
-	}
-	client, err := directory.New(cfg)
-	if err != nil {
-		for _, l := range syncConfigLines(err) {
-			failf("%s", l)
-		}
+	opts, ok := a.syncRunOptions(o)
+	if !ok {
 		return exitFail
-	}
-
-	opts := directory.SyncOptions{
-		State: directory.FileState(o.state), Full: o.full, FullEvery: o.fullEvery,
-		MaxDeactivate: o.maxDeactivate, DryRun: o.dryRun,
-	}
-	if o.endSessions {
-		if opts.SessionIssuer, err = a.sessionIssuer(o); err != nil {
-			return failf("--end-sessions: %s", errText(err))
-		}
-		opts.EndSessions = discardSink{} // a dry run calls nothing
 	}
 	var sink directory.Sink = discardSink{}
 	var out *jsonlSink
@@ -184,6 +167,51 @@ func (a *app) runSync(ctx context.Context, args []string) int {
 		return exitFail
 	}
 	return exitOK
+}
+
+// syncFailf prints "oktasso sync: " and the formatted message on stderr,
+// and returns exitFail.
+func (a *app) syncFailf(format string, args ...any) int {
+	fmt.Fprintf(a.stderr, "oktasso sync: "+format+"\n", args...)
+	return exitFail
+}
+
+// syncClient builds the client configuration from the flags and the
+// environment, and the directory client from it. It reports false, having
+// said why on stderr, when either is wrong.
+func (a *app) syncClient(o syncOptions) (directory.Config, *directory.Client, bool) {
+	cfg, err := a.syncConfig(o)
+	if err != nil {
+		a.syncFailf("%s", strings.ReplaceAll(err.Error(), "\n", "; "))
+		return cfg, nil, false
+	}
+	client, err := directory.New(cfg)
+	if err != nil {
+		for _, l := range syncConfigLines(err) {
+			a.syncFailf("%s", l)
+		}
+		return cfg, nil, false
+	}
+	return cfg, client, true
+}
+
+// syncRunOptions returns the sync's options from the flags, with the
+// session issuer when --end-sessions asks for end_sessions lines. It
+// reports false, having said why on stderr, when there is no issuer.
+func (a *app) syncRunOptions(o syncOptions) (directory.SyncOptions, bool) {
+	opts := directory.SyncOptions{
+		State: directory.FileState(o.state), Full: o.full, FullEvery: o.fullEvery,
+		MaxDeactivate: o.maxDeactivate, DryRun: o.dryRun,
+	}
+	if o.endSessions {
+		var err error
+		if opts.SessionIssuer, err = a.sessionIssuer(o); err != nil {
+			a.syncFailf("--end-sessions: %s", errText(err))
+			return opts, false
+		}
+		opts.EndSessions = discardSink{} // a dry run calls nothing
+	}
+	return opts, true
 }
 
 // syncConfig builds the client configuration from the flags and the
@@ -407,47 +435,70 @@ func (discardSink) EndSessions(context.Context, string, string) error           
 // printSummary prints what the run did, and the error with its fix.
 func (a *app) printSummary(o syncOptions, org string, s directory.Summary, err error) {
 	if o.json {
-		v := struct {
-			OK      bool              `json:"ok"`
-			Error   string            `json:"error,omitempty"`
-			Org     string            `json:"org"`
-			Out     string            `json:"out,omitempty"`
-			State   string            `json:"state"`
-			Summary directory.Summary `json:"summary"`
-		}{err == nil, "", org, o.out, o.state, s}
-		if err != nil {
-			v.Error = errText(err)
-		}
-		enc := json.NewEncoder(a.stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(v)
+		a.printSummaryJSON(o, org, s, err)
 		return
 	}
-	w := a.stdout
 	if err == nil || s.Pages > 0 { // a run that read nothing has nothing to sum up
-		kind := "incremental run"
-		if s.Full {
-			kind = "full run"
-		}
-		if s.Resumed {
-			kind += ", resumed"
-		}
-		if s.DryRun {
-			kind += ", dry run: nothing changed"
-		}
-		fmt.Fprintf(w, "Sync from %s (%s) in %s\n", org, kind, s.Duration.Round(100*time.Millisecond))
-		fmt.Fprintf(w, "  users:    %d read, %d upserted (%d suspended); %d deprovisioned and %d deleted in Okta: %d deactivated\n",
-			s.Users, s.Upserted, s.Suspended, s.Deprovisioned, s.Deleted, s.Deactivated)
-		if o.endSessions {
-			fmt.Fprintf(w, "  sessions: %d users to sign out everywhere (end_sessions lines for the app to apply)\n", s.SessionsEnded)
-		}
-		fmt.Fprintf(w, "  groups:   %d read, %d member lists (%d memberships), %d deleted in Okta\n", s.Groups, s.MemberLists, s.Members, s.GroupsDeleted)
-		fmt.Fprintf(w, "  requests: %d for %d pages; %d retried, %d rate limited (429), %s waited for rate limits\n",
-			s.Requests, s.Pages, s.Retries, s.Throttled, s.RateWait.Round(time.Second))
-		if !s.DryRun && o.out != "" {
-			fmt.Fprintf(w, "  changes appended to %s; state in %s\n", o.out, o.state)
-		}
+		a.printSummaryText(o, org, s)
 	}
+	a.printSyncError(s, err)
+}
+
+// printSummaryJSON prints the run's outcome as one indented JSON object
+// on stdout (--json).
+func (a *app) printSummaryJSON(o syncOptions, org string, s directory.Summary, err error) {
+	v := struct {
+		OK      bool              `json:"ok"`
+		Error   string            `json:"error,omitempty"`
+		Org     string            `json:"org"`
+		Out     string            `json:"out,omitempty"`
+		State   string            `json:"state"`
+		Summary directory.Summary `json:"summary"`
+	}{err == nil, "", org, o.out, o.state, s}
+	if err != nil {
+		v.Error = errText(err)
+	}
+	enc := json.NewEncoder(a.stdout)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+// syncRunKind names the kind of run s was: full or incremental, resumed,
+// dry.
+func syncRunKind(s directory.Summary) string {
+	kind := "incremental run"
+	if s.Full {
+		kind = "full run"
+	}
+	if s.Resumed {
+		kind += ", resumed"
+	}
+	if s.DryRun {
+		kind += ", dry run: nothing changed"
+	}
+	return kind
+}
+
+// printSummaryText prints the run's counts for people on stdout.
+func (a *app) printSummaryText(o syncOptions, org string, s directory.Summary) {
+	w := a.stdout
+	fmt.Fprintf(w, "Sync from %s (%s) in %s\n", org, syncRunKind(s), s.Duration.Round(100*time.Millisecond))
+	fmt.Fprintf(w, "  users:    %d read, %d upserted (%d suspended); %d deprovisioned and %d deleted in Okta: %d deactivated\n",
+		s.Users, s.Upserted, s.Suspended, s.Deprovisioned, s.Deleted, s.Deactivated)
+	if o.endSessions {
+		fmt.Fprintf(w, "  sessions: %d users to sign out everywhere (end_sessions lines for the app to apply)\n", s.SessionsEnded)
+	}
+	fmt.Fprintf(w, "  groups:   %d read, %d member lists (%d memberships), %d deleted in Okta\n", s.Groups, s.MemberLists, s.Members, s.GroupsDeleted)
+	fmt.Fprintf(w, "  requests: %d for %d pages; %d retried, %d rate limited (429), %s waited for rate limits\n",
+		s.Requests, s.Pages, s.Retries, s.Throttled, s.RateWait.Round(time.Second))
+	if !s.DryRun && o.out != "" {
+		fmt.Fprintf(w, "  changes appended to %s; state in %s\n", o.out, o.state)
+	}
+}
+
+// printSyncError prints the run's error, if any, on stderr with its fix,
+// and whether the next run resumes.
+func (a *app) printSyncError(s directory.Summary, err error) {
 	resume := ""
 	if !s.DryRun && s.Pages > 0 {
 		resume = " (the next run resumes where this one stopped)"

@@ -132,34 +132,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	var (
-		cfg   oktasso.Config
-		ln    net.Listener
 		spa   = spaFromEnv(getenv) // the single-page app example (spa.go)
 		dsync syncSettings
 	)
 	set := oktaVarsSet(getenv)
-	if len(set) > 0 && !st.dev {
-		// Check the configuration before taking the port.
-		lookup := func(k string) (string, bool) { v := getenv(k); return v, v != "" }
-		if cfg, err = oktasso.ConfigFromLookup(lookup); err != nil {
-			return fmt.Errorf("workspace: %s set, but the sign-in configuration is incomplete or invalid:\n%w\n(for dev mode with a fake Okta org, unset the OKTA_* variables or set OKTASSO_DEV=1)", strings.Join(set, ", "), err)
-		}
-		if ln, err = listen(st.addr, "ADDR (or -addr)"); err != nil {
-			return err
-		}
-		if getenv("OKTASSO_BASE_URL") == "" {
-			cfg.BaseURL = "http://" + publicAddr(st.addr, ln.Addr())
-		}
-	} else {
-		if len(set) > 0 {
-			logger.Warn("workspace: dev mode asked for: ignoring the OKTA_* variables", "ignored", strings.Join(set, ","))
-		}
-		var stop func()
-		if cfg, ln, stop, err = startDev(st, getenv, stdout, logger, &spa, interval, &dsync); err != nil {
-			return err
-		}
-		defer stop()
+	useOkta := len(set) > 0 && !st.dev
+	cfg, ln, stop, err := signInConfig(st, set, useOkta, getenv, stdout, logger, &spa, interval, &dsync)
+	if err != nil {
+		return err
 	}
+	defer stop()
 	cfg.Logger = logger
 
 	accounts, err := openAccountStore(accountsFile, nil)
@@ -179,29 +161,77 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return fmt.Errorf("workspace: %w", err)
 	}
 	eff := auth.Config()
-	if len(set) > 0 && !st.dev {
+	if useOkta {
 		if dsync, err = realSync(getenv, interval, eff.Issuer, st.stateDir); err != nil {
 			ln.Close()
 			return err
 		}
 	}
-	if dsync.Interval > 0 {
-		ds, err := newDirSync(dsync, auth, accounts, logger)
-		if err != nil {
-			ln.Close()
-			return err
-		}
-		syncCtx, stopSync := context.WithCancel(ctx)
-		syncDone := make(chan struct{})
-		go func() { defer close(syncDone); ds.loop(syncCtx, dsync.Interval) }()
-		defer func() { stopSync(); <-syncDone }()
-		logger.Info("workspace: directory sync ends the sessions of people suspended or deactivated in Okta", "every", dsync.Interval.String(), "state", dsync.StateFile)
-	} else if interval > 0 {
-		logger.Info("workspace: no directory sync (set OKTA_API_TOKEN, or OKTASSO_SYNC_CLIENT_ID and OKTA_PRIVATE_KEY, for one)")
+	stopSync, err := startDirSync(ctx, dsync, interval, auth, accounts, logger)
+	if err != nil {
+		ln.Close()
+		return err
 	}
+	defer stopSync()
 	logger.Info("workspace: listening; open the url in a browser", "url", eff.BaseURL+"/", "addr", ln.Addr().String(), "issuer", eff.Issuer,
 		"redirect_uri", auth.RedirectURL(), "post_logout_redirect_uri", auth.PostLogoutRedirectURL())
+	return serve(ctx, handler, ln, logger)
+}
 
+// signInConfig returns the sign-in configuration and the app's listener,
+// and a function that stops what it started. With useOkta (OKTA_* variables
+// set, dev mode not asked for) the configuration comes from the variables,
+// checked before taking the port, and the stop function does nothing;
+// otherwise it starts dev mode's fake Okta org (startDev), warning first
+// about the OKTA_* variables in set that it ignores.
+func signInConfig(st settings, set []string, useOkta bool, getenv func(string) string, stdout io.Writer, logger *slog.Logger, spa *spaConfig, interval time.Duration, dsync *syncSettings) (oktasso.Config, net.Listener, func(), error) {
+	if !useOkta {
+		if len(set) > 0 {
+			logger.Warn("workspace: dev mode asked for: ignoring the OKTA_* variables", "ignored", strings.Join(set, ","))
+		}
+		return startDev(st, getenv, stdout, logger, spa, interval, dsync)
+	}
+	// Check the configuration before taking the port.
+	lookup := func(k string) (string, bool) { v := getenv(k); return v, v != "" }
+	cfg, err := oktasso.ConfigFromLookup(lookup)
+	if err != nil {
+		return cfg, nil, nil, fmt.Errorf("workspace: %s set, but the sign-in configuration is incomplete or invalid:\n%w\n(for dev mode with a fake Okta org, unset the OKTA_* variables or set OKTASSO_DEV=1)", strings.Join(set, ", "), err)
+	}
+	ln, err := listen(st.addr, "ADDR (or -addr)")
+	if err != nil {
+		return cfg, nil, nil, err
+	}
+	if getenv("OKTASSO_BASE_URL") == "" {
+		cfg.BaseURL = "http://" + publicAddr(st.addr, ln.Addr())
+	}
+	return cfg, ln, func() {}, nil
+}
+
+// startDirSync starts the directory sync in the background when dsync has
+// an interval, and returns a function that stops it and waits for it; with
+// none, it says why there is no sync when one was asked for (interval) and
+// returns a function that does nothing.
+func startDirSync(ctx context.Context, dsync syncSettings, interval time.Duration, auth *oktasso.Auth, accounts *accountStore, logger *slog.Logger) (func(), error) {
+	if dsync.Interval <= 0 {
+		if interval > 0 {
+			logger.Info("workspace: no directory sync (set OKTA_API_TOKEN, or OKTASSO_SYNC_CLIENT_ID and OKTA_PRIVATE_KEY, for one)")
+		}
+		return func() {}, nil
+	}
+	ds, err := newDirSync(dsync, auth, accounts, logger)
+	if err != nil {
+		return nil, err
+	}
+	syncCtx, stopSync := context.WithCancel(ctx)
+	syncDone := make(chan struct{})
+	go func() { defer close(syncDone); ds.loop(syncCtx, dsync.Interval) }()
+	logger.Info("workspace: directory sync ends the sessions of people suspended or deactivated in Okta", "every", dsync.Interval.String(), "state", dsync.StateFile)
+	return func() { stopSync(); <-syncDone }, nil
+}
+
+// serve serves handler on ln until ctx is done, then shuts the server down
+// gracefully, giving requests in flight 10 seconds.
+func serve(ctx context.Context, handler http.Handler, ln net.Listener, logger *slog.Logger) error {
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,

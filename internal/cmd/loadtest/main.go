@@ -227,11 +227,7 @@ func run(o options) error {
 	tr := &http.Transport{MaxIdleConnsPerHost: o.conns, MaxConnsPerHost: o.conns, DisableCompression: true}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	for _, t := range targets {
-		for _, r := range t.routes {
-			load(client, t.base+r.path, t.cookieFor(r), o.conns, o.warm/time.Duration(len(t.routes)))
-		}
-	}
+	warmUp(client, targets, o.conns, o.warm)
 	rep := Report{
 		When: time.Now().UTC().Format(time.RFC3339), CPU: cpuModel(), CPUs: runtime.NumCPU(), GoVersion: runtime.Version(),
 		Connections: o.conns, Duration: o.dur.String(), Rounds: o.rounds,
@@ -248,19 +244,43 @@ func run(o options) error {
 		}
 	}
 	if o.jsonOut != "" {
-		b, _ := json.MarshalIndent(rep, "", "  ")
-		if err := os.WriteFile(o.jsonOut, append(b, '\n'), 0o644); err != nil {
+		if err := writeReportJSON(o.jsonOut, rep); err != nil {
 			return err
 		}
 	}
+	if requestsFailed(systems) {
+		return errors.New("some requests failed")
+	}
+	return nil
+}
+
+// warmUp loads every route of every target with conns connections before
+// the measurement, sharing the time warm among a target's routes.
+func warmUp(client *http.Client, targets []*target, conns int, warm time.Duration) {
+	for _, t := range targets {
+		for _, r := range t.routes {
+			load(client, t.base+r.path, t.cookieFor(r), conns, warm/time.Duration(len(t.routes)))
+		}
+	}
+}
+
+// writeReportJSON writes rep, indented, to the file name (-json).
+func writeReportJSON(name string, rep Report) error {
+	b, _ := json.MarshalIndent(rep, "", "  ")
+	return os.WriteFile(name, append(b, '\n'), 0o644)
+}
+
+// requestsFailed reports whether any request of any system's results
+// failed.
+func requestsFailed(systems []System) bool {
 	for _, sys := range systems {
 		for _, r := range sys.Results {
 			if r.Errors > 0 {
-				return errors.New("some requests failed")
+				return true
 			}
 		}
 	}
-	return nil
+	return false
 }
 
 // cookieFor is the Cookie header of route r: the session's, or none.
