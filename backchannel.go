@@ -122,10 +122,15 @@ type markLimiter struct {
 func (l *markLimiter) allow(now time.Time) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.filled {
+	switch {
+	case !l.filled:
+		l.last, l.filled = now, true
+	case now.After(l.last):
 		l.used = max(0, l.used-now.Sub(l.last).Seconds()*frontchannelRate)
+		l.last = now
+	default: // the clock stepped back: no refill, and none owed either
+		l.last = now
 	}
-	l.last, l.filled = now, true
 	if l.used+1 > frontchannelBurst {
 		return false
 	}

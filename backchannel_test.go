@@ -136,6 +136,8 @@ func TestFrontchannelMarkLimit(t *testing.T) {
 		{"at once again", t0, 5, 0},
 		{"one second later", t0.Add(time.Second), 50, frontchannelRate},
 		{"a minute later, a full burst", t0.Add(time.Minute + time.Second), frontchannelBurst + 1, frontchannelBurst},
+		{"the clock stepped back a minute", t0.Add(time.Second), 5, 0},
+		{"one second after the step back", t0.Add(2 * time.Second), 50, frontchannelRate},
 	}
 	for _, tt := range tests {
 		n := 0

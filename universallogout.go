@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -219,6 +220,11 @@ func readRevocationRequest(w http.ResponseWriter, r *http.Request) (subjectID, *
 // when ending the sessions fails, the jti is released so that the sender
 // may retry with the same token.
 func (a *Auth) revokeSubject(ctx context.Context, c *revocationClaims, id subjectID) (int, *logoutRefusal) {
+	if id.Format == "email" && !a.sessionsCarryEmail() {
+		// A 204 would tell Okta the user was signed out while no mark
+		// could match a session: refuse, so the failure shows in Okta.
+		return 0, &logoutRefusal{http.StatusUnprocessableEntity, audit.ReasonEmailNotKept, errors.New("oktasso: an email-format Universal Logout, but sessions carry no email (the email scope is not requested)")}
+	}
 	release, err := a.spendJTI(ctx, c)
 	if err != nil {
 		return 0, &logoutRefusal{http.StatusUnprocessableEntity, audit.ReasonStoreUnavailable, err}
@@ -369,4 +375,14 @@ func (a *Auth) EndSessions(ctx context.Context, issuer, subject string) error {
 	a.audit(ctx, slog.LevelInfo, audit.Event{Name: audit.EventSessionsEnded, Reason: audit.ReasonOK, Subject: subject}, nil)
 	a.cfg.Logger.Debug("oktasso: ended a user's sessions", "stored", n)
 	return nil
+}
+
+// sessionsCarryEmail reports whether sessions may carry the verified email
+// that an email-format Universal Logout matches: the sign-in asks for the
+// email scope, or a plain OAuth 2.0 provider maps an email.
+func (a *Auth) sessionsCarryEmail() bool {
+	if a.cfg.OAuth2 != nil {
+		return true
+	}
+	return slices.Contains(a.cfg.Scopes, "email")
 }

@@ -538,3 +538,24 @@ func FuzzRevocationRequest(f *testing.F) {
 		}
 	})
 }
+
+// TestUniversalLogoutEmailWithoutEmailScope: when the sign-in does not ask
+// for the email scope, no session carries an email an email-format request
+// could match; the answer is 422 (so the failure shows at Okta), not a 204
+// that ends nothing, and the session is untouched.
+func TestUniversalLogoutEmailWithoutEmailScope(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Scopes = []string{"openid", "profile"} })
+	b := h.browser()
+	h.login(b, alice, "/")
+	r := h.ulo(t, uloRequest{auth: "Bearer " + h.uloToken(nil), contentType: "application/json", body: emailBody(alice)})
+	if r.status != http.StatusUnprocessableEntity {
+		t.Errorf("email format without the email scope = %d %s; want 422", r.status, r.body)
+	}
+	h.alive(t, b, "alice", true)
+	// The same app still ends sessions by issuer and subject.
+	r = h.ulo(t, uloRequest{auth: "Bearer " + h.uloToken(nil), contentType: "application/json", body: issSub(h.fake.Issuer(), h.userID(t, alice))})
+	if r.status != http.StatusNoContent {
+		t.Errorf("iss_sub format = %d %s; want 204", r.status, r.body)
+	}
+	h.alive(t, b, "alice", false)
+}

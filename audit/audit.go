@@ -126,6 +126,7 @@ const (
 	ReasonTokenReplayed    Reason = "token_replayed"    // a jti seen before within its lifetime
 	ReasonUserUnknown      Reason = "user_unknown"      // Hooks.UserExists says the application does not know the user
 	ReasonStoreUnavailable Reason = "store_unavailable" // the store failed: nothing was revoked (422)
+	ReasonEmailNotKept     Reason = "email_not_kept"    // an email-format request, but sessions carry no email (no email scope): nothing was revoked (422)
 )
 
 // Reason codes of package bearer's access-token guard, besides ReasonIssuerMismatch, ReasonAudienceMismatch,
