@@ -82,7 +82,7 @@ func TestPrivateKeyJWTLogin(t *testing.T) {
 				t.Fatalf("second sign-in = %d; want 302", r.status)
 			}
 			before := h.fake.TokenRequests()
-			h.clock.Add(56 * time.Minute) // within RefreshBefore of expiry
+			h.clock.Add(56 * time.Minute) // within the refresh margin (refreshBefore, 5 minutes) of expiry
 			if r := b.get(h.app.URL + "/webapp"); r.body != "user:"+alice {
 				t.Fatalf("GET /webapp after refresh = %d %q; want alice", r.status, r.body)
 			}

@@ -170,7 +170,7 @@ func TestRefreshedSessionIsNotDueAgain(t *testing.T) {
 			})
 			b := h.browser()
 			h.login(b, alice, "/")
-			h.clock.Add(56 * time.Minute) // the 1-hour access token is within RefreshBefore
+			h.clock.Add(56 * time.Minute) // the 1-hour access token is within the refresh margin (refreshBefore, 5 minutes)
 			before := h.fake.TokenRequests()
 			for i := range 3 {
 				if r := b.get(h.app.URL + "/webapp"); r.status != http.StatusOK {

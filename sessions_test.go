@@ -286,7 +286,7 @@ func TestRefresh(t *testing.T) {
 	}
 	before := h.fake.TokenRequests()
 
-	// 56 minutes later the 1-hour access token is within RefreshBefore:
+	// 56 minutes later the 1-hour access token is within the refresh margin (refreshBefore, 5 minutes):
 	// 50 parallel requests with the same cookie cause exactly one refresh.
 	h.clock.Add(56 * time.Minute)
 	cookie := h.cookieHeader(b)

@@ -222,7 +222,7 @@ func TestRefreshRenewsSignOutCookie(t *testing.T) {
 	b := h.browser()
 	h.login(b, alice, "/")
 	first := h.sessionIDToken(t, b)
-	h.clock.Add(56 * time.Minute) // within RefreshBefore of the access token's expiry
+	h.clock.Add(56 * time.Minute) // within the refresh margin (refreshBefore, 5 minutes) of the access token's expiry
 	before := h.fake.TokenRequests()
 	if r := b.get(h.app.URL + "/workspace"); r.status != http.StatusOK || h.fake.TokenRequests() != before+1 {
 		t.Fatalf("GET /workspace at refresh time = %d, %d token requests; want 200 and one refresh", r.status, h.fake.TokenRequests()-before)
