@@ -7,8 +7,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"github.com/oktasso/oktasso/audit"
-	"github.com/oktasso/oktasso/store"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -16,6 +14,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/oktasso/oktasso/audit"
+	"github.com/oktasso/oktasso/store"
 
 	"golang.org/x/oauth2"
 )
@@ -67,6 +68,7 @@ func (a *Auth) handleCallback(w http.ResponseWriter, r *http.Request) {
 		s.AccessToken = tok.AccessToken
 	}
 	s.TokenExpiry = a.tokenExpiry(tok) // from Config.Now, as refresh dates it
+	s.TokenLife = int64(tokenLife(tok) / time.Second)
 	if err := a.issueSession(r.Context(), w, s); err != nil {
 		a.audit(r.Context(), slog.LevelError, audit.Event{Name: audit.EventLoginFailed, Reason: reasonOf(err), Subject: u.Subject}, err)
 		a.fail(w, r, http.StatusInternalServerError, err, pageLoginFailed)

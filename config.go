@@ -357,7 +357,8 @@ const (
 	// progress (one per tab); the oldest is dropped.
 	maxPendingLogins = 5
 	// refreshBefore is how long before the access token expires a session
-	// with a refresh token (scope offline_access) refreshes its tokens.
+	// with a refresh token (scope offline_access) refreshes its tokens;
+	// half the token's lifetime when that is shorter (refreshMargin).
 	refreshBefore    = 5 * time.Minute
 	minSessionKeyLen = 32
 )

@@ -147,7 +147,7 @@ func (a *Auth) currentSession(w http.ResponseWriter, r *http.Request) (*session,
 	if s == nil {
 		return nil, nil, nil
 	}
-	if s.RefreshToken != "" && s.TokenExpiry != 0 && now.Add(refreshBefore).Unix() >= s.TokenExpiry {
+	if s.RefreshToken != "" && s.TokenExpiry != 0 && now.Add(refreshMargin(s)).Unix() >= s.TokenExpiry {
 		ns := a.refreshSession(ctx, w, s)
 		if ns == nil {
 			return nil, nil, nil

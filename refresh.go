@@ -4,14 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/oktasso/oktasso/audit"
-	"github.com/oktasso/oktasso/store"
 	"log/slog"
 	"math"
 	"net/http"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/oktasso/oktasso/audit"
+	"github.com/oktasso/oktasso/store"
 
 	"golang.org/x/oauth2"
 )
@@ -255,6 +256,7 @@ func (a *Auth) redeemRefreshToken(ctx context.Context, s *session) (*session, er
 		ns.AccessToken = tok.AccessToken
 	}
 	ns.TokenExpiry = a.tokenExpiry(tok)
+	ns.TokenLife = int64(tokenLife(tok) / time.Second)
 	if raw, _ := tok.Extra("id_token").(string); raw != "" {
 		c, _, err := a.provider.verifyIDToken(ctx, raw, verifyRequest{clientID: a.cfg.Client.ID, accessToken: tok.AccessToken, refreshed: true})
 		if err != nil {
@@ -274,16 +276,34 @@ func (a *Auth) redeemRefreshToken(ctx context.Context, s *session) (*session, er
 // sent is what counts, so that a refreshed session is judged by the same
 // clock that decides when it is due again.
 func (a *Auth) tokenExpiry(tok *oauth2.Token) int64 {
-	var life time.Duration
-	switch {
-	case tok.ExpiresIn > 0 && tok.ExpiresIn <= math.MaxInt32:
-		life = time.Duration(tok.ExpiresIn) * time.Second
-	case !tok.Expiry.IsZero():
-		life = time.Until(tok.Expiry).Round(time.Second)
-	default:
+	life := tokenLife(tok)
+	if life == 0 {
 		return 0
 	}
 	return a.now().Add(life).Unix()
+}
+
+// tokenLife is the lifetime the provider gave tok's access token, or 0
+// when it gave none.
+func tokenLife(tok *oauth2.Token) time.Duration {
+	switch {
+	case tok.ExpiresIn > 0 && tok.ExpiresIn <= math.MaxInt32:
+		return time.Duration(tok.ExpiresIn) * time.Second
+	case !tok.Expiry.IsZero():
+		return max(0, time.Until(tok.Expiry).Round(time.Second))
+	}
+	return 0
+}
+
+// refreshMargin is how long before its access token expires a session
+// refreshes: refreshBefore, or half the token's lifetime when that is
+// shorter (Okta allows 5-minute access tokens, which a 5-minute margin
+// would refresh on every request).
+func refreshMargin(s *session) time.Duration {
+	if half := time.Duration(s.TokenLife) * time.Second / 2; half > 0 && half < refreshBefore {
+		return half
+	}
+	return refreshBefore
 }
 
 // discardCookies is a ResponseWriter for saving a session in the store

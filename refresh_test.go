@@ -192,6 +192,47 @@ func TestRefreshedSessionIsNotDueAgain(t *testing.T) {
 	}
 }
 
+// TestShortTokenRefreshMargin: with 5-minute access tokens (Okta's
+// shortest), a session refreshes when half the token's life is left, not
+// 5 minutes before expiry, which would refresh on every request.
+func TestShortTokenRefreshMargin(t *testing.T) {
+	for _, server := range []bool{false, true} {
+		t.Run(map[bool]string{false: "cookie sessions", true: "server sessions"}[server], func(t *testing.T) {
+			h := newHarness(t, func(c *Config) {
+				c.Scopes = []string{"openid", "email", "offline_access"}
+				if server {
+					c.Session.Storage = SessionInStore
+				}
+			})
+			h.fake.MutateTokenResponse(func(resp map[string]any) { resp["expires_in"] = 300 })
+			b := h.browser()
+			h.login(b, alice, "/")
+			steps := []struct {
+				after time.Duration
+				want  int // token requests the step's two requests make
+			}{
+				{time.Minute, 0},      // 4 minutes left: more than half
+				{90 * time.Second, 1}, // 2.5 minutes left: refreshed once
+				{0, 0},                // the refreshed token has 5 minutes
+				{2 * time.Minute, 0},  // 3 minutes left
+				{45 * time.Second, 1}, // 2.25 minutes left
+			}
+			for i, st := range steps {
+				h.clock.Add(st.after)
+				before := h.fake.TokenRequests()
+				for range 2 {
+					if r := b.get(h.app.URL + "/webapp"); r.status != http.StatusOK {
+						t.Fatalf("step %d: GET /webapp = %d; want 200", i, r.status)
+					}
+				}
+				if n := h.fake.TokenRequests() - before; n != st.want {
+					t.Errorf("step %d (+%v): %d token requests; want %d", i, st.after, n, st.want)
+				}
+			}
+		})
+	}
+}
+
 // TestTokenExpiry: the access token's expiry counts its lifetime from
 // Config.Now. A token with only Expiry (a form-encoded response) has its
 // lifetime measured on the wall clock, which a slow machine shortens:

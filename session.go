@@ -43,6 +43,7 @@ type session struct {
 	AccessToken  string // with Config.Session.KeepAccessToken or refresh
 	RefreshToken string // with offline_access
 	TokenExpiry  int64  // access token expiry, unix seconds
+	TokenLife    int64  // the access token's lifetime as issued, seconds (sizes the refresh margin; 0 unknown)
 
 	// UsernameIsEmail is the codec's: Username was Email (sessionSealer).
 	UsernameIsEmail bool

@@ -92,6 +92,7 @@ var sessionFields = [...]sessionField{
 	strField(23, func(s *session) *string { return &s.AccessToken }),
 	strField(24, func(s *session) *string { return &s.RefreshToken }),
 	tokenExpiryField(25),
+	tokenLifeField(26),
 	claimsField(27),
 	boolField(28, func(s *session) *bool { return &s.UsernameIsEmail }),
 }
@@ -496,6 +497,20 @@ func tokenExpiryField(tag byte) sessionField {
 	write := f.append
 	f.append = func(b []byte, s *session) []byte {
 		if s.RefreshToken == "" && s.AccessToken == "" {
+			return b
+		}
+		return write(b, s)
+	}
+	return f
+}
+
+// tokenLifeField is intField for TokenLife, written only with a refresh
+// token (only a refresh reads it).
+func tokenLifeField(tag byte) sessionField {
+	f := intField(tag, func(s *session) *int64 { return &s.TokenLife })
+	write := f.append
+	f.append = func(b []byte, s *session) []byte {
+		if s.RefreshToken == "" {
 			return b
 		}
 		return write(b, s)

@@ -19,7 +19,7 @@ func fullSession() *session {
 		Internal: true, LocalID: "42", SID: "102okta", AuthTime: 1_799_999_940, ACR: "urn:okta:loa:2fa:any", AMR: []string{"pwd", "mfa"},
 		Checked: -1, APIGroups: true, Claims: map[string][]string{"department": {"R&D"}, "roles": {"a", "", "b"}, "empty": {}},
 		Created: 1_800_000_000, Seen: 1_800_000_060, Expires: 1_800_086_400,
-		IDToken: "eyJ.id.token", AccessToken: "eyJ.access", RefreshToken: "rt-1", TokenExpiry: 1_800_003_600, UsernameIsEmail: true,
+		IDToken: "eyJ.id.token", AccessToken: "eyJ.access", RefreshToken: "rt-1", TokenExpiry: 1_800_003_600, TokenLife: 3600, UsernameIsEmail: true,
 	}
 }
 
