@@ -39,6 +39,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -329,11 +330,15 @@ func oidcProviderVars(client string) map[string]string {
 // the app.
 func TestInteropOIDCProvider(t *testing.T) {
 	t.Parallel()
+	var ahead atomic.Int64
+	ahead.Store(int64(6 * time.Minute))
 	a := startInteropApp(t, startOIDCProvider, oidcProviderVars("rs256"), func(c *oktasso.Config) {
-		// The provider's access tokens last 10 minutes: with the app's
-		// clock 6 minutes ahead, every request is within the 5 minutes
-		// before their expiry when sessions refresh, and refreshes them.
-		c.Now = func() time.Time { return time.Now().Add(6 * time.Minute) }
+		// The app's clock runs 6 minutes ahead (the provider's ID tokens
+		// still verify); after the sign-in it moves 6 more, past the
+		// refresh margin of the provider's 10-minute access tokens (5
+		// minutes, or half a shorter token's life), so the next request
+		// refreshes.
+		c.Now = func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }
 	})
 	b := newBrowserTab(t)
 
@@ -345,6 +350,7 @@ func TestInteropOIDCProvider(t *testing.T) {
 	if n := a.countEvents(audit.EventLogin); n != 1 {
 		t.Errorf("%s events = %d; want 1", audit.EventLogin, n)
 	}
+	ahead.Add(int64(6 * time.Minute)) // the access token is due for a refresh
 	if status := b.navigate(a.app.URL + "/webapp"); status != http.StatusOK {
 		t.Errorf("GET /webapp = %d; want 200", status)
 	}
@@ -525,6 +531,8 @@ func TestInteropOIDCProviderPublicPKCE(t *testing.T) {
 // out sends the browser to the provider's end_session endpoint.
 func TestInteropZitadel(t *testing.T) {
 	t.Parallel()
+	var ahead atomic.Int64
+	ahead.Store(int64(6 * time.Minute))
 	a := startInteropApp(t, startZitadel, map[string]string{
 		"OKTA_CLIENT_ID":           "web",
 		"OKTA_CLIENT_SECRET":       "secret",
@@ -533,10 +541,10 @@ func TestInteropZitadel(t *testing.T) {
 		"OKTASSO_SCOPES":           "openid profile email offline_access",
 		"OKTASSO_PROMPT":           "consent",
 	}, func(c *oktasso.Config) {
-		// The provider's access tokens last 5 minutes: with the app's
-		// clock 6 minutes ahead, every request is within the 5 minutes
-		// before their expiry when sessions refresh, and refreshes them.
-		c.Now = func() time.Time { return time.Now().Add(6 * time.Minute) }
+		// The app's clock runs 6 minutes ahead; after the sign-in it moves
+		// 6 more, past the refresh margin of the provider's 5-minute access
+		// tokens (half their life), so the next request refreshes.
+		c.Now = func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }
 	})
 	if got := a.auth.Config().Issuer; got != a.issuer {
 		t.Fatalf("issuer = %q; want %q (kept verbatim, trailing slash included)", got, a.issuer)
@@ -547,6 +555,7 @@ func TestInteropZitadel(t *testing.T) {
 		t.Fatalf("signing in landed with %d; want 200", status)
 	}
 	b.wantPage(a.app.URL+"/webapp", "test-user@zitadel.ch")
+	ahead.Add(int64(6 * time.Minute)) // the access token is due for a refresh
 	if status := b.navigate(a.app.URL + "/workspace"); status != http.StatusForbidden {
 		t.Errorf("GET /workspace without the group = %d; want 403", status)
 	}
