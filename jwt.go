@@ -161,16 +161,10 @@ func checkRevocationClaims(rc *revocationClaims, now time.Time) error {
 		return tokenErrorf(audit.ReasonTokenExpired, "expired")
 	case unixTime(c.Expiry).After(now.Add(revocationTokenMaxLife)):
 		return tokenErrorf(audit.ReasonTokenTimeInvalid, "exp is more than %v away", revocationTokenMaxLife)
-	case unixTime(c.NotBefore).After(now.Add(clockSkew)):
-		return tokenErrorf(audit.ReasonTokenTimeInvalid, "not valid before nbf")
-	case c.IssuedAt == 0:
-		return tokenErrorf(audit.ReasonTokenTimeInvalid, "no iat")
-	case unixTime(c.IssuedAt).After(now.Add(clockSkew)):
-		return tokenErrorf(audit.ReasonTokenTimeInvalid, "iat is in the future")
 	case rc.JTI == "" || len(rc.JTI) > 256:
 		return tokenErrorf(audit.ReasonTokenInvalid, "jti missing or longer than 256 bytes")
 	}
-	return nil
+	return checkIssued(c, now)
 }
 
 // checkIDTokenTimes applies an ID token's time rules: exp without leeway;
@@ -181,6 +175,14 @@ func checkIDTokenTimes(c *jwtClaims, now time.Time) error {
 		return tokenErrorf(audit.ReasonTokenTimeInvalid, "no exp")
 	case now.After(unixTime(c.Expiry)):
 		return tokenErrorf(audit.ReasonTokenExpired, "expired")
+	}
+	return checkIssued(c, now)
+}
+
+// checkIssued applies the rules ID and Universal Logout tokens share: nbf
+// and iat at most ClockSkew ahead, and an iat.
+func checkIssued(c *jwtClaims, now time.Time) error {
+	switch {
 	case unixTime(c.NotBefore).After(now.Add(clockSkew)):
 		return tokenErrorf(audit.ReasonTokenTimeInvalid, "not valid before nbf")
 	case c.IssuedAt == 0:

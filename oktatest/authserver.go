@@ -103,6 +103,15 @@ func (as *authServer) accessAudience(u string) string {
 	return as.audience
 }
 
+// authServerLocked returns the authorization server id ("" is the org
+// authorization server), or nil. s.mu must be held.
+func (s *Server) authServerLocked(id string) *authServer {
+	if id == "" {
+		return s.org
+	}
+	return s.custom[id]
+}
+
 // lookupAuthServer returns the custom authorization server id, or nil.
 func (s *Server) lookupAuthServer(id string) *authServer {
 	s.mu.Lock()
@@ -180,10 +189,7 @@ func (s *Server) Rotate(authServerID string) {
 	s.warmNextKeys(1)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	as := s.org
-	if authServerID != "" {
-		as = s.custom[authServerID]
-	}
+	as := s.authServerLocked(authServerID)
 	if as == nil {
 		panic("oktatest: Rotate: unknown authorization server " + authServerID)
 	}
@@ -210,10 +216,7 @@ func (s *Server) SetSigningAlg(authServerID, alg string) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	as := s.org
-	if authServerID != "" {
-		as = s.custom[authServerID]
-	}
+	as := s.authServerLocked(authServerID)
 	if as == nil {
 		panic("oktatest: SetSigningAlg: unknown authorization server " + authServerID)
 	}
